@@ -1,0 +1,189 @@
+// The one place that reads process.env: validates it with zod at boot and names the variable in every error.
+import fs from 'node:fs';
+import path from 'node:path';
+import crypto from 'node:crypto';
+import { z } from 'zod';
+
+export const PROVIDER_ENV_NAMES = ['OPENAI', 'ANTHROPIC', 'MISTRAL', 'GROQ', 'MINIMAX', 'OPENROUTER'] as const;
+export type PooledProviderId = 'openai' | 'anthropic' | 'mistral' | 'groq' | 'minimax' | 'openrouter';
+
+export interface VaultMasterKey {
+  id: string;
+  key: Uint8Array; // 32 bytes
+}
+
+export interface Config {
+  nodeEnv: 'development' | 'production' | 'test';
+  isProduction: boolean;
+  port: number;
+  host: string;
+  mongodbUri: string | undefined;
+  jwtSecret: string;
+  jwtIssuer: string;
+  jwtAudience: string;
+  jwtExpiresInSeconds: number;
+  /** Oldest first; the last one is the newest and seals new keys. */
+  vaultKeys: VaultMasterKey[];
+  poolKeys: Record<PooledProviderId, string[]>;
+  baseUrls: Partial<Record<PooledProviderId, string>>;
+  llmSandbox: 'auto' | 'on' | 'off';
+  allowPrivateBaseUrls: boolean;
+  allowProviderBaseUrlOverride: boolean;
+  redisUrl: string | undefined;
+  dataDir: string;
+  catalogFile: string | undefined;
+  logLevel: string;
+  jsonBodyLimit: string;
+  llmDeadlineMs: number;
+  trustProxy: boolean;
+}
+
+export class ConfigError extends Error {
+  readonly code = 'CONFIG_INVALID';
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+const booleanString = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
+  .optional()
+  .transform((value) => value === 'true' || value === '1' || value === 'yes');
+
+const environmentSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().default('0.0.0.0'),
+  MONGODB_URI: z
+    .string()
+    .regex(/^mongodb(\+srv)?:\/\//, 'must start with mongodb:// or mongodb+srv://')
+    .optional(),
+  JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  JWT_EXPIRES_IN_SECONDS: z.coerce.number().int().positive().default(7 * 24 * 3600),
+  VAULT_KEYS: z.string().optional(),
+  LLM_SANDBOX: z.enum(['auto', 'on', 'off']).default('auto'),
+  ALLOW_PRIVATE_BASE_URLS: booleanString,
+  ALLOW_PROVIDER_BASE_URL_OVERRIDE: booleanString,
+  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').optional(),
+  DATA_DIR: z.string().default('.data'),
+  CATALOG_FILE: z.string().optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  JSON_BODY_LIMIT: z.string().default('1mb'),
+  LLM_DEADLINE_MS: z.coerce.number().int().positive().default(60_000),
+  TRUST_PROXY: booleanString,
+  ...Object.fromEntries(
+    PROVIDER_ENV_NAMES.flatMap((name) => [
+      [`${name}_POOL_KEYS`, z.string().optional()],
+      [`${name}_BASE_URL`, z.string().url('must be a URL').optional()],
+    ]),
+  ),
+});
+
+/** Parses `id:base64key,id:base64key` (oldest first). */
+export function parseVaultKeys(value: string): VaultMasterKey[] {
+  const keys = value
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean)
+    .map((entry) => {
+      const separator = entry.indexOf(':');
+      if (separator <= 0) throw new ConfigError('VAULT_KEYS: each entry must be "<keyId>:<base64 32-byte key>"');
+      const id = entry.slice(0, separator);
+      if (!/^[A-Za-z0-9_-]{1,32}$/.test(id)) throw new ConfigError('VAULT_KEYS: key ids are 1-32 characters of [A-Za-z0-9_-]');
+      const key = Buffer.from(entry.slice(separator + 1), 'base64');
+      if (key.length !== 32) throw new ConfigError(`VAULT_KEYS: key "${id}" must decode to 32 bytes`);
+      return { id, key: new Uint8Array(key) };
+    });
+  if (keys.length === 0) throw new ConfigError('VAULT_KEYS: at least one key is required');
+  if (new Set(keys.map((key) => key.id)).size !== keys.length) throw new ConfigError('VAULT_KEYS: key ids must be unique');
+  return keys;
+}
+
+interface DevelopmentSecrets {
+  jwtSecret: string;
+  vaultKeys: string;
+}
+
+/** Outside production, secrets missing from the environment are generated once and kept under the data dir. */
+function loadOrCreateDevelopmentSecrets(dataDir: string): DevelopmentSecrets {
+  const file = path.join(dataDir, 'dev-secrets.json');
+  if (fs.existsSync(file)) {
+    return JSON.parse(fs.readFileSync(file, 'utf8')) as DevelopmentSecrets;
+  }
+  const secrets: DevelopmentSecrets = {
+    jwtSecret: crypto.randomBytes(48).toString('base64url'),
+    vaultKeys: `dev1:${crypto.randomBytes(32).toString('base64')}`,
+  };
+  fs.mkdirSync(dataDir, { recursive: true });
+  fs.writeFileSync(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });
+  return secrets;
+}
+
+export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config {
+  // Empty strings count as unset, as in most .env tooling.
+  const cleaned = Object.fromEntries(Object.entries(environment).filter(([, value]) => value !== undefined && value !== ''));
+  const parsed = environmentSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`);
+  }
+  const env = parsed.data as z.infer<typeof environmentSchema> & Record<string, string | undefined>;
+  const isProduction = env.NODE_ENV === 'production';
+  const dataDir = path.resolve(env.DATA_DIR);
+
+  let jwtSecret = env.JWT_SECRET;
+  let vaultKeysText = env.VAULT_KEYS;
+  if (isProduction) {
+    if (!jwtSecret) throw new ConfigError('JWT_SECRET is required when NODE_ENV=production');
+    if (!vaultKeysText) throw new ConfigError('VAULT_KEYS is required when NODE_ENV=production');
+  } else if (!jwtSecret || !vaultKeysText) {
+    const secrets = loadOrCreateDevelopmentSecrets(dataDir);
+    jwtSecret ??= secrets.jwtSecret;
+    vaultKeysText ??= secrets.vaultKeys;
+  }
+
+  const poolKeys = {} as Record<PooledProviderId, string[]>;
+  const baseUrls: Partial<Record<PooledProviderId, string>> = {};
+  for (const name of PROVIDER_ENV_NAMES) {
+    const id = name.toLowerCase() as PooledProviderId;
+    poolKeys[id] = (env[`${name}_POOL_KEYS`] ?? '')
+      .split(',')
+      .map((key) => key.trim())
+      .filter(Boolean);
+    const baseUrl = env[`${name}_BASE_URL`];
+    if (baseUrl) baseUrls[id] = baseUrl.replace(/\/+$/, '');
+  }
+
+  return {
+    nodeEnv: env.NODE_ENV,
+    isProduction,
+    port: env.PORT,
+    host: env.HOST,
+    mongodbUri: env.MONGODB_URI,
+    jwtSecret: jwtSecret!,
+    jwtIssuer: 'agent-host',
+    jwtAudience: 'agent-host-api',
+    jwtExpiresInSeconds: env.JWT_EXPIRES_IN_SECONDS,
+    vaultKeys: parseVaultKeys(vaultKeysText!),
+    poolKeys,
+    baseUrls,
+    llmSandbox: env.LLM_SANDBOX,
+    allowPrivateBaseUrls: env.ALLOW_PRIVATE_BASE_URLS,
+    allowProviderBaseUrlOverride: env.ALLOW_PROVIDER_BASE_URL_OVERRIDE,
+    redisUrl: env.REDIS_URL,
+    dataDir,
+    catalogFile: env.CATALOG_FILE,
+    logLevel: env.LOG_LEVEL,
+    jsonBodyLimit: env.JSON_BODY_LIMIT,
+    llmDeadlineMs: env.LLM_DEADLINE_MS,
+    trustProxy: env.TRUST_PROXY,
+  };
+}
+
+/** True when managed plans for this provider should run on the built-in simulator. */
+export function isSandboxedProvider(config: Config, provider: PooledProviderId): boolean {
+  if (config.llmSandbox === 'on') return true;
+  if (config.llmSandbox === 'off') return false;
+  return !config.isProduction && config.poolKeys[provider].length === 0;
+}
