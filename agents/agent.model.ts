@@ -1,0 +1,97 @@
+// The agent record and its API keys. Sealed keys are stored only as the vault's {v, keyId, nonce, ciphertext}.
+import { Schema, Types, type Connection, type Model } from 'mongoose';
+
+export const KEY_STATUSES = ['unchecked', 'valid', 'invalid', 'rate_limited', 'quota_exceeded', 'unreachable'] as const;
+export type KeyStatus = (typeof KEY_STATUSES)[number];
+
+export interface SealedKeyRecord {
+  v: 1;
+  keyId: string;
+  nonce: string;
+  ciphertext: string;
+}
+
+export interface AgentLlmRecord {
+  mode: 'managed' | 'byok';
+  plan?: 'starter' | 'pro' | 'ultra' | null;
+  provider?: string | null;
+  model?: string | null;
+  baseUrl?: string | null;
+  sealedKey?: SealedKeyRecord | null;
+  keyMask?: string | null;
+  keyStatus?: KeyStatus | null;
+  keyCheckedAt?: Date | null;
+}
+
+export interface AgentDocument {
+  _id: Types.ObjectId;
+  workspaceId: Types.ObjectId;
+  name: string;
+  templateId: string;
+  variables: Record<string, string>;
+  status: 'active' | 'paused';
+  llm: AgentLlmRecord;
+  limits: { monthlyTokenCap: number | null; monthlyBudgetMicros: number | null };
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface AgentApiKeyDocument {
+  _id: Types.ObjectId;
+  agentId: Types.ObjectId;
+  workspaceId: Types.ObjectId;
+  keyHash: string;
+  prefix: string;
+  createdBy: Types.ObjectId;
+  createdAt: Date;
+  lastUsedAt: Date | null;
+}
+
+const sealedKeySchema = new Schema<SealedKeyRecord>(
+  { v: { type: Number, required: true }, keyId: { type: String, required: true }, nonce: { type: String, required: true }, ciphertext: { type: String, required: true } },
+  { _id: false },
+);
+
+const agentSchema = new Schema<AgentDocument>(
+  {
+    workspaceId: { type: Schema.Types.ObjectId, required: true },
+    name: { type: String, required: true },
+    templateId: { type: String, required: true },
+    variables: { type: Schema.Types.Mixed, default: {} },
+    status: { type: String, enum: ['active', 'paused'], default: 'active' },
+    llm: {
+      mode: { type: String, enum: ['managed', 'byok'], required: true },
+      plan: { type: String, default: null },
+      provider: { type: String, default: null },
+      model: { type: String, default: null },
+      baseUrl: { type: String, default: null },
+      sealedKey: { type: sealedKeySchema, default: null },
+      keyMask: { type: String, default: null },
+      keyStatus: { type: String, enum: [...KEY_STATUSES, null], default: null },
+      keyCheckedAt: { type: Date, default: null },
+    },
+    limits: {
+      monthlyTokenCap: { type: Number, default: null },
+      monthlyBudgetMicros: { type: Number, default: null },
+    },
+  },
+  { timestamps: true, collection: 'agents', autoIndex: false, minimize: false },
+);
+agentSchema.index({ workspaceId: 1, createdAt: 1 });
+
+const agentApiKeySchema = new Schema<AgentApiKeyDocument>(
+  {
+    agentId: { type: Schema.Types.ObjectId, required: true },
+    workspaceId: { type: Schema.Types.ObjectId, required: true },
+    keyHash: { type: String, required: true, unique: true },
+    prefix: { type: String, required: true },
+    createdBy: { type: Schema.Types.ObjectId, required: true },
+    lastUsedAt: { type: Date, default: null },
+  },
+  { timestamps: { createdAt: true, updatedAt: false }, collection: 'agent_api_keys', autoIndex: false },
+);
+agentApiKeySchema.index({ agentId: 1 });
+
+export const createAgentModel = (connection: Connection): Model<AgentDocument> => connection.model<AgentDocument>('Agent', agentSchema);
+export const createAgentApiKeyModel = (connection: Connection): Model<AgentApiKeyDocument> =>
+  connection.model<AgentApiKeyDocument>('AgentApiKey', agentApiKeySchema);

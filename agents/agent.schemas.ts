@@ -1,0 +1,45 @@
+// zod schemas for agent requests (strict: unknown fields such as workspaceId, llm or role are a 400).
+import { z } from 'zod';
+import { PROVIDER_IDS } from '../server/llm/llm.types';
+
+const name = z.string().trim().min(1, 'is required').max(100, 'is at most 100 characters');
+const variables = z.record(z.string(), z.string().max(20_000));
+
+export const managedLlmSchema = z.object({ mode: z.literal('managed'), plan: z.enum(['starter', 'pro', 'ultra']) }).strict();
+export const byokLlmSchema = z
+  .object({
+    mode: z.literal('byok'),
+    provider: z.enum(PROVIDER_IDS),
+    model: z.string().trim().min(1, 'is required').max(200),
+    apiKey: z.string().trim().min(1).max(512).optional(),
+    baseUrl: z.string().trim().max(2048).nullable().optional(),
+  })
+  .strict();
+export const llmSettingSchema = z.discriminatedUnion('mode', [managedLlmSchema, byokLlmSchema]);
+export type LlmSettingInput = z.infer<typeof llmSettingSchema>;
+
+export const createAgentSchema = z
+  .object({
+    name,
+    templateId: z.string().min(1).max(100),
+    variables: variables.default({}),
+    llm: llmSettingSchema,
+  })
+  .strict();
+
+const limitsSchema = z
+  .object({
+    monthlyTokenCap: z.number().int().positive().max(1e12).nullable().optional(),
+    monthlyBudgetUsd: z.number().positive().max(1e7).nullable().optional(),
+  })
+  .strict();
+
+export const patchAgentSchema = z
+  .object({
+    name: name.optional(),
+    variables: variables.optional(),
+    status: z.enum(['active', 'paused']).optional(),
+    limits: limitsSchema.optional(),
+  })
+  .strict();
+export type PatchAgentInput = z.infer<typeof patchAgentSchema>;

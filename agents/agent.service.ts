@@ -1,0 +1,318 @@
+// Agents: create from a template, read, change (PATCH, LLM setting), delete, and their /v1 API keys.
+import crypto from 'node:crypto';
+import { Types } from 'mongoose';
+import type { Config } from '../server/config/config';
+import { isSandboxedProvider, type PooledProviderId } from '../server/config/config';
+import type { Catalog } from '../server/catalog/catalog.service';
+import { microsToUsd, usdToMicros } from '../server/catalog/catalog.service';
+import type { Models } from '../server/db/models';
+import { OBJECT_ID_PATTERN } from '../server/db/mongo-errors';
+import { AppError, badRequest, forbidden, notFound } from '../server/http/app-error';
+import type { Vault } from '../server/vault/vault.service';
+import { maskSecret } from '../server/vault/vault.service';
+import { assertSafeBaseUrl } from '../server/llm/base-url-guard';
+import { hasRole, type WorkspaceService } from '../server/workspaces/workspace.service';
+import type { Role } from '../server/workspaces/workspace.model';
+import type { AgentDocument, AgentLlmRecord, KeyStatus } from './agent.model';
+import type { TemplateService } from './template.service';
+import type { LlmSettingInput, PatchAgentInput } from './agent.schemas';
+import { assertPlausibleProviderKey } from './provider-key-format';
+
+export interface Actor {
+  userId: string;
+  role: Role;
+}
+
+export type AgentChangeListener = (agentId: string) => void;
+
+export function hashAgentApiKey(key: string): string {
+  return crypto.createHash('sha256').update(key).digest('hex');
+}
+
+export class AgentService {
+  private readonly changeListeners: AgentChangeListener[] = [];
+
+  constructor(
+    private readonly models: Models,
+    private readonly config: Config,
+    private readonly catalog: Catalog,
+    private readonly templates: TemplateService,
+    private readonly vault: Vault,
+    private readonly workspaces: WorkspaceService,
+  ) {}
+
+  /** Caches (the /v1 agent lookup) subscribe here to drop stale entries. */
+  onAgentChanged(listener: AgentChangeListener): void {
+    this.changeListeners.push(listener);
+  }
+
+  private notifyChanged(agentId: string): void {
+    for (const listener of this.changeListeners) listener(agentId);
+  }
+
+  isSandboxed(agent: Pick<AgentDocument, 'llm'>): boolean {
+    if (agent.llm.mode !== 'managed' || !agent.llm.plan) return false;
+    const plan = this.catalog.getPlan(agent.llm.plan);
+    return plan.backends.some((backend) => backend.provider !== 'custom' && isSandboxedProvider(this.config, backend.provider as PooledProviderId));
+  }
+
+  toPublic(agent: AgentDocument) {
+    const llm =
+      agent.llm.mode === 'managed'
+        ? { mode: 'managed' as const, plan: agent.llm.plan }
+        : {
+            mode: 'byok' as const,
+            provider: agent.llm.provider,
+            model: agent.llm.model,
+            baseUrl: agent.llm.baseUrl ?? null,
+            key: { mask: agent.llm.keyMask ?? null, status: agent.llm.keyStatus ?? 'unchecked', checkedAt: agent.llm.keyCheckedAt?.toISOString() ?? null },
+          };
+    return {
+      id: agent._id.toString(),
+      workspaceId: agent.workspaceId.toString(),
+      name: agent.name,
+      templateId: agent.templateId,
+      variables: agent.variables ?? {},
+      status: agent.status,
+      llm,
+      limits: {
+        monthlyTokenCap: agent.limits?.monthlyTokenCap ?? null,
+        monthlyBudgetUsd: agent.limits?.monthlyBudgetMicros == null ? null : microsToUsd(agent.limits.monthlyBudgetMicros),
+      },
+      sandbox: this.isSandboxed(agent),
+      createdAt: agent.createdAt.toISOString(),
+      updatedAt: agent.updatedAt.toISOString(),
+    };
+  }
+
+  /** Validates an LLM setting and seals a new key when one is given. */
+  private buildLlmRecord(
+    workspaceId: string,
+    agentId: string,
+    input: LlmSettingInput,
+    existing?: AgentLlmRecord,
+  ): AgentLlmRecord {
+    if (input.mode === 'managed') {
+      if (!this.catalog.findPlan(input.plan)) throw badRequest('UNKNOWN_PLAN', `Unknown plan "${input.plan}".`);
+      return { mode: 'managed', plan: input.plan, provider: null, model: null, baseUrl: null, sealedKey: null, keyMask: null, keyStatus: null, keyCheckedAt: null };
+    }
+    const provider = this.catalog.findProvider(input.provider);
+    if (!provider) throw badRequest('UNKNOWN_PROVIDER', `Unknown provider "${input.provider}".`);
+    if (!this.catalog.findModel(input.provider, input.model)) {
+      throw badRequest('UNKNOWN_MODEL', `${provider.name} has no model "${input.model}" in the catalog.`);
+    }
+    let baseUrl: string | null = null;
+    if (input.baseUrl) {
+      if (input.provider !== 'custom' && !this.config.allowProviderBaseUrlOverride) {
+        throw badRequest('BASE_URL_NOT_ALLOWED', `A custom base URL is only allowed for the "custom" provider.`);
+      }
+      try {
+        baseUrl = assertSafeBaseUrl(input.baseUrl, { allowPrivate: this.config.allowPrivateBaseUrls }).toString().replace(/\/+$/, '');
+      } catch (error) {
+        throw badRequest('UNSAFE_BASE_URL', (error as Error).message);
+      }
+    } else if (input.provider === 'custom') {
+      throw badRequest('BASE_URL_REQUIRED', 'A custom provider needs the base URL of its OpenAI-compatible API (for example https://llm.example.com/v1).');
+    }
+
+    const binding = { workspaceId, agentId, provider: input.provider };
+    if (input.apiKey) {
+      assertPlausibleProviderKey(this.catalog, input.provider, input.apiKey);
+      return {
+        mode: 'byok',
+        plan: null,
+        provider: input.provider,
+        model: input.model,
+        baseUrl,
+        sealedKey: this.vault.seal(input.apiKey, binding),
+        keyMask: maskSecret(input.apiKey),
+        keyStatus: 'unchecked',
+        keyCheckedAt: null,
+      };
+    }
+    // No new key: keep the stored one, but only for the same provider (the seal is bound to it).
+    if (existing?.mode === 'byok' && existing.sealedKey && existing.provider === input.provider) {
+      return { ...existing, mode: 'byok', plan: null, model: input.model, baseUrl };
+    }
+    throw badRequest('API_KEY_REQUIRED', `Paste your ${provider.name} API key to use your own key.`);
+  }
+
+  private async load(workspaceId: string, agentId: string): Promise<AgentDocument> {
+    if (!OBJECT_ID_PATTERN.test(agentId)) throw notFound('Agent');
+    const agent = await this.models.Agent.findOne({ _id: new Types.ObjectId(agentId), workspaceId: new Types.ObjectId(workspaceId) }).lean<AgentDocument>();
+    if (!agent) throw notFound('Agent');
+    return agent;
+  }
+
+  async get(workspaceId: string, agentId: string) {
+    return this.toPublic(await this.load(workspaceId, agentId));
+  }
+
+  /** The raw record, for the runner (workspace-scoped). */
+  async getRecord(workspaceId: string, agentId: string): Promise<AgentDocument> {
+    return this.load(workspaceId, agentId);
+  }
+
+  async list(workspaceId: string) {
+    const agents = await this.models.Agent.find({ workspaceId: new Types.ObjectId(workspaceId) }).sort({ createdAt: 1 }).lean<AgentDocument[]>();
+    return agents.map((agent) => this.toPublic(agent));
+  }
+
+  async create(workspaceId: string, actor: Actor, input: { name: string; templateId: string; variables: Record<string, string>; llm: LlmSettingInput }) {
+    const variables = this.templates.resolveVariables(input.templateId, input.variables);
+    const agentId = new Types.ObjectId();
+    const llm = this.buildLlmRecord(workspaceId, agentId.toString(), input.llm);
+    const created = await this.models.Agent.create({
+      _id: agentId,
+      workspaceId: new Types.ObjectId(workspaceId),
+      name: input.name,
+      templateId: input.templateId,
+      variables,
+      status: 'active',
+      llm,
+      limits: { monthlyTokenCap: null, monthlyBudgetMicros: null },
+    });
+    await this.workspaces.audit({
+      workspaceId,
+      actorUserId: actor.userId,
+      action: 'agent.create',
+      targetType: 'agent',
+      targetId: agentId.toString(),
+      changes: { name: input.name, templateId: input.templateId, llm: this.describeLlm(llm) },
+    });
+    return this.toPublic(created.toObject() as AgentDocument);
+  }
+
+  private describeLlm(llm: AgentLlmRecord) {
+    return llm.mode === 'managed' ? { mode: 'managed', plan: llm.plan } : { mode: 'byok', provider: llm.provider, model: llm.model, baseUrl: llm.baseUrl, keyMask: llm.keyMask };
+  }
+
+  async patch(workspaceId: string, agentId: string, actor: Actor, input: PatchAgentInput) {
+    const agent = await this.load(workspaceId, agentId);
+    const set: Record<string, unknown> = {};
+    if (input.name !== undefined) set.name = input.name;
+    if (input.status !== undefined) set.status = input.status;
+    if (input.variables !== undefined) set.variables = this.templates.resolveVariables(agent.templateId, input.variables);
+    if (input.limits !== undefined) {
+      if (actor.role !== 'owner') throw forbidden('Only workspace owners can change usage limits.');
+      if (input.limits.monthlyTokenCap !== undefined) set['limits.monthlyTokenCap'] = input.limits.monthlyTokenCap;
+      if (input.limits.monthlyBudgetUsd !== undefined) {
+        set['limits.monthlyBudgetMicros'] = input.limits.monthlyBudgetUsd === null ? null : usdToMicros(input.limits.monthlyBudgetUsd);
+      }
+    }
+    if (Object.keys(set).length === 0) return this.toPublic(agent);
+    const updated = await this.models.Agent.findOneAndUpdate({ _id: agent._id, workspaceId: agent.workspaceId }, { $set: set }, { new: true }).lean<AgentDocument>();
+    if (!updated) throw notFound('Agent');
+    this.notifyChanged(agentId);
+    const action = input.limits !== undefined ? 'agent.limits.change' : 'agent.update';
+    await this.workspaces.audit({ workspaceId, actorUserId: actor.userId, action, targetType: 'agent', targetId: agentId, changes: input as Record<string, unknown> });
+    return this.toPublic(updated);
+  }
+
+  async setLlm(workspaceId: string, agentId: string, actor: Actor, input: LlmSettingInput) {
+    const agent = await this.load(workspaceId, agentId);
+    if (input.mode === 'byok' && input.apiKey && !hasRole(actor.role, 'admin') && agent.llm.mode === 'byok' && agent.llm.sealedKey) {
+      // Builders may set up a key on their agent; replacing an existing one is key management (admin+).
+      throw forbidden('Only admins and owners can replace a stored provider key.');
+    }
+    const llm = this.buildLlmRecord(workspaceId, agentId, input, agent.llm);
+    const updated = await this.models.Agent.findOneAndUpdate({ _id: agent._id, workspaceId: agent.workspaceId }, { $set: { llm } }, { new: true }).lean<AgentDocument>();
+    if (!updated) throw notFound('Agent');
+    this.notifyChanged(agentId);
+    await this.workspaces.audit({
+      workspaceId,
+      actorUserId: actor.userId,
+      action: input.mode === 'byok' && input.apiKey ? 'agent.llm.key_replaced' : 'agent.llm.change',
+      targetType: 'agent',
+      targetId: agentId,
+      changes: { from: this.describeLlm(agent.llm), to: this.describeLlm(llm) },
+    });
+    return this.toPublic(updated);
+  }
+
+  async remove(workspaceId: string, agentId: string, actor: Actor): Promise<void> {
+    const agent = await this.load(workspaceId, agentId);
+    await this.models.AgentApiKey.deleteMany({ agentId: agent._id });
+    await this.models.Agent.deleteOne({ _id: agent._id, workspaceId: agent.workspaceId });
+    this.notifyChanged(agentId);
+    await this.workspaces.audit({ workspaceId, actorUserId: actor.userId, action: 'agent.delete', targetType: 'agent', targetId: agentId, changes: { name: agent.name } });
+  }
+
+  async recordKeyStatus(agentId: string, status: KeyStatus): Promise<void> {
+    await this.models.Agent.updateOne({ _id: new Types.ObjectId(agentId), 'llm.mode': 'byok' }, { $set: { 'llm.keyStatus': status, 'llm.keyCheckedAt': new Date() } });
+    this.notifyChanged(agentId);
+  }
+
+  // ---- agent API keys (/v1) ----
+
+  async createApiKey(workspaceId: string, agentId: string, actor: Actor) {
+    const agent = await this.load(workspaceId, agentId);
+    const key = `ak_${crypto.randomBytes(32).toString('base64url')}`;
+    const prefix = key.slice(0, 10);
+    const record = await this.models.AgentApiKey.create({
+      agentId: agent._id,
+      workspaceId: agent.workspaceId,
+      keyHash: hashAgentApiKey(key),
+      prefix,
+      createdBy: new Types.ObjectId(actor.userId),
+    });
+    await this.workspaces.audit({ workspaceId, actorUserId: actor.userId, action: 'apikey.create', targetType: 'agent', targetId: agentId, changes: { apiKeyId: record._id.toString(), prefix } });
+    return { id: record._id.toString(), key, prefix, createdAt: record.createdAt.toISOString() };
+  }
+
+  async listApiKeys(workspaceId: string, agentId: string) {
+    const agent = await this.load(workspaceId, agentId);
+    const keys = await this.models.AgentApiKey.find({ agentId: agent._id }).sort({ createdAt: 1 }).lean();
+    return keys.map((key) => ({ id: key._id.toString(), prefix: key.prefix, createdAt: key.createdAt.toISOString(), lastUsedAt: key.lastUsedAt?.toISOString() ?? null }));
+  }
+
+  async revokeApiKey(workspaceId: string, agentId: string, keyId: string, actor: Actor): Promise<void> {
+    const agent = await this.load(workspaceId, agentId);
+    if (!OBJECT_ID_PATTERN.test(keyId)) throw notFound('API key');
+    const result = await this.models.AgentApiKey.deleteOne({ _id: new Types.ObjectId(keyId), agentId: agent._id });
+    if (result.deletedCount === 0) throw notFound('API key');
+    this.notifyChanged(agentId);
+    await this.workspaces.audit({ workspaceId, actorUserId: actor.userId, action: 'apikey.revoke', targetType: 'agent', targetId: agentId, changes: { apiKeyId: keyId } });
+  }
+
+  /** /v1 authentication: the agent behind an `ak_` key, or undefined. */
+  async findByApiKey(key: string): Promise<{ agent: AgentDocument; apiKeyId: string; lastUsedAt: Date | null } | undefined> {
+    if (!key.startsWith('ak_') || key.length > 100) return undefined;
+    const record = await this.models.AgentApiKey.findOne({ keyHash: hashAgentApiKey(key) }).lean();
+    if (!record) return undefined;
+    const agent = await this.models.Agent.findOne({ _id: record.agentId, workspaceId: record.workspaceId }).lean<AgentDocument>();
+    if (!agent) return undefined;
+    return { agent, apiKeyId: record._id.toString(), lastUsedAt: record.lastUsedAt };
+  }
+
+  async touchApiKey(apiKeyId: string): Promise<void> {
+    await this.models.AgentApiKey.updateOne({ _id: new Types.ObjectId(apiKeyId) }, { $set: { lastUsedAt: new Date() } });
+  }
+
+  /** `npm run vault:rotate`: re-seal every stored key under the newest master key. */
+  async resealAllKeys(): Promise<{ total: number; resealed: number; alreadyCurrent: number; failed: number }> {
+    const counts = { total: 0, resealed: 0, alreadyCurrent: 0, failed: 0 };
+    const cursor = this.models.Agent.find({ 'llm.mode': 'byok', 'llm.sealedKey': { $ne: null } }).lean<AgentDocument[]>().cursor();
+    for await (const agent of cursor as AsyncIterable<AgentDocument>) {
+      counts.total += 1;
+      const sealed = agent.llm.sealedKey!;
+      if (!this.vault.needsReseal(sealed)) {
+        counts.alreadyCurrent += 1;
+        continue;
+      }
+      try {
+        const binding = { workspaceId: agent.workspaceId.toString(), agentId: agent._id.toString(), provider: agent.llm.provider! };
+        const resealed = this.vault.reseal(sealed, binding);
+        await this.models.Agent.updateOne({ _id: agent._id, 'llm.sealedKey.nonce': sealed.nonce }, { $set: { 'llm.sealedKey': resealed } });
+        counts.resealed += 1;
+      } catch {
+        counts.failed += 1;
+      }
+    }
+    return counts;
+  }
+
+  assertWorkspaceMatches(agent: AgentDocument, workspaceId: string): void {
+    if (agent.workspaceId.toString() !== workspaceId) throw new AppError(404, 'NOT_FOUND', 'Agent not found.');
+  }
+}

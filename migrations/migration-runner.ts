@@ -1,0 +1,26 @@
+// Applies migrations/NNN-*.ts in order, recording applied ids in the `migrations` collection; idempotent.
+import type { Connection } from 'mongoose';
+import type { Logger } from '../server/logger';
+import { createModels, type Models } from '../server/db/models';
+import type { Migration } from './migration.types';
+import { migration as createIndexes } from './001-create-indexes';
+
+export const MIGRATIONS: Migration[] = [createIndexes];
+
+export async function runMigrations(connection: Connection, logger: Logger, models: Models = createModels(connection)): Promise<string[]> {
+  const collection = connection.collection<{ _id: string; appliedAt: Date; description: string }>('migrations');
+  const applied = new Set((await collection.find({}, { projection: { _id: 1 } }).toArray()).map((record) => record._id));
+  const newlyApplied: string[] = [];
+  for (const migration of MIGRATIONS) {
+    if (applied.has(migration.id)) continue;
+    await migration.up({ connection, models });
+    await collection.updateOne(
+      { _id: migration.id },
+      { $setOnInsert: { appliedAt: new Date(), description: migration.description } },
+      { upsert: true },
+    );
+    newlyApplied.push(migration.id);
+    logger.info({ migration: migration.id }, 'migration applied');
+  }
+  return newlyApplied;
+}

@@ -1,0 +1,9 @@
+import type { Connection } from 'mongoose';
+import type { Models } from '../server/db/models';
+
+export interface Migration {
+  /** Ordered, unique id: the file name without extension. */
+  id: string;
+  description: string;
+  up(context: { connection: Connection; models: Models }): Promise<void>;
+}

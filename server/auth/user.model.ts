@@ -1,0 +1,13 @@
+import { Schema, type Connection, type InferSchemaType, type Model } from 'mongoose';
+
+export const userSchema = new Schema(
+  {
+    email: { type: String, required: true, unique: true },
+    name: { type: String, required: true },
+    passwordHash: { type: String, required: true },
+  },
+  { timestamps: true, collection: 'users', autoIndex: false },
+);
+
+export type UserDocument = InferSchemaType<typeof userSchema> & { _id: import('mongoose').Types.ObjectId };
+export const createUserModel = (connection: Connection): Model<UserDocument> => connection.model<UserDocument>('User', userSchema);

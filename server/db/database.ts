@@ -1,0 +1,95 @@
+// Chooses the database (MONGODB_URI, a real mongod via mongodb-memory-server, or the built-in wire store) and connects mongoose.
+import fs from 'node:fs';
+import path from 'node:path';
+import mongoose, { type Connection } from 'mongoose';
+import type { Config } from '../config/config';
+import type { Logger } from '../logger';
+import { startWireStore, type WireStoreHandle } from './wire-store';
+
+export type DatabaseMode = 'external' | 'memory-server' | 'wire-store';
+
+export interface Database {
+  mode: DatabaseMode;
+  uri: string;
+  connection: Connection;
+  isUp(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+interface MongodAttemptRecord {
+  failedAt: string;
+  reason: string;
+}
+
+async function tryStartMemoryServer(dataDir: string, logger: Logger): Promise<{ uri: string; stop(): Promise<void> } | undefined> {
+  const recordFile = path.join(dataDir, 'mongod-unavailable.json');
+  if (fs.existsSync(recordFile)) {
+    // A previous attempt could not get a mongod binary (offline machine): do not make the newcomer wait again.
+    return undefined;
+  }
+  try {
+    const { MongoMemoryServer } = await import('mongodb-memory-server-core');
+    const dbPath = path.join(dataDir, 'mongo');
+    fs.mkdirSync(dbPath, { recursive: true });
+    const server = await MongoMemoryServer.create({ instance: { dbPath, storageEngine: 'wiredTiger' } });
+    return { uri: server.getUri(), stop: async () => void (await server.stop({ doCleanup: false })) };
+  } catch (error) {
+    const record: MongodAttemptRecord = { failedAt: new Date().toISOString(), reason: (error as Error).message.slice(0, 300) };
+    fs.mkdirSync(dataDir, { recursive: true });
+    fs.writeFileSync(recordFile, JSON.stringify(record, null, 2));
+    logger.debug({ reason: record.reason }, 'no mongod binary available');
+    return undefined;
+  }
+}
+
+export async function connectDatabase(config: Config, logger: Logger, options: { databaseName?: string } = {}): Promise<Database> {
+  let mode: DatabaseMode;
+  let uri: string;
+  let stopEmbedded: () => Promise<void> = async () => undefined;
+  let wireStore: WireStoreHandle | undefined;
+
+  if (config.mongodbUri) {
+    mode = 'external';
+    uri = config.mongodbUri;
+  } else {
+    const memoryServer = await tryStartMemoryServer(config.dataDir, logger);
+    if (memoryServer) {
+      mode = 'memory-server';
+      uri = memoryServer.uri;
+      stopEmbedded = memoryServer.stop;
+    } else {
+      mode = 'wire-store';
+      wireStore = await startWireStore({ journalPath: path.join(config.dataDir, 'wire-store.journal'), logger });
+      uri = wireStore.uri;
+      stopEmbedded = () => wireStore!.close();
+      logger.warn(
+        `No MongoDB server available: using the built-in MongoDB-wire-compatible store (development and tests only; data in ${path.join(config.dataDir, 'wire-store.journal')}). Set MONGODB_URI for a real MongoDB.`,
+      );
+    }
+  }
+
+  const connection = mongoose.createConnection(uri, {
+    dbName: options.databaseName ?? 'agent_host',
+    autoIndex: false,
+    serverSelectionTimeoutMS: 5000,
+  });
+  await connection.asPromise();
+
+  return {
+    mode,
+    uri,
+    connection,
+    async isUp() {
+      try {
+        await connection.db!.admin().command({ ping: 1 }, { timeoutMS: 1500 } as never);
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    async close() {
+      await connection.close();
+      await stopEmbedded();
+    },
+  };
+}

@@ -1,0 +1,388 @@
+// Secondary indexes of one collection: canonical key string → ids, with unique enforcement (compound,
+// sparse, partialFilterExpression, multikey) and equality lookups that avoid collection scans.
+import type { Document } from 'bson';
+import { canonicalKey, formatKeyValue, isPlainObject, pathValues, EMPTY_ARRAY, type Value } from './bson-values';
+import { CommandError, ErrorCodes, notSupported } from './command-error';
+import { compileFilter, type CompiledFilter } from './query-engine';
+
+/** One id, or a set of ids when several documents share a key. */
+type Bucket = string | Set<string>;
+
+const MAX_KEY_COMBINATIONS = 1000;
+
+function bucketAdd(map: Map<string, Bucket>, key: string, id: string): void {
+  const cur = map.get(key);
+  if (cur === undefined) map.set(key, id);
+  else if (typeof cur === 'string') {
+    if (cur !== id) map.set(key, new Set([cur, id]));
+  } else cur.add(id);
+}
+
+function bucketRemove(map: Map<string, Bucket>, key: string, id: string): void {
+  const cur = map.get(key);
+  if (cur === undefined) return;
+  if (typeof cur === 'string') {
+    if (cur === id) map.delete(key);
+  } else {
+    cur.delete(id);
+    if (cur.size === 1) map.set(key, cur.values().next().value as string);
+    else if (cur.size === 0) map.delete(key);
+  }
+}
+
+function bucketOther(bucket: Bucket | undefined, self: string | undefined): string | undefined {
+  if (bucket === undefined) return undefined;
+  if (typeof bucket === 'string') return bucket !== self ? bucket : undefined;
+  for (const id of bucket) if (id !== self) return id;
+  return undefined;
+}
+
+/** Options kept in an index spec (and reported by listIndexes). `background` is dropped. */
+const SPEC_OPTION_KEYS = [
+  'unique',
+  'sparse',
+  'partialFilterExpression',
+  'expireAfterSeconds',
+  'hidden',
+  'collation',
+  'weights',
+  'default_language',
+  'language_override',
+  'textIndexVersion',
+  '2dsphereIndexVersion',
+  'bits',
+  'min',
+  'max',
+  'wildcardProjection',
+] as const;
+
+/** Options that, when they differ for the same key pattern/name, are a conflict. */
+const COMPARED_OPTIONS = ['unique', 'sparse', 'partialFilterExpression', 'expireAfterSeconds', 'hidden'] as const;
+
+export interface IndexSpec extends Document {
+  v: number;
+  key: Document;
+  name: string;
+}
+
+export function defaultIndexName(key: Document): string {
+  return Object.keys(key)
+    .map((k) => `${k}_${key[k]}`)
+    .join('_');
+}
+
+/** Validates and normalizes a createIndexes spec. */
+export function normalizeIndexSpec(raw: Value): IndexSpec {
+  if (!isPlainObject(raw)) throw new CommandError(ErrorCodes.TypeMismatch, 'index specification must be an object');
+  const key = raw.key;
+  if (!isPlainObject(key) || Object.keys(key).length === 0) {
+    throw new CommandError(ErrorCodes.CannotCreateIndex, 'Index keys cannot be empty.');
+  }
+  for (const field of Object.keys(key)) {
+    const dir = key[field];
+    if (typeof dir === 'string') {
+      if (dir === 'hashed') continue;
+      throw notSupported(`Index type '${dir}'`);
+    }
+    if (typeof dir !== 'number' || dir === 0 || Number.isNaN(dir)) {
+      throw new CommandError(ErrorCodes.CannotCreateIndex, `Values in the index key pattern can only be numbers or strings, got ${String(dir)} for ${field}`);
+    }
+    if (field.includes('$**')) throw notSupported('Wildcard indexes');
+  }
+  if (raw.collation !== undefined) throw notSupported('The collation option');
+  const name = typeof raw.name === 'string' && raw.name ? raw.name : defaultIndexName(key);
+  const spec: IndexSpec = { v: 2, key: { ...key }, name };
+  for (const opt of SPEC_OPTION_KEYS) {
+    if (raw[opt] !== undefined) spec[opt] = raw[opt];
+  }
+  if (spec.unique === false) delete spec.unique;
+  if (spec.sparse === false) delete spec.sparse;
+  if (spec.hidden === false) delete spec.hidden;
+  if (spec.unique !== undefined) spec.unique = Boolean(spec.unique);
+  if (spec.sparse !== undefined) spec.sparse = Boolean(spec.sparse);
+  if (spec.partialFilterExpression !== undefined) {
+    if (!isPlainObject(spec.partialFilterExpression)) {
+      throw new CommandError(ErrorCodes.CannotCreateIndex, 'partialFilterExpression must be an object');
+    }
+    compileFilter(spec.partialFilterExpression);
+  }
+  return spec;
+}
+
+function sameOptions(a: IndexSpec, b: IndexSpec): boolean {
+  return COMPARED_OPTIONS.every((k) => canonicalKey(a[k]) === canonicalKey(b[k]));
+}
+
+export function sameKeyPattern(a: Document, b: Document): boolean {
+  return canonicalKey(a) === canonicalKey(b);
+}
+
+class Index {
+  readonly spec: IndexSpec;
+  readonly fields: string[];
+  readonly unique: boolean;
+  readonly sparse: boolean;
+  readonly partial: CompiledFilter | null;
+  /** Full key → ids. */
+  readonly full = new Map<string, Bucket>();
+  /** prefixes[i]: key of the first i+1 fields → ids (only for compound indexes, i < fields.length - 1). */
+  readonly prefixes: Array<Map<string, Bucket>>;
+
+  constructor(spec: IndexSpec) {
+    this.spec = spec;
+    this.fields = Object.keys(spec.key);
+    this.unique = spec.unique === true;
+    this.sparse = spec.sparse === true;
+    this.partial = spec.partialFilterExpression ? compileFilter(spec.partialFilterExpression) : null;
+    this.prefixes = [];
+    for (let i = 0; i < this.fields.length - 1; i++) this.prefixes.push(new Map());
+  }
+
+  /** Whether lookups may use this index (sparse/partial indexes do not contain every document). */
+  get usableForLookup(): boolean {
+    return !this.sparse && !this.partial;
+  }
+
+  /** Raw value combinations of the document for this index, or null when the document is not indexed. */
+  entries(doc: Document): Value[][] | null {
+    if (this.partial && !this.partial.test(doc)) return null;
+    const perField = this.fields.map((f) => pathValues(doc, f));
+    if (this.sparse && perField.every((vals) => vals.length === 1 && vals[0] === undefined)) return null;
+    let combos: Value[][] = [[]];
+    for (const vals of perField) {
+      const unique = dedupe(vals);
+      const next: Value[][] = [];
+      for (const c of combos) for (const v of unique) next.push([...c, v]);
+      combos = next;
+      if (combos.length > MAX_KEY_COMBINATIONS) {
+        throw new CommandError(ErrorCodes.BadValue, `cannot index parallel arrays for index ${this.spec.name}`);
+      }
+    }
+    return combos;
+  }
+
+  add(entries: Value[][], id: string): void {
+    for (const combo of entries) {
+      bucketAdd(this.full, comboKey(combo, combo.length), id);
+      for (let i = 0; i < this.prefixes.length; i++) bucketAdd(this.prefixes[i]!, comboKey(combo, i + 1), id);
+    }
+  }
+
+  remove(entries: Value[][], id: string): void {
+    for (const combo of entries) {
+      bucketRemove(this.full, comboKey(combo, combo.length), id);
+      for (let i = 0; i < this.prefixes.length; i++) bucketRemove(this.prefixes[i]!, comboKey(combo, i + 1), id);
+    }
+  }
+
+  /** The first combination that another document already owns, if any. */
+  conflict(entries: Value[][], self: string | undefined): Value[] | undefined {
+    for (const combo of entries) {
+      if (bucketOther(this.full.get(comboKey(combo, combo.length)), self) !== undefined) return combo;
+    }
+    return undefined;
+  }
+}
+
+function dedupe(values: Value[]): Value[] {
+  if (values.length < 2) return values;
+  const seen = new Set<string>();
+  const out: Value[] = [];
+  for (const v of values) {
+    const k = canonicalKey(v);
+    if (!seen.has(k)) {
+      seen.add(k);
+      out.push(v);
+    }
+  }
+  return out;
+}
+
+function comboKey(combo: Value[], length: number): string {
+  if (length === 1) return canonicalKey(combo[0]);
+  let out = canonicalKey(combo[0]);
+  for (let i = 1; i < length; i++) out += `|${canonicalKey(combo[i])}`;
+  return out;
+}
+
+export interface PreparedIndexEntries {
+  entries: Array<Value[][] | null>;
+}
+
+export class IndexManager {
+  private readonly indexes: Index[] = [];
+
+  constructor(private readonly namespace: string) {}
+
+  /** All specs including the implicit `_id_` index. */
+  specs(): IndexSpec[] {
+    return [{ v: 2, key: { _id: 1 }, name: '_id_' }, ...this.indexes.map((i) => i.spec)];
+  }
+
+  find(name: string): IndexSpec | undefined {
+    if (name === '_id_') return { v: 2, key: { _id: 1 }, name: '_id_' };
+    return this.indexes.find((i) => i.spec.name === name)?.spec;
+  }
+
+  findByKey(key: Document): IndexSpec[] {
+    const out: IndexSpec[] = [];
+    if (sameKeyPattern(key, { _id: 1 })) out.push({ v: 2, key: { _id: 1 }, name: '_id_' });
+    for (const i of this.indexes) if (sameKeyPattern(i.spec.key, key)) out.push(i.spec);
+    return out;
+  }
+
+  /**
+   * Checks a spec against existing indexes. Returns 'exists' when an identical index exists,
+   * 'new' when it can be created; throws on conflicts.
+   */
+  check(spec: IndexSpec): 'exists' | 'new' {
+    if (spec.name === '_id_' || sameKeyPattern(spec.key, { _id: 1 })) {
+      if (spec.name === '_id_' && !sameKeyPattern(spec.key, { _id: 1 })) {
+        throw new CommandError(ErrorCodes.IndexKeySpecsConflict, `An existing index has the same name as the requested index. Requested index: ${formatKeyValue(spec.key)}, existing index: { _id: 1 }`);
+      }
+      if (spec.unique === false || spec.sparse || spec.partialFilterExpression) {
+        throw new CommandError(ErrorCodes.InvalidOptions, "The field 'unique' is not valid for an _id index specification.");
+      }
+      return 'exists';
+    }
+    const byName = this.indexes.find((i) => i.spec.name === spec.name);
+    if (byName) {
+      if (!sameKeyPattern(byName.spec.key, spec.key)) {
+        throw new CommandError(
+          ErrorCodes.IndexKeySpecsConflict,
+          `An existing index has the same name as the requested index. When index names are not specified, they are auto generated and can cause conflicts. Requested index: ${formatKeyValue(spec.key)}, existing index: ${formatKeyValue(byName.spec.key)}`,
+        );
+      }
+      if (!sameOptions(byName.spec, spec)) {
+        throw new CommandError(ErrorCodes.IndexOptionsConflict, `An existing index has the same name as the requested index but different options: ${spec.name}`);
+      }
+      return 'exists';
+    }
+    for (const other of this.indexes) {
+      if (sameKeyPattern(other.spec.key, spec.key) && canonicalKey(other.spec.partialFilterExpression) === canonicalKey(spec.partialFilterExpression)) {
+        throw new CommandError(
+          ErrorCodes.IndexOptionsConflict,
+          `Index already exists with a different name: ${other.spec.name}`,
+        );
+      }
+    }
+    return 'new';
+  }
+
+  /** Builds a new index over the given documents; throws (and builds nothing) on a duplicate key. */
+  create(spec: IndexSpec, docs: Iterable<[string, Document]>): void {
+    const index = new Index(spec);
+    for (const [id, doc] of docs) {
+      const entries = index.entries(doc);
+      if (!entries) continue;
+      if (index.unique) {
+        const dup = index.conflict(entries, id);
+        if (dup) throw this.duplicateError(index, dup);
+      }
+      index.add(entries, id);
+    }
+    this.indexes.push(index);
+  }
+
+  drop(name: string): boolean {
+    const at = this.indexes.findIndex((i) => i.spec.name === name);
+    if (at < 0) return false;
+    this.indexes.splice(at, 1);
+    return true;
+  }
+
+  dropAll(): void {
+    this.indexes.length = 0;
+  }
+
+  get count(): number {
+    return this.indexes.length;
+  }
+
+  /** Computes index entries for a document and checks unique constraints (nothing is modified). */
+  prepare(doc: Document, selfId: string | undefined): Array<Value[][] | null> {
+    const all: Array<Value[][] | null> = [];
+    for (const index of this.indexes) {
+      const entries = index.entries(doc);
+      if (entries && index.unique) {
+        const dup = index.conflict(entries, selfId);
+        if (dup) throw this.duplicateError(index, dup);
+      }
+      all.push(entries);
+    }
+    return all;
+  }
+
+  /** Entries of a stored document (no checks). */
+  entriesOf(doc: Document): Array<Value[][] | null> {
+    return this.indexes.map((index) => index.entries(doc));
+  }
+
+  apply(id: string, removed: Array<Value[][] | null> | null, added: Array<Value[][] | null> | null): void {
+    for (let i = 0; i < this.indexes.length; i++) {
+      const index = this.indexes[i]!;
+      const r = removed?.[i];
+      if (r) index.remove(r, id);
+      const a = added?.[i];
+      if (a) index.add(a, id);
+    }
+  }
+
+  /**
+   * Candidate ids for the equality constraints, or null when no index applies. Picks a unique index
+   * fully covered first, then the index with the longest covered prefix.
+   */
+  candidates(eq: Map<string, Value[]>): Set<string> | null {
+    if (eq.size === 0) return null;
+    let best: Index | undefined;
+    let bestLength = 0;
+    let bestScore = 0;
+    for (const index of this.indexes) {
+      if (!index.usableForLookup) continue;
+      let length = 0;
+      while (length < index.fields.length && eq.has(index.fields[length]!)) length++;
+      if (length === 0) continue;
+      const score = (index.unique && length === index.fields.length ? 1000 : 0) + length;
+      if (score > bestScore) {
+        best = index;
+        bestLength = length;
+        bestScore = score;
+      }
+    }
+    if (!best) return null;
+    let combos: Value[][] = [[]];
+    for (let i = 0; i < bestLength; i++) {
+      const values = eq.get(best.fields[i]!)!;
+      const next: Value[][] = [];
+      for (const c of combos) for (const v of values) next.push([...c, v]);
+      combos = next;
+      if (combos.length > MAX_KEY_COMBINATIONS) return null;
+    }
+    const map = bestLength === best.fields.length ? best.full : best.prefixes[bestLength - 1]!;
+    const out = new Set<string>();
+    for (const combo of combos) {
+      const bucket = map.get(comboKey(combo, bestLength));
+      if (bucket === undefined) continue;
+      if (typeof bucket === 'string') out.add(bucket);
+      else for (const id of bucket) out.add(id);
+    }
+    return out;
+  }
+
+  private duplicateError(index: Index, combo: Value[]): CommandError {
+    return duplicateKeyError(this.namespace, index.spec.name, index.spec.key, index.fields, combo);
+  }
+}
+
+export function duplicateKeyError(namespace: string, indexName: string, keyPattern: Document, fields: string[], combo: Value[]): CommandError {
+  const keyValue: Document = {};
+  fields.forEach((f, i) => {
+    const v = combo[i];
+    keyValue[f] = v === EMPTY_ARRAY ? [] : v === undefined ? null : v;
+  });
+  return new CommandError(
+    ErrorCodes.DuplicateKey,
+    `E11000 duplicate key error collection: ${namespace} index: ${indexName} dup key: ${formatKeyValue(keyValue)}`,
+    { keyPattern: { ...keyPattern }, keyValue },
+  );
+}

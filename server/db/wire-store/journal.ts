@@ -1,0 +1,142 @@
+// Append-only journal: a file of concatenated BSON documents (each self-length-prefixed), one per
+// mutation. Records of one command are written with a single writeSync before the command's reply is
+// sent, so a crash after a reply loses nothing (no fsync: a machine crash may lose the OS cache).
+// On start the file is replayed; when it is much larger than the live data it is compacted into a
+// snapshot (written to a temp file, fsynced, renamed over the journal).
+import fs from 'node:fs';
+import path from 'node:path';
+import { serialize, deserialize, type Document } from 'bson';
+import { DESERIALIZE_OPTIONS } from './wire-protocol';
+import type { JournalSink } from './collection-store';
+
+export interface JournalLogger {
+  info(...args: any[]): void;
+  warn(...args: any[]): void;
+  error(...args: any[]): void;
+}
+
+/** Compact at start when the journal is this many times larger than a snapshot would be… */
+const COMPACT_RATIO = 2;
+/** …and at least this big. */
+const COMPACT_MIN_BYTES = 1024 * 1024;
+
+export interface ReplayResult {
+  records: number;
+  bytes: number;
+  truncatedBytes: number;
+}
+
+export class Journal implements JournalSink {
+  private fd: number;
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private written = 0;
+
+  private constructor(
+    readonly filePath: string,
+    private readonly logger?: JournalLogger,
+  ) {
+    fs.mkdirSync(path.dirname(filePath), { recursive: true });
+    this.fd = fs.openSync(filePath, 'a');
+    this.written = fs.fstatSync(this.fd).size;
+  }
+
+  /** Replays an existing journal through `apply`, cutting off a torn final record, then opens it for appends. */
+  static open(filePath: string, apply: (record: Document) => void, logger?: JournalLogger): { journal: Journal; replay: ReplayResult } {
+    const replay: ReplayResult = { records: 0, bytes: 0, truncatedBytes: 0 };
+    if (fs.existsSync(filePath)) {
+      const data = fs.readFileSync(filePath);
+      let offset = 0;
+      while (offset < data.length) {
+        if (offset + 4 > data.length) break;
+        const size = data.readInt32LE(offset);
+        if (size < 5 || offset + size > data.length || data[offset + size - 1] !== 0) break;
+        let record: Document;
+        try {
+          record = deserialize(data.subarray(offset, offset + size), DESERIALIZE_OPTIONS);
+        } catch {
+          break;
+        }
+        apply(record);
+        replay.records++;
+        offset += size;
+      }
+      replay.bytes = offset;
+      if (offset < data.length) {
+        replay.truncatedBytes = data.length - offset;
+        logger?.warn({ journal: filePath, truncatedBytes: replay.truncatedBytes }, 'wire-store: journal ends with a torn record; cutting it off');
+        fs.truncateSync(filePath, offset);
+      }
+    }
+    return { journal: new Journal(filePath, logger), replay };
+  }
+
+  append(record: Document): void {
+    const buf = toBuffer(serialize(record));
+    this.pending.push(buf);
+    this.pendingBytes += buf.length;
+  }
+
+  /** Writes buffered records (called once per command, before its reply). */
+  flush(): void {
+    if (this.pendingBytes === 0) return;
+    const buf = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingBytes);
+    this.pending = [];
+    this.pendingBytes = 0;
+    let off = 0;
+    while (off < buf.length) off += fs.writeSync(this.fd, buf, off, buf.length - off);
+    this.written += buf.length;
+  }
+
+  get size(): number {
+    return this.written + this.pendingBytes;
+  }
+
+  /** Rewrites the journal as a snapshot of `records` (temp file + fsync + rename). */
+  compact(records: Iterable<Document>): number {
+    this.flush();
+    const tmp = `${this.filePath}.compact-${process.pid}.tmp`;
+    const fd = fs.openSync(tmp, 'w');
+    let bytes = 0;
+    try {
+      let chunk: Buffer[] = [];
+      let chunkBytes = 0;
+      for (const record of records) {
+        const buf = toBuffer(serialize(record));
+        chunk.push(buf);
+        chunkBytes += buf.length;
+        if (chunkBytes > 4 * 1024 * 1024) {
+          fs.writeSync(fd, Buffer.concat(chunk, chunkBytes));
+          bytes += chunkBytes;
+          chunk = [];
+          chunkBytes = 0;
+        }
+      }
+      if (chunkBytes) fs.writeSync(fd, Buffer.concat(chunk, chunkBytes));
+      bytes += chunkBytes;
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.closeSync(this.fd);
+    fs.renameSync(tmp, this.filePath);
+    this.fd = fs.openSync(this.filePath, 'a');
+    this.written = bytes;
+    this.logger?.info({ journal: this.filePath, bytes }, 'wire-store: journal compacted');
+    return bytes;
+  }
+
+  /** Compacts when the journal is much larger than the snapshot would be (estimated from `liveBytes`). */
+  shouldCompact(liveBytes: number): boolean {
+    return this.size > COMPACT_MIN_BYTES && this.size > COMPACT_RATIO * Math.max(liveBytes, 1);
+  }
+
+  close(): void {
+    this.flush();
+    fs.closeSync(this.fd);
+  }
+}
+
+function toBuffer(u: Uint8Array): Buffer {
+  return Buffer.isBuffer(u) ? u : Buffer.from(u.buffer, u.byteOffset, u.byteLength);
+}

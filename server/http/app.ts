@@ -1,0 +1,71 @@
+// The express application: security headers, body limits, request ids and logging, routers, one error middleware.
+import crypto from 'node:crypto';
+import path from 'node:path';
+import fs from 'node:fs';
+import express, { type Router } from 'express';
+import helmet from 'helmet';
+import { pinoHttp } from 'pino-http';
+import type { Logger } from '../logger';
+import { errorHandler, notFoundHandler } from './middleware/error-handler';
+
+export interface AppOptions {
+  logger: Logger;
+  jsonBodyLimit: string;
+  trustProxy: boolean;
+  routers: Router[];
+  isDatabaseUp(): Promise<boolean>;
+  clientDirectory?: string;
+}
+
+export function createApp(options: AppOptions): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', options.trustProxy);
+  app.set('etag', false);
+  app.use(
+    helmet({
+      contentSecurityPolicy: {
+        directives: { defaultSrc: ["'self'"], connectSrc: ["'self'", 'ws:', 'wss:'], imgSrc: ["'self'", 'data:'], styleSrc: ["'self'", "'unsafe-inline'"] },
+      },
+    }),
+  );
+  app.use(
+    pinoHttp({
+      logger: options.logger,
+      // Request ids are ours, never the client's (they key billing events); a client's id is logged beside it.
+      genReqId: (request, response) => {
+        const id = `req_${crypto.randomUUID().replace(/-/g, '')}`;
+        response.setHeader('X-Request-Id', id);
+        return id;
+      },
+      customProps: (request) => {
+        const clientRequestId = request.headers['x-request-id'];
+        return typeof clientRequestId === 'string' ? { clientRequestId: clientRequestId.slice(0, 100) } : {};
+      },
+      serializers: {
+        req: (request: { id: string; method: string; url: string }) => ({ id: request.id, method: request.method, url: request.url }),
+        res: (response: { statusCode: number }) => ({ statusCode: response.statusCode }),
+      },
+      customLogLevel: (_request, response, error) => (error || response.statusCode >= 500 ? 'error' : 'info'),
+      autoLogging: { ignore: (request) => request.url === '/health' },
+    }),
+  );
+  app.use(express.json({ limit: options.jsonBodyLimit, strict: true }));
+
+  app.get('/health', async (_request, response) => {
+    const up = await options.isDatabaseUp();
+    response.status(up ? 200 : 503).json({ status: up ? 'ok' : 'degraded', db: up ? 'up' : 'down' });
+  });
+  for (const router of options.routers) app.use(router);
+
+  app.use(['/api', '/v1'], notFoundHandler);
+  const clientDirectory = options.clientDirectory;
+  if (clientDirectory && fs.existsSync(path.join(clientDirectory, 'index.html'))) {
+    app.use(express.static(clientDirectory, { index: false, maxAge: '1h' }));
+    // The single-page app answers every other GET.
+    app.get(/^\/(?!api\/|v1\/|socket\.io\/).*/, (_request, response) => response.sendFile(path.join(clientDirectory, 'index.html')));
+  }
+  app.use(notFoundHandler);
+  app.use(errorHandler);
+  return app;
+}

@@ -1,0 +1,18 @@
+// What our middleware attaches to express requests.
+import type { Role } from '../workspaces/workspace.model';
+
+declare global {
+  // eslint-disable-next-line @typescript-eslint/no-namespace
+  namespace Express {
+    interface User {
+      userId: string;
+      tokenExpiresAt: number;
+    }
+    interface Request {
+      /** Set by requireWorkspaceRole: the caller's membership in the workspace named by the URL. */
+      workspaceAccess?: { workspaceId: string; role: Role };
+    }
+  }
+}
+
+export {};

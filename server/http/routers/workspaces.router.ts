@@ -1,0 +1,35 @@
+import { Router, type RequestHandler } from 'express';
+import { z } from 'zod';
+import type { WorkspaceService } from '../../workspaces/workspace.service';
+import type { RequireWorkspaceRole } from '../middleware/workspace-access.middleware';
+import { parseInput } from '../middleware/validate-request';
+
+const createWorkspaceSchema = z.object({ name: z.string().trim().min(1, 'is required').max(100) }).strict();
+const addMemberSchema = z
+  .object({
+    email: z.string().trim().toLowerCase().email('must be an email address').max(254),
+    role: z.enum(['viewer', 'builder', 'admin', 'owner']),
+  })
+  .strict();
+
+export function createWorkspacesRouter(workspaces: WorkspaceService, authenticate: RequestHandler, requireWorkspaceRole: RequireWorkspaceRole): Router {
+  const router = Router();
+  router.get('/api/workspaces', authenticate, async (request, response) => {
+    response.json(await workspaces.listForUser(request.user!.userId));
+  });
+  router.post('/api/workspaces', authenticate, async (request, response) => {
+    const input = parseInput(createWorkspaceSchema, request.body);
+    response.status(201).json(await workspaces.createWorkspace(request.user!.userId, input.name));
+  });
+  router.get('/api/workspaces/:workspaceId/members', authenticate, requireWorkspaceRole('viewer'), async (request, response) => {
+    response.json(await workspaces.listMembers(request.workspaceAccess!.workspaceId));
+  });
+  router.post('/api/workspaces/:workspaceId/members', authenticate, requireWorkspaceRole('admin'), async (request, response) => {
+    const input = parseInput(addMemberSchema, request.body);
+    response.status(201).json(await workspaces.addMember(request.workspaceAccess!.workspaceId, request.user!.userId, input));
+  });
+  router.get('/api/workspaces/:workspaceId/audit', authenticate, requireWorkspaceRole('admin'), async (request, response) => {
+    response.json(await workspaces.listAudit(request.workspaceAccess!.workspaceId));
+  });
+  return router;
+}

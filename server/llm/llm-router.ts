@@ -1,0 +1,292 @@
+// The LLM router: one retry loop (SDK retries are off), key pools with cooldown, managed failover, all inside one deadline.
+// It knows nothing about money: every attempt is reported through `onAttempt`, and the caller meters it.
+import { LlmCallError, isLlmCallError } from './llm-call.error';
+import type { ChatRequest, GenerateResult, ProviderId, StreamEvent, Usage } from './llm.types';
+import type { KeyPool } from './key-pool';
+import { getProviderAdapter } from './providers/provider-registry';
+
+export type CredentialSource =
+  | { kind: 'byok'; reference: string; open(): string }
+  | { kind: 'pool'; pool: KeyPool };
+
+export interface RouteTarget {
+  provider: ProviderId;
+  model: string;
+  baseUrl: string;
+  credential: CredentialSource;
+  sandbox: boolean;
+  maxTokens: number;
+  fetch?: typeof fetch;
+}
+
+export type AttemptStatus = 'ok' | 'partial' | 'error' | 'timeout';
+
+export interface AttemptReport {
+  attempt: number;
+  provider: ProviderId;
+  model: string;
+  credentialReference: string;
+  sandbox: boolean;
+  latencyMs: number;
+  status: AttemptStatus;
+  /** Set when the attempt produced tokens (a success, or a stream cut after some output). */
+  usage?: Usage;
+  errorKind?: LlmCallError['kind'];
+}
+
+export interface RoutedCall {
+  targets: RouteTarget[];
+  request: Omit<ChatRequest, 'model' | 'maxTokens'>;
+  signal: AbortSignal;
+  deadlineAt: number;
+  onAttempt(report: AttemptReport): void;
+}
+
+export interface RetryPolicy {
+  maxAttempts: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
+  /** A retry-after longer than this is not waited for: the caller gets a 429 with the provider's Retry-After. */
+  maxRetryAfterMs: number;
+  attemptTimeoutMs: number;
+}
+
+export const DEFAULT_RETRY_POLICY: RetryPolicy = {
+  maxAttempts: 4,
+  baseDelayMs: 200,
+  maxDelayMs: 4000,
+  maxRetryAfterMs: 20_000,
+  attemptTimeoutMs: 30_000,
+};
+
+/** Platform keys that fail auth or quota are taken out of rotation for this long. */
+const BROKEN_POOL_KEY_COOLDOWN_MS = 10 * 60_000;
+const DEFAULT_RATE_LIMIT_COOLDOWN_MS = 5_000;
+const DEFAULT_SERVER_ERROR_COOLDOWN_MS = 2_000;
+
+export interface StreamSession {
+  target: RouteTarget;
+  events: AsyncGenerator<StreamEvent>;
+}
+
+interface LeasedCredential {
+  apiKey: string;
+  reference: string;
+}
+
+function sleep(milliseconds: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, milliseconds);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+function toLlmCallError(error: unknown, provider: ProviderId, signal: AbortSignal): LlmCallError {
+  if (isLlmCallError(error)) return error;
+  if (signal.aborted) return new LlmCallError({ kind: 'aborted', provider, message: 'The request was cancelled.' });
+  return new LlmCallError({ kind: 'network', provider, message: 'The provider call failed unexpectedly.', cause: error });
+}
+
+export class LlmRouter {
+  constructor(private readonly policy: RetryPolicy = DEFAULT_RETRY_POLICY) {}
+
+  async generate(call: RoutedCall): Promise<{ result: GenerateResult; target: RouteTarget }> {
+    return this.runWithRetries(call, async (target, credential, attempt, attemptSignal, startedAt) => {
+      const adapter = getProviderAdapter(target.provider);
+      const result = await adapter.generate(
+        { ...call.request, model: target.model, maxTokens: target.maxTokens },
+        { apiKey: credential.apiKey, baseUrl: target.baseUrl, signal: attemptSignal, timeoutMs: this.attemptTimeout(call), fetch: target.fetch },
+      );
+      call.onAttempt({
+        attempt,
+        provider: target.provider,
+        model: target.model,
+        credentialReference: credential.reference,
+        sandbox: target.sandbox,
+        latencyMs: Date.now() - startedAt,
+        status: 'ok',
+        usage: result.usage,
+      });
+      return { result, target };
+    });
+  }
+
+  /**
+   * Opens a stream and pulls it up to its first output, retrying and failing over until then.
+   * Errors before any output are thrown here (the caller can still answer with a JSON error);
+   * a cut after output is reported as a partial attempt and rethrown from `events`.
+   */
+  async openStream(call: RoutedCall): Promise<StreamSession> {
+    return this.runWithRetries(call, async (target, credential, attempt, attemptSignal, startedAt) => {
+      const adapter = getProviderAdapter(target.provider);
+      const iterator = adapter
+        .stream(
+          { ...call.request, model: target.model, maxTokens: target.maxTokens },
+          { apiKey: credential.apiKey, baseUrl: target.baseUrl, signal: attemptSignal, timeoutMs: this.attemptTimeout(call), fetch: target.fetch },
+        )
+        [Symbol.asyncIterator]();
+      const first = await iterator.next();
+      const report = (status: AttemptStatus, usage?: Usage, errorKind?: LlmCallError['kind']) =>
+        call.onAttempt({
+          attempt,
+          provider: target.provider,
+          model: target.model,
+          credentialReference: credential.reference,
+          sandbox: target.sandbox,
+          latencyMs: Date.now() - startedAt,
+          status,
+          usage,
+          errorKind,
+        });
+      if (!first.done && first.value.type === 'end') report('ok', first.value.usage);
+      async function* events(): AsyncGenerator<StreamEvent> {
+        if (first.done) return;
+        yield first.value;
+        if (first.value.type === 'end') return;
+        try {
+          for (;;) {
+            const next = await iterator.next();
+            if (next.done) return;
+            if (next.value.type === 'end') report('ok', next.value.usage);
+            yield next.value;
+            if (next.value.type === 'end') return;
+          }
+        } catch (error) {
+          const failure = toLlmCallError(error, target.provider, attemptSignal);
+          report(failure.kind === 'timeout' ? 'timeout' : 'partial', failure.partial?.usage, failure.kind);
+          throw failure;
+        }
+      }
+      return { target, events: events() };
+    });
+  }
+
+  private attemptTimeout(call: RoutedCall): number {
+    return Math.max(1, Math.min(this.policy.attemptTimeoutMs, call.deadlineAt - Date.now()));
+  }
+
+  private backoff(retryNumber: number): number {
+    const ceiling = Math.min(this.policy.maxDelayMs, this.policy.baseDelayMs * 2 ** retryNumber);
+    return Math.round(ceiling / 2 + Math.random() * (ceiling / 2)); // jitter in [ceiling/2, ceiling]
+  }
+
+  private lease(target: RouteTarget, exclude: Set<string>): LeasedCredential | undefined {
+    if (target.credential.kind === 'byok') return { apiKey: target.credential.open(), reference: target.credential.reference };
+    return target.credential.pool.lease(exclude);
+  }
+
+  private async runWithRetries<T>(
+    call: RoutedCall,
+    attemptOnce: (target: RouteTarget, credential: LeasedCredential, attempt: number, signal: AbortSignal, startedAt: number) => Promise<T>,
+  ): Promise<T> {
+    const { targets } = call;
+    const managed = targets[0]?.credential.kind === 'pool';
+    let targetIndex = 0;
+    let attempts = 0;
+    let waits = 0;
+    let lastError: LlmCallError | undefined;
+    const failedKeys = new Set<string>();
+
+    while (attempts < this.policy.maxAttempts) {
+      const target = targets[targetIndex]!;
+      let credential = this.lease(target, failedKeys);
+      if (!credential && target.credential.kind === 'pool') {
+        // Every key of this backend is cooling down (or broken): fail over, or wait for the first one if it fits.
+        if (targetIndex + 1 < targets.length) {
+          targetIndex += 1;
+          continue;
+        }
+        const wait = Math.min(...targets.map((candidate) => (candidate.credential.kind === 'pool' ? candidate.credential.pool.msUntilAvailable() : 0)));
+        if (!this.canWait(wait, call)) break;
+        await sleep(wait, call.signal);
+        waits += 1;
+        failedKeys.clear();
+        targetIndex = 0;
+        continue;
+      }
+      credential = credential!;
+      attempts += 1;
+      const startedAt = Date.now();
+      const attemptSignal = AbortSignal.any([call.signal, AbortSignal.timeout(this.attemptTimeout(call) + 1000)]);
+      try {
+        return await attemptOnce(target, credential, attempts, attemptSignal, startedAt);
+      } catch (error) {
+        const failure = toLlmCallError(error, target.provider, call.signal);
+        lastError = failure;
+        call.onAttempt({
+          attempt: attempts,
+          provider: target.provider,
+          model: target.model,
+          credentialReference: credential.reference,
+          sandbox: target.sandbox,
+          latencyMs: Date.now() - startedAt,
+          status: failure.kind === 'timeout' ? 'timeout' : failure.partial ? 'partial' : 'error',
+          usage: failure.partial?.usage,
+          errorKind: failure.kind,
+        });
+        if (failure.kind === 'aborted' || call.signal.aborted) throw failure;
+
+        if (target.credential.kind === 'pool') {
+          const pool = target.credential.pool;
+          if (failure.kind === 'auth' || failure.kind === 'quota') {
+            // A broken platform key is our problem, not the customer's: take it out and try the next one.
+            pool.coolDown(credential.reference, BROKEN_POOL_KEY_COOLDOWN_MS);
+            failedKeys.add(credential.reference);
+            if (pool.lease(failedKeys)) continue;
+            if (targetIndex + 1 < targets.length) {
+              targetIndex += 1;
+              continue;
+            }
+            break;
+          }
+          if (failure.retryable) {
+            const cooldown = failure.retryAfterMs ?? (failure.kind === 'rate_limit' ? DEFAULT_RATE_LIMIT_COOLDOWN_MS : DEFAULT_SERVER_ERROR_COOLDOWN_MS);
+            pool.coolDown(credential.reference, cooldown);
+            failedKeys.add(credential.reference);
+          }
+        }
+        if (!failure.retryable) throw failure;
+
+        if (managed && targetIndex + 1 < targets.length) {
+          targetIndex += 1; // fail over to the next backend at once
+          continue;
+        }
+        if (managed) {
+          targetIndex = 0;
+          failedKeys.clear();
+          const wait = Math.max(
+            this.backoff(waits),
+            Math.min(...targets.map((candidate) => (candidate.credential.kind === 'pool' ? candidate.credential.pool.msUntilAvailable() : 0))),
+          );
+          if (!this.canWait(wait, call)) break;
+          await sleep(wait, call.signal);
+          waits += 1;
+          continue;
+        }
+        // BYOK: the same key again, after retry-after or a jittered backoff. Never a platform key.
+        const wait = failure.retryAfterMs ?? this.backoff(waits);
+        if (attempts >= this.policy.maxAttempts || !this.canWait(wait, call)) break;
+        await sleep(wait, call.signal);
+        waits += 1;
+      }
+    }
+    throw (
+      lastError ??
+      new LlmCallError({ kind: 'rate_limit', provider: targets[0]!.provider, message: 'Every platform key for this plan is cooling down.', retryAfterMs: 5_000 })
+    );
+  }
+
+  private canWait(milliseconds: number, call: RoutedCall): boolean {
+    if (!Number.isFinite(milliseconds)) return false;
+    if (milliseconds > this.policy.maxRetryAfterMs) return false;
+    return Date.now() + milliseconds + 100 < call.deadlineAt;
+  }
+}

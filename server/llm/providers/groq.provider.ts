@@ -1,0 +1,187 @@
+// Groq chat completions through `groq-sdk` (OpenAI-shaped, with Groq's usage under `x_groq` when streaming).
+import Groq, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError, GroqError } from 'groq-sdk';
+import type {
+  ChatCompletion,
+  ChatCompletionChunk,
+  ChatCompletionCreateParamsNonStreaming,
+} from 'groq-sdk/resources/chat/completions';
+import type { CompletionUsage } from 'groq-sdk/resources/completions';
+import type { LlmCallError } from '../llm-call.error';
+import type {
+  ChatRequest,
+  FinishReason,
+  GenerateResult,
+  ProviderAdapter,
+  ProviderCallOptions,
+  StreamEvent,
+  Usage,
+} from '../llm.types';
+import { estimateUsage } from '../token-estimator';
+import {
+  clampToRange,
+  convertUnwrappedError,
+  createHttpLlmCallError,
+  createStreamEndedEarlyError,
+  createTransportLlmCallError,
+  missingApiKeyError,
+  readProviderRequestId,
+  withPartialOutput,
+  type ProviderErrorContext,
+} from './provider-support';
+
+const TEMPERATURE_RANGE = { min: 0, max: 2 };
+
+/** Cheap (~2 µs): a client per call keeps the key's lifetime to the call; connections pool in `fetch`. */
+function createGroqClient(options: ProviderCallOptions): Groq {
+  return new Groq({
+    apiKey: options.apiKey,
+    // The SDK's paths start with /openai/v1, so the base URL is the host (plus any prefix) without it.
+    baseURL: options.baseUrl,
+    maxRetries: 0,
+    timeout: options.timeoutMs,
+    fetch: options.fetch,
+    // GROQ_LOG=debug would print requests; the platform logs through its own redacted logger.
+    logLevel: 'off',
+  });
+}
+
+function buildRequestBody(request: ChatRequest): ChatCompletionCreateParamsNonStreaming {
+  return {
+    model: request.model,
+    messages: request.messages.map((message) => ({ role: message.role, content: message.content })),
+    max_completion_tokens: request.maxTokens,
+    temperature: clampToRange(request.temperature, TEMPERATURE_RANGE),
+  };
+}
+
+export function convertGroqUsage(usage: CompletionUsage): Usage {
+  const cachedInputTokens = usage.prompt_tokens_details?.cached_tokens;
+  return {
+    inputTokens: usage.prompt_tokens ?? 0,
+    outputTokens: usage.completion_tokens ?? 0,
+    ...(cachedInputTokens ? { cachedInputTokens } : {}),
+    source: 'provider',
+    raw: usage,
+  };
+}
+
+export function mapGroqFinishReason(reason: string | null | undefined): FinishReason {
+  switch (reason) {
+    case 'stop':
+      return 'stop';
+    case 'length':
+      return 'length';
+    case 'tool_calls':
+    case 'function_call':
+      return 'tool_calls';
+    default:
+      return 'other';
+  }
+}
+
+/** The one place a `groq-sdk` error becomes an LlmCallError. */
+export function convertGroqError(error: unknown, context: ProviderErrorContext): LlmCallError {
+  if (context.signal.aborted || error instanceof APIUserAbortError) {
+    return createTransportLlmCallError('aborted', 'the call was aborted', context);
+  }
+  if (error instanceof APIConnectionTimeoutError) return createTransportLlmCallError('timeout', 'the request timed out', context);
+  if (error instanceof APIConnectionError) return createTransportLlmCallError('network', error.message, context);
+  if (error instanceof APIError) {
+    // groq-sdk keeps the whole body in `error` (`{error: {message, type, code}}`), unlike openai's inner object.
+    const body = (error.error ?? {}) as { error?: { message?: unknown; type?: unknown; code?: unknown } };
+    const detail = body.error ?? {};
+    return createHttpLlmCallError(
+      {
+        status: error.status,
+        headers: error.headers,
+        errorType: typeof detail.type === 'string' ? detail.type : undefined,
+        errorCode: typeof detail.code === 'string' ? detail.code : undefined,
+        providerMessage: typeof detail.message === 'string' ? detail.message : error.message,
+      },
+      context,
+    );
+  }
+  if (error instanceof GroqError) return createTransportLlmCallError('bad_request', error.message, context);
+  return convertUnwrappedError(error, context);
+}
+
+function createContext(options: ProviderCallOptions): ProviderErrorContext {
+  if (!options.apiKey) throw missingApiKeyError({ provider: 'groq', apiKey: options.apiKey });
+  return { provider: 'groq', apiKey: options.apiKey, signal: options.signal };
+}
+
+async function generate(request: ChatRequest, options: ProviderCallOptions): Promise<GenerateResult> {
+  const context = createContext(options);
+  let completion: ChatCompletion;
+  let providerRequestId: string | undefined;
+  try {
+    const response = await createGroqClient(options)
+      .chat.completions.create(buildRequestBody(request), { signal: options.signal })
+      .withResponse();
+    completion = response.data;
+    providerRequestId = readProviderRequestId(response.response.headers);
+  } catch (error) {
+    throw convertGroqError(error, context);
+  }
+  const choice = completion.choices?.[0];
+  const content = choice?.message?.content ?? '';
+  return {
+    content,
+    usage: completion.usage ? convertGroqUsage(completion.usage) : estimateUsage(request, content),
+    finishReason: mapGroqFinishReason(choice?.finish_reason),
+    model: completion.model || request.model,
+    providerRequestId,
+  };
+}
+
+async function* stream(request: ChatRequest, options: ProviderCallOptions): AsyncIterable<StreamEvent> {
+  const context = createContext(options);
+  let chunks: AsyncIterable<ChatCompletionChunk>;
+  let providerRequestId: string | undefined;
+  try {
+    const response = await createGroqClient(options)
+      .chat.completions.create({ ...buildRequestBody(request), stream: true }, { signal: options.signal })
+      .withResponse();
+    chunks = response.data;
+    providerRequestId = readProviderRequestId(response.response.headers);
+  } catch (error) {
+    throw convertGroqError(error, context);
+  }
+
+  let content = '';
+  let model = request.model;
+  let usage: Usage | undefined;
+  let finishReason: FinishReason | undefined;
+  try {
+    for await (const chunk of chunks) {
+      if (chunk.model) model = chunk.model;
+      // Groq reports stream usage in the final chunk's `x_groq.usage`; a top-level `usage` is read too.
+      const chunkUsage = (chunk as { usage?: CompletionUsage | null }).usage ?? chunk.x_groq?.usage;
+      if (chunkUsage) usage = convertGroqUsage(chunkUsage);
+      const choice = chunk.choices?.[0];
+      const text = choice?.delta?.content;
+      if (text) {
+        content += text;
+        yield { type: 'delta', content: text };
+      }
+      if (choice?.finish_reason) finishReason = mapGroqFinishReason(choice.finish_reason);
+    }
+  } catch (error) {
+    throw withPartialOutput(convertGroqError(error, context), request, content, providerRequestId);
+  }
+  if (finishReason === undefined || options.signal.aborted) {
+    throw createStreamEndedEarlyError(request, content, context, providerRequestId);
+  }
+  yield { type: 'end', usage: usage ?? estimateUsage(request, content), finishReason, model, providerRequestId };
+}
+
+async function checkKey(options: ProviderCallOptions): Promise<void> {
+  const context = createContext(options);
+  try {
+    await createGroqClient(options).models.list({ signal: options.signal });
+  } catch (error) {
+    throw convertGroqError(error, context);
+  }
+}
+
+export const groqAdapter: ProviderAdapter = { id: 'groq', generate, stream, checkKey };

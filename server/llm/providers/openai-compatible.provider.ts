@@ -1,0 +1,213 @@
+// Providers that speak OpenAI chat completions, through the `openai` SDK: OpenAI itself, MiniMax,
+// OpenRouter and custom endpoints (Ollama, vLLM). One adapter per provider id, built by one factory.
+import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError, OpenAIError } from 'openai';
+import type {
+  ChatCompletion,
+  ChatCompletionChunk,
+  ChatCompletionCreateParamsNonStreaming,
+} from 'openai/resources/chat/completions';
+import type { CompletionUsage } from 'openai/resources/completions';
+import type { LlmCallError } from '../llm-call.error';
+import type {
+  ChatRequest,
+  FinishReason,
+  GenerateResult,
+  ProviderAdapter,
+  ProviderCallOptions,
+  StreamEvent,
+  Usage,
+} from '../llm.types';
+import { estimateUsage } from '../token-estimator';
+import {
+  clampToRange,
+  convertUnwrappedError,
+  createHttpLlmCallError,
+  createStreamEndedEarlyError,
+  createTransportLlmCallError,
+  missingApiKeyError,
+  withPartialOutput,
+  type NumberRange,
+  type ProviderErrorContext,
+} from './provider-support';
+
+export type OpenAiCompatibleProviderId = 'openai' | 'minimax' | 'openrouter' | 'custom';
+
+/** How each OpenAI-compatible provider differs, as data rather than branches. */
+interface OpenAiCompatibleSettings {
+  /** OpenAI deprecated `max_tokens` (reasoning models reject it); the compatible servers still expect it. */
+  maxTokensParameter: 'max_completion_tokens' | 'max_tokens';
+  temperatureRange: NumberRange;
+}
+
+const OPENAI_COMPATIBLE_SETTINGS: Record<OpenAiCompatibleProviderId, OpenAiCompatibleSettings> = {
+  openai: { maxTokensParameter: 'max_completion_tokens', temperatureRange: { min: 0, max: 2 } },
+  minimax: { maxTokensParameter: 'max_tokens', temperatureRange: { min: 0.01, max: 1 } },
+  openrouter: { maxTokensParameter: 'max_tokens', temperatureRange: { min: 0, max: 2 } },
+  custom: { maxTokensParameter: 'max_tokens', temperatureRange: { min: 0, max: 2 } },
+};
+
+/** Cheap (~15 µs): a client per call keeps the key's lifetime to the call; connections pool in `fetch`. */
+function createOpenAiClient(options: ProviderCallOptions): OpenAI {
+  return new OpenAI({
+    apiKey: options.apiKey,
+    baseURL: options.baseUrl,
+    maxRetries: 0,
+    timeout: options.timeoutMs,
+    fetch: options.fetch,
+    // Never pick up OPENAI_ORG_ID / OPENAI_PROJECT_ID for another provider's endpoint.
+    organization: null,
+    project: null,
+    // OPENAI_LOG=debug would print requests; the platform logs through its own redacted logger.
+    logLevel: 'off',
+  });
+}
+
+function buildRequestBody(request: ChatRequest, settings: OpenAiCompatibleSettings): ChatCompletionCreateParamsNonStreaming {
+  return {
+    model: request.model,
+    messages: request.messages.map((message) => ({ role: message.role, content: message.content })),
+    [settings.maxTokensParameter]: request.maxTokens,
+    temperature: clampToRange(request.temperature, settings.temperatureRange),
+  };
+}
+
+export function convertOpenAiUsage(usage: CompletionUsage): Usage {
+  const cachedInputTokens = usage.prompt_tokens_details?.cached_tokens;
+  return {
+    inputTokens: usage.prompt_tokens ?? 0,
+    outputTokens: usage.completion_tokens ?? 0,
+    ...(cachedInputTokens ? { cachedInputTokens } : {}),
+    source: 'provider',
+    raw: usage,
+  };
+}
+
+export function mapOpenAiFinishReason(reason: string | null | undefined): FinishReason {
+  switch (reason) {
+    case 'stop':
+      return 'stop';
+    case 'length':
+      return 'length';
+    case 'content_filter':
+      return 'content_filter';
+    case 'tool_calls':
+    case 'function_call':
+      return 'tool_calls';
+    default:
+      return 'other';
+  }
+}
+
+/** The one place an `openai` SDK error becomes an LlmCallError. */
+export function convertOpenAiError(error: unknown, context: ProviderErrorContext): LlmCallError {
+  if (context.signal.aborted || error instanceof APIUserAbortError) {
+    return createTransportLlmCallError('aborted', 'the call was aborted', context);
+  }
+  if (error instanceof APIConnectionTimeoutError) return createTransportLlmCallError('timeout', 'the request timed out', context);
+  if (error instanceof APIConnectionError) return createTransportLlmCallError('network', error.message, context);
+  if (error instanceof APIError) {
+    // `error.error` is the body's `error` object for OpenAI; compatible servers may send other shapes.
+    const body = (error.error ?? {}) as { message?: unknown };
+    return createHttpLlmCallError(
+      {
+        status: error.status,
+        headers: error.headers,
+        errorType: error.type,
+        errorCode: typeof error.code === 'string' ? error.code : undefined,
+        providerMessage: typeof body.message === 'string' ? body.message : error.message,
+        providerRequestId: error.requestID,
+      },
+      context,
+    );
+  }
+  if (error instanceof OpenAIError) return createTransportLlmCallError('bad_request', error.message, context);
+  return convertUnwrappedError(error, context);
+}
+
+export function createOpenAiCompatibleAdapter(id: OpenAiCompatibleProviderId): ProviderAdapter {
+  const settings = OPENAI_COMPATIBLE_SETTINGS[id];
+
+  function createContext(options: ProviderCallOptions): ProviderErrorContext {
+    if (!options.apiKey) throw missingApiKeyError({ provider: id, apiKey: options.apiKey });
+    return { provider: id, apiKey: options.apiKey, signal: options.signal };
+  }
+
+  async function generate(request: ChatRequest, options: ProviderCallOptions): Promise<GenerateResult> {
+    const context = createContext(options);
+    let completion: ChatCompletion;
+    let providerRequestId: string | undefined;
+    try {
+      const response = await createOpenAiClient(options)
+        .chat.completions.create(buildRequestBody(request, settings), { signal: options.signal })
+        .withResponse();
+      completion = response.data;
+      providerRequestId = response.request_id ?? undefined;
+    } catch (error) {
+      throw convertOpenAiError(error, context);
+    }
+    const choice = completion.choices?.[0];
+    const content = choice?.message?.content ?? '';
+    return {
+      content,
+      usage: completion.usage ? convertOpenAiUsage(completion.usage) : estimateUsage(request, content),
+      finishReason: mapOpenAiFinishReason(choice?.finish_reason),
+      model: completion.model || request.model,
+      providerRequestId,
+    };
+  }
+
+  async function* stream(request: ChatRequest, options: ProviderCallOptions): AsyncIterable<StreamEvent> {
+    const context = createContext(options);
+    let chunks: AsyncIterable<ChatCompletionChunk>;
+    let providerRequestId: string | undefined;
+    try {
+      const response = await createOpenAiClient(options)
+        .chat.completions.create(
+          { ...buildRequestBody(request, settings), stream: true, stream_options: { include_usage: true } },
+          { signal: options.signal },
+        )
+        .withResponse();
+      chunks = response.data;
+      providerRequestId = response.request_id ?? undefined;
+    } catch (error) {
+      throw convertOpenAiError(error, context);
+    }
+
+    let content = '';
+    let model = request.model;
+    let usage: Usage | undefined;
+    let finishReason: FinishReason | undefined;
+    try {
+      for await (const chunk of chunks) {
+        if (chunk.model) model = chunk.model;
+        // With include_usage, the usage arrives in a last chunk whose `choices` is empty.
+        if (chunk.usage) usage = convertOpenAiUsage(chunk.usage);
+        const choice = chunk.choices?.[0];
+        const text = choice?.delta?.content;
+        if (text) {
+          content += text;
+          yield { type: 'delta', content: text };
+        }
+        if (choice?.finish_reason) finishReason = mapOpenAiFinishReason(choice.finish_reason);
+      }
+    } catch (error) {
+      throw withPartialOutput(convertOpenAiError(error, context), request, content, providerRequestId);
+    }
+    // The SDK ends the iteration quietly when the signal aborts; a missing finish_reason means a cut stream.
+    if (finishReason === undefined || options.signal.aborted) {
+      throw createStreamEndedEarlyError(request, content, context, providerRequestId);
+    }
+    yield { type: 'end', usage: usage ?? estimateUsage(request, content), finishReason, model, providerRequestId };
+  }
+
+  async function checkKey(options: ProviderCallOptions): Promise<void> {
+    const context = createContext(options);
+    try {
+      await createOpenAiClient(options).models.list({ signal: options.signal });
+    } catch (error) {
+      throw convertOpenAiError(error, context);
+    }
+  }
+
+  return { id, generate, stream, checkKey };
+}

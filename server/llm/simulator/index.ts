@@ -1,0 +1,16 @@
+// The provider simulator's public surface: start it, point adapters at `baseUrls`, script faults.
+export {
+  startProviderSimulator,
+  type ProviderSimulatorOptions,
+  type SimulatorHandle,
+  type SimulatorRecordedRequest,
+} from './provider-simulator.server';
+export {
+  SimulatorFaults,
+  type SimulatedCutFault,
+  type SimulatedErrorFault,
+  type SimulatedTimeoutFault,
+  type SimulatorFault,
+  type SimulatorFaultRate,
+  type SimulatorFaultScope,
+} from './simulator-faults';

@@ -1,0 +1,391 @@
+// The token meter: events are queued off the response path (bounded) and written in batches —
+// idempotent by requestId, then one atomic $inc per agent-month rollup, with the allowance-crossing call split exactly.
+import { Types, type Model } from 'mongoose';
+import type { Logger } from '../logger';
+import type { Models } from '../db/models';
+import { isDuplicateKeyError } from '../db/mongo-errors';
+import type { MeterEventDocument, MeterStatus, PriceSnapshot, RequestType, UsageMonthlyDocument } from './metering.models';
+import { costMicros, dayOf, monthOf, overagePriceMicros, overageTokensBetween } from './pricing';
+
+export interface MeterEventInput {
+  requestId: string;
+  agentId: string;
+  workspaceId: string;
+  timestamp: Date;
+  provider: string;
+  model: string;
+  tier: string | null;
+  mode: 'byok' | 'managed';
+  plan: string | null;
+  requestType: RequestType;
+  status: MeterStatus;
+  usageSource: 'provider' | 'estimated';
+  tokensInput: number;
+  tokensOutput: number;
+  latencyMs: number;
+  credential: string;
+  sandbox: boolean;
+  attempt: number;
+  priceSnapshot: PriceSnapshot;
+  /** Whether this event is the call's answer (counted in `requests`); earlier partial attempts are not. */
+  countsAsRequest: boolean;
+  /** A pre-call reservation released atomically with this event's rollup. */
+  reservation?: { tokens: number; costMicros: number };
+  /** BYOK monthly budget at the time of the call, for budget alerts. */
+  budgetMicros?: number | null;
+}
+
+export interface RollupChange {
+  workspaceId: string;
+  agentId: string;
+  month: string;
+  mode: 'byok' | 'managed';
+  tokensBefore: number;
+  tokensAfter: number;
+  includedTokens: number;
+  costBeforeMicros: number;
+  costAfterMicros: number;
+  budgetMicros: number | null;
+}
+
+type QueueItem =
+  | { kind: 'event'; event: MeterEventInput; insertAttempted: boolean; inserted: boolean }
+  | { kind: 'error'; workspaceId: string; agentId: string; month: string; mode: 'byok' | 'managed'; plan: string | null };
+
+export interface MeterOptions {
+  maxQueue: number;
+  batchSize: number;
+  flushDelayMs: number;
+}
+
+export const DEFAULT_METER_OPTIONS: MeterOptions = { maxQueue: 200_000, batchSize: 2_000, flushDelayMs: 10 };
+
+export function modelKey(provider: string, model: string): string {
+  return Buffer.from(`${provider}|${model}`).toString('base64url');
+}
+
+export function parseModelKey(key: string): { provider: string; model: string } {
+  const [provider, ...rest] = Buffer.from(key, 'base64url').toString('utf8').split('|');
+  return { provider: provider ?? '', model: rest.join('|') };
+}
+
+export class MeterService {
+  private readonly queue: QueueItem[] = [];
+  private flushing: Promise<void> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private retryDelayMs = 0;
+  private lastBackpressureWarning = 0;
+  private stopped = false;
+  private readonly listeners: Array<(changes: RollupChange[]) => void> = [];
+  private readonly idleWaiters: Array<() => void> = [];
+  private readonly options: MeterOptions;
+
+  constructor(
+    private readonly models: Models,
+    private readonly logger: Logger,
+    options: Partial<MeterOptions> = {},
+  ) {
+    this.options = { ...DEFAULT_METER_OPTIONS, ...options };
+  }
+
+  /** Called after each batch with the rollups it changed (alerts, live dashboards). */
+  onRollupsChanged(listener: (changes: RollupChange[]) => void): void {
+    this.listeners.push(listener);
+  }
+
+  get pending(): number {
+    return this.queue.length;
+  }
+
+  /** True when the queue has no room: callers refuse new LLM calls rather than lose their meter events. */
+  isFull(): boolean {
+    return this.queue.length >= this.options.maxQueue;
+  }
+
+  record(event: MeterEventInput): void {
+    this.queue.push({ kind: 'event', event, insertAttempted: false, inserted: false });
+    this.afterEnqueue();
+  }
+
+  recordError(input: { workspaceId: string; agentId: string; mode: 'byok' | 'managed'; plan: string | null; timestamp: Date }): void {
+    this.queue.push({ kind: 'error', workspaceId: input.workspaceId, agentId: input.agentId, month: monthOf(input.timestamp), mode: input.mode, plan: input.plan });
+    this.afterEnqueue();
+  }
+
+  private afterEnqueue(): void {
+    const fill = this.queue.length / this.options.maxQueue;
+    if (fill >= 0.8 && Date.now() - this.lastBackpressureWarning > 5000) {
+      this.lastBackpressureWarning = Date.now();
+      this.logger.warn({ pending: this.queue.length, max: this.options.maxQueue }, 'METER QUEUE NEARLY FULL: the database is not keeping up; new LLM calls will be refused when it is full');
+    }
+    this.scheduleFlush(this.options.flushDelayMs);
+  }
+
+  private scheduleFlush(delayMs: number): void {
+    if (this.timer || this.flushing || this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.flushing = this.flushLoop().finally(() => {
+        this.flushing = undefined;
+        if (this.queue.length > 0) this.scheduleFlush(this.retryDelayMs || this.options.flushDelayMs);
+        else for (const resolve of this.idleWaiters.splice(0)) resolve();
+      });
+    }, delayMs);
+  }
+
+  private async flushLoop(): Promise<void> {
+    while (this.queue.length > 0) {
+      const batch = this.queue.slice(0, this.options.batchSize);
+      try {
+        await this.writeBatch(batch);
+        this.queue.splice(0, batch.length);
+        this.retryDelayMs = 0;
+      } catch (error) {
+        // Keep every event; try again with backoff. Events already inserted remember it (no double count).
+        this.retryDelayMs = Math.min(2000, Math.max(100, this.retryDelayMs * 2));
+        this.logger.warn({ err: error, pending: this.queue.length, retryInMs: this.retryDelayMs }, 'meter write failed; events kept and retried');
+        return;
+      }
+    }
+  }
+
+  /** Resolves when everything queued so far is written (used by shutdown, reconcile and tests). */
+  async drain(timeoutMs = 30_000): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.queue.length > 0 || this.flushing || this.timer) {
+      if (Date.now() > deadline) return false;
+      await new Promise<void>((resolve) => {
+        this.idleWaiters.push(resolve);
+        setTimeout(resolve, 50);
+      });
+      if (this.queue.length > 0 && !this.timer && !this.flushing) this.scheduleFlush(0);
+    }
+    return true;
+  }
+
+  async stop(timeoutMs = 30_000): Promise<boolean> {
+    const drained = await this.drain(timeoutMs);
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    if (!drained) this.logger.error({ pending: this.queue.length }, 'meter queue not drained before shutdown');
+    return drained;
+  }
+
+  private toDocument(event: MeterEventInput): Omit<MeterEventDocument, '_id'> {
+    const costInput = costMicros(event.tokensInput, event.priceSnapshot.inputUsdPerMillion);
+    const costOutput = costMicros(event.tokensOutput, event.priceSnapshot.outputUsdPerMillion);
+    return {
+      requestId: event.requestId,
+      agentId: new Types.ObjectId(event.agentId),
+      workspaceId: new Types.ObjectId(event.workspaceId),
+      timestamp: event.timestamp,
+      month: monthOf(event.timestamp),
+      day: dayOf(event.timestamp),
+      provider: event.provider,
+      model: event.model,
+      tier: event.tier,
+      mode: event.mode,
+      plan: event.plan,
+      requestType: event.requestType,
+      status: event.status,
+      usageSource: event.usageSource,
+      tokensInput: event.tokensInput,
+      tokensOutput: event.tokensOutput,
+      costInputMicros: costInput,
+      costOutputMicros: costOutput,
+      costTotalMicros: costInput + costOutput,
+      priceTotalMicros: 0,
+      overageTokens: 0,
+      latencyMs: event.latencyMs,
+      credential: event.credential,
+      sandbox: event.sandbox,
+      attempt: event.attempt,
+      priceSnapshot: event.priceSnapshot,
+    };
+  }
+
+  private async insertEvents(items: Array<Extract<QueueItem, { kind: 'event' }>>): Promise<void> {
+    const toInsert = items.filter((item) => !item.inserted);
+    if (toInsert.length === 0) return;
+    const documents = toInsert.map((item) => this.toDocument(item.event));
+    const retried = toInsert.map((item) => item.insertAttempted);
+    for (const item of toInsert) item.insertAttempted = true;
+    const duplicates = new Set<number>();
+    try {
+      await this.models.MeterEvent.collection.insertMany(documents as never[], { ordered: false });
+    } catch (error) {
+      const writeErrors = (error as { writeErrors?: Array<{ index: number; code: number }> | { index: number; code: number } }).writeErrors;
+      const list = Array.isArray(writeErrors) ? writeErrors : writeErrors ? [writeErrors] : [];
+      if (list.length === 0 || list.some((writeError) => writeError.code !== 11000)) throw error;
+      for (const writeError of list) duplicates.add(writeError.index);
+    }
+    toInsert.forEach((item, index) => {
+      // A duplicate of our own earlier (unacknowledged) insert is ours to roll up; any other duplicate is a replay.
+      item.inserted = !duplicates.has(index) || retried[index] === true;
+      if (!item.inserted) (item as { skipped?: boolean }).skipped = true;
+    });
+  }
+
+  private async writeBatch(batch: QueueItem[]): Promise<void> {
+    const eventItems = batch.filter((item): item is Extract<QueueItem, { kind: 'event' }> => item.kind === 'event');
+    await this.insertEvents(eventItems);
+
+    // Group what must reach the rollups by agent-month, keeping call order.
+    interface Group {
+      agentId: string;
+      workspaceId: string;
+      month: string;
+      mode: 'byok' | 'managed';
+      plan: string | null;
+      events: MeterEventInput[];
+      errors: number;
+      budgetMicros: number | null;
+    }
+    const groups = new Map<string, Group>();
+    const groupFor = (agentId: string, workspaceId: string, month: string, mode: 'byok' | 'managed', plan: string | null) => {
+      const key = `${agentId}|${month}`;
+      let group = groups.get(key);
+      if (!group) {
+        group = { agentId, workspaceId, month, mode, plan, events: [], errors: 0, budgetMicros: null };
+        groups.set(key, group);
+      }
+      group.mode = mode;
+      group.plan = plan;
+      return group;
+    };
+    for (const item of batch) {
+      if (item.kind === 'error') {
+        groupFor(item.agentId, item.workspaceId, item.month, item.mode, item.plan).errors += 1;
+      } else if (item.inserted && !(item as { rolledUp?: boolean }).rolledUp) {
+        const group = groupFor(item.event.agentId, item.event.workspaceId, monthOf(item.event.timestamp), item.event.mode, item.event.plan);
+        group.events.push(item.event);
+        if (item.event.budgetMicros !== undefined) group.budgetMicros = item.event.budgetMicros;
+      }
+    }
+
+    const changes: RollupChange[] = [];
+    const eventPriceUpdates: Array<{ requestId: string; overageTokens: number; priceTotalMicros: number }> = [];
+    await Promise.all(
+      [...groups.values()].map(async (group) => {
+        const change = await this.applyGroup(group, eventPriceUpdates);
+        if (change) changes.push(change);
+      }),
+    );
+    for (const item of eventItems) if (item.inserted) (item as { rolledUp?: boolean }).rolledUp = true;
+
+    if (eventPriceUpdates.length > 0) {
+      await this.models.MeterEvent.collection.bulkWrite(
+        eventPriceUpdates.map((update) => ({
+          updateOne: { filter: { requestId: update.requestId }, update: { $set: { overageTokens: update.overageTokens, priceTotalMicros: update.priceTotalMicros } } },
+        })),
+        { ordered: false },
+      );
+    }
+    if (changes.length > 0) for (const listener of this.listeners) listener(changes);
+  }
+
+  private async applyGroup(
+    group: { agentId: string; workspaceId: string; month: string; mode: 'byok' | 'managed'; plan: string | null; events: MeterEventInput[]; errors: number; budgetMicros: number | null },
+    eventPriceUpdates: Array<{ requestId: string; overageTokens: number; priceTotalMicros: number }>,
+  ): Promise<RollupChange | undefined> {
+    const increments: Record<string, number> = {};
+    const add = (path: string, value: number) => {
+      if (value !== 0) increments[path] = (increments[path] ?? 0) + value;
+    };
+    let groupTokens = 0;
+    let groupCost = 0;
+    for (const event of group.events) {
+      const tokens = event.tokensInput + event.tokensOutput;
+      const costInput = costMicros(event.tokensInput, event.priceSnapshot.inputUsdPerMillion);
+      const costOutput = costMicros(event.tokensOutput, event.priceSnapshot.outputUsdPerMillion);
+      groupTokens += tokens;
+      groupCost += costInput + costOutput;
+      add('tokensInput', event.tokensInput);
+      add('tokensOutput', event.tokensOutput);
+      add('tokens', tokens);
+      add('requests', event.countsAsRequest ? 1 : 0);
+      add('costInputMicros', costInput);
+      add('costOutputMicros', costOutput);
+      add('costTotalMicros', costInput + costOutput);
+      const day = dayOf(event.timestamp).slice(8, 10);
+      add(`daily.${day}.tokensInput`, event.tokensInput);
+      add(`daily.${day}.tokensOutput`, event.tokensOutput);
+      add(`daily.${day}.requests`, event.countsAsRequest ? 1 : 0);
+      const byModel = modelKey(event.provider, event.model);
+      add(`byModel.${byModel}.tokens`, tokens);
+      add(`byModel.${byModel}.costMicros`, costInput + costOutput);
+      if (event.reservation) {
+        add('reservedTokens', -event.reservation.tokens);
+        add('reservedCostMicros', -event.reservation.costMicros);
+      }
+    }
+    add('errors', group.errors);
+    if (Object.keys(increments).length === 0) return undefined;
+
+    const filter = { agentId: new Types.ObjectId(group.agentId), month: group.month };
+    const update = {
+      $inc: increments,
+      $set: { mode: group.mode, plan: group.plan, updatedAt: new Date() },
+      $setOnInsert: { workspaceId: new Types.ObjectId(group.workspaceId) },
+    };
+    const after = await upsertRollup(this.models.UsageMonthly, filter, update);
+    if (group.events.length === 0) return undefined;
+
+    // The atomic $inc gave this batch a disjoint slice [after − groupTokens, after] of the month's tokens:
+    // split each event at the allowance inside that slice.
+    const tokensAfter = after.tokens;
+    let running = tokensAfter - groupTokens;
+    let groupOverage = 0;
+    let groupPrice = 0;
+    let includedTokens = 0;
+    for (const event of group.events) {
+      const tokens = event.tokensInput + event.tokensOutput;
+      if (event.mode === 'managed') {
+        includedTokens = event.priceSnapshot.includedTokens;
+        const overage = overageTokensBetween(running, running + tokens, includedTokens);
+        if (overage > 0) {
+          const price = overagePriceMicros(overage, event.priceSnapshot.overageUsdPerMillion);
+          eventPriceUpdates.push({ requestId: event.requestId, overageTokens: overage, priceTotalMicros: price });
+          groupOverage += overage;
+          groupPrice += price;
+        }
+      }
+      running += tokens;
+    }
+    if (groupOverage > 0) {
+      await this.models.UsageMonthly.collection.updateOne(filter, { $inc: { overageTokens: groupOverage, priceTotalMicros: groupPrice } });
+    }
+    return {
+      workspaceId: group.workspaceId,
+      agentId: group.agentId,
+      month: group.month,
+      mode: group.mode,
+      tokensBefore: tokensAfter - groupTokens,
+      tokensAfter,
+      includedTokens,
+      costBeforeMicros: after.costTotalMicros - groupCost,
+      costAfterMicros: after.costTotalMicros,
+      budgetMicros: group.budgetMicros,
+    };
+  }
+}
+
+/** $inc upsert of one rollup; two concurrent first upserts can race to E11000, so the loser retries as an update. */
+export async function upsertRollup(
+  model: Model<UsageMonthlyDocument>,
+  filter: Record<string, unknown>,
+  update: Record<string, unknown>,
+): Promise<{ tokens: number; costTotalMicros: number }> {
+  for (let attempt = 0; ; attempt += 1) {
+    try {
+      const result = await model.collection.findOneAndUpdate(filter, update, {
+        upsert: true,
+        returnDocument: 'after',
+        projection: { tokens: 1, costTotalMicros: 1 },
+      });
+      return { tokens: (result?.tokens as number) ?? 0, costTotalMicros: (result?.costTotalMicros as number) ?? 0 };
+    } catch (error) {
+      if (!isDuplicateKeyError(error) || attempt >= 3) throw error;
+    }
+  }
+}

@@ -1,0 +1,170 @@
+// token_meter (one event per provider attempt that produced tokens), usage_monthly (one rollup per agent-month) and alerts.
+import { Schema, Types, type Connection, type Model } from 'mongoose';
+
+export type RequestType = 'chat' | 'stream' | 'test';
+export type MeterStatus = 'ok' | 'error' | 'partial' | 'timeout';
+
+export interface PriceSnapshot {
+  inputUsdPerMillion: number;
+  outputUsdPerMillion: number;
+  overageUsdPerMillion: number;
+  includedTokens: number;
+}
+
+export interface MeterEventDocument {
+  _id: Types.ObjectId;
+  requestId: string;
+  agentId: Types.ObjectId;
+  workspaceId: Types.ObjectId;
+  timestamp: Date;
+  month: string;
+  day: string;
+  provider: string;
+  model: string;
+  tier: string | null;
+  mode: 'byok' | 'managed';
+  plan: string | null;
+  requestType: RequestType;
+  status: MeterStatus;
+  usageSource: 'provider' | 'estimated';
+  tokensInput: number;
+  tokensOutput: number;
+  costInputMicros: number;
+  costOutputMicros: number;
+  costTotalMicros: number;
+  priceTotalMicros: number;
+  overageTokens: number;
+  latencyMs: number;
+  credential: string;
+  sandbox: boolean;
+  attempt: number;
+  priceSnapshot: PriceSnapshot;
+}
+
+export interface UsageMonthlyDocument {
+  _id: Types.ObjectId;
+  agentId: Types.ObjectId;
+  workspaceId: Types.ObjectId;
+  month: string;
+  mode: 'byok' | 'managed';
+  plan: string | null;
+  tokensInput: number;
+  tokensOutput: number;
+  tokens: number;
+  requests: number;
+  errors: number;
+  costInputMicros: number;
+  costOutputMicros: number;
+  costTotalMicros: number;
+  priceTotalMicros: number;
+  overageTokens: number;
+  reservedTokens: number;
+  reservedCostMicros: number;
+  /** day of month "01".."31" → counters */
+  daily: Record<string, { tokensInput: number; tokensOutput: number; requests: number }>;
+  /** base64url("provider|model") → counters (model ids contain dots, which field paths cannot) */
+  byModel: Record<string, { tokens: number; costMicros: number }>;
+  updatedAt: Date;
+}
+
+export const ALERT_TYPES = ['allowance_80', 'allowance_100', 'budget_80', 'budget_reached', 'key_invalid', 'provider_quota_exceeded'] as const;
+export type AlertType = (typeof ALERT_TYPES)[number];
+
+export interface AlertDocument {
+  _id: Types.ObjectId;
+  workspaceId: Types.ObjectId;
+  agentId: Types.ObjectId | null;
+  type: AlertType;
+  month: string;
+  /** Makes an alert once per agent-month per type, or once per key incident for key alerts. */
+  dedupeKey: string;
+  message: string;
+  createdAt: Date;
+  readAt: Date | null;
+}
+
+const priceSnapshotSchema = new Schema<PriceSnapshot>(
+  { inputUsdPerMillion: Number, outputUsdPerMillion: Number, overageUsdPerMillion: Number, includedTokens: Number },
+  { _id: false },
+);
+
+const meterEventSchema = new Schema<MeterEventDocument>(
+  {
+    requestId: { type: String, required: true, unique: true },
+    agentId: { type: Schema.Types.ObjectId, required: true },
+    workspaceId: { type: Schema.Types.ObjectId, required: true },
+    timestamp: { type: Date, required: true },
+    month: { type: String, required: true },
+    day: { type: String, required: true },
+    provider: String,
+    model: String,
+    tier: { type: String, default: null },
+    mode: { type: String, enum: ['byok', 'managed'] },
+    plan: { type: String, default: null },
+    requestType: { type: String, enum: ['chat', 'stream', 'test'] },
+    status: { type: String, enum: ['ok', 'error', 'partial', 'timeout'] },
+    usageSource: { type: String, enum: ['provider', 'estimated'] },
+    tokensInput: Number,
+    tokensOutput: Number,
+    costInputMicros: Number,
+    costOutputMicros: Number,
+    costTotalMicros: Number,
+    priceTotalMicros: Number,
+    overageTokens: Number,
+    latencyMs: Number,
+    credential: String,
+    sandbox: Boolean,
+    attempt: Number,
+    priceSnapshot: priceSnapshotSchema,
+  },
+  { collection: 'token_meter', autoIndex: false, versionKey: false },
+);
+meterEventSchema.index({ workspaceId: 1, month: 1, timestamp: 1 });
+meterEventSchema.index({ agentId: 1, month: 1, timestamp: 1 });
+
+const usageMonthlySchema = new Schema<UsageMonthlyDocument>(
+  {
+    agentId: { type: Schema.Types.ObjectId, required: true },
+    workspaceId: { type: Schema.Types.ObjectId, required: true },
+    month: { type: String, required: true },
+    mode: String,
+    plan: { type: String, default: null },
+    tokensInput: { type: Number, default: 0 },
+    tokensOutput: { type: Number, default: 0 },
+    tokens: { type: Number, default: 0 },
+    requests: { type: Number, default: 0 },
+    errors: { type: Number, default: 0 },
+    costInputMicros: { type: Number, default: 0 },
+    costOutputMicros: { type: Number, default: 0 },
+    costTotalMicros: { type: Number, default: 0 },
+    priceTotalMicros: { type: Number, default: 0 },
+    overageTokens: { type: Number, default: 0 },
+    reservedTokens: { type: Number, default: 0 },
+    reservedCostMicros: { type: Number, default: 0 },
+    daily: { type: Schema.Types.Mixed, default: {} },
+    byModel: { type: Schema.Types.Mixed, default: {} },
+    updatedAt: Date,
+  },
+  { collection: 'usage_monthly', autoIndex: false, versionKey: false, minimize: false, suppressReservedKeysWarning: true },
+);
+usageMonthlySchema.index({ agentId: 1, month: 1 }, { unique: true });
+usageMonthlySchema.index({ workspaceId: 1, month: 1 });
+
+const alertSchema = new Schema<AlertDocument>(
+  {
+    workspaceId: { type: Schema.Types.ObjectId, required: true },
+    agentId: { type: Schema.Types.ObjectId, default: null },
+    type: { type: String, enum: ALERT_TYPES, required: true },
+    month: { type: String, required: true },
+    dedupeKey: { type: String, required: true, unique: true },
+    message: { type: String, required: true },
+    readAt: { type: Date, default: null },
+  },
+  { collection: 'alerts', autoIndex: false, timestamps: { createdAt: true, updatedAt: false }, versionKey: false },
+);
+alertSchema.index({ workspaceId: 1, createdAt: -1 });
+
+export const createMeterEventModel = (connection: Connection): Model<MeterEventDocument> => connection.model<MeterEventDocument>('MeterEvent', meterEventSchema);
+export const createUsageMonthlyModel = (connection: Connection): Model<UsageMonthlyDocument> =>
+  connection.model<UsageMonthlyDocument>('UsageMonthly', usageMonthlySchema);
+export const createAlertModel = (connection: Connection): Model<AlertDocument> => connection.model<AlertDocument>('Alert', alertSchema);

@@ -1,0 +1,196 @@
+// The composition root: builds every service from the config, wires the hooks, and starts/stops the HTTP server.
+import http from 'node:http';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { Agent as UndiciAgent, fetch as undiciFetch } from 'undici';
+import type { Config, PooledProviderId } from './config/config';
+import { isSandboxedProvider, PROVIDER_ENV_NAMES } from './config/config';
+import type { Logger } from './logger';
+import { loadCatalog, type Catalog } from './catalog/catalog.service';
+import { connectDatabase, type Database } from './db/database';
+import { createModels, type Models } from './db/models';
+import { runMigrations } from '../migrations/migration-runner';
+import { createVault } from './vault/vault.service';
+import { TokenService } from './auth/token.service';
+import { AuthService } from './auth/auth.service';
+import { createAuthenticateMiddleware } from './auth/authenticate.middleware';
+import { WorkspaceService } from './workspaces/workspace.service';
+import { createWorkspaceAccess } from './http/middleware/workspace-access.middleware';
+import { TemplateService } from '../agents/template.service';
+import { AgentService } from '../agents/agent.service';
+import { AgentRunner } from '../agents/agent-runner';
+import { LlmRouter, DEFAULT_RETRY_POLICY, type RetryPolicy } from './llm/llm-router';
+import { startProviderSimulator, type SimulatorHandle } from './llm/simulator';
+import { MeterService, type MeterOptions } from './metering/meter.service';
+import { LimitsService } from './metering/limits.service';
+import { AlertService } from './metering/alert.service';
+import { UsageService } from './metering/usage.service';
+import { UsageLivePublisher } from './metering/usage-live-publisher';
+import { createRealtime, type Realtime } from './realtime/realtime.server';
+import { createApp } from './http/app';
+import { createAuthRouter, type AuthRateLimits } from './http/routers/auth.router';
+import { createCatalogRouter } from './http/routers/catalog.router';
+import { createWorkspacesRouter } from './http/routers/workspaces.router';
+import { createAgentsRouter } from './http/routers/agents.router';
+import { createChatRouter } from './http/routers/chat.router';
+import { createOpenAiCompatibleRouter } from './http/routers/openai-compatible.router';
+import { createUsageRouter } from './http/routers/usage.router';
+import '../server/http/express-request.types';
+
+/** The repository root (where package.json is), whether running from source or from dist/. */
+export const PROJECT_ROOT = (() => {
+  let directory = __dirname;
+  while (!fs.existsSync(path.join(directory, 'package.json')) && path.dirname(directory) !== directory) directory = path.dirname(directory);
+  return directory;
+})();
+
+export interface PlatformOptions {
+  config: Config;
+  logger: Logger;
+  /** Database name inside the server (tests use one per suite). */
+  databaseName?: string;
+  /** Use this simulator for sandboxed plans instead of starting one. */
+  simulator?: SimulatorHandle;
+  meterOptions?: Partial<MeterOptions>;
+  retryPolicy?: Partial<RetryPolicy>;
+  authRateLimits?: Partial<AuthRateLimits>;
+  realtimeCoalesceMs?: number;
+  runMigrationsOnStart?: boolean;
+}
+
+export interface Platform {
+  config: Config;
+  logger: Logger;
+  database: Database;
+  models: Models;
+  catalog: Catalog;
+  meter: MeterService;
+  agents: AgentService;
+  usage: UsageService;
+  httpServer: http.Server;
+  simulator: SimulatorHandle | undefined;
+  realtime: Realtime;
+  url: string;
+  stop(): Promise<void>;
+}
+
+function needsSimulator(config: Config): boolean {
+  if (config.llmSandbox === 'off') return false;
+  return PROVIDER_ENV_NAMES.some((name) => isSandboxedProvider(config, name.toLowerCase() as PooledProviderId));
+}
+
+export async function startPlatform(options: PlatformOptions): Promise<Platform> {
+  const { config, logger } = options;
+  const catalog = loadCatalog(config.catalogFile);
+  const templates = new TemplateService(path.join(PROJECT_ROOT, 'templates'));
+  const vault = await createVault(config.vaultKeys);
+  const database = await connectDatabase(config, logger, { databaseName: options.databaseName });
+  const models = createModels(database.connection);
+  if (options.runMigrationsOnStart ?? !config.isProduction) await runMigrations(database.connection, logger, models);
+
+  let simulator = options.simulator;
+  const ownsSimulator = !simulator && needsSimulator(config);
+  if (ownsSimulator) simulator = await startProviderSimulator({ host: '127.0.0.1', port: 0 });
+
+  // One keep-alive connection pool for every provider SDK (Node's default fetch opens more connections than needed).
+  const dispatcher = new UndiciAgent({ keepAliveTimeout: 10_000, connections: 256 });
+  const keepAliveFetch = ((input: unknown, init?: Record<string, unknown>) => undiciFetch(input as never, { ...(init ?? {}), dispatcher } as never)) as unknown as typeof fetch;
+
+  const tokens = new TokenService(config);
+  const workspaces = new WorkspaceService(models);
+  const auth = new AuthService(models, tokens, workspaces);
+  const agents = new AgentService(models, config, catalog, templates, vault, workspaces);
+  const meter = new MeterService(models, logger, options.meterOptions);
+  const limits = new LimitsService(models);
+  const alerts = new AlertService(models, logger);
+  const usage = new UsageService(models, catalog);
+  const runner = new AgentRunner({
+    config,
+    catalog,
+    templates,
+    vault,
+    router: new LlmRouter({ ...DEFAULT_RETRY_POLICY, ...options.retryPolicy }),
+    meter,
+    limits,
+    alerts,
+    agents,
+    logger,
+    simulator,
+    fetch: keepAliveFetch,
+  });
+
+  const authenticate = createAuthenticateMiddleware(config);
+  const requireWorkspaceRole = createWorkspaceAccess(workspaces);
+  const authRateLimits: AuthRateLimits = { loginFailuresPerWindow: 10, registrationsPerWindow: 30, windowMs: 15 * 60_000, ...options.authRateLimits };
+  const app = createApp({
+    logger,
+    jsonBodyLimit: config.jsonBodyLimit,
+    trustProxy: config.trustProxy,
+    isDatabaseUp: () => database.isUp(),
+    clientDirectory: path.join(PROJECT_ROOT, 'client', 'dist'),
+    routers: [
+      createCatalogRouter(catalog, templates, config),
+      createAuthRouter(auth, authenticate, authRateLimits),
+      createWorkspacesRouter(workspaces, authenticate, requireWorkspaceRole),
+      createAgentsRouter(
+        agents,
+        { testConnection: async (workspaceId, agentId) => runner.testConnection(await agents.getRecord(workspaceId, agentId)) },
+        authenticate,
+        requireWorkspaceRole,
+      ),
+      createChatRouter(agents, runner, authenticate, requireWorkspaceRole),
+      createUsageRouter(usage, alerts, authenticate, requireWorkspaceRole),
+      createOpenAiCompatibleRouter(agents, runner),
+    ],
+  });
+
+  const httpServer = http.createServer(app);
+  httpServer.keepAliveTimeout = 65_000;
+  const realtime = await createRealtime({
+    httpServer,
+    verifyUserToken: (token) => tokens.verify(token),
+    isWorkspaceMember: async (userId, workspaceId) => (await workspaces.findRole(userId, workspaceId)) !== undefined,
+    redisUrl: config.redisUrl,
+    logger,
+    coalesceIntervalMs: options.realtimeCoalesceMs,
+  });
+
+  const livePublisher = new UsageLivePublisher(usage, (update) => {
+    for (const agentRow of update.agents) realtime.publishUsage({ workspaceId: update.workspaceId, month: update.month, agentRow, totals: update.totals });
+  }, logger);
+  const agentNames = async (agentId: string) => (await models.Agent.findById(agentId, { name: 1 }).lean())?.name ?? 'An agent';
+  meter.onRollupsChanged((changes) => {
+    livePublisher.onRollupsChanged(changes);
+    void alerts.raiseForRollupChanges(changes, agentNames);
+  });
+  alerts.setPublisher((workspaceId, alert) => realtime.publishAlert(workspaceId, alert));
+
+  await new Promise<void>((resolve, reject) => {
+    httpServer.once('error', reject);
+    httpServer.listen(config.port, config.host, () => resolve());
+  });
+  const address = httpServer.address() as AddressInfo;
+  const url = `http://127.0.0.1:${address.port}`;
+  logger.info({ port: address.port, database: database.mode, sandbox: Boolean(simulator) }, 'Agent Host listening');
+
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      // Stop accepting, let in-flight requests finish, flush the meter, then close the database.
+      const closed = new Promise<void>((resolve) => httpServer.close(() => resolve()));
+      httpServer.closeIdleConnections();
+      const drainTimer = setTimeout(() => httpServer.closeAllConnections(), 10_000);
+      await realtime.close().catch(() => undefined);
+      await closed;
+      clearTimeout(drainTimer);
+      livePublisher.close();
+      await meter.stop();
+      await dispatcher.close().catch(() => undefined);
+      if (ownsSimulator) await simulator?.close();
+      await database.close();
+      logger.info('Agent Host stopped');
+    })());
+
+  return { config, logger, database, models, catalog, meter, agents, usage, httpServer, simulator, realtime, url, stop };
+}

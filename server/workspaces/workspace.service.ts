@@ -1,0 +1,111 @@
+// Workspaces, memberships and roles, and the audit log. One place decides authorization: hasRole().
+import { Types } from 'mongoose';
+import type { Models } from '../db/models';
+import { isDuplicateKeyError, OBJECT_ID_PATTERN } from '../db/mongo-errors';
+import { conflict, forbidden, notFound } from '../http/app-error';
+import { ROLES, type Role } from './workspace.model';
+
+export function hasRole(actual: Role, required: Role): boolean {
+  return ROLES.indexOf(actual) >= ROLES.indexOf(required);
+}
+
+export interface AuditEntry {
+  workspaceId: string;
+  actorUserId: string | null;
+  action: string;
+  targetType: string;
+  targetId?: string | null;
+  changes?: Record<string, unknown>;
+}
+
+export class WorkspaceService {
+  constructor(private readonly models: Models) {}
+
+  async createWorkspace(userId: string, name: string) {
+    const workspaceId = new Types.ObjectId();
+    await this.models.Workspace.create({ _id: workspaceId, name, createdBy: new Types.ObjectId(userId) });
+    try {
+      await this.models.Membership.create({ workspaceId, userId: new Types.ObjectId(userId), role: 'owner' });
+    } catch (error) {
+      await this.models.Workspace.deleteOne({ _id: workspaceId });
+      throw error;
+    }
+    return { id: workspaceId.toString(), name, role: 'owner' as Role };
+  }
+
+  async listForUser(userId: string) {
+    const memberships = await this.models.Membership.find({ userId: new Types.ObjectId(userId) }).sort({ createdAt: 1 }).lean();
+    if (memberships.length === 0) return [];
+    const workspaces = await this.models.Workspace.find({ _id: { $in: memberships.map((membership) => membership.workspaceId) } }).lean();
+    const names = new Map(workspaces.map((workspace) => [workspace._id.toString(), workspace.name]));
+    return memberships
+      .filter((membership) => names.has(membership.workspaceId.toString()))
+      .map((membership) => ({ id: membership.workspaceId.toString(), name: names.get(membership.workspaceId.toString())!, role: membership.role }));
+  }
+
+  async findRole(userId: string, workspaceId: string): Promise<Role | undefined> {
+    if (!OBJECT_ID_PATTERN.test(workspaceId) || !OBJECT_ID_PATTERN.test(userId)) return undefined;
+    const membership = await this.models.Membership.findOne(
+      { workspaceId: new Types.ObjectId(workspaceId), userId: new Types.ObjectId(userId) },
+      { role: 1 },
+    ).lean();
+    return membership?.role;
+  }
+
+  /** Non-members get 404 (the workspace's existence is not revealed); members below the role get 403. */
+  async requireRole(userId: string, workspaceId: string, required: Role): Promise<Role> {
+    const role = await this.findRole(userId, workspaceId);
+    if (!role) throw notFound('Workspace');
+    if (!hasRole(role, required)) throw forbidden();
+    return role;
+  }
+
+  async addMember(workspaceId: string, actorUserId: string, input: { email: string; role: Role }) {
+    const user = await this.models.User.findOne({ email: input.email }).lean();
+    if (!user) throw notFound('User');
+    const actorRole = await this.findRole(actorUserId, workspaceId);
+    if (input.role === 'owner' && actorRole !== 'owner') throw forbidden('Only owners can add owners.');
+    try {
+      await this.models.Membership.create({ workspaceId: new Types.ObjectId(workspaceId), userId: user._id, role: input.role });
+    } catch (error) {
+      if (isDuplicateKeyError(error)) throw conflict('ALREADY_MEMBER', 'This person is already a member of the workspace.');
+      throw error;
+    }
+    await this.audit({ workspaceId, actorUserId, action: 'member.add', targetType: 'user', targetId: user._id.toString(), changes: { role: input.role } });
+    return { userId: user._id.toString(), email: user.email, name: user.name, role: input.role };
+  }
+
+  async listMembers(workspaceId: string) {
+    const memberships = await this.models.Membership.find({ workspaceId: new Types.ObjectId(workspaceId) }).sort({ createdAt: 1 }).lean();
+    const users = await this.models.User.find({ _id: { $in: memberships.map((membership) => membership.userId) } }, { email: 1, name: 1 }).lean();
+    const byId = new Map(users.map((user) => [user._id.toString(), user]));
+    return memberships.map((membership) => {
+      const user = byId.get(membership.userId.toString());
+      return { userId: membership.userId.toString(), email: user?.email ?? null, name: user?.name ?? null, role: membership.role };
+    });
+  }
+
+  async audit(entry: AuditEntry): Promise<void> {
+    await this.models.AuditLog.create({
+      workspaceId: new Types.ObjectId(entry.workspaceId),
+      actorUserId: entry.actorUserId ? new Types.ObjectId(entry.actorUserId) : null,
+      action: entry.action,
+      targetType: entry.targetType,
+      targetId: entry.targetId ?? null,
+      changes: entry.changes ?? {},
+    });
+  }
+
+  async listAudit(workspaceId: string, limit = 200) {
+    const entries = await this.models.AuditLog.find({ workspaceId: new Types.ObjectId(workspaceId) }).sort({ createdAt: -1 }).limit(limit).lean();
+    return entries.map((entry) => ({
+      id: entry._id.toString(),
+      actorUserId: entry.actorUserId?.toString() ?? null,
+      action: entry.action,
+      targetType: entry.targetType,
+      targetId: entry.targetId,
+      changes: entry.changes,
+      createdAt: entry.createdAt.toISOString(),
+    }));
+  }
+}
