@@ -69,7 +69,7 @@ const environmentSchema = z.object({
   DATA_DIR: z.string().default('.data'),
   CATALOG_FILE: z.string().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  JSON_BODY_LIMIT: z.string().default('1mb'),
+  JSON_BODY_LIMIT: z.string().default('4mb'),
   LLM_DEADLINE_MS: z.coerce.number().int().positive().default(60_000),
   TRUST_PROXY: booleanString,
   ...Object.fromEntries(

@@ -101,6 +101,8 @@ describe('built-in wire store journal', function () {
     const sizeAfterClose = fs.statSync(journalPath).size;
     expect(sizeAfterClose).to.be.lessThan(1024 * 1024); // compacted on close (1200 × 2 KB records before)
 
+    expect(fs.readdirSync(path.dirname(journalPath)).some((f) => f.includes('.torn-'))).to.equal(true);
+
     const fourth = await start();
     const client2 = await MongoClient.connect(fourth.uri);
     const counter = await client2.db('journaled').collection('churn').findOne({ k: 'counter' });

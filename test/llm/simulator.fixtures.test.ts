@@ -5,7 +5,7 @@ import path from 'node:path';
 import { expect } from 'chai';
 import type { ProviderId } from '../../server/llm/llm.types';
 import { startProviderSimulator, type SimulatorHandle } from '../../server/llm/simulator';
-import type { SimulatorFault } from '../../server/llm/simulator';
+import type { SimulatedErrorFault } from '../../server/llm/simulator';
 
 const FIXTURES = path.join(__dirname, '..', 'fixtures', 'providers');
 const API_KEY = 'sk-sandbox-fixtures';
@@ -22,7 +22,7 @@ interface WireCase {
   headers(apiKey: string): Record<string, string>;
   chatBody(stream: boolean): Record<string, unknown>;
   /** Error fixtures and how to provoke each: a scripted fault or a key from the sandbox key convention. */
-  errors: Array<{ fixture: string; status: number; fault?: SimulatorFault; apiKey?: string }>;
+  errors: Array<{ fixture: string; status: number; fault?: SimulatedErrorFault; apiKey?: string }>;
 }
 
 const bearer = (apiKey: string) => ({ authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' });
@@ -215,8 +215,8 @@ describe('provider simulator wire formats match the recorded fixtures', () => {
           expect(response.status).to.equal(errorCase.status);
           const fixture = JSON.parse(readFixture(wireName, errorCase.fixture)) as unknown;
           expect(sorted(keyPaths(await response.json()))).to.deep.equal(sorted(keyPaths(fixture)));
-          if (errorCase.fault && 'retryAfterSeconds' in errorCase.fault) {
-            expect(response.headers.get('retry-after')).to.equal(String(errorCase.fault.retryAfterSeconds));
+          if (errorCase.fault?.retryAfterSeconds !== undefined) {
+            expect(response.headers.get('retry-after')).to.equal(String(errorCase.fault?.retryAfterSeconds));
           }
         });
       }

@@ -64,7 +64,13 @@ export class Journal implements JournalSink {
       replay.bytes = offset;
       if (offset < data.length) {
         replay.truncatedBytes = data.length - offset;
-        logger?.warn({ journal: filePath, truncatedBytes: replay.truncatedBytes }, 'wire-store: journal ends with a torn record; cutting it off');
+        // Keep the cut-off bytes next to the journal, in case this was corruption rather than a torn write.
+        const sidePath = `${filePath}.torn-${Date.now()}`;
+        fs.writeFileSync(sidePath, data.subarray(offset));
+        logger?.warn(
+          { journal: filePath, truncatedBytes: replay.truncatedBytes, savedTo: sidePath },
+          'wire-store: journal ends with an incomplete record; cutting it off',
+        );
         fs.truncateSync(filePath, offset);
       }
     }

@@ -163,6 +163,8 @@ export function applyUpdate(doc: Document, u: UpdateSpec, options: ApplyOptions 
       changed = Object.keys(setOnInsert).length > 0;
     }
     modifier = rewriteWideArithmetic(clone, modifier);
+    const fast = applySimpleOperators(clone, modifier);
+    if (fast !== undefined) return { doc: clone, changed: changed || fast };
     if (Object.keys(modifier).length > 0) {
       const condition = options.filter && usesPositional(modifier) ? options.filter : undefined;
       const fields = mingoUpdate(clone, modifier, options.arrayFilters, condition, { cloneMode: 'deep', queryOptions: mingoOptions() });
@@ -175,6 +177,86 @@ export function applyUpdate(doc: Document, u: UpdateSpec, options: ApplyOptions 
     if (/immutable field '_id'/.test(message)) throw new CommandError(ErrorCodes.ImmutableField, message);
     throw new CommandError(ErrorCodes.BadValue, message);
   }
+}
+
+const FAST_OPERATORS = new Set(['$set', '$inc', '$unset']);
+
+/**
+ * Fast path for the common `$set` / `$inc` / `$unset` on plain dotted paths through sub-documents (no
+ * arrays, no positional operators, no overlapping paths). Returns whether the document changed, or
+ * undefined when the update needs mingo's general updater (which is much slower per call).
+ */
+function applySimpleOperators(doc: Document, modifier: Document): boolean | undefined {
+  const ops = Object.keys(modifier);
+  const paths: string[] = [];
+  for (const op of ops) {
+    if (!FAST_OPERATORS.has(op)) return undefined;
+    for (const path of Object.keys(modifier[op] as Document)) {
+      if (path.length === 0 || path.includes('$')) return undefined;
+      paths.push(path);
+    }
+  }
+  if (paths.length > 1) {
+    const sorted = [...paths].sort();
+    for (let i = 1; i < sorted.length; i++) {
+      const prev = sorted[i - 1]!;
+      const cur = sorted[i]!;
+      if (cur === prev || cur.startsWith(`${prev}.`)) return undefined;
+    }
+  }
+  // Every intermediate value must be a plain object or missing; $inc targets must be numbers or missing.
+  for (const op of ops) {
+    const expr = modifier[op] as Document;
+    for (const path of Object.keys(expr)) {
+      const parts = path.split('.');
+      let cur: unknown = doc;
+      for (let i = 0; i < parts.length - 1; i++) {
+        if (!isPlainObject(cur)) return undefined;
+        cur = cur[parts[i]!];
+        if (cur === undefined) break;
+      }
+      if (cur !== undefined && !isPlainObject(cur)) return undefined;
+      if (op === '$inc') {
+        if (typeof expr[path] !== 'number') return undefined;
+        const current = cur === undefined ? undefined : (cur as Document)[parts[parts.length - 1]!];
+        if (current !== undefined && typeof current !== 'number') return undefined;
+      }
+    }
+  }
+  let changed = false;
+  for (const op of ops) {
+    const expr = modifier[op] as Document;
+    for (const path of Object.keys(expr)) {
+      const parts = path.split('.');
+      const leaf = parts[parts.length - 1]!;
+      if (op === '$unset') {
+        const parent = getPath(doc, parts.slice(0, -1).join('.') || '') as Document | undefined;
+        const container = parts.length === 1 ? doc : parent;
+        if (isPlainObject(container) && Object.prototype.hasOwnProperty.call(container, leaf)) {
+          delete container[leaf];
+          changed = true;
+        }
+        continue;
+      }
+      const old = getPath(doc, path);
+      if (op === '$inc') {
+        const amount = expr[path] as number;
+        setPath(doc, path, old === undefined ? amount : (old as number) + amount);
+        if (old === undefined || amount !== 0) changed = true;
+      } else {
+        const value = cloneValue(expr[path]);
+        if (old === undefined || !bsonEqual(old, value)) changed = true;
+        setPath(doc, path, value);
+      }
+    }
+  }
+  return changed;
+}
+
+function bsonEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return typeof a !== 'number' || Object.is(a, b) || a === 0;
+  if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object') return false;
+  return serializeSafeEqual({ v: a }, { v: b });
 }
 
 /** The document an upsert starts from: the query's equality fields (`f: v`, `f: {$eq: v}`, inside `$and`). */

@@ -9,6 +9,7 @@ export {
   SimulatorFaults,
   type SimulatedCutFault,
   type SimulatedErrorFault,
+  type SimulatedOmitUsageFault,
   type SimulatedTimeoutFault,
   type SimulatorFault,
   type SimulatorFaultRate,

@@ -118,6 +118,25 @@ function retryAfterHeaders(fault: SimulatedErrorFault): Record<string, string> {
   };
 }
 
+/** The `omit_usage` fault: the same answer without its token usage. */
+function withoutUsage(simulated: SimulatedResponse): SimulatedResponse {
+  const strip = (value: unknown): unknown => {
+    if (typeof value !== 'object' || value === null) return value;
+    const { usage: _usage, ...rest } = value as Record<string, unknown>;
+    const groq = rest.x_groq as Record<string, unknown> | undefined;
+    if (groq && typeof groq === 'object') {
+      const { usage: _groqUsage, ...groqRest } = groq;
+      rest.x_groq = groqRest;
+    }
+    return rest;
+  };
+  if (!simulated.events) return { ...simulated, body: strip(simulated.body) };
+  const events = simulated.events.map((event) =>
+    event.replace(/^data: (\{.*\})$/m, (_line, json: string) => `data: ${JSON.stringify(strip(JSON.parse(json)))}`),
+  );
+  return { ...simulated, events };
+}
+
 class BodyTooLargeError extends Error {}
 
 function readBody(request: IncomingMessage): Promise<string> {
@@ -259,6 +278,7 @@ export async function startProviderSimulator(options: ProviderSimulatorOptions =
       if (fault.kind === 'timeout') await wait(fault.delayMs, response);
       if (fault.kind === 'cut') cutAfterChunks = fault.afterChunks;
     }
+    const omitUsage = typeof fault === 'object' && 'kind' in fault && fault.kind === 'omit_usage';
 
     const path = url.pathname.slice(route.apiPrefix.length);
     if (context.method === 'GET' && path === wire.modelsPath) return send(response, wire.modelsResponse(context), cutAfterChunks);
@@ -269,7 +289,7 @@ export async function startProviderSimulator(options: ProviderSimulatorOptions =
     const simulated = chatRequest.stream
       ? wire.streamResponse(chatRequest, reply, context)
       : wire.chatResponse(chatRequest, reply, context);
-    return send(response, simulated, cutAfterChunks);
+    return send(response, omitUsage ? withoutUsage(simulated) : simulated, cutAfterChunks);
   }
 
   const server = createServer((request, response) => {

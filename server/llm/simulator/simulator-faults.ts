@@ -26,7 +26,12 @@ export interface SimulatedCutFault {
   afterChunks: number;
 }
 
-export type SimulatorFault = 'ok' | SimulatedErrorFault | SimulatedTimeoutFault | SimulatedCutFault;
+/** Answer without token usage, as some OpenAI-compatible servers do (OpenAI-style wires: top-level and `x_groq` usage). */
+export interface SimulatedOmitUsageFault {
+  kind: 'omit_usage';
+}
+
+export type SimulatorFault = 'ok' | SimulatedErrorFault | SimulatedTimeoutFault | SimulatedCutFault | SimulatedOmitUsageFault;
 
 export interface SimulatorFaultRate {
   status: number;
