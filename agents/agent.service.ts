@@ -11,7 +11,7 @@ import { AppError, badRequest, forbidden, notFound } from '../server/http/app-er
 import type { Vault } from '../server/vault/vault.service';
 import { maskSecret } from '../server/vault/vault.service';
 import { assertSafeBaseUrl } from '../server/llm/base-url-guard';
-import { hasRole, type WorkspaceService } from '../server/workspaces/workspace.service';
+import type { WorkspaceService } from '../server/workspaces/workspace.service';
 import type { Role } from '../server/workspaces/workspace.model';
 import type { AgentDocument, AgentLlmRecord, KeyStatus } from './agent.model';
 import type { TemplateService } from './template.service';
@@ -210,11 +210,8 @@ export class AgentService {
   }
 
   async setLlm(workspaceId: string, agentId: string, actor: Actor, input: LlmSettingInput) {
+    // Builders set up and replace provider keys (they edit agents); "keys" that need admin+ are the agent API keys.
     const agent = await this.load(workspaceId, agentId);
-    if (input.mode === 'byok' && input.apiKey && !hasRole(actor.role, 'admin') && agent.llm.mode === 'byok' && agent.llm.sealedKey) {
-      // Builders may set up a key on their agent; replacing an existing one is key management (admin+).
-      throw forbidden('Only admins and owners can replace a stored provider key.');
-    }
     const llm = this.buildLlmRecord(workspaceId, agentId, input, agent.llm);
     const updated = await this.models.Agent.findOneAndUpdate({ _id: agent._id, workspaceId: agent.workspaceId }, { $set: { llm } }, { new: true }).lean<AgentDocument>();
     if (!updated) throw notFound('Agent');
@@ -236,6 +233,15 @@ export class AgentService {
     await this.models.Agent.deleteOne({ _id: agent._id, workspaceId: agent.workspaceId });
     this.notifyChanged(agentId);
     await this.workspaces.audit({ workspaceId, actorUserId: actor.userId, action: 'agent.delete', targetType: 'agent', targetId: agentId, changes: { name: agent.name } });
+  }
+
+  /** Part of deleting a workspace: its API keys, then its agents; caches drop them at once. */
+  async removeAllInWorkspace(workspaceId: string): Promise<void> {
+    const id = new Types.ObjectId(workspaceId);
+    const agentIds = (await this.models.Agent.find({ workspaceId: id }, { _id: 1 }).lean()).map((agent) => agent._id.toString());
+    await this.models.AgentApiKey.deleteMany({ workspaceId: id });
+    await this.models.Agent.deleteMany({ workspaceId: id });
+    for (const agentId of agentIds) this.notifyChanged(agentId);
   }
 
   async recordKeyStatus(agentId: string, status: KeyStatus): Promise<void> {

@@ -101,6 +101,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   const workspaces = new WorkspaceService(models);
   const auth = new AuthService(models, tokens, workspaces);
   const agents = new AgentService(models, config, catalog, templates, vault, workspaces);
+  workspaces.onWorkspaceDeleting((workspaceId) => agents.removeAllInWorkspace(workspaceId));
   const meter = new MeterService(models, logger, options.meterOptions);
   const limits = new LimitsService(models);
   const alerts = new AlertService(models, logger);

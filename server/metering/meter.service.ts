@@ -1,5 +1,6 @@
 // The token meter: events are queued off the response path (bounded) and written in batches —
 // idempotent by requestId, then one atomic $inc per agent-month rollup, with the allowance-crossing call split exactly.
+import crypto from 'node:crypto';
 import { Types, type Model } from 'mongoose';
 import type { Logger } from '../logger';
 import type { Models } from '../db/models';
@@ -48,9 +49,43 @@ export interface RollupChange {
   budgetMicros: number | null;
 }
 
-type QueueItem =
-  | { kind: 'event'; event: MeterEventInput; insertAttempted: boolean; inserted: boolean }
-  | { kind: 'error'; workspaceId: string; agentId: string; month: string; mode: 'byok' | 'managed'; plan: string | null };
+interface EventItem {
+  kind: 'event';
+  event: MeterEventInput;
+  insertAttempted: boolean;
+  inserted: boolean;
+  /** Frozen at the first rollup attempt, so a retry re-sends exactly the same guarded increment. */
+  rollupGroupId?: string;
+  rolledUp?: boolean;
+  pricing?: { overageTokens: number; priceTotalMicros: number };
+  rollupPriced?: boolean;
+  eventPriced?: boolean;
+}
+
+interface ErrorItem {
+  kind: 'error';
+  workspaceId: string;
+  agentId: string;
+  month: string;
+  mode: 'byok' | 'managed';
+  plan: string | null;
+  rollupGroupId?: string;
+  applied?: boolean;
+}
+
+type QueueItem = EventItem | ErrorItem;
+
+interface RollupGroup {
+  id: string;
+  agentId: string;
+  workspaceId: string;
+  month: string;
+  mode: 'byok' | 'managed';
+  plan: string | null;
+  events: EventItem[];
+  errorItems: ErrorItem[];
+  budgetMicros: number | null;
+}
 
 export interface MeterOptions {
   maxQueue: number;
@@ -204,7 +239,7 @@ export class MeterService {
     };
   }
 
-  private async insertEvents(items: Array<Extract<QueueItem, { kind: 'event' }>>): Promise<void> {
+  private async insertEvents(items: EventItem[]): Promise<void> {
     const toInsert = items.filter((item) => !item.inserted);
     if (toInsert.length === 0) return;
     const documents = toInsert.map((item) => this.toDocument(item.event));
@@ -222,32 +257,34 @@ export class MeterService {
     toInsert.forEach((item, index) => {
       // A duplicate of our own earlier (unacknowledged) insert is ours to roll up; any other duplicate is a replay.
       item.inserted = !duplicates.has(index) || retried[index] === true;
-      if (!item.inserted) (item as { skipped?: boolean }).skipped = true;
     });
   }
 
+  /**
+   * Writes one batch in stages; each item remembers the stages it has passed, so a batch retried after a
+   * failure at any step never applies an earlier step twice: insert → rollup $inc → rollup overage $inc → event price.
+   */
   private async writeBatch(batch: QueueItem[]): Promise<void> {
-    const eventItems = batch.filter((item): item is Extract<QueueItem, { kind: 'event' }> => item.kind === 'event');
+    const eventItems = batch.filter((item): item is EventItem => item.kind === 'event');
     await this.insertEvents(eventItems);
 
-    // Group what must reach the rollups by agent-month, keeping call order.
-    interface Group {
-      agentId: string;
-      workspaceId: string;
-      month: string;
-      mode: 'byok' | 'managed';
-      plan: string | null;
-      events: MeterEventInput[];
-      errors: number;
-      budgetMicros: number | null;
-    }
-    const groups = new Map<string, Group>();
-    const groupFor = (agentId: string, workspaceId: string, month: string, mode: 'byok' | 'managed', plan: string | null) => {
-      const key = `${agentId}|${month}`;
-      let group = groups.get(key);
+    // Items keep the rollup group they were first attempted in; new items form new groups per agent-month.
+    const groups = new Map<string, RollupGroup>();
+    const newGroupIds = new Map<string, string>();
+    const groupFor = (item: QueueItem, agentId: string, workspaceId: string, month: string, mode: 'byok' | 'managed', plan: string | null) => {
+      if (!item.rollupGroupId) {
+        const agentMonth = `${agentId}|${month}`;
+        let id = newGroupIds.get(agentMonth);
+        if (!id) {
+          id = crypto.randomBytes(12).toString('hex');
+          newGroupIds.set(agentMonth, id);
+        }
+        item.rollupGroupId = id;
+      }
+      let group = groups.get(item.rollupGroupId);
       if (!group) {
-        group = { agentId, workspaceId, month, mode, plan, events: [], errors: 0, budgetMicros: null };
-        groups.set(key, group);
+        group = { id: item.rollupGroupId, agentId, workspaceId, month, mode, plan, events: [], errorItems: [], budgetMicros: null };
+        groups.set(item.rollupGroupId, group);
       }
       group.mode = mode;
       group.plan = plan;
@@ -255,46 +292,67 @@ export class MeterService {
     };
     for (const item of batch) {
       if (item.kind === 'error') {
-        groupFor(item.agentId, item.workspaceId, item.month, item.mode, item.plan).errors += 1;
-      } else if (item.inserted && !(item as { rolledUp?: boolean }).rolledUp) {
-        const group = groupFor(item.event.agentId, item.event.workspaceId, monthOf(item.event.timestamp), item.event.mode, item.event.plan);
-        group.events.push(item.event);
+        if (!item.applied) groupFor(item, item.agentId, item.workspaceId, item.month, item.mode, item.plan).errorItems.push(item);
+      } else if (item.inserted && !item.rolledUp) {
+        const group = groupFor(item, item.event.agentId, item.event.workspaceId, monthOf(item.event.timestamp), item.event.mode, item.event.plan);
+        group.events.push(item);
         if (item.event.budgetMicros !== undefined) group.budgetMicros = item.event.budgetMicros;
       }
     }
 
     const changes: RollupChange[] = [];
-    const eventPriceUpdates: Array<{ requestId: string; overageTokens: number; priceTotalMicros: number }> = [];
-    await Promise.all(
+    const results = await Promise.allSettled(
       [...groups.values()].map(async (group) => {
-        const change = await this.applyGroup(group, eventPriceUpdates);
+        const change = await this.applyGroup(group);
         if (change) changes.push(change);
       }),
     );
-    for (const item of eventItems) if (item.inserted) (item as { rolledUp?: boolean }).rolledUp = true;
 
-    if (eventPriceUpdates.length > 0) {
+    // Overage reaches the rollup (one guarded $inc per rollup group) and the events, each exactly once.
+    const unpricedGroups = new Map<string, { filter: Record<string, unknown>; items: EventItem[] }>();
+    for (const item of eventItems) {
+      if (item.rolledUp && item.pricing && item.pricing.overageTokens > 0 && !item.rollupPriced) {
+        const entry = unpricedGroups.get(item.rollupGroupId!) ?? { filter: { agentId: new Types.ObjectId(item.event.agentId), month: monthOf(item.event.timestamp) }, items: [] };
+        entry.items.push(item);
+        unpricedGroups.set(item.rollupGroupId!, entry);
+      }
+    }
+    await Promise.all(
+      [...unpricedGroups.entries()].map(async ([groupId, { filter, items }]) => {
+        const overageTokens = items.reduce((total, item) => total + item.pricing!.overageTokens, 0);
+        const priceTotalMicros = items.reduce((total, item) => total + item.pricing!.priceTotalMicros, 0);
+        // The guard makes a replay after a lost acknowledgement a no-op.
+        await this.models.UsageMonthly.collection.updateOne(
+          { ...filter, pricedGroups: { $ne: groupId } },
+          { $inc: { overageTokens, priceTotalMicros }, $push: { pricedGroups: { $each: [groupId], $slice: -RECENT_GROUPS_KEPT } } } as never,
+        );
+        for (const item of items) item.rollupPriced = true;
+      }),
+    );
+    const unpricedEvents = eventItems.filter((item) => item.rolledUp && item.pricing && item.pricing.overageTokens > 0 && !item.eventPriced);
+    if (unpricedEvents.length > 0) {
+      // $set is idempotent, so this step may simply be repeated.
       await this.models.MeterEvent.collection.bulkWrite(
-        eventPriceUpdates.map((update) => ({
-          updateOne: { filter: { requestId: update.requestId }, update: { $set: { overageTokens: update.overageTokens, priceTotalMicros: update.priceTotalMicros } } },
+        unpricedEvents.map((item) => ({
+          updateOne: { filter: { requestId: item.event.requestId }, update: { $set: { overageTokens: item.pricing!.overageTokens, priceTotalMicros: item.pricing!.priceTotalMicros } } },
         })),
         { ordered: false },
       );
+      for (const item of unpricedEvents) item.eventPriced = true;
     }
     if (changes.length > 0) for (const listener of this.listeners) listener(changes);
+    const failure = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+    if (failure) throw failure.reason;
   }
 
-  private async applyGroup(
-    group: { agentId: string; workspaceId: string; month: string; mode: 'byok' | 'managed'; plan: string | null; events: MeterEventInput[]; errors: number; budgetMicros: number | null },
-    eventPriceUpdates: Array<{ requestId: string; overageTokens: number; priceTotalMicros: number }>,
-  ): Promise<RollupChange | undefined> {
+  private async applyGroup(group: RollupGroup): Promise<RollupChange | undefined> {
     const increments: Record<string, number> = {};
     const add = (path: string, value: number) => {
       if (value !== 0) increments[path] = (increments[path] ?? 0) + value;
     };
     let groupTokens = 0;
     let groupCost = 0;
-    for (const event of group.events) {
+    for (const { event } of group.events) {
       const tokens = event.tokensInput + event.tokensOutput;
       const costInput = costMicros(event.tokensInput, event.priceSnapshot.inputUsdPerMillion);
       const costOutput = costMicros(event.tokensOutput, event.priceSnapshot.outputUsdPerMillion);
@@ -319,42 +377,42 @@ export class MeterService {
         add('reservedCostMicros', -event.reservation.costMicros);
       }
     }
-    add('errors', group.errors);
-    if (Object.keys(increments).length === 0) return undefined;
+    add('errors', group.errorItems.length);
+    if (Object.keys(increments).length === 0) {
+      for (const item of group.errorItems) item.applied = true;
+      for (const item of group.events) item.rolledUp = true;
+      return undefined;
+    }
 
-    const filter = { agentId: new Types.ObjectId(group.agentId), month: group.month };
-    const update = {
-      $inc: increments,
-      $set: { mode: group.mode, plan: group.plan, updatedAt: new Date() },
-      $setOnInsert: { workspaceId: new Types.ObjectId(group.workspaceId) },
-    };
-    const after = await upsertRollup(this.models.UsageMonthly, filter, update);
-    if (group.events.length === 0) return undefined;
+    const after = await applyGuardedRollup(this.models.UsageMonthly, {
+      agentId: new Types.ObjectId(group.agentId),
+      workspaceId: new Types.ObjectId(group.workspaceId),
+      month: group.month,
+      groupId: group.id,
+      increments,
+      set: { mode: group.mode, plan: group.plan, updatedAt: new Date() },
+      groupTokens,
+      groupCostMicros: groupCost,
+    });
+    for (const item of group.errorItems) item.applied = true;
 
-    // The atomic $inc gave this batch a disjoint slice [after − groupTokens, after] of the month's tokens:
+    // The atomic $inc gave this group a disjoint slice [after − groupTokens, after] of the month's tokens:
     // split each event at the allowance inside that slice.
     const tokensAfter = after.tokens;
     let running = tokensAfter - groupTokens;
-    let groupOverage = 0;
-    let groupPrice = 0;
     let includedTokens = 0;
-    for (const event of group.events) {
+    for (const item of group.events) {
+      const { event } = item;
       const tokens = event.tokensInput + event.tokensOutput;
       if (event.mode === 'managed') {
         includedTokens = event.priceSnapshot.includedTokens;
-        const overage = overageTokensBetween(running, running + tokens, includedTokens);
-        if (overage > 0) {
-          const price = overagePriceMicros(overage, event.priceSnapshot.overageUsdPerMillion);
-          eventPriceUpdates.push({ requestId: event.requestId, overageTokens: overage, priceTotalMicros: price });
-          groupOverage += overage;
-          groupPrice += price;
-        }
+        const overageTokens = overageTokensBetween(running, running + tokens, includedTokens);
+        item.pricing = { overageTokens, priceTotalMicros: overagePriceMicros(overageTokens, event.priceSnapshot.overageUsdPerMillion) };
       }
+      item.rolledUp = true;
       running += tokens;
     }
-    if (groupOverage > 0) {
-      await this.models.UsageMonthly.collection.updateOne(filter, { $inc: { overageTokens: groupOverage, priceTotalMicros: groupPrice } });
-    }
+    if (group.events.length === 0) return undefined;
     return {
       workspaceId: group.workspaceId,
       agentId: group.agentId,
@@ -370,22 +428,63 @@ export class MeterService {
   }
 }
 
-/** $inc upsert of one rollup; two concurrent first upserts can race to E11000, so the loser retries as an update. */
-export async function upsertRollup(
+const RECENT_GROUPS_KEPT = 200;
+
+interface AppliedGroupEntry {
+  id: string;
+  tokens: number;
+  costMicros: number;
+}
+
+/**
+ * One rollup $inc, exactly once: the rollup remembers the ids of the last groups applied to it, and the update
+ * only matches when this group is not among them. A replay (the acknowledgement of the first try was lost) then
+ * finds the group recorded, and its post-increment totals are recovered from the entries that followed it.
+ * Two concurrent first upserts race to E11000 on (agentId, month); the loser simply tries again.
+ */
+export async function applyGuardedRollup(
   model: Model<UsageMonthlyDocument>,
-  filter: Record<string, unknown>,
-  update: Record<string, unknown>,
+  input: {
+    agentId: Types.ObjectId;
+    workspaceId: Types.ObjectId;
+    month: string;
+    groupId: string;
+    increments: Record<string, number>;
+    set: Record<string, unknown>;
+    groupTokens: number;
+    groupCostMicros: number;
+  },
 ): Promise<{ tokens: number; costTotalMicros: number }> {
+  const entry: AppliedGroupEntry = { id: input.groupId, tokens: input.groupTokens, costMicros: input.groupCostMicros };
   for (let attempt = 0; ; attempt += 1) {
     try {
-      const result = await model.collection.findOneAndUpdate(filter, update, {
-        upsert: true,
-        returnDocument: 'after',
-        projection: { tokens: 1, costTotalMicros: 1 },
-      });
+      const result = await model.collection.findOneAndUpdate(
+        { agentId: input.agentId, month: input.month, 'appliedGroups.id': { $ne: input.groupId } },
+        {
+          $inc: input.increments,
+          $set: input.set,
+          $setOnInsert: { workspaceId: input.workspaceId },
+          $push: { appliedGroups: { $each: [entry], $slice: -RECENT_GROUPS_KEPT } },
+        } as never,
+        { upsert: true, returnDocument: 'after', projection: { tokens: 1, costTotalMicros: 1 } },
+      );
       return { tokens: (result?.tokens as number) ?? 0, costTotalMicros: (result?.costTotalMicros as number) ?? 0 };
     } catch (error) {
-      if (!isDuplicateKeyError(error) || attempt >= 3) throw error;
+      if (!isDuplicateKeyError(error) || attempt >= 5) throw error;
+      const existing = await model.collection.findOne(
+        { agentId: input.agentId, month: input.month },
+        { projection: { tokens: 1, costTotalMicros: 1, appliedGroups: 1 } },
+      );
+      const applied = (existing?.appliedGroups ?? []) as unknown as AppliedGroupEntry[];
+      const index = applied.findIndex((candidate) => candidate.id === input.groupId);
+      if (existing && index >= 0) {
+        const later = applied.slice(index + 1);
+        return {
+          tokens: (existing.tokens ?? 0) - later.reduce((total, candidate) => total + candidate.tokens, 0),
+          costTotalMicros: (existing.costTotalMicros ?? 0) - later.reduce((total, candidate) => total + candidate.costMicros, 0),
+        };
+      }
+      // Otherwise it was the race of two first upserts: try again as an update.
     }
   }
 }

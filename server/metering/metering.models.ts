@@ -64,6 +64,9 @@ export interface UsageMonthlyDocument {
   daily: Record<string, { tokensInput: number; tokensOutput: number; requests: number }>;
   /** base64url("provider|model") → counters (model ids contain dots, which field paths cannot) */
   byModel: Record<string, { tokens: number; costMicros: number }>;
+  /** The last rollup groups applied (exactly-once $inc); see applyGuardedRollup. */
+  appliedGroups: Array<{ id: string; tokens: number; costMicros: number }>;
+  pricedGroups: string[];
   updatedAt: Date;
 }
 
@@ -143,6 +146,8 @@ const usageMonthlySchema = new Schema<UsageMonthlyDocument>(
     reservedCostMicros: { type: Number, default: 0 },
     daily: { type: Schema.Types.Mixed, default: {} },
     byModel: { type: Schema.Types.Mixed, default: {} },
+    appliedGroups: { type: [Schema.Types.Mixed], default: [] },
+    pricedGroups: { type: [String], default: [] },
     updatedAt: Date,
   },
   { collection: 'usage_monthly', autoIndex: false, versionKey: false, minimize: false, suppressReservedKeysWarning: true },

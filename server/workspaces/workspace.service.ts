@@ -18,8 +18,31 @@ export interface AuditEntry {
   changes?: Record<string, unknown>;
 }
 
+/** Removes what another module keeps for a workspace (agents and their API keys) before the workspace itself goes. */
+export type WorkspaceDeletionStep = (workspaceId: string) => Promise<void>;
+
 export class WorkspaceService {
+  private readonly deletionSteps: WorkspaceDeletionStep[] = [];
+
   constructor(private readonly models: Models) {}
+
+  onWorkspaceDeleting(step: WorkspaceDeletionStep): void {
+    this.deletionSteps.push(step);
+  }
+
+  /**
+   * Owner-only (checked by the route): agents and API keys first (so no key keeps working), then memberships (access
+   * ends), then the workspace. Each step is idempotent, so a retry after a failure finishes the job. The audit log stays.
+   */
+  async deleteWorkspace(workspaceId: string, actorUserId: string): Promise<void> {
+    const id = new Types.ObjectId(workspaceId);
+    const workspace = await this.models.Workspace.findById(id, { name: 1 }).lean();
+    if (!workspace) throw notFound('Workspace');
+    for (const step of this.deletionSteps) await step(workspaceId);
+    const memberships = await this.models.Membership.deleteMany({ workspaceId: id });
+    await this.models.Workspace.deleteOne({ _id: id });
+    await this.audit({ workspaceId, actorUserId, action: 'workspace.delete', targetType: 'workspace', targetId: workspaceId, changes: { name: workspace.name, membershipsRemoved: memberships.deletedCount } });
+  }
 
   async createWorkspace(userId: string, name: string) {
     const workspaceId = new Types.ObjectId();

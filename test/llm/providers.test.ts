@@ -1,6 +1,7 @@
 // Every provider adapter, through its real SDK, against the provider simulator: replies, streams,
 // usage, and every failure rewritten to the one LlmCallError.
 import { expect } from 'chai';
+import { Agent, fetch as undiciFetch } from 'undici';
 import { isLlmCallError, type LlmCallError } from '../../server/llm/llm-call.error';
 import {
   PROVIDER_IDS,
@@ -10,6 +11,7 @@ import {
   type StreamEvent,
 } from '../../server/llm/llm.types';
 import { getProviderAdapter, providerAdapters } from '../../server/llm/providers/provider-registry';
+import { classifyProviderError, readRetryAfterMs, redactApiKey } from '../../server/llm/providers/provider-support';
 import { startProviderSimulator, type SimulatorHandle } from '../../server/llm/simulator';
 import { countTokens } from '../../server/llm/token-estimator';
 
@@ -299,6 +301,41 @@ describe('provider adapters (real SDKs) against the provider simulator', () => {
     });
   }
 
+  describe('with a fetch from the undici package (the platform keep-alive pool)', () => {
+    let dispatcher: Agent;
+    let keepAliveFetch: typeof fetch;
+
+    before(() => {
+      dispatcher = new Agent({ keepAliveTimeout: 10_000 });
+      keepAliveFetch = ((input: Parameters<typeof undiciFetch>[0], init?: Parameters<typeof undiciFetch>[1]) =>
+        undiciFetch(input, { ...init, dispatcher })) as unknown as typeof fetch;
+    });
+
+    after(async () => {
+      await dispatcher.close();
+    });
+
+    for (const provider of PROVIDER_IDS) {
+      it(`${provider}: generates, streams, checks the key and times out through it`, async () => {
+        const adapter = getProviderAdapter(provider);
+        const options = (timeoutMs = 5_000): ProviderCallOptions => ({
+          apiKey: API_KEY,
+          baseUrl: simulator.baseUrls[provider],
+          signal: new AbortController().signal,
+          timeoutMs,
+          fetch: keepAliveFetch,
+        });
+        const result = await adapter.generate(chatRequest(provider), options());
+        const events = await collect(adapter.stream(chatRequest(provider), options()));
+        expect(events.map((event) => (event.type === 'delta' ? event.content : '')).join('')).to.equal(result.content);
+        await adapter.checkKey(options());
+        simulator.faults.script(provider, [{ kind: 'timeout', delayMs: 1_000 }]);
+        const error = await expectLlmCallError(adapter.generate(chatRequest(provider), options(SHORT_TIMEOUT_MS)));
+        expect(error.kind).to.equal('timeout');
+      });
+    }
+  });
+
   describe('fault scripts', () => {
     it('consume one fault per request, then answer normally', async () => {
       const adapter = getProviderAdapter('openai');
@@ -346,5 +383,40 @@ describe('provider adapters (real SDKs) against the provider simulator', () => {
       simulator.faults.setRate('groq', { status: 500, probability: 0 });
       expect((await adapter.generate(chatRequest('groq'), options)).finishReason).to.equal('stop');
     });
+  });
+});
+
+describe('provider error classification', () => {
+  const headers = (values: Record<string, string>) => new Headers(values);
+
+  it('reads a 429 that says the quota or credit is gone as quota, not rate_limit', () => {
+    expect(classifyProviderError({ status: 429, headers: undefined, errorType: 'insufficient_quota' })).to.equal('quota');
+    expect(classifyProviderError({ status: 429, headers: undefined, errorCode: 'enforced_spend_limit_reached' })).to.equal('quota');
+    expect(
+      classifyProviderError({ status: 400, headers: undefined, providerMessage: 'Your credit balance is too low to access the Anthropic API.' }),
+    ).to.equal('quota');
+    expect(classifyProviderError({ status: 429, headers: undefined, errorType: 'rate_limit_error' })).to.equal('rate_limit');
+  });
+
+  it('reads an error event inside a stream by its type', () => {
+    expect(classifyProviderError({ status: undefined, headers: undefined, errorType: 'overloaded_error' })).to.equal('overloaded');
+    expect(classifyProviderError({ status: undefined, headers: undefined, errorType: 'api_error' })).to.equal('server');
+  });
+
+  it('treats a redirect as a bad request (redirects are never followed)', () => {
+    expect(classifyProviderError({ status: 302, headers: undefined })).to.equal('bad_request');
+  });
+
+  it('parses retry-after as seconds or an HTTP date, retry-after-ms first', () => {
+    expect(readRetryAfterMs(headers({ 'retry-after': '3' }))).to.equal(3000);
+    expect(readRetryAfterMs(headers({ 'retry-after': '1', 'retry-after-ms': '1500.4' }))).to.equal(1500);
+    const inTenSeconds = new Date(Date.now() + 10_000).toUTCString();
+    expect(readRetryAfterMs(headers({ 'retry-after': inTenSeconds }))).to.be.within(8_000, 10_000);
+    expect(readRetryAfterMs(headers({ 'retry-after': 'soon' }))).to.equal(undefined);
+    expect(readRetryAfterMs(headers({}))).to.equal(undefined);
+  });
+
+  it('removes the key from any message', () => {
+    expect(redactApiKey('bad key sk-secret-123 given', 'sk-secret-123')).to.equal('bad key [redacted] given');
   });
 });

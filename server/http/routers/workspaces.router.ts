@@ -21,6 +21,10 @@ export function createWorkspacesRouter(workspaces: WorkspaceService, authenticat
     const input = parseInput(createWorkspaceSchema, request.body);
     response.status(201).json(await workspaces.createWorkspace(request.user!.userId, input.name));
   });
+  router.delete('/api/workspaces/:workspaceId', authenticate, requireWorkspaceRole('owner'), async (request, response) => {
+    await workspaces.deleteWorkspace(request.workspaceAccess!.workspaceId, request.user!.userId);
+    response.status(204).end();
+  });
   router.get('/api/workspaces/:workspaceId/members', authenticate, requireWorkspaceRole('viewer'), async (request, response) => {
     response.json(await workspaces.listMembers(request.workspaceAccess!.workspaceId));
   });

@@ -1,6 +1,6 @@
 // Mistral chat completions through `@mistralai/mistralai` (an ESM-only package: Node ≥ 20.19 and
 // TypeScript's `nodenext` both accept `require()` of ESM, so it is imported like any other).
-import { HTTPClient, Mistral } from '@mistralai/mistralai';
+import { HTTPClient, Mistral, type Fetcher } from '@mistralai/mistralai';
 import type {
   ChatCompletionRequest,
   ChatCompletionResponse,
@@ -74,7 +74,7 @@ function startMistralCall(options: ProviderCallOptions): MistralCall {
     options.timeoutMs,
   );
   let providerRequestId: string | undefined;
-  const httpClient = new HTTPClient(options.fetch ? { fetcher: options.fetch } : {});
+  const httpClient = new HTTPClient(options.fetch ? { fetcher: createRequestUnwrappingFetcher(options.fetch) } : {});
   httpClient.addHook('response', (response) => {
     providerRequestId = readProviderRequestId(response.headers);
   });
@@ -97,6 +97,27 @@ function startMistralCall(options: ProviderCallOptions): MistralCall {
     },
     clearTimeout: () => clearTimeout(timer),
     providerRequestId: () => providerRequestId,
+  };
+}
+
+/**
+ * The SDK calls fetch with a `Request` object. A fetch from the `undici` package (keep-alive pools, the
+ * base-URL guard) has its own Request class and cannot read Node's ("Failed to parse URL from [object
+ * Request]"), so the request is handed over as URL + init instead.
+ */
+function createRequestUnwrappingFetcher(fetchImplementation: typeof fetch): Fetcher {
+  return async (input, init) => {
+    if (!(input instanceof Request)) return fetchImplementation(input, init);
+    const body = input.body ? await input.arrayBuffer() : undefined;
+    const headers: Array<[string, string]> = [];
+    input.headers.forEach((value, name) => headers.push([name, value]));
+    return fetchImplementation(input.url, {
+      method: input.method,
+      headers,
+      body,
+      signal: input.signal,
+      ...init,
+    });
   };
 }
 

@@ -35,6 +35,8 @@ const CONTEXT_LENGTH_MARKERS =
 export function classifyProviderError(facts: ProviderErrorFacts): LlmErrorKind {
   const { status } = facts;
   const markers = [facts.errorType, facts.errorCode, facts.providerMessage].filter(Boolean).join(' ');
+  // Redirects are never followed (fetch runs with redirect: 'manual'); a 3xx is a misconfigured base URL.
+  if (status !== undefined && status >= 300 && status < 400) return 'bad_request';
   if (status === 401) return 'auth';
   if (status === 402 || QUOTA_MARKERS.test(markers)) return 'quota';
   if (status === 403) return 'auth';

@@ -1,0 +1,26 @@
+// Hash routing (#/login, #/dashboard, #/agents/new, #/agents/:id, #/members), so deep links work with a static server.
+export interface Route {
+  name: 'login' | 'signup' | 'dashboard' | 'new-agent' | 'agent' | 'members' | 'not-found';
+  params: Record<string, string>;
+}
+
+export function parseRoute(hash: string): Route {
+  const [rawPath, rawQuery] = hash.replace(/^#/, '').split('?');
+  const path = rawPath || '/';
+  const query = Object.fromEntries(new URLSearchParams(rawQuery ?? ''));
+  const parts = path.split('/').filter(Boolean).map(decodeURIComponent);
+  if (parts.length === 0) return { name: 'dashboard', params: {} };
+  if (parts[0] === 'login' && parts.length === 1) return { name: 'login', params: {} };
+  if (parts[0] === 'signup' && parts.length === 1) return { name: 'signup', params: {} };
+  if (parts[0] === 'dashboard' && parts.length === 1) return { name: 'dashboard', params: {} };
+  if (parts[0] === 'members' && parts.length === 1) return { name: 'members', params: {} };
+  if (parts[0] === 'agents' && parts[1] === 'new' && parts.length === 2) return { name: 'new-agent', params: {} };
+  if (parts[0] === 'agents' && parts.length === 2) return { name: 'agent', params: { ...query, agentId: parts[1]! } };
+  return { name: 'not-found', params: {} };
+}
+
+export function navigate(path: string): void {
+  const target = `#${path}`;
+  if (location.hash === target) window.dispatchEvent(new HashChangeEvent('hashchange'));
+  else location.hash = target;
+}

@@ -1,0 +1,160 @@
+// Shapes of the public API (see shared/API.md), as the client uses them.
+export type Role = 'owner' | 'admin' | 'builder' | 'viewer';
+export type PlanId = 'starter' | 'pro' | 'ultra';
+export type KeyStatus = 'unchecked' | 'valid' | 'invalid' | 'rate_limited' | 'quota_exceeded' | 'unreachable';
+
+export interface WorkspaceSummary {
+  id: string;
+  name: string;
+  role: Role;
+}
+
+export interface Me {
+  user: { id: string; email: string; name: string };
+  workspaces: WorkspaceSummary[];
+}
+
+export interface Plan {
+  id: PlanId;
+  name: string;
+  priceUsd: number;
+  includedTokens: number;
+  overageUsdPerMillion: number;
+  description: string;
+  popular?: boolean;
+}
+
+export interface Model {
+  id: string;
+  inputUsdPerMillion: number;
+  outputUsdPerMillion: number;
+  contextWindow: number;
+}
+
+export interface Provider {
+  id: string;
+  name: string;
+  models: Model[];
+  pooled: boolean;
+  anyModel?: boolean;
+  keyPrefix?: string | null;
+}
+
+export interface TemplateVariable {
+  name: string;
+  label: string;
+  required: boolean;
+  default: string | null;
+}
+
+export interface Template {
+  id: string;
+  name: string;
+  description: string;
+  recommendedPlan: PlanId;
+  variables: TemplateVariable[];
+  estimatedMonthlyTokens: { input: number; output: number };
+}
+
+export type LlmSetting =
+  | { mode: 'managed'; plan: PlanId }
+  | { mode: 'byok'; provider: string; model: string; apiKey?: string; baseUrl?: string | null };
+
+export type AgentLlm =
+  | { mode: 'managed'; plan: PlanId }
+  | { mode: 'byok'; provider: string; model: string; baseUrl: string | null; key: { mask: string; status: KeyStatus; checkedAt: string | null } };
+
+export interface Agent {
+  id: string;
+  workspaceId: string;
+  name: string;
+  templateId: string;
+  variables: Record<string, string>;
+  status: 'active' | 'paused';
+  llm: AgentLlm;
+  limits: { monthlyTokenCap: number | null; monthlyBudgetUsd: number | null };
+  sandbox: boolean;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface ConnectionTest {
+  ok: boolean;
+  status: KeyStatus;
+  message: string;
+  latencyMs: number;
+}
+
+export interface ApiKeySummary {
+  id: string;
+  prefix: string;
+  createdAt: string;
+  lastUsedAt: string | null;
+}
+
+export interface ApiKeyCreated extends ApiKeySummary {
+  key: string;
+}
+
+export interface UsageRow {
+  agentId: string;
+  name: string;
+  mode: 'managed' | 'byok';
+  plan: PlanId | null;
+  tokensInput: number;
+  tokensOutput: number;
+  tokens: number;
+  requests: number;
+  errors: number;
+  includedTokens: number | null;
+  percentOfIncluded: number | null;
+  overageTokens: number;
+  overageUsd: number;
+  costUsd: number;
+  planFeeUsd: number;
+  projectedTokens?: number;
+  projectedAmountUsd?: number;
+  budgetUsd?: number | null;
+  monthlyTokenCap?: number | null;
+  deleted?: boolean;
+}
+
+export interface UsageTotals {
+  tokensInput: number;
+  tokensOutput: number;
+  tokens: number;
+  requests: number;
+  costUsd: number;
+  planFeesUsd: number;
+  overageUsd: number;
+  amountDueUsd: number;
+}
+
+export interface WorkspaceUsage {
+  month: string;
+  workspaceId: string;
+  totals: UsageTotals;
+  agents: UsageRow[];
+}
+
+export interface AgentUsage extends UsageRow {
+  month: string;
+  daily: Array<{ date: string; tokensInput: number; tokensOutput: number; requests: number }>;
+  byModel: Array<{ provider: string; model: string; tokens: number; costUsd: number }>;
+}
+
+export interface Alert {
+  id: string;
+  type: 'allowance_80' | 'allowance_100' | 'budget_reached' | 'key_invalid' | 'provider_quota_exceeded' | string;
+  agentId: string | null;
+  message: string;
+  createdAt: string;
+  readAt?: string | null;
+}
+
+export interface Member {
+  userId: string;
+  email: string;
+  name: string;
+  role: Role;
+}

@@ -1,0 +1,229 @@
+// The meter's invariants under concurrency, against the simulator: exact events, rollups, overage split, idempotency, durability, limits.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { expect } from 'chai';
+import { Types } from 'mongoose';
+import { api, createAgent, createAgentApiKey, registerUser, startTestPlatform, type TestPlatform, type TestUser } from '../support/test-platform';
+import { getTestMongoUri } from '../support/test-database';
+import { startFaultProxy, type FaultProxy } from '../support/tcp-fault-proxy';
+import { startProviderSimulator } from '../../server/llm/simulator';
+import { monthOf } from '../../server/metering/pricing';
+import defaultCatalog from '../../server/catalog/default-catalog.json';
+
+const SMALL_ALLOWANCES = { starter: 3_000, pro: 5_000 };
+
+function writeSmallAllowanceCatalog(): string {
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'catalog-')), 'catalog.json');
+  fs.writeFileSync(
+    file,
+    JSON.stringify({
+      plans: [
+        { ...defaultCatalog.plans[0], includedTokens: SMALL_ALLOWANCES.starter },
+        { ...defaultCatalog.plans[1], includedTokens: SMALL_ALLOWANCES.pro },
+      ],
+    }),
+  );
+  return file;
+}
+
+async function callV1(url: string, key: string, content: string, maxTokens = 40) {
+  return api(url, 'POST', '/v1/chat/completions', {
+    headers: { authorization: `Bearer ${key}` },
+    body: { model: 'agent', messages: [{ role: 'user', content }], max_tokens: maxTokens },
+  });
+}
+
+async function checkInvariants(platform: TestPlatform, agentIds: string[], month: string) {
+  const { models, catalog } = platform.platform;
+  for (const agentId of agentIds) {
+    const events = await models.MeterEvent.find({ agentId: new Types.ObjectId(agentId), month }).lean();
+    const rollup = await models.UsageMonthly.collection.findOne({ agentId: new Types.ObjectId(agentId), month });
+    const sum = (pick: (event: (typeof events)[number]) => number) => events.reduce((total, event) => total + pick(event), 0);
+    expect(rollup, `rollup of ${agentId}`).to.not.equal(null);
+    expect(rollup!.tokens).to.equal(sum((event) => event.tokensInput + event.tokensOutput));
+    expect(rollup!.tokensInput).to.equal(sum((event) => event.tokensInput));
+    expect(rollup!.tokensOutput).to.equal(sum((event) => event.tokensOutput));
+    expect(rollup!.costTotalMicros).to.equal(sum((event) => event.costTotalMicros));
+    expect(rollup!.priceTotalMicros ?? 0).to.equal(sum((event) => event.priceTotalMicros));
+    expect(rollup!.requests).to.equal(events.length);
+    expect(rollup!.reservedTokens ?? 0).to.equal(0);
+    const agent = await models.Agent.findById(agentId).lean();
+    if (agent!.llm.mode === 'managed') {
+      const plan = catalog.getPlan(agent!.llm.plan!);
+      const total = rollup!.tokens as number;
+      const expectedOverage = Math.max(0, total - plan.includedTokens);
+      expect(sum((event) => event.overageTokens)).to.equal(expectedOverage);
+      expect(sum((event) => event.priceTotalMicros)).to.equal(expectedOverage * plan.overageUsdPerMillion);
+      // At most one call straddles the allowance, and it is split exactly.
+      const straddling = events.filter((event) => event.overageTokens > 0 && event.overageTokens < event.tokensInput + event.tokensOutput);
+      expect(straddling.length).to.be.at.most(1);
+    } else {
+      expect(sum((event) => event.priceTotalMicros)).to.equal(0);
+    }
+    // Every event prices tokens with the catalog price snapshot it carries.
+    for (const event of events) {
+      expect(event.costInputMicros).to.equal(Math.round((event.tokensInput * Math.round(event.priceSnapshot.inputUsdPerMillion * 1e6)) / 1e6));
+    }
+  }
+}
+
+describe('token meter', function () {
+  this.timeout(120_000);
+  let platform: TestPlatform;
+  let owner: TestUser;
+  const month = monthOf(new Date());
+
+  before(async () => {
+    platform = await startTestPlatform({ env: { CATALOG_FILE: writeSmallAllowanceCatalog() } });
+    owner = await registerUser(platform.url);
+  });
+  after(async () => platform?.stop());
+
+  it('500 concurrent calls over several agents: one event per call, rollups = Σ events, Σ price = overage formula', async () => {
+    const agents = [
+      await createAgent(platform.url, owner, { mode: 'managed', plan: 'starter' }),
+      await createAgent(platform.url, owner, { mode: 'managed', plan: 'pro' }),
+      await createAgent(platform.url, owner, { mode: 'managed', plan: 'pro' }),
+      await createAgent(platform.url, owner, { mode: 'byok', provider: 'openai', model: 'gpt-4o-mini', apiKey: 'sk-test-meter-byok-key' }),
+    ];
+    const keys = await Promise.all(agents.map((agent) => createAgentApiKey(platform.url, owner, agent.id)));
+    const responses = await Promise.all(Array.from({ length: 500 }, (_, index) => callV1(platform.url, keys[index % keys.length]!, `question number ${index} about opening hours`)));
+    expect(responses.map((response) => response.status).filter((status) => status !== 200)).to.deep.equal([]);
+    await platform.platform.meter.drain();
+    const events = await platform.platform.models.MeterEvent.countDocuments({ workspaceId: new Types.ObjectId(owner.workspace.id) });
+    expect(events).to.equal(500);
+    await checkInvariants(platform, agents.map((agent) => agent.id), month);
+
+    // Usage API: the workspace totals are the sum of the rows; amount due = plan fees of managed agents + overage.
+    const usage = await api(platform.url, 'GET', `/api/workspaces/${owner.workspace.id}/usage`, { token: owner.token });
+    expect(usage.status).to.equal(200);
+    const rows = usage.body.agents as Array<Record<string, number | string>>;
+    expect(rows).to.have.length(4);
+    const managedFees = 5 + 10 + 10;
+    expect(usage.body.totals.planFeesUsd).to.equal(managedFees);
+    const overage = rows.reduce((total, row) => total + Math.round((row.overageUsd as number) * 1e6), 0);
+    expect(Math.round(usage.body.totals.overageUsd * 1e6)).to.equal(overage);
+    expect(Math.round(usage.body.totals.amountDueUsd * 1e6)).to.equal(managedFees * 1e6 + overage);
+    const starterRow = rows.find((row) => row.agentId === agents[0].id)!;
+    expect(starterRow.includedTokens).to.equal(SMALL_ALLOWANCES.starter);
+    expect(starterRow.overageTokens).to.equal(Math.max(0, (starterRow.tokens as number) - SMALL_ALLOWANCES.starter));
+    const byokRow = rows.find((row) => row.agentId === agents[3].id)!;
+    expect(byokRow.mode).to.equal('byok');
+    expect(byokRow.costUsd).to.be.greaterThan(0);
+    expect(byokRow.planFeeUsd).to.equal(0);
+    expect(usage.body.totals.requests).to.equal(500);
+
+    // Crossing the allowance raised the 80% and 100% alerts once each.
+    const alerts = await api(platform.url, 'GET', `/api/workspaces/${owner.workspace.id}/alerts`, { token: owner.token });
+    const starterAlerts = (alerts.body as Array<{ type: string; agentId: string }>).filter((alert) => alert.agentId === agents[0].id);
+    expect(starterAlerts.map((alert) => alert.type).sort()).to.deep.equal(['allowance_100', 'allowance_80']);
+
+    // The agent view has daily and per-model breakdowns from the rollup.
+    const agentUsage = await api(platform.url, 'GET', `/api/workspaces/${owner.workspace.id}/agents/${agents[0].id}/usage`, { token: owner.token });
+    expect(agentUsage.body.daily).to.have.length(1);
+    expect(agentUsage.body.daily[0].requests).to.equal(125);
+    expect(agentUsage.body.byModel[0]).to.include({ provider: 'minimax', model: 'MiniMax-M2.5' });
+
+    // CSV export: a header and one row per event.
+    const csv = await api(platform.url, 'GET', `/api/workspaces/${owner.workspace.id}/usage/export.csv?month=${month}`, { token: owner.token });
+    expect(csv.headers.get('content-type')).to.contain('text/csv');
+    expect(csv.text.trim().split('\n')).to.have.length(501);
+  });
+
+  it('the same requestId metered twice counts once', async () => {
+    const agent = await createAgent(platform.url, owner, { mode: 'managed', plan: 'pro' });
+    const event = {
+      requestId: `req_idempotency_${Date.now()}`,
+      agentId: agent.id,
+      workspaceId: owner.workspace.id,
+      timestamp: new Date(),
+      provider: 'openai',
+      model: 'gpt-4o-mini',
+      tier: 'standard',
+      mode: 'managed' as const,
+      plan: 'pro',
+      requestType: 'chat' as const,
+      status: 'ok' as const,
+      usageSource: 'provider' as const,
+      tokensInput: 100,
+      tokensOutput: 50,
+      latencyMs: 12,
+      credential: 'pool:openai:0',
+      sandbox: true,
+      attempt: 1,
+      priceSnapshot: { inputUsdPerMillion: 0.15, outputUsdPerMillion: 0.6, overageUsdPerMillion: 3, includedTokens: SMALL_ALLOWANCES.pro },
+      countsAsRequest: true,
+    };
+    platform.platform.meter.record(event);
+    await platform.platform.meter.drain();
+    platform.platform.meter.record({ ...event });
+    platform.platform.meter.record({ ...event });
+    await platform.platform.meter.drain();
+    expect(await platform.platform.models.MeterEvent.countDocuments({ requestId: event.requestId })).to.equal(1);
+    const rollup = await platform.platform.models.UsageMonthly.collection.findOne({ agentId: new Types.ObjectId(agent.id), month });
+    expect(rollup!.tokens).to.equal(150);
+    expect(rollup!.requests).to.equal(1);
+    expect(rollup!.costTotalMicros).to.equal(15 + 30);
+  });
+
+  it('a token cap leaving room for 5 calls admits at most 5 of 50 concurrent calls', async () => {
+    const slowSimulator = await startProviderSimulator({ latencyMs: 300 });
+    const capped = await startTestPlatform({ simulator: slowSimulator });
+    try {
+      const cappedOwner = await registerUser(capped.url);
+      const agent = await createAgent(capped.url, cappedOwner, { mode: 'managed', plan: 'pro' });
+      const key = await createAgentApiKey(capped.url, cappedOwner, agent.id);
+      // One call to learn the estimate the server reserves: prompt tokens + max_tokens.
+      const probe = await callV1(capped.url, key, 'same question', 20);
+      expect(probe.status).to.equal(200);
+      await capped.platform.meter.drain();
+      const used = probe.body.usage.total_tokens as number;
+      const estimate = (probe.body.usage.prompt_tokens as number) + 20;
+      const cap = used + 5 * estimate;
+      const patch = await api(capped.url, 'PATCH', `/api/workspaces/${cappedOwner.workspace.id}/agents/${agent.id}`, {
+        token: cappedOwner.token,
+        body: { limits: { monthlyTokenCap: cap } },
+      });
+      expect(patch.status).to.equal(200);
+      const responses = await Promise.all(Array.from({ length: 50 }, () => callV1(capped.url, key, 'same question', 20)));
+      const admitted = responses.filter((response) => response.status === 200).length;
+      const refused = responses.filter((response) => response.status === 429 && response.body.error.code === 'PLAN_LIMIT_REACHED').length;
+      expect(admitted).to.be.at.most(5).and.at.least(1);
+      expect(admitted + refused).to.equal(50);
+      await capped.platform.meter.drain();
+      const rollup = await capped.platform.models.UsageMonthly.collection.findOne({ agentId: new Types.ObjectId(agent.id), month });
+      expect(rollup!.tokens).to.be.at.most(cap);
+      expect(rollup!.reservedTokens).to.equal(0);
+    } finally {
+      await capped.stop();
+      await slowSimulator.close();
+    }
+  });
+
+  it('keeps every event while the database is unreachable for a few seconds mid-burst', async () => {
+    const proxy: FaultProxy = await startFaultProxy(await getTestMongoUri());
+    const flaky = await startTestPlatform({ env: { MONGODB_URI: proxy.uri } });
+    try {
+      const flakyOwner = await registerUser(flaky.url);
+      const agent = await createAgent(flaky.url, flakyOwner, { mode: 'managed', plan: 'pro' });
+      const key = await createAgentApiKey(flaky.url, flakyOwner, agent.id);
+      const first = await Promise.all(Array.from({ length: 40 }, (_, index) => callV1(flaky.url, key, `before ${index}`)));
+      await proxy.cut();
+      // The agent lookup is cached, so calls keep flowing while their meter events wait in the queue.
+      const during = await Promise.all(Array.from({ length: 40 }, (_, index) => callV1(flaky.url, key, `during ${index}`)));
+      expect(during.filter((response) => response.status === 200)).to.have.length(40);
+      await new Promise((resolve) => setTimeout(resolve, 2500));
+      expect(flaky.platform.meter.pending).to.be.greaterThan(0);
+      await proxy.restore();
+      const after = await Promise.all(Array.from({ length: 20 }, (_, index) => callV1(flaky.url, key, `after ${index}`)));
+      const succeeded = [...first, ...during, ...after].filter((response) => response.status === 200).length;
+      expect(await flaky.platform.meter.drain(30_000)).to.equal(true);
+      expect(await flaky.platform.models.MeterEvent.countDocuments({ agentId: new Types.ObjectId(agent.id) })).to.equal(succeeded);
+      await checkInvariants(flaky, [agent.id], month);
+    } finally {
+      await flaky.stop();
+      await proxy.close();
+    }
+  });
+});

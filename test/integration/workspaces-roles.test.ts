@@ -1,0 +1,303 @@
+// Every workspace route × {non-member, viewer, builder, admin, owner}: 404 / 403 / 2xx exactly as the contract says.
+import fs from 'node:fs';
+import path from 'node:path';
+import { expect } from 'chai';
+import { Types } from 'mongoose';
+import { api, CANARY_PROVIDER_KEY, createAgent, createAgentApiKey, registerUser, startTestPlatform, type TestPlatform, type TestUser } from '../support/test-platform';
+import { registerMember, type WorkspaceRole } from '../support/workspace-members';
+
+/** "METHOD /path" of every route declared in server/http/routers/*.router.ts (paths resolved from their constants). */
+function listRouterRoutes(): string[] {
+  const directory = path.join(__dirname, '../../server/http/routers');
+  const routes: string[] = [];
+  for (const file of fs.readdirSync(directory).filter((name) => name.endsWith('.router.ts'))) {
+    const source = fs.readFileSync(path.join(directory, file), 'utf8');
+    const constants = new Map<string, string>();
+    for (const match of source.matchAll(/const ([A-Z_]+) = '([^']+)'/g)) constants.set(match[1]!, match[2]!);
+    const resolve = (expression: string) => {
+      const text = expression.trim();
+      if (/^'[^']*'$/.test(text)) return text.slice(1, -1);
+      if (/^`[^`]*`$/.test(text)) return text.slice(1, -1).replace(/\$\{([A-Z_]+)\}/g, (_all, name: string) => constants.get(name) ?? `?${name}`);
+      return constants.get(text) ?? `?${text}`;
+    };
+    for (const match of source.matchAll(/router\.(get|post|put|patch|delete)\(\s*('[^']*'|`[^`]*`|[A-Z_]+)\s*,/g)) {
+      routes.push(`${match[1]!.toUpperCase()} ${resolve(match[2]!)}`);
+    }
+  }
+  return routes.sort();
+}
+
+type Caller = 'non-member' | WorkspaceRole;
+const CALLERS: Caller[] = ['non-member', 'viewer', 'builder', 'admin', 'owner'];
+const RANK: Record<WorkspaceRole, number> = { viewer: 0, builder: 1, admin: 2, owner: 3 };
+const BYOK = { mode: 'byok', provider: 'openai', model: 'gpt-4o-mini', apiKey: CANARY_PROVIDER_KEY };
+
+/** The ids a route is called with; destructive routes get fresh ones per call. */
+interface Target {
+  workspaceId: string;
+  agentId: string;
+  byokAgentId: string;
+  apiKeyId: string;
+  alertId: string;
+}
+
+interface RouteCase {
+  name: string;
+  method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
+  path: (target: Target) => string;
+  minimum: WorkspaceRole;
+  success: number;
+  body?: () => Promise<unknown> | unknown;
+  /** Builds its own target (resources the call consumes). */
+  fresh?: () => Promise<Target>;
+}
+
+describe('workspaces and roles (HTTP)', function () {
+  this.timeout(60_000);
+  let test: TestPlatform;
+  let url: string;
+  let owner: TestUser;
+  let members: Record<WorkspaceRole, TestUser>;
+  let outsider: TestUser;
+  let shared: Target;
+
+  const tokenOf = (caller: Caller) => (caller === 'non-member' ? outsider.token : members[caller].token);
+
+  async function createAlert(workspaceId: string, agentId: string): Promise<string> {
+    const alert = await test.platform.models.Alert.create({
+      workspaceId: new Types.ObjectId(workspaceId),
+      agentId: new Types.ObjectId(agentId),
+      type: 'allowance_80',
+      month: '2026-01',
+      dedupeKey: `test|${new Types.ObjectId().toString()}`,
+      message: 'test alert',
+    });
+    return alert._id.toString();
+  }
+
+  /** A target in the shared workspace: a managed agent with an API key and an alert, and a BYOK agent. */
+  async function freshTarget(workspaceOwner: TestUser = owner): Promise<Target> {
+    const agent = await createAgent(url, workspaceOwner);
+    const byokAgent = await createAgent(url, workspaceOwner, BYOK);
+    const keyResponse = await api(url, 'POST', `/api/workspaces/${workspaceOwner.workspace.id}/agents/${agent.id}/api-keys`, { token: workspaceOwner.token });
+    return {
+      workspaceId: workspaceOwner.workspace.id,
+      agentId: agent.id,
+      byokAgentId: byokAgent.id,
+      apiKeyId: keyResponse.body.id,
+      alertId: await createAlert(workspaceOwner.workspace.id, agent.id),
+    };
+  }
+
+  /** A new workspace of `owner` in which every member holds the same role as in the shared one. */
+  async function freshWorkspace(): Promise<Target> {
+    const created = await api(url, 'POST', '/api/workspaces', { token: owner.token, body: { name: 'To delete' } });
+    expect(created.status).to.equal(201);
+    for (const role of ['viewer', 'builder', 'admin'] as const) {
+      const added = await api(url, 'POST', `/api/workspaces/${created.body.id}/members`, { token: owner.token, body: { email: members[role].email, role } });
+      expect(added.status).to.equal(201);
+    }
+    return freshTarget({ ...owner, workspace: created.body });
+  }
+
+  const agentPath = (target: Target) => `/api/workspaces/${target.workspaceId}/agents/${target.agentId}`;
+  const ROUTES: RouteCase[] = [
+    { name: 'list members', method: 'GET', path: (t) => `/api/workspaces/${t.workspaceId}/members`, minimum: 'viewer', success: 200 },
+    {
+      name: 'add a member',
+      method: 'POST',
+      path: (t) => `/api/workspaces/${t.workspaceId}/members`,
+      minimum: 'admin',
+      success: 201,
+      body: async () => ({ email: (await registerUser(url, 'Newcomer')).email, role: 'viewer' }),
+    },
+    { name: 'read the audit log', method: 'GET', path: (t) => `/api/workspaces/${t.workspaceId}/audit`, minimum: 'admin', success: 200 },
+    { name: 'delete the workspace', method: 'DELETE', path: (t) => `/api/workspaces/${t.workspaceId}`, minimum: 'owner', success: 204, fresh: freshWorkspace },
+    { name: 'list agents', method: 'GET', path: (t) => `/api/workspaces/${t.workspaceId}/agents`, minimum: 'viewer', success: 200 },
+    {
+      name: 'create an agent',
+      method: 'POST',
+      path: (t) => `/api/workspaces/${t.workspaceId}/agents`,
+      minimum: 'builder',
+      success: 201,
+      body: () => ({ name: 'Made by a role', templateId: 'faq-bot', variables: { businessName: 'Acme' }, llm: { mode: 'managed', plan: 'starter' } }),
+    },
+    { name: 'read an agent', method: 'GET', path: agentPath, minimum: 'viewer', success: 200 },
+    { name: 'rename an agent', method: 'PATCH', path: agentPath, minimum: 'builder', success: 200, body: () => ({ name: 'Renamed' }) },
+    { name: 'pause an agent', method: 'PATCH', path: agentPath, minimum: 'builder', success: 200, body: () => ({ status: 'active' }) },
+    { name: 'change billing limits', method: 'PATCH', path: agentPath, minimum: 'owner', success: 200, body: () => ({ limits: { monthlyTokenCap: 1_000_000 } }) },
+    { name: 'delete an agent', method: 'DELETE', path: agentPath, minimum: 'builder', success: 204, fresh: () => freshTarget() },
+    { name: 'change the plan', method: 'PUT', path: (t) => `${agentPath(t)}/llm`, minimum: 'builder', success: 200, body: () => ({ mode: 'managed', plan: 'ultra' }) },
+    {
+      name: 'replace a provider key',
+      method: 'PUT',
+      path: (t) => `/api/workspaces/${t.workspaceId}/agents/${t.byokAgentId}/llm`,
+      minimum: 'builder',
+      success: 200,
+      body: () => BYOK,
+    },
+    { name: 'test the connection', method: 'POST', path: (t) => `${agentPath(t)}/llm/test`, minimum: 'builder', success: 200 },
+    { name: 'chat', method: 'POST', path: (t) => `${agentPath(t)}/chat`, minimum: 'builder', success: 200, body: () => ({ messages: [{ role: 'user', content: 'Hello' }] }) },
+    { name: 'list API keys', method: 'GET', path: (t) => `${agentPath(t)}/api-keys`, minimum: 'viewer', success: 200 },
+    { name: 'create an API key', method: 'POST', path: (t) => `${agentPath(t)}/api-keys`, minimum: 'admin', success: 201 },
+    { name: 'revoke an API key', method: 'DELETE', path: (t) => `${agentPath(t)}/api-keys/${t.apiKeyId}`, minimum: 'admin', success: 204, fresh: () => freshTarget() },
+    { name: 'workspace usage', method: 'GET', path: (t) => `/api/workspaces/${t.workspaceId}/usage`, minimum: 'viewer', success: 200 },
+    { name: 'usage CSV export', method: 'GET', path: (t) => `/api/workspaces/${t.workspaceId}/usage/export.csv`, minimum: 'viewer', success: 200 },
+    { name: 'agent usage', method: 'GET', path: (t) => `${agentPath(t)}/usage`, minimum: 'viewer', success: 200 },
+    { name: 'list alerts', method: 'GET', path: (t) => `/api/workspaces/${t.workspaceId}/alerts`, minimum: 'viewer', success: 200 },
+    { name: 'mark all alerts read', method: 'POST', path: (t) => `/api/workspaces/${t.workspaceId}/alerts/read-all`, minimum: 'viewer', success: 200 },
+    { name: 'mark an alert read', method: 'POST', path: (t) => `/api/workspaces/${t.workspaceId}/alerts/${t.alertId}/read`, minimum: 'viewer', success: 200 },
+  ];
+
+  before(async () => {
+    test = await startTestPlatform();
+    url = test.url;
+    owner = await registerUser(url, 'Owner');
+    members = {
+      owner,
+      viewer: await registerMember(url, owner, 'viewer'),
+      builder: await registerMember(url, owner, 'builder'),
+      admin: await registerMember(url, owner, 'admin'),
+    };
+    outsider = await registerUser(url, 'Outsider');
+    shared = await freshTarget();
+  });
+  after(async () => {
+    await test?.stop();
+  });
+
+  it('lists every workspace route of the routers in the matrix (a new route must be added here)', () => {
+    const registered = listRouterRoutes().filter((route) => route.includes(':workspaceId'));
+    const sample: Target = { workspaceId: ':workspaceId', agentId: ':agentId', byokAgentId: ':agentId', apiKeyId: ':keyId', alertId: ':alertId' };
+    const covered = new Set(ROUTES.map((route) => `${route.method} ${route.path(sample)}`));
+    expect(registered.filter((route) => !covered.has(route))).to.deep.equal([]);
+    expect(registered.length).to.be.greaterThan(20);
+  });
+
+  for (const route of ROUTES) {
+    describe(`${route.method} ${route.name}`, () => {
+      for (const caller of CALLERS) {
+        const allowed = caller !== 'non-member' && RANK[caller] >= RANK[route.minimum];
+        const expected = caller === 'non-member' ? 404 : allowed ? route.success : 403;
+        it(`${caller} → ${expected}`, async () => {
+          const target = allowed && route.fresh ? await route.fresh() : shared;
+          const response = await api(url, route.method, route.path(target), { token: tokenOf(caller), body: await route.body?.() });
+          expect(response.status, response.text).to.equal(expected);
+          if (expected === 404) expect(response.body.error.code).to.equal('NOT_FOUND');
+          if (expected === 403) expect(response.body.error.code).to.equal('FORBIDDEN');
+        });
+      }
+    });
+  }
+
+  it('answers 404 when another workspace\'s agent, key or alert id is used under your own workspace', async () => {
+    const mine = outsider.workspace.id;
+    const foreignAgent = `/api/workspaces/${mine}/agents/${shared.agentId}`;
+    const attempts: Array<[string, string, unknown?]> = [
+      ['GET', foreignAgent],
+      ['PATCH', foreignAgent, { name: 'stolen' }],
+      ['DELETE', foreignAgent],
+      ['PUT', `${foreignAgent}/llm`, { mode: 'managed', plan: 'starter' }],
+      ['POST', `${foreignAgent}/llm/test`],
+      ['POST', `${foreignAgent}/chat`, { messages: [{ role: 'user', content: 'Hi' }] }],
+      ['GET', `${foreignAgent}/api-keys`],
+      ['POST', `${foreignAgent}/api-keys`],
+      ['DELETE', `${foreignAgent}/api-keys/${shared.apiKeyId}`],
+      ['GET', `${foreignAgent}/usage`],
+      ['POST', `/api/workspaces/${mine}/alerts/${shared.alertId}/read`],
+    ];
+    for (const [method, path, body] of attempts) {
+      const response = await api(url, method, path, { token: outsider.token, body });
+      expect(response.status, `${method} ${path}`).to.equal(404);
+    }
+    // Nothing changed in the other workspace.
+    const agent = await api(url, 'GET', `/api/workspaces/${shared.workspaceId}/agents/${shared.agentId}`, { token: owner.token });
+    expect(agent.status).to.equal(200);
+    expect(agent.body.name).not.to.equal('stolen');
+    expect(await test.platform.models.AgentApiKey.countDocuments({ _id: new Types.ObjectId(shared.apiKeyId) })).to.equal(1);
+  });
+
+  it('answers 404 for an API key id of another agent in the same workspace', async () => {
+    const other = await createAgent(url, owner);
+    const response = await api(url, 'DELETE', `/api/workspaces/${shared.workspaceId}/agents/${other.id}/api-keys/${shared.apiKeyId}`, { token: owner.token });
+    expect(response.status).to.equal(404);
+  });
+
+  it('answers 404 for malformed and unknown workspace ids', async () => {
+    for (const workspaceId of ['not-an-id', new Types.ObjectId().toString(), '{"$gt":""}']) {
+      const response = await api(url, 'GET', `/api/workspaces/${encodeURIComponent(workspaceId)}/agents`, { token: owner.token });
+      expect(response.status, workspaceId).to.equal(404);
+    }
+  });
+
+  it('lists only the caller\'s workspaces, each with the caller\'s role', async () => {
+    const mine = await api(url, 'GET', '/api/workspaces', { token: members.builder.token });
+    expect(mine.status).to.equal(200);
+    const sharedEntry = mine.body.find((workspace: { id: string }) => workspace.id === shared.workspaceId);
+    expect(sharedEntry).to.include({ role: 'builder' });
+    const outsiders = await api(url, 'GET', '/api/workspaces', { token: outsider.token });
+    expect(outsiders.body.map((workspace: { id: string }) => workspace.id)).not.to.include(shared.workspaceId);
+  });
+
+  it('creates a workspace owned by its creator', async () => {
+    const created = await api(url, 'POST', '/api/workspaces', { token: outsider.token, body: { name: 'Second' } });
+    expect(created.status).to.equal(201);
+    expect(created.body).to.include({ name: 'Second', role: 'owner' });
+    const me = await api(url, 'GET', '/api/auth/me', { token: outsider.token });
+    expect(me.body.workspaces).to.deep.include({ id: created.body.id, name: 'Second', role: 'owner' });
+  });
+
+  describe('members', () => {
+    it('answers 404 for an unknown user and 409 for an existing member', async () => {
+      const unknown = await api(url, 'POST', `/api/workspaces/${shared.workspaceId}/members`, { token: owner.token, body: { email: 'nobody-here@example.com', role: 'viewer' } });
+      expect(unknown.status).to.equal(404);
+      const again = await api(url, 'POST', `/api/workspaces/${shared.workspaceId}/members`, { token: owner.token, body: { email: members.viewer.email, role: 'admin' } });
+      expect(again.status).to.equal(409);
+    });
+
+    it('lets only owners add owners', async () => {
+      const candidate = await registerUser(url, 'Would-be owner');
+      const byAdmin = await api(url, 'POST', `/api/workspaces/${shared.workspaceId}/members`, { token: members.admin.token, body: { email: candidate.email, role: 'owner' } });
+      expect(byAdmin.status).to.equal(403);
+      const byOwner = await api(url, 'POST', `/api/workspaces/${shared.workspaceId}/members`, { token: owner.token, body: { email: candidate.email.toUpperCase(), role: 'owner' } });
+      expect(byOwner.status).to.equal(201);
+    });
+
+    it('refuses operator objects and unknown roles in the member body with 400', async () => {
+      for (const body of [{ email: { $gt: '' }, role: 'viewer' }, { email: members.viewer.email, role: { $ne: 'viewer' } }, { email: members.viewer.email, role: 'superuser' }]) {
+        const response = await api(url, 'POST', `/api/workspaces/${shared.workspaceId}/members`, { token: owner.token, body });
+        expect(response.status, JSON.stringify(body)).to.equal(400);
+      }
+    });
+  });
+
+  describe('deleting a workspace', () => {
+    it('removes its agents, API keys and memberships, revokes the keys at once and is audited', async () => {
+      const target = await freshWorkspace();
+      const workspaceOwner = { ...owner, workspace: { id: target.workspaceId, name: 'To delete', role: 'owner' } };
+      const key = await createAgentApiKey(url, workspaceOwner, target.agentId);
+      expect((await api(url, 'GET', '/v1/models', { token: key })).status).to.equal(200);
+
+      const deleted = await api(url, 'DELETE', `/api/workspaces/${target.workspaceId}`, { token: owner.token });
+      expect(deleted.status).to.equal(204);
+
+      const workspaceId = new Types.ObjectId(target.workspaceId);
+      const { models } = test.platform;
+      expect(await models.Workspace.countDocuments({ _id: workspaceId })).to.equal(0);
+      expect(await models.Agent.countDocuments({ workspaceId })).to.equal(0);
+      expect(await models.AgentApiKey.countDocuments({ workspaceId })).to.equal(0);
+      expect(await models.Membership.countDocuments({ workspaceId })).to.equal(0);
+      expect((await api(url, 'GET', '/v1/models', { token: key })).status).to.equal(401);
+      for (const caller of CALLERS) {
+        expect((await api(url, 'GET', `/api/workspaces/${target.workspaceId}/agents`, { token: tokenOf(caller) })).status, caller).to.equal(404);
+      }
+      const me = await api(url, 'GET', '/api/auth/me', { token: owner.token });
+      expect(me.body.workspaces.map((workspace: { id: string }) => workspace.id)).not.to.include(target.workspaceId);
+      const audit = await models.AuditLog.find({ workspaceId, action: 'workspace.delete' }).lean();
+      expect(audit).to.have.length(1);
+      expect(audit[0]!.actorUserId?.toString()).to.equal(owner.user.id);
+      // Other workspaces are untouched.
+      expect((await api(url, 'GET', `/api/workspaces/${shared.workspaceId}/agents/${shared.agentId}`, { token: owner.token })).status).to.equal(200);
+    });
+  });
+});
