@@ -130,9 +130,11 @@ export class AgentService {
         keyCheckedAt: null,
       };
     }
-    // No new key: keep the stored one, but only for the same provider (the seal is bound to it).
+    // No new key: keep the stored one, but only for the same provider (the seal is bound to it) and the same endpoint:
+    // otherwise anyone who may edit the agent could point it at their own server and receive the stored key.
     if (existing?.mode === 'byok' && existing.sealedKey && existing.provider === input.provider) {
-      return { ...existing, mode: 'byok', plan: null, model: input.model, baseUrl };
+      if ((existing.baseUrl ?? null) === baseUrl) return { ...existing, mode: 'byok', plan: null, model: input.model, baseUrl };
+      throw badRequest('API_KEY_REQUIRED', `Paste the ${provider.name} API key again to change the base URL it is sent to.`);
     }
     throw badRequest('API_KEY_REQUIRED', `Paste your ${provider.name} API key to use your own key.`);
   }

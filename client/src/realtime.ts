@@ -25,7 +25,6 @@ export function connectRealtime(workspaceId: string): void {
   if (!socket) {
     socket = io(location.origin, { auth: { token }, transports: ['websocket', 'polling'] });
     socket.on('connect', () => {
-      setConnected(true);
       if (joinedWorkspace) join(joinedWorkspace);
     });
     socket.on('disconnect', () => setConnected(false));
@@ -50,7 +49,8 @@ export function connectRealtime(workspaceId: string): void {
 }
 
 function join(workspaceId: string): void {
-  socket?.emit('workspace:join', { workspaceId }, () => undefined);
+  // "Live" only once the server has put us in the room: updates before that would be missed.
+  socket?.emit('workspace:join', { workspaceId }, (acknowledgement?: { ok?: boolean }) => setConnected(Boolean(acknowledgement?.ok)));
 }
 
 function setConnected(value: boolean): void {

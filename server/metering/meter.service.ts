@@ -235,6 +235,7 @@ export class MeterService {
       credential: event.credential,
       sandbox: event.sandbox,
       attempt: event.attempt,
+      countedAsRequest: event.countsAsRequest,
       priceSnapshot: event.priceSnapshot,
     };
   }

@@ -38,6 +38,8 @@ export interface MeterEventDocument {
   credential: string;
   sandbox: boolean;
   attempt: number;
+  /** Whether this event is the call's answer (counted in the rollup's `requests`). */
+  countedAsRequest: boolean;
   priceSnapshot: PriceSnapshot;
 }
 
@@ -118,6 +120,7 @@ const meterEventSchema = new Schema<MeterEventDocument>(
     credential: String,
     sandbox: Boolean,
     attempt: Number,
+    countedAsRequest: Boolean,
     priceSnapshot: priceSnapshotSchema,
   },
   { collection: 'token_meter', autoIndex: false, versionKey: false },
@@ -146,7 +149,7 @@ const usageMonthlySchema = new Schema<UsageMonthlyDocument>(
     reservedCostMicros: { type: Number, default: 0 },
     daily: { type: Schema.Types.Mixed, default: {} },
     byModel: { type: Schema.Types.Mixed, default: {} },
-    appliedGroups: { type: [Schema.Types.Mixed], default: [] },
+    appliedGroups: { type: Schema.Types.Mixed, default: [] },
     pricedGroups: { type: [String], default: [] },
     updatedAt: Date,
   },

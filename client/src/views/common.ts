@@ -30,13 +30,12 @@ export function sandboxBadge(): HTMLElement {
   return h('span', { class: 'badge badge-sandbox', title: 'Runs against the built-in provider simulator: no real model is called and nothing is charged.' }, 'Sandbox');
 }
 
-/** A bar of usage against the allowance; past 100% the overflow shows in the warning colour. */
-export function usageBar(row: Pick<UsageRow, 'tokens' | 'includedTokens'>, label: string): HTMLElement {
-  const included = row.includedTokens ?? 0;
-  const ratio = included > 0 ? row.tokens / included : 0;
+/** A bar of a value against its limit; past 80% it turns amber, past 100% the warning colour. */
+export function meterBar(value: number, limit: number | null, label: string, valueText: string): HTMLElement {
+  const ratio = limit && limit > 0 ? value / limit : 0;
   const percent = Math.min(100, ratio * 100);
   const level = ratio >= 1 ? 'over' : ratio >= 0.8 ? 'warn' : 'ok';
-  const fill = h('span', { class: `bar-fill bar-${level}`, style: { width: `${row.tokens > 0 ? Math.max(percent, 1.5) : 0}%` } });
+  const fill = h('span', { class: `bar-fill bar-${level}`, style: { width: `${value > 0 ? Math.max(percent, 1.5) : 0}%` } });
   return h(
     'div',
     {
@@ -45,11 +44,17 @@ export function usageBar(row: Pick<UsageRow, 'tokens' | 'includedTokens'>, label
       'aria-label': label,
       'aria-valuemin': '0',
       'aria-valuemax': '100',
-      'aria-valuenow': String(Math.round(Math.min(ratio * 100, 100))),
-      'aria-valuetext': included > 0 ? `${formatInteger(row.tokens)} of ${formatInteger(included)} tokens (${Math.round(ratio * 100)}%)` : `${formatInteger(row.tokens)} tokens`,
+      'aria-valuenow': String(Math.round(percent)),
+      'aria-valuetext': valueText,
     },
     fill,
   );
+}
+
+export function usageBar(row: Pick<UsageRow, 'tokens' | 'includedTokens'>, label: string): HTMLElement {
+  const included = row.includedTokens ?? 0;
+  const text = included > 0 ? `${formatInteger(row.tokens)} of ${formatInteger(included)} tokens (${Math.round((row.tokens / included) * 100)}%)` : `${formatInteger(row.tokens)} tokens`;
+  return meterBar(row.tokens, included, label, text);
 }
 
 export function tokensOf(row: Pick<UsageRow, 'tokens' | 'includedTokens'>): string {

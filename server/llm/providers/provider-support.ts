@@ -38,7 +38,7 @@ export function classifyProviderError(facts: ProviderErrorFacts): LlmErrorKind {
   // Redirects are never followed (fetch runs with redirect: 'manual'); a 3xx is a misconfigured base URL.
   if (status !== undefined && status >= 300 && status < 400) return 'bad_request';
   if (status === 401) return 'auth';
-  if (status === 402 || QUOTA_MARKERS.test(markers)) return 'quota';
+  if (status === 402 || ((status === undefined || status < 500) && QUOTA_MARKERS.test(markers))) return 'quota';
   if (status === 403) return 'auth';
   if (status === 429) return 'rate_limit';
   if (status === 529 || facts.errorType === 'overloaded_error') return 'overloaded';

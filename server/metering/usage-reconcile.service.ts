@@ -1,0 +1,79 @@
+// Recomputes every agent-month rollup from its meter events, reports drift and (with fix) repairs it.
+import type { Models } from '../db/models';
+import { modelKey } from './meter.service';
+
+export interface RollupDrift {
+  agentId: string;
+  month: string;
+  field: string;
+  rollup: number;
+  events: number;
+}
+
+const COUNTERS = ['tokensInput', 'tokensOutput', 'tokens', 'requests', 'costInputMicros', 'costOutputMicros', 'costTotalMicros', 'priceTotalMicros', 'overageTokens'] as const;
+
+export async function reconcileUsage(models: Models, options: { month?: string; fix: boolean }): Promise<{ checked: number; drifts: RollupDrift[]; repaired: number }> {
+  const match = options.month ? { month: options.month } : {};
+  const sums = await models.MeterEvent.collection
+    .aggregate([
+      { $match: match },
+      {
+        $group: {
+          _id: { agentId: '$agentId', month: '$month' },
+          workspaceId: { $first: '$workspaceId' },
+          tokensInput: { $sum: '$tokensInput' },
+          tokensOutput: { $sum: '$tokensOutput' },
+          tokens: { $sum: { $add: ['$tokensInput', '$tokensOutput'] } },
+          costInputMicros: { $sum: '$costInputMicros' },
+          costOutputMicros: { $sum: '$costOutputMicros' },
+          costTotalMicros: { $sum: '$costTotalMicros' },
+          priceTotalMicros: { $sum: '$priceTotalMicros' },
+          overageTokens: { $sum: '$overageTokens' },
+          requests: { $sum: { $cond: ['$countedAsRequest', 1, 0] } },
+        },
+      },
+    ])
+    .toArray();
+  const drifts: RollupDrift[] = [];
+  let repaired = 0;
+  for (const sum of sums) {
+    const { agentId, month } = sum._id as { agentId: import('mongoose').Types.ObjectId; month: string };
+    const rollup = await models.UsageMonthly.collection.findOne({ agentId, month });
+    const rollupDrifts: RollupDrift[] = [];
+    for (const field of COUNTERS) {
+      const fromRollup = (rollup?.[field] as number | undefined) ?? 0;
+      const fromEvents = (sum[field] as number | undefined) ?? 0;
+      if (fromRollup !== fromEvents) {
+        rollupDrifts.push({ agentId: agentId.toString(), month, field, rollup: fromRollup, events: fromEvents });
+      }
+    }
+    drifts.push(...rollupDrifts);
+    if (options.fix && rollupDrifts.length > 0) {
+      // Daily and per-model breakdowns are rebuilt too, from the same events.
+      const breakdown = await models.MeterEvent.collection
+        .aggregate([
+          { $match: { agentId, month } },
+          { $group: { _id: { day: '$day', provider: '$provider', model: '$model' }, tokensInput: { $sum: '$tokensInput' }, tokensOutput: { $sum: '$tokensOutput' }, requests: { $sum: { $cond: ['$countedAsRequest', 1, 0] } }, costMicros: { $sum: '$costTotalMicros' } } },
+        ])
+        .toArray();
+      const daily: Record<string, { tokensInput: number; tokensOutput: number; requests: number }> = {};
+      const byModel: Record<string, { tokens: number; costMicros: number }> = {};
+      for (const row of breakdown) {
+        const key = row._id as { day: string; provider: string; model: string };
+        const day = key.day.slice(8, 10);
+        daily[day] ??= { tokensInput: 0, tokensOutput: 0, requests: 0 };
+        daily[day].tokensInput += row.tokensInput;
+        daily[day].tokensOutput += row.tokensOutput;
+        daily[day].requests += row.requests;
+        const modelEntry = (byModel[modelKey(key.provider, key.model)] ??= { tokens: 0, costMicros: 0 });
+        modelEntry.tokens += row.tokensInput + row.tokensOutput;
+        modelEntry.costMicros += row.costMicros;
+      }
+      const set: Record<string, unknown> = { daily, byModel, updatedAt: new Date() };
+      for (const field of COUNTERS) set[field] = sum[field] ?? 0;
+      await models.UsageMonthly.collection.updateOne({ agentId, month }, { $set: set, $setOnInsert: { workspaceId: sum.workspaceId } }, { upsert: true });
+      repaired += 1;
+    }
+  }
+  return { checked: sums.length, drifts, repaired };
+}
