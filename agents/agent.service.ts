@@ -311,8 +311,10 @@ export class AgentService {
       try {
         const binding = { workspaceId: agent.workspaceId.toString(), agentId: agent._id.toString(), provider: agent.llm.provider! };
         const resealed = this.vault.reseal(sealed, binding);
-        await this.models.Agent.updateOne({ _id: agent._id, 'llm.sealedKey.nonce': sealed.nonce }, { $set: { 'llm.sealedKey': resealed } });
-        counts.resealed += 1;
+        const result = await this.models.Agent.updateOne({ _id: agent._id, 'llm.sealedKey.nonce': sealed.nonce }, { $set: { 'llm.sealedKey': resealed } });
+        // No match: the key was replaced or removed meanwhile; counted as failed so the operator runs the command again.
+        if (result.matchedCount === 1) counts.resealed += 1;
+        else counts.failed += 1;
       } catch {
         counts.failed += 1;
       }

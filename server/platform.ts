@@ -180,10 +180,13 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     (stopping ??= (async () => {
       // Stop accepting, let in-flight requests finish, flush the meter, then close the database.
       const closed = new Promise<void>((resolve) => httpServer.close(() => resolve()));
+      // Keep-alive connections become idle as their last response ends: close them as they do.
+      const idleSweeper = setInterval(() => httpServer.closeIdleConnections(), 50);
       httpServer.closeIdleConnections();
       const drainTimer = setTimeout(() => httpServer.closeAllConnections(), 10_000);
       await realtime.close().catch(() => undefined);
       await closed;
+      clearInterval(idleSweeper);
       clearTimeout(drainTimer);
       livePublisher.close();
       await meter.stop();

@@ -82,12 +82,12 @@ describe('security (HTTP)', function () {
 
         const canaryCallsBefore = test.simulator.requestCount('openai', { apiKey: CANARY_PROVIDER_KEY });
         const connection = await api(url, 'POST', `${agentPath(thief.id, attacker)}/llm/test`, { token: attacker.token });
-        expect(connection.status).to.equal(200); console.log("DEBUG", connection.text);
+        expect(connection.status).to.equal(200);
         expect(connection.body.ok).to.equal(false);
         expect(connection.body.status).not.to.equal('valid');
 
         const chat = await api(url, 'POST', `${agentPath(thief.id, attacker)}/chat`, { token: attacker.token, body: { messages: [{ role: 'user', content: 'Hi' }] } });
-        expect(chat.status, chat.text).to.be.within(400, 599); console.log("DEBUG", chat.status, chat.text);
+        expect(chat.status, chat.text).to.be.within(400, 599);
         expect(chat.body.error.code).to.be.a('string');
         const streamed = await api(url, 'POST', `${agentPath(thief.id, attacker)}/chat`, { token: attacker.token, body: { messages: [{ role: 'user', content: 'Hi' }], stream: true } });
         expect(streamed.text).not.to.include('"type":"delta"');

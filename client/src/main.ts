@@ -1,0 +1,116 @@
+// Entry: routes the hash to a screen, keeps the session, the shell and the live connection in step.
+import './styles.css';
+import { setUnauthorizedHandler } from './api';
+import { api } from './api';
+import { h, mount } from './dom';
+import { renderShell, type Shell } from './components/shell';
+import { connectRealtime, disconnectRealtime } from './realtime';
+import { navigate, parseRoute } from './router';
+import { isSignedIn, loadSession, session, signOut } from './session';
+import { renderAuth, rememberRedirect } from './views/auth';
+import { renderAgent } from './views/agent';
+import { pageHeader } from './views/common';
+import { renderDashboard } from './views/dashboard';
+import { renderMembers } from './views/members';
+import { renderNewAgent } from './views/new-agent';
+
+const app = document.getElementById('app')!;
+let cleanup: (() => void) | void = undefined;
+let shell: Shell | null = null;
+let renderToken = 0;
+let firstRender = true;
+
+setUnauthorizedHandler(() => {
+  if (!isSignedIn()) return;
+  rememberRedirect(location.hash);
+  signOut();
+  disconnectRealtime();
+  navigate('/login');
+});
+
+async function render(): Promise<void> {
+  const token = ++renderToken;
+  if (typeof cleanup === 'function') cleanup();
+  cleanup = undefined;
+  shell?.dispose();
+  shell = null;
+  const route = parseRoute(location.hash);
+
+  if (route.name === 'login' || route.name === 'signup') {
+    if (isSignedIn()) return navigate('/dashboard');
+    disconnectRealtime();
+    renderAuth(app, route.name);
+    return;
+  }
+  if (!isSignedIn()) {
+    rememberRedirect(location.hash);
+    return navigate('/login');
+  }
+  if (!session.me) {
+    mount(app, h('div', { class: 'boot' }, h('p', { class: 'muted' }, 'Loading…')));
+    try {
+      await loadSession();
+    } catch {
+      if (!isSignedIn()) return; // the 401 handler already moved us to the login page
+      mount(app, h('main', { class: 'auth-page' }, h('div', { class: 'card auth-card' }, h('p', null, 'Could not reach Agent Host. Check your connection and reload the page.'))));
+      return;
+    }
+    if (token !== renderToken) return;
+  }
+  if (!session.workspace) {
+    mount(app, h('main', { class: 'auth-page' }, h('div', { class: 'card auth-card' }, h('p', null, 'You are not a member of any workspace yet.'))));
+    return;
+  }
+
+  connectRealtime(session.workspace.id);
+  shell = renderShell(route);
+  mount(app, shell.element);
+  const currentShell = shell;
+  api
+    .agents(session.workspace.id)
+    .then((agents) => currentShell.setSandbox(agents.some((agent) => agent.sandbox)))
+    .catch(() => undefined);
+
+  const main = shell.main;
+  switch (route.name) {
+    case 'dashboard':
+      cleanup = await renderDashboard(main);
+      break;
+    case 'new-agent':
+      await renderNewAgent(main);
+      break;
+    case 'agent':
+      cleanup = await renderAgent(main, route);
+      break;
+    case 'members':
+      await renderMembers(main);
+      break;
+    default:
+      document.title = 'Not found · Agent Host';
+      mount(main, pageHeader('Page not found'), h('div', { class: 'card empty' }, h('p', null, 'There is nothing at this address.'), h('a', { class: 'btn btn-primary', href: '#/dashboard' }, 'Go to the dashboard')));
+  }
+  if (token !== renderToken) {
+    if (typeof cleanup === 'function') cleanup();
+    cleanup = undefined;
+    return;
+  }
+  // Move focus to the new screen for keyboard and screen-reader users (not on the very first load).
+  if (!firstRender) main.querySelector<HTMLElement>('h1')?.setAttribute('tabindex', '-1');
+  if (!firstRender) main.querySelector<HTMLElement>('h1')?.focus({ preventScroll: true });
+  firstRender = false;
+  window.scrollTo(0, 0);
+}
+
+window.addEventListener('hashchange', () => {
+  if (!location.hash.startsWith('#/') && location.hash !== '') return;
+  void render();
+});
+
+document.querySelector('.skip-link')?.addEventListener('click', (event) => {
+  event.preventDefault();
+  const main = document.getElementById('main');
+  main?.focus();
+  main?.scrollIntoView();
+});
+
+void render();
