@@ -18,6 +18,6 @@ export function assertPlausibleProviderKey(catalog: Catalog, providerId: string,
   }
   const other = LOOKS_LIKE.find((candidate) => apiKey.startsWith(candidate.prefix) && !provider.keyPrefixes.includes(candidate.prefix));
   if (other && provider.id !== 'custom') {
-    throw badRequest('API_KEY_FORMAT', `This looks like a ${other.provider} key, not a ${provider.name} key.`);
+    throw badRequest('API_KEY_FORMAT', `This looks like a key for ${other.provider}, not for ${provider.name}. Choose ${other.provider} as the provider, or paste your ${provider.name} key.`);
   }
 }

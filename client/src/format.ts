@@ -9,7 +9,12 @@ export const formatUsd = (value: number): string => usd.format(value);
 export const formatUsdPrecise = (value: number): string => (value > 0 && value < 0.01 ? usdPrecise.format(value) : usd.format(value));
 export const formatInteger = (value: number): string => integer.format(Math.round(value));
 export const formatCompact = (value: number): string => compact.format(value);
-export const formatPrice = (value: number): string => `$${value < 1 ? value.toFixed(2).replace(/0$/, '') : value.toFixed(2).replace(/\.00$/, '')}`;
+/** Catalog prices: "$0.15", "$0.60", "$0.075", "$5", "$2.50". */
+export function formatPrice(value: number): string {
+  if (Number.isInteger(value)) return `$${value}`;
+  const text = value.toFixed(3).replace(/0$/, '');
+  return `$${text}`;
+}
 
 export function currentMonth(): string {
   return new Date().toISOString().slice(0, 7);

@@ -322,7 +322,7 @@ describe('agents and templates (HTTP)', function () {
       const anthropicForOpenAi = await create('openai', 'gpt-4o-mini', 'sk-ant-api03-abcdefghijklmnopqrstuvwxyz');
       expect(anthropicForOpenAi.status).to.equal(400);
       expect(anthropicForOpenAi.body.error.code).to.equal('API_KEY_FORMAT');
-      expect(anthropicForOpenAi.body.error.message).to.match(/Anthropic/);
+      expect(anthropicForOpenAi.body.error.message).to.equal('This looks like a key for Anthropic, not for OpenAI. Choose Anthropic as the provider, or paste your OpenAI key.');
       expect(anthropicForOpenAi.text).not.to.include('abcdefghijklmnopqrstuvwxyz');
 
       const openAiForAnthropic = await create('anthropic', 'claude-haiku-4-5', 'sk-proj-abcdefghijklmnopqrstuvwxyz');

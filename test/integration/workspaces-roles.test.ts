@@ -190,6 +190,15 @@ describe('workspaces and roles (HTTP)', function () {
     });
   }
 
+  it('answers 401 on every workspace route without a valid sign-in token', async () => {
+    for (const route of ROUTES) {
+      for (const token of [undefined, 'garbage', `${owner.token}x`]) {
+        const response = await api(url, route.method, route.path(shared), { token, body: await route.body?.() });
+        expect(response.status, `${route.method} ${route.name}`).to.equal(401);
+      }
+    }
+  });
+
   it('answers 404 when another workspace\'s agent, key or alert id is used under your own workspace', async () => {
     const mine = outsider.workspace.id;
     const foreignAgent = `/api/workspaces/${mine}/agents/${shared.agentId}`;

@@ -635,7 +635,7 @@ function renderSettings(target: HTMLElement, context: Context): void {
   const variableFields: Record<string, Field<HTMLInputElement | HTMLTextAreaElement>> = {};
   const variables = context.template?.variables ?? Object.keys(agent.variables).map((key) => ({ name: key, label: key, required: false, default: null }));
   for (const variable of variables) {
-    const long = variable.name === 'facts' || variable.label.length > 34;
+    const long = variable.name === 'facts';
     const control = long ? h('textarea', { class: 'input', name: variable.name, rows: 3, readOnly: !editable }) : input({ name: variable.name, readOnly: !editable });
     control.value = agent.variables[variable.name] ?? '';
     variableFields[variable.name] = field(variable.label, control, { required: variable.required });

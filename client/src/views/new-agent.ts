@@ -86,7 +86,7 @@ export async function renderNewAgent(main: HTMLElement): Promise<void> {
     mount(
       variablesBox,
       template.variables.map((variable) => {
-        const long = variable.name === 'facts' || variable.label.length > 34;
+        const long = variable.name === 'facts';
         const control = long
           ? h('textarea', { class: 'input', name: variable.name, rows: 3, maxLength: 20000 })
           : input({ name: variable.name, autocomplete: 'off', maxLength: 20000 });

@@ -1,0 +1,53 @@
+// The benchmarks' fake LLM provider: a minimal node:http OpenAI chat-completions server with a fixed JSON body
+// (with `usage`) after a fixed delay. Run in its own process by scripts/bench.ts. Not the simulator: no parsing,
+// no tokenizer, nothing that could be slower than the code it measures.
+//   POST /v1/chat/completions   → the fixed completion after the current delay (request body read and discarded)
+//   POST /__bench/delay?ms=50   → sets the delay for the following requests
+// Prints one line `{"port":…}` on stdout when listening; exits when its parent does.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+let delayMs = Number(process.env.FAKE_DELAY_MS ?? 0);
+
+const COMPLETION = Buffer.from(
+  JSON.stringify({
+    id: 'chatcmpl-bench0000000000000000000000',
+    object: 'chat.completion',
+    created: 1_790_000_000,
+    model: 'gpt-4o-mini-2024-07-18',
+    choices: [{ index: 0, message: { role: 'assistant', content: 'Hello! How can I help you today?', refusal: null }, logprobs: null, finish_reason: 'stop' }],
+    usage: { prompt_tokens: 19, completion_tokens: 9, total_tokens: 28, prompt_tokens_details: { cached_tokens: 0 }, completion_tokens_details: { reasoning_tokens: 0 } },
+    system_fingerprint: 'fp_bench',
+  }),
+);
+const HEADERS = { 'content-type': 'application/json', 'content-length': String(COMPLETION.length), 'x-request-id': 'req_fake_bench' };
+
+const server = http.createServer((request, response) => {
+  const url = request.url ?? '';
+  request.resume();
+  request.on('end', () => {
+    if (request.method === 'POST' && url.startsWith('/__bench/delay')) {
+      delayMs = Number(new URL(url, 'http://x').searchParams.get('ms') ?? 0);
+      response.writeHead(204).end();
+      return;
+    }
+    if (request.method === 'POST' && url.endsWith('/chat/completions')) {
+      const send = () => response.writeHead(200, HEADERS).end(COMPLETION);
+      if (delayMs > 0) setTimeout(send, delayMs);
+      else send();
+      return;
+    }
+    response.writeHead(404, { 'content-type': 'application/json' }).end('{"error":{"message":"not found","type":"invalid_request_error"}}');
+  });
+});
+server.keepAliveTimeout = 65_000;
+server.listen(Number(process.env.FAKE_PORT ?? 0), '127.0.0.1', () => {
+  process.stdout.write(`${JSON.stringify({ port: (server.address() as AddressInfo).port })}\n`);
+});
+
+const parent = process.ppid;
+setInterval(() => {
+  if (process.ppid !== parent) process.exit(0);
+}, 500).unref();
+process.once('SIGTERM', () => process.exit(0));
+process.once('SIGINT', () => process.exit(0));

@@ -1,0 +1,331 @@
+// The web client in a real Chromium against a real in-process platform (built-in store, provider simulator).
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { expect } from 'chai';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { api, createAgent, registerUser, startTestPlatform, type TestPlatform, type TestUser } from '/work/main/test/support/test-platform';
+
+const ROOT = '/work/main';
+const CLIENT = path.join(ROOT, 'client');
+const SCREENSHOTS = path.join(ROOT, 'test-results', 'screenshots');
+const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'];
+
+/** Newest modification time under a directory (the client sources, not its build output). */
+function newestSourceTime(directory: string): number {
+  let newest = 0;
+  for (const entry of fs.readdirSync(directory, { withFileTypes: true })) {
+    if (entry.name === 'dist' || entry.name === 'node_modules') continue;
+    const full = path.join(directory, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestSourceTime(full) : fs.statSync(full).mtimeMs);
+  }
+  return newest;
+}
+
+function buildClientIfStale(): void {
+  const index = path.join(CLIENT, 'dist', 'index.html');
+  if (fs.existsSync(index) && fs.statSync(index).mtimeMs >= newestSourceTime(CLIENT)) return;
+  execFileSync(process.execPath, [path.join(ROOT, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--config', 'client/vite.config.ts', '--logLevel', 'warn'], {
+    cwd: ROOT,
+    stdio: 'inherit',
+    timeout: 60_000,
+  });
+}
+
+describe('web client (real browser)', function () {
+  this.timeout(45_000);
+  let platform: TestPlatform;
+  let browser: Browser;
+  const pageErrors: string[] = [];
+
+  before(async function () {
+    this.timeout(90_000);
+    buildClientIfStale();
+    fs.mkdirSync(SCREENSHOTS, { recursive: true });
+    [platform, browser] = await Promise.all([startTestPlatform(), chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS })]);
+  });
+
+  after(async () => {
+    await browser?.close();
+    await platform?.stop();
+  });
+
+  afterEach(() => {
+    const errors = pageErrors.splice(0);
+    expect(errors, 'uncaught errors in the page').to.deep.equal([]);
+  });
+
+  async function newContext(options: { viewport?: { width: number; height: number }; token?: string; workspaceId?: string } = {}): Promise<BrowserContext> {
+    const context = await browser.newContext({ viewport: options.viewport ?? { width: 1280, height: 860 }, deviceScaleFactor: 1 });
+    if (options.token) {
+      await context.addInitScript(
+        ({ token, workspaceId }) => {
+          if (location.protocol !== 'http:') return; // about:blank has no storage
+          if (!localStorage.getItem('agentHost.token')) localStorage.setItem('agentHost.token', token);
+          if (workspaceId && !localStorage.getItem('agentHost.workspaceId')) localStorage.setItem('agentHost.workspaceId', workspaceId);
+        },
+        { token: options.token, workspaceId: options.workspaceId ?? '' },
+      );
+    }
+    context.on('page', watchPage);
+    return context;
+  }
+
+  function watchPage(page: Page): void {
+    page.on('pageerror', (error) => pageErrors.push(`${page.url()}: ${error.message}`));
+  }
+
+  async function screenshot(page: Page, name: string): Promise<void> {
+    // Full-page captures draw the sticky header where the page is scrolled to: start from the top.
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
+  }
+
+  async function pickTemplateAndFill(page: Page, templateId: string, values: Record<string, string>): Promise<void> {
+    await page.goto(`${platform.url}/#/agents/new`);
+    await page.locator(`label[data-template="${templateId}"]`).click();
+    for (const [label, value] of Object.entries(values)) await page.getByLabel(label, { exact: false }).first().fill(value);
+  }
+
+  async function sendMessage(page: Page, text: string, expectedReplies: number): Promise<number> {
+    await page.getByLabel('Message').fill(text);
+    await page.getByLabel('Message').press('Enter');
+    const replies = page.locator('.bubble-assistant[data-usage]');
+    await page.waitForFunction((count) => document.querySelectorAll('.bubble-assistant[data-usage]').length >= count, expectedReplies);
+    return Number(await replies.nth(expectedReplies - 1).getAttribute('data-usage'));
+  }
+
+  it('signs up, creates a Pro agent from faq-bot, chats in the playground, and the dashboard grows live', async () => {
+    const t0 = Date.now(); const T = (n: string) => console.log(n, Date.now() - t0);
+    const context = await newContext();
+    const page = await context.newPage();
+    await page.goto(`${platform.url}/#/signup`);
+    T('L1');
+    await screenshot(page, '01-signup');
+    T('L2');
+    await page.getByLabel('Your name').fill('Dana Owner');
+    T('L3');
+    await page.getByLabel('Email').fill(`dana-${Date.now()}@example.com`);
+    T('L4');
+    await page.getByLabel('Password').fill('a long enough password');
+    T('L5');
+    await page.getByRole('button', { name: 'Create account' }).click();
+    T('L6');
+    await page.getByRole('heading', { name: 'Usage', level: 1 }).waitFor();
+    T('L7');
+    await page.getByText('No agents yet').waitFor();
+    T('L8');
+
+    await page.getByRole('link', { name: 'New agent' }).first().click();
+    T('L9');
+    await page.locator('label[data-template="faq-bot"]').click();
+    T('L10');
+    await page.getByLabel('Business name').fill('Acme Bakery');
+    T('L11');
+    await page.getByLabel(/Facts the bot may use/).fill('Open 8–18 Monday to Saturday. Sourdough $6.');
+    T('L12');
+    await page.locator('label[data-plan="pro"]').click();
+    T('L13');
+    expect(await page.locator('label[data-plan="pro"] input').isChecked()).to.equal(true);
+    expect(await page.locator('label[data-plan="pro"] .badge-popular').textContent()).to.equal('Popular');
+    // The plan screen speaks plainly: no model names, no "tokens".
+    const planText = (await page.locator('.plan-picker').innerText()).toLowerCase();
+    expect(planText).not.to.match(/token|gpt|claude|mistral|minimax/);
+    await screenshot(page, '02-new-agent-plan-picker');
+    T('L14');
+    await page.getByRole('button', { name: 'Create agent' }).click();
+    T('L15');
+    await page.waitForURL(/#\/agents\/[0-9a-f]+/);
+    T('L16');
+    const agentId = /#\/agents\/([0-9a-f]+)/.exec(page.url())![1]!;
+    await page.getByRole('tab', { name: 'Playground' }).waitFor();
+    T('L17');
+
+    // The owner's dashboard in a second page, connected live before any call is made.
+    const dashboard = await context.newPage();
+    await dashboard.goto(`${platform.url}/#/dashboard`);
+    T('L18');
+    const row = dashboard.locator(`[data-agent-id="${agentId}"]`);
+    await row.waitFor();
+    T('L19');
+    await dashboard.locator('.live[data-live="true"]').waitFor();
+    T('L20');
+    expect(await row.getAttribute('data-tokens')).to.equal('0');
+    await dashboard.evaluate(() => ((window as unknown as { noReload: boolean }).noReload = true));
+    T('L21');
+
+    const first = await sendMessage(page, 'When are you open?', 1);
+    const second = await sendMessage(page, 'How much is the sourdough?', 2);
+    expect(first).to.be.greaterThan(0);
+    expect(second).to.be.greaterThan(0);
+    expect(await page.locator('.bubble-assistant').first().innerText()).to.match(/sandbox reply/i);
+    await screenshot(page, '03-playground');
+    T('L22');
+
+    await dashboard.waitForFunction(
+      ({ id, total }) => Number(document.querySelector(`[data-agent-id="${id}"]`)?.getAttribute('data-tokens')) === total,
+      { id: agentId, total: first + second },
+      { timeout: 10_000 },
+    );
+    expect(await dashboard.evaluate(() => (window as unknown as { noReload?: boolean }).noReload)).to.equal(true);
+    const width = await row.locator('.bar-fill').evaluate((element) => (element as HTMLElement).style.width);
+    expect(parseFloat(width)).to.be.greaterThan(0);
+    expect(await dashboard.locator('[data-stat="due"] .stat-value').innerText()).to.equal('$10.00');
+    await screenshot(dashboard, '04-dashboard-live');
+    T('L23');
+
+    await page.getByRole('tab', { name: 'Usage' }).click();
+    T('L24');
+    await page.locator('.chart-box canvas').first().waitFor();
+    T('L25');
+    await page.waitForTimeout(150);
+    T('L26');
+    await screenshot(page, '05-agent-usage-charts');
+    T('L27');
+
+    await page.getByRole('tab', { name: 'API access' }).click();
+    T('L28');
+    await page.getByRole('button', { name: 'Create API key' }).click();
+    T('L29');
+    const key = await page.locator('[data-testid="new-api-key"]').innerText();
+    expect(key).to.match(/^ak_/);
+    expect(await page.locator('.code-block').first().innerText()).to.contain(`${platform.url}/v1`);
+    await screenshot(page, '06-api-access');
+    T('L30');
+    await context.close();
+    T('L31');
+  });
+
+  it('BYOK: an invalid key tests as invalid, a good key as valid, and the key never comes back to the browser', async () => {
+    const user = await registerUser(platform.url, 'Byron Builder');
+    const context = await newContext({ token: user.token, workspaceId: user.workspace.id });
+    const page = await context.newPage();
+    const bodies: Promise<string>[] = [];
+    page.on('response', (response) => bodies.push(response.text().catch(() => '')));
+    const badKey = 'sk-test-invalid-key-1234';
+    const goodKey = 'sk-test-good-key-5678';
+
+    await pickTemplateAndFill(page, 'faq-bot', { 'Business name': 'Byron Bikes' });
+    await page.locator('label[data-mode="byok"]').click();
+    await page.getByLabel('Provider').selectOption('openai');
+    await page.getByLabel('Model', { exact: true }).selectOption('gpt-4o-mini');
+    expect(await page.locator('.price-note').innerText()).to.contain('$0.15');
+    await page.getByLabel('API key', { exact: true }).fill(badKey);
+    await screenshot(page, '07-byok-setup');
+    await page.getByRole('button', { name: 'Create agent' }).click();
+    await page.waitForURL(/tab=setting/);
+
+    await page.getByRole('button', { name: 'Test connection' }).click();
+    const status = page.locator('[data-testid="connection-status"]');
+    await status.waitFor();
+    expect(await status.getAttribute('data-status')).to.equal('invalid');
+    expect(await status.innerText()).to.match(/Invalid key/);
+    await screenshot(page, '08-byok-invalid-key');
+
+    await page.getByLabel('Replace key').fill(goodKey);
+    await page.getByRole('button', { name: 'Save setting' }).click();
+    await page.getByText('Saved. Run “Test connection” to check the key.').waitFor();
+    expect(await page.getByLabel('Replace key').inputValue()).to.equal('');
+    expect(await page.locator('.key-mask').first().innerText()).to.equal('sk-…5678');
+    await page.getByRole('button', { name: 'Test connection' }).click();
+    await page.locator('[data-testid="connection-status"][data-status="valid"]').waitFor();
+    expect(await page.locator('[data-testid="connection-status"]').innerText()).to.match(/Valid/);
+    await screenshot(page, '09-byok-valid-key');
+
+    // Switching to a plan and back is the same screen.
+    await page.reload();
+    await page.getByRole('tab', { name: 'AI setting' }).waitFor();
+    const html = await page.content();
+    for (const key of [badKey, goodKey]) expect(html).not.to.contain(key);
+    const texts = await Promise.all(bodies);
+    expect(texts.length).to.be.greaterThan(5);
+    for (const text of texts) {
+      expect(text).not.to.contain(badKey);
+      expect(text).not.to.contain(goodKey);
+    }
+    await context.close();
+  });
+
+  it('a viewer sees no edit controls, and the API refuses them anyway', async () => {
+    const owner = await registerUser(platform.url, 'Olive Owner');
+    const viewer = await registerUser(platform.url, 'Vic Viewer');
+    const agent = await createAgent(platform.url, owner);
+    const added = await fetch(`${platform.url}/api/workspaces/${owner.workspace.id}/members`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${owner.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ email: viewer.email, role: 'viewer' }),
+    });
+    expect(added.status).to.equal(201);
+
+    const context = await newContext();
+    const page = await context.newPage();
+    await page.goto(`${platform.url}/#/login`);
+    await screenshot(page, '10-login');
+    await page.getByLabel('Email').fill(viewer.email);
+    await page.getByLabel('Password').fill(viewer.password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Usage', level: 1 }).waitFor();
+    // The viewer has two workspaces: their own and Olive's; switch to Olive's.
+    await page.getByLabel('Workspace').selectOption(owner.workspace.id);
+    await page.locator(`[data-agent-id="${agent.id}"]`).waitFor();
+    expect((await page.locator('.role-chip').innerText()).toLowerCase()).to.equal('viewer');
+    expect(await page.getByRole('link', { name: /New agent|Create your first agent/ }).count()).to.equal(0);
+    expect(await page.getByRole('link', { name: 'Members' }).count()).to.equal(0);
+
+    await page.locator(`a[href="#/agents/${agent.id}"]`).first().click();
+    await page.getByRole('tab', { name: 'Playground' }).waitFor();
+    for (const tab of ['Playground', 'AI setting', 'API access', 'Settings']) {
+      await page.getByRole('tab', { name: tab }).click();
+      await page.locator('.tab-panel > *').first().waitFor();
+      const buttons = page.getByRole('button', { name: /save|delete|send|create|revoke|test connection|pause|resume/i });
+      expect(await buttons.count(), `edit buttons on the ${tab} tab`).to.equal(0);
+    }
+    expect(await page.locator('textarea[name="message"]').count()).to.equal(0);
+    expect(await page.locator('input[name="agentName"]').getAttribute('readonly')).to.not.equal(null);
+    await screenshot(page, '11-viewer-agent-settings');
+
+    const asViewer = (method: string, urlPath: string, body?: unknown) => api(platform.url, method, urlPath, { token: viewer.token, body });
+    const base = `/api/workspaces/${owner.workspace.id}`;
+    expect((await asViewer('POST', `${base}/agents`, { name: 'Nope', templateId: 'faq-bot', variables: { businessName: 'x' }, llm: { mode: 'managed', plan: 'pro' } })).status).to.equal(403);
+    expect((await asViewer('PATCH', `${base}/agents/${agent.id}`, { name: 'Renamed' })).status).to.equal(403);
+    expect((await asViewer('PUT', `${base}/agents/${agent.id}/llm`, { mode: 'managed', plan: 'ultra' })).status).to.equal(403);
+    expect((await asViewer('POST', `${base}/agents/${agent.id}/chat`, { messages: [{ role: 'user', content: 'hi' }] })).status).to.equal(403);
+    await context.close();
+  });
+
+  it('at 375 px the plan picker and dashboard stay usable without horizontal scrolling', async () => {
+    const user: TestUser = await registerUser(platform.url, 'Mo Mobile');
+    const agent = await createAgent(platform.url, user, { mode: 'managed', plan: 'starter' });
+    const chat = await api(platform.url, 'POST', `/api/workspaces/${user.workspace.id}/agents/${agent.id}/chat`, { token: user.token, body: { messages: [{ role: 'user', content: 'hello' }] } });
+    expect(chat.status).to.equal(200);
+    const context = await newContext({ viewport: { width: 375, height: 740 }, token: user.token, workspaceId: user.workspace.id });
+    const page = await context.newPage();
+    const scrollWidth = () => page.evaluate(() => document.documentElement.scrollWidth);
+
+    await pickTemplateAndFill(page, 'support-email', { 'Company name': 'Mo Mobile Ltd', 'Product or service': 'Phone repairs' });
+    for (const plan of ['starter', 'pro', 'ultra']) {
+      const card = page.locator(`label[data-plan="${plan}"]`);
+      await card.scrollIntoViewIfNeeded();
+      expect(await card.isVisible(), `${plan} card visible`).to.equal(true);
+      const box = (await card.boundingBox())!;
+      expect(box.x).to.be.at.least(0);
+      expect(box.x + box.width).to.be.at.most(375);
+      await card.click();
+      expect(await card.locator('input').isChecked(), `${plan} selected`).to.equal(true);
+    }
+    expect(await scrollWidth()).to.be.at.most(375);
+    await screenshot(page, '12-mobile-plan-picker');
+
+    await page.goto(`${platform.url}/#/dashboard`);
+    await page.locator(`[data-agent-id="${agent.id}"]`).waitFor();
+    expect(Number(await page.locator(`[data-agent-id="${agent.id}"]`).getAttribute('data-tokens'))).to.be.greaterThan(0);
+    expect(await scrollWidth()).to.be.at.most(375);
+    await screenshot(page, '13-mobile-dashboard');
+
+    await page.goto(`${platform.url}/#/agents/${agent.id}?tab=usage`);
+    await page.locator('.chart-box canvas').first().waitFor();
+    expect(await scrollWidth()).to.be.at.most(375);
+    await screenshot(page, '14-mobile-agent-usage');
+    await context.close();
+  });
+});
