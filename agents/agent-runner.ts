@@ -24,6 +24,10 @@ import type { TemplateService } from './template.service';
 
 export const DEFAULT_MAX_OUTPUT_TOKENS = 1024;
 
+/** A sealed key that no longer opens (moved record, retired master key): the user must paste it again. */
+const storedKeyUnusable = () =>
+  new AppError(424, 'PROVIDER_KEY_UNUSABLE', 'The stored provider key of this agent can no longer be used. Paste the key again in the agent\'s LLM settings.');
+
 export interface RunInput {
   agent: AgentDocument;
   messages: ChatMessage[];
@@ -138,7 +142,13 @@ export class AgentRunner {
         kind: 'byok',
         reference: `byok:${agent._id.toString()}:${sealed.keyId}:${sealed.nonce.slice(0, 8)}`,
         // Opened for this one call only; never cached in plaintext.
-        open: () => vault.open(sealed, binding),
+        open: () => {
+          try {
+            return vault.open(sealed, binding);
+          } catch {
+            throw storedKeyUnusable();
+          }
+        },
       };
       const customUrl = agent.llm.baseUrl ?? undefined;
       return {
@@ -339,6 +349,7 @@ export class AgentRunner {
         fetch: target.fetch,
       });
     } catch (error) {
+      if (error instanceof AppError) return { ok: false, status: 'invalid', message: error.message, latencyMs: Date.now() - startedAt };
       const kind = isLlmCallError(error) ? error.kind : 'network';
       status = kind === 'auth' ? 'invalid' : kind === 'rate_limit' ? 'rate_limited' : kind === 'quota' ? 'quota_exceeded' : 'unreachable';
     }

@@ -77,6 +77,7 @@ describe('web client (real browser)', function () {
 
   async function screenshot(page: Page, name: string): Promise<void> {
     // Full-page captures draw the sticky header where the page is scrolled to: start from the top.
+    await page.bringToFront(); // a background tab renders slowly
     await page.evaluate(() => window.scrollTo(0, 0));
     await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
   }

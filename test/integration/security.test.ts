@@ -84,11 +84,12 @@ describe('security (HTTP)', function () {
         const connection = await api(url, 'POST', `${agentPath(thief.id, attacker)}/llm/test`, { token: attacker.token });
         expect(connection.status).to.equal(200);
         expect(connection.body.ok).to.equal(false);
-        expect(connection.body.status).not.to.equal('valid');
+        expect(connection.body.status).to.equal('invalid');
+        expect(connection.body.message).to.match(/can no longer be used/);
 
         const chat = await api(url, 'POST', `${agentPath(thief.id, attacker)}/chat`, { token: attacker.token, body: { messages: [{ role: 'user', content: 'Hi' }] } });
-        expect(chat.status, chat.text).to.be.within(400, 599);
-        expect(chat.body.error.code).to.be.a('string');
+        expect(chat.status, chat.text).to.equal(424);
+        expect(chat.body.error.code).to.equal('PROVIDER_KEY_UNUSABLE');
         const streamed = await api(url, 'POST', `${agentPath(thief.id, attacker)}/chat`, { token: attacker.token, body: { messages: [{ role: 'user', content: 'Hi' }], stream: true } });
         expect(streamed.text).not.to.include('"type":"delta"');
 

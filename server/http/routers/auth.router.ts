@@ -35,6 +35,15 @@ export function createAuthRouter(auth: AuthService, authenticate: import('expres
     keyGenerator: (request) => `${ipKeyGenerator(request.ip ?? '')}|${typeof request.body?.email === 'string' ? request.body.email.trim().toLowerCase() : ''}`,
     handler: (_request, _response, next) => next(tooMany('Too many failed sign-in attempts. Wait a few minutes and try again.')()),
   });
+  // And per address alone, so trying many different emails from one place is limited too.
+  const loginAddressLimiter = rateLimit({
+    windowMs: limits.windowMs,
+    limit: limits.loginFailuresPerWindow * 5,
+    skipSuccessfulRequests: true,
+    standardHeaders: false,
+    legacyHeaders: false,
+    handler: (_request, _response, next) => next(tooMany('Too many failed sign-in attempts from this address. Wait a few minutes and try again.')()),
+  });
   const registerLimiter = rateLimit({
     windowMs: limits.windowMs,
     limit: limits.registrationsPerWindow,
@@ -48,7 +57,7 @@ export function createAuthRouter(auth: AuthService, authenticate: import('expres
     response.status(201).json(await auth.register(input));
   });
 
-  router.post('/api/auth/login', loginLimiter, async (request, response) => {
+  router.post('/api/auth/login', loginAddressLimiter, loginLimiter, async (request, response) => {
     const input = parseInput(loginSchema, request.body);
     response.json(await auth.login(input));
   });
