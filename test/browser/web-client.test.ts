@@ -162,6 +162,10 @@ describe('web client (real browser)', function () {
     expect(key).to.match(/^ak_/);
     expect(await page.locator('.code-block').first().innerText()).to.contain(`${platform.url}/v1`);
     await screenshot(page, '06-api-access');
+
+    await page.getByRole('link', { name: 'Members' }).click();
+    await page.getByRole('heading', { name: 'People and roles' }).waitFor();
+    await screenshot(page, '06b-members');
     await context.close();
   });
 
@@ -179,7 +183,16 @@ describe('web client (real browser)', function () {
     await page.getByLabel('Provider').selectOption('openai');
     await page.getByLabel('Model', { exact: true }).selectOption('gpt-4o-mini');
     expect(await page.locator('.price-note').innerText()).to.contain('$0.15');
-    await page.getByLabel('API key', { exact: true }).fill(badKey);
+    // Errors land next to the field they concern: first the client's own check, then the server's.
+    await page.getByRole('button', { name: 'Create agent' }).click();
+    await page.getByText('Paste your OpenAI API key.').waitFor();
+    const keyInput = page.getByLabel('API key', { exact: true });
+    await keyInput.fill('not-an-openai-key');
+    await page.getByRole('button', { name: 'Create agent' }).click();
+    const keyError = page.locator(`#${await keyInput.getAttribute('id')}-error`);
+    await keyError.getByText(/start with "sk-"/).waitFor();
+    expect(await keyInput.getAttribute('aria-invalid')).to.equal('true');
+    await keyInput.fill(badKey);
     await screenshot(page, '07-byok-setup');
     await page.getByRole('button', { name: 'Create agent' }).click();
     await page.waitForURL(/tab=setting/);
@@ -189,7 +202,14 @@ describe('web client (real browser)', function () {
     await status.waitFor();
     expect(await status.getAttribute('data-status')).to.equal('invalid');
     expect(await status.innerText()).to.match(/Invalid key/);
+    // The key_invalid alert arrives over Socket.IO: the bell counts it without a reload.
+    await page.locator('.bell-count:not([hidden])').waitFor();
+    expect(await page.locator('.bell-count').innerText()).to.equal('1');
     await screenshot(page, '08-byok-invalid-key');
+    await page.getByRole('button', { name: /Alerts, 1 unread/ }).click();
+    await page.locator('.alert-item[data-alert-type="key_invalid"]').waitFor();
+    await page.screenshot({ path: path.join(SCREENSHOTS, '08b-alerts-bell.png') });
+    await page.keyboard.press('Escape');
 
     await page.getByLabel('Replace key').fill(goodKey);
     await page.getByRole('button', { name: 'Save setting' }).click();

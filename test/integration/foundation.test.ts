@@ -12,6 +12,7 @@ import { loadConfig } from '../../server/config/config';
 import { REDACTED_PATHS } from '../../server/logger';
 import { startPlatform } from '../../server/platform';
 import { startProviderSimulator } from '../../server/llm/simulator';
+import { runMigrations, MIGRATIONS } from '../../migrations/migration-runner';
 
 describe('foundation', function () {
   this.timeout(60_000);
@@ -20,6 +21,14 @@ describe('foundation', function () {
     platform = await startTestPlatform();
   });
   after(async () => platform?.stop());
+
+  it('migrations ran at start-up, are recorded, and running them again applies nothing', async () => {
+    const recorded = await platform.platform.database.connection.collection('migrations').find({}).toArray();
+    expect(recorded.map((record) => record._id)).to.deep.equal(MIGRATIONS.map((migration) => migration.id));
+    expect(await runMigrations(platform.platform.database.connection, platform.platform.logger)).to.deep.equal([]);
+    const indexes = await platform.platform.models.MeterEvent.collection.indexes();
+    expect(indexes.some((index) => index.unique && index.key.requestId === 1)).to.equal(true);
+  });
 
   it('GET /health answers ok with the database up', async () => {
     const response = await api(platform.url, 'GET', '/health');

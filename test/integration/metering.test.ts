@@ -10,6 +10,7 @@ import { startFaultProxy, type FaultProxy } from '../support/tcp-fault-proxy';
 import { startProviderSimulator } from '../../server/llm/simulator';
 import { monthOf } from '../../server/metering/pricing';
 import defaultCatalog from '../../server/catalog/default-catalog.json';
+import { reconcileUsage } from '../../server/metering/usage-reconcile.service';
 
 const SMALL_ALLOWANCES = { starter: 3_000, pro: 5_000 };
 
@@ -199,6 +200,54 @@ describe('token meter', function () {
       await capped.stop();
       await slowSimulator.close();
     }
+  });
+
+  it('BYOK budget: alerts at 80% and 100%, then blocks with 429 PLAN_LIMIT_REACHED; alerts can be marked read', async () => {
+    const agent = await createAgent(platform.url, owner, { mode: 'byok', provider: 'openai', model: 'gpt-4o', apiKey: 'sk-test-budget-key' });
+    const key = await createAgentApiKey(platform.url, owner, agent.id);
+    // gpt-4o: $2.50 / $10 per 1M tokens; a call here costs a few hundred micro-dollars. A budget of $0.002 lasts a few calls.
+    const limited = await api(platform.url, 'PATCH', `/api/workspaces/${owner.workspace.id}/agents/${agent.id}`, { token: owner.token, body: { limits: { monthlyBudgetUsd: 0.002 } } });
+    expect(limited.body.limits.monthlyBudgetUsd).to.equal(0.002);
+    let blocked;
+    for (let call = 0; call < 40 && !blocked; call += 1) {
+      const response = await callV1(platform.url, key, 'spend a little', 40);
+      await platform.platform.meter.drain();
+      if (response.status === 429) blocked = response;
+      else expect(response.status).to.equal(200);
+    }
+    expect(blocked, 'the budget must block').to.not.equal(undefined);
+    expect(blocked!.body.error.code).to.equal('PLAN_LIMIT_REACHED');
+    const rollup = await platform.platform.models.UsageMonthly.collection.findOne({ agentId: new Types.ObjectId(agent.id), month });
+    expect(rollup!.costTotalMicros).to.be.at.least(2000);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const alerts = (await api(platform.url, 'GET', `/api/workspaces/${owner.workspace.id}/alerts`, { token: owner.token })).body as Array<{ id: string; type: string; agentId: string; readAt: string | null }>;
+    const mine = alerts.filter((alert) => alert.agentId === agent.id);
+    expect(mine.map((alert) => alert.type).sort()).to.deep.equal(['budget_80', 'budget_reached']);
+    const read = await api(platform.url, 'POST', `/api/workspaces/${owner.workspace.id}/alerts/${mine[0]!.id}/read`, { token: owner.token });
+    expect(read.body.readAt).to.be.a('string');
+    const stranger = await registerUser(platform.url);
+    const foreign = await api(platform.url, 'POST', `/api/workspaces/${stranger.workspace.id}/alerts/${mine[1]!.id}/read`, { token: stranger.token });
+    expect(foreign.status).to.equal(404);
+  });
+
+  it('usage:reconcile reports rollup drift and repairs it from the events', async () => {
+    const agent = await createAgent(platform.url, owner, { mode: 'managed', plan: 'pro' });
+    const key = await createAgentApiKey(platform.url, owner, agent.id);
+    for (let call = 0; call < 3; call += 1) expect((await callV1(platform.url, key, `reconcile ${call}`)).status).to.equal(200);
+    await platform.platform.meter.drain();
+    const agentId = new Types.ObjectId(agent.id);
+    const clean = await reconcileUsage(platform.platform.models, { month, fix: false });
+    expect(clean.drifts.filter((drift) => drift.agentId === agent.id)).to.deep.equal([]);
+    await platform.platform.models.UsageMonthly.collection.updateOne({ agentId, month }, { $inc: { tokens: 999, costTotalMicros: 5 }, $set: { daily: {} } });
+    const drifted = await reconcileUsage(platform.platform.models, { month, fix: false });
+    const mine = drifted.drifts.filter((drift) => drift.agentId === agent.id).map((drift) => drift.field).sort();
+    expect(mine).to.deep.equal(['costTotalMicros', 'tokens']);
+    const fixed = await reconcileUsage(platform.platform.models, { month, fix: true });
+    expect(fixed.repaired).to.be.at.least(1);
+    expect((await reconcileUsage(platform.platform.models, { month, fix: false })).drifts).to.deep.equal([]);
+    await checkInvariants(platform, [agent.id], month);
+    const usage = await api(platform.url, 'GET', `/api/workspaces/${owner.workspace.id}/agents/${agent.id}/usage`, { token: owner.token });
+    expect(usage.body.daily[0].requests).to.equal(3);
   });
 
   it('keeps every event while the database is unreachable for a few seconds mid-burst', async () => {
