@@ -321,8 +321,4 @@ export class AgentService {
     }
     return counts;
   }
-
-  assertWorkspaceMatches(agent: AgentDocument, workspaceId: string): void {
-    if (agent.workspaceId.toString() !== workspaceId) throw new AppError(404, 'NOT_FOUND', 'Agent not found.');
-  }
 }

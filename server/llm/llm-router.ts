@@ -89,6 +89,28 @@ function sleep(milliseconds: number, signal: AbortSignal): Promise<void> {
   });
 }
 
+function attemptReport(
+  target: RouteTarget,
+  credential: LeasedCredential,
+  attempt: number,
+  startedAt: number,
+  status: AttemptStatus,
+  usage?: Usage,
+  errorKind?: LlmCallError['kind'],
+): AttemptReport {
+  return {
+    attempt,
+    provider: target.provider,
+    model: target.model,
+    credentialReference: credential.reference,
+    sandbox: target.sandbox,
+    latencyMs: Date.now() - startedAt,
+    status,
+    usage,
+    errorKind,
+  };
+}
+
 function toLlmCallError(error: unknown, provider: ProviderId, signal: AbortSignal): LlmCallError {
   if (isLlmCallError(error)) return error;
   if (signal.aborted) return new LlmCallError({ kind: 'aborted', provider, message: 'The request was cancelled.' });
@@ -105,16 +127,7 @@ export class LlmRouter {
         { ...call.request, model: target.model, maxTokens: target.maxTokens },
         { apiKey: credential.apiKey, baseUrl: target.baseUrl, signal: attemptSignal, timeoutMs: this.attemptTimeout(call), fetch: target.fetch },
       );
-      call.onAttempt({
-        attempt,
-        provider: target.provider,
-        model: target.model,
-        credentialReference: credential.reference,
-        sandbox: target.sandbox,
-        latencyMs: Date.now() - startedAt,
-        status: 'ok',
-        usage: result.usage,
-      });
+      call.onAttempt(attemptReport(target, credential, attempt, startedAt, 'ok', result.usage));
       return { result, target };
     });
   }
@@ -135,17 +148,7 @@ export class LlmRouter {
         [Symbol.asyncIterator]();
       const first = await iterator.next();
       const report = (status: AttemptStatus, usage?: Usage, errorKind?: LlmCallError['kind']) =>
-        call.onAttempt({
-          attempt,
-          provider: target.provider,
-          model: target.model,
-          credentialReference: credential.reference,
-          sandbox: target.sandbox,
-          latencyMs: Date.now() - startedAt,
-          status,
-          usage,
-          errorKind,
-        });
+        call.onAttempt(attemptReport(target, credential, attempt, startedAt, status, usage, errorKind));
       if (!first.done && first.value.type === 'end') report('ok', first.value.usage);
       async function* events(): AsyncGenerator<StreamEvent> {
         if (first.done) return;
@@ -221,17 +224,8 @@ export class LlmRouter {
       } catch (error) {
         const failure = toLlmCallError(error, target.provider, call.signal);
         lastError = failure;
-        call.onAttempt({
-          attempt: attempts,
-          provider: target.provider,
-          model: target.model,
-          credentialReference: credential.reference,
-          sandbox: target.sandbox,
-          latencyMs: Date.now() - startedAt,
-          status: failure.kind === 'timeout' ? 'timeout' : failure.partial ? 'partial' : 'error',
-          usage: failure.partial?.usage,
-          errorKind: failure.kind,
-        });
+        const status: AttemptStatus = failure.kind === 'timeout' ? 'timeout' : failure.partial ? 'partial' : 'error';
+        call.onAttempt(attemptReport(target, credential, attempts, startedAt, status, failure.partial?.usage, failure.kind));
         if (failure.kind === 'aborted' || call.signal.aborted) throw failure;
 
         if (target.credential.kind === 'pool') {

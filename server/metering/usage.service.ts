@@ -147,8 +147,7 @@ export class UsageService {
     for (const agent of agents) {
       const id = agent._id.toString();
       const rollup = rollupByAgent.get(id);
-      // An agent created after the month had nothing to bill then.
-      if (!rollup && !isCurrentOrFuture && monthOf(agent.createdAt) > month) continue;
+      // Past months list only the agents that were metered then; the current month lists every agent.
       if (!rollup && !isCurrentOrFuture) continue;
       rows.push(this.buildRow(agent, rollup, id, month, now));
       rollupByAgent.delete(id);

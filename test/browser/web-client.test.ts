@@ -112,6 +112,11 @@ describe('web client (real browser)', function () {
     await page.locator('label[data-template="faq-bot"]').click();
     await page.getByLabel('Business name').fill('Acme Bakery');
     await page.getByLabel(/Facts the bot may use/).fill('Open 8–18 Monday to Saturday. Sourdough $6.');
+    // The template suggests Starter; the cards are a radio group, so the arrow keys move to Pro.
+    expect(await page.locator('label[data-plan="starter"] input').isChecked()).to.equal(true);
+    await page.locator('label[data-plan="starter"] input').focus();
+    await page.keyboard.press('ArrowRight');
+    expect(await page.locator('label[data-plan="pro"] input').isChecked()).to.equal(true);
     await page.locator('label[data-plan="pro"]').click();
     expect(await page.locator('label[data-plan="pro"] input').isChecked()).to.equal(true);
     expect(await page.locator('label[data-plan="pro"] .badge-popular').textContent()).to.equal('Popular');
@@ -150,6 +155,16 @@ describe('web client (real browser)', function () {
     expect(parseFloat(width)).to.be.greaterThan(0);
     expect(await dashboard.locator('[data-stat="due"] .stat-value').innerText()).to.equal('$10.00');
     await screenshot(dashboard, '04-dashboard-live');
+
+    // CSV export goes through fetch with the auth header and arrives as a blob download.
+    const [download] = await Promise.all([dashboard.waitForEvent('download'), dashboard.getByRole('button', { name: 'Export CSV' }).click()]);
+    const csv = fs.readFileSync((await download.path())!, 'utf8');
+    expect(csv.split('\n')[0]).to.match(/^timestamp,requestId,agentId/);
+    expect(csv.trim().split('\n')).to.have.length(3);
+    // The month picker: an earlier month has no usage.
+    const previousMonth = await dashboard.locator('#month-picker option').nth(1).getAttribute('value');
+    await dashboard.getByLabel('Month').selectOption(previousMonth!);
+    await dashboard.getByText('No usage in this month').waitFor();
 
     await page.getByRole('tab', { name: 'Usage' }).click();
     await page.locator('.chart-box canvas').first().waitFor();
