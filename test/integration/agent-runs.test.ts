@@ -238,6 +238,27 @@ describe('agent runs (router, simulator, /v1)', function () {
     expect(metered[0]!.tokensInput).to.be.greaterThan(0);
   });
 
+  it('a client that hangs up aborts the upstream provider call', async () => {
+    const agent = await createAgent(sandboxed.url, owner, { mode: 'byok', provider: 'openai', model: 'gpt-4o-mini', apiKey: 'sk-test-hang-up' });
+    sandboxed.simulator.faults.script('openai', [{ kind: 'timeout', delayMs: 10_000 }], { apiKey: 'sk-test-hang-up' });
+    const controller = new AbortController();
+    const pending = fetch(`${sandboxed.url}/api/workspaces/${owner.workspace.id}/agents/${agent.id}/chat`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${owner.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ messages: [{ role: 'user', content: 'take your time' }], stream: true }),
+      signal: controller.signal,
+    }).catch((error: Error) => error);
+    const waitUntil = async (check: () => boolean) => {
+      for (let attempt = 0; attempt < 100 && !check(); attempt += 1) await new Promise((resolve) => setTimeout(resolve, 20));
+      return check();
+    };
+    expect(await waitUntil(() => sandboxed.simulator.waitingRequests() === 1)).to.equal(true);
+    controller.abort();
+    expect(await pending).to.be.instanceOf(Error);
+    // The provider sees the connection closed long before its 10 s delay would have ended.
+    expect(await waitUntil(() => sandboxed.simulator.waitingRequests() === 0)).to.equal(true);
+  });
+
   it('refuses an oversized prompt with 413 before any provider call', async () => {
     const agent = await createAgent(sandboxed.url, owner, { mode: 'byok', provider: 'openai', model: 'gpt-4o-mini', apiKey: 'sk-test-oversized-prompt' });
     const before = sandboxed.simulator.requestCount();

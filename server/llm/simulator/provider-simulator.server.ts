@@ -42,6 +42,8 @@ export interface SimulatorHandle {
   faults: SimulatorFaults;
   /** Requests received (all providers, one provider, or one provider and one key). */
   requestCount(provider?: ProviderId, scope?: { apiKey?: string }): number;
+  /** Requests held in a scripted delay right now (they end early when the caller hangs up). */
+  waitingRequests(): number;
   lastRequest(provider: ProviderId): SimulatorRecordedRequest | undefined;
   close(): Promise<void>;
 }
@@ -320,6 +322,9 @@ export async function startProviderSimulator(options: ProviderSimulatorOptions =
     url,
     baseUrls,
     faults,
+    waitingRequests() {
+      return pendingWaits.size;
+    },
     requestCount(provider, scope) {
       if (!provider) return [...requestCounts.values()].reduce((total, count) => total + count, 0);
       if (scope?.apiKey !== undefined) return requestCountsByKey.get(`${provider}:${hashSimulatorKey(scope.apiKey)}`) ?? 0;
