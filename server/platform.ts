@@ -3,7 +3,6 @@ import http from 'node:http';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { Agent as UndiciAgent, fetch as undiciFetch } from 'undici';
 import type { Config, PooledProviderId } from './config/config';
 import { isSandboxedProvider, PROVIDER_ENV_NAMES } from './config/config';
 import type { Logger } from './logger';
@@ -22,6 +21,7 @@ import { AgentService } from '../agents/agent.service';
 import { AgentRunner } from '../agents/agent-runner';
 import { LlmRouter, DEFAULT_RETRY_POLICY, type RetryPolicy } from './llm/llm-router';
 import { startProviderSimulator, type SimulatorHandle } from './llm/simulator';
+import { createKeepAliveFetch } from './llm/keep-alive-fetch';
 import { MeterService, type MeterOptions } from './metering/meter.service';
 import { LimitsService } from './metering/limits.service';
 import { AlertService } from './metering/alert.service';
@@ -93,9 +93,8 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   const ownsSimulator = !simulator && needsSimulator(config);
   if (ownsSimulator) simulator = await startProviderSimulator({ host: '127.0.0.1', port: 0 });
 
-  // One keep-alive connection pool for every provider SDK (Node's default fetch opens more connections than needed).
-  const dispatcher = new UndiciAgent({ keepAliveTimeout: 10_000, connections: 256 });
-  const keepAliveFetch = ((input: unknown, init?: Record<string, unknown>) => undiciFetch(input as never, { ...(init ?? {}), dispatcher } as never)) as unknown as typeof fetch;
+  // One keep-alive connection pool for every provider SDK, on undici's request() for the SDKs' plain calls (keep-alive-fetch.ts).
+  const { fetch: keepAliveFetch, close: closeKeepAliveFetch } = createKeepAliveFetch({ keepAliveTimeoutMs: 10_000, connections: 256 });
 
   const tokens = new TokenService(config);
   const workspaces = new WorkspaceService(models);
@@ -190,7 +189,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       clearTimeout(drainTimer);
       livePublisher.close();
       await meter.stop();
-      await dispatcher.close().catch(() => undefined);
+      await closeKeepAliveFetch().catch(() => undefined);
       if (ownsSimulator) await simulator?.close();
       await database.close();
       logger.info('Agent Host stopped');

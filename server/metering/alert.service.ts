@@ -68,8 +68,13 @@ export class AlertService {
   async raiseForRollupChanges(changes: RollupChange[], agentNames: (agentId: string) => Promise<string>): Promise<void> {
     for (const change of changes) {
       try {
-        const name = await agentNames(change.agentId);
         const crossed = (before: number, after: number, threshold: number) => before < threshold && after >= threshold;
+        // Most batches cross no threshold (80% or 100%): look the agent's name up (a database read) only for an alert.
+        const crossesAny = (before: number, after: number, limit: number) => crossed(before, after, limit * 0.8) || crossed(before, after, limit);
+        const allowanceCrossed = change.mode === 'managed' && change.includedTokens > 0 && crossesAny(change.tokensBefore, change.tokensAfter, change.includedTokens);
+        const budgetCrossed = change.mode === 'byok' && !!change.budgetMicros && change.budgetMicros > 0 && crossesAny(change.costBeforeMicros, change.costAfterMicros, change.budgetMicros);
+        if (!allowanceCrossed && !budgetCrossed) continue;
+        const name = await agentNames(change.agentId);
         if (change.mode === 'managed' && change.includedTokens > 0) {
           if (crossed(change.tokensBefore, change.tokensAfter, change.includedTokens * 0.8)) {
             await this.raise({ workspaceId: change.workspaceId, agentId: change.agentId, type: 'allowance_80', message: `${name} has used 80% of its included usage this month.` });

@@ -1,8 +1,9 @@
 // Socket.IO for live dashboards: JWT handshake, workspace rooms for members only, coalesced usage updates, alerts.
 import type http from 'node:http';
 import { Server, type Socket } from 'socket.io';
-import { createAdapter } from '@socket.io/redis-adapter';
-import { createClient } from 'redis';
+// The Redis adapter and client are loaded only when REDIS_URL is set (they are several MB of heap otherwise unused).
+type RedisAdapterModule = typeof import('@socket.io/redis-adapter');
+type RedisModule = typeof import('redis');
 import { z } from 'zod';
 import type { Logger } from '../logger';
 import { createUsageCoalescer, type UsageRowUpdate, type UsageUpdatePayload } from './usage-coalescer';
@@ -100,6 +101,7 @@ function readArguments(payload: unknown, acknowledge: unknown): { payload: unkno
 async function connectRedis(url: string, logger: Logger) {
   let started = false;
   let lastErrorLoggedAt = 0;
+  const { createClient } = require('redis') as RedisModule;
   const publisher = createClient({
     url,
     socket: {
@@ -144,6 +146,7 @@ export async function createRealtime(deps: RealtimeDependencies): Promise<Realti
     // No `cors` option: same origin only. Tokens travel in the handshake body, never in cookies or URLs.
   });
   if (redisClients.length === 2) {
+    const { createAdapter } = require('@socket.io/redis-adapter') as RedisAdapterModule;
     io.adapter(createAdapter(redisClients[0], redisClients[1]));
   }
 

@@ -3,7 +3,7 @@ import { Types } from 'mongoose';
 import type { Models } from '../db/models';
 import { isDuplicateKeyError, OBJECT_ID_PATTERN } from '../db/mongo-errors';
 import { conflict, forbidden, notFound } from '../http/app-error';
-import { ROLES, type Role } from './workspace.model';
+import { ROLES, type MembershipDocument, type Role } from './workspace.model';
 
 export function hasRole(actual: Role, required: Role): boolean {
   return ROLES.indexOf(actual) >= ROLES.indexOf(required);
@@ -96,6 +96,34 @@ export class WorkspaceService {
     }
     await this.audit({ workspaceId, actorUserId, action: 'member.add', targetType: 'user', targetId: user._id.toString(), changes: { role: input.role } });
     return { userId: user._id.toString(), email: user.email, name: user.name, role: input.role };
+  }
+
+  /** Owners alone grant or take the owner role; the last owner can neither be demoted nor removed. */
+  private async assertMayChange(workspaceId: string, actorUserId: string, userId: string, newRole: Role | undefined): Promise<MembershipDocument> {
+    if (!OBJECT_ID_PATTERN.test(userId)) throw notFound('Member');
+    const membership = await this.models.Membership.findOne({ workspaceId: new Types.ObjectId(workspaceId), userId: new Types.ObjectId(userId) }).lean<MembershipDocument>();
+    if (!membership) throw notFound('Member');
+    const actorRole = await this.findRole(actorUserId, workspaceId);
+    if ((membership.role === 'owner' || newRole === 'owner') && actorRole !== 'owner') throw forbidden('Only owners can change or remove owners.');
+    if (membership.role === 'owner' && newRole !== 'owner') {
+      const owners = await this.models.Membership.countDocuments({ workspaceId: new Types.ObjectId(workspaceId), role: 'owner' });
+      if (owners <= 1) throw conflict('LAST_OWNER', 'A workspace needs at least one owner. Make someone else owner first.');
+    }
+    return membership;
+  }
+
+  async changeMemberRole(workspaceId: string, actorUserId: string, userId: string, role: Role) {
+    const membership = await this.assertMayChange(workspaceId, actorUserId, userId, role);
+    await this.models.Membership.updateOne({ _id: membership._id }, { $set: { role } });
+    await this.audit({ workspaceId, actorUserId, action: 'member.role_change', targetType: 'user', targetId: userId, changes: { from: membership.role, to: role } });
+    const user = await this.models.User.findById(userId, { email: 1, name: 1 }).lean();
+    return { userId, email: user?.email ?? null, name: user?.name ?? null, role };
+  }
+
+  async removeMember(workspaceId: string, actorUserId: string, userId: string): Promise<void> {
+    const membership = await this.assertMayChange(workspaceId, actorUserId, userId, undefined);
+    await this.models.Membership.deleteOne({ _id: membership._id });
+    await this.audit({ workspaceId, actorUserId, action: 'member.remove', targetType: 'user', targetId: userId, changes: { role: membership.role } });
   }
 
   async listMembers(workspaceId: string) {

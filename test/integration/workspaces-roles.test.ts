@@ -35,6 +35,8 @@ const BYOK = { mode: 'byok', provider: 'openai', model: 'gpt-4o-mini', apiKey: C
 /** The ids a route is called with; destructive routes get fresh ones per call. */
 interface Target {
   workspaceId: string;
+  /** A viewer of the workspace whose membership a route may change. */
+  memberUserId: string;
   agentId: string;
   byokAgentId: string;
   apiKeyId: string;
@@ -80,8 +82,11 @@ describe('workspaces and roles (HTTP)', function () {
     const agent = await createAgent(url, workspaceOwner);
     const byokAgent = await createAgent(url, workspaceOwner, BYOK);
     const keyResponse = await api(url, 'POST', `/api/workspaces/${workspaceOwner.workspace.id}/agents/${agent.id}/api-keys`, { token: workspaceOwner.token });
+    const member = await registerUser(url, 'Changeable member');
+    await api(url, 'POST', `/api/workspaces/${workspaceOwner.workspace.id}/members`, { token: workspaceOwner.token, body: { email: member.email, role: 'viewer' } });
     return {
       workspaceId: workspaceOwner.workspace.id,
+      memberUserId: member.user.id,
       agentId: agent.id,
       byokAgentId: byokAgent.id,
       apiKeyId: keyResponse.body.id,
@@ -111,6 +116,8 @@ describe('workspaces and roles (HTTP)', function () {
       success: 201,
       body: async () => ({ email: (await registerUser(url, 'Newcomer')).email, role: 'viewer' }),
     },
+    { name: 'change a member\'s role', method: 'PATCH', path: (t) => `/api/workspaces/${t.workspaceId}/members/${t.memberUserId}`, minimum: 'admin', success: 200, body: () => ({ role: 'builder' }), fresh: () => freshTarget() },
+    { name: 'remove a member', method: 'DELETE', path: (t) => `/api/workspaces/${t.workspaceId}/members/${t.memberUserId}`, minimum: 'admin', success: 204, fresh: () => freshTarget() },
     { name: 'read the audit log', method: 'GET', path: (t) => `/api/workspaces/${t.workspaceId}/audit`, minimum: 'admin', success: 200 },
     { name: 'delete the workspace', method: 'DELETE', path: (t) => `/api/workspaces/${t.workspaceId}`, minimum: 'owner', success: 204, fresh: freshWorkspace },
     { name: 'list agents', method: 'GET', path: (t) => `/api/workspaces/${t.workspaceId}/agents`, minimum: 'viewer', success: 200 },
@@ -168,7 +175,7 @@ describe('workspaces and roles (HTTP)', function () {
 
   it('lists every workspace route of the routers in the matrix (a new route must be added here)', () => {
     const registered = listRouterRoutes().filter((route) => route.includes(':workspaceId'));
-    const sample: Target = { workspaceId: ':workspaceId', agentId: ':agentId', byokAgentId: ':agentId', apiKeyId: ':keyId', alertId: ':alertId' };
+    const sample: Target = { memberUserId: ':userId', workspaceId: ':workspaceId', agentId: ':agentId', byokAgentId: ':agentId', apiKeyId: ':keyId', alertId: ':alertId' };
     const covered = new Set(ROUTES.map((route) => `${route.method} ${route.path(sample)}`));
     expect(registered.filter((route) => !covered.has(route))).to.deep.equal([]);
     expect(registered.length).to.be.greaterThan(20);
@@ -257,6 +264,29 @@ describe('workspaces and roles (HTTP)', function () {
   });
 
   describe('members', () => {
+    it('only owners change or remove owners, and the last owner stays', async () => {
+      const ownerPath = (userId: string) => `/api/workspaces/${shared.workspaceId}/members/${userId}`;
+      const byAdmin = await api(url, 'PATCH', ownerPath(owner.user.id), { token: members.admin.token, body: { role: 'viewer' } });
+      expect(byAdmin.status).to.equal(403);
+      const promote = await api(url, 'PATCH', ownerPath(members.builder.user.id), { token: members.admin.token, body: { role: 'owner' } });
+      expect(promote.status).to.equal(403);
+      const demoteLast = await api(url, 'PATCH', ownerPath(owner.user.id), { token: owner.token, body: { role: 'admin' } });
+      expect(demoteLast.status).to.equal(409);
+      expect(demoteLast.body.error.code).to.equal('LAST_OWNER');
+      const removeLast = await api(url, 'DELETE', ownerPath(owner.user.id), { token: owner.token });
+      expect(removeLast.status).to.equal(409);
+      const bad = await api(url, 'PATCH', ownerPath(members.viewer.user.id), { token: owner.token, body: { role: 'superuser' } });
+      expect(bad.status).to.equal(400);
+      const unknown = await api(url, 'DELETE', ownerPath(new Types.ObjectId().toString()), { token: owner.token });
+      expect(unknown.status).to.equal(404);
+      // A removed member loses access at once.
+      const leaving = await registerMember(url, owner, 'builder');
+      expect((await api(url, 'DELETE', ownerPath(leaving.user.id), { token: members.admin.token })).status).to.equal(204);
+      expect((await api(url, 'GET', `/api/workspaces/${shared.workspaceId}/agents`, { token: leaving.token })).status).to.equal(404);
+      const audit = await api(url, 'GET', `/api/workspaces/${shared.workspaceId}/audit`, { token: owner.token });
+      expect(audit.body.map((entry: { action: string }) => entry.action)).to.include('member.remove');
+    });
+
     it('answers 404 for an unknown user and 409 for an existing member', async () => {
       const unknown = await api(url, 'POST', `/api/workspaces/${shared.workspaceId}/members`, { token: owner.token, body: { email: 'nobody-here@example.com', role: 'viewer' } });
       expect(unknown.status).to.equal(404);

@@ -12,6 +12,8 @@ const addMemberSchema = z
   })
   .strict();
 
+const changeRoleSchema = z.object({ role: z.enum(['viewer', 'builder', 'admin', 'owner']) }).strict();
+
 export function createWorkspacesRouter(workspaces: WorkspaceService, authenticate: RequestHandler, requireWorkspaceRole: RequireWorkspaceRole): Router {
   const router = Router();
   router.get('/api/workspaces', authenticate, async (request, response) => {
@@ -31,6 +33,14 @@ export function createWorkspacesRouter(workspaces: WorkspaceService, authenticat
   router.post('/api/workspaces/:workspaceId/members', authenticate, requireWorkspaceRole('admin'), async (request, response) => {
     const input = parseInput(addMemberSchema, request.body);
     response.status(201).json(await workspaces.addMember(request.workspaceAccess!.workspaceId, request.user!.userId, input));
+  });
+  router.patch('/api/workspaces/:workspaceId/members/:userId', authenticate, requireWorkspaceRole('admin'), async (request, response) => {
+    const input = parseInput(changeRoleSchema, request.body);
+    response.json(await workspaces.changeMemberRole(request.workspaceAccess!.workspaceId, request.user!.userId, String(request.params.userId), input.role));
+  });
+  router.delete('/api/workspaces/:workspaceId/members/:userId', authenticate, requireWorkspaceRole('admin'), async (request, response) => {
+    await workspaces.removeMember(request.workspaceAccess!.workspaceId, request.user!.userId, String(request.params.userId));
+    response.status(204).end();
   });
   router.get('/api/workspaces/:workspaceId/audit', authenticate, requireWorkspaceRole('admin'), async (request, response) => {
     response.json(await workspaces.listAudit(request.workspaceAccess!.workspaceId));

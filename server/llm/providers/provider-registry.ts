@@ -1,15 +1,27 @@
 // The one list of provider adapters. A new provider = one adapter file + one line here.
 import type { ProviderAdapter, ProviderId } from '../llm.types';
-import { anthropicAdapter } from './anthropic.provider';
-import { groqAdapter } from './groq.provider';
-import { mistralAdapter } from './mistral.provider';
 import { createOpenAiCompatibleAdapter } from './openai-compatible.provider';
+
+/**
+ * Loads an adapter (and its SDK) on first use: a process that never calls Mistral, say, does not keep that SDK's
+ * tens of MB of heap, which V8 multiplies under load (docs/BENCHMARKS.md, gateway overhead).
+ */
+function lazyAdapter(id: ProviderId, load: () => ProviderAdapter): ProviderAdapter {
+  let adapter: ProviderAdapter | undefined;
+  const loaded = () => (adapter ??= load());
+  return {
+    id,
+    generate: (request, options) => loaded().generate(request, options),
+    stream: (request, options) => loaded().stream(request, options),
+    checkKey: (options) => loaded().checkKey(options),
+  };
+}
 
 const PROVIDER_ADAPTERS: Readonly<Record<ProviderId, ProviderAdapter>> = {
   openai: createOpenAiCompatibleAdapter('openai'),
-  anthropic: anthropicAdapter,
-  mistral: mistralAdapter,
-  groq: groqAdapter,
+  anthropic: lazyAdapter('anthropic', () => (require('./anthropic.provider') as typeof import('./anthropic.provider')).anthropicAdapter),
+  mistral: lazyAdapter('mistral', () => (require('./mistral.provider') as typeof import('./mistral.provider')).mistralAdapter),
+  groq: lazyAdapter('groq', () => (require('./groq.provider') as typeof import('./groq.provider')).groqAdapter),
   minimax: createOpenAiCompatibleAdapter('minimax'),
   openrouter: createOpenAiCompatibleAdapter('openrouter'),
   custom: createOpenAiCompatibleAdapter('custom'),

@@ -1,0 +1,91 @@
+// The `fetch` handed to the provider SDKs: one keep-alive undici pool, and for the plain calls the SDKs make
+// (URL + string/bytes body) undici's `request()` instead of WHATWG fetch, which costs about half the CPU per call
+// (measured in docs/BENCHMARKS.md). Anything else (a Request object, a streamed or form body) goes through
+// undici's fetch on the same pool. Redirects are not followed either way (a 3xx comes back as the response).
+import { Readable } from 'node:stream';
+import zlib from 'node:zlib';
+import { Agent, fetch as undiciFetch, request, Response as UndiciResponse } from 'undici';
+
+const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
+
+function headerRecord(headers: unknown): Record<string, string> {
+  const record: Record<string, string> = {};
+  const add = (name: string, value: unknown) => {
+    if (value === undefined || value === null) return;
+    const key = name.toLowerCase();
+    record[key] = record[key] === undefined ? String(value) : `${record[key]}, ${String(value)}`;
+  };
+  if (!headers) return record;
+  if (Array.isArray(headers)) {
+    for (const pair of headers as Array<[string, unknown]>) add(pair[0], pair[1]);
+  } else if (typeof (headers as Headers).forEach === 'function') {
+    (headers as Headers).forEach((value, name) => add(name, value));
+  } else {
+    for (const [name, value] of Object.entries(headers as Record<string, unknown>)) add(name, value);
+  }
+  return record;
+}
+
+function responseHeaders(raw: Record<string, string | string[] | undefined>): [string, string][] {
+  const list: [string, string][] = [];
+  for (const [name, value] of Object.entries(raw)) {
+    if (Array.isArray(value)) for (const item of value) list.push([name, item]);
+    else if (value !== undefined) list.push([name, value]);
+  }
+  return list;
+}
+
+function decoded(body: Readable, encoding: string | undefined): Readable {
+  switch (encoding?.trim().toLowerCase()) {
+    case 'gzip':
+    case 'x-gzip':
+      return body.pipe(zlib.createGunzip());
+    case 'deflate':
+      return body.pipe(zlib.createInflate());
+    case 'br':
+      return body.pipe(zlib.createBrotliDecompress());
+    default:
+      return body;
+  }
+}
+
+export interface KeepAliveFetch {
+  fetch: typeof fetch;
+  close(): Promise<void>;
+}
+
+export function createKeepAliveFetch(options: { keepAliveTimeoutMs?: number; connections?: number } = {}): KeepAliveFetch {
+  const dispatcher = new Agent({ keepAliveTimeout: options.keepAliveTimeoutMs ?? 10_000, connections: options.connections ?? 256 });
+  const viaFetch = (input: unknown, init?: RequestInit) => undiciFetch(input as never, { ...(init ?? {}), dispatcher } as never) as unknown as Promise<Response>;
+
+  const keepAliveFetch = async (input: unknown, init?: RequestInit): Promise<Response> => {
+    const body = init?.body;
+    const plainBody = body === undefined || body === null || typeof body === 'string' || body instanceof Uint8Array || body instanceof ArrayBuffer;
+    if (!(typeof input === 'string' || input instanceof URL) || !plainBody) return viaFetch(input, init);
+    let response;
+    try {
+      response = await request(input, {
+        method: (init?.method ?? 'GET') as never,
+        headers: headerRecord(init?.headers),
+        body: body instanceof ArrayBuffer ? Buffer.from(body) : (body ?? undefined),
+        signal: init?.signal ?? undefined,
+        dispatcher,
+      });
+    } catch (error) {
+      // Same shape as fetch: an abort rejects with the signal's reason, anything else is TypeError('fetch failed').
+      if (init?.signal?.aborted) throw init.signal.reason ?? error;
+      throw new TypeError('fetch failed', { cause: error });
+    }
+    const headers = responseHeaders(response.headers);
+    if (NULL_BODY_STATUSES.has(response.statusCode)) {
+      await response.body.dump().catch(() => undefined);
+      return new UndiciResponse(null, { status: response.statusCode, headers }) as unknown as Response;
+    }
+    const contentEncoding = response.headers['content-encoding'];
+    const stream = decoded(response.body, Array.isArray(contentEncoding) ? contentEncoding[0] : contentEncoding);
+    // undici's Response reads an async iterable lazily: SSE streams through, a JSON body is read once.
+    return new UndiciResponse(stream as unknown as AsyncIterable<Uint8Array>, { status: response.statusCode, headers }) as unknown as Response;
+  };
+
+  return { fetch: keepAliveFetch as unknown as typeof fetch, close: () => dispatcher.close() };
+}
