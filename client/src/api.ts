@@ -90,6 +90,8 @@ export const api = {
 
   members: (workspaceId: string) => request<Member[]>('GET', `${ws(workspaceId)}/members`),
   addMember: (workspaceId: string, input: { email: string; role: string }) => request<unknown>('POST', `${ws(workspaceId)}/members`, input),
+  changeMemberRole: (workspaceId: string, userId: string, role: string) => request<Member>('PATCH', `${ws(workspaceId)}/members/${userId}`, { role }),
+  removeMember: (workspaceId: string, userId: string) => request<void>('DELETE', `${ws(workspaceId)}/members/${userId}`),
 
   agents: (workspaceId: string) => request<Agent[]>('GET', `${ws(workspaceId)}/agents`),
   agent: (workspaceId: string, agentId: string) => request<Agent>('GET', agentPath(workspaceId, agentId)),

@@ -180,7 +180,18 @@ describe('web client (real browser)', function () {
 
     await page.getByRole('link', { name: 'Members' }).click();
     await page.getByRole('heading', { name: 'People and roles' }).waitFor();
+    // Add a colleague, then change their role and remove them, all from the members page.
+    const colleague = await registerUser(platform.url, 'Colin Colleague');
+    await page.getByLabel('Email address').fill(colleague.email);
+    await page.getByRole('button', { name: 'Add member' }).click();
+    await page.getByText(`${colleague.email} was added as builder.`).waitFor();
+    await page.getByLabel('Role of Colin Colleague').selectOption('admin');
+    await page.getByText(`${colleague.email} is now admin.`).waitFor();
     await screenshot(page, '06b-members');
+    page.once('dialog', (dialog) => void dialog.accept());
+    await page.getByRole('button', { name: 'Remove Colin Colleague' }).click();
+    await page.getByText(`${colleague.email} was removed.`).waitFor();
+    expect(await page.locator('.member').count()).to.equal(1);
     await context.close();
   });
 

@@ -25,6 +25,49 @@ export async function renderMembers(main: HTMLElement): Promise<void> {
     return;
   }
   const list = h('div', null);
+  const listMessage = formMessage();
+  const countLabel = () => `${session.workspace!.name} · ${members.length} ${members.length === 1 ? 'person' : 'people'}`;
+  const subtitle = h('span', null, countLabel());
+  const reload = async () => {
+    members = await api.members(workspace);
+    subtitle.textContent = countLabel();
+    renderList();
+  };
+  /** Admins manage members; only owners touch owners (the server enforces the same, and keeps the last owner). */
+  function memberControls(member: Member): HTMLElement | null {
+    if (!can('admin') || member.userId === session.me?.user.id) return null;
+    if (member.role === 'owner' && !can('owner')) return null;
+    const choices: Role[] = can('owner') ? ['viewer', 'builder', 'admin', 'owner'] : ['viewer', 'builder', 'admin'];
+    const roleSelect = select(
+      choices.map((value) => ({ value, label: `${value[0]!.toUpperCase()}${value.slice(1)}` })),
+      { name: `role-${member.userId}`, 'aria-label': `Role of ${member.name || member.email}` },
+    );
+    roleSelect.value = member.role;
+    roleSelect.addEventListener('change', async () => {
+      listMessage.show(null);
+      try {
+        await api.changeMemberRole(workspace, member.userId, roleSelect.value);
+        listMessage.show(`${member.email} is now ${roleSelect.value}.`, 'success');
+        await reload();
+      } catch (error) {
+        roleSelect.value = member.role;
+        listMessage.show(errorMessage(error), 'error');
+      }
+    });
+    const remove = h('button', { type: 'button', class: 'btn btn-ghost btn-small', 'aria-label': `Remove ${member.name || member.email}` }, 'Remove');
+    remove.addEventListener('click', async () => {
+      if (!window.confirm(`Remove ${member.email} from this workspace?`)) return;
+      listMessage.show(null);
+      try {
+        await withBusy(remove, 'Removing…', () => api.removeMember(workspace, member.userId));
+        listMessage.show(`${member.email} was removed.`, 'success');
+        await reload();
+      } catch (error) {
+        listMessage.show(errorMessage(error), 'error');
+      }
+    });
+    return h('span', { class: 'member-controls' }, roleSelect, remove);
+  }
   function renderList(): void {
     mount(
       list,
@@ -37,10 +80,11 @@ export async function renderMembers(main: HTMLElement): Promise<void> {
             { class: 'member', dataset: { email: member.email } },
             h('span', { class: 'avatar', 'aria-hidden': 'true' }, (member.name || member.email).slice(0, 1).toUpperCase()),
             h('span', { class: 'member-who' }, h('span', { class: 'member-name' }, member.name, member.userId === session.me?.user.id ? h('span', { class: 'muted' }, ' (you)') : null), h('span', { class: 'member-email' }, member.email)),
-            h('span', { class: `badge badge-role role-${member.role}`, title: ROLE_DESCRIPTIONS[member.role] }, member.role),
+            memberControls(member) ?? h('span', { class: `badge badge-role role-${member.role}`, title: ROLE_DESCRIPTIONS[member.role] }, member.role),
           ),
         ),
       ),
+      listMessage.element,
     );
   }
   renderList();
@@ -64,8 +108,7 @@ export async function renderMembers(main: HTMLElement): Promise<void> {
         await withBusy(add, 'Adding…', () => api.addMember(workspace, { email: email.control.value.trim(), role: role.control.value }));
         message.show(`${email.control.value.trim()} was added as ${role.control.value}.`, 'success');
         email.control.value = '';
-        members = await api.members(workspace);
-        renderList();
+        await reload();
       } catch (error) {
         if (!showFieldError(error, fields)) email.setError(errorMessage(error));
       }
@@ -75,7 +118,7 @@ export async function renderMembers(main: HTMLElement): Promise<void> {
 
   mount(
     main,
-    pageHeader('Members', `${session.workspace!.name} · ${members.length} ${members.length === 1 ? 'person' : 'people'}`),
+    pageHeader('Members', subtitle),
     h('div', { class: 'stack-lg' }, addSection, h('section', { class: 'card section' }, h('h2', { class: 'section-title' }, 'People and roles'), list, h('dl', { class: 'role-legend' }, (Object.keys(ROLE_DESCRIPTIONS) as Role[]).map((key) => [h('dt', null, key), h('dd', null, ROLE_DESCRIPTIONS[key])])))),
   );
 }
