@@ -20,7 +20,7 @@ import { TemplateService } from '../agents/template.service';
 import { AgentService } from '../agents/agent.service';
 import { AgentRunner } from '../agents/agent-runner';
 import { LlmRouter, DEFAULT_RETRY_POLICY, type RetryPolicy } from './llm/llm-router';
-import { startProviderSimulator, type SimulatorHandle } from './llm/simulator';
+import type { SimulatorHandle } from './llm/simulator';
 import { createKeepAliveFetch } from './llm/keep-alive-fetch';
 import { MeterService, type MeterOptions } from './metering/meter.service';
 import { LimitsService } from './metering/limits.service';
@@ -91,7 +91,11 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
 
   let simulator = options.simulator;
   const ownsSimulator = !simulator && needsSimulator(config);
-  if (ownsSimulator) simulator = await startProviderSimulator({ host: '127.0.0.1', port: 0 });
+  if (ownsSimulator) {
+    // Loaded only when a sandboxed plan needs it (it brings a tokenizer and every wire format).
+    const { startProviderSimulator } = require('./llm/simulator') as typeof import('./llm/simulator');
+    simulator = await startProviderSimulator({ host: '127.0.0.1', port: 0 });
+  }
 
   // One keep-alive connection pool for every provider SDK, on undici's request() for the SDKs' plain calls (keep-alive-fetch.ts).
   const { fetch: keepAliveFetch, close: closeKeepAliveFetch } = createKeepAliveFetch({ keepAliveTimeoutMs: 10_000, connections: 256 });

@@ -4,6 +4,7 @@ import { Strategy as JwtStrategy, ExtractJwt } from 'passport-jwt';
 import type { RequestHandler } from 'express';
 import type { Config } from '../config/config';
 import { unauthorized } from '../http/app-error';
+import { jwtSecretKey } from './token.service';
 
 export function createAuthenticateMiddleware(config: Config): RequestHandler {
   const authenticator = new passport.Passport();
@@ -11,7 +12,8 @@ export function createAuthenticateMiddleware(config: Config): RequestHandler {
     new JwtStrategy(
       {
         jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(),
-        secretOrKey: config.jwtSecret,
+        // A KeyObject (jsonwebtoken accepts it; the typings only list string | Buffer): see jwtSecretKey.
+        secretOrKey: jwtSecretKey(config) as unknown as string,
         algorithms: ['HS256'],
         issuer: config.jwtIssuer,
         audience: config.jwtAudience,

@@ -4,7 +4,7 @@ import path from 'node:path';
 import mongoose, { type Connection } from 'mongoose';
 import type { Config } from '../config/config';
 import type { Logger } from '../logger';
-import { startWireStore, type WireStoreHandle } from './wire-store';
+import type { WireStoreHandle } from './wire-store';
 
 export type DatabaseMode = 'external' | 'memory-server' | 'wire-store';
 
@@ -59,6 +59,8 @@ export async function connectDatabase(config: Config, logger: Logger, options: {
       stopEmbedded = memoryServer.stop;
     } else {
       mode = 'wire-store';
+      // Loaded only in this mode: with MONGODB_URI set the store's code (mingo & co.) stays out of the process.
+      const { startWireStore } = require('./wire-store') as typeof import('./wire-store');
       wireStore = await startWireStore({ journalPath: path.join(config.dataDir, 'wire-store.journal'), logger });
       uri = wireStore.uri;
       stopEmbedded = () => wireStore!.close();

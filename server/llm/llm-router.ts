@@ -111,6 +111,28 @@ function attemptReport(
   };
 }
 
+/**
+ * One attempt's signal: aborts when the call's signal does or when the attempt times out (like
+ * `AbortSignal.any([call.signal, AbortSignal.timeout(ms)])`), but can be released as soon as the attempt is over.
+ * With `AbortSignal.any` + `AbortSignal.timeout`, the abort listener each SDK adds kept every finished attempt
+ * (signals, SDK controllers) reachable until its timer fired, a minute later: heap that grew with the request rate.
+ */
+function attemptSignalFor(callSignal: AbortSignal, timeoutMs: number): { signal: AbortSignal; release(): void } {
+  const controller = new AbortController();
+  const onCallAbort = () => controller.abort(callSignal.reason);
+  const timer = setTimeout(() => controller.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError')), timeoutMs);
+  timer.unref();
+  if (callSignal.aborted) onCallAbort();
+  else callSignal.addEventListener('abort', onCallAbort, { once: true });
+  return {
+    signal: controller.signal,
+    release() {
+      clearTimeout(timer);
+      callSignal.removeEventListener('abort', onCallAbort);
+    },
+  };
+}
+
 function toLlmCallError(error: unknown, provider: ProviderId, signal: AbortSignal): LlmCallError {
   if (isLlmCallError(error)) return error;
   if (signal.aborted) return new LlmCallError({ kind: 'aborted', provider, message: 'The request was cancelled.' });
@@ -121,7 +143,7 @@ export class LlmRouter {
   constructor(private readonly policy: RetryPolicy = DEFAULT_RETRY_POLICY) {}
 
   async generate(call: RoutedCall): Promise<{ result: GenerateResult; target: RouteTarget }> {
-    return this.runWithRetries(call, async (target, credential, attempt, attemptSignal, startedAt) => {
+    return this.runWithRetries(call, { keepSignalOnSuccess: false }, async (target, credential, attempt, attemptSignal, startedAt) => {
       const adapter = getProviderAdapter(target.provider);
       const result = await adapter.generate(
         { ...call.request, model: target.model, maxTokens: target.maxTokens },
@@ -138,7 +160,8 @@ export class LlmRouter {
    * a cut after output is reported as a partial attempt and rethrown from `events`.
    */
   async openStream(call: RoutedCall): Promise<StreamSession> {
-    return this.runWithRetries(call, async (target, credential, attempt, attemptSignal, startedAt) => {
+    // The stream is read after this returns: its attempt signal stays armed (caller abort, timeout) until it times out.
+    return this.runWithRetries(call, { keepSignalOnSuccess: true }, async (target, credential, attempt, attemptSignal, startedAt) => {
       const adapter = getProviderAdapter(target.provider);
       const iterator = adapter
         .stream(
@@ -188,6 +211,7 @@ export class LlmRouter {
 
   private async runWithRetries<T>(
     call: RoutedCall,
+    options: { keepSignalOnSuccess: boolean },
     attemptOnce: (target: RouteTarget, credential: LeasedCredential, attempt: number, signal: AbortSignal, startedAt: number) => Promise<T>,
   ): Promise<T> {
     const { targets } = call;
@@ -218,10 +242,13 @@ export class LlmRouter {
       credential = credential!;
       attempts += 1;
       const startedAt = Date.now();
-      const attemptSignal = AbortSignal.any([call.signal, AbortSignal.timeout(this.attemptTimeout(call) + 1000)]);
+      const attemptSignal = attemptSignalFor(call.signal, this.attemptTimeout(call) + 1000);
       try {
-        return await attemptOnce(target, credential, attempts, attemptSignal, startedAt);
+        const result = await attemptOnce(target, credential, attempts, attemptSignal.signal, startedAt);
+        if (!options.keepSignalOnSuccess) attemptSignal.release();
+        return result;
       } catch (error) {
+        attemptSignal.release();
         const failure = toLlmCallError(error, target.provider, call.signal);
         lastError = failure;
         const status: AttemptStatus = failure.kind === 'timeout' ? 'timeout' : failure.partial ? 'partial' : 'error';

@@ -70,7 +70,12 @@ interface SocketData {
 
 type RealtimeSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
 
-const DEFAULT_COALESCE_INTERVAL_MS = 250;
+/**
+ * Shorter than the live publisher's per-workspace minimum interval (200 ms, usage-live-publisher.ts), which already
+ * throttles the pushes (≤ 5 per second per workspace): its pushes then go out at once instead of waiting for the
+ * next window, which put two throttles in series (p99 call → update 426 ms at 250 ms; docs/BENCHMARKS.md).
+ */
+const DEFAULT_COALESCE_INTERVAL_MS = 150;
 const MAXIMUM_MESSAGE_BYTES = 16 * 1024;
 const MAXIMUM_TOKEN_LENGTH = 8 * 1024;
 /** Per socket: events beyond this in one second are dropped; beyond three times this the socket is disconnected. */

@@ -1,0 +1,480 @@
+// `npm run bench`: one command, one run, every case. Builds the server, starts each server in its own process
+// (built-in store, fake LLM provider, Agent Host from dist/, Portkey), measures, and writes the sections
+// "gateway overhead" and "meter and usage" of docs/BENCHMARKS.md. Flags:
+//   --quick        a short smoke run (fewer and shorter cases, smaller data); numbers are not meaningful and are
+//                  only printed (add --write to write them to docs/BENCHMARKS.md anyway)
+//   --skip-build   use the existing dist/ (default: `npm run build:server` first)
+//   --only=a,b     run only some parts: gateway, profile, usage, meter, live (sections are written only when complete)
+//   --no-write     print, do not touch docs/BENCHMARKS.md
+//   --profile-c=<n>  concurrency of the profiled run (default 10)
+//   --keep-profile=<file>  keep the raw .cpuprofile of the profiled Agent Host (open it in Chrome DevTools)
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { MongoClient } from 'mongodb';
+import { loadCatalog } from '../server/catalog/catalog.service';
+import { describeMachine, writeBenchmarkSection } from './benchmark-report';
+import {
+  EXIT_WITH_PARENT_IMPORT,
+  fmt,
+  installCleanup,
+  log,
+  markdownTable,
+  peakRssMiB,
+  currentRssMiB,
+  runLoad,
+  sleep,
+  startChild,
+  stopAllChildren,
+  waitForHttp,
+  type Child,
+} from './bench-support';
+import {
+  CHAT_BODY,
+  gatewayTables,
+  gatewayTargetsSummary,
+  newestCpuProfile,
+  profileMarkdown,
+  runGatewayCases,
+  summarizeCpuProfile,
+  type GatewayTarget,
+  type ProfileSummary,
+} from './bench-gateway';
+import { benchLiveUpdates, benchMeterPipeline, benchUsageQuery, createAgent, createAgentKey, registerUser } from './bench-usage';
+
+const ROOT = path.resolve(__dirname, '..');
+const argv = process.argv.slice(2);
+const QUICK = argv.includes('--quick');
+const SKIP_BUILD = argv.includes('--skip-build');
+// A smoke run does not replace the measured sections unless asked to (--write).
+const NO_WRITE = argv.includes('--no-write') || (QUICK && !argv.includes('--write'));
+const ONLY = new Set((argv.find((value) => value.startsWith('--only='))?.slice(7) ?? 'gateway,profile,usage,meter,live').split(',').filter(Boolean));
+const PROFILE_CONCURRENCY = Number(argv.find((value) => value.startsWith('--profile-c='))?.slice('--profile-c='.length) ?? 10);
+const COMMAND = `npm run bench${QUICK ? ' -- --quick' : ''}`;
+
+const PLAN = QUICK
+  ? { delays: [0, 50], concurrencies: [1, 10], warmupSeconds: 0.5, durationSeconds: 1, profileSeconds: 2, usageAgents: 100, syntheticEvents: 200_000, materializeEvery: 10, usageRequests: 50, meterEvents: 10_000, liveCalls: 20 }
+  : { delays: [0, 50], concurrencies: [1, 10, 50], warmupSeconds: 1, durationSeconds: 4, profileSeconds: 6, usageAgents: 1_000, syntheticEvents: 10_000_000, materializeEvery: 10, usageRequests: 300, meterEvents: 100_000, liveCalls: 200 };
+
+const STORE_DB = 'agent_host';
+
+const GATEWAY_NOTES = [
+  'Reading these numbers:',
+  '',
+  '- At delay 50 ms every gateway, Portkey included, adds 2–3 ms at c1: each hop waits for an idle vCPU of this VM to wake up.',
+  '  Compare the gateways with each other more than with zero.',
+  '- "server CPU ms/req" at low rates includes work that is not per request (timers, collecting the garbage of the previous',
+  '  case, and for Agent Host the meter\'s batched database writes: at c1 every few calls form a batch of their own), so it is',
+  '  higher at c1 than at c10/c50 for both gateways.',
+  '- Agent Host does more per call than a proxy: agent-key lookup (cached 5 s), opening the sealed key (libsodium), the',
+  '  template prompt and its token count, the meter event (written off the response path in batches to the store, which',
+  '  runs in its own process on the same 2 cores). Portkey here only forwards.',
+  '- Peak RSS: under load V8 lets the heap grow to a multiple of the live heap. Agent Host\'s live set includes libsodium\'s',
+  '  Argon2id memory (64 MiB, grown by the first registration or login and never given back) and the tokenizer\'s',
+  '  vocabulary (~20 MB of strings); Portkey has neither.',
+  '',
+  'Changes made to the server with this benchmark (2026-11-23, same machine and method):',
+  '',
+  '1. `server/llm/keep-alive-fetch.ts`: the SDKs\' `fetch` runs their plain calls on undici `request()` (same keep-alive',
+  '   pool; other calls still go through undici `fetch`). SDK + fetch cost per call (client side, microbenchmark on this',
+  '   box): 526 → 226 µs CPU.',
+  '2. `server/llm/llm-router.ts`: the per-attempt signal is released when the attempt ends. It was',
+  '   `AbortSignal.any([call, AbortSignal.timeout(~60 s)])`: with the abort listener the SDK adds, every finished call',
+  '   (signals, SDK controller) stayed reachable until its timeout fired, so the heap grew with the request rate.',
+  '3. Provider SDKs other than OpenAI\'s (`provider-registry.ts`), the Redis adapter (`realtime.server.ts`), the built-in',
+  '   store (`database.ts`) and the simulator (`platform.ts`) are loaded only when used: heap after loading the platform',
+  '   82 → 46 MB.',
+  '4. `server/metering/alert.service.ts`: the agent\'s name (a database read) is looked up only when a batch crosses an',
+  '   alert threshold; it was read for every agent of every meter batch.',
+  '',
+  'Before 1–4 (full run, same method): (b) BYOK at delay 0 — c1 348 req/s, overhead p50 +2.25 / p99 +9.22 ms; c10 862 req/s,',
+  '1.24 ms server CPU per request; c50 904 req/s; peak RSS over all cases 741 MiB (Portkey 208 MiB in that run).',
+  '',
+  'Not done (measured, left for a decision):',
+  '',
+  '- Password hashing (Argon2id, libsodium) runs on the main thread: 146 ms per registration, 98 ms per login, during which',
+  '  no `/v1` call is served, and it leaves 64 MiB of WebAssembly memory resident for good. A worker thread that exits when',
+  '  idle would remove both.',
+  '- The prompt\'s token count (gpt-tokenizer) is cheap per call but its vocabulary is ~20 MB of the live heap.',
+  '- At low rates each meter batch holds a few events (10 ms flush delay), so the batch\'s database round trips are a large',
+  '  part of the per-call CPU at c1; a longer delay trades it against `usage:update` latency (see meter and usage).',
+];
+
+const PROFILE_NOTES = [
+  'At the time of writing (2026-11-23) no single function dominates: the openai SDK (a client per call, request building,',
+  'and formatting its debug-log details even with logging off) is about a tenth, undici about as much, the meter\'s',
+  'database writes (mongodb + bson) and the garbage collector each 5–10%, Express routing + pino-http + body parsing',
+  'about a tenth; prompt token counting and opening the sealed key are each below the areas listed.',
+];
+
+const METER_NOTES = [
+  'The usage query\'s tail (p95/p99) moves from run to run with the built-in store\'s garbage collection: holding the',
+  'event documents, its heap is several GB (store RSS above), and it shares the 2 cores with the server and the client.',
+  'Its median is mostly the store (two indexed finds of 1,000 documents each) and BSON decoding in the server.',
+  '',
+  'Changes made with this benchmark (2026-11-23):',
+  '',
+  '- `server/auth/token.service.ts`, `authenticate.middleware.ts`: the JWT secret is a `KeyObject` made once. Given a',
+  '  string, jsonwebtoken tried to parse it as a public key (and caught the error) on every verify: 332 → 7 µs per',
+  '  verify, i.e. ~0.3–0.6 ms off every authenticated `/api` request and socket handshake.',
+  '- `server/db/wire-store/command-handlers.ts`: plain inclusion projections (`{ a: 1, b: 1 }`, what the usage reads send) are',
+  '  picked directly instead of through mingo\'s general `$project` (that was ~20 µs per document). Usage query before:',
+  '  p50 64.1, p95 81.2, p99 96.0 ms.',
+  '- `server/realtime/realtime.server.ts`: the coalescer\'s default interval 250 → 150 ms, below the live publisher\'s',
+  '  200 ms per-workspace throttle, so the two throttles no longer add up (the publisher still pushes at most 5 times a',
+  '  second per workspace; the coalescer caps emits at one per 150 ms). Call → `usage:update` before: p50 241, p95 394,',
+  '  p99 426 ms (3.8 updates/s).',
+];
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function nodeChild(name: string, args: string[], env: NodeJS.ProcessEnv = process.env): Child {
+  return startChild(name, process.execPath, args, { cwd: ROOT, env });
+}
+
+function parseJsonLine(line: string): Record<string, unknown> {
+  return JSON.parse(line) as Record<string, unknown>;
+}
+
+interface Stack {
+  store: Child;
+  storeUri: string;
+  fake: Child;
+  fakeUrl: string;
+  agentHostEnv: NodeJS.ProcessEnv;
+  agentHost: Child;
+  agentHostUrl: string;
+}
+
+async function startStack(): Promise<Stack> {
+  // 1. The built-in store (own process; a large heap for the 10M-event month).
+  const store = nodeChild('wire store', ['--max-old-space-size=16384', '--import', 'tsx', 'scripts/wire-store-server.ts', '--port', '0', '--exit-with-parent'], {
+    ...process.env,
+    LOG_LEVEL: 'warn',
+  });
+  const storeUri = String(parseJsonLine(await store.waitForLine((line) => line.startsWith('{"uri"'), 30_000)).uri);
+  // 2. The fake provider.
+  const fake = nodeChild('fake provider', ['--import', 'tsx', 'scripts/bench-fake-provider.ts']);
+  const fakePort = Number(parseJsonLine(await fake.waitForLine((line) => line.startsWith('{"port"'), 30_000)).port);
+  const fakeUrl = `http://127.0.0.1:${fakePort}`;
+  log(`store ${storeUri}, fake provider ${fakeUrl}`);
+
+  // 3. Agent Host from the build, production settings, its primary OpenAI backend and BYOK base URL on the fake.
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'agent-host-bench-'));
+  process.on('exit', () => fs.rmSync(dataDir, { recursive: true, force: true }));
+  const port = await freePort();
+  const agentHostEnv: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    NODE_ENV: 'production',
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'warn',
+    MONGODB_URI: storeUri,
+    JWT_SECRET: crypto.randomBytes(48).toString('base64url'),
+    VAULT_KEYS: `bench1:${crypto.randomBytes(32).toString('base64')}`,
+    DATA_DIR: dataDir,
+    OPENAI_BASE_URL: `${fakeUrl}/v1`,
+    OPENAI_POOL_KEYS: 'sk-bench-pool',
+  };
+  const migrate = nodeChild('migrations', ['dist/migrations/run-migrations.js'], agentHostEnv);
+  const migrated = await migrate.exited;
+  if (migrated !== 0) throw new Error(`migrations failed (exit ${migrated}):\n${migrate.tail.join('\n')}`);
+  const agentHost = nodeChild('agent host', [EXIT_WITH_PARENT_IMPORT, 'dist/server/main.js'], agentHostEnv);
+  const agentHostUrl = `http://127.0.0.1:${port}`;
+  await waitForHttp(`${agentHostUrl}/health`, 60_000, agentHost);
+  log(`Agent Host ${agentHostUrl} (pid ${agentHost.pid}, NODE_ENV=production, LOG_LEVEL=warn)`);
+  return { store, storeUri, fake, fakeUrl, agentHostEnv, agentHost, agentHostUrl };
+}
+
+async function setFakeDelay(stack: Stack, ms: number): Promise<void> {
+  const response = await fetch(`${stack.fakeUrl}/__bench/delay?ms=${ms}`, { method: 'POST' });
+  await response.arrayBuffer();
+  if (response.status !== 204) throw new Error(`fake provider: could not set delay (${response.status})`);
+}
+
+async function startPortkey(): Promise<{ child: Child; url: string }> {
+  const port = await freePort();
+  const child = nodeChild('portkey', [EXIT_WITH_PARENT_IMPORT, 'node_modules/@portkey-ai/gateway/build/start-server.js', '--headless', `--port=${port}`], {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    NODE_ENV: 'production',
+  });
+  const url = `http://127.0.0.1:${port}`;
+  await waitForHttp(`${url}/`, 60_000, child);
+  log(`Portkey gateway ${url} (pid ${child.pid})`);
+  return { child, url };
+}
+
+/** Waits until the platform's meter has written every event of the calls made so far (it runs off the response path). */
+function meterWatcher(storeUri: string) {
+  let expected = 0;
+  let client: MongoClient | undefined;
+  return {
+    async caughtUp(okCalls: number): Promise<void> {
+      expected += okCalls;
+      client ??= await MongoClient.connect(storeUri, { maxPoolSize: 1 });
+      const collection = client.db(STORE_DB).collection('token_meter');
+      const started = Date.now();
+      for (;;) {
+        const count = await collection.estimatedDocumentCount();
+        if (count >= expected) break;
+        if (Date.now() - started > 120_000) throw new Error(`meter did not catch up: ${count} events written, ${expected} calls answered`);
+        await sleep(100);
+      }
+      const waited = Date.now() - started;
+      if (waited > 500) log(`(waited ${(waited / 1000).toFixed(1)} s for the meter to write ${fmt.int(expected)} events)`);
+      await sleep(200);
+    },
+    async close() {
+      await client?.close();
+    },
+  };
+}
+
+async function profileAgentHost(stack: Stack, byokKey: string): Promise<ProfileSummary> {
+  const directory = fs.mkdtempSync(path.join(os.tmpdir(), 'agent-host-prof-'));
+  const port = await freePort();
+  const child = nodeChild('agent host (profiled)', [EXIT_WITH_PARENT_IMPORT, '--cpu-prof', `--cpu-prof-dir=${directory}`, '--cpu-prof-interval=250', 'dist/server/main.js'], {
+    ...stack.agentHostEnv,
+    PORT: String(port),
+  });
+  try {
+    const url = `http://127.0.0.1:${port}`;
+    await waitForHttp(`${url}/health`, 60_000, child);
+    await setFakeDelay(stack, 0);
+    const common = { url: `${url}/v1/chat/completions`, headers: { 'content-type': 'application/json', authorization: `Bearer ${byokKey}` }, body: CHAT_BODY, connections: PROFILE_CONCURRENCY };
+    await runLoad({ ...common, durationSeconds: 2 });
+    const fromUs = Number(process.hrtime.bigint() / 1000n);
+    const load = await runLoad({ ...common, durationSeconds: PLAN.profileSeconds });
+    const toUs = Number(process.hrtime.bigint() / 1000n);
+    await child.stop(30_000);
+    const file = newestCpuProfile(directory);
+    if (!file) throw new Error('no .cpuprofile written');
+    const keep = argv.find((value) => value.startsWith('--keep-profile='))?.slice('--keep-profile='.length);
+    if (keep) fs.copyFileSync(file, path.resolve(keep));
+    return summarizeCpuProfile(file, { fromUs, toUs }, load.ok, ROOT);
+  } finally {
+    await child.stop();
+    fs.rmSync(directory, { recursive: true, force: true });
+  }
+}
+
+function write(name: string, body: string): void {
+  process.stdout.write(`\n${body}\n\n`);
+  if (NO_WRITE) return;
+  writeBenchmarkSection(name, COMMAND, body);
+  log(`wrote section "${name}" to docs/BENCHMARKS.md`);
+}
+
+async function main(): Promise<void> {
+  installCleanup();
+  log(`${COMMAND} on ${describeMachine()}`);
+  if (!SKIP_BUILD) {
+    log('npm run build:server');
+    const build = spawnSync('npm', ['run', 'build:server'], { cwd: ROOT, stdio: 'inherit' });
+    if (build.status !== 0) {
+      if (!fs.existsSync(path.join(ROOT, 'dist', 'server', 'main.js'))) throw new Error('build failed and there is no dist/server/main.js');
+      log('WARNING: the type check reported errors (tsc still emitted dist/); benchmarking the emitted build');
+    }
+  }
+  const catalog = loadCatalog();
+  const stack = await startStack();
+  const meter = meterWatcher(stack.storeUri);
+
+  // Accounts, agents and keys for the /v1 cases, over HTTP as a user would.
+  const owner = await registerUser(stack.agentHostUrl, 'Bench owner');
+  const byokAgent = await createAgent(stack.agentHostUrl, owner, 'BYOK agent', { mode: 'byok', provider: 'openai', model: 'gpt-4o-mini', apiKey: 'sk-bench-byok-0123456789abcdef' });
+  const managedAgent = await createAgent(stack.agentHostUrl, owner, 'Managed agent', { mode: 'managed', plan: 'pro' });
+  const byokKey = await createAgentKey(stack.agentHostUrl, owner, byokAgent);
+  const managedKey = await createAgentKey(stack.agentHostUrl, owner, managedAgent);
+
+  if (ONLY.has('gateway') || ONLY.has('profile')) {
+    let gatewayBody = '';
+    if (ONLY.has('gateway')) {
+      const portkey = await startPortkey();
+      const targets: GatewayTarget[] = [
+        { id: 'direct', label: '(a) direct to fake', url: `${stack.fakeUrl}/v1/chat/completions`, headers: { authorization: 'Bearer sk-bench-direct' }, metered: false },
+        { id: 'byok', label: '(b) Agent Host BYOK', url: `${stack.agentHostUrl}/v1/chat/completions`, headers: { authorization: `Bearer ${byokKey}` }, serverPid: stack.agentHost.pid, metered: true },
+        { id: 'managed', label: '(c) Agent Host Pro plan', url: `${stack.agentHostUrl}/v1/chat/completions`, headers: { authorization: `Bearer ${managedKey}` }, serverPid: stack.agentHost.pid, metered: true },
+        {
+          id: 'portkey',
+          label: '(d) Portkey gateway',
+          url: `${portkey.url}/v1/chat/completions`,
+          headers: { authorization: 'Bearer sk-bench-direct', 'x-portkey-provider': 'openai', 'x-portkey-custom-host': `${stack.fakeUrl}/v1` },
+          serverPid: portkey.child.pid,
+          metered: false,
+        },
+      ];
+      const agentHostIdleRss = currentRssMiB(stack.agentHost.pid);
+      const portkeyIdleRss = currentRssMiB(portkey.child.pid);
+      const rows = await runGatewayCases({
+        targets,
+        delays: PLAN.delays,
+        concurrencies: PLAN.concurrencies,
+        warmupSeconds: PLAN.warmupSeconds,
+        durationSeconds: PLAN.durationSeconds,
+        setFakeDelay: (ms) => setFakeDelay(stack, ms),
+        afterMeteredCase: (okCalls) => meter.caughtUp(okCalls),
+      });
+      await portkey.child.stop();
+      gatewayBody = [
+        'Method. Four processes on this one machine: the fake provider (a minimal `node:http` OpenAI chat-completions server,',
+        'fixed JSON body with `usage`, fixed delay), Agent Host from the build (`node dist/server/main.js`, `NODE_ENV=production`,',
+        '`LOG_LEVEL=warn`, `OPENAI_BASE_URL` and `OPENAI_POOL_KEYS` pointing the BYOK agent and the Pro plan\'s primary backend at',
+        'the fake), the built-in MongoDB-compatible store (in memory, own process), and the Portkey gateway',
+        '(`@portkey-ai/gateway` `build/start-server.js --headless`, routed with `x-portkey-provider: openai` and',
+        '`x-portkey-custom-host`). autocannon runs in the benchmark process. Body:',
+        `\`${CHAT_BODY}\`. For each fake delay and concurrency the four cases run one after another`,
+        `(${PLAN.warmupSeconds} s warm-up, then ${PLAN.durationSeconds} s measured). Latencies are every 2xx response's own time`,
+        '(sub-millisecond; autocannon\'s histogram rounds to whole ms), percentiles nearest-rank. Overhead = the case\'s',
+        'percentile − the direct case\'s percentile at the same delay and concurrency (at c10/c50 it includes queueing on 2 cores).',
+        'Peak RSS = `VmHWM` of the server process, reset (`clear_refs`) before each case; for Agent Host only the Node server',
+        'process (not the store). Server CPU = utime+stime of the server process over the measured window ÷ 2xx responses',
+        '(10 ms tick resolution). Agent Host meters every call; between cases the benchmark waits until every event is',
+        'written. Both gateways are preloaded with a tiny `--import` that makes them exit with the benchmark. Portkey\'s',
+        'postinstall (`patch-package`) did not run in this install; its built `start-server.js` runs without it.',
+        `Idle RSS before the cases: Agent Host ${fmt.mib(agentHostIdleRss)} MiB, Portkey ${fmt.mib(portkeyIdleRss)} MiB.`,
+        'Caveat: load generator, fake, gateway and store share 2 cores, so req/s at c10/c50 are CPU-bound for everyone',
+        'and absolute numbers are this box\'s; at delay 50 ms and c1 req/s is bounded by the delay for every case.',
+        '',
+        gatewayTables(rows),
+        'Against the targets (measured, not asserted):',
+        '',
+        ...gatewayTargetsSummary(rows),
+        '',
+        ...GATEWAY_NOTES,
+      ].join('\n');
+    }
+    if (ONLY.has('profile')) {
+      log(`profiling Agent Host /v1 BYOK at c${PROFILE_CONCURRENCY}, delay 0`);
+      const summary = await profileAgentHost(stack, byokKey);
+      await meter.caughtUp(0).catch(() => undefined);
+      gatewayBody += [
+        '',
+        '',
+        '### CPU profile of the /v1 BYOK path',
+        '',
+        `A second Agent Host process with \`node --cpu-prof --cpu-prof-interval=250\`, c${PROFILE_CONCURRENCY}, fake delay 0, 2 s warm-up then ${PLAN.profileSeconds} s`,
+        'measured; only samples inside the measured window count (start-up and shut-down excluded).',
+        '',
+        profileMarkdown(summary),
+        '',
+        ...PROFILE_NOTES,
+      ].join('\n');
+    }
+    if (ONLY.has('gateway')) write('gateway overhead', gatewayBody);
+    else process.stdout.write(`${gatewayBody}\n`);
+  }
+
+  // Live updates and the meter pipeline first, the bulk month of events last: the in-memory store's heap grows to
+  // several GB with it, and its garbage collection would then be measured in the other cases too.
+  const meterParts: { usage?: string[]; meter?: string[]; live?: string[] } = {};
+  if (ONLY.has('live')) {
+    await setFakeDelay(stack, 0);
+    log(`live updates: ${PLAN.liveCalls} calls, 150 ms apart`);
+    const result = await benchLiveUpdates({ baseUrl: stack.agentHostUrl, calls: PLAN.liveCalls, spacingMs: 150 });
+    log(`live updates: p50 ${fmt.ms(result.p50)} p95 ${fmt.ms(result.p95)} p99 ${fmt.ms(result.p99)} ms, ${result.updates} updates`);
+    meterParts.live = [
+      '### Metered call → `usage:update`',
+      '',
+      'A socket.io-client (websocket, JWT in `auth.token`) joined to a fresh workspace\'s room; one BYOK agent; `/v1` calls',
+      `(fake delay 0) started ${result.spacingMs} ms apart. Latency of call k = arrival of the first \`usage:update\` whose`,
+      '`totals.requests` ≥ k − the moment call k\'s HTTP response was complete (the meter writes off the response path, then the',
+      'live publisher and the per-workspace coalescer throttle the pushes).',
+      '',
+      markdownTable(
+        ['calls', 'updates received', 'updates/s', 'missed', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms', 'target p99'],
+        ['r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'l'],
+        [[String(result.calls), String(result.updates), fmt.ms(result.updatesPerSecond, 1), String(result.missed), fmt.ms(result.p50, 1), fmt.ms(result.p95, 1), fmt.ms(result.p99, 1), fmt.ms(result.max, 1), `≤ 250 ms: **${result.p99 <= 250 ? 'met' : 'missed'}**`]],
+      ),
+      '',
+    ];
+  }
+  if (ONLY.has('meter')) {
+    log(`meter pipeline: ${fmt.int(PLAN.meterEvents)} events over 100 agents`);
+    const result = await benchMeterPipeline({ storeUri: stack.storeUri, databaseName: 'bench_meter', events: PLAN.meterEvents, agents: 100, catalog });
+    log(`meter pipeline: ${fmt.int(result.eventsPerSecond)} events/s, zero loss ${result.zeroLoss}`);
+    meterParts.meter = [
+      '### Sustained meter pipeline',
+      '',
+      `\`MeterService.record\` (in the benchmark process, as in the server: queue → batched \`insertMany\` of events → one guarded`,
+      `\`$inc\` per agent-month rollup) for ${fmt.int(result.events)} events over ${result.agents} agents (¾ managed, ¼ BYOK), produced as fast`,
+      `as the queue accepts (yielding every 500 events), then \`drain()\`; the built-in store runs in its own process. Rate = events ÷`,
+      'time from the first `record` to the end of `drain()`. Zero loss = events in the DB == N, Σ event tokens == Σ rollup tokens ==',
+      'Σ produced tokens, Σ rollup requests == N.',
+      '',
+      markdownTable(
+        ['events', 'enqueue s', 'total s', 'events/s', 'max queued', 'events in DB', 'Σ event tokens', 'Σ rollup tokens', 'Σ rollup requests', 'zero loss', 'target ≥ 5,000/s'],
+        ['r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'l', 'l'],
+        [[
+          fmt.int(result.events), fmt.ms(result.enqueueSeconds), fmt.ms(result.totalSeconds), fmt.int(result.eventsPerSecond), fmt.int(result.maxPending), fmt.int(result.eventsInDb),
+          fmt.int(result.eventTokens), fmt.int(result.rollupTokens), fmt.int(result.rollupRequests), result.zeroLoss ? 'yes' : '**NO**', result.eventsPerSecond >= 5000 ? '**met**' : '**missed**',
+        ]],
+      ),
+      '',
+    ];
+  }
+  if (ONLY.has('usage')) {
+    log(`usage query: ${fmt.int(PLAN.usageAgents)} agents, ${fmt.int(PLAN.syntheticEvents)} events in the month`);
+    const result = await benchUsageQuery({
+      baseUrl: stack.agentHostUrl,
+      storeUri: stack.storeUri,
+      databaseName: STORE_DB,
+      agents: PLAN.usageAgents,
+      syntheticEvents: PLAN.syntheticEvents,
+      materializeEvery: PLAN.materializeEvery,
+      requests: PLAN.usageRequests,
+      catalog,
+      storeRss: () => currentRssMiB(stack.store.pid),
+    });
+    meterParts.usage = [
+      '### Workspace usage query (`GET /api/workspaces/:id/usage`)',
+      '',
+      `One workspace with ${fmt.int(result.agents)} agents created over the API (¾ on Starter/Pro/Ultra, ¼ BYOK) and a month of`,
+      `${fmt.int(result.syntheticEvents)} synthetic meter events (skewed over agents, days 1..today), generated one by one and`,
+      'aggregated in memory into each agent\'s `usage_monthly` rollup exactly as the meter would have (tokens, requests, costs,',
+      `daily, byModel, overage). Of those events, every ${PLAN.materializeEvery}th — **${fmt.int(result.eventDocuments)} real \`token_meter\` documents** — was`,
+      `inserted with \`insertMany\` (5,000 per batch) straight through the driver (${fmt.int(result.insertRate)} documents/s; all 10M would need`,
+      `well over 10 GB in the in-memory store: store RSS with ${fmt.int(result.eventDocuments)} is ${fmt.mib(result.storeRssMiB)} MiB). The usage API reads only`,
+      'the rollups and the agents, never the events. Measured over HTTP with the owner\'s JWT, sequentially, after a 3 s pause and 50',
+      'warm-up requests;',
+      `each response lists ${fmt.int(result.agents)} agents (${fmt.int(result.responseBytes / 1024)} KiB) with totals.requests = ${fmt.int(result.totalsRequests)}.`,
+      '',
+      markdownTable(['requests', 'p50 ms', 'p95 ms', 'p99 ms', 'target p95'], ['r', 'r', 'r', 'r', 'l'], [
+        [String(result.requests), fmt.ms(result.p50), fmt.ms(result.p95), fmt.ms(result.p99), `≤ 50 ms: **${result.p95 <= 50 ? 'met' : 'missed'}**`],
+      ]),
+      '',
+    ];
+  }
+  const orderedParts = [meterParts.usage, meterParts.meter, meterParts.live].filter((part): part is string[] => part !== undefined);
+  if (orderedParts.length > 0) {
+    const body = [...orderedParts.flat(), ...(orderedParts.length === 3 ? METER_NOTES : [])].join('\n');
+    if (ONLY.has('usage') && ONLY.has('meter') && ONLY.has('live')) write('meter and usage', body);
+    else process.stdout.write(`${body}\n`);
+  }
+  log(`peak RSS over the run: Agent Host ${fmt.mib(peakRssMiB(stack.agentHost.pid))} MiB (since last reset), store ${fmt.mib(peakRssMiB(stack.store.pid))} MiB`);
+  await meter.close();
+  await stopAllChildren();
+}
+
+main().then(
+  () => process.exit(0),
+  async (error: unknown) => {
+    process.stderr.write(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    await stopAllChildren();
+    process.exit(1);
+  },
+);
