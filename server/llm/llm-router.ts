@@ -249,7 +249,11 @@ export class LlmRouter {
         return result;
       } catch (error) {
         attemptSignal.release();
-        const failure = toLlmCallError(error, target.provider, call.signal);
+        let failure = toLlmCallError(error, target.provider, call.signal);
+        if (failure.kind === 'aborted' && !call.signal.aborted) {
+          // Our own per-attempt deadline fired, not the caller: that is a timeout, and retryable.
+          failure = new LlmCallError({ kind: 'timeout', provider: target.provider, message: 'The provider did not answer in time.', cause: failure });
+        }
         lastError = failure;
         const status: AttemptStatus = failure.kind === 'timeout' ? 'timeout' : failure.partial ? 'partial' : 'error';
         call.onAttempt(attemptReport(target, credential, attempts, startedAt, status, failure.partial?.usage, failure.kind));

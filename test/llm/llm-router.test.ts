@@ -5,6 +5,7 @@ import { KeyPool } from '../../server/llm/key-pool';
 import { PROVIDER_IDS, type ProviderId } from '../../server/llm/llm.types';
 import { LlmCallError } from '../../server/llm/llm-call.error';
 import { startProviderSimulator, type SimulatorHandle } from '../../server/llm/simulator';
+import { getProviderAdapter } from '../../server/llm/providers/provider-registry';
 
 const MODELS: Record<ProviderId, string> = {
   openai: 'gpt-4o-mini',
@@ -37,6 +38,10 @@ describe('LLM router', function () {
   let simulator: SimulatorHandle;
   before(async () => {
     simulator = await startProviderSimulator();
+    // Load every adapter's SDK once (they load on first use), so no test's first attempt pays for it.
+    for (const provider of PROVIDER_IDS) {
+      await getProviderAdapter(provider).checkKey({ apiKey: 'sk-ant-warm-up', baseUrl: simulator.baseUrls[provider], signal: new AbortController().signal, timeoutMs: 10_000 });
+    }
   });
   after(async () => simulator?.close());
   afterEach(() => simulator.faults.clear());

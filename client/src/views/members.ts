@@ -46,9 +46,9 @@ export async function renderMembers(main: HTMLElement): Promise<void> {
     roleSelect.addEventListener('change', async () => {
       listMessage.show(null);
       try {
-        await api.changeMemberRole(workspace, member.userId, roleSelect.value);
-        listMessage.show(`${member.email} is now ${roleSelect.value}.`, 'success');
+        const changed = await api.changeMemberRole(workspace, member.userId, roleSelect.value);
         await reload();
+        listMessage.show(`${member.email} is now ${changed.role}.`, 'success');
       } catch (error) {
         roleSelect.value = member.role;
         listMessage.show(errorMessage(error), 'error');
@@ -60,8 +60,8 @@ export async function renderMembers(main: HTMLElement): Promise<void> {
       listMessage.show(null);
       try {
         await withBusy(remove, 'Removing…', () => api.removeMember(workspace, member.userId));
-        listMessage.show(`${member.email} was removed.`, 'success');
         await reload();
+        listMessage.show(`${member.email} was removed.`, 'success');
       } catch (error) {
         listMessage.show(errorMessage(error), 'error');
       }
