@@ -11,6 +11,14 @@ describe('password-hashing', () => {
     expect(await passwordNeedsRehash(hash)).to.equal(false);
   });
 
+  it('hashes off the main thread: the event loop keeps turning while a hash is computed', async () => {
+    const order: string[] = [];
+    const hashing = hashPassword('event loop stays free').then(() => order.push('hash'));
+    setImmediate(() => order.push('event loop'));
+    await hashing;
+    expect(order).to.deep.equal(['event loop', 'hash']);
+  });
+
   it('salts every hash', async () => {
     expect(await hashPassword('same password')).not.to.equal(await hashPassword('same password'));
   });
