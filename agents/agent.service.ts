@@ -7,7 +7,7 @@ import type { Catalog } from '../server/catalog/catalog.service';
 import { microsToUsd, usdToMicros } from '../server/catalog/catalog.service';
 import type { Models } from '../server/db/models';
 import { OBJECT_ID_PATTERN } from '../server/db/mongo-errors';
-import { AppError, badRequest, forbidden, notFound } from '../server/http/app-error';
+import { badRequest, forbidden, notFound } from '../server/http/app-error';
 import type { Vault } from '../server/vault/vault.service';
 import { maskSecret } from '../server/vault/vault.service';
 import { assertSafeBaseUrl } from '../server/llm/base-url-guard';

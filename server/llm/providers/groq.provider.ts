@@ -21,11 +21,10 @@ import {
   clampToRange,
   convertUnwrappedError,
   createHttpLlmCallError,
-  createStreamEndedEarlyError,
   createTransportLlmCallError,
   missingApiKeyError,
   readProviderRequestId,
-  withPartialOutput,
+  readChatChunkStream,
   type ProviderErrorContext,
 } from './provider-support';
 
@@ -148,31 +147,24 @@ async function* stream(request: ChatRequest, options: ProviderCallOptions): Asyn
     throw convertGroqError(error, context);
   }
 
-  let content = '';
-  let model = request.model;
-  let usage: Usage | undefined;
-  let finishReason: FinishReason | undefined;
-  try {
-    for await (const chunk of chunks) {
-      if (chunk.model) model = chunk.model;
+  yield* readChatChunkStream(
+    chunks,
+    (chunk) => {
       // Groq reports stream usage in the final chunk's `x_groq.usage`; a top-level `usage` is read too.
       const chunkUsage = (chunk as { usage?: CompletionUsage | null }).usage ?? chunk.x_groq?.usage;
-      if (chunkUsage) usage = convertGroqUsage(chunkUsage);
       const choice = chunk.choices?.[0];
-      const text = choice?.delta?.content;
-      if (text) {
-        content += text;
-        yield { type: 'delta', content: text };
-      }
-      if (choice?.finish_reason) finishReason = mapGroqFinishReason(choice.finish_reason);
-    }
-  } catch (error) {
-    throw withPartialOutput(convertGroqError(error, context), request, content, providerRequestId);
-  }
-  if (finishReason === undefined || options.signal.aborted) {
-    throw createStreamEndedEarlyError(request, content, context, providerRequestId);
-  }
-  yield { type: 'end', usage: usage ?? estimateUsage(request, content), finishReason, model, providerRequestId };
+      return {
+        model: chunk.model,
+        usage: chunkUsage ? convertGroqUsage(chunkUsage) : undefined,
+        text: choice?.delta?.content,
+        finishReason: choice?.finish_reason ? mapGroqFinishReason(choice.finish_reason) : undefined,
+      };
+    },
+    (error) => convertGroqError(error, context),
+    request,
+    context,
+    providerRequestId,
+  );
 }
 
 async function checkKey(options: ProviderCallOptions): Promise<void> {

@@ -26,16 +26,14 @@ import type {
   StreamEvent,
   Usage,
 } from '../llm.types';
-import { estimateUsage } from '../token-estimator';
 import {
   clampToRange,
   convertUnwrappedError,
   createHttpLlmCallError,
-  createStreamEndedEarlyError,
   createTransportLlmCallError,
   missingApiKeyError,
   readProviderRequestId,
-  withPartialOutput,
+  readChatChunkStream,
   type ProviderErrorContext,
 } from './provider-support';
 
@@ -250,31 +248,24 @@ async function* stream(request: ChatRequest, options: ProviderCallOptions): Asyn
   }
   const providerRequestId = call.providerRequestId();
 
-  let content = '';
-  let model = request.model;
-  let usage: Usage | undefined;
-  let finishReason: FinishReason | undefined;
-  try {
-    for await (const event of events) {
+  yield* readChatChunkStream(
+    events,
+    (event) => {
       const chunk = event.data;
-      if (chunk.model) model = chunk.model;
-      // Mistral sends usage on the final chunk, next to the finish reason.
-      if (chunk.usage) usage = convertMistralUsage(chunk.usage);
       const choice = chunk.choices[0];
-      const text = readText(choice?.delta.content);
-      if (text) {
-        content += text;
-        yield { type: 'delta', content: text };
-      }
-      if (choice?.finishReason) finishReason = mapMistralFinishReason(choice.finishReason);
-    }
-  } catch (error) {
-    throw withPartialOutput(convertMistralError(error, call.context), request, content, providerRequestId);
-  }
-  if (finishReason === undefined || options.signal.aborted) {
-    throw createStreamEndedEarlyError(request, content, call.context, providerRequestId);
-  }
-  yield { type: 'end', usage: usage ?? estimateUsage(request, content), finishReason, model, providerRequestId };
+      return {
+        model: chunk.model,
+        // Mistral sends usage on the final chunk, next to the finish reason.
+        usage: chunk.usage ? convertMistralUsage(chunk.usage) : undefined,
+        text: readText(choice?.delta.content),
+        finishReason: choice?.finishReason ? mapMistralFinishReason(choice.finishReason) : undefined,
+      };
+    },
+    (error) => convertMistralError(error, call.context),
+    request,
+    call.context,
+    providerRequestId,
+  );
 }
 
 async function checkKey(options: ProviderCallOptions): Promise<void> {

@@ -22,11 +22,10 @@ import {
   clampToRange,
   convertUnwrappedError,
   createHttpLlmCallError,
-  createStreamEndedEarlyError,
   createTransportLlmCallError,
   missingApiKeyError,
-  withPartialOutput,
   type NumberRange,
+  readChatChunkStream,
   type ProviderErrorContext,
 } from './provider-support';
 
@@ -173,31 +172,20 @@ export function createOpenAiCompatibleAdapter(id: OpenAiCompatibleProviderId): P
       throw convertOpenAiError(error, context);
     }
 
-    let content = '';
-    let model = request.model;
-    let usage: Usage | undefined;
-    let finishReason: FinishReason | undefined;
-    try {
-      for await (const chunk of chunks) {
-        if (chunk.model) model = chunk.model;
+    yield* readChatChunkStream(
+      chunks,
+      (chunk) => ({
+        model: chunk.model,
         // With include_usage, the usage arrives in a last chunk whose `choices` is empty.
-        if (chunk.usage) usage = convertOpenAiUsage(chunk.usage);
-        const choice = chunk.choices?.[0];
-        const text = choice?.delta?.content;
-        if (text) {
-          content += text;
-          yield { type: 'delta', content: text };
-        }
-        if (choice?.finish_reason) finishReason = mapOpenAiFinishReason(choice.finish_reason);
-      }
-    } catch (error) {
-      throw withPartialOutput(convertOpenAiError(error, context), request, content, providerRequestId);
-    }
-    // The SDK ends the iteration quietly when the signal aborts; a missing finish_reason means a cut stream.
-    if (finishReason === undefined || options.signal.aborted) {
-      throw createStreamEndedEarlyError(request, content, context, providerRequestId);
-    }
-    yield { type: 'end', usage: usage ?? estimateUsage(request, content), finishReason, model, providerRequestId };
+        usage: chunk.usage ? convertOpenAiUsage(chunk.usage) : undefined,
+        text: chunk.choices?.[0]?.delta?.content,
+        finishReason: chunk.choices?.[0]?.finish_reason ? mapOpenAiFinishReason(chunk.choices[0].finish_reason) : undefined,
+      }),
+      (error) => convertOpenAiError(error, context),
+      request,
+      context,
+      providerRequestId,
+    );
   }
 
   async function checkKey(options: ProviderCallOptions): Promise<void> {

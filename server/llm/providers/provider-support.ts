@@ -1,7 +1,7 @@
 // What every adapter shares when it rewrites a provider failure into one LlmCallError: HTTP facts →
 // kind, retry-after parsing, request ids, key redaction, and the partial result of a broken stream.
 import { LlmCallError, type LlmErrorKind } from '../llm-call.error';
-import type { ChatRequest, ProviderId } from '../llm.types';
+import type { ChatRequest, FinishReason, ProviderId, StreamEvent, Usage } from '../llm.types';
 import { estimateUsage } from '../token-estimator';
 
 /** What a provider's error response says, read by the provider's own converter. */
@@ -175,6 +175,52 @@ export function createStreamEndedEarlyError(
   const detail = context.signal.aborted ? 'the call was aborted during the stream' : 'the stream ended before the provider finished';
   const error = new LlmCallError({ kind, provider: context.provider, message: `${context.provider} ${kind}: ${detail}` });
   return withPartialOutput(error, request, content, providerRequestId);
+}
+
+/** What one chat-completions-style stream chunk says, read by each provider's own converters. */
+export interface ChunkReading {
+  model?: string | null;
+  text?: string | null;
+  usage?: Usage;
+  finishReason?: FinishReason;
+}
+
+/**
+ * The stream loop shared by the chat-completions-style providers (OpenAI-compatible, Groq, Mistral): yields the
+ * deltas, keeps the last usage and finish reason, turns a break into a failure with the partial output, and ends
+ * with one `end` event (usage from the provider, or estimated when it sent none).
+ */
+export async function* readChatChunkStream<Chunk>(
+  chunks: AsyncIterable<Chunk>,
+  read: (chunk: Chunk) => ChunkReading,
+  convertError: (error: unknown) => LlmCallError,
+  request: ChatRequest,
+  context: ProviderErrorContext,
+  providerRequestId: string | undefined,
+): AsyncGenerator<StreamEvent> {
+  let content = '';
+  let model = request.model;
+  let usage: Usage | undefined;
+  let finishReason: FinishReason | undefined;
+  try {
+    for await (const chunk of chunks) {
+      const reading = read(chunk);
+      if (reading.model) model = reading.model;
+      if (reading.usage) usage = reading.usage;
+      if (reading.text) {
+        content += reading.text;
+        yield { type: 'delta', content: reading.text };
+      }
+      if (reading.finishReason) finishReason = reading.finishReason;
+    }
+  } catch (error) {
+    throw withPartialOutput(convertError(error), request, content, providerRequestId);
+  }
+  // The SDKs end the iteration quietly when the signal aborts; a missing finish reason means a cut stream.
+  if (finishReason === undefined || context.signal.aborted) {
+    throw createStreamEndedEarlyError(request, content, context, providerRequestId);
+  }
+  yield { type: 'end', usage: usage ?? estimateUsage(request, content), finishReason, model, providerRequestId };
 }
 
 /** Declarative parameter ranges: the value we were given, clamped to what the provider accepts. */
