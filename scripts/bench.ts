@@ -296,7 +296,7 @@ async function main(): Promise<void> {
 
   // Accounts, agents and keys for the /v1 cases, over HTTP as a user would.
   const owner = await registerUser(stack.agentHostUrl, 'Bench owner');
-  const byokAgent = await createAgent(stack.agentHostUrl, owner, 'BYOK agent', { mode: 'byok', provider: 'openai', model: 'gpt-4o-mini', apiKey: 'sk-bench-byok-0123456789abcdef' });
+  const byokAgent = await createAgent(stack.agentHostUrl, owner, 'BYOK agent', { mode: 'byok', provider: 'openai', model: 'gpt-4o-mini', apiKey: 'sk-fake-bench-byok-0123456789abcdef' });
   const managedAgent = await createAgent(stack.agentHostUrl, owner, 'Managed agent', { mode: 'managed', plan: 'pro' });
   const byokKey = await createAgentKey(stack.agentHostUrl, owner, byokAgent);
   const managedKey = await createAgentKey(stack.agentHostUrl, owner, managedAgent);
