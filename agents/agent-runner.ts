@@ -9,7 +9,7 @@ import { LlmCallError, isLlmCallError } from '../server/llm/llm-call.error';
 import type { ChatMessage, FinishReason, ProviderId, StreamEvent } from '../server/llm/llm.types';
 import type { AttemptReport, CredentialSource, LlmRouter, RouteTarget } from '../server/llm/llm-router';
 import { KeyPool } from '../server/llm/key-pool';
-import { countPromptTokens } from '../server/llm/token-estimator';
+import { countPromptTokens, upperBoundPromptTokens } from '../server/llm/token-estimator';
 import { DEFAULT_PROVIDER_BASE_URLS } from '../server/llm/provider-endpoints';
 import { getProviderAdapter } from '../server/llm/providers/provider-registry';
 import { createGuardedFetch } from '../server/llm/base-url-guard';
@@ -55,6 +55,14 @@ export interface RunStream {
   events: AsyncGenerator<RunStreamEvent>;
 }
 
+interface SystemPrompt {
+  prompt: string;
+  /** Never below the exact count; needs no tokenizer. */
+  tokensBound: number;
+  /** Counted with the tokenizer the first time a call needs it. */
+  exactTokens?: number;
+}
+
 export interface SimulatorEndpoints {
   baseUrls: Record<ProviderId, string>;
 }
@@ -70,7 +78,7 @@ interface PreparedCall {
 export class AgentRunner {
   private readonly pools = new Map<ProviderId, KeyPool>();
   private readonly sandboxPools = new Map<ProviderId, KeyPool>();
-  private readonly promptCache = new Map<string, { prompt: string; tokens: number }>();
+  private readonly promptCache = new Map<string, SystemPrompt>();
   private readonly guardedFetch: typeof fetch;
 
   constructor(
@@ -95,12 +103,12 @@ export class AgentRunner {
     this.guardedFetch = createGuardedFetch({ allowPrivate: dependencies.config.allowPrivateBaseUrls });
   }
 
-  private systemPrompt(agent: AgentDocument): { prompt: string; tokens: number } {
+  private systemPrompt(agent: AgentDocument): SystemPrompt {
     const cacheKey = `${agent._id.toString()}:${agent.updatedAt.getTime()}`;
     let cached = this.promptCache.get(cacheKey);
     if (!cached) {
       const prompt = this.dependencies.templates.render(agent.templateId, agent.variables ?? {});
-      cached = { prompt, tokens: countPromptTokens([{ role: 'system', content: prompt }]) };
+      cached = { prompt, tokensBound: upperBoundPromptTokens([{ role: 'system', content: prompt }]) };
       if (this.promptCache.size > 5000) this.promptCache.clear();
       this.promptCache.set(cacheKey, cached);
     }
@@ -120,10 +128,40 @@ export class AgentRunner {
     return pool;
   }
 
+  /** The output budget for a model; `roomLimited` when the prompt's size, not the request, decided it. */
   private maxTokensFor(model: CatalogModel, promptTokens: number, requested: number | undefined): number | undefined {
+    const wanted = Math.min(requested ?? DEFAULT_MAX_OUTPUT_TOKENS, model.maxOutputTokens ?? Number.MAX_SAFE_INTEGER);
     const room = model.contextWindow - promptTokens;
+    if (room < wanted) this.roomLimited = true;
     if (room <= 0) return undefined;
-    return Math.max(1, Math.min(requested ?? DEFAULT_MAX_OUTPUT_TOKENS, model.maxOutputTokens ?? Number.MAX_SAFE_INTEGER, room));
+    return Math.max(1, Math.min(wanted, room));
+  }
+
+  /** Set by maxTokensFor during one resolveTargets: whether an upper-bound prompt size had to be refined. */
+  private roomLimited = false;
+
+  /**
+   * Routes with a tokenizer-free upper bound of the prompt's size first; only when that bound is close to a
+   * context window (it never undercounts), or a limit needs the reservation, is the prompt counted exactly.
+   */
+  private resolveForPrompt(agent: AgentDocument, system: SystemPrompt, messages: ChatMessage[], requestedMaxTokens: number | undefined) {
+    const exactCount = () => {
+      system.exactTokens ??= countPromptTokens([{ role: 'system', content: system.prompt }]);
+      return system.exactTokens + countPromptTokens(messages);
+    };
+    const needsReservation = agent.llm.mode === 'managed' ? agent.limits?.monthlyTokenCap != null : agent.limits?.monthlyBudgetMicros != null;
+    if (!needsReservation) {
+      const bound = system.tokensBound + upperBoundPromptTokens(messages);
+      this.roomLimited = false;
+      try {
+        const resolved = this.resolveTargets(agent, bound, requestedMaxTokens);
+        if (!this.roomLimited) return { ...resolved, promptTokens: bound };
+      } catch (error) {
+        if (!(error instanceof AppError && error.code === 'PROMPT_TOO_LARGE')) throw error;
+      }
+    }
+    const promptTokens = exactCount();
+    return { ...this.resolveTargets(agent, promptTokens, requestedMaxTokens), promptTokens };
   }
 
   private resolveTargets(agent: AgentDocument, promptTokens: number, requestedMaxTokens: number | undefined): { targets: RouteTarget[]; plan: Plan | undefined } {
@@ -201,8 +239,7 @@ export class AgentRunner {
     }
     const system = this.systemPrompt(agent);
     const messages: ChatMessage[] = [{ role: 'system', content: system.prompt }, ...input.messages];
-    const promptTokens = system.tokens + countPromptTokens(input.messages);
-    const { targets, plan } = this.resolveTargets(agent, promptTokens, input.maxTokens);
+    const { targets, plan, promptTokens } = this.resolveForPrompt(agent, system, input.messages, input.maxTokens);
     const primary = targets[0]!;
     const snapshot = priceSnapshotFor(this.dependencies.catalog, primary.provider, primary.model, plan);
     const reservation = await this.dependencies.limits.reserve(agent, {
