@@ -7,7 +7,9 @@
 //   --only=a,b     run only some parts: gateway, profile, usage, meter, live (sections are written only when complete)
 //   --no-write     print, do not touch docs/BENCHMARKS.md
 //   --profile-c=<n>  concurrency of the profiled run (default 10)
+//   --profile-case=byok|managed  which agent the profiled run calls (default byok)
 //   --keep-profile=<file>  keep the raw .cpuprofile of the profiled Agent Host (open it in Chrome DevTools)
+//   --delays=0,50 --concurrencies=1,10,50 --duration=<s>  narrow the gateway cases (printed only unless --write)
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -50,14 +52,43 @@ const argv = process.argv.slice(2);
 const QUICK = argv.includes('--quick');
 const SKIP_BUILD = argv.includes('--skip-build');
 // A smoke run does not replace the measured sections unless asked to (--write).
-const NO_WRITE = argv.includes('--no-write') || (QUICK && !argv.includes('--write'));
+const listFlag = (name: string): number[] | undefined => argv.find((value) => value.startsWith(`--${name}=`))?.slice(name.length + 3).split(',').map(Number);
+const NARROWED = ['delays', 'concurrencies', 'duration'].some((name) => argv.some((value) => value.startsWith(`--${name}=`)));
+const NO_WRITE = argv.includes('--no-write') || ((QUICK || NARROWED) && !argv.includes('--write'));
 const ONLY = new Set((argv.find((value) => value.startsWith('--only='))?.slice(7) ?? 'gateway,profile,usage,meter,live').split(',').filter(Boolean));
 const PROFILE_CONCURRENCY = Number(argv.find((value) => value.startsWith('--profile-c='))?.slice('--profile-c='.length) ?? 10);
+const PROFILE_CASE = argv.find((value) => value.startsWith('--profile-case='))?.slice('--profile-case='.length) === 'managed' ? 'managed' : 'byok';
 const COMMAND = `npm run bench${QUICK ? ' -- --quick' : ''}`;
 
 const PLAN = QUICK
   ? { delays: [0, 50], concurrencies: [1, 10], warmupSeconds: 0.5, durationSeconds: 1, profileSeconds: 2, usageAgents: 100, syntheticEvents: 200_000, materializeEvery: 10, usageRequests: 50, meterEvents: 10_000, liveCalls: 20 }
   : { delays: [0, 50], concurrencies: [1, 10, 50], warmupSeconds: 1, durationSeconds: 4, profileSeconds: 6, usageAgents: 1_000, syntheticEvents: 10_000_000, materializeEvery: 10, usageRequests: 300, meterEvents: 100_000, liveCalls: 200 };
+
+if (NARROWED) {
+  Object.assign(PLAN, {
+    delays: listFlag('delays') ?? PLAN.delays,
+    concurrencies: listFlag('concurrencies') ?? PLAN.concurrencies,
+    durationSeconds: listFlag('duration')?.[0] ?? PLAN.durationSeconds,
+  });
+}
+
+/**
+ * Agent Host runs exactly as `npm run serve` (and the Procfile) runs it in production: the same environment settings
+ * and node flags, read from package.json so the benchmark cannot drift from what is deployed.
+ */
+function serveCommand(): { env: Record<string, string>; nodeFlags: string[]; script: string } {
+  const scripts = (JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
+  const words = (scripts.serve ?? '').trim().split(/\s+/);
+  const env: Record<string, string> = {};
+  while (words.length > 0 && /^[A-Z_][A-Z0-9_]*=/.test(words[0]!)) {
+    const [name, ...value] = words.shift()!.split('=');
+    env[name!] = value.join('=');
+  }
+  if (words.shift() !== 'node' || words.length === 0) throw new Error('package.json scripts.serve must be "[NAME=value ...] node [flags] <script>"');
+  const script = words.pop()!;
+  return { env, nodeFlags: words, script };
+}
+const SERVE = serveCommand();
 
 const STORE_DB = 'agent_host';
 
@@ -193,11 +224,15 @@ async function startStack(): Promise<Stack> {
     DATA_DIR: dataDir,
     OPENAI_BASE_URL: `${fakeUrl}/v1`,
     OPENAI_POOL_KEYS: 'sk-bench-pool',
+    // Passed through for experiments (e.g. METER_FLUSH_INTERVAL_MS=50 npm run bench -- --concurrencies=1).
+    ...(process.env.METER_FLUSH_INTERVAL_MS ? { METER_FLUSH_INTERVAL_MS: process.env.METER_FLUSH_INTERVAL_MS } : {}),
+    ...SERVE.env,
+    ...(process.env.AGENT_HOST_NODE_OPTIONS ? { NODE_OPTIONS: process.env.AGENT_HOST_NODE_OPTIONS } : {}),
   };
   const migrate = nodeChild('migrations', ['dist/migrations/run-migrations.js'], agentHostEnv);
   const migrated = await migrate.exited;
   if (migrated !== 0) throw new Error(`migrations failed (exit ${migrated}):\n${migrate.tail.join('\n')}`);
-  const agentHost = nodeChild('agent host', [EXIT_WITH_PARENT_IMPORT, 'dist/server/main.js'], agentHostEnv);
+  const agentHost = nodeChild('agent host', [EXIT_WITH_PARENT_IMPORT, ...SERVE.nodeFlags, SERVE.script], agentHostEnv);
   const agentHostUrl = `http://127.0.0.1:${port}`;
   await waitForHttp(`${agentHostUrl}/health`, 60_000, agentHost);
   log(`Agent Host ${agentHostUrl} (pid ${agentHost.pid}, NODE_ENV=production, LOG_LEVEL=warn)`);
@@ -249,10 +284,10 @@ function meterWatcher(storeUri: string) {
   };
 }
 
-async function profileAgentHost(stack: Stack, byokKey: string): Promise<ProfileSummary> {
+async function profileAgentHost(stack: Stack, agentKey: string): Promise<ProfileSummary> {
   const directory = fs.mkdtempSync(path.join(os.tmpdir(), 'agent-host-prof-'));
   const port = await freePort();
-  const child = nodeChild('agent host (profiled)', [EXIT_WITH_PARENT_IMPORT, '--cpu-prof', `--cpu-prof-dir=${directory}`, '--cpu-prof-interval=250', 'dist/server/main.js'], {
+  const child = nodeChild('agent host (profiled)', [EXIT_WITH_PARENT_IMPORT, ...SERVE.nodeFlags, '--cpu-prof', `--cpu-prof-dir=${directory}`, '--cpu-prof-interval=250', SERVE.script], {
     ...stack.agentHostEnv,
     PORT: String(port),
   });
@@ -260,7 +295,7 @@ async function profileAgentHost(stack: Stack, byokKey: string): Promise<ProfileS
     const url = `http://127.0.0.1:${port}`;
     await waitForHttp(`${url}/health`, 60_000, child);
     await setFakeDelay(stack, 0);
-    const common = { url: `${url}/v1/chat/completions`, headers: { 'content-type': 'application/json', authorization: `Bearer ${byokKey}` }, body: CHAT_BODY, connections: PROFILE_CONCURRENCY };
+    const common = { url: `${url}/v1/chat/completions`, headers: { 'content-type': 'application/json', authorization: `Bearer ${agentKey}` }, body: CHAT_BODY, connections: PROFILE_CONCURRENCY };
     await runLoad({ ...common, durationSeconds: 2 });
     const fromUs = Number(process.hrtime.bigint() / 1000n);
     const load = await runLoad({ ...common, durationSeconds: PLAN.profileSeconds });
@@ -364,13 +399,13 @@ async function main(): Promise<void> {
       ].join('\n');
     }
     if (ONLY.has('profile')) {
-      log(`profiling Agent Host /v1 BYOK at c${PROFILE_CONCURRENCY}, delay 0`);
-      const summary = await profileAgentHost(stack, byokKey);
+      log(`profiling Agent Host /v1 ${PROFILE_CASE} at c${PROFILE_CONCURRENCY}, delay 0`);
+      const summary = await profileAgentHost(stack, PROFILE_CASE === 'managed' ? managedKey : byokKey);
       await meter.caughtUp(0).catch(() => undefined);
       gatewayBody += [
         '',
         '',
-        '### CPU profile of the /v1 BYOK path',
+        `### CPU profile of the /v1 ${PROFILE_CASE === 'managed' ? 'managed (Pro plan)' : 'BYOK'} path`,
         '',
         `A second Agent Host process with \`node --cpu-prof --cpu-prof-interval=250\`, c${PROFILE_CONCURRENCY}, fake delay 0, 2 s warm-up then ${PLAN.profileSeconds} s`,
         'measured; only samples inside the measured window count (start-up and shut-down excluded).',

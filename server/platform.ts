@@ -34,7 +34,7 @@ import { createCatalogRouter } from './http/routers/catalog.router';
 import { createWorkspacesRouter } from './http/routers/workspaces.router';
 import { createAgentsRouter } from './http/routers/agents.router';
 import { createChatRouter } from './http/routers/chat.router';
-import { createOpenAiCompatibleRouter } from './http/routers/openai-compatible.router';
+import { createOpenAiCompatibleApi } from './http/openai-compatible-api';
 import { createUsageRouter } from './http/routers/usage.router';
 import '../server/http/express-request.types';
 
@@ -105,7 +105,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   const auth = new AuthService(models, tokens, workspaces);
   const agents = new AgentService(models, config, catalog, templates, vault, workspaces);
   workspaces.onWorkspaceDeleting((workspaceId) => agents.removeAllInWorkspace(workspaceId));
-  const meter = new MeterService(models, logger, options.meterOptions);
+  const meter = new MeterService(models, logger, { flushIntervalMs: config.meterFlushIntervalMs, ...options.meterOptions });
   const limits = new LimitsService(models);
   const alerts = new AlertService(models, logger);
   const usage = new UsageService(models, catalog);
@@ -145,11 +145,12 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       ),
       createChatRouter(agents, runner, authenticate, requireWorkspaceRole),
       createUsageRouter(usage, alerts, authenticate, requireWorkspaceRole),
-      createOpenAiCompatibleRouter(agents, runner),
     ],
   });
 
-  const httpServer = http.createServer(app);
+  // /v1 (the hot path) is served on node:http directly; everything else goes through Express.
+  const openAiApi = createOpenAiCompatibleApi(agents, runner, { logger, jsonBodyLimit: config.jsonBodyLimit });
+  const httpServer = http.createServer((request, response) => (openAiApi.handles(request.url) ? openAiApi.handle(request, response) : app(request, response)));
   httpServer.keepAliveTimeout = 65_000;
   const realtime = await createRealtime({
     httpServer,
@@ -162,7 +163,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
 
   const livePublisher = new UsageLivePublisher(usage, (update) => {
     for (const agentRow of update.agents) realtime.publishUsage({ workspaceId: update.workspaceId, month: update.month, agentRow, totals: update.totals });
-  }, logger);
+  }, logger, undefined, (workspaceId) => realtime.hasListeners(workspaceId));
   const agentNames = async (agentId: string) => (await models.Agent.findById(agentId, { name: 1 }).lean())?.name ?? 'An agent';
   meter.onRollupsChanged((changes) => {
     livePublisher.onRollupsChanged(changes);

@@ -7,6 +7,7 @@ import zlib from 'node:zlib';
 import { Agent, fetch as undiciFetch, request, Response as UndiciResponse } from 'undici';
 
 const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
+const JSON_CONTENT_TYPE = /^\s*application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
 
 function headerRecord(headers: unknown): Record<string, string> {
   const record: Record<string, string> = {};
@@ -83,7 +84,21 @@ export function createKeepAliveFetch(options: { keepAliveTimeoutMs?: number; con
     }
     const contentEncoding = response.headers['content-encoding'];
     const stream = decoded(response.body, Array.isArray(contentEncoding) ? contentEncoding[0] : contentEncoding);
-    // undici's Response reads an async iterable lazily: SSE streams through, a JSON body is read once.
+    const contentType = String(response.headers['content-type'] ?? '');
+    if (JSON_CONTENT_TYPE.test(contentType)) {
+      // A JSON answer is read whole here: a Response over bytes costs about half of one over a stream.
+      let bytes: Buffer;
+      try {
+        const chunks: Buffer[] = [];
+        for await (const chunk of stream) chunks.push(chunk as Buffer);
+        bytes = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+      } catch (error) {
+        if (init?.signal?.aborted) throw init.signal.reason ?? error;
+        throw new TypeError('fetch failed', { cause: error });
+      }
+      return new UndiciResponse(bytes, { status: response.statusCode, headers }) as unknown as Response;
+    }
+    // undici's Response reads an async iterable lazily: SSE streams through as it arrives.
     return new UndiciResponse(stream as unknown as AsyncIterable<Uint8Array>, { status: response.statusCode, headers }) as unknown as Response;
   };
 

@@ -90,10 +90,15 @@ interface RollupGroup {
 export interface MeterOptions {
   maxQueue: number;
   batchSize: number;
-  flushDelayMs: number;
+  /**
+   * Batch writes start at most once per interval. The first event after a quiet interval is written at once
+   * (live dashboards see it without delay); under load the events of one interval share one batch, so the
+   * database round trips per call fall as the rate rises.
+   */
+  flushIntervalMs: number;
 }
 
-export const DEFAULT_METER_OPTIONS: MeterOptions = { maxQueue: 200_000, batchSize: 2_000, flushDelayMs: 10 };
+export const DEFAULT_METER_OPTIONS: MeterOptions = { maxQueue: 200_000, batchSize: 2_000, flushIntervalMs: 50 };
 
 export function modelKey(provider: string, model: string): string {
   return Buffer.from(`${provider}|${model}`).toString('base64url');
@@ -109,6 +114,7 @@ export class MeterService {
   private flushing: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private retryDelayMs = 0;
+  private lastFlushStartedAt = 0;
   private lastBackpressureWarning = 0;
   private stopped = false;
   private readonly listeners: Array<(changes: RollupChange[]) => void> = [];
@@ -153,24 +159,34 @@ export class MeterService {
       this.lastBackpressureWarning = Date.now();
       this.logger.warn({ pending: this.queue.length, max: this.options.maxQueue }, 'METER QUEUE NEARLY FULL: the database is not keeping up; new LLM calls will be refused when it is full');
     }
-    this.scheduleFlush(this.options.flushDelayMs);
+    this.scheduleFlush(this.untilNextFlush());
+  }
+
+  /** Time left in the current interval (0 after a quiet one: the timer still lets this tick's events join). */
+  private untilNextFlush(): number {
+    return Math.max(0, this.lastFlushStartedAt + this.options.flushIntervalMs - Date.now());
   }
 
   private scheduleFlush(delayMs: number): void {
     if (this.timer || this.flushing || this.stopped) return;
     this.timer = setTimeout(() => {
       this.timer = undefined;
+      this.lastFlushStartedAt = Date.now();
       this.flushing = this.flushLoop().finally(() => {
         this.flushing = undefined;
-        if (this.queue.length > 0) this.scheduleFlush(this.retryDelayMs || this.options.flushDelayMs);
+        // A full batch waiting (a backlog) is written at once; a partial one waits for the interval to gather more.
+        if (this.queue.length > 0) this.scheduleFlush(this.retryDelayMs || (this.queue.length >= this.options.batchSize ? 0 : this.untilNextFlush()));
         else for (const resolve of this.idleWaiters.splice(0)) resolve();
       });
     }, delayMs);
   }
 
+  /** Writes what was queued when it started (events queued meanwhile wait for the next interval). */
   private async flushLoop(): Promise<void> {
-    while (this.queue.length > 0) {
-      const batch = this.queue.slice(0, this.options.batchSize);
+    let remaining = this.queue.length;
+    while (remaining > 0 && this.queue.length > 0) {
+      const batch = this.queue.slice(0, Math.min(this.options.batchSize, remaining));
+      remaining -= batch.length;
       try {
         await this.writeBatch(batch);
         this.queue.splice(0, batch.length);
@@ -187,6 +203,12 @@ export class MeterService {
   /** Resolves when everything queued so far is written (used by shutdown, reconcile and tests). */
   async drain(timeoutMs = 30_000): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
+    // No need to wait out the batching interval: write now.
+    if (this.timer && !this.retryDelayMs) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+      this.scheduleFlush(0);
+    }
     while (this.queue.length > 0 || this.flushing || this.timer) {
       if (Date.now() > deadline) return false;
       await new Promise<void>((resolve) => {

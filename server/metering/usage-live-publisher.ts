@@ -16,10 +16,13 @@ export class UsageLivePublisher {
     private readonly push: UsagePushTarget,
     private readonly logger: Logger,
     private readonly minIntervalMs = 200,
+    /** Whether anyone watches this workspace; without listeners the update (two database reads) is skipped. */
+    private readonly hasListeners: (workspaceId: string) => boolean = () => true,
   ) {}
 
   onRollupsChanged(changes: RollupChange[]): void {
     for (const change of changes) {
+      if (!this.hasListeners(change.workspaceId)) continue;
       const key = `${change.workspaceId}|${change.month}`;
       let entry = this.dirty.get(key);
       if (!entry) {

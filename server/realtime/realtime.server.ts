@@ -32,6 +32,12 @@ export interface RealtimeAlert {
 
 export interface Realtime {
   publishUsage(update: UsageRowUpdate): void;
+  /**
+   * Whether a usage update for this workspace could reach anyone: a socket of this instance in its room, or, with
+   * the Redis adapter, possibly a socket of another instance (always true then). Lets the live publisher skip its
+   * database reads for workspaces nobody is watching.
+   */
+  hasListeners(workspaceId: string): boolean;
   publishAlert(workspaceId: string, alert: RealtimeAlert): void;
   /**
    * Flushes pending updates, disconnects this instance's sockets and leaves Redis. Like Socket.IO's own close(), this
@@ -278,6 +284,11 @@ export async function createRealtime(deps: RealtimeDependencies): Promise<Realti
         return;
       }
       coalescer.publish(update);
+    },
+    hasListeners(workspaceId) {
+      if (closed) return false;
+      if (redisClients.length > 0) return true;
+      return (io.of('/').adapter.rooms.get(workspaceRoom(workspaceId))?.size ?? 0) > 0;
     },
     publishAlert(workspaceId, alert) {
       if (closed) return;

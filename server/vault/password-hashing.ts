@@ -7,7 +7,7 @@ import { Worker } from 'node:worker_threads';
 export const MAXIMUM_PASSWORD_LENGTH = 1024;
 
 /** The worker exits after this long without work, returning its memory. */
-const IDLE_EXIT_MS = 15_000;
+const IDLE_EXIT_MS = 3_000;
 
 export class PasswordHashingError extends Error {
   readonly code = 'PASSWORD_INVALID';

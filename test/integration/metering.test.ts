@@ -11,6 +11,7 @@ import { startProviderSimulator } from '../../server/llm/simulator';
 import { monthOf } from '../../server/metering/pricing';
 import defaultCatalog from '../../server/catalog/default-catalog.json';
 import { reconcileUsage } from '../../server/metering/usage-reconcile.service';
+import { MeterService, type MeterEventInput } from '../../server/metering/meter.service';
 
 const SMALL_ALLOWANCES = { starter: 3_000, pro: 5_000 };
 
@@ -130,6 +131,62 @@ describe('token meter', function () {
     const csv = await api(platform.url, 'GET', `/api/workspaces/${owner.workspace.id}/usage/export.csv?month=${month}`, { token: owner.token });
     expect(csv.headers.get('content-type')).to.contain('text/csv');
     expect(csv.text.trim().split('\n')).to.have.length(501);
+  });
+
+  it('writes the first event after a quiet interval at once, gathers the next ones into one batch, and drain() does not wait', async () => {
+    const intervalMs = 5_000;
+    const meter = new MeterService(platform.platform.models, platform.platform.logger, { flushIntervalMs: intervalMs });
+    const batches: number[] = [];
+    meter.onRollupsChanged((changes) => batches.push(changes.length));
+    const agentId = new Types.ObjectId().toString();
+    const event = (n: number): MeterEventInput => ({
+      requestId: `req_batching_${agentId}_${n}`,
+      agentId,
+      workspaceId: owner.workspace.id,
+      timestamp: new Date(),
+      provider: 'openai',
+      model: 'gpt-4o-mini',
+      tier: 'standard',
+      mode: 'managed',
+      plan: 'pro',
+      requestType: 'chat',
+      status: 'ok',
+      usageSource: 'provider',
+      tokensInput: 10,
+      tokensOutput: 5,
+      latencyMs: 3,
+      credential: 'pool:openai:0',
+      sandbox: true,
+      attempt: 1,
+      priceSnapshot: { inputUsdPerMillion: 0.15, outputUsdPerMillion: 0.6, overageUsdPerMillion: 3, includedTokens: 1_000_000 },
+      countsAsRequest: true,
+    });
+    const written = () => platform.platform.models.MeterEvent.countDocuments({ agentId: new Types.ObjectId(agentId) });
+    const waitForCount = async (count: number, withinMs: number) => {
+      const started = Date.now();
+      while ((await written()) < count) {
+        if (Date.now() - started > withinMs) throw new Error(`${count} events not written within ${withinMs} ms (${await written()} are)`);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    };
+    const started = Date.now();
+    meter.record(event(0));
+    await waitForCount(1, intervalMs / 2);
+    expect(Date.now() - started).to.be.below(intervalMs / 2);
+
+    // Inside the interval: held, then written together.
+    for (let n = 1; n <= 5; n += 1) meter.record(event(n));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await written()).to.equal(1);
+    const drainStarted = Date.now();
+    expect(await meter.drain()).to.equal(true);
+    expect(Date.now() - drainStarted, 'drain() writes at once instead of waiting out the interval').to.be.below(intervalMs / 2);
+    expect(await written()).to.equal(6);
+    expect(batches).to.deep.equal([1, 1]);
+    const rollup = await platform.platform.models.UsageMonthly.collection.findOne({ agentId: new Types.ObjectId(agentId), month });
+    expect(rollup!.requests).to.equal(6);
+    expect(rollup!.tokens).to.equal(6 * 15);
+    await meter.stop();
   });
 
   it('the same requestId metered twice counts once', async () => {

@@ -1,4 +1,5 @@
 // The playground/API chat of one agent (user JWT): JSON or SSE.
+import type { ServerResponse } from 'node:http';
 import { Router, type RequestHandler, type Response } from 'express';
 import { z } from 'zod';
 import type { AgentService } from '../../../agents/agent.service';
@@ -20,7 +21,7 @@ export const chatRequestSchema = z
   .strict();
 
 /** An AbortSignal that fires when the client goes away, so the upstream call is cancelled too. */
-export function abortOnClientClose(response: Response): AbortSignal {
+export function abortOnClientClose(response: ServerResponse): AbortSignal {
   const controller = new AbortController();
   response.on('close', () => {
     if (!response.writableFinished) controller.abort(new Error('client closed the connection'));

@@ -45,20 +45,46 @@ const OPENAI_COMPATIBLE_SETTINGS: Record<OpenAiCompatibleProviderId, OpenAiCompa
   custom: { maxTokensParameter: 'max_tokens', temperatureRange: { min: 0, max: 2 } },
 };
 
-/** Cheap (~15 µs): a client per call keeps the key's lifetime to the call; connections pool in `fetch`. */
-function createOpenAiClient(options: ProviderCallOptions): OpenAI {
-  return new OpenAI({
-    apiKey: options.apiKey,
-    baseURL: options.baseUrl,
-    maxRetries: 0,
-    timeout: options.timeoutMs,
-    fetch: options.fetch,
-    // Never pick up OPENAI_ORG_ID / OPENAI_PROJECT_ID for another provider's endpoint.
-    organization: null,
-    project: null,
-    // OPENAI_LOG=debug would print requests; the platform logs through its own redacted logger.
-    logLevel: 'off',
-  });
+/**
+ * One SDK client per endpoint and transport, shared by every call to it. The client holds a placeholder, never a
+ * real key: each request carries its caller's key in its own Authorization header, so a key lives only as long as
+ * its call (a client per call cost ~20 µs and ~5 KB of garbage per request, measured in docs/BENCHMARKS.md).
+ */
+const PLACEHOLDER_KEY = 'agent-host-key-per-request';
+const DEFAULT_TRANSPORT = {};
+const MAX_CLIENTS_PER_TRANSPORT = 1000;
+const sharedClients = new WeakMap<object, Map<string, OpenAI>>();
+
+function openAiClientFor(options: ProviderCallOptions): OpenAI {
+  const transport: object = options.fetch ?? DEFAULT_TRANSPORT;
+  let byBaseUrl = sharedClients.get(transport);
+  if (!byBaseUrl) {
+    byBaseUrl = new Map();
+    sharedClients.set(transport, byBaseUrl);
+  }
+  let client = byBaseUrl.get(options.baseUrl);
+  if (!client) {
+    // Custom base URLs come from users: keep the map bounded.
+    if (byBaseUrl.size >= MAX_CLIENTS_PER_TRANSPORT) byBaseUrl.clear();
+    client = new OpenAI({
+      apiKey: PLACEHOLDER_KEY,
+      baseURL: options.baseUrl,
+      maxRetries: 0,
+      fetch: options.fetch,
+      // Never pick up OPENAI_ORG_ID / OPENAI_PROJECT_ID for another provider's endpoint.
+      organization: null,
+      project: null,
+      // OPENAI_LOG=debug would print requests; the platform logs through its own redacted logger.
+      logLevel: 'off',
+    });
+    byBaseUrl.set(options.baseUrl, client);
+  }
+  return client;
+}
+
+/** The per-request half: this call's key, signal and deadline. */
+function requestOptionsFor(options: ProviderCallOptions) {
+  return { signal: options.signal, timeout: options.timeoutMs, headers: { Authorization: `Bearer ${options.apiKey}` } };
 }
 
 function buildRequestBody(request: ChatRequest, settings: OpenAiCompatibleSettings): ChatCompletionCreateParamsNonStreaming {
@@ -136,9 +162,7 @@ export function createOpenAiCompatibleAdapter(id: OpenAiCompatibleProviderId): P
     let completion: ChatCompletion;
     let providerRequestId: string | undefined;
     try {
-      const response = await createOpenAiClient(options)
-        .chat.completions.create(buildRequestBody(request, settings), { signal: options.signal })
-        .withResponse();
+      const response = await openAiClientFor(options).chat.completions.create(buildRequestBody(request, settings), requestOptionsFor(options)).withResponse();
       completion = response.data;
       providerRequestId = response.request_id ?? undefined;
     } catch (error) {
@@ -160,11 +184,8 @@ export function createOpenAiCompatibleAdapter(id: OpenAiCompatibleProviderId): P
     let chunks: AsyncIterable<ChatCompletionChunk>;
     let providerRequestId: string | undefined;
     try {
-      const response = await createOpenAiClient(options)
-        .chat.completions.create(
-          { ...buildRequestBody(request, settings), stream: true, stream_options: { include_usage: true } },
-          { signal: options.signal },
-        )
+      const response = await openAiClientFor(options)
+        .chat.completions.create({ ...buildRequestBody(request, settings), stream: true, stream_options: { include_usage: true } }, requestOptionsFor(options))
         .withResponse();
       chunks = response.data;
       providerRequestId = response.request_id ?? undefined;
@@ -191,7 +212,7 @@ export function createOpenAiCompatibleAdapter(id: OpenAiCompatibleProviderId): P
   async function checkKey(options: ProviderCallOptions): Promise<void> {
     const context = createContext(options);
     try {
-      await createOpenAiClient(options).models.list({ signal: options.signal });
+      await openAiClientFor(options).models.list(requestOptionsFor(options));
     } catch (error) {
       throw convertOpenAiError(error, context);
     }

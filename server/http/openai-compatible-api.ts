@@ -1,0 +1,314 @@
+// /v1: the OpenAI Chat Completions API in front of one agent, authenticated by the agent's `ak_` key.
+// This is the platform's hot path, so it is served on node:http directly, before Express (see platform.ts): no
+// router walk, no per-request middleware chain. It keeps what the Express stack gives every other route — our own
+// request id, the security headers helmet would set (captured once at start), a JSON body limit, one error shape
+// (OpenAI's), a completed-request log line — at a fraction of the cost (docs/BENCHMARKS.md, gateway overhead).
+import crypto from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import bytes from 'bytes';
+import helmet from 'helmet';
+import { z } from 'zod';
+import type { AgentService } from '../../agents/agent.service';
+import { hashAgentApiKey } from '../../agents/agent.service';
+import type { AgentDocument } from '../../agents/agent.model';
+import type { AgentRunner } from '../../agents/agent-runner';
+import type { Logger } from '../logger';
+import type { ChatMessage } from '../llm/llm.types';
+import { parseInput } from './middleware/validate-request';
+import { renderError } from './middleware/error-handler';
+import { AppError } from './app-error';
+import { abortOnClientClose } from './routers/chat.router';
+
+const contentPartSchema = z.object({ type: z.literal('text'), text: z.string() }).passthrough();
+const openAiMessageSchema = z
+  .object({
+    role: z.enum(['system', 'developer', 'user', 'assistant']),
+    content: z.union([z.string(), z.array(contentPartSchema), z.null()]),
+  })
+  .passthrough();
+
+const completionRequestSchema = z
+  .object({
+    model: z.string().max(200).optional(),
+    messages: z.array(openAiMessageSchema).min(1).max(500),
+    stream: z.boolean().nullish(),
+    stream_options: z.object({ include_usage: z.boolean().optional() }).passthrough().nullish(),
+    max_tokens: z.number().int().positive().nullish(),
+    max_completion_tokens: z.number().int().positive().nullish(),
+    temperature: z.number().min(0).max(2).nullish(),
+    n: z.number().int().min(1).max(1, 'only n=1 is supported').nullish(),
+    tools: z.undefined({ message: 'tools are not supported by Agent Host agents' }).optional(),
+  })
+  .passthrough();
+
+interface CachedAgent {
+  agent: AgentDocument;
+  apiKeyId: string;
+  expiresAt: number;
+}
+
+const AGENT_CACHE_TTL_MS = 5_000;
+const LAST_USED_WRITE_INTERVAL_MS = 60_000;
+
+/** Caches `ak_` key → agent for a few seconds; local changes to an agent drop its entries at once. */
+class AgentKeyCache {
+  private readonly entries = new Map<string, CachedAgent>();
+  private readonly lastUsedWrites = new Map<string, number>();
+
+  constructor(private readonly agents: AgentService) {
+    agents.onAgentChanged((agentId) => {
+      for (const [hash, entry] of this.entries) if (entry.agent._id.toString() === agentId) this.entries.delete(hash);
+    });
+  }
+
+  async resolve(key: string): Promise<CachedAgent | undefined> {
+    const hash = hashAgentApiKey(key);
+    const cached = this.entries.get(hash);
+    if (cached && cached.expiresAt > Date.now()) return cached;
+    const found = await this.agents.findByApiKey(key);
+    if (!found) {
+      this.entries.delete(hash);
+      return undefined;
+    }
+    const entry = { agent: found.agent, apiKeyId: found.apiKeyId, expiresAt: Date.now() + AGENT_CACHE_TTL_MS };
+    if (this.entries.size > 10_000) this.entries.clear();
+    this.entries.set(hash, entry);
+    return entry;
+  }
+
+  touch(apiKeyId: string): void {
+    const last = this.lastUsedWrites.get(apiKeyId) ?? 0;
+    if (Date.now() - last < LAST_USED_WRITE_INTERVAL_MS) return;
+    this.lastUsedWrites.set(apiKeyId, Date.now());
+    void this.agents.touchApiKey(apiKeyId).catch(() => undefined);
+  }
+}
+
+function flattenContent(content: z.infer<typeof openAiMessageSchema>['content']): string {
+  if (content === null) return '';
+  if (typeof content === 'string') return content;
+  return content.map((part) => part.text).join('');
+}
+
+const OPENAI_FINISH_REASONS: Record<string, string> = { stop: 'stop', length: 'length', content_filter: 'content_filter', tool_calls: 'tool_calls' };
+
+/** The headers helmet sets on a response, captured once by running it against a recording response (flat list). */
+function helmetHeaders(): string[] {
+  const headers = new Map<string, string>();
+  const recorder = {
+    setHeader: (name: string, value: unknown) => headers.set(name, String(value)),
+    removeHeader: (name: string) => headers.delete(name),
+    getHeader: (name: string) => headers.get(name),
+  };
+  helmet()({ headers: {} } as never, recorder as never, () => undefined);
+  return [...headers].flat();
+}
+
+const JSON_CONTENT_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
+
+export interface OpenAiCompatibleApiOptions {
+  logger: Logger;
+  /** Same limit and syntax as the JSON body limit of the other routes, e.g. "4mb". */
+  jsonBodyLimit: string;
+}
+
+export interface OpenAiCompatibleApi {
+  /** Whether this API serves the request's path (everything under /v1/). */
+  handles(url: string | undefined): boolean;
+  handle(request: IncomingMessage, response: ServerResponse): void;
+}
+
+export function createOpenAiCompatibleApi(agents: AgentService, runner: AgentRunner, options: OpenAiCompatibleApiOptions): OpenAiCompatibleApi {
+  const cache = new AgentKeyCache(agents);
+  const { logger } = options;
+  const bodyLimit = bytes.parse(options.jsonBodyLimit) ?? 4 * 1024 * 1024;
+  const securityHeaders = helmetHeaders();
+
+  // Headers go out in one writeHead with a flat list (no per-header setHeader bookkeeping on the hot path).
+  const headersFor = (requestId: string, contentType: string, extra?: Record<string, string>): string[] => {
+    const list = [...securityHeaders, 'X-Request-Id', requestId, 'Content-Type', contentType];
+    if (extra) for (const [name, value] of Object.entries(extra)) list.push(name, value);
+    return list;
+  };
+
+  const sendJson = (response: ServerResponse, requestId: string, status: number, body: unknown, extraHeaders?: Record<string, string>) => {
+    const text = JSON.stringify(body);
+    const headers = headersFor(requestId, 'application/json; charset=utf-8', extraHeaders);
+    headers.push('Content-Length', String(Buffer.byteLength(text)));
+    response.writeHead(status, headers);
+    response.end(text);
+  };
+
+  const sendError = (request: IncomingMessage, response: ServerResponse, requestId: string, error: unknown) => {
+    const known = error instanceof AppError ? error : undefined;
+    const appError = known ?? new AppError(500, 'INTERNAL', `Something went wrong on our side. Reference: ${requestId}`);
+    if (!known) logger.error({ err: error, req: { id: requestId, method: request.method, url: request.url } }, 'unhandled error');
+    if (response.headersSent) {
+      response.end();
+      return;
+    }
+    sendJson(response, requestId, appError.status, renderError(appError, true), appError.headers);
+  };
+
+  /** Reads the JSON body within the limit; anything but a JSON object or array is refused with a clear 4xx. */
+  const readJsonBody = (request: IncomingMessage): Promise<unknown> =>
+    new Promise((resolve, reject) => {
+      const contentType = request.headers['content-type'];
+      const declared = Number(request.headers['content-length'] ?? 0);
+      if (declared > bodyLimit) return reject(new AppError(413, 'PAYLOAD_TOO_LARGE', 'The request body is too large.'));
+      const encoding = request.headers['content-encoding'];
+      if (encoding && encoding.toLowerCase() !== 'identity') return reject(new AppError(415, 'UNSUPPORTED_ENCODING', 'Unsupported request encoding.'));
+      const chunks: Buffer[] = [];
+      let received = 0;
+      let failed = false;
+      request.on('data', (chunk: Buffer) => {
+        if (failed) return;
+        received += chunk.length;
+        if (received > bodyLimit) {
+          failed = true;
+          chunks.length = 0;
+          reject(new AppError(413, 'PAYLOAD_TOO_LARGE', 'The request body is too large.'));
+          return;
+        }
+        chunks.push(chunk);
+      });
+      request.on('error', () => {
+        if (!failed) reject(new AppError(400, 'BAD_REQUEST', 'The request could not be read.'));
+        failed = true;
+      });
+      request.on('end', () => {
+        if (failed) return;
+        if (received === 0) return resolve(undefined);
+        if (!contentType || !JSON_CONTENT_TYPE.test(contentType)) {
+          return reject(new AppError(415, 'UNSUPPORTED_MEDIA_TYPE', 'Send the request body as JSON (Content-Type: application/json).'));
+        }
+        const charset = /charset=([^;\s]+)/i.exec(contentType)?.[1]?.replace(/"/g, '').toLowerCase();
+        if (charset && charset !== 'utf-8' && charset !== 'utf8') return reject(new AppError(415, 'UNSUPPORTED_ENCODING', 'Unsupported request encoding.'));
+        try {
+          const parsed: unknown = JSON.parse(Buffer.concat(chunks, received).toString('utf8'));
+          if (typeof parsed !== 'object' || parsed === null) throw new SyntaxError('not an object or array');
+          resolve(parsed);
+        } catch {
+          reject(new AppError(400, 'INVALID_JSON', 'The request body is not valid JSON.'));
+        }
+      });
+    });
+
+  const authenticate = async (request: IncomingMessage): Promise<CachedAgent> => {
+    const header = request.headers.authorization ?? '';
+    const key = header.startsWith('Bearer ') ? header.slice(7).trim() : '';
+    const resolved = key ? await cache.resolve(key) : undefined;
+    if (!resolved) throw new AppError(401, 'invalid_api_key', 'Invalid or revoked agent API key. Create one on the agent page (keys start with ak_).');
+    cache.touch(resolved.apiKeyId);
+    return resolved;
+  };
+
+  const listModels = async (request: IncomingMessage, response: ServerResponse, requestId: string) => {
+    const { agent } = await authenticate(request);
+    sendJson(response, requestId, 200, {
+      object: 'list',
+      data: [{ id: agent._id.toString(), object: 'model', created: Math.floor(agent.createdAt.getTime() / 1000), owned_by: 'agent-host', name: agent.name }],
+    });
+  };
+
+  const chatCompletions = async (request: IncomingMessage, response: ServerResponse, requestId: string) => {
+    // The body is read first, then the key checked (as the Express stack did: body parser, then route middleware).
+    const body = await readJsonBody(request);
+    const { agent } = await authenticate(request);
+    const input = parseInput(completionRequestSchema, body);
+    const messages: ChatMessage[] = input.messages.map((message) => ({
+      role: message.role === 'developer' ? 'system' : message.role,
+      content: flattenContent(message.content),
+    }));
+    const completionId = `chatcmpl-${requestId.replace(/^req_/, '')}`;
+    const created = Math.floor(Date.now() / 1000);
+    const model = input.model || agent._id.toString();
+    const runInput = {
+      agent,
+      messages,
+      maxTokens: input.max_completion_tokens ?? input.max_tokens ?? undefined,
+      temperature: input.temperature ?? undefined,
+      signal: abortOnClientClose(response),
+      requestId,
+    };
+
+    if (!input.stream) {
+      const result = await runner.generate(runInput);
+      sendJson(response, requestId, 200, {
+        id: completionId,
+        object: 'chat.completion',
+        created,
+        model,
+        choices: [{ index: 0, message: { role: 'assistant', content: result.content, refusal: null }, logprobs: null, finish_reason: OPENAI_FINISH_REASONS[result.finishReason] ?? 'stop' }],
+        usage: { prompt_tokens: result.usage.inputTokens, completion_tokens: result.usage.outputTokens, total_tokens: result.usage.inputTokens + result.usage.outputTokens },
+        system_fingerprint: null,
+      });
+      return;
+    }
+
+    const stream = await runner.stream(runInput);
+    const includeUsage = input.stream_options?.include_usage === true;
+    response.writeHead(200, headersFor(requestId, 'text/event-stream; charset=utf-8', { 'Cache-Control': 'no-cache, no-transform', 'X-Accel-Buffering': 'no' }));
+    response.flushHeaders();
+    const chunk = (choices: unknown[], extra: Record<string, unknown> = {}) =>
+      `data: ${JSON.stringify({ id: completionId, object: 'chat.completion.chunk', created, model, system_fingerprint: null, choices, ...extra })}\n\n`;
+    response.write(chunk([{ index: 0, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }], includeUsage ? { usage: null } : {}));
+    try {
+      for await (const event of stream.events) {
+        if (event.type === 'delta') {
+          response.write(chunk([{ index: 0, delta: { content: event.content }, logprobs: null, finish_reason: null }], includeUsage ? { usage: null } : {}));
+        } else {
+          response.write(chunk([{ index: 0, delta: {}, logprobs: null, finish_reason: OPENAI_FINISH_REASONS[event.finishReason] ?? 'stop' }], includeUsage ? { usage: null } : {}));
+          if (includeUsage) {
+            const usage = { prompt_tokens: event.usage.inputTokens, completion_tokens: event.usage.outputTokens, total_tokens: event.usage.inputTokens + event.usage.outputTokens };
+            response.write(chunk([], { usage }));
+          }
+        }
+      }
+      response.write('data: [DONE]\n\n');
+    } catch (error) {
+      const appError = error instanceof AppError ? error : new AppError(503, 'PROVIDER_UNAVAILABLE', 'The AI provider stopped responding.');
+      if (!response.destroyed) response.write(`data: ${JSON.stringify({ error: { message: appError.message, type: 'api_error', code: appError.code } })}\n\n`);
+    }
+    response.end();
+  };
+
+  const route = (request: IncomingMessage, response: ServerResponse, requestId: string): Promise<void> => {
+    const path = (request.url ?? '/').split('?', 1)[0]!;
+    if (path === '/v1/chat/completions' && request.method === 'POST') return chatCompletions(request, response, requestId);
+    if (path === '/v1/models' && (request.method === 'GET' || request.method === 'HEAD')) return listModels(request, response, requestId);
+    return Promise.reject(new AppError(404, 'NOT_FOUND', `No route for ${request.method} ${path}.`));
+  };
+
+  return {
+    handles: (url) => url !== undefined && url.startsWith('/v1/'),
+    handle(request, response) {
+      const startedAt = performance.now();
+      // Request ids are ours, never the client's (they key billing events); a client's id is logged beside it.
+      const requestId = `req_${crypto.randomUUID().replace(/-/g, '')}`;
+      response.once('finish', () => {
+        const status = response.statusCode;
+        const level = status >= 500 ? 'error' : 'info';
+        if (!logger.isLevelEnabled(level)) return;
+        const clientRequestId = request.headers['x-request-id'];
+        logger[level](
+          {
+            req: { id: requestId, method: request.method, url: request.url },
+            res: { statusCode: status },
+            responseTime: Math.round(performance.now() - startedAt),
+            ...(typeof clientRequestId === 'string' ? { clientRequestId: clientRequestId.slice(0, 100) } : {}),
+          },
+          'request completed',
+        );
+      });
+      route(request, response, requestId).catch((error: unknown) => {
+        sendError(request, response, requestId, error);
+        // A refused body may still be arriving: read it to the end (or drop the connection when it is too large).
+        if (!request.complete) {
+          if (error instanceof AppError && error.status === 413) response.once('finish', () => request.destroy());
+          else request.resume();
+        }
+      });
+    },
+  };
+}
