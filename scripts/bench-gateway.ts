@@ -35,6 +35,8 @@ export interface GatewayOptions {
   delays: number[];
   concurrencies: number[];
   warmupSeconds: number;
+  /** Warm-up of each server's first case. */
+  firstWarmupSeconds: number;
   durationSeconds: number;
   setFakeDelay(ms: number): Promise<void>;
   /** Called after a metered case with the number of 2xx calls it made (warm-up included). */
@@ -43,6 +45,8 @@ export interface GatewayOptions {
 
 export async function runGatewayCases(options: GatewayOptions): Promise<GatewayRow[]> {
   const rows: GatewayRow[] = [];
+  // Each server's first case warms it up longer (JIT), so no case measures a cold process.
+  const warmed = new Set<GatewayCaseId>();
   for (const delayMs of options.delays) {
     await options.setFakeDelay(delayMs);
     for (const concurrency of options.concurrencies) {
@@ -50,7 +54,8 @@ export async function runGatewayCases(options: GatewayOptions): Promise<GatewayR
         const pid = target.serverPid;
         if (pid) resetPeakRss(pid);
         const common = { url: target.url, headers: { 'content-type': 'application/json', ...target.headers }, body: CHAT_BODY, connections: concurrency };
-        const warm = await runLoad({ ...common, durationSeconds: options.warmupSeconds });
+        const warm = await runLoad({ ...common, durationSeconds: warmed.has(target.id) ? options.warmupSeconds : Math.max(options.warmupSeconds, options.firstWarmupSeconds) });
+        warmed.add(target.id);
         const cpuBefore = pid ? cpuTimeMs(pid) : NaN;
         const load = await runLoad({ ...common, durationSeconds: options.durationSeconds });
         const cpuAfter = pid ? cpuTimeMs(pid) : NaN;

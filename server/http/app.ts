@@ -8,6 +8,13 @@ import { pinoHttp } from 'pino-http';
 import type { Logger } from '../logger';
 import { errorHandler, notFoundHandler } from './middleware/error-handler';
 
+/** Security headers of every response (also captured once for /v1, which is served before Express). */
+export const HELMET_OPTIONS: Parameters<typeof helmet>[0] = {
+  contentSecurityPolicy: {
+    directives: { defaultSrc: ["'self'"], connectSrc: ["'self'", 'ws:', 'wss:'], imgSrc: ["'self'", 'data:'], styleSrc: ["'self'", "'unsafe-inline'"] },
+  },
+};
+
 export interface AppOptions {
   logger: Logger;
   jsonBodyLimit: string;
@@ -22,13 +29,7 @@ export function createApp(options: AppOptions): express.Express {
   app.disable('x-powered-by');
   app.set('trust proxy', options.trustProxy);
   app.set('etag', false);
-  app.use(
-    helmet({
-      contentSecurityPolicy: {
-        directives: { defaultSrc: ["'self'"], connectSrc: ["'self'", 'ws:', 'wss:'], imgSrc: ["'self'", 'data:'], styleSrc: ["'self'", "'unsafe-inline'"] },
-      },
-    }),
-  );
+  app.use(helmet(HELMET_OPTIONS));
   app.use(
     pinoHttp({
       logger: options.logger,

@@ -17,6 +17,7 @@ import type { ChatMessage } from '../llm/llm.types';
 import { parseInput } from './middleware/validate-request';
 import { renderError } from './middleware/error-handler';
 import { AppError } from './app-error';
+import { HELMET_OPTIONS } from './app';
 import { abortOnClientClose } from './routers/chat.router';
 
 const contentPartSchema = z.object({ type: z.literal('text'), text: z.string() }).passthrough();
@@ -100,7 +101,7 @@ function helmetHeaders(): string[] {
     removeHeader: (name: string) => headers.delete(name),
     getHeader: (name: string) => headers.get(name),
   };
-  helmet()({ headers: {} } as never, recorder as never, () => undefined);
+  helmet(HELMET_OPTIONS)({ headers: {} } as never, recorder as never, () => undefined);
   return [...headers].flat();
 }
 

@@ -55,6 +55,8 @@ const SUMMARY_PROJECTION = {
   agentId: 1, month: 1, mode: 1, plan: 1, tokensInput: 1, tokensOutput: 1, tokens: 1, requests: 1, errors: 1, costTotalMicros: 1, priceTotalMicros: 1, overageTokens: 1,
 };
 
+const AGENT_ROW_PROJECTION = { name: 1, llm: 1, limits: 1 };
+
 const MONTH_PATTERN = /^\d{4}-(0[1-9]|1[0-2])$/;
 
 export function parseMonth(value: unknown, now = new Date()): string {
@@ -139,7 +141,8 @@ export class UsageService {
     const workspaceObjectId = new Types.ObjectId(workspaceId);
     const [rollups, agents] = await Promise.all([
       this.models.UsageMonthly.collection.find({ workspaceId: workspaceObjectId, month }, { projection: SUMMARY_PROJECTION }).toArray() as Promise<Partial<RollupSummary>[]>,
-      this.models.Agent.find({ workspaceId: workspaceObjectId }, { name: 1, llm: 1, limits: 1, createdAt: 1 }).lean<AgentDocument[]>(),
+      // Only what a row needs (not the template or its variables), straight from the driver.
+      this.models.Agent.collection.find({ workspaceId: workspaceObjectId }, { projection: AGENT_ROW_PROJECTION }).toArray() as unknown as Promise<AgentDocument[]>,
     ]);
     const rollupByAgent = new Map(rollups.map((rollup) => [rollup.agentId!.toString(), rollup]));
     const isCurrentOrFuture = month >= monthOf(now);

@@ -54,6 +54,33 @@ describe('foundation', function () {
     for (const response of [malformed, oversized, unknown]) expect(response.text).to.not.match(/at .*\.ts:\d+|<html/i);
   });
 
+  it('/v1 (served before Express) keeps the request id, security headers, body limit and JSON-only bodies, in the OpenAI error shape', async () => {
+    const express = await api(platform.url, 'GET', '/api/nothing-here');
+    const v1 = await api(platform.url, 'GET', '/v1/models');
+    expect(v1.status).to.equal(401);
+    expect(v1.body.error).to.include({ code: 'invalid_api_key', type: 'authentication_error' });
+    expect(v1.headers.get('x-request-id')).to.match(/^req_[a-f0-9]{32}$/);
+    // The same security headers as every Express route (helmet's, captured once).
+    for (const name of ['x-content-type-options', 'x-frame-options', 'strict-transport-security', 'content-security-policy', 'referrer-policy']) {
+      expect(v1.headers.get(name), name).to.equal(express.headers.get(name)).and.to.be.a('string');
+    }
+    const completions = '/v1/chat/completions';
+    const malformed = await api(platform.url, 'POST', completions, { rawBody: '{"messages": [' });
+    expect([malformed.status, malformed.body.error.code, malformed.body.error.type]).to.deep.equal([400, 'INVALID_JSON', 'invalid_request_error']);
+    const scalar = await api(platform.url, 'POST', completions, { rawBody: '"just a string"' });
+    expect([scalar.status, scalar.body.error.code]).to.deep.equal([400, 'INVALID_JSON']);
+    const notJson = await api(platform.url, 'POST', completions, { rawBody: 'messages=hi', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    expect([notJson.status, notJson.body.error.code]).to.deep.equal([415, 'UNSUPPORTED_MEDIA_TYPE']);
+    const oversized = await api(platform.url, 'POST', completions, { rawBody: JSON.stringify({ messages: [{ role: 'user', content: 'x'.repeat(5 * 1024 * 1024) }] }) });
+    expect([oversized.status, oversized.body.error.code]).to.deep.equal([413, 'PAYLOAD_TOO_LARGE']);
+    const wrongMethod = await api(platform.url, 'GET', completions);
+    expect([wrongMethod.status, wrongMethod.body.error.code]).to.deep.equal([404, 'NOT_FOUND']);
+    // A well-formed body without a key: 401, and the server is still healthy afterwards.
+    const noKey = await api(platform.url, 'POST', completions, { body: { messages: [{ role: 'user', content: 'Hi' }] } });
+    expect(noKey.status).to.equal(401);
+    expect((await api(platform.url, 'GET', '/health')).status).to.equal(200);
+  });
+
   it('redacts secrets: a canary sent as password, apiKey and authorization never reaches a log line', async () => {
     const canary = `canary-${crypto.randomBytes(8).toString('hex')}`;
     const lines: string[] = [];
