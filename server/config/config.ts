@@ -73,7 +73,7 @@ const environmentSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   JSON_BODY_LIMIT: z.string().default('4mb'),
   LLM_DEADLINE_MS: z.coerce.number().int().positive().default(60_000),
-  METER_FLUSH_INTERVAL_MS: z.coerce.number().int().min(0).max(1000).default(50),
+  METER_FLUSH_INTERVAL_MS: z.coerce.number().int().min(0).max(1000).default(100),
   TRUST_PROXY: booleanString,
   ...Object.fromEntries(
     PROVIDER_ENV_NAMES.flatMap((name) => [

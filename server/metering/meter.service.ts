@@ -98,7 +98,7 @@ export interface MeterOptions {
   flushIntervalMs: number;
 }
 
-export const DEFAULT_METER_OPTIONS: MeterOptions = { maxQueue: 200_000, batchSize: 2_000, flushIntervalMs: 50 };
+export const DEFAULT_METER_OPTIONS: MeterOptions = { maxQueue: 200_000, batchSize: 2_000, flushIntervalMs: 100 };
 
 export function modelKey(provider: string, model: string): string {
   return Buffer.from(`${provider}|${model}`).toString('base64url');
