@@ -55,7 +55,7 @@ const SUMMARY_PROJECTION = {
   agentId: 1, month: 1, mode: 1, plan: 1, tokensInput: 1, tokensOutput: 1, tokens: 1, requests: 1, errors: 1, costTotalMicros: 1, priceTotalMicros: 1, overageTokens: 1,
 };
 
-const AGENT_ROW_PROJECTION = { name: 1, llm: 1, limits: 1 };
+const AGENT_ROW_PROJECTION = { name: 1, 'llm.mode': 1, 'llm.plan': 1, 'limits.monthlyBudgetMicros': 1, 'limits.monthlyTokenCap': 1 };
 
 const MONTH_PATTERN = /^\d{4}-(0[1-9]|1[0-2])$/;
 
@@ -76,14 +76,25 @@ function elapsedFraction(month: string, now: Date): number {
   return Math.min(1, Math.max((now.getTime() - start) / (end - start), 1 / (24 * 31)));
 }
 
+interface MonthContext {
+  isCurrentMonth: boolean;
+  /** Fraction of the month elapsed, for projections. */
+  fraction: number;
+}
+
 export class UsageService {
   constructor(
     private readonly models: Models,
     private readonly catalog: Catalog,
   ) {}
 
-  private buildRow(agent: Pick<AgentDocument, '_id' | 'name' | 'llm' | 'limits'> | undefined, rollup: Partial<RollupSummary> | undefined, agentId: string, month: string, now: Date): AgentUsageRow {
-    const isCurrentMonth = month === monthOf(now);
+  /** What every row of one month's answer shares, worked out once per request rather than per row. */
+  private monthContext(month: string, now: Date): MonthContext {
+    return { isCurrentMonth: month === monthOf(now), fraction: elapsedFraction(month, now) };
+  }
+
+  private buildRow(agent: Pick<AgentDocument, '_id' | 'name' | 'llm' | 'limits'> | undefined, rollup: Partial<RollupSummary> | undefined, agentId: string, context: MonthContext): AgentUsageRow {
+    const { isCurrentMonth, fraction } = context;
     // The current month bills the agent's current setting; past months what was metered.
     const mode = (isCurrentMonth && agent ? agent.llm.mode : rollup?.mode ?? agent?.llm.mode ?? 'managed') as 'byok' | 'managed';
     const plan = mode === 'managed' ? ((isCurrentMonth && agent ? agent.llm.plan : rollup?.plan ?? agent?.llm.plan) ?? null) : null;
@@ -92,7 +103,6 @@ export class UsageService {
     const includedTokens = mode === 'managed' ? planEntry?.includedTokens ?? 0 : 0;
     const overageMicros = rollup?.priceTotalMicros ?? 0;
     const planFeeMicros = mode === 'managed' && planEntry ? Math.round(planEntry.priceUsd * 1_000_000) : 0;
-    const fraction = elapsedFraction(month, now);
     const projectedTokens = fraction > 0 ? Math.round(tokens / fraction) : tokens;
     const projectedOverageMicros = planEntry && mode === 'managed' ? Math.max(0, projectedTokens - includedTokens) * planEntry.overageUsdPerMillion : 0;
     return {
@@ -141,21 +151,22 @@ export class UsageService {
     const workspaceObjectId = new Types.ObjectId(workspaceId);
     const [rollups, agents] = await Promise.all([
       this.models.UsageMonthly.collection.find({ workspaceId: workspaceObjectId, month }, { projection: SUMMARY_PROJECTION }).toArray() as Promise<Partial<RollupSummary>[]>,
-      // Only what a row needs (not the template or its variables), straight from the driver.
+      // Only what a row shows (not the sealed key, template or variables), straight from the driver.
       this.models.Agent.collection.find({ workspaceId: workspaceObjectId }, { projection: AGENT_ROW_PROJECTION }).toArray() as unknown as Promise<AgentDocument[]>,
     ]);
     const rollupByAgent = new Map(rollups.map((rollup) => [rollup.agentId!.toString(), rollup]));
     const isCurrentOrFuture = month >= monthOf(now);
+    const context = this.monthContext(month, now);
     const rows: AgentUsageRow[] = [];
     for (const agent of agents) {
       const id = agent._id.toString();
       const rollup = rollupByAgent.get(id);
       // Past months list only the agents that were metered then; the current month lists every agent.
       if (!rollup && !isCurrentOrFuture) continue;
-      rows.push(this.buildRow(agent, rollup, id, month, now));
+      rows.push(this.buildRow(agent, rollup, id, context));
       rollupByAgent.delete(id);
     }
-    for (const [agentId, rollup] of rollupByAgent) rows.push(this.buildRow(undefined, rollup, agentId, month, now));
+    for (const [agentId, rollup] of rollupByAgent) rows.push(this.buildRow(undefined, rollup, agentId, context));
     return { month, workspaceId, totals: this.totalsOf(rows), agents: rows };
   }
 
@@ -170,7 +181,7 @@ export class UsageService {
     const agent = await this.models.Agent.findOne({ _id: new Types.ObjectId(agentId), workspaceId: new Types.ObjectId(workspaceId) }).lean<AgentDocument>();
     if (!agent) throw notFound('Agent');
     const rollup = (await this.models.UsageMonthly.collection.findOne({ agentId: agent._id, month })) as UsageMonthlyDocument | null;
-    const row = this.buildRow(agent, rollup ?? undefined, agentId, month, now);
+    const row = this.buildRow(agent, rollup ?? undefined, agentId, this.monthContext(month, now));
     const daily = Object.entries(rollup?.daily ?? {})
       .map(([day, counters]) => ({ date: `${month}-${day}`, tokensInput: counters.tokensInput ?? 0, tokensOutput: counters.tokensOutput ?? 0, requests: counters.requests ?? 0 }))
       .sort((a, b) => a.date.localeCompare(b.date));

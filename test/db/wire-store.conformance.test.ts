@@ -113,6 +113,19 @@ describe('database conformance (mongoose + driver) — built-in wire store or MO
         { n: 14, nested: { a: 28 } },
         { n: 12, nested: { a: 24 } },
       ]);
+      // Dotted inclusion over embedded documents, arrays of them, scalars and missing fields (MongoDB's semantics).
+      await c.insertMany([
+        { n: 100, deep: { a: { x: 1, y: 2 }, b: 3 }, list: [{ k: 1, v: 'a' }, 7, { k: 2, v: 'b' }], flat: 5 },
+        { n: 101, deep: 'scalar', list: 'none' },
+        { n: 102 },
+      ]);
+      const dotted = await c.find({ n: { $gte: 100 } }, { projection: { 'deep.a.x': 1, 'list.k': 1, 'flat.z': 1, n: 1 } }).sort({ n: 1 }).toArray();
+      expect(dotted.map(({ _id, ...rest }) => ({ hasId: _id !== undefined, ...rest }))).to.deep.equal([
+        { hasId: true, n: 100, deep: { a: { x: 1 } }, list: [{ k: 1 }, { k: 2 }] },
+        { hasId: true, n: 101 },
+        { hasId: true, n: 102 },
+      ]);
+      await c.deleteMany({ n: { $gte: 100 } });
       const multi = await c.find({}).sort({ group: 1, n: -1 }).limit(4).project({ _id: 0, n: 1 }).toArray();
       expect(multi.map((d) => d.n)).to.deep.equal([18, 15, 12, 9]);
       const excluded = await c.findOne({ n: 4 }, { projection: { nested: 0, _id: 0 } });
