@@ -737,8 +737,12 @@ function simpleInclusion(projection: Document): { tree: InclusionTree; includeId
   return fields > 0 ? { tree, includeId } : undefined;
 }
 
-const isPlainDocument = (value: unknown): value is Document =>
-  typeof value === 'object' && value !== null && Object.getPrototypeOf(value) === Object.prototype;
+/** An embedded document (not an array, not a BSON value such as ObjectId, Date or Binary). */
+function isPlainDocument(value: unknown): value is Document {
+  if (typeof value !== 'object' || value === null) return false;
+  const prototype = Object.getPrototypeOf(value);
+  return prototype === Object.prototype || prototype === null;
+}
 
 /**
  * MongoDB's inclusion semantics for a subtree: sub-fields of an embedded document are picked, an array applies the
@@ -770,19 +774,8 @@ function projectDocs(docs: Document[], projection: Document, filter: Document): 
   const simple = simpleInclusion(projection);
   if (simple) {
     return docs.map((doc) => {
-      const out: Document = {};
-      if (simple.includeId && doc._id !== undefined) out._id = doc._id;
-      for (const key of Object.keys(doc)) {
-        if (key === '_id') continue;
-        const rule = simple.tree[key];
-        if (rule === undefined) continue;
-        if (rule === true) out[key] = doc[key];
-        else {
-          const sub = pickSubtree(doc[key], rule);
-          if (sub !== undefined) out[key] = sub;
-        }
-      }
-      return out;
+      const picked = pickSubtree(doc, simple.tree) as Document;
+      return simple.includeId && doc._id !== undefined ? { _id: doc._id, ...picked } : picked;
     });
   }
   try {
