@@ -174,6 +174,7 @@ export class AgentService {
       llm,
       limits: { monthlyTokenCap: null, monthlyBudgetMicros: null },
     });
+    this.notifyChanged(agentId.toString());
     await this.workspaces.audit({
       workspaceId,
       actorUserId: actor.userId,

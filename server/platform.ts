@@ -108,7 +108,10 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   const meter = new MeterService(models, logger, { flushIntervalMs: config.meterFlushIntervalMs, ...options.meterOptions });
   const limits = new LimitsService(models);
   const alerts = new AlertService(models, logger);
-  const usage = new UsageService(models, catalog);
+  // Usage reads reuse a workspace's agent list for 2 s (local changes drop it); with several instances (Redis) they
+  // could miss another instance's change, so they read it every time.
+  const usage = new UsageService(models, catalog, { agentListCacheMs: config.redisUrl ? 0 : 2_000 });
+  agents.onAgentChanged(() => usage.agentsChanged());
   const runner = new AgentRunner({
     config,
     catalog,

@@ -82,11 +82,41 @@ interface MonthContext {
   fraction: number;
 }
 
+export interface UsageServiceOptions {
+  /**
+   * How long a workspace's agent list (names, plans, limits) is reused by usage reads; 0 reads it every time. Local
+   * agent changes drop it at once (`agentsChanged`); a change made on another instance shows after at most this long.
+   */
+  agentListCacheMs: number;
+}
+
 export class UsageService {
+  private readonly agentLists = new Map<string, { agents: Promise<AgentDocument[]>; expiresAt: number }>();
+
   constructor(
     private readonly models: Models,
     private readonly catalog: Catalog,
+    private readonly options: UsageServiceOptions = { agentListCacheMs: 0 },
   ) {}
+
+  /** Called on every local agent change (create, update, LLM setting, key status, delete). */
+  agentsChanged(): void {
+    this.agentLists.clear();
+  }
+
+  /** Only what a row shows (not the sealed key, template or variables), straight from the driver. */
+  private agentsOf(workspaceId: Types.ObjectId): Promise<AgentDocument[]> {
+    const read = () => this.models.Agent.collection.find({ workspaceId }, { projection: AGENT_ROW_PROJECTION }).toArray() as unknown as Promise<AgentDocument[]>;
+    if (this.options.agentListCacheMs <= 0) return read();
+    const key = workspaceId.toHexString();
+    const cached = this.agentLists.get(key);
+    if (cached && cached.expiresAt > Date.now()) return cached.agents;
+    const agents = read();
+    if (this.agentLists.size >= 1000) this.agentLists.clear();
+    this.agentLists.set(key, { agents, expiresAt: Date.now() + this.options.agentListCacheMs });
+    agents.catch(() => this.agentLists.delete(key));
+    return agents;
+  }
 
   /** What every row of one month's answer shares, worked out once per request rather than per row. */
   private monthContext(month: string, now: Date): MonthContext {
@@ -151,8 +181,7 @@ export class UsageService {
     const workspaceObjectId = new Types.ObjectId(workspaceId);
     const [rollups, agents] = await Promise.all([
       this.models.UsageMonthly.collection.find({ workspaceId: workspaceObjectId, month }, { projection: SUMMARY_PROJECTION }).toArray() as Promise<Partial<RollupSummary>[]>,
-      // Only what a row shows (not the sealed key, template or variables), straight from the driver.
-      this.models.Agent.collection.find({ workspaceId: workspaceObjectId }, { projection: AGENT_ROW_PROJECTION }).toArray() as unknown as Promise<AgentDocument[]>,
+      this.agentsOf(workspaceObjectId),
     ]);
     const rollupByAgent = new Map(rollups.map((rollup) => [rollup.agentId!.toString(), rollup]));
     const isCurrentOrFuture = month >= monthOf(now);

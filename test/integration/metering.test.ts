@@ -189,6 +189,21 @@ describe('token meter', function () {
     await meter.stop();
   });
 
+  it('the workspace usage list shows agent changes at once (created, renamed, re-planned, deleted)', async () => {
+    const user = await registerUser(platform.url);
+    const usagePath = `/api/workspaces/${user.workspace.id}/usage`;
+    const rows = async () => (await api(platform.url, 'GET', usagePath, { token: user.token })).body.agents as Array<{ agentId: string; name: string; plan: string | null }>;
+    expect(await rows()).to.deep.equal([]);
+    const agent = await createAgent(platform.url, user, { mode: 'managed', plan: 'starter' });
+    expect((await rows()).map((row) => [row.agentId, row.name, row.plan])).to.deep.equal([[agent.id, 'Test agent', 'starter']]);
+    const agentPath = `/api/workspaces/${user.workspace.id}/agents/${agent.id}`;
+    expect((await api(platform.url, 'PATCH', agentPath, { token: user.token, body: { name: 'Renamed' } })).status).to.equal(200);
+    expect((await api(platform.url, 'PUT', `${agentPath}/llm`, { token: user.token, body: { mode: 'managed', plan: 'ultra' } })).status).to.equal(200);
+    expect((await rows()).map((row) => [row.name, row.plan])).to.deep.equal([['Renamed', 'ultra']]);
+    expect((await api(platform.url, 'DELETE', agentPath, { token: user.token })).status).to.equal(204);
+    expect(await rows()).to.deep.equal([]);
+  });
+
   it('the same requestId metered twice counts once', async () => {
     const agent = await createAgent(platform.url, owner, { mode: 'managed', plan: 'pro' });
     const event = {
