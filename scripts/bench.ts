@@ -148,6 +148,12 @@ const PROFILE_NOTES = [
 ];
 
 const METER_NOTES = [
+  'Usage query changes (2026-11-23, second session): the month context is computed once per request instead of per row;',
+  'agents are read through the driver with a row projection (the built-in store now picks dotted inclusion projections',
+  'directly); and a workspace\'s agent list is reused for 2 s on a single instance (every local agent change drops it).',
+  'The usage query allocates ~10 MB per request (BSON decoding), so it is sensitive to the server\'s GC settings',
+  '(`npm run serve`): with `--heap-growing-percent=25` its p95 after the gateway cases was 57–59 ms.',
+  '',
   'The usage query\'s tail (p95/p99) moves from run to run with the built-in store\'s garbage collection: holding the',
   'event documents, its heap is several GB (store RSS above), and it shares the 2 cores with the server and the client.',
   'Its median is mostly the store (two indexed finds of 1,000 documents each) and BSON decoding in the server.',
