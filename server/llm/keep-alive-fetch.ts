@@ -50,6 +50,12 @@ function decoded(body: Readable, encoding: string | undefined): Readable {
   }
 }
 
+/** Same shape as fetch's failures: an abort rejects with the signal's reason, anything else is TypeError('fetch failed'). */
+function fetchFailure(error: unknown, signal: AbortSignal | null | undefined): unknown {
+  if (signal?.aborted) return signal.reason ?? error;
+  return new TypeError('fetch failed', { cause: error });
+}
+
 export interface KeepAliveFetch {
   fetch: typeof fetch;
   close(): Promise<void>;
@@ -73,9 +79,7 @@ export function createKeepAliveFetch(options: { keepAliveTimeoutMs?: number; con
         dispatcher,
       });
     } catch (error) {
-      // Same shape as fetch: an abort rejects with the signal's reason, anything else is TypeError('fetch failed').
-      if (init?.signal?.aborted) throw init.signal.reason ?? error;
-      throw new TypeError('fetch failed', { cause: error });
+      throw fetchFailure(error, init?.signal);
     }
     const headers = responseHeaders(response.headers);
     if (NULL_BODY_STATUSES.has(response.statusCode)) {
@@ -93,8 +97,7 @@ export function createKeepAliveFetch(options: { keepAliveTimeoutMs?: number; con
         for await (const chunk of stream) chunks.push(chunk as Buffer);
         bytes = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
       } catch (error) {
-        if (init?.signal?.aborted) throw init.signal.reason ?? error;
-        throw new TypeError('fetch failed', { cause: error });
+        throw fetchFailure(error, init?.signal);
       }
       return new UndiciResponse(bytes, { status: response.statusCode, headers }) as unknown as Response;
     }
