@@ -62,7 +62,7 @@ const COMMAND = `npm run bench${QUICK ? ' -- --quick' : ''}`;
 
 const PLAN = QUICK
   ? { delays: [0, 50], concurrencies: [1, 10], warmupSeconds: 0.5, durationSeconds: 1, profileSeconds: 2, usageAgents: 100, syntheticEvents: 200_000, materializeEvery: 10, usageRequests: 50, meterEvents: 10_000, liveCalls: 20 }
-  : { delays: [0, 50], concurrencies: [1, 10, 50], warmupSeconds: 1, durationSeconds: 4, profileSeconds: 6, usageAgents: 1_000, syntheticEvents: 10_000_000, materializeEvery: 10, usageRequests: 300, meterEvents: 100_000, liveCalls: 200 };
+  : { delays: [0, 50], concurrencies: [1, 10, 50], warmupSeconds: 3, durationSeconds: 4, profileSeconds: 6, usageAgents: 1_000, syntheticEvents: 10_000_000, materializeEvery: 10, usageRequests: 300, meterEvents: 100_000, liveCalls: 200 };
 
 if (NARROWED) {
   Object.assign(PLAN, {
@@ -104,7 +104,7 @@ const GATEWAY_NOTES = [
   '  template prompt, limits, and the meter event (written off the response path in batches to the store, which runs in',
   '  its own process on the same 2 cores). Portkey here only forwards.',
   '- Peak RSS is the server process started the production way (`npm run serve`: `MALLOC_ARENA_MAX=2 node',
-  '  --max-semi-space-size=8 --heap-growing-percent=40`). Without these settings V8 lets the old generation grow to about four',
+  '  --max-semi-space-size=4 --heap-growing-percent=40`). Without these settings V8 lets the old generation grow to about four',
   '  times the live heap under load: 245–262 MiB at delay 50 ms / c50 in the same kind of run.',
   '',
   'Changes made to the server with this benchmark (2026-11-23, same machine and method), in order:',
@@ -131,13 +131,31 @@ const GATEWAY_NOTES = [
   '11. `package.json` `serve` / `Procfile`: the memory settings above (peak RSS 250–350 → 125–141 MiB). The growing',
   '    percentage trades memory against the usage query (an allocation-heavy request): at 25, peak RSS ~134 MiB but the',
   '    usage query\'s p95 rose to 57–59 ms after the gateway cases; at 40, ~140 MiB and ~47–50 ms; at 60, ~148 MiB.',
+  '12. `server/llm/keep-alive-fetch.ts`: a JSON answer is a `BufferedResponse` (an undici Response whose `json()`/`text()`',
+  '    read the bytes directly; a web stream is made only if `.body` is asked for). Building a Response over a body',
+  '    creates a web ReadableStream and a FinalizationRegistry entry per call: CPU, and every answer kept alive until',
+  '    the next full GC. Isolated test (SDK + fetch on node:http, c1): 0.57–0.61 → 0.49 ms CPU per call.',
+  '13. `server/metering/meter.service.ts`: after a batch of 50 or more events the next waits `METER_BUSY_FLUSH_INTERVAL_MS`',
+  '    (250 ms) instead of 100. Per-request timing inside the server showed the slowest 1.5% of calls at c1 were mostly',
+  '    the ones overlapping a batch write (its encoding on the event loop, the store busy on the other core); a light',
+  '    load still gets every event written within 100 ms.',
+  '14. `server/vault/vault.service.ts`: the nonce and ciphertext of a sealed key are decoded once per cached agent (public',
+  '    bytes only; the key is still opened per call, never cached): 20 → 15 µs per BYOK call inside the server.',
+  '15. `serve`: `--max-semi-space-size` 8 → 4: peak RSS ~10 MiB lower at the same req/s.',
+  '',
+  'Method change (same session): every case now gets a 3 s warm-up (was 1 s), and each server\'s first, longer warm-up is',
+  'followed by the same pause every later case gets. With 1 s, CPU per call was still 10–30% above steady state for',
+  '~2 s after each pause (measured at 0.5 s resolution inside the server), so whichever case came first measured 5–10%',
+  'fewer req/s than the same case run later.',
   '',
   'Before 7–11 (previous full run, same method): c1 overhead p50 +1.56 (BYOK) / +1.39 (Pro) ms, p99 +7.51 / +5.09 ms;',
   'c50 1,507 / 1,603 req/s (1.40× / 1.48× Portkey); peak RSS 340 MiB. Before 1–4: c1 348 req/s, peak RSS 741 MiB.',
   '',
   'Floor on this box (an isolated test, c1, delay 0, same fake): a bare node:http proxy on the same fetch without any SDK',
   'adds +0.29 ms p50; with the `openai` SDK call (shared client) +0.50 ms; with Express + helmet + pino-http +0.82 ms.',
-  'What Agent Host adds above the SDK floor (key lookup, prompt, limits, routing, meter) is ~0.15–0.2 ms at p50.',
+  'What Agent Host adds above the SDK floor (key lookup, prompt, limits, routing, meter) is ~0.15–0.2 ms at p50. Inside',
+  'the server at c1 each small step costs 10–40× its microbenchmark (the request touches too much code to stay in the',
+  'CPU caches): e.g. the key hash 10.8 µs, the body\'s zod check 11.7 µs, the client-abort signal 8.2 µs per call.',
 ];
 
 const PROFILE_NOTES = [
@@ -233,6 +251,7 @@ async function startStack(): Promise<Stack> {
     OPENAI_POOL_KEYS: 'sk-bench-pool',
     // Passed through for experiments (e.g. METER_FLUSH_INTERVAL_MS=50 npm run bench -- --concurrencies=1).
     ...(process.env.METER_FLUSH_INTERVAL_MS ? { METER_FLUSH_INTERVAL_MS: process.env.METER_FLUSH_INTERVAL_MS } : {}),
+    ...(process.env.METER_BUSY_FLUSH_INTERVAL_MS ? { METER_BUSY_FLUSH_INTERVAL_MS: process.env.METER_BUSY_FLUSH_INTERVAL_MS } : {}),
     ...SERVE.env,
     ...(process.env.AGENT_HOST_NODE_OPTIONS ? { NODE_OPTIONS: process.env.AGENT_HOST_NODE_OPTIONS } : {}),
   };

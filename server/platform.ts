@@ -105,7 +105,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   const auth = new AuthService(models, tokens, workspaces);
   const agents = new AgentService(models, config, catalog, templates, vault, workspaces);
   workspaces.onWorkspaceDeleting((workspaceId) => agents.removeAllInWorkspace(workspaceId));
-  const meter = new MeterService(models, logger, { flushIntervalMs: config.meterFlushIntervalMs, ...options.meterOptions });
+  const meter = new MeterService(models, logger, { flushIntervalMs: config.meterFlushIntervalMs, busyFlushIntervalMs: config.meterBusyFlushIntervalMs, ...options.meterOptions });
   const limits = new LimitsService(models);
   const alerts = new AlertService(models, logger);
   // Usage reads reuse a workspace's agent list for 2 s (local changes drop it); with several instances (Redis) they

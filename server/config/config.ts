@@ -37,6 +37,7 @@ export interface Config {
   llmDeadlineMs: number;
   /** The meter starts a batch write at most once per interval (fewer database round trips per call under load). */
   meterFlushIntervalMs: number;
+  meterBusyFlushIntervalMs: number;
   trustProxy: boolean;
 }
 
@@ -74,6 +75,7 @@ const environmentSchema = z.object({
   JSON_BODY_LIMIT: z.string().default('4mb'),
   LLM_DEADLINE_MS: z.coerce.number().int().positive().default(60_000),
   METER_FLUSH_INTERVAL_MS: z.coerce.number().int().min(0).max(1000).default(100),
+  METER_BUSY_FLUSH_INTERVAL_MS: z.coerce.number().int().min(0).max(5000).default(250),
   TRUST_PROXY: booleanString,
   ...Object.fromEntries(
     PROVIDER_ENV_NAMES.flatMap((name) => [
@@ -181,6 +183,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     jsonBodyLimit: env.JSON_BODY_LIMIT,
     llmDeadlineMs: env.LLM_DEADLINE_MS,
     meterFlushIntervalMs: env.METER_FLUSH_INTERVAL_MS,
+    meterBusyFlushIntervalMs: env.METER_BUSY_FLUSH_INTERVAL_MS,
     trustProxy: env.TRUST_PROXY,
   };
 }

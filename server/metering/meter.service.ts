@@ -96,9 +96,16 @@ export interface MeterOptions {
    * database round trips per call fall as the rate rises.
    */
   flushIntervalMs: number;
+  /**
+   * Under a steady load (the last batch held at least `busyBatchEvents` events) the next batch waits this long
+   * instead: fewer, larger writes, so the database work per call falls (and the moments a batch's encoding holds
+   * the event loop become rarer). A light load keeps `flushIntervalMs`, so a dashboard watching a few calls stays live.
+   */
+  busyFlushIntervalMs: number;
+  busyBatchEvents: number;
 }
 
-export const DEFAULT_METER_OPTIONS: MeterOptions = { maxQueue: 200_000, batchSize: 2_000, flushIntervalMs: 100 };
+export const DEFAULT_METER_OPTIONS: MeterOptions = { maxQueue: 200_000, batchSize: 2_000, flushIntervalMs: 100, busyFlushIntervalMs: 250, busyBatchEvents: 50 };
 
 export function modelKey(provider: string, model: string): string {
   return Buffer.from(`${provider}|${model}`).toString('base64url');
@@ -115,6 +122,8 @@ export class MeterService {
   private timer: NodeJS.Timeout | undefined;
   private retryDelayMs = 0;
   private lastFlushStartedAt = 0;
+  /** The interval that applies after the last batch: `flushIntervalMs`, or `busyFlushIntervalMs` after a large batch. */
+  private intervalMs: number;
   private lastBackpressureWarning = 0;
   private stopped = false;
   private readonly listeners: Array<(changes: RollupChange[]) => void> = [];
@@ -127,6 +136,7 @@ export class MeterService {
     options: Partial<MeterOptions> = {},
   ) {
     this.options = { ...DEFAULT_METER_OPTIONS, ...options };
+    this.intervalMs = this.options.flushIntervalMs;
   }
 
   /** Called after each batch with the rollups it changed (alerts, live dashboards). */
@@ -164,7 +174,7 @@ export class MeterService {
 
   /** Time left in the current interval (0 after a quiet one: the timer still lets this tick's events join). */
   private untilNextFlush(): number {
-    return Math.max(0, this.lastFlushStartedAt + this.options.flushIntervalMs - Date.now());
+    return Math.max(0, this.lastFlushStartedAt + this.intervalMs - Date.now());
   }
 
   private scheduleFlush(delayMs: number): void {
@@ -184,6 +194,8 @@ export class MeterService {
   /** Writes what was queued when it started (events queued meanwhile wait for the next interval). */
   private async flushLoop(): Promise<void> {
     let remaining = this.queue.length;
+    const busy = remaining >= this.options.busyBatchEvents;
+    this.intervalMs = busy ? Math.max(this.options.flushIntervalMs, this.options.busyFlushIntervalMs) : this.options.flushIntervalMs;
     while (remaining > 0 && this.queue.length > 0) {
       const batch = this.queue.slice(0, Math.min(this.options.batchSize, remaining));
       remaining -= batch.length;

@@ -66,13 +66,37 @@ function buildAdditionalData(keyId: string, binding: SecretBinding): string {
   return `v${FORMAT_VERSION}|${keyId}|${binding.workspaceId}|${binding.agentId}|${binding.provider}`;
 }
 
+const STRICT_BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
 function decodeBase64(value: unknown): Uint8Array | undefined {
-  if (typeof value !== 'string' || value.length === 0) return undefined;
-  try {
-    return sodium.from_base64(value, BASE64());
-  } catch {
-    return undefined;
-  }
+  if (typeof value !== 'string' || value.length === 0 || !STRICT_BASE64.test(value)) return undefined;
+  return Buffer.from(value, 'base64');
+}
+
+interface DecodedSealed {
+  keyId: string;
+  nonce: Uint8Array;
+  ciphertext: Uint8Array;
+  nonceText: string;
+  ciphertextText: string;
+}
+
+/**
+ * The decoded nonce and ciphertext of sealed secrets seen recently, by the sealed object (a cached agent's): opening
+ * the same record again skips the base64 work. Only public bytes are kept (never a plaintext), and an entry is
+ * used only while the object still holds the same strings.
+ */
+const decodedSealed = new WeakMap<SealedSecret, DecodedSealed>();
+
+function decode(sealed: SealedSecret): DecodedSealed | undefined {
+  const known = decodedSealed.get(sealed);
+  if (known && known.keyId === sealed.keyId && known.nonceText === sealed.nonce && known.ciphertextText === sealed.ciphertext) return known;
+  const nonce = decodeBase64(sealed.nonce);
+  const ciphertext = decodeBase64(sealed.ciphertext);
+  if (!nonce || !ciphertext) return undefined;
+  const decoded = { keyId: sealed.keyId, nonce, ciphertext, nonceText: sealed.nonce, ciphertextText: sealed.ciphertext };
+  decodedSealed.set(sealed, decoded);
+  return decoded;
 }
 
 export async function createVault(keys: VaultMasterKey[]): Promise<Vault> {
@@ -124,15 +148,14 @@ export async function createVault(keys: VaultMasterKey[]): Promise<Vault> {
     if (!key) {
       throw new VaultOpenError('unknown_key', 'The sealed secret names a master key that is not configured');
     }
-    const nonce = decodeBase64(sealed.nonce);
-    const ciphertext = decodeBase64(sealed.ciphertext);
-    if (!nonce || nonce.length !== nonceBytes || !ciphertext) {
+    const decoded = decode(sealed);
+    if (!decoded || decoded.nonce.length !== nonceBytes) {
       throw new VaultOpenError('malformed', 'The sealed secret is not in a format this vault understands');
     }
-    const additionalData = buildAdditionalData(sealed.keyId, binding);
+    const additionalData = Buffer.from(buildAdditionalData(sealed.keyId, binding), 'utf8');
     let message: Uint8Array;
     try {
-      message = sodium.crypto_aead_xchacha20poly1305_ietf_decrypt(null, ciphertext, additionalData, nonce, key);
+      message = sodium.crypto_aead_xchacha20poly1305_ietf_decrypt(null, decoded.ciphertext, additionalData, decoded.nonce, key);
     } catch {
       throw new VaultOpenError(
         'authentication_failed',
@@ -140,7 +163,7 @@ export async function createVault(keys: VaultMasterKey[]): Promise<Vault> {
       );
     }
     try {
-      return sodium.to_string(message);
+      return Buffer.from(message.buffer, message.byteOffset, message.byteLength).toString('utf8');
     } finally {
       sodium.memzero(message);
     }

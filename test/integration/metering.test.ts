@@ -76,6 +76,39 @@ describe('token meter', function () {
   let owner: TestUser;
   const month = monthOf(new Date());
 
+  /** A plain successful meter event for `agentId` in the owner's workspace (the n-th, for a unique request id). */
+  const meterEvent = (agentId: string, n: number, overrides: Partial<MeterEventInput> = {}): MeterEventInput => ({
+    requestId: `req_meter_${agentId}_${n}`,
+    agentId,
+    workspaceId: owner.workspace.id,
+    timestamp: new Date(),
+    provider: 'openai',
+    model: 'gpt-4o-mini',
+    tier: 'standard',
+    mode: 'managed',
+    plan: 'pro',
+    requestType: 'chat',
+    status: 'ok',
+    usageSource: 'provider',
+    tokensInput: 10,
+    tokensOutput: 5,
+    latencyMs: 3,
+    credential: 'pool:openai:0',
+    sandbox: true,
+    attempt: 1,
+    priceSnapshot: { inputUsdPerMillion: 0.15, outputUsdPerMillion: 0.6, overageUsdPerMillion: 3, includedTokens: 1_000_000 },
+    countsAsRequest: true,
+    ...overrides,
+  });
+  const writtenFor = (agentId: string) => platform.platform.models.MeterEvent.countDocuments({ agentId: new Types.ObjectId(agentId) });
+  const waitForWritten = async (agentId: string, count: number, withinMs: number) => {
+    const started = Date.now();
+    while ((await writtenFor(agentId)) < count) {
+      if (Date.now() - started > withinMs) throw new Error(`${count} events not written within ${withinMs} ms (${await writtenFor(agentId)} are)`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  };
+
   before(async () => {
     platform = await startTestPlatform({ env: { CATALOG_FILE: writeSmallAllowanceCatalog() } });
     owner = await registerUser(platform.url);
@@ -139,36 +172,9 @@ describe('token meter', function () {
     const batches: number[] = [];
     meter.onRollupsChanged((changes) => batches.push(changes.length));
     const agentId = new Types.ObjectId().toString();
-    const event = (n: number): MeterEventInput => ({
-      requestId: `req_batching_${agentId}_${n}`,
-      agentId,
-      workspaceId: owner.workspace.id,
-      timestamp: new Date(),
-      provider: 'openai',
-      model: 'gpt-4o-mini',
-      tier: 'standard',
-      mode: 'managed',
-      plan: 'pro',
-      requestType: 'chat',
-      status: 'ok',
-      usageSource: 'provider',
-      tokensInput: 10,
-      tokensOutput: 5,
-      latencyMs: 3,
-      credential: 'pool:openai:0',
-      sandbox: true,
-      attempt: 1,
-      priceSnapshot: { inputUsdPerMillion: 0.15, outputUsdPerMillion: 0.6, overageUsdPerMillion: 3, includedTokens: 1_000_000 },
-      countsAsRequest: true,
-    });
-    const written = () => platform.platform.models.MeterEvent.countDocuments({ agentId: new Types.ObjectId(agentId) });
-    const waitForCount = async (count: number, withinMs: number) => {
-      const started = Date.now();
-      while ((await written()) < count) {
-        if (Date.now() - started > withinMs) throw new Error(`${count} events not written within ${withinMs} ms (${await written()} are)`);
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
-    };
+    const event = (n: number) => meterEvent(agentId, n);
+    const written = () => writtenFor(agentId);
+    const waitForCount = (count: number, withinMs: number) => waitForWritten(agentId, count, withinMs);
     const started = Date.now();
     meter.record(event(0));
     await waitForCount(1, intervalMs / 2);
@@ -186,6 +192,37 @@ describe('token meter', function () {
     const rollup = await platform.platform.models.UsageMonthly.collection.findOne({ agentId: new Types.ObjectId(agentId), month });
     expect(rollup!.requests).to.equal(6);
     expect(rollup!.tokens).to.equal(6 * 15);
+    await meter.stop();
+  });
+
+  it('after a large batch waits the busy interval before the next one, and goes back to the short interval after a small one', async () => {
+    const meter = new MeterService(platform.platform.models, platform.platform.logger, { flushIntervalMs: 50, busyFlushIntervalMs: 4_000, busyBatchEvents: 5 });
+    let batches = 0;
+    const agentId = new Types.ObjectId().toString();
+    let next = 0;
+    const record = () => meter.record(meterEvent(agentId, next++, { mode: 'byok', plan: null, credential: 'byok', sandbox: false }));
+    meter.onRollupsChanged(() => (batches += 1));
+    const written = () => writtenFor(agentId);
+    const waitForCount = (count: number, withinMs: number) => waitForWritten(agentId, count, withinMs);
+    // A quiet start: the first event is written at once; six more within the short interval go out together.
+    record();
+    await waitForCount(1, 1_500);
+    for (let n = 0; n < 6; n += 1) record();
+    await waitForCount(7, 1_500);
+    // That batch was large (6 ≥ 5): the next event waits for the busy interval...
+    record();
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expect(await written(), 'held for the busy interval').to.equal(7);
+    // ...unless someone drains, which writes at once.
+    const drainStarted = Date.now();
+    expect(await meter.drain()).to.equal(true);
+    expect(Date.now() - drainStarted).to.be.below(1_500);
+    expect(await written()).to.equal(8);
+    // That batch was small: the short interval applies again.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    record();
+    await waitForCount(9, 1_500);
+    expect(batches, 'one write per batch: 1, 6, 1 and 1 events').to.equal(4);
     await meter.stop();
   });
 

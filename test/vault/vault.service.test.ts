@@ -73,6 +73,21 @@ describe('vault.service', () => {
     expectOpenFailure(() => both.open({ ...sealed, keyId: 'k2' }, binding));
   });
 
+  it('opens the same sealed object again and again, and notices when that object is changed in place', async () => {
+    const vault = await createVault([k1]);
+    const sealed = vault.seal(PLAINTEXT, binding);
+    for (let n = 0; n < 3; n += 1) expect(vault.open(sealed, binding)).to.equal(PLAINTEXT);
+    const original = sealed.ciphertext;
+    const bytes = Buffer.from(original, 'base64');
+    bytes[0] = bytes[0]! ^ 0x01;
+    sealed.ciphertext = bytes.toString('base64');
+    expectOpenFailure(() => vault.open(sealed, binding));
+    sealed.ciphertext = original;
+    expect(vault.open(sealed, binding)).to.equal(PLAINTEXT);
+    sealed.nonce = 'AAAA';
+    expect(expectOpenFailure(() => vault.open(sealed, binding)).reason).to.equal('malformed');
+  });
+
   it('refuses malformed sealed secrets with VAULT_OPEN_FAILED', async () => {
     const vault = await createVault([k1]);
     const sealed = vault.seal(PLAINTEXT, binding);
@@ -80,6 +95,11 @@ describe('vault.service', () => {
     expect(expectOpenFailure(() => vault.open({ ...sealed, v: 2 } as unknown as SealedSecret, binding)).reason).to.equal('malformed');
     expectOpenFailure(() => vault.open({ ...sealed, ciphertext: '' }, binding));
     expectOpenFailure(() => vault.open({ ...sealed, ciphertext: 'AAAA' }, binding));
+    // Base64 that Buffer would quietly half-read is refused outright.
+    for (const ciphertext of [`${sealed.ciphertext}!`, sealed.ciphertext.slice(1), `${sealed.ciphertext} `, sealed.ciphertext.replace(/=+$/, '')]) {
+      if (ciphertext === sealed.ciphertext) continue;
+      expect(expectOpenFailure(() => vault.open({ ...sealed, ciphertext }, binding)).reason).to.equal('malformed');
+    }
   });
 
   it('rotates: an old ciphertext opens with the new key set, needs a reseal, and reseals under the newest key', async () => {
