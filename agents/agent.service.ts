@@ -26,7 +26,8 @@ export interface Actor {
 export type AgentChangeListener = (agentId: string) => void;
 
 export function hashAgentApiKey(key: string): string {
-  return crypto.createHash('sha256').update(key).digest('hex');
+  // One-shot hash: no Hash object per call (every /v1 request hashes its key).
+  return crypto.hash('sha256', key, 'hex');
 }
 
 export class AgentService {

@@ -6,7 +6,7 @@ import type { Logger } from '../logger';
 import type { Models } from '../db/models';
 import { isDuplicateKeyError } from '../db/mongo-errors';
 import type { MeterEventDocument, MeterStatus, PriceSnapshot, RequestType, UsageMonthlyDocument } from './metering.models';
-import { costMicros, dayOf, monthOf, overagePriceMicros, overageTokensBetween } from './pricing';
+import { costMicros, monthOf, overagePriceMicros, overageTokensBetween } from './pricing';
 
 export interface MeterEventInput {
   requestId: string;
@@ -52,6 +52,8 @@ export interface RollupChange {
 interface EventItem {
   kind: 'event';
   event: MeterEventInput;
+  /** Worked out once per event, at its first write attempt. */
+  derived?: DerivedFields;
   insertAttempted: boolean;
   inserted: boolean;
   /** Frozen at the first rollup attempt, so a retry re-sends exactly the same guarded increment. */
@@ -74,6 +76,28 @@ interface ErrorItem {
 }
 
 type QueueItem = EventItem | ErrorItem;
+
+interface DerivedFields {
+  month: string;
+  day: string;
+  costInputMicros: number;
+  costOutputMicros: number;
+  modelKey: string;
+}
+
+function derive(item: EventItem): DerivedFields {
+  if (item.derived) return item.derived;
+  const { event } = item;
+  const iso = event.timestamp.toISOString();
+  item.derived = {
+    month: iso.slice(0, 7),
+    day: iso.slice(0, 10),
+    costInputMicros: costMicros(event.tokensInput, event.priceSnapshot.inputUsdPerMillion),
+    costOutputMicros: costMicros(event.tokensOutput, event.priceSnapshot.outputUsdPerMillion),
+    modelKey: modelKey(event.provider, event.model),
+  };
+  return item.derived;
+}
 
 interface RollupGroup {
   id: string;
@@ -107,8 +131,17 @@ export interface MeterOptions {
 
 export const DEFAULT_METER_OPTIONS: MeterOptions = { maxQueue: 200_000, batchSize: 2_000, flushIntervalMs: 100, busyFlushIntervalMs: 250, busyBatchEvents: 50 };
 
+const modelKeys = new Map<string, string>();
+
 export function modelKey(provider: string, model: string): string {
-  return Buffer.from(`${provider}|${model}`).toString('base64url');
+  const plain = `${provider}|${model}`;
+  let key = modelKeys.get(plain);
+  if (key === undefined) {
+    key = Buffer.from(plain).toString('base64url');
+    if (modelKeys.size >= 1_000) modelKeys.clear();
+    modelKeys.set(plain, key);
+  }
+  return key;
 }
 
 export function parseModelKey(key: string): { provider: string; model: string } {
@@ -240,16 +273,29 @@ export class MeterService {
     return drained;
   }
 
-  private toDocument(event: MeterEventInput): Omit<MeterEventDocument, '_id'> {
-    const costInput = costMicros(event.tokensInput, event.priceSnapshot.inputUsdPerMillion);
-    const costOutput = costMicros(event.tokensOutput, event.priceSnapshot.outputUsdPerMillion);
+  /** ObjectIds of the agents and workspaces in recent batches (one per id, not one per event). */
+  private readonly objectIds = new Map<string, Types.ObjectId>();
+
+  private objectId(hex: string): Types.ObjectId {
+    let id = this.objectIds.get(hex);
+    if (!id) {
+      id = new Types.ObjectId(hex);
+      if (this.objectIds.size >= 10_000) this.objectIds.clear();
+      this.objectIds.set(hex, id);
+    }
+    return id;
+  }
+
+  private toDocument(item: EventItem): Omit<MeterEventDocument, '_id'> {
+    const { event } = item;
+    const { month, day, costInputMicros: costInput, costOutputMicros: costOutput } = derive(item);
     return {
       requestId: event.requestId,
-      agentId: new Types.ObjectId(event.agentId),
-      workspaceId: new Types.ObjectId(event.workspaceId),
+      agentId: this.objectId(event.agentId),
+      workspaceId: this.objectId(event.workspaceId),
       timestamp: event.timestamp,
-      month: monthOf(event.timestamp),
-      day: dayOf(event.timestamp),
+      month,
+      day,
       provider: event.provider,
       model: event.model,
       tier: event.tier,
@@ -277,7 +323,7 @@ export class MeterService {
   private async insertEvents(items: EventItem[]): Promise<void> {
     const toInsert = items.filter((item) => !item.inserted);
     if (toInsert.length === 0) return;
-    const documents = toInsert.map((item) => this.toDocument(item.event));
+    const documents = toInsert.map((item) => this.toDocument(item));
     const retried = toInsert.map((item) => item.insertAttempted);
     for (const item of toInsert) item.insertAttempted = true;
     const duplicates = new Set<number>();
@@ -329,7 +375,7 @@ export class MeterService {
       if (item.kind === 'error') {
         if (!item.applied) groupFor(item, item.agentId, item.workspaceId, item.month, item.mode, item.plan).errorItems.push(item);
       } else if (item.inserted && !item.rolledUp) {
-        const group = groupFor(item, item.event.agentId, item.event.workspaceId, monthOf(item.event.timestamp), item.event.mode, item.event.plan);
+        const group = groupFor(item, item.event.agentId, item.event.workspaceId, derive(item).month, item.event.mode, item.event.plan);
         group.events.push(item);
         if (item.event.budgetMicros !== undefined) group.budgetMicros = item.event.budgetMicros;
       }
@@ -347,7 +393,7 @@ export class MeterService {
     const unpricedGroups = new Map<string, { filter: Record<string, unknown>; items: EventItem[] }>();
     for (const item of eventItems) {
       if (item.rolledUp && item.pricing && item.pricing.overageTokens > 0 && !item.rollupPriced) {
-        const entry = unpricedGroups.get(item.rollupGroupId!) ?? { filter: { agentId: new Types.ObjectId(item.event.agentId), month: monthOf(item.event.timestamp) }, items: [] };
+        const entry = unpricedGroups.get(item.rollupGroupId!) ?? { filter: { agentId: this.objectId(item.event.agentId), month: derive(item).month }, items: [] };
         entry.items.push(item);
         unpricedGroups.set(item.rollupGroupId!, entry);
       }
@@ -387,10 +433,12 @@ export class MeterService {
     };
     let groupTokens = 0;
     let groupCost = 0;
-    for (const { event } of group.events) {
+    for (const item of group.events) {
+      const { event } = item;
+      const fields = derive(item);
       const tokens = event.tokensInput + event.tokensOutput;
-      const costInput = costMicros(event.tokensInput, event.priceSnapshot.inputUsdPerMillion);
-      const costOutput = costMicros(event.tokensOutput, event.priceSnapshot.outputUsdPerMillion);
+      const costInput = fields.costInputMicros;
+      const costOutput = fields.costOutputMicros;
       groupTokens += tokens;
       groupCost += costInput + costOutput;
       add('tokensInput', event.tokensInput);
@@ -400,11 +448,11 @@ export class MeterService {
       add('costInputMicros', costInput);
       add('costOutputMicros', costOutput);
       add('costTotalMicros', costInput + costOutput);
-      const day = dayOf(event.timestamp).slice(8, 10);
+      const day = fields.day.slice(8, 10);
       add(`daily.${day}.tokensInput`, event.tokensInput);
       add(`daily.${day}.tokensOutput`, event.tokensOutput);
       add(`daily.${day}.requests`, event.countsAsRequest ? 1 : 0);
-      const byModel = modelKey(event.provider, event.model);
+      const byModel = fields.modelKey;
       add(`byModel.${byModel}.tokens`, tokens);
       add(`byModel.${byModel}.costMicros`, costInput + costOutput);
       if (event.reservation) {
@@ -420,8 +468,8 @@ export class MeterService {
     }
 
     const after = await applyGuardedRollup(this.models.UsageMonthly, {
-      agentId: new Types.ObjectId(group.agentId),
-      workspaceId: new Types.ObjectId(group.workspaceId),
+      agentId: this.objectId(group.agentId),
+      workspaceId: this.objectId(group.workspaceId),
       month: group.month,
       groupId: group.id,
       increments,
