@@ -45,24 +45,30 @@ export interface GatewayOptions {
 
 export async function runGatewayCases(options: GatewayOptions): Promise<GatewayRow[]> {
   const rows: GatewayRow[] = [];
-  // Each server's first case warms it up longer (JIT), so no case measures a cold process.
-  const warmed = new Set<GatewayCaseId>();
+  // Before a server's first case, every case of that server is warmed up longer (JIT, the first pass through each
+  // path), followed by the same pause every later case gets after the previous one. Warming only the case about to
+  // run left the server's other case a first pass of its own (for the BYOK case: the vault's first decrypts, the
+  // key's first status write) inside its measured run, and whichever case came first still settling: 5–10% fewer
+  // req/s than the same case run later.
+  const warmedServers = new Set<string>();
+  const warmUpServer = async (target: GatewayTarget, concurrency: number) => {
+    const server = target.serverPid ? `pid ${target.serverPid}` : target.id;
+    if (warmedServers.has(server)) return;
+    warmedServers.add(server);
+    for (const sibling of options.targets.filter((candidate) => (candidate.serverPid ? `pid ${candidate.serverPid}` : candidate.id) === server)) {
+      const first = await runLoad({ url: sibling.url, headers: { 'content-type': 'application/json', ...sibling.headers }, body: CHAT_BODY, connections: concurrency, durationSeconds: options.firstWarmupSeconds });
+      if (sibling.metered) await options.afterMeteredCase(first.ok);
+      else await sleep(200);
+    }
+  };
   for (const delayMs of options.delays) {
     await options.setFakeDelay(delayMs);
     for (const concurrency of options.concurrencies) {
       for (const target of options.targets) {
         const pid = target.serverPid;
+        await warmUpServer(target, concurrency);
         if (pid) resetPeakRss(pid);
         const common = { url: target.url, headers: { 'content-type': 'application/json', ...target.headers }, body: CHAT_BODY, connections: concurrency };
-        if (!warmed.has(target.id)) {
-          // A server's first load warms it up longer (JIT), then the same pause every later case gets after the
-          // previous one. Without it the first case measured a process still settling: its first cut call (the
-          // load generator stops mid-request) and V8's heap sizing, ~5–10% fewer req/s than the same case run later.
-          const first = await runLoad({ ...common, durationSeconds: options.firstWarmupSeconds });
-          if (target.metered) await options.afterMeteredCase(first.ok);
-          else await sleep(200);
-          warmed.add(target.id);
-        }
         const warm = await runLoad({ ...common, durationSeconds: options.warmupSeconds });
         const cpuBefore = pid ? cpuTimeMs(pid) : NaN;
         const load = await runLoad({ ...common, durationSeconds: options.durationSeconds });
