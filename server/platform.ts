@@ -166,7 +166,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
 
   const livePublisher = new UsageLivePublisher(usage, (update) => {
     for (const agentRow of update.agents) realtime.publishUsage({ workspaceId: update.workspaceId, month: update.month, agentRow, totals: update.totals });
-  }, logger, undefined, (workspaceId) => realtime.hasListeners(workspaceId));
+  }, logger, { hasListeners: (workspaceId) => realtime.hasListeners(workspaceId) });
   const agentNames = async (agentId: string) => (await models.Agent.findById(agentId, { name: 1 }).lean())?.name ?? 'An agent';
   meter.onRollupsChanged((changes) => {
     livePublisher.onRollupsChanged(changes);

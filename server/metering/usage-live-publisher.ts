@@ -5,20 +5,31 @@ import type { UsageService } from './usage.service';
 
 export type UsagePushTarget = (update: { workspaceId: string; month: string; agents: Array<{ agentId: string } & Record<string, unknown>>; totals: Record<string, unknown> }) => void;
 
+export interface UsageLivePublisherOptions {
+  /** At most one update per workspace-month per interval (default 200 ms). */
+  minIntervalMs?: number;
+  /** Whether anyone watches this workspace; without listeners the update (two database reads) is skipped. */
+  hasListeners?: (workspaceId: string) => boolean;
+}
+
 export class UsageLivePublisher {
   private readonly dirty = new Map<string, { month: string; agentIds: Set<string> }>();
   private readonly running = new Set<string>();
   private readonly lastRun = new Map<string, number>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
 
+  private readonly minIntervalMs: number;
+  private readonly hasListeners: (workspaceId: string) => boolean;
+
   constructor(
     private readonly usage: UsageService,
     private readonly push: UsagePushTarget,
     private readonly logger: Logger,
-    private readonly minIntervalMs = 200,
-    /** Whether anyone watches this workspace; without listeners the update (two database reads) is skipped. */
-    private readonly hasListeners: (workspaceId: string) => boolean = () => true,
-  ) {}
+    options: UsageLivePublisherOptions = {},
+  ) {
+    this.minIntervalMs = options.minIntervalMs ?? 200;
+    this.hasListeners = options.hasListeners ?? (() => true);
+  }
 
   onRollupsChanged(changes: RollupChange[]): void {
     for (const change of changes) {
