@@ -74,14 +74,22 @@ export class BufferedResponse extends (UndiciResponse as unknown as ResponseWith
     this.#init = init;
   }
 
-  /** The same response with its body as a stream, made once, the first time anything needs the stream. */
+  /**
+   * The same response with its body as a stream, made once, the first time anything needs the stream. After a direct
+   * read its stream is an empty one, already read (a read body's stream is disturbed, never null).
+   */
   #stream(): UndiciResponse {
-    this.#streamed ??= new UndiciResponse(this.#read ? null : this.#bytes, this.#init as never);
+    if (!this.#streamed) {
+      this.#streamed = new UndiciResponse(this.#read ? new Uint8Array(0) : this.#bytes, this.#init as never);
+      if (this.#read) void this.#streamed.arrayBuffer();
+    }
     return this.#streamed;
   }
 
-  #take(): Buffer {
+  /** The bytes for a direct read; undefined when the stream has been handed out (reads then go through it). */
+  #take(): Buffer | undefined {
     if (this.#read) throw new TypeError('Body is unusable: Body has already been read');
+    if (this.#streamed) return undefined;
     this.#read = true;
     return this.#bytes;
   }
@@ -91,35 +99,36 @@ export class BufferedResponse extends (UndiciResponse as unknown as ResponseWith
   }
 
   get bodyUsed(): boolean {
-    return this.#streamed ? this.#streamed.bodyUsed : this.#read;
+    return this.#read || (this.#streamed?.bodyUsed ?? false);
   }
 
   async json(): Promise<any> {
-    if (this.#streamed) return this.#streamed.json();
-    return JSON.parse(this.#take().toString('utf8'));
+    const bytes = this.#take();
+    return bytes ? JSON.parse(bytes.toString('utf8')) : this.#streamed!.json();
   }
 
   async text(): Promise<string> {
-    if (this.#streamed) return this.#streamed.text();
-    return this.#take().toString('utf8');
+    const bytes = this.#take();
+    return bytes ? bytes.toString('utf8') : this.#streamed!.text();
   }
 
   async arrayBuffer(): Promise<ArrayBuffer> {
-    if (this.#streamed) return this.#streamed.arrayBuffer();
     const bytes = this.#take();
-    return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+    return bytes ? (bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer) : this.#streamed!.arrayBuffer();
   }
 
   async bytes(): Promise<Uint8Array> {
-    if (this.#streamed) return this.#streamed.bytes();
-    return new Uint8Array(this.#take());
+    const bytes = this.#take();
+    return bytes ? new Uint8Array(bytes) : this.#streamed!.bytes();
   }
 
   blob() {
+    if (this.#read) return Promise.reject(new TypeError('Body is unusable: Body has already been read'));
     return this.#stream().blob();
   }
 
   formData() {
+    if (this.#read) return Promise.reject(new TypeError('Body is unusable: Body has already been read'));
     return this.#stream().formData();
   }
 

@@ -6,7 +6,7 @@ import type { Logger } from '../logger';
 import type { Models } from '../db/models';
 import { isDuplicateKeyError } from '../db/mongo-errors';
 import type { MeterEventDocument, MeterStatus, PriceSnapshot, RequestType, UsageMonthlyDocument } from './metering.models';
-import { costMicros, monthOf, overagePriceMicros, overageTokensBetween } from './pricing';
+import { costMicros, dayOf, monthOf, overagePriceMicros, overageTokensBetween } from './pricing';
 
 export interface MeterEventInput {
   requestId: string;
@@ -88,10 +88,9 @@ interface DerivedFields {
 function derive(item: EventItem): DerivedFields {
   if (item.derived) return item.derived;
   const { event } = item;
-  const iso = event.timestamp.toISOString();
   item.derived = {
-    month: iso.slice(0, 7),
-    day: iso.slice(0, 10),
+    month: monthOf(event.timestamp),
+    day: dayOf(event.timestamp),
     costInputMicros: costMicros(event.tokensInput, event.priceSnapshot.inputUsdPerMillion),
     costOutputMicros: costMicros(event.tokensOutput, event.priceSnapshot.outputUsdPerMillion),
     modelKey: modelKey(event.provider, event.model),

@@ -74,6 +74,12 @@ describe('keep-alive fetch (server/llm/keep-alive-fetch.ts)', () => {
     expect(second).to.be.instanceOf(TypeError);
     expect(String((second as Error).message)).to.match(/unusable/);
     expect(() => response.clone()).to.throw(TypeError);
+    // Asking for the stream after a read: a disturbed stream, still used, still unreadable.
+    expect(response.body).to.not.equal(null);
+    expect(response.bodyUsed).to.equal(true);
+    let third: unknown;
+    await response.blob().catch((error: unknown) => (third = error));
+    expect(third).to.be.instanceOf(TypeError);
     expect(await copy.text()).to.equal('{"ok":true,"text":"héllo"}');
   });
 
