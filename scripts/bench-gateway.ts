@@ -51,11 +51,12 @@ export async function runGatewayCases(options: GatewayOptions): Promise<GatewayR
   // key's first status write) inside its measured run, and whichever case came first still settling: 5–10% fewer
   // req/s than the same case run later.
   const warmedServers = new Set<string>();
+  const serverOf = (target: GatewayTarget) => (target.serverPid ? `pid ${target.serverPid}` : target.id);
   const warmUpServer = async (target: GatewayTarget, concurrency: number) => {
-    const server = target.serverPid ? `pid ${target.serverPid}` : target.id;
+    const server = serverOf(target);
     if (warmedServers.has(server)) return;
     warmedServers.add(server);
-    for (const sibling of options.targets.filter((candidate) => (candidate.serverPid ? `pid ${candidate.serverPid}` : candidate.id) === server)) {
+    for (const sibling of options.targets.filter((candidate) => serverOf(candidate) === server)) {
       const first = await runLoad({ url: sibling.url, headers: { 'content-type': 'application/json', ...sibling.headers }, body: CHAT_BODY, connections: concurrency, durationSeconds: options.firstWarmupSeconds });
       if (sibling.metered) await options.afterMeteredCase(first.ok);
       else await sleep(200);

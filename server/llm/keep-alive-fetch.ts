@@ -122,13 +122,12 @@ export class BufferedResponse extends (UndiciResponse as unknown as ResponseWith
     return bytes ? new Uint8Array(bytes) : this.#streamed!.bytes();
   }
 
+  // After a direct read the stream is already disturbed, so undici refuses these the same way.
   blob() {
-    if (this.#read) return Promise.reject(new TypeError('Body is unusable: Body has already been read'));
     return this.#stream().blob();
   }
 
   formData() {
-    if (this.#read) return Promise.reject(new TypeError('Body is unusable: Body has already been read'));
     return this.#stream().formData();
   }
 
