@@ -3,7 +3,7 @@ import crypto from 'node:crypto';
 import type { Config, PooledProviderId } from '../server/config/config';
 import { isSandboxedProvider } from '../server/config/config';
 import type { Catalog, CatalogModel, Plan } from '../server/catalog/catalog.service';
-import { AppError } from '../server/http/app-error';
+import { DomainError } from '../server/errors/domain-error';
 import type { Logger } from '../server/logger';
 import { LlmCallError, isLlmCallError } from '../server/llm/llm-call.error';
 import type { ChatMessage, FinishReason, ProviderId, StreamEvent } from '../server/llm/llm.types';
@@ -26,7 +26,7 @@ export const DEFAULT_MAX_OUTPUT_TOKENS = 1024;
 
 /** A sealed key that no longer opens (moved record, retired master key): the user must paste it again. */
 const storedKeyUnusable = () =>
-  new AppError(424, 'PROVIDER_KEY_UNUSABLE', 'The stored provider key of this agent can no longer be used. Paste the key again in the agent\'s LLM settings.');
+  new DomainError('PROVIDER_KEY_UNUSABLE', 'The stored provider key of this agent can no longer be used. Paste the key again in the agent\'s LLM settings.');
 
 export interface RunInput {
   agent: AgentDocument;
@@ -157,7 +157,7 @@ export class AgentRunner {
         const resolved = this.resolveTargets(agent, bound, requestedMaxTokens);
         if (!this.roomLimited) return { ...resolved, promptTokens: bound };
       } catch (error) {
-        if (!(error instanceof AppError && error.code === 'PROMPT_TOO_LARGE')) throw error;
+        if (!(error instanceof DomainError && error.code === 'PROMPT_TOO_LARGE')) throw error;
       }
     }
     const promptTokens = exactCount();
@@ -166,11 +166,11 @@ export class AgentRunner {
 
   private resolveTargets(agent: AgentDocument, promptTokens: number, requestedMaxTokens: number | undefined): { targets: RouteTarget[]; plan: Plan | undefined } {
     const { catalog, config } = this.dependencies;
-    const tooLarge = () => new AppError(413, 'PROMPT_TOO_LARGE', `The conversation is too long for this agent's model (${promptTokens} tokens). Shorten it or start a new one.`);
+    const tooLarge = () => new DomainError('PROMPT_TOO_LARGE', `The conversation is too long for this agent's model (${promptTokens} tokens). Shorten it or start a new one.`);
     if (agent.llm.mode === 'byok') {
       const provider = agent.llm.provider as ProviderId;
       const model = catalog.findModel(provider, agent.llm.model ?? '');
-      if (!model || !agent.llm.sealedKey) throw new AppError(424, 'PROVIDER_KEY_INVALID', 'This agent has no usable provider key. Add one in its LLM settings.');
+      if (!model || !agent.llm.sealedKey) throw new DomainError('PROVIDER_KEY_INVALID', 'This agent has no usable provider key. Add one in its LLM settings.');
       const maxTokens = this.maxTokensFor(model, promptTokens, requestedMaxTokens);
       if (maxTokens === undefined) throw tooLarge();
       const sealed = agent.llm.sealedKey;
@@ -224,18 +224,18 @@ export class AgentRunner {
       targets.push({ provider, model: model.id, baseUrl: this.providerBaseUrl(provider), credential: { kind: 'pool', pool }, sandbox: false, maxTokens, fetch: this.dependencies.fetch });
     }
     if (!fitsSomewhere) throw tooLarge();
-    if (targets.length === 0) throw new AppError(503, 'PROVIDER_UNAVAILABLE', 'This plan has no platform keys configured right now. Please try again later.');
+    if (targets.length === 0) throw new DomainError('PROVIDER_UNAVAILABLE', 'This plan has no platform keys configured right now. Please try again later.');
     return { targets, plan };
   }
 
   private async prepare(input: RunInput): Promise<PreparedCall> {
     const { agent } = input;
-    if (agent.status === 'paused') throw new AppError(429, 'PLAN_LIMIT_REACHED', 'This agent is paused. Resume it to run it again.');
+    if (agent.status === 'paused') throw new DomainError('PLAN_LIMIT_REACHED', 'This agent is paused. Resume it to run it again.');
     if (agent.llm.mode === 'byok' && agent.llm.keyStatus === 'invalid') {
-      throw new AppError(424, 'PROVIDER_KEY_INVALID', 'The provider rejected this agent\'s API key. Replace the key in the agent\'s LLM settings.');
+      throw new DomainError('PROVIDER_KEY_INVALID', 'The provider rejected this agent\'s API key. Replace the key in the agent\'s LLM settings.');
     }
     if (this.dependencies.meter.isFull()) {
-      throw new AppError(503, 'METER_BACKLOG_FULL', 'Usage recording is behind; please retry in a moment.', undefined, { 'Retry-After': '5' });
+      throw new DomainError('METER_BACKLOG_FULL', 'Usage recording is behind; please retry in a moment.', { retryAfterSeconds: 5 });
     }
     const system = this.systemPrompt(agent);
     const messages: ChatMessage[] = [{ role: 'system', content: system.prompt }, ...input.messages];
@@ -386,7 +386,7 @@ export class AgentRunner {
         fetch: target.fetch,
       });
     } catch (error) {
-      if (error instanceof AppError) return { ok: false, status: 'invalid', message: error.message, latencyMs: Date.now() - startedAt };
+      if (error instanceof DomainError) return { ok: false, status: 'invalid', message: error.message, latencyMs: Date.now() - startedAt };
       const kind = isLlmCallError(error) ? error.kind : 'network';
       status = kind === 'auth' ? 'invalid' : kind === 'rate_limit' ? 'rate_limited' : kind === 'quota' ? 'quota_exceeded' : 'unreachable';
     }
@@ -415,8 +415,8 @@ export class AgentRunner {
       .catch((error) => this.dependencies.logger.warn({ err: error }, 'could not raise key alert'));
   }
 
-  private async toAppError(error: unknown, agent: AgentDocument): Promise<AppError> {
-    if (error instanceof AppError) return error;
+  private async toAppError(error: unknown, agent: AgentDocument): Promise<DomainError> {
+    if (error instanceof DomainError) return error;
     const failure = isLlmCallError(error) ? error : new LlmCallError({ kind: 'network', provider: 'openai', message: 'unexpected failure', cause: error });
     const byok = agent.llm.mode === 'byok';
     switch (failure.kind) {
@@ -424,28 +424,28 @@ export class AgentRunner {
         if (byok) {
           await this.dependencies.agents.recordKeyStatus(agent._id.toString(), 'invalid').catch(() => undefined);
           await this.raiseKeyAlert(agent, 'key_invalid');
-          return new AppError(424, 'PROVIDER_KEY_INVALID', 'The provider rejected this agent\'s API key. Replace the key in the agent\'s LLM settings.');
+          return new DomainError('PROVIDER_KEY_INVALID', 'The provider rejected this agent\'s API key. Replace the key in the agent\'s LLM settings.');
         }
-        return new AppError(503, 'PROVIDER_UNAVAILABLE', 'The AI provider is unavailable right now. Please try again shortly.');
+        return new DomainError('PROVIDER_UNAVAILABLE', 'The AI provider is unavailable right now. Please try again shortly.');
       case 'quota':
         if (byok) {
           await this.dependencies.agents.recordKeyStatus(agent._id.toString(), 'quota_exceeded').catch(() => undefined);
           await this.raiseKeyAlert(agent, 'provider_quota_exceeded');
-          return new AppError(402, 'PROVIDER_QUOTA_EXCEEDED', 'Your provider account is out of credit or over its quota. Add credit with your provider, then try again.');
+          return new DomainError('PROVIDER_QUOTA_EXCEEDED', 'Your provider account is out of credit or over its quota. Add credit with your provider, then try again.');
         }
-        return new AppError(503, 'PROVIDER_UNAVAILABLE', 'The AI provider is unavailable right now. Please try again shortly.');
+        return new DomainError('PROVIDER_UNAVAILABLE', 'The AI provider is unavailable right now. Please try again shortly.');
       case 'rate_limit': {
         const seconds = Math.max(1, Math.ceil((failure.retryAfterMs ?? 1000) / 1000));
-        return new AppError(429, 'PROVIDER_RATE_LIMITED', 'The AI provider is rate limiting requests. Please retry after a short wait.', undefined, { 'Retry-After': String(seconds) });
+        return new DomainError('PROVIDER_RATE_LIMITED', 'The AI provider is rate limiting requests. Please retry after a short wait.', { retryAfterSeconds: seconds });
       }
       case 'context_length':
-        return new AppError(413, 'PROMPT_TOO_LARGE', 'The conversation is too long for this model. Shorten it or start a new one.');
+        return new DomainError('PROMPT_TOO_LARGE', 'The conversation is too long for this model. Shorten it or start a new one.');
       case 'bad_request':
-        return new AppError(400, 'PROVIDER_BAD_REQUEST', 'The AI provider could not accept this request (check the model and parameters).');
+        return new DomainError('PROVIDER_BAD_REQUEST', 'The AI provider could not accept this request (check the model and parameters).');
       case 'aborted':
-        return new AppError(499, 'CLIENT_CLOSED_REQUEST', 'The request was cancelled.');
+        return new DomainError('CLIENT_CLOSED_REQUEST', 'The request was cancelled.');
       default:
-        return new AppError(503, 'PROVIDER_UNAVAILABLE', 'The AI provider is unavailable right now. Please try again shortly.');
+        return new DomainError('PROVIDER_UNAVAILABLE', 'The AI provider is unavailable right now. Please try again shortly.');
     }
   }
 

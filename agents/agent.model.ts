@@ -95,3 +95,6 @@ agentApiKeySchema.index({ agentId: 1 });
 export const createAgentModel = (connection: Connection): Model<AgentDocument> => connection.model<AgentDocument>('Agent', agentSchema);
 export const createAgentApiKeyModel = (connection: Connection): Model<AgentApiKeyDocument> =>
   connection.model<AgentApiKeyDocument>('AgentApiKey', agentApiKeySchema);
+
+export const createAgentModels = (connection: Connection) => ({ Agent: createAgentModel(connection), AgentApiKey: createAgentApiKeyModel(connection) });
+export type AgentModels = ReturnType<typeof createAgentModels>;

@@ -5,9 +5,9 @@ import type { Config } from '../server/config/config';
 import { isSandboxedProvider, type PooledProviderId } from '../server/config/config';
 import type { Catalog } from '../server/catalog/catalog.service';
 import { microsToUsd, usdToMicros } from '../server/catalog/catalog.service';
-import type { Models } from '../server/db/models';
-import { OBJECT_ID_PATTERN } from '../server/db/mongo-errors';
-import { badRequest, forbidden, notFound } from '../server/http/app-error';
+import type { AgentModels } from './agent.model';
+import { OBJECT_ID_PATTERN } from '../server/db/driver-errors';
+import { invalidInput, forbidden, notFound } from '../server/errors/domain-error';
 import type { Vault } from '../server/vault/vault.service';
 import { maskSecret } from '../server/vault/vault.service';
 import { assertSafeBaseUrl } from '../server/llm/base-url-guard';
@@ -34,7 +34,7 @@ export class AgentService {
   private readonly changeListeners: AgentChangeListener[] = [];
 
   constructor(
-    private readonly models: Models,
+    private readonly models: AgentModels,
     private readonly config: Config,
     private readonly catalog: Catalog,
     private readonly templates: TemplateService,
@@ -94,26 +94,26 @@ export class AgentService {
     existing?: AgentLlmRecord,
   ): AgentLlmRecord {
     if (input.mode === 'managed') {
-      if (!this.catalog.findPlan(input.plan)) throw badRequest('UNKNOWN_PLAN', `Unknown plan "${input.plan}".`);
+      if (!this.catalog.findPlan(input.plan)) throw invalidInput('UNKNOWN_PLAN', `Unknown plan "${input.plan}".`);
       return { mode: 'managed', plan: input.plan, provider: null, model: null, baseUrl: null, sealedKey: null, keyMask: null, keyStatus: null, keyCheckedAt: null };
     }
     const provider = this.catalog.findProvider(input.provider);
-    if (!provider) throw badRequest('UNKNOWN_PROVIDER', `Unknown provider "${input.provider}".`);
+    if (!provider) throw invalidInput('UNKNOWN_PROVIDER', `Unknown provider "${input.provider}".`);
     if (!this.catalog.findModel(input.provider, input.model)) {
-      throw badRequest('UNKNOWN_MODEL', `${provider.name} has no model "${input.model}" in the catalog.`);
+      throw invalidInput('UNKNOWN_MODEL', `${provider.name} has no model "${input.model}" in the catalog.`);
     }
     let baseUrl: string | null = null;
     if (input.baseUrl) {
       if (input.provider !== 'custom' && !this.config.allowProviderBaseUrlOverride) {
-        throw badRequest('BASE_URL_NOT_ALLOWED', `A custom base URL is only allowed for the "custom" provider.`);
+        throw invalidInput('BASE_URL_NOT_ALLOWED', `A custom base URL is only allowed for the "custom" provider.`);
       }
       try {
         baseUrl = assertSafeBaseUrl(input.baseUrl, { allowPrivate: this.config.allowPrivateBaseUrls }).toString().replace(/\/+$/, '');
       } catch (error) {
-        throw badRequest('UNSAFE_BASE_URL', (error as Error).message);
+        throw invalidInput('UNSAFE_BASE_URL', (error as Error).message);
       }
     } else if (input.provider === 'custom') {
-      throw badRequest('BASE_URL_REQUIRED', 'A custom provider needs the base URL of its OpenAI-compatible API (for example https://llm.example.com/v1).');
+      throw invalidInput('BASE_URL_REQUIRED', 'A custom provider needs the base URL of its OpenAI-compatible API (for example https://llm.example.com/v1).');
     }
 
     const binding = { workspaceId, agentId, provider: input.provider };
@@ -135,9 +135,9 @@ export class AgentService {
     // otherwise anyone who may edit the agent could point it at their own server and receive the stored key.
     if (existing?.mode === 'byok' && existing.sealedKey && existing.provider === input.provider) {
       if ((existing.baseUrl ?? null) === baseUrl) return { ...existing, mode: 'byok', plan: null, model: input.model, baseUrl };
-      throw badRequest('API_KEY_REQUIRED', `Paste the ${provider.name} API key again to change the base URL it is sent to.`);
+      throw invalidInput('API_KEY_REQUIRED', `Paste the ${provider.name} API key again to change the base URL it is sent to.`);
     }
-    throw badRequest('API_KEY_REQUIRED', `Paste your ${provider.name} API key to use your own key.`);
+    throw invalidInput('API_KEY_REQUIRED', `Paste your ${provider.name} API key to use your own key.`);
   }
 
   private async load(workspaceId: string, agentId: string): Promise<AgentDocument> {

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Handlebars from 'handlebars';
 import { z } from 'zod';
-import { badRequest } from '../server/http/app-error';
+import { invalidInput } from '../server/errors/domain-error';
 
 const templateVariableSchema = z.object({
   name: z.string().regex(/^[A-Za-z][A-Za-z0-9_]*$/),
@@ -63,21 +63,21 @@ export class TemplateService {
    */
   resolveVariables(templateId: string, given: Record<string, unknown>): TemplateVariables {
     const template = this.templates.get(templateId);
-    if (!template) throw badRequest('TEMPLATE_NOT_FOUND', `There is no template "${templateId}".`);
+    if (!template) throw invalidInput('TEMPLATE_NOT_FOUND', `There is no template "${templateId}".`);
     const known = new Set(template.variables.map((variable) => variable.name));
     const unknown = Object.keys(given).filter((name) => !known.has(name));
     if (unknown.length > 0) {
-      throw badRequest('TEMPLATE_VARIABLE_UNKNOWN', `The template "${templateId}" has no variable ${unknown.map((name) => `"${name}"`).join(', ')}.`);
+      throw invalidInput('TEMPLATE_VARIABLE_UNKNOWN', `The template "${templateId}" has no variable ${unknown.map((name) => `"${name}"`).join(', ')}.`);
     }
     const resolved: TemplateVariables = {};
     const missing: string[] = [];
     for (const variable of template.variables) {
       const value = given[variable.name];
       if (value !== undefined && typeof value !== 'string') {
-        throw badRequest('VALIDATION_FAILED', `Variable "${variable.name}" must be text.`);
+        throw invalidInput('VALIDATION_FAILED', `Variable "${variable.name}" must be text.`);
       }
       if (typeof value === 'string' && value.length > MAX_VARIABLE_LENGTH) {
-        throw badRequest('VALIDATION_FAILED', `Variable "${variable.name}" is longer than ${MAX_VARIABLE_LENGTH} characters.`);
+        throw invalidInput('VALIDATION_FAILED', `Variable "${variable.name}" is longer than ${MAX_VARIABLE_LENGTH} characters.`);
       }
       const text = typeof value === 'string' ? value.trim() : '';
       if (text) resolved[variable.name] = text;
@@ -85,14 +85,14 @@ export class TemplateService {
       else resolved[variable.name] = variable.default ?? '';
     }
     if (missing.length > 0) {
-      throw badRequest('TEMPLATE_VARIABLE_MISSING', `Please fill in: ${missing.join(', ')}.`, { missing });
+      throw invalidInput('TEMPLATE_VARIABLE_MISSING', `Please fill in: ${missing.join(', ')}.`, { missing });
     }
     return resolved;
   }
 
   render(templateId: string, variables: TemplateVariables): string {
     const compiled = this.compiled.get(templateId);
-    if (!compiled) throw badRequest('TEMPLATE_NOT_FOUND', `There is no template "${templateId}".`);
+    if (!compiled) throw invalidInput('TEMPLATE_NOT_FOUND', `There is no template "${templateId}".`);
     return compiled(variables).trim();
   }
 }

@@ -1,7 +1,7 @@
 // Applies migrations/NNN-*.ts in order, recording applied ids in the `migrations` collection; idempotent.
 import type { Connection } from 'mongoose';
 import type { Logger } from '../server/logger';
-import { createModels, type Models } from '../server/db/models';
+import { createModels, type Models } from '../server/platform-models';
 import type { Migration } from './migration.types';
 import { migration as createIndexes } from './001-create-indexes';
 

@@ -1,5 +1,5 @@
 import type { Connection } from 'mongoose';
-import type { Models } from '../server/db/models';
+import type { Models } from '../server/platform-models';
 
 export interface Migration {
   /** Ordered, unique id: the file name without extension. */

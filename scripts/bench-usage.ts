@@ -6,7 +6,7 @@ import { MongoClient, type AnyBulkWriteOperation, type Document } from 'mongodb'
 import pino from 'pino';
 import { io, type Socket } from 'socket.io-client';
 import type { Catalog, Plan } from '../server/catalog/catalog.service';
-import { createModels } from '../server/db/models';
+import { createModels } from '../server/platform-models';
 import { runMigrations } from '../migrations/migration-runner';
 import { MeterService, modelKey, type MeterEventInput } from '../server/metering/meter.service';
 import { costMicros, dayOf, monthOf, overagePriceMicros, priceSnapshotFor } from '../server/metering/pricing';

@@ -2,7 +2,7 @@
 import { loadConfig } from '../server/config/config';
 import { createLogger } from '../server/logger';
 import { connectDatabase } from '../server/db/database';
-import { createModels } from '../server/db/models';
+import { createModels } from '../server/platform-models';
 import { reconcileUsage } from '../server/metering/usage-reconcile.service';
 
 async function main(): Promise<void> {

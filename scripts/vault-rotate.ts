@@ -4,7 +4,7 @@ import path from 'node:path';
 import { loadConfig, type Config } from '../server/config/config';
 import { createLogger, type Logger } from '../server/logger';
 import { connectDatabase } from '../server/db/database';
-import { createModels } from '../server/db/models';
+import { createModels } from '../server/platform-models';
 import { createVault } from '../server/vault/vault.service';
 import { loadCatalog } from '../server/catalog/catalog.service';
 import { WorkspaceService } from '../server/workspaces/workspace.service';

@@ -8,7 +8,7 @@ import { isSandboxedProvider, PROVIDER_ENV_NAMES } from './config/config';
 import type { Logger } from './logger';
 import { loadCatalog, type Catalog } from './catalog/catalog.service';
 import { connectDatabase, type Database } from './db/database';
-import { createModels, type Models } from './db/models';
+import { createModels, type Models } from './platform-models';
 import { runMigrations } from '../migrations/migration-runner';
 import { createVault } from './vault/vault.service';
 import { TokenService } from './auth/token.service';

@@ -1,8 +1,8 @@
 // Accounts: register (with a first workspace), login, and who-am-I.
 import { Types } from 'mongoose';
-import type { Models } from '../db/models';
-import { isDuplicateKeyError } from '../db/mongo-errors';
-import { AppError, conflict } from '../http/app-error';
+import type { UserModels } from './user.model';
+import { isDuplicateKeyError } from '../db/driver-errors';
+import { DomainError, conflict } from '../errors/domain-error';
 import { hashPassword, verifyPassword } from '../vault/password-hashing';
 import type { TokenService } from './token.service';
 import type { WorkspaceService } from '../workspaces/workspace.service';
@@ -22,7 +22,7 @@ export class AuthService {
   private decoyHash: Promise<string> | undefined;
 
   constructor(
-    private readonly models: Models,
+    private readonly models: UserModels,
     private readonly tokens: TokenService,
     private readonly workspaces: WorkspaceService,
   ) {}
@@ -51,13 +51,13 @@ export class AuthService {
     const user = await this.models.User.findOne({ email: normalizeEmail(input.email) }).lean();
     this.decoyHash ??= hashPassword('decoy-password-for-timing');
     const valid = await verifyPassword(user?.passwordHash ?? (await this.decoyHash), input.password);
-    if (!user || !valid) throw new AppError(401, 'INVALID_CREDENTIALS', 'Email or password is incorrect.');
+    if (!user || !valid) throw new DomainError('INVALID_CREDENTIALS', 'Email or password is incorrect.');
     return { token: this.tokens.issue(user._id.toString()), user: { id: user._id.toString(), email: user.email, name: user.name } };
   }
 
   async me(userId: string) {
     const user = await this.models.User.findById(userId).lean();
-    if (!user) throw new AppError(401, 'UNAUTHORIZED', 'This account no longer exists.');
+    if (!user) throw new DomainError('UNAUTHORIZED', 'This account no longer exists.');
     return {
       user: { id: user._id.toString(), email: user.email, name: user.name },
       workspaces: await this.workspaces.listForUser(userId),

@@ -3,7 +3,7 @@ import passport from 'passport';
 import { Strategy as JwtStrategy, ExtractJwt } from 'passport-jwt';
 import type { RequestHandler } from 'express';
 import type { Config } from '../config/config';
-import { unauthorized } from '../http/app-error';
+import { unauthorized } from '../errors/domain-error';
 import { jwtSecretKey } from './token.service';
 
 export function createAuthenticateMiddleware(config: Config): RequestHandler {

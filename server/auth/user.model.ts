@@ -11,3 +11,6 @@ export const userSchema = new Schema(
 
 export type UserDocument = InferSchemaType<typeof userSchema> & { _id: import('mongoose').Types.ObjectId };
 export const createUserModel = (connection: Connection): Model<UserDocument> => connection.model<UserDocument>('User', userSchema);
+
+export const createUserModels = (connection: Connection) => ({ User: createUserModel(connection) });
+export type UserModels = ReturnType<typeof createUserModels>;

@@ -15,8 +15,8 @@ import type { AgentRunner } from '../../agents/agent-runner';
 import type { Logger } from '../logger';
 import type { ChatMessage } from '../llm/llm.types';
 import { parseInput } from './middleware/validate-request';
-import { renderError } from './middleware/error-handler';
-import { AppError } from './app-error';
+import { DomainError } from '../errors/domain-error';
+import { errorResponse, streamFailure } from './error-response';
 import { HELMET_OPTIONS } from './app';
 import { abortOnClientClose } from './routers/chat.router';
 
@@ -141,14 +141,13 @@ export function createOpenAiCompatibleApi(agents: AgentService, runner: AgentRun
   };
 
   const sendError = (request: IncomingMessage, response: ServerResponse, requestId: string, error: unknown) => {
-    const known = error instanceof AppError ? error : undefined;
-    const appError = known ?? new AppError(500, 'INTERNAL', `Something went wrong on our side. Reference: ${requestId}`);
-    if (!known) logger.error({ err: error, req: { id: requestId, method: request.method, url: request.url } }, 'unhandled error');
+    const rendered = errorResponse(error, 'openai', requestId);
+    if (rendered.unexpected) logger.error({ err: error, req: { id: requestId, method: request.method, url: request.url } }, 'unhandled error');
     if (response.headersSent) {
       response.end();
       return;
     }
-    sendJson(response, requestId, appError.status, renderError(appError, true), appError.headers);
+    sendJson(response, requestId, rendered.status, rendered.body, rendered.headers);
   };
 
   /** Reads the JSON body within the limit; anything but a JSON object or array is refused with a clear 4xx. */
@@ -156,9 +155,9 @@ export function createOpenAiCompatibleApi(agents: AgentService, runner: AgentRun
     new Promise((resolve, reject) => {
       const contentType = request.headers['content-type'];
       const declared = Number(request.headers['content-length'] ?? 0);
-      if (declared > bodyLimit) return reject(new AppError(413, 'PAYLOAD_TOO_LARGE', 'The request body is too large.'));
+      if (declared > bodyLimit) return reject(new DomainError('PAYLOAD_TOO_LARGE', 'The request body is too large.'));
       const encoding = request.headers['content-encoding'];
-      if (encoding && encoding.toLowerCase() !== 'identity') return reject(new AppError(415, 'UNSUPPORTED_ENCODING', 'Unsupported request encoding.'));
+      if (encoding && encoding.toLowerCase() !== 'identity') return reject(new DomainError('UNSUPPORTED_ENCODING', 'Unsupported request encoding.'));
       const chunks: Buffer[] = [];
       let received = 0;
       let failed = false;
@@ -168,29 +167,29 @@ export function createOpenAiCompatibleApi(agents: AgentService, runner: AgentRun
         if (received > bodyLimit) {
           failed = true;
           chunks.length = 0;
-          reject(new AppError(413, 'PAYLOAD_TOO_LARGE', 'The request body is too large.'));
+          reject(new DomainError('PAYLOAD_TOO_LARGE', 'The request body is too large.'));
           return;
         }
         chunks.push(chunk);
       });
       request.on('error', () => {
-        if (!failed) reject(new AppError(400, 'BAD_REQUEST', 'The request could not be read.'));
+        if (!failed) reject(new DomainError('BAD_REQUEST', 'The request could not be read.'));
         failed = true;
       });
       request.on('end', () => {
         if (failed) return;
         if (received === 0) return resolve(undefined);
         if (!contentType || !JSON_CONTENT_TYPE.test(contentType)) {
-          return reject(new AppError(415, 'UNSUPPORTED_MEDIA_TYPE', 'Send the request body as JSON (Content-Type: application/json).'));
+          return reject(new DomainError('UNSUPPORTED_MEDIA_TYPE', 'Send the request body as JSON (Content-Type: application/json).'));
         }
         const charset = /charset=([^;\s]+)/i.exec(contentType)?.[1]?.replace(/"/g, '').toLowerCase();
-        if (charset && charset !== 'utf-8' && charset !== 'utf8') return reject(new AppError(415, 'UNSUPPORTED_ENCODING', 'Unsupported request encoding.'));
+        if (charset && charset !== 'utf-8' && charset !== 'utf8') return reject(new DomainError('UNSUPPORTED_ENCODING', 'Unsupported request encoding.'));
         try {
           const parsed: unknown = JSON.parse(Buffer.concat(chunks, received).toString('utf8'));
           if (typeof parsed !== 'object' || parsed === null) throw new SyntaxError('not an object or array');
           resolve(parsed);
         } catch {
-          reject(new AppError(400, 'INVALID_JSON', 'The request body is not valid JSON.'));
+          reject(new DomainError('INVALID_JSON', 'The request body is not valid JSON.'));
         }
       });
     });
@@ -199,7 +198,7 @@ export function createOpenAiCompatibleApi(agents: AgentService, runner: AgentRun
     const header = request.headers.authorization ?? '';
     const key = header.startsWith('Bearer ') ? header.slice(7).trim() : '';
     const resolved = key ? await cache.resolve(key) : undefined;
-    if (!resolved) throw new AppError(401, 'invalid_api_key', 'Invalid or revoked agent API key. Create one on the agent page (keys start with ak_).');
+    if (!resolved) throw new DomainError('invalid_api_key', 'Invalid or revoked agent API key. Create one on the agent page (keys start with ak_).');
     cache.touch(resolved.apiKeyId);
     return resolved;
   };
@@ -268,7 +267,7 @@ export function createOpenAiCompatibleApi(agents: AgentService, runner: AgentRun
       }
       response.write('data: [DONE]\n\n');
     } catch (error) {
-      const appError = error instanceof AppError ? error : new AppError(503, 'PROVIDER_UNAVAILABLE', 'The AI provider stopped responding.');
+      const appError = streamFailure(error);
       if (!response.destroyed) response.write(`data: ${JSON.stringify({ error: { message: appError.message, type: 'api_error', code: appError.code } })}\n\n`);
     }
     response.end();
@@ -278,7 +277,7 @@ export function createOpenAiCompatibleApi(agents: AgentService, runner: AgentRun
     const path = (request.url ?? '/').split('?', 1)[0]!;
     if (path === '/v1/chat/completions' && request.method === 'POST') return chatCompletions(request, response, requestId);
     if (path === '/v1/models' && (request.method === 'GET' || request.method === 'HEAD')) return listModels(request, response, requestId);
-    return Promise.reject(new AppError(404, 'NOT_FOUND', `No route for ${request.method} ${path}.`));
+    return Promise.reject(new DomainError('NOT_FOUND', `No route for ${request.method} ${path}.`));
   };
 
   return {
@@ -306,7 +305,7 @@ export function createOpenAiCompatibleApi(agents: AgentService, runner: AgentRun
         sendError(request, response, requestId, error);
         // A refused body may still be arriving: read it to the end (or drop the connection when it is too large).
         if (!request.complete) {
-          if (error instanceof AppError && error.status === 413) response.once('finish', () => request.destroy());
+          if (error instanceof DomainError && error.code === 'PAYLOAD_TOO_LARGE') response.once('finish', () => request.destroy());
           else request.resume();
         }
       });

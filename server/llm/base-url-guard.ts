@@ -3,7 +3,7 @@ import dns from 'node:dns';
 import net, { type LookupFunction } from 'node:net';
 import ipaddr from 'ipaddr.js';
 import { Agent, fetch as undiciFetch, type RequestInit as UndiciRequestInit } from 'undici';
-import { AppError } from '../http/app-error';
+import { DomainError } from '../errors/domain-error';
 
 /** Answers every address of a host name; the default is the system resolver (`dns.lookup`, all addresses). */
 export type HostResolver = (hostname: string) => Promise<dns.LookupAddress[]>;
@@ -25,12 +25,12 @@ export type UnsafeBaseUrlReason =
   | 'metadata_address'
   | 'unresolvable';
 
-/** A 400 `UNSAFE_BASE_URL` the error middleware renders as is; `reason` is for logs and tests. */
-export class UnsafeBaseUrlError extends AppError {
+/** An `UNSAFE_BASE_URL` error (400 on HTTP); `reason` is for logs and tests. */
+export class UnsafeBaseUrlError extends DomainError {
   readonly reason: UnsafeBaseUrlReason;
 
   constructor(reason: UnsafeBaseUrlReason, message: string) {
-    super(400, 'UNSAFE_BASE_URL', message);
+    super('UNSAFE_BASE_URL', message);
     this.name = 'UnsafeBaseUrlError';
     this.reason = reason;
   }

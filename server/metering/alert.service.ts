@@ -1,9 +1,9 @@
 // Alerts: stored once per agent-month per type (once per key incident for key alerts), pushed to the workspace room.
 import { Types } from 'mongoose';
-import type { Models } from '../db/models';
+import type { MeteringModels } from './metering.models';
 import type { Logger } from '../logger';
-import { isDuplicateKeyError, OBJECT_ID_PATTERN } from '../db/mongo-errors';
-import { notFound } from '../http/app-error';
+import { isDuplicateKeyError, OBJECT_ID_PATTERN } from '../db/driver-errors';
+import { notFound } from '../errors/domain-error';
 import type { AlertDocument, AlertType } from './metering.models';
 import type { RollupChange } from './meter.service';
 import { monthOf } from './pricing';
@@ -34,7 +34,7 @@ export class AlertService {
   private publisher: AlertPublisher | undefined;
 
   constructor(
-    private readonly models: Models,
+    private readonly models: Pick<MeteringModels, 'Alert'>,
     private readonly logger: Logger,
   ) {}
 

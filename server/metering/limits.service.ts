@@ -1,8 +1,8 @@
-// The pre-call hook: refuses paused agents and reserves an estimate against a token cap or budget, race-free.
+// The pre-call hook: reserves an estimate against a token cap or budget, race-free.
 import { Types } from 'mongoose';
-import type { Models } from '../db/models';
-import type { AgentDocument } from '../../agents/agent.model';
-import { AppError } from '../http/app-error';
+import type { MeteredAgentRecord, MeteringModels } from './metering.models';
+import { DomainError } from '../errors/domain-error';
+import { isDuplicateKeyError } from '../db/driver-errors';
 import { monthOf } from './pricing';
 
 export interface Reservation {
@@ -12,17 +12,16 @@ export interface Reservation {
   costMicros: number;
 }
 
-export const planLimitReached = (message: string) => new AppError(429, 'PLAN_LIMIT_REACHED', message);
+export const planLimitReached = (message: string) => new DomainError('PLAN_LIMIT_REACHED', message);
 
 export class LimitsService {
-  constructor(private readonly models: Models) {}
+  constructor(private readonly models: Pick<MeteringModels, 'UsageMonthly'>) {}
 
   /**
    * Checks the agent's limits and, when it has one, atomically reserves the call's worst case
    * (input + max output) so that concurrent calls cannot overshoot it. Returns the reservation to settle.
    */
-  async reserve(agent: AgentDocument, estimate: { tokens: number; costMicros: number }, now = new Date()): Promise<Reservation | undefined> {
-    if (agent.status === 'paused') throw planLimitReached('This agent is paused. Resume it to run it again.');
+  async reserve(agent: MeteredAgentRecord, estimate: { tokens: number; costMicros: number }, now = new Date()): Promise<Reservation | undefined> {
     const cap = agent.llm.mode === 'managed' ? agent.limits?.monthlyTokenCap ?? null : null;
     const budget = agent.llm.mode === 'byok' ? agent.limits?.monthlyBudgetMicros ?? null : null;
     if (cap == null && budget == null) return undefined;
@@ -34,8 +33,8 @@ export class LimitsService {
       filter,
       { $setOnInsert: { workspaceId: agent.workspaceId, mode: agent.llm.mode, plan: agent.llm.plan ?? null, tokens: 0, costTotalMicros: 0, reservedTokens: 0, reservedCostMicros: 0 } },
       { upsert: true },
-    ).catch((error: { code?: number }) => {
-      if (error.code !== 11000) throw error;
+    ).catch((error: unknown) => {
+      if (!isDuplicateKeyError(error)) throw error;
     });
     const guard =
       cap != null

@@ -3,8 +3,8 @@
 import crypto from 'node:crypto';
 import { Types, type Model } from 'mongoose';
 import type { Logger } from '../logger';
-import type { Models } from '../db/models';
-import { isDuplicateKeyError } from '../db/mongo-errors';
+import type { MeteringModels } from './metering.models';
+import { duplicateWriteIndexes, isDuplicateKeyError } from '../db/driver-errors';
 import type { MeterEventDocument, MeterStatus, PriceSnapshot, RequestType, UsageMonthlyDocument } from './metering.models';
 import { costMicros, dayOf, monthOf, overagePriceMicros, overageTokensBetween } from './pricing';
 
@@ -163,7 +163,7 @@ export class MeterService {
   private readonly options: MeterOptions;
 
   constructor(
-    private readonly models: Models,
+    private readonly models: Pick<MeteringModels, 'MeterEvent' | 'UsageMonthly'>,
     private readonly logger: Logger,
     options: Partial<MeterOptions> = {},
   ) {
@@ -329,10 +329,9 @@ export class MeterService {
     try {
       await this.models.MeterEvent.collection.insertMany(documents as never[], { ordered: false });
     } catch (error) {
-      const writeErrors = (error as { writeErrors?: Array<{ index: number; code: number }> | { index: number; code: number } }).writeErrors;
-      const list = Array.isArray(writeErrors) ? writeErrors : writeErrors ? [writeErrors] : [];
-      if (list.length === 0 || list.some((writeError) => writeError.code !== 11000)) throw error;
-      for (const writeError of list) duplicates.add(writeError.index);
+      const refused = duplicateWriteIndexes(error);
+      if (!refused) throw error;
+      for (const index of refused) duplicates.add(index);
     }
     toInsert.forEach((item, index) => {
       // A duplicate of our own earlier (unacknowledged) insert is ours to roll up; any other duplicate is a replay.

@@ -1,6 +1,22 @@
 // token_meter (one event per provider attempt that produced tokens), usage_monthly (one rollup per agent-month) and alerts.
 import { Schema, Types, type Connection, type Model } from 'mongoose';
 
+/**
+ * The agent fields metering reads (limits, usage rows). The agent domain owns the record (agents/agent.model.ts);
+ * metering names only what it needs, so it never imports the layer above it.
+ */
+export interface MeteredAgentRecord {
+  _id: Types.ObjectId;
+  workspaceId: Types.ObjectId;
+  name: string;
+  status?: 'active' | 'paused';
+  llm: { mode: 'managed' | 'byok'; plan?: string | null };
+  limits?: { monthlyTokenCap: number | null; monthlyBudgetMicros: number | null };
+}
+
+/** Where metering reads agent records from: the agents collection, through the driver. */
+export type MeteredAgentCollection = Pick<import('mongodb').Collection, 'find' | 'findOne'>;
+
 export type RequestType = 'chat' | 'stream' | 'test';
 export type MeterStatus = 'ok' | 'error' | 'partial' | 'timeout';
 
@@ -176,3 +192,10 @@ export const createMeterEventModel = (connection: Connection): Model<MeterEventD
 export const createUsageMonthlyModel = (connection: Connection): Model<UsageMonthlyDocument> =>
   connection.model<UsageMonthlyDocument>('UsageMonthly', usageMonthlySchema);
 export const createAlertModel = (connection: Connection): Model<AlertDocument> => connection.model<AlertDocument>('Alert', alertSchema);
+
+export const createMeteringModels = (connection: Connection) => ({
+  MeterEvent: createMeterEventModel(connection),
+  UsageMonthly: createUsageMonthlyModel(connection),
+  Alert: createAlertModel(connection),
+});
+export type MeteringModels = ReturnType<typeof createMeteringModels>;

@@ -1,5 +1,5 @@
 // Recomputes every agent-month rollup from its meter events, reports drift and (with fix) repairs it.
-import type { Models } from '../db/models';
+import type { MeteringModels } from './metering.models';
 import { modelKey } from './meter.service';
 
 export interface RollupDrift {
@@ -12,7 +12,7 @@ export interface RollupDrift {
 
 const COUNTERS = ['tokensInput', 'tokensOutput', 'tokens', 'requests', 'costInputMicros', 'costOutputMicros', 'costTotalMicros', 'priceTotalMicros', 'overageTokens'] as const;
 
-export async function reconcileUsage(models: Models, options: { month?: string; fix: boolean }): Promise<{ checked: number; drifts: RollupDrift[]; repaired: number }> {
+export async function reconcileUsage(models: Pick<MeteringModels, 'MeterEvent' | 'UsageMonthly'>, options: { month?: string; fix: boolean }): Promise<{ checked: number; drifts: RollupDrift[]; repaired: number }> {
   const match = options.month ? { month: options.month } : {};
   const sums = await models.MeterEvent.collection
     .aggregate([

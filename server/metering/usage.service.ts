@@ -2,15 +2,13 @@
 import { Types } from 'mongoose';
 import type { Writable } from 'node:stream';
 import { stringify } from 'csv-stringify';
-import type { Models } from '../db/models';
 import type { Catalog } from '../catalog/catalog.service';
 import { microsToUsd } from '../catalog/catalog.service';
-import type { AgentDocument } from '../../agents/agent.model';
-import type { MeterEventDocument, UsageMonthlyDocument } from './metering.models';
+import type { MeteredAgentCollection, MeteredAgentRecord, MeterEventDocument, MeteringModels, UsageMonthlyDocument } from './metering.models';
 import { parseModelKey } from './meter.service';
 import { monthOf } from './pricing';
-import { badRequest, notFound } from '../http/app-error';
-import { OBJECT_ID_PATTERN } from '../db/mongo-errors';
+import { invalidInput, notFound } from '../errors/domain-error';
+import { OBJECT_ID_PATTERN } from '../db/driver-errors';
 
 export interface AgentUsageRow {
   agentId: string;
@@ -61,7 +59,7 @@ const MONTH_PATTERN = /^\d{4}-(0[1-9]|1[0-2])$/;
 
 export function parseMonth(value: unknown, now = new Date()): string {
   if (value === undefined || value === '') return monthOf(now);
-  if (typeof value !== 'string' || !MONTH_PATTERN.test(value)) throw badRequest('INVALID_MONTH', 'month must look like 2026-11 (UTC year and month).');
+  if (typeof value !== 'string' || !MONTH_PATTERN.test(value)) throw invalidInput('INVALID_MONTH', 'month must look like 2026-11 (UTC year and month).');
   return value;
 }
 
@@ -91,10 +89,10 @@ export interface UsageServiceOptions {
 }
 
 export class UsageService {
-  private readonly agentLists = new Map<string, { agents: Promise<AgentDocument[]>; expiresAt: number }>();
+  private readonly agentLists = new Map<string, { agents: Promise<MeteredAgentRecord[]>; expiresAt: number }>();
 
   constructor(
-    private readonly models: Models,
+    private readonly models: Pick<MeteringModels, 'MeterEvent' | 'UsageMonthly'> & { Agent: { collection: MeteredAgentCollection } },
     private readonly catalog: Catalog,
     private readonly options: UsageServiceOptions = { agentListCacheMs: 0 },
   ) {}
@@ -105,8 +103,8 @@ export class UsageService {
   }
 
   /** Only what a row shows (not the sealed key, template or variables), straight from the driver. */
-  private agentsOf(workspaceId: Types.ObjectId): Promise<AgentDocument[]> {
-    const read = () => this.models.Agent.collection.find({ workspaceId }, { projection: AGENT_ROW_PROJECTION }).toArray() as unknown as Promise<AgentDocument[]>;
+  private agentsOf(workspaceId: Types.ObjectId): Promise<MeteredAgentRecord[]> {
+    const read = () => this.models.Agent.collection.find({ workspaceId }, { projection: AGENT_ROW_PROJECTION }).toArray() as unknown as Promise<MeteredAgentRecord[]>;
     if (this.options.agentListCacheMs <= 0) return read();
     const key = workspaceId.toHexString();
     const cached = this.agentLists.get(key);
@@ -123,7 +121,7 @@ export class UsageService {
     return { isCurrentMonth: month === monthOf(now), fraction: elapsedFraction(month, now) };
   }
 
-  private buildRow(agent: Pick<AgentDocument, '_id' | 'name' | 'llm' | 'limits'> | undefined, rollup: Partial<RollupSummary> | undefined, agentId: string, context: MonthContext): AgentUsageRow {
+  private buildRow(agent: Pick<MeteredAgentRecord, '_id' | 'name' | 'llm' | 'limits'> | undefined, rollup: Partial<RollupSummary> | undefined, agentId: string, context: MonthContext): AgentUsageRow {
     const { isCurrentMonth, fraction } = context;
     // The current month bills the agent's current setting; past months what was metered.
     const mode = (isCurrentMonth && agent ? agent.llm.mode : rollup?.mode ?? agent?.llm.mode ?? 'managed') as 'byok' | 'managed';
@@ -207,7 +205,7 @@ export class UsageService {
 
   async agentUsage(workspaceId: string, agentId: string, month: string, now = new Date()) {
     if (!OBJECT_ID_PATTERN.test(agentId)) throw notFound('Agent');
-    const agent = await this.models.Agent.findOne({ _id: new Types.ObjectId(agentId), workspaceId: new Types.ObjectId(workspaceId) }).lean<AgentDocument>();
+    const agent = (await this.models.Agent.collection.findOne({ _id: new Types.ObjectId(agentId), workspaceId: new Types.ObjectId(workspaceId) })) as MeteredAgentRecord | null;
     if (!agent) throw notFound('Agent');
     const rollup = (await this.models.UsageMonthly.collection.findOne({ agentId: agent._id, month })) as UsageMonthlyDocument | null;
     const row = this.buildRow(agent, rollup ?? undefined, agentId, this.monthContext(month, now));

@@ -63,3 +63,10 @@ auditLogSchema.index({ workspaceId: 1, createdAt: -1 });
 export const createWorkspaceModel = (connection: Connection): Model<WorkspaceDocument> => connection.model<WorkspaceDocument>('Workspace', workspaceSchema);
 export const createMembershipModel = (connection: Connection): Model<MembershipDocument> => connection.model<MembershipDocument>('Membership', membershipSchema);
 export const createAuditLogModel = (connection: Connection): Model<AuditLogDocument> => connection.model<AuditLogDocument>('AuditLog', auditLogSchema);
+
+export const createWorkspaceModels = (connection: Connection) => ({
+  Workspace: createWorkspaceModel(connection),
+  Membership: createMembershipModel(connection),
+  AuditLog: createAuditLogModel(connection),
+});
+export type WorkspaceModels = ReturnType<typeof createWorkspaceModels>;

@@ -1,8 +1,9 @@
 // Workspaces, memberships and roles, and the audit log. One place decides authorization: hasRole().
 import { Types } from 'mongoose';
-import type { Models } from '../db/models';
-import { isDuplicateKeyError, OBJECT_ID_PATTERN } from '../db/mongo-errors';
-import { conflict, forbidden, notFound } from '../http/app-error';
+import type { UserModels } from '../auth/user.model';
+import type { WorkspaceModels } from './workspace.model';
+import { isDuplicateKeyError, OBJECT_ID_PATTERN } from '../db/driver-errors';
+import { conflict, forbidden, notFound } from '../errors/domain-error';
 import { ROLES, type MembershipDocument, type Role } from './workspace.model';
 
 export function hasRole(actual: Role, required: Role): boolean {
@@ -24,7 +25,7 @@ export type WorkspaceDeletionStep = (workspaceId: string) => Promise<void>;
 export class WorkspaceService {
   private readonly deletionSteps: WorkspaceDeletionStep[] = [];
 
-  constructor(private readonly models: Models) {}
+  constructor(private readonly models: WorkspaceModels & UserModels) {}
 
   onWorkspaceDeleting(step: WorkspaceDeletionStep): void {
     this.deletionSteps.push(step);

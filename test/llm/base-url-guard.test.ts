@@ -1,6 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
+import { statusOf } from '../../server/http/error-response';
 import {
   assertSafeBaseUrl,
   createGuardedFetch,
@@ -19,7 +20,7 @@ function expectRefused(action: () => unknown): UnsafeBaseUrlError {
   expect(caught, 'expected the URL to be refused').to.be.instanceOf(UnsafeBaseUrlError);
   const error = caught as UnsafeBaseUrlError;
   expect(error.code).to.equal('UNSAFE_BASE_URL');
-  expect(error.status).to.equal(400);
+  expect(statusOf(error)).to.equal(400);
   return error;
 }
 

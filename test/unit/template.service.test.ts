@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
 import { TemplateService } from '../../agents/template.service';
-import { AppError } from '../../server/http/app-error';
+import { DomainError } from '../../server/errors/domain-error';
 
 const TEMPLATES_DIRECTORY = path.join(__dirname, '../../templates');
 
@@ -12,8 +12,8 @@ function codeOf(action: () => unknown): string | undefined {
   try {
     action();
   } catch (error) {
-    expect(error).to.be.instanceOf(AppError);
-    return (error as AppError).code;
+    expect(error).to.be.instanceOf(DomainError);
+    return (error as DomainError).code;
   }
   return undefined;
 }

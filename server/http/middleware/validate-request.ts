@@ -1,6 +1,6 @@
 // zod validation for request bodies and queries: any mismatch is a 400 VALIDATION_FAILED naming the fields.
 import type { z } from 'zod';
-import { AppError } from '../app-error';
+import { DomainError } from '../../errors/domain-error';
 
 export function parseInput<Schema extends z.ZodType>(schema: Schema, input: unknown, what = 'body'): z.infer<Schema> {
   const result = schema.safeParse(input ?? {});
@@ -11,6 +11,6 @@ export function parseInput<Schema extends z.ZodType>(schema: Schema, input: unkn
   }));
   const first = issues[0]!;
   return (() => {
-    throw new AppError(400, 'VALIDATION_FAILED', `Invalid ${what}: ${first.field}: ${first.message}`, { issues });
+    throw new DomainError('VALIDATION_FAILED', `Invalid ${what}: ${first.field}: ${first.message}`, { details: { issues } });
   })();
 }

@@ -2,7 +2,7 @@
 import type { RequestHandler } from 'express';
 import type { Role } from '../../workspaces/workspace.model';
 import type { WorkspaceService } from '../../workspaces/workspace.service';
-import { unauthorized } from '../app-error';
+import { unauthorized } from '../../errors/domain-error';
 
 export function createWorkspaceAccess(workspaces: WorkspaceService) {
   return function requireWorkspaceRole(required: Role): RequestHandler {

@@ -3,7 +3,7 @@ import { rateLimit, ipKeyGenerator } from 'express-rate-limit';
 import { z } from 'zod';
 import type { AuthService } from '../../auth/auth.service';
 import { parseInput } from '../middleware/validate-request';
-import { AppError } from '../app-error';
+import { DomainError } from '../../errors/domain-error';
 
 const registerSchema = z
   .object({
@@ -21,7 +21,7 @@ export interface AuthRateLimits {
   windowMs: number;
 }
 
-const tooMany = (message: string) => () => new AppError(429, 'TOO_MANY_ATTEMPTS', message);
+const tooMany = (message: string) => () => new DomainError('TOO_MANY_ATTEMPTS', message);
 
 export function createAuthRouter(auth: AuthService, authenticate: import('express').RequestHandler, limits: AuthRateLimits): Router {
   const router = Router();

@@ -3,7 +3,7 @@ import { Router } from 'express';
 import type { Catalog } from '../../catalog/catalog.service';
 import type { TemplateService } from '../../../agents/template.service';
 import type { Config, PooledProviderId } from '../../config/config';
-import { notFound } from '../app-error';
+import { notFound } from '../../errors/domain-error';
 
 export function createCatalogRouter(catalog: Catalog, templates: TemplateService, config: Config): Router {
   const router = Router();

@@ -6,7 +6,7 @@ import type { AgentService } from '../../../agents/agent.service';
 import type { AgentRunner, RunStream } from '../../../agents/agent-runner';
 import type { RequireWorkspaceRole } from '../middleware/workspace-access.middleware';
 import { parseInput } from '../middleware/validate-request';
-import { AppError } from '../app-error';
+import { streamFailure } from '../error-response';
 
 export const chatRequestSchema = z
   .object({
@@ -42,7 +42,7 @@ async function writeSse(response: Response, stream: RunStream): Promise<void> {
       else response.write(`data: ${JSON.stringify({ type: 'end', usage: event.usage, finishReason: event.finishReason, requestId: stream.requestId, provider: stream.provider, model: stream.model })}\n\n`);
     }
   } catch (error) {
-    const appError = error instanceof AppError ? error : new AppError(503, 'PROVIDER_UNAVAILABLE', 'The AI provider stopped responding.');
+    const appError = streamFailure(error);
     if (!response.destroyed) response.write(`data: ${JSON.stringify({ type: 'error', error: { code: appError.code, message: appError.message }, requestId: stream.requestId })}\n\n`);
   }
   response.end();

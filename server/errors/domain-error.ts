@@ -1,0 +1,86 @@
+// The one error type every layer throws: a stable code, a message for people, optional details. No HTTP status here:
+// the web layer maps codes to statuses (server/http/error-response.ts), so nothing below it depends on HTTP.
+
+/** Every stable error code the platform answers with. A new code is added here and in the HTTP status table. */
+export const ERROR_CODES = [
+  // The request itself
+  'VALIDATION_FAILED',
+  'INVALID_JSON',
+  'BAD_REQUEST',
+  'PAYLOAD_TOO_LARGE',
+  'UNSUPPORTED_MEDIA_TYPE',
+  'UNSUPPORTED_ENCODING',
+  'INVALID_MONTH',
+  // Who is asking
+  'UNAUTHORIZED',
+  'INVALID_CREDENTIALS',
+  'invalid_api_key',
+  'FORBIDDEN',
+  'TOO_MANY_ATTEMPTS',
+  // What is asked for
+  'NOT_FOUND',
+  'EMAIL_TAKEN',
+  'ALREADY_MEMBER',
+  'LAST_OWNER',
+  // Agent settings
+  'TEMPLATE_NOT_FOUND',
+  'TEMPLATE_VARIABLE_UNKNOWN',
+  'TEMPLATE_VARIABLE_MISSING',
+  'UNKNOWN_PLAN',
+  'UNKNOWN_PROVIDER',
+  'UNKNOWN_MODEL',
+  'BASE_URL_NOT_ALLOWED',
+  'BASE_URL_REQUIRED',
+  'UNSAFE_BASE_URL',
+  'API_KEY_REQUIRED',
+  'API_KEY_FORMAT',
+  // Running an agent
+  'PLAN_LIMIT_REACHED',
+  'PROMPT_TOO_LARGE',
+  'PROVIDER_KEY_INVALID',
+  'PROVIDER_KEY_UNUSABLE',
+  'PROVIDER_QUOTA_EXCEEDED',
+  'PROVIDER_RATE_LIMITED',
+  'PROVIDER_BAD_REQUEST',
+  'PROVIDER_UNAVAILABLE',
+  'METER_BACKLOG_FULL',
+  'CLIENT_CLOSED_REQUEST',
+  // Ours
+  'DATABASE_UNAVAILABLE',
+  'INTERNAL',
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+export interface DomainErrorOptions {
+  details?: unknown;
+  /** When the caller may try again (rendered as Retry-After on HTTP). */
+  retryAfterSeconds?: number;
+  cause?: unknown;
+}
+
+export class DomainError extends Error {
+  readonly details: unknown;
+  readonly retryAfterSeconds: number | undefined;
+
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    options: DomainErrorOptions = {},
+  ) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'DomainError';
+    this.details = options.details;
+    this.retryAfterSeconds = options.retryAfterSeconds;
+  }
+}
+
+export function isDomainError(error: unknown, code?: ErrorCode): error is DomainError {
+  return error instanceof DomainError && (code === undefined || error.code === code);
+}
+
+export const invalidInput = (code: ErrorCode, message: string, details?: unknown) => new DomainError(code, message, { details });
+export const unauthorized = (message = 'Authentication required.') => new DomainError('UNAUTHORIZED', message);
+export const forbidden = (message = 'Your role in this workspace does not allow this.') => new DomainError('FORBIDDEN', message);
+export const notFound = (what = 'Resource') => new DomainError('NOT_FOUND', `${what} not found.`);
+export const conflict = (code: ErrorCode, message: string) => new DomainError(code, message);

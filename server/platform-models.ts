@@ -1,0 +1,18 @@
+// Every feature's models on one mongoose connection: what the composition root, migrations and scripts see.
+// Each feature owns its models; the db layer knows none of them. Several platforms can share a process (tests).
+import type { Connection } from 'mongoose';
+import { createUserModels } from './auth/user.model';
+import { createWorkspaceModels } from './workspaces/workspace.model';
+import { createAgentModels } from '../agents/agent.model';
+import { createMeteringModels } from './metering/metering.models';
+
+export function createModels(connection: Connection) {
+  return {
+    ...createUserModels(connection),
+    ...createWorkspaceModels(connection),
+    ...createAgentModels(connection),
+    ...createMeteringModels(connection),
+  };
+}
+
+export type Models = ReturnType<typeof createModels>;
