@@ -184,7 +184,7 @@ const METER_NOTES = [
   '- `server/auth/token.service.ts`, `authenticate.middleware.ts`: the JWT secret is a `KeyObject` made once. Given a',
   '  string, jsonwebtoken tried to parse it as a public key (and caught the error) on every verify: 332 → 7 µs per',
   '  verify, i.e. ~0.3–0.6 ms off every authenticated `/api` request and socket handshake.',
-  '- `server/db/wire-store/command-handlers.ts`: plain inclusion projections (`{ a: 1, b: 1 }`, what the usage reads send) are',
+  '- `server/db/wire-store/commands/projection.ts`: plain inclusion projections (`{ a: 1, b: 1 }`, what the usage reads send) are',
   '  picked directly instead of through mingo\'s general `$project` (that was ~20 µs per document). Usage query before:',
   '  p50 64.1, p95 81.2, p99 96.0 ms.',
   '- `server/realtime/realtime.server.ts`: the coalescer\'s default interval 250 → 150 ms, below the live publisher\'s',
