@@ -6,6 +6,7 @@ import { isSandboxedProvider, type PooledProviderId } from '../server/config/con
 import type { Catalog } from '../server/catalog/catalog.service';
 import { microsToUsd, usdToMicros } from '../server/catalog/catalog.service';
 import type { AgentModels } from './agent.model';
+import { hashAgentApiKey } from './agent-key-cache';
 import { OBJECT_ID_PATTERN } from '../server/db/driver-errors';
 import { invalidInput, forbidden, notFound } from '../server/errors/domain-error';
 import type { Vault } from '../server/vault/vault.service';
@@ -24,11 +25,6 @@ export interface Actor {
 }
 
 export type AgentChangeListener = (agentId: string) => void;
-
-export function hashAgentApiKey(key: string): string {
-  // One-shot hash: no Hash object per call (every /v1 request hashes its key).
-  return crypto.hash('sha256', key, 'hex');
-}
 
 export class AgentService {
   private readonly changeListeners: AgentChangeListener[] = [];

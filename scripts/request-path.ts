@@ -1,13 +1,19 @@
-// Prints the files of ours that one /v1 chat completion passes through, from HTTP to the meter, measured by running
-// one: V8's precise coverage counts every function that ran during a single warmed-up call.
+// Prints the files of ours that one /v1 chat completion passes through, from HTTP to the meter, by running one.
 //   npm run request-path            (non-streaming)      npm run request-path -- --stream
-// "Passes through" = some function of that file ran while the call was served. The provider simulator (the network
-// edge), the meter's later batch write and the live dashboard push (off the response path) are not part of it.
+// Two measures of one warmed-up call:
+// - the path: the files on the call stack (V8 keeps awaited callers in Error.stack) where the call leaves for the
+//   provider (undici creates the request) and where it reaches the meter (MeterService.record);
+// - everything that ran: every file in which V8's precise coverage saw a function run during the call, helpers
+//   consulted on the way included (catalog look-ups, pricing, token estimates...).
+// The provider simulator (the network edge), the meter's later batch write and the dashboard push are not part of it.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import inspector from 'node:inspector/promises';
+import syncInspector from 'node:inspector';
+import { Agent } from 'undici';
+import { MeterService } from '../server/metering/meter.service';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import { loadConfig } from '../server/config/config';
@@ -33,18 +39,60 @@ async function json(method: string, url: string, body?: unknown, token?: string)
 function filesThatRan(coverage: Awaited<ReturnType<typeof takeCoverage>>): string[] {
   const files = new Set<string>();
   for (const script of coverage) {
-    if (!script.url.startsWith('file://')) continue;
-    const file = path.relative(ROOT, fileURLToPath(script.url));
-    if (file.startsWith('..') || file.includes('node_modules') || !/\.ts$/.test(file)) continue;
-    if (/^(scripts|test)\//.test(file) || file.startsWith('server/llm/simulator/')) continue;
-    if (script.functions.some((fn) => fn.ranges.some((range) => range.count > 0))) files.add(file);
+    const file = ourFile(script.url);
+    if (file && script.functions.some((fn) => fn.ranges.some((range) => range.count > 0))) files.add(file);
   }
   return [...files].sort();
+}
+
+/** A project source file of ours (not a test, script, dependency or the simulator), relative to the root. */
+function ourFile(url: string): string | undefined {
+  if (!url.startsWith('file://')) return undefined;
+  const file = path.relative(ROOT, fileURLToPath(url));
+  if (file.startsWith('..') || file.includes('node_modules') || !/\.ts$/.test(file)) return undefined;
+  if (/^(scripts|test)\//.test(file) || file.startsWith('server/llm/simulator/')) return undefined;
+  return file;
 }
 
 let session: inspector.Session;
 async function takeCoverage() {
   return (await session.post('Profiler.takePreciseCoverage')).result;
+}
+
+/**
+ * Runs one call with the debugger stopping where it leaves for the provider (undici's Agent.dispatch) and where it
+ * reaches the meter (MeterService.record); the files of every frame then on the stack, awaiting callers included.
+ */
+async function filesOnCallStacks(call: () => Promise<unknown>): Promise<string[]> {
+  const debug = new syncInspector.Session();
+  debug.connect();
+  const post = (method: string, params: object = {}) =>
+    new Promise<any>((resolve, reject) => debug.post(method, params, (error, result) => (error ? reject(error) : resolve(result))));
+  const urls = new Map<string, string>();
+  debug.on('Debugger.scriptParsed', (message) => urls.set(message.params.scriptId, message.params.url));
+  const files: string[] = [];
+  const add = (url: string | undefined) => {
+    const file = url ? ourFile(url) : undefined;
+    if (file && !files.includes(file)) files.push(file);
+  };
+  debug.on('Debugger.paused', (message) => {
+    for (const frame of [...message.params.callFrames].reverse()) add(urls.get(frame.location.scriptId));
+    const asyncFrames: string[] = [];
+    for (let trace = message.params.asyncStackTrace; trace; trace = trace.parent) for (const frame of trace.callFrames) asyncFrames.push(frame.url);
+    for (const url of asyncFrames.reverse()) add(url);
+    debug.post('Debugger.resume');
+  });
+  await post('Debugger.enable');
+  await post('Debugger.setAsyncCallStackDepth', { maxDepth: 64 });
+  (globalThis as Record<string, unknown>).requestPathProbes = [Agent.prototype.dispatch, MeterService.prototype.record];
+  for (const index of [0, 1]) {
+    const { result } = await post('Runtime.evaluate', { expression: `globalThis.requestPathProbes[${index}]` });
+    await post('Debugger.setBreakpointOnFunctionCall', { objectId: result.objectId });
+  }
+  await call();
+  await post('Debugger.disable');
+  debug.disconnect();
+  return files;
 }
 
 async function main() {
@@ -71,6 +119,8 @@ async function main() {
   const call = () => json('POST', `${api}/v1/chat/completions`, { model: agent.id, messages: [{ role: 'user', content: 'What are your hours?' }], stream }, key);
   for (let index = 0; index < 3; index += 1) await call(); // warm: lazy loads, caches and first-call set-up are not the path
 
+  const onPath = await filesOnCallStacks(call);
+
   session = new inspector.Session();
   session.connect();
   await session.post('Profiler.enable');
@@ -82,8 +132,12 @@ async function main() {
   await session.post('Profiler.stopPreciseCoverage');
   session.disconnect();
 
-  console.log(`One ${stream ? 'streaming' : 'non-streaming'} /v1/chat/completions call, HTTP to the meter: ${files.length} files of ours`);
-  for (const file of files) console.log(`  ${file}`);
+  const kind = stream ? 'streaming' : 'non-streaming';
+  console.log(`One ${kind} /v1/chat/completions call, HTTP to the meter — the path (files on its call stack): ${onPath.length} files of ours`);
+  for (const file of onPath) console.log(`  ${file}`);
+  const consulted = files.filter((file) => !onPath.includes(file));
+  console.log(`Everything that ran during it: ${files.length} files; besides the path, ${consulted.length} consulted:`);
+  for (const file of consulted) console.log(`  ${file}`);
   await platform.stop();
   await simulator.close();
   await store.close();

@@ -22,6 +22,7 @@ import { AgentRunner } from '../agents/agent-runner';
 import { LlmRouter, DEFAULT_RETRY_POLICY, type RetryPolicy } from './llm/llm-router';
 import type { SimulatorHandle } from './llm/simulator';
 import { createKeepAliveFetch } from './llm/keep-alive-fetch';
+import { ProviderRoutes } from './llm/provider-routes';
 import { MeterService, type MeterOptions } from './metering/meter.service';
 import { LimitsService } from './metering/limits.service';
 import { AlertService } from './metering/alert.service';
@@ -113,18 +114,17 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   const usage = new UsageService(models, catalog, { agentListCacheMs: config.redisUrl ? 0 : 2_000 });
   agents.onAgentChanged(() => usage.agentsChanged());
   const runner = new AgentRunner({
-    config,
     catalog,
     templates,
     vault,
-    router: new LlmRouter({ ...DEFAULT_RETRY_POLICY, ...options.retryPolicy }),
+    llm: new LlmRouter({ ...DEFAULT_RETRY_POLICY, ...options.retryPolicy }),
+    routing: new ProviderRoutes(config, { simulator, fetch: keepAliveFetch }),
     meter,
     limits,
     alerts,
-    agents,
+    keyHealth: agents,
     logger,
-    simulator,
-    fetch: keepAliveFetch,
+    deadlineMs: config.llmDeadlineMs,
   });
 
   const authenticate = createAuthenticateMiddleware(config);
@@ -153,7 +153,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
 
   // /v1 (the hot path) is served on node:http directly; everything else goes through Express.
   const openAiApi = createOpenAiCompatibleApi(agents, runner, { logger, jsonBodyLimit: config.jsonBodyLimit });
-  const httpServer = http.createServer((request, response) => (openAiApi.handles(request.url) ? openAiApi.handle(request, response) : app(request, response)));
+  const httpServer = http.createServer(openAiApi.requestListener(app));
   httpServer.keepAliveTimeout = 65_000;
   const realtime = await createRealtime({
     httpServer,

@@ -8,9 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import bytes from 'bytes';
 import helmet from 'helmet';
 import { z } from 'zod';
-import type { AgentService } from '../../agents/agent.service';
-import { hashAgentApiKey } from '../../agents/agent.service';
-import type { AgentDocument } from '../../agents/agent.model';
+import { AgentKeyCache, type AgentKeyLookup, type AuthenticatedAgent } from '../../agents/agent-key-cache';
 import type { AgentRunner } from '../../agents/agent-runner';
 import type { Logger } from '../logger';
 import type { ChatMessage } from '../llm/llm.types';
@@ -18,7 +16,6 @@ import { parseInput } from './middleware/validate-request';
 import { DomainError } from '../errors/domain-error';
 import { errorResponse, streamFailure } from './error-response';
 import { HELMET_OPTIONS } from './app';
-import { abortOnClientClose } from './routers/chat.router';
 
 const contentPartSchema = z.object({ type: z.literal('text'), text: z.string() }).passthrough();
 const openAiMessageSchema = z
@@ -42,53 +39,19 @@ const completionRequestSchema = z
   })
   .passthrough();
 
-interface CachedAgent {
-  agent: AgentDocument;
-  apiKeyId: string;
-  expiresAt: number;
-}
-
-const AGENT_CACHE_TTL_MS = 5_000;
-const LAST_USED_WRITE_INTERVAL_MS = 60_000;
-
-/** Caches `ak_` key → agent for a few seconds; local changes to an agent drop its entries at once. */
-class AgentKeyCache {
-  private readonly entries = new Map<string, CachedAgent>();
-  private readonly lastUsedWrites = new Map<string, number>();
-
-  constructor(private readonly agents: AgentService) {
-    agents.onAgentChanged((agentId) => {
-      for (const [hash, entry] of this.entries) if (entry.agent._id.toString() === agentId) this.entries.delete(hash);
-    });
-  }
-
-  async resolve(key: string): Promise<CachedAgent | undefined> {
-    const hash = hashAgentApiKey(key);
-    const cached = this.entries.get(hash);
-    if (cached && cached.expiresAt > Date.now()) return cached;
-    const found = await this.agents.findByApiKey(key);
-    if (!found) {
-      this.entries.delete(hash);
-      return undefined;
-    }
-    const entry = { agent: found.agent, apiKeyId: found.apiKeyId, expiresAt: Date.now() + AGENT_CACHE_TTL_MS };
-    if (this.entries.size > 10_000) this.entries.clear();
-    this.entries.set(hash, entry);
-    return entry;
-  }
-
-  touch(apiKeyId: string): void {
-    const last = this.lastUsedWrites.get(apiKeyId) ?? 0;
-    if (Date.now() - last < LAST_USED_WRITE_INTERVAL_MS) return;
-    this.lastUsedWrites.set(apiKeyId, Date.now());
-    void this.agents.touchApiKey(apiKeyId).catch(() => undefined);
-  }
-}
-
 function flattenContent(content: z.infer<typeof openAiMessageSchema>['content']): string {
   if (content === null) return '';
   if (typeof content === 'string') return content;
   return content.map((part) => part.text).join('');
+}
+
+/** An AbortSignal that fires when the client goes away, so the upstream call is cancelled too (also the chat router's). */
+export function abortOnClientClose(response: ServerResponse): AbortSignal {
+  const controller = new AbortController();
+  response.on('close', () => {
+    if (!response.writableFinished) controller.abort(new Error('client closed the connection'));
+  });
+  return controller.signal;
 }
 
 const OPENAI_FINISH_REASONS: Record<string, string> = { stop: 'stop', length: 'length', content_filter: 'content_filter', tool_calls: 'tool_calls' };
@@ -117,9 +80,11 @@ export interface OpenAiCompatibleApi {
   /** Whether this API serves the request's path (everything under /v1/). */
   handles(url: string | undefined): boolean;
   handle(request: IncomingMessage, response: ServerResponse): void;
+  /** The HTTP server's request listener: /v1 here, everything else to `fallback` (the Express app). */
+  requestListener(fallback: (request: IncomingMessage, response: ServerResponse) => void): (request: IncomingMessage, response: ServerResponse) => void;
 }
 
-export function createOpenAiCompatibleApi(agents: AgentService, runner: AgentRunner, options: OpenAiCompatibleApiOptions): OpenAiCompatibleApi {
+export function createOpenAiCompatibleApi(agents: AgentKeyLookup, runner: AgentRunner, options: OpenAiCompatibleApiOptions): OpenAiCompatibleApi {
   const cache = new AgentKeyCache(agents);
   const { logger } = options;
   const bodyLimit = bytes.parse(options.jsonBodyLimit) ?? 4 * 1024 * 1024;
@@ -194,12 +159,11 @@ export function createOpenAiCompatibleApi(agents: AgentService, runner: AgentRun
       });
     });
 
-  const authenticate = async (request: IncomingMessage): Promise<CachedAgent> => {
+  const authenticate = async (request: IncomingMessage): Promise<AuthenticatedAgent> => {
     const header = request.headers.authorization ?? '';
     const key = header.startsWith('Bearer ') ? header.slice(7).trim() : '';
-    const resolved = key ? await cache.resolve(key) : undefined;
+    const resolved = key ? await cache.authenticate(key) : undefined;
     if (!resolved) throw new DomainError('invalid_api_key', 'Invalid or revoked agent API key. Create one on the agent page (keys start with ak_).');
-    cache.touch(resolved.apiKeyId);
     return resolved;
   };
 
@@ -280,35 +244,39 @@ export function createOpenAiCompatibleApi(agents: AgentService, runner: AgentRun
     return Promise.reject(new DomainError('NOT_FOUND', `No route for ${request.method} ${path}.`));
   };
 
+  const handles = (url: string | undefined) => url !== undefined && url.startsWith('/v1/');
+  const handle = (request: IncomingMessage, response: ServerResponse) => {
+    const startedAt = performance.now();
+    // Request ids are ours, never the client's (they key billing events); a client's id is logged beside it.
+    const requestId = `req_${crypto.randomUUID().replace(/-/g, '')}`;
+    response.once('finish', () => {
+      const status = response.statusCode;
+      const level = status >= 500 ? 'error' : 'info';
+      if (!logger.isLevelEnabled(level)) return;
+      const clientRequestId = request.headers['x-request-id'];
+      logger[level](
+        {
+          req: { id: requestId, method: request.method, url: request.url },
+          res: { statusCode: status },
+          responseTime: Math.round(performance.now() - startedAt),
+          ...(typeof clientRequestId === 'string' ? { clientRequestId: clientRequestId.slice(0, 100) } : {}),
+        },
+        'request completed',
+      );
+    });
+    route(request, response, requestId).catch((error: unknown) => {
+      sendError(request, response, requestId, error);
+      // A refused body may still be arriving: read it to the end (or drop the connection when it is too large).
+      if (!request.complete) {
+        if (error instanceof DomainError && error.code === 'PAYLOAD_TOO_LARGE') response.once('finish', () => request.destroy());
+        else request.resume();
+      }
+    });
+  };
+
   return {
-    handles: (url) => url !== undefined && url.startsWith('/v1/'),
-    handle(request, response) {
-      const startedAt = performance.now();
-      // Request ids are ours, never the client's (they key billing events); a client's id is logged beside it.
-      const requestId = `req_${crypto.randomUUID().replace(/-/g, '')}`;
-      response.once('finish', () => {
-        const status = response.statusCode;
-        const level = status >= 500 ? 'error' : 'info';
-        if (!logger.isLevelEnabled(level)) return;
-        const clientRequestId = request.headers['x-request-id'];
-        logger[level](
-          {
-            req: { id: requestId, method: request.method, url: request.url },
-            res: { statusCode: status },
-            responseTime: Math.round(performance.now() - startedAt),
-            ...(typeof clientRequestId === 'string' ? { clientRequestId: clientRequestId.slice(0, 100) } : {}),
-          },
-          'request completed',
-        );
-      });
-      route(request, response, requestId).catch((error: unknown) => {
-        sendError(request, response, requestId, error);
-        // A refused body may still be arriving: read it to the end (or drop the connection when it is too large).
-        if (!request.complete) {
-          if (error instanceof DomainError && error.code === 'PAYLOAD_TOO_LARGE') response.once('finish', () => request.destroy());
-          else request.resume();
-        }
-      });
-    },
+    handles,
+    handle,
+    requestListener: (fallback) => (request, response) => (handles(request.url) ? handle(request, response) : fallback(request, response)),
   };
 }

@@ -1,5 +1,4 @@
 // The playground/API chat of one agent (user JWT): JSON or SSE.
-import type { ServerResponse } from 'node:http';
 import { Router, type RequestHandler, type Response } from 'express';
 import { z } from 'zod';
 import type { AgentService } from '../../../agents/agent.service';
@@ -7,6 +6,7 @@ import type { AgentRunner, RunStream } from '../../../agents/agent-runner';
 import type { RequireWorkspaceRole } from '../middleware/workspace-access.middleware';
 import { parseInput } from '../middleware/validate-request';
 import { streamFailure } from '../error-response';
+import { abortOnClientClose } from '../openai-compatible-api';
 
 export const chatRequestSchema = z
   .object({
@@ -19,15 +19,6 @@ export const chatRequestSchema = z
     temperature: z.number().min(0).max(2).optional(),
   })
   .strict();
-
-/** An AbortSignal that fires when the client goes away, so the upstream call is cancelled too. */
-export function abortOnClientClose(response: ServerResponse): AbortSignal {
-  const controller = new AbortController();
-  response.on('close', () => {
-    if (!response.writableFinished) controller.abort(new Error('client closed the connection'));
-  });
-  return controller.signal;
-}
 
 async function writeSse(response: Response, stream: RunStream): Promise<void> {
   response.status(200);

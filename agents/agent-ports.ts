@@ -1,0 +1,63 @@
+// What the agent domain needs from the services below it, declared here and wired in server/platform.ts. The domain
+// speaks these interfaces, not the concrete router, meter, limits, alerts or provider routes.
+import type { ChatRequest, GenerateResult, ProviderId } from '../server/llm/llm.types';
+import type { AttemptReport, CredentialSource, RouteTarget, StreamSession } from '../server/llm/llm-router';
+import type { MeterEventInput } from '../server/metering/meter.service';
+import type { AlertType, MeteredAgentRecord } from '../server/metering/metering.models';
+import type { Reservation } from '../server/metering/limits.service';
+import type { SecretBinding, SealedSecret } from '../server/vault/vault.service';
+import type { KeyStatus } from './agent.model';
+
+export type { Reservation };
+
+export type ByokCredential = Extract<CredentialSource, { kind: 'byok' }>;
+export type RouteEndpoint = Omit<RouteTarget, 'model' | 'maxTokens'>;
+
+export interface RoutedCallInput {
+  targets: RouteTarget[];
+  request: Omit<ChatRequest, 'model' | 'maxTokens'>;
+  signal: AbortSignal;
+  deadlineAt: number;
+  onAttempt(report: AttemptReport): void;
+}
+
+/** Calls a provider with retries and failover (server/llm/llm-router.ts). */
+export interface LlmCalls {
+  generate(call: RoutedCallInput): Promise<{ result: GenerateResult; target: RouteTarget }>;
+  openStream(call: RoutedCallInput): Promise<StreamSession>;
+}
+
+/** Where a provider call goes (server/llm/provider-routes.ts). */
+export interface ProviderRouting {
+  byok(provider: ProviderId, credential: ByokCredential, customBaseUrl: string | undefined): RouteEndpoint;
+  pooled(provider: ProviderId): RouteEndpoint | undefined;
+  checkKey(target: RouteTarget & { credential: ByokCredential }): Promise<void>;
+}
+
+/** The post-call hook: every attempt that produced tokens is one meter event (server/metering/meter.service.ts). */
+export interface UsageMeter {
+  isFull(): boolean;
+  record(event: MeterEventInput): void;
+  recordError(input: { workspaceId: string; agentId: string; mode: 'byok' | 'managed'; plan: string | null; timestamp: Date }): void;
+}
+
+/** The pre-call hook: reserves the call's worst case against a cap or budget (server/metering/limits.service.ts). */
+export interface UsageLimits {
+  reserve(agent: MeteredAgentRecord, estimate: { tokens: number; costMicros: number }): Promise<Reservation | undefined>;
+  release(reservation: Reservation): Promise<void>;
+}
+
+/** Opens a sealed provider key for one call (server/vault/vault.service.ts). */
+export interface KeyOpener {
+  open(sealed: SealedSecret, binding: SecretBinding): string;
+}
+
+/** Raises an owner-facing alert (server/metering/alert.service.ts). */
+export interface AgentAlerts {
+  raise(input: { workspaceId: string; agentId: string | null; type: AlertType; message: string; incident?: string }): Promise<unknown>;
+}
+
+/** Records what the provider said of an agent's key (agents/agent.service.ts). */
+export interface KeyHealth {
+  recordKeyStatus(agentId: string, status: KeyStatus): Promise<void>;
+}

@@ -1,0 +1,56 @@
+// A failed agent call as the contract's error, with what it implies: a BYOK key marked invalid or out of quota, and
+// the owner alerted once per incident.
+import { DomainError } from '../server/errors/domain-error';
+import type { Logger } from '../server/logger';
+import { LlmCallError, isLlmCallError } from '../server/llm/llm-call.error';
+import type { AgentDocument } from './agent.model';
+import type { AgentAlerts, KeyHealth } from './agent-ports';
+
+const providerUnavailable = () => new DomainError('PROVIDER_UNAVAILABLE', 'The AI provider is unavailable right now. Please try again shortly.');
+
+export const keyRejected = () => new DomainError('PROVIDER_KEY_INVALID', "The provider rejected this agent's API key. Replace the key in the agent's LLM settings.");
+
+export class RunFailures {
+  constructor(private readonly dependencies: { keyHealth: KeyHealth; alerts: AgentAlerts; logger: Logger }) {}
+
+  async toDomainError(error: unknown, agent: AgentDocument): Promise<DomainError> {
+    if (error instanceof DomainError) return error;
+    const failure = isLlmCallError(error) ? error : new LlmCallError({ kind: 'network', provider: 'openai', message: 'unexpected failure', cause: error });
+    const byok = agent.llm.mode === 'byok';
+    switch (failure.kind) {
+      case 'auth':
+        if (!byok) return providerUnavailable();
+        await this.dependencies.keyHealth.recordKeyStatus(agent._id.toString(), 'invalid').catch(() => undefined);
+        await this.raiseKeyAlert(agent, 'key_invalid');
+        return keyRejected();
+      case 'quota':
+        if (!byok) return providerUnavailable();
+        await this.dependencies.keyHealth.recordKeyStatus(agent._id.toString(), 'quota_exceeded').catch(() => undefined);
+        await this.raiseKeyAlert(agent, 'provider_quota_exceeded');
+        return new DomainError('PROVIDER_QUOTA_EXCEEDED', 'Your provider account is out of credit or over its quota. Add credit with your provider, then try again.');
+      case 'rate_limit':
+        return new DomainError('PROVIDER_RATE_LIMITED', 'The AI provider is rate limiting requests. Please retry after a short wait.', {
+          retryAfterSeconds: Math.max(1, Math.ceil((failure.retryAfterMs ?? 1000) / 1000)),
+        });
+      case 'context_length':
+        return new DomainError('PROMPT_TOO_LARGE', 'The conversation is too long for this model. Shorten it or start a new one.');
+      case 'bad_request':
+        return new DomainError('PROVIDER_BAD_REQUEST', 'The AI provider could not accept this request (check the model and parameters).');
+      case 'aborted':
+        return new DomainError('CLIENT_CLOSED_REQUEST', 'The request was cancelled.');
+      default:
+        return providerUnavailable();
+    }
+  }
+
+  async raiseKeyAlert(agent: AgentDocument, type: 'key_invalid' | 'provider_quota_exceeded'): Promise<void> {
+    const incident = `${type}:${agent.llm.sealedKey?.nonce ?? 'none'}`;
+    const message =
+      type === 'key_invalid'
+        ? `The provider rejected the API key of ${agent.name}. Calls fail until the key is replaced.`
+        : `The provider account behind ${agent.name} is out of credit or over its quota.`;
+    await this.dependencies.alerts
+      .raise({ workspaceId: agent.workspaceId.toString(), agentId: agent._id.toString(), type, message, incident })
+      .catch((error) => this.dependencies.logger.warn({ err: error }, 'could not raise key alert'));
+  }
+}

@@ -1,0 +1,80 @@
+// The money around one agent call: the pre-call reservation, one meter event per attempt that produced tokens (the
+// first settles the reservation), and the release or error count when the call ends.
+import type { Catalog, Plan } from '../server/catalog/catalog.service';
+import type { Logger } from '../server/logger';
+import type { AttemptReport, RouteTarget } from '../server/llm/llm-router';
+import { costMicros, priceSnapshotFor } from '../server/metering/pricing';
+import type { AgentDocument } from './agent.model';
+import type { KeyHealth, Reservation, UsageLimits, UsageMeter } from './agent-ports';
+
+/** What one call's metering remembers between its attempts. */
+export class CallMetering {
+  private reservationSettled = false;
+  private outputStarted = false;
+
+  constructor(
+    private readonly dependencies: { catalog: Catalog; meter: UsageMeter; limits: UsageLimits; keyHealth: KeyHealth; logger: Logger },
+    private readonly call: { agent: AgentDocument; requestId: string; requestType: 'chat' | 'stream'; plan: Plan | undefined; reservation: Reservation | undefined },
+  ) {}
+
+  /** The pre-call hook: reserves the worst case (prompt + the primary target's output budget) when a limit applies. */
+  static reserve(dependencies: { catalog: Catalog; limits: UsageLimits }, agent: AgentDocument, primary: RouteTarget, plan: Plan | undefined, promptTokens: number) {
+    const snapshot = priceSnapshotFor(dependencies.catalog, primary.provider, primary.model, plan);
+    return dependencies.limits.reserve(agent, {
+      tokens: promptTokens + primary.maxTokens,
+      costMicros: costMicros(promptTokens, snapshot.inputUsdPerMillion) + costMicros(primary.maxTokens, snapshot.outputUsdPerMillion),
+    });
+  }
+
+  /** A stream opened and its output goes to the client: a failure after this still counts as a request. */
+  markOutputStarted(): void {
+    this.outputStarted = true;
+  }
+
+  /** The post-call hook, called by the router after every attempt. */
+  readonly onAttempt = (report: AttemptReport): void => {
+    const usage = report.usage;
+    if (!usage || usage.inputTokens + usage.outputTokens <= 0) return;
+    const { agent, requestId, requestType, plan } = this.call;
+    const reservation = !this.reservationSettled ? this.call.reservation : undefined;
+    if (reservation) this.reservationSettled = true;
+    this.dependencies.meter.record({
+      requestId: report.attempt === 1 ? requestId : `${requestId}:${report.attempt}`,
+      agentId: agent._id.toString(),
+      workspaceId: agent.workspaceId.toString(),
+      timestamp: new Date(),
+      provider: report.provider,
+      model: report.model,
+      tier: plan?.tier ?? null,
+      mode: agent.llm.mode,
+      plan: plan?.id ?? null,
+      requestType,
+      status: report.status,
+      usageSource: usage.source,
+      tokensInput: usage.inputTokens,
+      tokensOutput: usage.outputTokens,
+      latencyMs: report.latencyMs,
+      credential: report.credentialReference,
+      sandbox: report.sandbox,
+      attempt: report.attempt,
+      priceSnapshot: priceSnapshotFor(this.dependencies.catalog, report.provider, report.model, plan),
+      countsAsRequest: report.status === 'ok' || (report.status !== 'error' && this.outputStarted),
+      reservation: reservation ? { tokens: reservation.tokens, costMicros: reservation.costMicros } : undefined,
+      budgetMicros: agent.llm.mode === 'byok' ? agent.limits?.monthlyBudgetMicros ?? null : undefined,
+    });
+  };
+
+  /** The call is over: give back an unused reservation; count a failure, or mark a BYOK key as working. */
+  async finish(failed: boolean): Promise<void> {
+    const { agent, reservation } = this.call;
+    if (reservation && !this.reservationSettled) {
+      this.reservationSettled = true;
+      await this.dependencies.limits.release(reservation).catch((error) => this.dependencies.logger.warn({ err: error }, 'could not release reservation'));
+    }
+    if (failed) {
+      this.dependencies.meter.recordError({ workspaceId: agent.workspaceId.toString(), agentId: agent._id.toString(), mode: agent.llm.mode, plan: agent.llm.plan ?? null, timestamp: new Date() });
+    } else if (agent.llm.mode === 'byok' && agent.llm.keyStatus !== 'valid') {
+      await this.dependencies.keyHealth.recordKeyStatus(agent._id.toString(), 'valid').catch(() => undefined);
+    }
+  }
+}

@@ -1,0 +1,116 @@
+// Which backends serve one agent call and with what output budget: the BYOK key's provider, or the plan's backends
+// in failover order, each with the room its context window leaves for the prompt.
+import type { Catalog, CatalogModel, Plan } from '../server/catalog/catalog.service';
+import { DomainError, isDomainError } from '../server/errors/domain-error';
+import type { ChatMessage, ProviderId } from '../server/llm/llm.types';
+import type { RouteTarget } from '../server/llm/llm-router';
+import { countPromptTokens, upperBoundPromptTokens } from '../server/llm/token-estimator';
+import type { AgentDocument } from './agent.model';
+import type { ByokCredential, KeyOpener, ProviderRouting } from './agent-ports';
+
+export const DEFAULT_MAX_OUTPUT_TOKENS = 1024;
+
+export interface SystemPrompt {
+  prompt: string;
+  /** Never below the exact count; needs no tokenizer. */
+  tokensBound: number;
+  /** Counted with the tokenizer the first time a call needs it. */
+  exactTokens?: number;
+}
+
+export interface RunTargets {
+  targets: RouteTarget[];
+  plan: Plan | undefined;
+  promptTokens: number;
+}
+
+interface ResolvedTargets {
+  targets: RouteTarget[];
+  plan: Plan | undefined;
+  /** The prompt's size, not the request, decided some target's output budget. */
+  roomLimited: boolean;
+}
+
+export const storedKeyUnusable = () =>
+  new DomainError('PROVIDER_KEY_UNUSABLE', "The stored provider key of this agent can no longer be used. Paste the key again in the agent's LLM settings.");
+
+/** The output budget for a model, or undefined when the prompt leaves no room; `roomLimited` when the prompt decided it. */
+function outputBudget(model: CatalogModel, promptTokens: number, requested: number | undefined): { maxTokens: number | undefined; roomLimited: boolean } {
+  const wanted = Math.min(requested ?? DEFAULT_MAX_OUTPUT_TOKENS, model.maxOutputTokens ?? Number.MAX_SAFE_INTEGER);
+  const room = model.contextWindow - promptTokens;
+  return { maxTokens: room <= 0 ? undefined : Math.max(1, Math.min(wanted, room)), roomLimited: room < wanted };
+}
+
+export class RunTargetResolver {
+  constructor(private readonly dependencies: { catalog: Catalog; routing: ProviderRouting; vault: KeyOpener }) {}
+
+  /**
+   * Routes with a tokenizer-free upper bound of the prompt's size first; only when that bound is close to a
+   * context window (it never undercounts), or a limit needs the reservation, is the prompt counted exactly.
+   */
+  forPrompt(agent: AgentDocument, system: SystemPrompt, messages: ChatMessage[], requestedMaxTokens: number | undefined): RunTargets {
+    const needsReservation = agent.llm.mode === 'managed' ? agent.limits?.monthlyTokenCap != null : agent.limits?.monthlyBudgetMicros != null;
+    if (!needsReservation) {
+      const bound = system.tokensBound + upperBoundPromptTokens(messages);
+      try {
+        const resolved = this.resolve(agent, bound, requestedMaxTokens);
+        if (!resolved.roomLimited) return { targets: resolved.targets, plan: resolved.plan, promptTokens: bound };
+      } catch (error) {
+        if (!isDomainError(error, 'PROMPT_TOO_LARGE')) throw error;
+      }
+    }
+    system.exactTokens ??= countPromptTokens([{ role: 'system', content: system.prompt }]);
+    const promptTokens = system.exactTokens + countPromptTokens(messages);
+    const { targets, plan } = this.resolve(agent, promptTokens, requestedMaxTokens);
+    return { targets, plan, promptTokens };
+  }
+
+  resolve(agent: AgentDocument, promptTokens: number, requestedMaxTokens: number | undefined): ResolvedTargets {
+    const tooLarge = () => new DomainError('PROMPT_TOO_LARGE', `The conversation is too long for this agent's model (${promptTokens} tokens). Shorten it or start a new one.`);
+    const { catalog, routing } = this.dependencies;
+    if (agent.llm.mode === 'byok') {
+      const provider = agent.llm.provider as ProviderId;
+      const model = catalog.findModel(provider, agent.llm.model ?? '');
+      if (!model || !agent.llm.sealedKey) throw new DomainError('PROVIDER_KEY_INVALID', 'This agent has no usable provider key. Add one in its LLM settings.');
+      const { maxTokens, roomLimited } = outputBudget(model, promptTokens, requestedMaxTokens);
+      if (maxTokens === undefined) throw tooLarge();
+      const endpoint = routing.byok(provider, this.byokCredential(agent), agent.llm.baseUrl ?? undefined);
+      return { plan: undefined, roomLimited, targets: [{ ...endpoint, model: model.id, maxTokens }] };
+    }
+    const plan = catalog.getPlan(agent.llm.plan ?? '');
+    const targets: RouteTarget[] = [];
+    let fitsSomewhere = false;
+    let roomLimited = false;
+    for (const backend of plan.backends) {
+      const model = catalog.findModel(backend.provider, backend.model);
+      if (!model) continue;
+      const budget = outputBudget(model, promptTokens, requestedMaxTokens);
+      roomLimited ||= budget.roomLimited;
+      if (budget.maxTokens === undefined) continue;
+      fitsSomewhere = true;
+      const endpoint = routing.pooled(backend.provider as ProviderId);
+      if (endpoint) targets.push({ ...endpoint, model: model.id, maxTokens: budget.maxTokens });
+    }
+    if (!fitsSomewhere) throw tooLarge();
+    if (targets.length === 0) throw new DomainError('PROVIDER_UNAVAILABLE', 'This plan has no platform keys configured right now. Please try again later.');
+    return { targets, plan, roomLimited };
+  }
+
+  /** Opens the sealed key for one call only; it is never cached in plaintext. */
+  private byokCredential(agent: AgentDocument): ByokCredential {
+    const sealed = agent.llm.sealedKey!;
+    const binding = { workspaceId: agent.workspaceId.toString(), agentId: agent._id.toString(), provider: agent.llm.provider as string };
+    const vault = this.dependencies.vault;
+    return {
+      kind: 'byok',
+      reference: `byok:${agent._id.toString()}:${sealed.keyId}:${sealed.nonce.slice(0, 8)}`,
+      open: () => {
+        try {
+          return vault.open(sealed, binding);
+        } catch {
+          throw storedKeyUnusable();
+        }
+      },
+    };
+  }
+}
