@@ -8,7 +8,7 @@ import { connectRealtime, disconnectRealtime } from './realtime';
 import { navigate, parseRoute } from './router';
 import { isSignedIn, loadSession, session, signOut } from './session';
 import { renderAuth, rememberRedirect } from './views/auth';
-import { renderAgent } from './views/agent';
+import { renderAgent } from './views/agent/agent-page';
 import { pageHeader } from './views/common';
 import { renderDashboard } from './views/dashboard';
 import { renderMembers } from './views/members';
