@@ -1,5 +1,5 @@
 // Entry: routes the hash to a screen, keeps the session, the shell and the live connection in step.
-import './styles.css';
+import './styles/index.css';
 import { setUnauthorizedHandler } from './api';
 import { api } from './api';
 import { h, mount } from './dom';
