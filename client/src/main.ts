@@ -1,5 +1,5 @@
 // Entry: routes the hash to a screen, keeps the session, the shell and the live connection in step.
-import './styles.css';
+import './styles/index.css';
 import { setUnauthorizedHandler } from './api';
 import { api } from './api';
 import { h, mount } from './dom';
@@ -8,7 +8,7 @@ import { connectRealtime, disconnectRealtime } from './realtime';
 import { navigate, parseRoute } from './router';
 import { isSignedIn, loadSession, session, signOut } from './session';
 import { renderAuth, rememberRedirect } from './views/auth';
-import { renderAgent } from './views/agent';
+import { renderAgent } from './views/agent/agent-page';
 import { pageHeader } from './views/common';
 import { renderDashboard } from './views/dashboard';
 import { renderMembers } from './views/members';

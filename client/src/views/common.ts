@@ -1,4 +1,4 @@
-// Pieces shared by the screens: page header, load errors, badges, usage bars.
+// Pieces shared by the screens: page header, load errors, badges, usage bars, summary items.
 import { h, mount } from '../dom';
 import { errorMessage } from '../forms';
 import { formatCompact, formatInteger } from '../format';
@@ -59,4 +59,8 @@ export function usageBar(row: Pick<UsageRow, 'tokens' | 'includedTokens'>, label
 
 export function tokensOf(row: Pick<UsageRow, 'tokens' | 'includedTokens'>): string {
   return row.includedTokens ? `${formatCompact(row.tokens)} of ${formatCompact(row.includedTokens)} tokens` : `${formatCompact(row.tokens)} tokens`;
+}
+
+export function summaryItem(label: string, value: string | Node, note?: string): HTMLElement {
+  return h('div', { class: 'summary-item' }, h('p', { class: 'summary-label' }, label), h('div', { class: 'summary-value' }, value), note ? h('p', { class: 'summary-note' }, note) : null);
 }

@@ -1,0 +1,156 @@
+// The agent page's API access tab: the agent's API keys (create, revoke) and copyable quick-start snippets.
+import { api } from '../../api';
+import { announce, h, icon, mount } from '../../dom';
+import { errorMessage, formMessage, withBusy } from '../../forms';
+import { formatDate, formatDateTime } from '../../format';
+import { can } from '../../session';
+import type { Context } from './tab-context';
+
+export async function renderApiAccess(target: HTMLElement, context: Context): Promise<void> {
+  const list = h('div', null);
+  const created = h('div', null);
+  const message = formMessage();
+  const base = `${location.origin}/v1`;
+
+  async function loadKeys(): Promise<void> {
+    try {
+      const keys = await api.apiKeys(context.workspace, context.agent.id);
+      if (keys.length === 0) {
+        mount(list, h('p', { class: 'muted' }, 'No API keys yet.'));
+        return;
+      }
+      mount(
+        list,
+        h(
+          'table',
+          { class: 'table' },
+          h('thead', null, h('tr', null, h('th', { scope: 'col' }, 'Key'), h('th', { scope: 'col' }, 'Created'), h('th', { scope: 'col' }, 'Last used'), can('admin') ? h('th', { scope: 'col' }, h('span', { class: 'visually-hidden' }, 'Actions')) : null)),
+          h(
+            'tbody',
+            null,
+            keys.map((key) => {
+              const revoke = h('button', { type: 'button', class: 'btn btn-danger-ghost btn-small', 'aria-label': `Revoke key ${key.prefix}…` }, 'Revoke');
+              revoke.addEventListener('click', async () => {
+                if (!window.confirm(`Revoke ${key.prefix}…? Apps using it stop working at once.`)) return;
+                try {
+                  await withBusy(revoke, 'Revoking…', () => api.revokeApiKey(context.workspace, context.agent.id, key.id));
+                  message.show('Key revoked.', 'success');
+                  await loadKeys();
+                } catch (error) {
+                  message.show(errorMessage(error));
+                }
+              });
+              return h(
+                'tr',
+                { dataset: { keyId: key.id } },
+                h('td', null, h('code', null, `${key.prefix}…`)),
+                h('td', null, formatDate(key.createdAt)),
+                h('td', null, key.lastUsedAt ? formatDateTime(key.lastUsedAt) : 'Never'),
+                can('admin') ? h('td', { class: 'num' }, revoke) : null,
+              );
+            }),
+          ),
+        ),
+      );
+    } catch (error) {
+      mount(list, h('p', { class: 'field-error' }, errorMessage(error)));
+    }
+  }
+
+  const createButton = h('button', { type: 'button', class: 'btn btn-primary' }, icon('plus'), 'Create API key');
+  createButton.addEventListener('click', async () => {
+    message.show(null);
+    try {
+      const key = await withBusy(createButton, 'Creating…', () => api.createApiKey(context.workspace, context.agent.id));
+      const done = h('button', { type: 'button', class: 'btn btn-secondary btn-small' }, 'Done, I saved it');
+      done.addEventListener('click', () => created.replaceChildren());
+      mount(
+        created,
+        h(
+          'div',
+          { class: 'callout callout-warning new-key' },
+          h('p', { class: 'callout-title' }, 'Copy your new key now — it will not be shown again.'),
+          h('div', { class: 'copy-row' }, h('code', { class: 'secret', dataset: { testid: 'new-api-key' } }, key.key), copyButton(() => key.key, 'Copy key')),
+          done,
+        ),
+      );
+      await loadKeys();
+    } catch (error) {
+      message.show(errorMessage(error));
+    }
+  });
+
+  const snippet = `import OpenAI from "openai";
+
+const client = new OpenAI({
+  baseURL: "${base}",
+  apiKey: process.env.AGENT_HOST_API_KEY, // the ak_… key above
+});
+
+const reply = await client.chat.completions.create({
+  model: "${context.agent.id}",
+  messages: [{ role: "user", content: "Hello!" }],
+});
+console.log(reply.choices[0].message.content);`;
+  const python = `from openai import OpenAI
+import os
+
+client = OpenAI(base_url="${base}", api_key=os.environ["AGENT_HOST_API_KEY"])
+reply = client.chat.completions.create(
+    model="${context.agent.id}",
+    messages=[{"role": "user", "content": "Hello!"}],
+)
+print(reply.choices[0].message.content)`;
+
+  mount(
+    target,
+    h(
+      'div',
+      { class: 'stack-lg' },
+      h(
+        'section',
+        { class: 'card section' },
+        h('div', { class: 'section-head' }, h('h2', { class: 'section-title' }, 'API keys'), can('admin') ? createButton : null),
+        h('p', { class: 'muted section-lead' }, 'Call this agent from your own code with an OpenAI-compatible API. Each key works for this agent only.'),
+        message.element,
+        created,
+        list,
+        can('admin') ? null : h('p', { class: 'muted small' }, 'Creating and revoking keys needs the admin role.'),
+      ),
+      h(
+        'section',
+        { class: 'card section' },
+        h('div', { class: 'section-head' }, h('h2', { class: 'section-title' }, 'Quick start (Node.js)'), copyButton(() => snippet, 'Copy snippet')),
+        h('p', { class: 'muted section-lead' }, 'npm install openai, set AGENT_HOST_API_KEY, and paste:'),
+        h('pre', { class: 'code-block', tabindex: '0' }, h('code', null, snippet)),
+        h('details', { class: 'details' }, h('summary', null, 'Python'), h('div', { class: 'copy-row end' }, copyButton(() => python, 'Copy Python snippet')), h('pre', { class: 'code-block', tabindex: '0' }, h('code', null, python))),
+      ),
+    ),
+  );
+  await loadKeys();
+}
+
+function copyButton(text: () => string, label: string): HTMLButtonElement {
+  const button = h('button', { type: 'button', class: 'btn btn-secondary btn-small' }, icon('copy', 16), h('span', null, label));
+  button.addEventListener('click', async () => {
+    const value = text();
+    let copied = false;
+    try {
+      await navigator.clipboard.writeText(value);
+      copied = true;
+    } catch {
+      // Fallback for non-secure origins: select a hidden textarea and use execCommand.
+      const area = h('textarea', { class: 'visually-hidden', 'aria-hidden': 'true' });
+      area.value = value;
+      document.body.appendChild(area);
+      area.select();
+      copied = document.execCommand('copy');
+      area.remove();
+    }
+    const labelElement = button.querySelector('span')!;
+    labelElement.textContent = copied ? 'Copied' : 'Press Ctrl+C';
+    announce(copied ? 'Copied to the clipboard.' : 'Copy failed.');
+    window.setTimeout(() => (labelElement.textContent = label), 1600);
+  });
+  return button;
+}

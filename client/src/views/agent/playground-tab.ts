@@ -1,0 +1,101 @@
+// The agent page's Playground tab: a streaming chat with the agent, with the usage of each reply.
+import { streamChat } from '../../api';
+import { announce, h, icon, mount } from '../../dom';
+import { errorMessage, field, formMessage } from '../../forms';
+import { formatInteger } from '../../format';
+import { can } from '../../session';
+import type { Context } from './tab-context';
+
+export function renderPlayground(target: HTMLElement, context: Context): () => void {
+  if (!can('builder')) {
+    mount(target, h('div', { class: 'card empty' }, h('p', null, 'Chatting with agents needs the builder role. You can still see this agent’s setting and usage.')));
+    return () => undefined;
+  }
+  const history: Array<{ role: 'user' | 'assistant'; content: string }> = [];
+  const log = h('div', { class: 'chat-log', role: 'log', 'aria-live': 'polite', 'aria-label': 'Conversation' });
+  const emptyHint = h('p', { class: 'chat-empty muted' }, `Say hello to ${context.agent.name}. Replies stream in as they are written, with the usage of each one underneath.`);
+  log.appendChild(emptyHint);
+  const textarea = h('textarea', { class: 'input chat-input', name: 'message', rows: 2, placeholder: 'Type a message… (Enter to send, Shift+Enter for a new line)', maxLength: 20000 });
+  const message = field('Message', textarea);
+  message.element.querySelector('label')!.classList.add('visually-hidden');
+  const send = h('button', { type: 'submit', class: 'btn btn-primary' }, icon('send'), 'Send');
+  const clear = h('button', { type: 'button', class: 'btn btn-ghost' }, 'New conversation');
+  const status = formMessage();
+  const controller = { current: null as AbortController | null };
+
+  const form = h('form', { class: 'composer' }, message.element, h('div', { class: 'composer-actions' }, clear, send));
+  textarea.addEventListener('keydown', (event) => {
+    if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      form.requestSubmit();
+    }
+  });
+  clear.addEventListener('click', () => {
+    controller.current?.abort();
+    history.length = 0;
+    mount(log, emptyHint);
+    status.show(null);
+    textarea.focus();
+  });
+
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const content = textarea.value.trim();
+    if (!content || send.disabled) return;
+    status.show(null);
+    emptyHint.remove();
+    history.push({ role: 'user', content });
+    log.appendChild(h('div', { class: 'bubble bubble-user' }, h('p', { class: 'bubble-text' }, content)));
+    textarea.value = '';
+    const text = h('p', { class: 'bubble-text' });
+    const meta = h('p', { class: 'bubble-meta' }, h('span', { class: 'typing' }, 'Writing…'));
+    const bubble = h('div', { class: 'bubble bubble-assistant', 'aria-busy': 'true' }, text, meta);
+    log.appendChild(bubble);
+    log.scrollTop = log.scrollHeight;
+    send.disabled = true;
+    controller.current = new AbortController();
+    let reply = '';
+    try {
+      await streamChat(
+        context.workspace,
+        context.agent.id,
+        history,
+        {
+          onDelta(delta) {
+            reply += delta;
+            text.textContent = reply;
+            log.scrollTop = log.scrollHeight;
+          },
+          onEnd(end) {
+            const total = end.usage.inputTokens + end.usage.outputTokens;
+            mount(
+              meta,
+              h('span', { class: 'usage-chip', dataset: { tokens: String(total) } }, `${formatInteger(total)} tokens`),
+              ` · ${formatInteger(end.usage.inputTokens)} in, ${formatInteger(end.usage.outputTokens)} out`,
+            );
+            bubble.dataset.usage = String(total);
+          },
+        },
+        controller.current.signal,
+      );
+      history.push({ role: 'assistant', content: reply });
+      announce('Reply finished.');
+    } catch (error) {
+      if ((error as Error).name === 'AbortError') return;
+      history.pop();
+      bubble.classList.add('bubble-error');
+      text.textContent = reply || 'No reply.';
+      mount(meta, h('span', { class: 'text-danger' }, errorMessage(error)));
+      status.show(errorMessage(error));
+    } finally {
+      bubble.removeAttribute('aria-busy');
+      send.disabled = false;
+      controller.current = null;
+      textarea.focus();
+    }
+  });
+
+  mount(target, h('div', { class: 'card playground' }, log, form, status.element));
+  textarea.focus();
+  return () => controller.current?.abort();
+}
