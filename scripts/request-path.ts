@@ -76,10 +76,11 @@ async function filesOnCallStacks(call: () => Promise<unknown>): Promise<string[]
     if (file && !files.includes(file)) files.push(file);
   };
   debug.on('Debugger.paused', (message) => {
-    for (const frame of [...message.params.callFrames].reverse()) add(urls.get(frame.location.scriptId));
+    // Outermost first: the awaiting callers (oldest first), then the synchronous frames down to the breakpoint.
     const asyncFrames: string[] = [];
     for (let trace = message.params.asyncStackTrace; trace; trace = trace.parent) for (const frame of trace.callFrames) asyncFrames.push(frame.url);
     for (const url of asyncFrames.reverse()) add(url);
+    for (const frame of [...message.params.callFrames].reverse()) add(urls.get(frame.location.scriptId));
     debug.post('Debugger.resume');
   });
   await post('Debugger.enable');

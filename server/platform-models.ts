@@ -1,7 +1,7 @@
 // Every feature's models on one mongoose connection: what the composition root, migrations and scripts see.
 // Each feature owns its models; the db layer knows none of them. Several platforms can share a process (tests).
 import type { Connection } from 'mongoose';
-import { createUserModels } from './auth/user.model';
+import { createUserModels } from './users/user.model';
 import { createWorkspaceModels } from './workspaces/workspace.model';
 import { createAgentModels } from '../agents/agent.model';
 import { createMeteringModels } from './metering/metering.models';

@@ -1,6 +1,6 @@
 // Accounts: register (with a first workspace), login, and who-am-I.
 import { Types } from 'mongoose';
-import type { UserModels } from './user.model';
+import type { UserModels } from '../users/user.model';
 import { isDuplicateKeyError } from '../db/driver-errors';
 import { DomainError, conflict } from '../errors/domain-error';
 import { hashPassword, verifyPassword } from '../vault/password-hashing';

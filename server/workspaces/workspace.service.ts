@@ -1,6 +1,6 @@
 // Workspaces, memberships and roles, and the audit log. One place decides authorization: hasRole().
 import { Types } from 'mongoose';
-import type { UserModels } from '../auth/user.model';
+import type { UserModels } from '../users/user.model';
 import type { WorkspaceModels } from './workspace.model';
 import { isDuplicateKeyError, OBJECT_ID_PATTERN } from '../db/driver-errors';
 import { conflict, forbidden, notFound } from '../errors/domain-error';

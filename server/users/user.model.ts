@@ -1,3 +1,4 @@
+// The user account record (login identity); auth and workspaces both read it, so it sits below them.
 import { Schema, type Connection, type InferSchemaType, type Model } from 'mongoose';
 
 export const userSchema = new Schema(
