@@ -1,4 +1,5 @@
 import type { Migration } from './migration.types';
+import { isNamespaceExistsError } from '../server/db/driver-errors';
 
 // The indexes known so far; syncIndexes is idempotent, so re-running is harmless.
 export const migration: Migration = {
@@ -6,8 +7,8 @@ export const migration: Migration = {
   description: 'Create the indexes of every collection',
   async up({ models }) {
     for (const model of Object.values(models)) {
-      await model.createCollection().catch((error: { code?: number }) => {
-        if (error.code !== 48) throw error; // 48 = NamespaceExists
+      await model.createCollection().catch((error: unknown) => {
+        if (!isNamespaceExistsError(error)) throw error;
       });
       await model.syncIndexes();
     }

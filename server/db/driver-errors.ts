@@ -20,6 +20,11 @@ export function duplicateWriteIndexes(error: unknown): number[] | undefined {
   return list.map((writeError) => writeError.index);
 }
 
+/** createCollection on a collection that exists (NamespaceExists): harmless for idempotent set-up. */
+export function isNamespaceExistsError(error: unknown): boolean {
+  return (error as { code?: number })?.code === 48;
+}
+
 // The driver's and mongoose's names for "the server could not be reached or answered too late".
 const UNAVAILABLE_ERROR_NAMES = new Set([
   'MongoNetworkError',
