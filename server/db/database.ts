@@ -21,24 +21,35 @@ interface MongodAttemptRecord {
   reason: string;
 }
 
-async function tryStartMemoryServer(dataDir: string, logger: Logger): Promise<{ uri: string; stop(): Promise<void> } | undefined> {
+/** Why no embedded mongod could be had: the attempt's one-line reason, or the one an earlier start recorded. */
+type MemoryServerResult = { uri: string; stop(): Promise<void> } | { unavailable: string };
+
+async function tryStartMemoryServer(dataDir: string, logger: Logger): Promise<MemoryServerResult> {
   const recordFile = path.join(dataDir, 'mongod-unavailable.json');
   if (fs.existsSync(recordFile)) {
     // A previous attempt could not get a mongod binary (offline machine): do not make the newcomer wait again.
-    return undefined;
+    let reason = 'an earlier start found none';
+    try {
+      reason = (JSON.parse(fs.readFileSync(recordFile, 'utf8')) as MongodAttemptRecord).reason || reason;
+    } catch {
+      // an unreadable record still means "do not retry"
+    }
+    return { unavailable: `${reason} (recorded in ${recordFile}; delete it to retry)` };
   }
   try {
-    const { MongoMemoryServer } = await import('mongodb-memory-server-core');
+    const { MongoBinary, MongoMemoryServer } = await import('mongodb-memory-server-core');
+    // Find or download the binary first: MongoMemoryServer.create would console.warn a failed download with its whole stack.
+    await MongoBinary.getPath();
     const dbPath = path.join(dataDir, 'mongo');
     fs.mkdirSync(dbPath, { recursive: true });
     const server = await MongoMemoryServer.create({ instance: { dbPath, storageEngine: 'wiredTiger' } });
     return { uri: server.getUri(), stop: async () => void (await server.stop({ doCleanup: false })) };
   } catch (error) {
-    const record: MongodAttemptRecord = { failedAt: new Date().toISOString(), reason: (error as Error).message.slice(0, 300) };
+    const record: MongodAttemptRecord = { failedAt: new Date().toISOString(), reason: (error as Error).message.replace(/\s+/g, ' ').trim().slice(0, 300) };
     fs.mkdirSync(dataDir, { recursive: true });
     fs.writeFileSync(recordFile, JSON.stringify(record, null, 2));
-    logger.debug({ reason: record.reason }, 'no mongod binary available');
-    return undefined;
+    logger.debug({ err: error }, 'no mongod binary available');
+    return { unavailable: record.reason };
   }
 }
 
@@ -53,7 +64,7 @@ export async function connectDatabase(config: Config, logger: Logger, options: {
     uri = config.mongodbUri;
   } else {
     const memoryServer = await tryStartMemoryServer(config.dataDir, logger);
-    if (memoryServer) {
+    if ('uri' in memoryServer) {
       mode = 'memory-server';
       uri = memoryServer.uri;
       stopEmbedded = memoryServer.stop;
@@ -65,6 +76,7 @@ export async function connectDatabase(config: Config, logger: Logger, options: {
       uri = wireStore.uri;
       stopEmbedded = () => wireStore!.close();
       logger.warn(
+        { mongod: memoryServer.unavailable },
         `No MongoDB server available: using the built-in MongoDB-wire-compatible store (development and tests only; data in ${path.join(config.dataDir, 'wire-store.journal')}). Set MONGODB_URI for a real MongoDB.`,
       );
     }
