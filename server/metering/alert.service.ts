@@ -5,7 +5,7 @@ import type { Logger } from '../logger';
 import { isDuplicateKeyError, OBJECT_ID_PATTERN } from '../db/driver-errors';
 import { notFound } from '../errors/domain-error';
 import type { AlertDocument, AlertType } from './metering.models';
-import type { RollupChange } from './meter.service';
+import type { RollupChange } from './meter.types';
 import { monthOf } from './pricing';
 
 export interface PublicAlert {

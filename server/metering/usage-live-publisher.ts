@@ -1,6 +1,6 @@
 // After metered batches, pushes the changed agents' rows and fresh totals to each workspace room (throttled per workspace).
 import type { Logger } from '../logger';
-import type { RollupChange } from './meter.service';
+import type { RollupChange } from './meter.types';
 import type { UsageService } from './usage.service';
 
 export type UsagePushTarget = (update: { workspaceId: string; month: string; agents: Array<{ agentId: string } & Record<string, unknown>>; totals: Record<string, unknown> }) => void;

@@ -1,6 +1,6 @@
 // Recomputes every agent-month rollup from its meter events, reports drift and (with fix) repairs it.
 import type { MeteringModels } from './metering.models';
-import { modelKey } from './meter.service';
+import { modelKey } from './model-key';
 
 export interface RollupDrift {
   agentId: string;

@@ -5,7 +5,7 @@ import { stringify } from 'csv-stringify';
 import type { Catalog } from '../catalog/catalog.service';
 import { microsToUsd } from '../catalog/catalog.service';
 import type { MeteredAgentCollection, MeteredAgentRecord, MeterEventDocument, MeteringModels, UsageMonthlyDocument } from './metering.models';
-import { parseModelKey } from './meter.service';
+import { parseModelKey } from './model-key';
 import { monthOf } from './pricing';
 import { invalidInput, notFound } from '../errors/domain-error';
 import { OBJECT_ID_PATTERN } from '../db/driver-errors';

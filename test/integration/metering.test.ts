@@ -11,7 +11,8 @@ import { startProviderSimulator } from '../../server/llm/simulator';
 import { monthOf } from '../../server/metering/pricing';
 import defaultCatalog from '../../server/catalog/default-catalog.json';
 import { reconcileUsage } from '../../server/metering/usage-reconcile.service';
-import { MeterService, type MeterEventInput } from '../../server/metering/meter.service';
+import { MeterService } from '../../server/metering/meter.service';
+import type { MeterEventInput } from '../../server/metering/meter.types';
 
 const SMALL_ALLOWANCES = { starter: 3_000, pro: 5_000 };
 

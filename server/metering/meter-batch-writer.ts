@@ -1,0 +1,297 @@
+// The meter's batch writer: insert events → rollup $inc → rollup overage $inc → event price, in stages that each
+// item remembers, so a batch retried after a failure at any step never applies an earlier step twice.
+import crypto from 'node:crypto';
+import { Types } from 'mongoose';
+import { duplicateWriteIndexes } from '../db/driver-errors';
+import type { MeterEventDocument, MeteringModels } from './metering.models';
+import type { MeterEventInput, RollupChange } from './meter.types';
+import { modelKey } from './model-key';
+import { costMicros, dayOf, monthOf } from './pricing';
+import { applyGuardedOverage, applyGuardedRollup } from './guarded-rollup';
+import { splitOverage, sumPricing, sumRollupIncrement, type EventPricing } from './rollup-updates';
+
+interface EventItem {
+  kind: 'event';
+  event: MeterEventInput;
+  /** Worked out once per event, at its first write attempt. */
+  derived?: DerivedFields;
+  insertAttempted: boolean;
+  inserted: boolean;
+  /** Frozen at the first rollup attempt, so a retry re-sends exactly the same guarded increment. */
+  rollupGroupId?: string;
+  rolledUp?: boolean;
+  pricing?: EventPricing;
+  rollupPriced?: boolean;
+  eventPriced?: boolean;
+}
+
+interface ErrorItem {
+  kind: 'error';
+  workspaceId: string;
+  agentId: string;
+  month: string;
+  mode: 'byok' | 'managed';
+  plan: string | null;
+  rollupGroupId?: string;
+  applied?: boolean;
+}
+
+/** One queued write: a meter event, or a failed call counted in its rollup's `errors`. */
+export type QueueItem = EventItem | ErrorItem;
+
+export function createEventItem(event: MeterEventInput): QueueItem {
+  return { kind: 'event', event, insertAttempted: false, inserted: false };
+}
+
+export function createErrorItem(input: { workspaceId: string; agentId: string; mode: 'byok' | 'managed'; plan: string | null; timestamp: Date }): QueueItem {
+  return { kind: 'error', workspaceId: input.workspaceId, agentId: input.agentId, month: monthOf(input.timestamp), mode: input.mode, plan: input.plan };
+}
+
+interface DerivedFields {
+  month: string;
+  day: string;
+  costInputMicros: number;
+  costOutputMicros: number;
+  modelKey: string;
+}
+
+function derive(item: EventItem): DerivedFields {
+  if (item.derived) return item.derived;
+  const { event } = item;
+  item.derived = {
+    month: monthOf(event.timestamp),
+    day: dayOf(event.timestamp),
+    costInputMicros: costMicros(event.tokensInput, event.priceSnapshot.inputUsdPerMillion),
+    costOutputMicros: costMicros(event.tokensOutput, event.priceSnapshot.outputUsdPerMillion),
+    modelKey: modelKey(event.provider, event.model),
+  };
+  return item.derived;
+}
+
+interface RollupGroup {
+  id: string;
+  agentId: string;
+  workspaceId: string;
+  month: string;
+  mode: 'byok' | 'managed';
+  plan: string | null;
+  events: EventItem[];
+  errorItems: ErrorItem[];
+  budgetMicros: number | null;
+}
+
+/** Items keep the rollup group they were first attempted in; new items form new groups per agent-month. */
+function groupForRollup(batch: readonly QueueItem[]): RollupGroup[] {
+  const groups = new Map<string, RollupGroup>();
+  const newGroupIds = new Map<string, string>();
+  const groupFor = (item: QueueItem, agentId: string, workspaceId: string, month: string, mode: 'byok' | 'managed', plan: string | null) => {
+    if (!item.rollupGroupId) {
+      const agentMonth = `${agentId}|${month}`;
+      let id = newGroupIds.get(agentMonth);
+      if (!id) {
+        id = crypto.randomBytes(12).toString('hex');
+        newGroupIds.set(agentMonth, id);
+      }
+      item.rollupGroupId = id;
+    }
+    let group = groups.get(item.rollupGroupId);
+    if (!group) {
+      group = { id: item.rollupGroupId, agentId, workspaceId, month, mode, plan, events: [], errorItems: [], budgetMicros: null };
+      groups.set(item.rollupGroupId, group);
+    }
+    group.mode = mode;
+    group.plan = plan;
+    return group;
+  };
+  for (const item of batch) {
+    if (item.kind === 'error') {
+      if (!item.applied) groupFor(item, item.agentId, item.workspaceId, item.month, item.mode, item.plan).errorItems.push(item);
+    } else if (item.inserted && !item.rolledUp) {
+      const group = groupFor(item, item.event.agentId, item.event.workspaceId, derive(item).month, item.event.mode, item.event.plan);
+      group.events.push(item);
+      if (item.event.budgetMicros !== undefined) group.budgetMicros = item.event.budgetMicros;
+    }
+  }
+  return [...groups.values()];
+}
+
+/** A rolled-up managed event with tokens past the allowance: its overage is still to be written (stages 3 and 4). */
+function hasOverage(item: EventItem): item is EventItem & { pricing: EventPricing; rollupGroupId: string } {
+  return item.rolledUp === true && item.pricing !== undefined && item.pricing.overageTokens > 0;
+}
+
+export class MeterBatchWriter {
+  /** ObjectIds of the agents and workspaces in recent batches (one per id, not one per event). */
+  private readonly objectIds = new Map<string, Types.ObjectId>();
+
+  constructor(
+    private readonly models: Pick<MeteringModels, 'MeterEvent' | 'UsageMonthly'>,
+    /** Called after each batch with the rollups it changed. */
+    private readonly onRollupsChanged: (changes: RollupChange[]) => void,
+  ) {}
+
+  /** Writes one batch; throws (after the stages that could be written) when a stage failed, for the caller to retry. */
+  async write(batch: readonly QueueItem[]): Promise<void> {
+    const eventItems = batch.filter((item): item is EventItem => item.kind === 'event');
+    await this.insertEvents(eventItems);
+
+    const changes: RollupChange[] = [];
+    const results = await Promise.allSettled(
+      groupForRollup(batch).map(async (group) => {
+        const change = await this.applyGroup(group);
+        if (change) changes.push(change);
+      }),
+    );
+
+    await this.priceRollups(eventItems);
+    await this.priceEvents(eventItems);
+    if (changes.length > 0) this.onRollupsChanged(changes);
+    const failure = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+    if (failure) throw failure.reason;
+  }
+
+  private objectId(hex: string): Types.ObjectId {
+    let id = this.objectIds.get(hex);
+    if (!id) {
+      id = new Types.ObjectId(hex);
+      if (this.objectIds.size >= 10_000) this.objectIds.clear();
+      this.objectIds.set(hex, id);
+    }
+    return id;
+  }
+
+  private toDocument(item: EventItem): Omit<MeterEventDocument, '_id'> {
+    const { event } = item;
+    const { month, day, costInputMicros: costInput, costOutputMicros: costOutput } = derive(item);
+    return {
+      requestId: event.requestId,
+      agentId: this.objectId(event.agentId),
+      workspaceId: this.objectId(event.workspaceId),
+      timestamp: event.timestamp,
+      month,
+      day,
+      provider: event.provider,
+      model: event.model,
+      tier: event.tier,
+      mode: event.mode,
+      plan: event.plan,
+      requestType: event.requestType,
+      status: event.status,
+      usageSource: event.usageSource,
+      tokensInput: event.tokensInput,
+      tokensOutput: event.tokensOutput,
+      costInputMicros: costInput,
+      costOutputMicros: costOutput,
+      costTotalMicros: costInput + costOutput,
+      priceTotalMicros: 0,
+      overageTokens: 0,
+      latencyMs: event.latencyMs,
+      credential: event.credential,
+      sandbox: event.sandbox,
+      attempt: event.attempt,
+      countedAsRequest: event.countsAsRequest,
+      priceSnapshot: event.priceSnapshot,
+    };
+  }
+
+  /** Stage 1: one document per event, idempotent by requestId. */
+  private async insertEvents(items: EventItem[]): Promise<void> {
+    const toInsert = items.filter((item) => !item.inserted);
+    if (toInsert.length === 0) return;
+    const documents = toInsert.map((item) => this.toDocument(item));
+    const retried = toInsert.map((item) => item.insertAttempted);
+    for (const item of toInsert) item.insertAttempted = true;
+    const duplicates = new Set<number>();
+    try {
+      await this.models.MeterEvent.collection.insertMany(documents as never[], { ordered: false });
+    } catch (error) {
+      const refused = duplicateWriteIndexes(error);
+      if (!refused) throw error;
+      for (const index of refused) duplicates.add(index);
+    }
+    toInsert.forEach((item, index) => {
+      // A duplicate of our own earlier (unacknowledged) insert is ours to roll up; any other duplicate is a replay.
+      item.inserted = !duplicates.has(index) || retried[index] === true;
+    });
+  }
+
+  /** Stage 2: the group's guarded rollup $inc, then each event's share past the allowance. */
+  private async applyGroup(group: RollupGroup): Promise<RollupChange | undefined> {
+    const { increments, tokens: groupTokens, costMicros: groupCost } = sumRollupIncrement(
+      group.events.map((item) => ({ event: item.event, fields: derive(item) })),
+      group.errorItems.length,
+    );
+    if (Object.keys(increments).length === 0) {
+      for (const item of group.errorItems) item.applied = true;
+      for (const item of group.events) item.rolledUp = true;
+      return undefined;
+    }
+
+    const after = await applyGuardedRollup(this.models.UsageMonthly, {
+      agentId: this.objectId(group.agentId),
+      workspaceId: this.objectId(group.workspaceId),
+      month: group.month,
+      groupId: group.id,
+      increments,
+      set: { mode: group.mode, plan: group.plan, updatedAt: new Date() },
+      groupTokens,
+      groupCostMicros: groupCost,
+    });
+    for (const item of group.errorItems) item.applied = true;
+
+    const tokensBefore = after.tokens - groupTokens;
+    const { pricing, includedTokens } = splitOverage(
+      group.events.map((item) => item.event),
+      tokensBefore,
+    );
+    group.events.forEach((item, index) => {
+      const eventPricing = pricing[index];
+      if (eventPricing) item.pricing = eventPricing;
+      item.rolledUp = true;
+    });
+    if (group.events.length === 0) return undefined;
+    return {
+      workspaceId: group.workspaceId,
+      agentId: group.agentId,
+      month: group.month,
+      mode: group.mode,
+      tokensBefore,
+      tokensAfter: after.tokens,
+      includedTokens,
+      costBeforeMicros: after.costTotalMicros - groupCost,
+      costAfterMicros: after.costTotalMicros,
+      budgetMicros: group.budgetMicros,
+    };
+  }
+
+  /** Stage 3: overage reaches the rollup, one guarded $inc per rollup group. */
+  private async priceRollups(eventItems: EventItem[]): Promise<void> {
+    const unpricedGroups = new Map<string, { agentId: Types.ObjectId; month: string; items: Array<EventItem & { pricing: EventPricing }> }>();
+    for (const item of eventItems) {
+      if (hasOverage(item) && !item.rollupPriced) {
+        const entry = unpricedGroups.get(item.rollupGroupId) ?? { agentId: this.objectId(item.event.agentId), month: derive(item).month, items: [] };
+        entry.items.push(item);
+        unpricedGroups.set(item.rollupGroupId, entry);
+      }
+    }
+    await Promise.all(
+      [...unpricedGroups.entries()].map(async ([groupId, { agentId, month, items }]) => {
+        await applyGuardedOverage(this.models.UsageMonthly, { agentId, month, groupId, ...sumPricing(items.map((item) => item.pricing)) });
+        for (const item of items) item.rollupPriced = true;
+      }),
+    );
+  }
+
+  /** Stage 4: each event carries its price ($set is idempotent, so this step may simply be repeated). */
+  private async priceEvents(eventItems: EventItem[]): Promise<void> {
+    const unpricedEvents = eventItems.filter(hasOverage).filter((item) => !item.eventPriced);
+    if (unpricedEvents.length === 0) return;
+    await this.models.MeterEvent.collection.bulkWrite(
+      unpricedEvents.map((item) => ({
+        updateOne: { filter: { requestId: item.event.requestId }, update: { $set: { overageTokens: item.pricing.overageTokens, priceTotalMicros: item.pricing.priceTotalMicros } } },
+      })),
+      { ordered: false },
+    );
+    for (const item of unpricedEvents) item.eventPriced = true;
+  }
+}

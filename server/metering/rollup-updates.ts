@@ -1,0 +1,96 @@
+// What one rollup group adds to its agent-month rollup, and how the allowance splits its events: arithmetic, no I/O.
+import type { MeterEventInput } from './meter.types';
+import { overagePriceMicros, overageTokensBetween } from './pricing';
+
+/** One event of a rollup group, with the fields worked out once for it. */
+export interface RollupEntry {
+  event: Pick<MeterEventInput, 'tokensInput' | 'tokensOutput' | 'countsAsRequest' | 'reservation'>;
+  fields: { day: string; costInputMicros: number; costOutputMicros: number; modelKey: string };
+}
+
+export interface RollupIncrement {
+  /** The `$inc` document; paths that would not change are left out. */
+  increments: Record<string, number>;
+  tokens: number;
+  costMicros: number;
+}
+
+export function sumRollupIncrement(entries: readonly RollupEntry[], errors: number): RollupIncrement {
+  const increments: Record<string, number> = {};
+  const add = (path: string, value: number) => {
+    if (value !== 0) increments[path] = (increments[path] ?? 0) + value;
+  };
+  let groupTokens = 0;
+  let groupCost = 0;
+  for (const { event, fields } of entries) {
+    const tokens = event.tokensInput + event.tokensOutput;
+    const costInput = fields.costInputMicros;
+    const costOutput = fields.costOutputMicros;
+    groupTokens += tokens;
+    groupCost += costInput + costOutput;
+    add('tokensInput', event.tokensInput);
+    add('tokensOutput', event.tokensOutput);
+    add('tokens', tokens);
+    add('requests', event.countsAsRequest ? 1 : 0);
+    add('costInputMicros', costInput);
+    add('costOutputMicros', costOutput);
+    add('costTotalMicros', costInput + costOutput);
+    const day = fields.day.slice(8, 10);
+    add(`daily.${day}.tokensInput`, event.tokensInput);
+    add(`daily.${day}.tokensOutput`, event.tokensOutput);
+    add(`daily.${day}.requests`, event.countsAsRequest ? 1 : 0);
+    const byModel = fields.modelKey;
+    add(`byModel.${byModel}.tokens`, tokens);
+    add(`byModel.${byModel}.costMicros`, costInput + costOutput);
+    if (event.reservation) {
+      add('reservedTokens', -event.reservation.tokens);
+      add('reservedCostMicros', -event.reservation.costMicros);
+    }
+  }
+  add('errors', errors);
+  return { increments, tokens: groupTokens, costMicros: groupCost };
+}
+
+export interface EventPricing {
+  overageTokens: number;
+  priceTotalMicros: number;
+}
+
+export interface OverageSplit {
+  /** Per event, in order; undefined for a BYOK event (priced 0). */
+  pricing: Array<EventPricing | undefined>;
+  /** The allowance of the group's last managed event; 0 when it has none. */
+  includedTokens: number;
+}
+
+/**
+ * The atomic $inc gave the group a disjoint slice [tokensBefore, tokensBefore + its tokens] of the month's tokens:
+ * each event is split at the allowance inside that slice, so the month's events sum to (total − included)⁺ × rate.
+ */
+export function splitOverage(
+  events: ReadonlyArray<Pick<MeterEventInput, 'mode' | 'tokensInput' | 'tokensOutput' | 'priceSnapshot'>>,
+  tokensBefore: number,
+): OverageSplit {
+  let running = tokensBefore;
+  let includedTokens = 0;
+  const pricing = events.map((event): EventPricing | undefined => {
+    const tokens = event.tokensInput + event.tokensOutput;
+    let eventPricing: EventPricing | undefined;
+    if (event.mode === 'managed') {
+      includedTokens = event.priceSnapshot.includedTokens;
+      const overageTokens = overageTokensBetween(running, running + tokens, includedTokens);
+      eventPricing = { overageTokens, priceTotalMicros: overagePriceMicros(overageTokens, event.priceSnapshot.overageUsdPerMillion) };
+    }
+    running += tokens;
+    return eventPricing;
+  });
+  return { pricing, includedTokens };
+}
+
+/** What a group's priced events add to the rollup's overage. */
+export function sumPricing(pricing: readonly EventPricing[]): EventPricing {
+  return {
+    overageTokens: pricing.reduce((total, item) => total + item.overageTokens, 0),
+    priceTotalMicros: pricing.reduce((total, item) => total + item.priceTotalMicros, 0),
+  };
+}
