@@ -2,7 +2,7 @@
 // speaks these interfaces, not the concrete router, meter, limits, alerts or provider routes.
 import type { ChatRequest, GenerateResult, ProviderId } from '../server/llm/llm.types';
 import type { AttemptReport, CredentialSource, RouteTarget, StreamSession } from '../server/llm/llm-router';
-import type { MeterEventInput } from '../server/metering/meter.service';
+import type { MeterEventInput } from '../server/metering/meter.types';
 import type { AlertType, MeteredAgentRecord } from '../server/metering/metering.models';
 import type { Reservation } from '../server/metering/limits.service';
 import type { SecretBinding, SealedSecret } from '../server/vault/vault.service';
