@@ -98,6 +98,25 @@ describe('foundation', function () {
     expect(logged).to.not.contain(canary);
   });
 
+  it('a request that needs the unreachable database answers 503 DATABASE_UNAVAILABLE with Retry-After, not a 500', async function () {
+    this.timeout(60_000);
+    const proxy = await startFaultProxy(await getTestMongoUri());
+    const flaky = await startTestPlatform({ env: { MONGODB_URI: proxy.uri } });
+    try {
+      const user = await registerUser(flaky.url);
+      await proxy.cut();
+      const down = await api(flaky.url, 'GET', `/api/workspaces/${user.workspace.id}/agents`, { token: user.token });
+      expect(down.status).to.equal(503);
+      expect(down.body.error.code).to.equal('DATABASE_UNAVAILABLE');
+      expect(down.headers.get('retry-after')).to.equal('5');
+      expect(down.text).to.not.match(/Mongo|stack|at \//);
+    } finally {
+      await proxy.restore();
+      await flaky.stop();
+      await proxy.close();
+    }
+  });
+
   it('GET /health answers 503 with db: down when the database is unreachable', async () => {
     const proxy = await startFaultProxy(await getTestMongoUri());
     const flaky = await startTestPlatform({ env: { MONGODB_URI: proxy.uri } });
