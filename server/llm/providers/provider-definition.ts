@@ -18,7 +18,7 @@ export interface SimulatedProviderRoute {
   baseUrlPath: string;
   /** Models this provider lists. */
   models: readonly string[];
-  /** Called once, when the simulator loads. */
+  /** Called once, when the simulator loads: it requires the wire module then, so other processes never load it. */
   createWire(): ProviderWire;
 }
 

@@ -23,11 +23,9 @@ export const PROVIDERS: Readonly<Record<ProviderId, ProviderDefinition>> = {
 export const providerAdapters: readonly ProviderAdapter[] = Object.values(PROVIDERS).map((provider) => provider.adapter);
 
 /** Each provider's own endpoint (see ProviderDefinition.defaultBaseUrl). */
-export const DEFAULT_PROVIDER_BASE_URLS: Readonly<Record<ProviderId, string>> = mapProviders((provider) => provider.defaultBaseUrl);
-
-function mapProviders<T>(read: (provider: ProviderDefinition) => T): Record<ProviderId, T> {
-  return Object.fromEntries(Object.entries(PROVIDERS).map(([id, provider]) => [id, read(provider)])) as Record<ProviderId, T>;
-}
+export const DEFAULT_PROVIDER_BASE_URLS = Object.fromEntries(
+  Object.entries(PROVIDERS).map(([id, provider]) => [id, provider.defaultBaseUrl]),
+) as Readonly<Record<ProviderId, string>>;
 
 export function getProviderDefinition(id: ProviderId): ProviderDefinition {
   const provider = PROVIDERS[id];

@@ -1,7 +1,6 @@
 // Custom endpoints (Ollama, vLLM, …): the OpenAI-compatible adapter at the base URL the user gives.
 import { createOpenAiCompatibleAdapter } from '../openai/openai.adapter';
 import type { ProviderDefinition } from '../provider-definition';
-import { createOpenAiWire } from '../openai/openai.simulator-wire';
 
 export const customProvider: ProviderDefinition = {
   adapter: createOpenAiCompatibleAdapter('custom', { maxTokensParameter: 'max_tokens', temperatureRange: { min: 0, max: 2 } }),
@@ -11,7 +10,7 @@ export const customProvider: ProviderDefinition = {
     apiPrefix: '/custom/v1',
     baseUrlPath: '/custom/v1',
     models: ['llama3.1:8b'],
-    createWire: () => createOpenAiWire('openai'),
+    createWire: () => (require('../openai/openai.simulator-wire') as typeof import('../openai/openai.simulator-wire')).createOpenAiWire('openai'),
   },
   // The endpoint's own server decides what a key looks like.
   keyFormat: { lookAlikePrefixes: [], acceptsOtherProvidersKeys: true },

@@ -1,5 +1,4 @@
 // Groq: chat completions through `groq-sdk`, loaded on first use. Its wire is OpenAI's with Groq's additions.
-import { createOpenAiWire } from '../openai/openai.simulator-wire';
 import { lazyAdapter, type ProviderDefinition } from '../provider-definition';
 
 export const groqProvider: ProviderDefinition = {
@@ -10,7 +9,7 @@ export const groqProvider: ProviderDefinition = {
     apiPrefix: '/groq/openai/v1',
     baseUrlPath: '/groq',
     models: ['llama-3.3-70b-versatile', 'llama-3.1-8b-instant'],
-    createWire: () => createOpenAiWire('groq'),
+    createWire: () => (require('../openai/openai.simulator-wire') as typeof import('../openai/openai.simulator-wire')).createOpenAiWire('groq'),
   },
   keyFormat: { lookAlikePrefixes: ['gsk_'] },
 };

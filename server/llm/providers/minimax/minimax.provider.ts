@@ -1,7 +1,6 @@
 // MiniMax: the OpenAI-compatible adapter with MiniMax's endpoint and parameter ranges.
 import { createOpenAiCompatibleAdapter } from '../openai/openai.adapter';
 import type { ProviderDefinition } from '../provider-definition';
-import { createOpenAiWire } from '../openai/openai.simulator-wire';
 
 export const minimaxProvider: ProviderDefinition = {
   adapter: createOpenAiCompatibleAdapter('minimax', { maxTokensParameter: 'max_tokens', temperatureRange: { min: 0.01, max: 1 } }),
@@ -10,7 +9,7 @@ export const minimaxProvider: ProviderDefinition = {
     apiPrefix: '/minimax/v1',
     baseUrlPath: '/minimax/v1',
     models: ['MiniMax-M2.5'],
-    createWire: () => createOpenAiWire('openai'),
+    createWire: () => (require('../openai/openai.simulator-wire') as typeof import('../openai/openai.simulator-wire')).createOpenAiWire('openai'),
   },
   keyFormat: { lookAlikePrefixes: [] },
 };

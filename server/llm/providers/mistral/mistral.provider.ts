@@ -1,6 +1,5 @@
 // Mistral: chat completions through `@mistralai/mistralai` (not Stainless-generated: its own error ladder), loaded on first use.
 import { lazyAdapter, type ProviderDefinition } from '../provider-definition';
-import { createMistralWire } from './mistral.simulator-wire';
 
 export const mistralProvider: ProviderDefinition = {
   adapter: lazyAdapter('mistral', () => (require('./mistral.adapter') as typeof import('./mistral.adapter')).mistralAdapter),
@@ -9,7 +8,7 @@ export const mistralProvider: ProviderDefinition = {
     apiPrefix: '/mistral/v1',
     baseUrlPath: '/mistral',
     models: ['mistral-small-latest'],
-    createWire: createMistralWire,
+    createWire: () => (require('./mistral.simulator-wire') as typeof import('./mistral.simulator-wire')).createMistralWire(),
   },
   // Mistral keys are bare random strings.
   keyFormat: { lookAlikePrefixes: [] },

@@ -1,7 +1,6 @@
 // OpenAI: chat completions through the `openai` SDK. Loaded at start: most plans use it.
 import type { ProviderDefinition } from '../provider-definition';
 import { createOpenAiCompatibleAdapter } from './openai.adapter';
-import { createOpenAiWire } from './openai.simulator-wire';
 
 export const openAiProvider: ProviderDefinition = {
   adapter: createOpenAiCompatibleAdapter('openai', {
@@ -13,7 +12,7 @@ export const openAiProvider: ProviderDefinition = {
     apiPrefix: '/openai/v1',
     baseUrlPath: '/openai/v1',
     models: ['gpt-4o-mini', 'gpt-4o'],
-    createWire: () => createOpenAiWire('openai'),
+    createWire: () => (require('./openai.simulator-wire') as typeof import('./openai.simulator-wire')).createOpenAiWire('openai'),
   },
   // `sk-` is shared with many OpenAI-compatible servers: nothing about it says "this is an OpenAI key".
   keyFormat: { lookAlikePrefixes: [] },

@@ -1,7 +1,6 @@
 // OpenRouter: the OpenAI-compatible adapter with OpenRouter's endpoint; its wire differs only in its error bodies.
 import { createOpenAiCompatibleAdapter } from '../openai/openai.adapter';
 import type { ProviderDefinition } from '../provider-definition';
-import { createOpenAiWire } from '../openai/openai.simulator-wire';
 
 export const openRouterProvider: ProviderDefinition = {
   adapter: createOpenAiCompatibleAdapter('openrouter', { maxTokensParameter: 'max_tokens', temperatureRange: { min: 0, max: 2 } }),
@@ -10,7 +9,7 @@ export const openRouterProvider: ProviderDefinition = {
     apiPrefix: '/openrouter/v1',
     baseUrlPath: '/openrouter/v1',
     models: ['openai/gpt-4o-mini', 'anthropic/claude-haiku-4.5'],
-    createWire: () => createOpenAiWire('openrouter'),
+    createWire: () => (require('../openai/openai.simulator-wire') as typeof import('../openai/openai.simulator-wire')).createOpenAiWire('openrouter'),
   },
   keyFormat: { lookAlikePrefixes: ['sk-or-'] },
 };
