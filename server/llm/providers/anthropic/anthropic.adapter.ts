@@ -10,9 +10,8 @@ import type { ChatRequest, GenerateResult, ProviderAdapter, ProviderCallOptions,
 import { estimateUsage } from '../../token-estimator';
 import {
   createStreamEndedEarlyError,
-  missingApiKeyError,
+  createProviderErrorContext,
   withPartialOutput,
-  type ProviderErrorContext,
 } from '../provider-support';
 import {
   convertAnthropicError,
@@ -54,13 +53,8 @@ function buildRequestBody(request: ChatRequest): MessageCreateParamsNonStreaming
   };
 }
 
-function createContext(options: ProviderCallOptions): ProviderErrorContext {
-  if (!options.apiKey) throw missingApiKeyError({ provider: 'anthropic', apiKey: options.apiKey });
-  return { provider: 'anthropic', apiKey: options.apiKey, signal: options.signal };
-}
-
 async function generate(request: ChatRequest, options: ProviderCallOptions): Promise<GenerateResult> {
-  const context = createContext(options);
+  const context = createProviderErrorContext('anthropic', options);
   let message: Message;
   let providerRequestId: string | undefined;
   try {
@@ -83,7 +77,7 @@ async function generate(request: ChatRequest, options: ProviderCallOptions): Pro
 }
 
 async function* stream(request: ChatRequest, options: ProviderCallOptions): AsyncIterable<StreamEvent> {
-  const context = createContext(options);
+  const context = createProviderErrorContext('anthropic', options);
   let events: AsyncIterable<RawMessageStreamEvent>;
   let providerRequestId: string | undefined;
   try {
@@ -151,7 +145,7 @@ function mergeCumulativeUsage(
 }
 
 async function checkKey(options: ProviderCallOptions): Promise<void> {
-  const context = createContext(options);
+  const context = createProviderErrorContext('anthropic', options);
   try {
     await createAnthropicClient(options).models.list({ limit: 1 }, { signal: options.signal });
   } catch (error) {

@@ -11,10 +11,9 @@ import { estimateUsage } from '../../token-estimator';
 import { convertOpenAiUsage } from '../openai/openai.converters';
 import {
   clampToRange,
-  missingApiKeyError,
+  createProviderErrorContext,
   readProviderRequestId,
   readChatChunkStream,
-  type ProviderErrorContext,
 } from '../provider-support';
 import { convertGroqError, mapGroqFinishReason } from './groq.converters';
 
@@ -43,13 +42,8 @@ function buildRequestBody(request: ChatRequest): ChatCompletionCreateParamsNonSt
   };
 }
 
-function createContext(options: ProviderCallOptions): ProviderErrorContext {
-  if (!options.apiKey) throw missingApiKeyError({ provider: 'groq', apiKey: options.apiKey });
-  return { provider: 'groq', apiKey: options.apiKey, signal: options.signal };
-}
-
 async function generate(request: ChatRequest, options: ProviderCallOptions): Promise<GenerateResult> {
-  const context = createContext(options);
+  const context = createProviderErrorContext('groq', options);
   let completion: ChatCompletion;
   let providerRequestId: string | undefined;
   try {
@@ -73,7 +67,7 @@ async function generate(request: ChatRequest, options: ProviderCallOptions): Pro
 }
 
 async function* stream(request: ChatRequest, options: ProviderCallOptions): AsyncIterable<StreamEvent> {
-  const context = createContext(options);
+  const context = createProviderErrorContext('groq', options);
   let chunks: AsyncIterable<ChatCompletionChunk>;
   let providerRequestId: string | undefined;
   try {
@@ -107,7 +101,7 @@ async function* stream(request: ChatRequest, options: ProviderCallOptions): Asyn
 }
 
 async function checkKey(options: ProviderCallOptions): Promise<void> {
-  const context = createContext(options);
+  const context = createProviderErrorContext('groq', options);
   try {
     await createGroqClient(options).models.list({ signal: options.signal });
   } catch (error) {

@@ -18,10 +18,9 @@ import type {
 import { estimateUsage } from '../../token-estimator';
 import {
   clampToRange,
-  missingApiKeyError,
+  createProviderErrorContext,
   type NumberRange,
   readChatChunkStream,
-  type ProviderErrorContext,
 } from '../provider-support';
 import { convertOpenAiError, convertOpenAiUsage, mapOpenAiFinishReason } from './openai.converters';
 
@@ -85,13 +84,8 @@ function buildRequestBody(request: ChatRequest, settings: OpenAiCompatibleSettin
 
 export function createOpenAiCompatibleAdapter(id: ProviderId, settings: OpenAiCompatibleSettings): ProviderAdapter {
 
-  function createContext(options: ProviderCallOptions): ProviderErrorContext {
-    if (!options.apiKey) throw missingApiKeyError({ provider: id, apiKey: options.apiKey });
-    return { provider: id, apiKey: options.apiKey, signal: options.signal };
-  }
-
   async function generate(request: ChatRequest, options: ProviderCallOptions): Promise<GenerateResult> {
-    const context = createContext(options);
+    const context = createProviderErrorContext(id, options);
     let completion: ChatCompletion;
     let providerRequestId: string | undefined;
     try {
@@ -113,7 +107,7 @@ export function createOpenAiCompatibleAdapter(id: ProviderId, settings: OpenAiCo
   }
 
   async function* stream(request: ChatRequest, options: ProviderCallOptions): AsyncIterable<StreamEvent> {
-    const context = createContext(options);
+    const context = createProviderErrorContext(id, options);
     let chunks: AsyncIterable<ChatCompletionChunk>;
     let providerRequestId: string | undefined;
     try {
@@ -143,7 +137,7 @@ export function createOpenAiCompatibleAdapter(id: ProviderId, settings: OpenAiCo
   }
 
   async function checkKey(options: ProviderCallOptions): Promise<void> {
-    const context = createContext(options);
+    const context = createProviderErrorContext(id, options);
     try {
       await openAiClientFor(options).models.list(requestOptionsFor(options));
     } catch (error) {
