@@ -17,7 +17,7 @@ import type { Role } from '../server/workspaces/workspace.model';
 import type { AgentDocument, AgentLlmRecord, KeyStatus } from './agent.model';
 import type { TemplateService } from './template.service';
 import type { LlmSettingInput, PatchAgentInput } from './agent.schemas';
-import { assertPlausibleProviderKey } from './provider-key-format';
+import { assertPlausibleProviderKey } from '../server/llm/providers/provider-key-format';
 
 export interface Actor {
   userId: string;

@@ -3,9 +3,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import { z } from 'zod';
+import { POOLED_PROVIDER_IDS, providerEnvName, type PooledProviderId } from './provider-ids';
 
-export const PROVIDER_ENV_NAMES = ['OPENAI', 'ANTHROPIC', 'MISTRAL', 'GROQ', 'MINIMAX', 'OPENROUTER'] as const;
-export type PooledProviderId = 'openai' | 'anthropic' | 'mistral' | 'groq' | 'minimax' | 'openrouter';
+export type { PooledProviderId };
+/** @deprecated Iterate POOLED_PROVIDER_IDS (./provider-ids) instead; kept until server/platform.ts moves over. */
+export const PROVIDER_ENV_NAMES: readonly string[] = POOLED_PROVIDER_IDS.map(providerEnvName);
 
 export interface VaultMasterKey {
   id: string;
@@ -78,7 +80,7 @@ const environmentSchema = z.object({
   METER_BUSY_FLUSH_INTERVAL_MS: z.coerce.number().int().min(0).max(5000).default(250),
   TRUST_PROXY: booleanString,
   ...Object.fromEntries(
-    PROVIDER_ENV_NAMES.flatMap((name) => [
+    POOLED_PROVIDER_IDS.map(providerEnvName).flatMap((name) => [
       [`${name}_POOL_KEYS`, z.string().optional()],
       [`${name}_BASE_URL`, z.string().url('must be a URL').optional()],
     ]),
@@ -150,8 +152,8 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
 
   const poolKeys = {} as Record<PooledProviderId, string[]>;
   const baseUrls: Partial<Record<PooledProviderId, string>> = {};
-  for (const name of PROVIDER_ENV_NAMES) {
-    const id = name.toLowerCase() as PooledProviderId;
+  for (const id of POOLED_PROVIDER_IDS) {
+    const name = providerEnvName(id);
     poolKeys[id] = (env[`${name}_POOL_KEYS`] ?? '')
       .split(',')
       .map((key) => key.trim())

@@ -1,7 +1,8 @@
 // The one normalized shape of an LLM call that everything above the provider layer speaks.
 
-export const PROVIDER_IDS = ['openai', 'anthropic', 'mistral', 'groq', 'minimax', 'openrouter', 'custom'] as const;
-export type ProviderId = (typeof PROVIDER_IDS)[number];
+// The provider ids are data at the bottom layer (config reads them too); this is their name in the LLM vocabulary.
+export { PROVIDER_IDS, type ProviderId } from '../config/provider-ids';
+import type { ProviderId } from '../config/provider-ids';
 
 export interface ChatMessage {
   role: 'system' | 'user' | 'assistant';

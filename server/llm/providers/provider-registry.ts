@@ -1,38 +1,40 @@
-// The one list of provider adapters. A new provider = one adapter file + one line here.
+// The registry: one line per provider, each pointing at the provider's folder. The compiler requires exactly one
+// entry per id in server/config/provider-ids.ts.
 import type { ProviderAdapter, ProviderId } from '../llm.types';
-import { createOpenAiCompatibleAdapter } from './openai-compatible.provider';
+import { anthropicProvider } from './anthropic/anthropic.provider';
+import { customProvider } from './custom/custom.provider';
+import { groqProvider } from './groq/groq.provider';
+import { minimaxProvider } from './minimax/minimax.provider';
+import { mistralProvider } from './mistral/mistral.provider';
+import { openAiProvider } from './openai/openai.provider';
+import { openRouterProvider } from './openrouter/openrouter.provider';
+import type { ProviderDefinition } from './provider-definition';
 
-/**
- * Loads an adapter (and its SDK) on first use: a process that never calls Mistral, say, does not keep that SDK's
- * tens of MB of heap, which V8 multiplies under load (docs/BENCHMARKS.md, gateway overhead).
- */
-function lazyAdapter(id: ProviderId, load: () => ProviderAdapter): ProviderAdapter {
-  let adapter: ProviderAdapter | undefined;
-  const loaded = () => (adapter ??= load());
-  return {
-    id,
-    generate: (request, options) => loaded().generate(request, options),
-    stream: (request, options) => loaded().stream(request, options),
-    checkKey: (options) => loaded().checkKey(options),
-  };
-}
-
-const PROVIDER_ADAPTERS: Readonly<Record<ProviderId, ProviderAdapter>> = {
-  openai: createOpenAiCompatibleAdapter('openai'),
-  anthropic: lazyAdapter('anthropic', () => (require('./anthropic.provider') as typeof import('./anthropic.provider')).anthropicAdapter),
-  mistral: lazyAdapter('mistral', () => (require('./mistral.provider') as typeof import('./mistral.provider')).mistralAdapter),
-  groq: lazyAdapter('groq', () => (require('./groq.provider') as typeof import('./groq.provider')).groqAdapter),
-  minimax: createOpenAiCompatibleAdapter('minimax'),
-  openrouter: createOpenAiCompatibleAdapter('openrouter'),
-  custom: createOpenAiCompatibleAdapter('custom'),
+export const PROVIDERS: Readonly<Record<ProviderId, ProviderDefinition>> = {
+  openai: openAiProvider,
+  anthropic: anthropicProvider,
+  mistral: mistralProvider,
+  groq: groqProvider,
+  minimax: minimaxProvider,
+  openrouter: openRouterProvider,
+  custom: customProvider,
 };
 
-export const providerAdapters: readonly ProviderAdapter[] = Object.values(PROVIDER_ADAPTERS);
+export const providerAdapters: readonly ProviderAdapter[] = Object.values(PROVIDERS).map((provider) => provider.adapter);
+
+/** Each provider's own endpoint (see ProviderDefinition.defaultBaseUrl). */
+export const DEFAULT_PROVIDER_BASE_URLS = Object.fromEntries(
+  Object.entries(PROVIDERS).map(([id, provider]) => [id, provider.defaultBaseUrl]),
+) as Readonly<Record<ProviderId, string>>;
+
+export function getProviderDefinition(id: ProviderId): ProviderDefinition {
+  const provider = PROVIDERS[id];
+  if (!provider) throw new UnknownProviderError(id);
+  return provider;
+}
 
 export function getProviderAdapter(id: ProviderId): ProviderAdapter {
-  const adapter = PROVIDER_ADAPTERS[id];
-  if (!adapter) throw new UnknownProviderError(id);
-  return adapter;
+  return getProviderDefinition(id).adapter;
 }
 
 export class UnknownProviderError extends Error {

@@ -1,7 +1,7 @@
 // What every adapter shares when it rewrites a provider failure into one LlmCallError: HTTP facts →
 // kind, retry-after parsing, request ids, key redaction, and the partial result of a broken stream.
 import { LlmCallError, type LlmErrorKind } from '../llm-call.error';
-import type { ChatRequest, FinishReason, ProviderId, StreamEvent, Usage } from '../llm.types';
+import type { ChatRequest, FinishReason, ProviderCallOptions, ProviderId, StreamEvent, Usage } from '../llm.types';
 import { estimateUsage } from '../token-estimator';
 
 /** What a provider's error response says, read by the provider's own converter. */
@@ -140,6 +140,12 @@ function describeNetworkError(error: unknown): string {
 
 export function missingApiKeyError(context: Omit<ProviderErrorContext, 'signal'>): LlmCallError {
   return new LlmCallError({ kind: 'auth', provider: context.provider, message: `${context.provider}: no API key was given` });
+}
+
+/** The error context of one call; a call without a key fails here, before it reaches the SDK. */
+export function createProviderErrorContext(provider: ProviderId, options: ProviderCallOptions): ProviderErrorContext {
+  if (!options.apiKey) throw missingApiKeyError({ provider, apiKey: options.apiKey });
+  return { provider, apiKey: options.apiKey, signal: options.signal };
 }
 
 /**

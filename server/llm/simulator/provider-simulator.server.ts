@@ -6,9 +6,8 @@
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { PROVIDER_IDS, type ProviderId } from '../llm.types';
-import { createAnthropicWire } from './anthropic-wire';
-import { createMistralWire } from './mistral-wire';
-import { createOpenAiWire } from './openai-wire';
+import type { SimulatedProviderRoute } from '../providers/provider-definition';
+import { PROVIDERS } from '../providers/provider-registry';
 import { createSimulatedReply } from './simulated-reply';
 import { hashSimulatorKey, SimulatorFaults, type SimulatedErrorFault, type SimulatorFault } from './simulator-faults';
 import {
@@ -48,42 +47,16 @@ export interface SimulatorHandle {
   close(): Promise<void>;
 }
 
-interface ProviderRoute {
+/** Each provider's route and wire format, as its folder declares them (ProviderDefinition.simulator). */
+interface ProviderRoute extends Omit<SimulatedProviderRoute, 'createWire'> {
   provider: ProviderId;
-  /** Path prefix of the provider's API below the simulator's root (what the SDK's paths start with). */
-  apiPrefix: string;
-  /** Path the adapter's base URL points at: the SDKs add the rest (`/v1/...`, `/openai/v1/...`). */
-  baseUrlPath: string;
   wire: ProviderWire;
-  models: readonly string[];
 }
 
-const PROVIDER_ROUTES: Record<ProviderId, Omit<ProviderRoute, 'provider'>> = {
-  openai: { apiPrefix: '/openai/v1', baseUrlPath: '/openai/v1', wire: createOpenAiWire('openai'), models: ['gpt-4o-mini', 'gpt-4o'] },
-  minimax: { apiPrefix: '/minimax/v1', baseUrlPath: '/minimax/v1', wire: createOpenAiWire('openai'), models: ['MiniMax-M2.5'] },
-  openrouter: {
-    apiPrefix: '/openrouter/v1',
-    baseUrlPath: '/openrouter/v1',
-    wire: createOpenAiWire('openrouter'),
-    models: ['openai/gpt-4o-mini', 'anthropic/claude-haiku-4.5'],
-  },
-  custom: { apiPrefix: '/custom/v1', baseUrlPath: '/custom/v1', wire: createOpenAiWire('openai'), models: ['llama3.1:8b'] },
-  groq: {
-    apiPrefix: '/groq/openai/v1',
-    baseUrlPath: '/groq',
-    wire: createOpenAiWire('groq'),
-    models: ['llama-3.3-70b-versatile', 'llama-3.1-8b-instant'],
-  },
-  anthropic: {
-    apiPrefix: '/anthropic/v1',
-    baseUrlPath: '/anthropic',
-    wire: createAnthropicWire(),
-    models: ['claude-haiku-4-5', 'claude-sonnet-4-20250514'],
-  },
-  mistral: { apiPrefix: '/mistral/v1', baseUrlPath: '/mistral', wire: createMistralWire(), models: ['mistral-small-latest'] },
-};
-
-const ROUTES: readonly ProviderRoute[] = PROVIDER_IDS.map((provider) => ({ provider, ...PROVIDER_ROUTES[provider] }));
+const ROUTES: readonly ProviderRoute[] = PROVIDER_IDS.map((provider) => {
+  const { createWire, ...route } = PROVIDERS[provider].simulator;
+  return { provider, ...route, wire: createWire() };
+});
 const MAX_BODY_BYTES = 4 * 1024 * 1024;
 const MAX_TRACKED_KEYS = 10_000;
 

@@ -1,5 +1,5 @@
-// What a provider's wire format must provide to the simulator: where its routes are, how it reads a
-// key and a chat request, and how it writes replies, streams and errors.
+// What a provider's wire format (server/llm/providers/<id>/<id>.simulator-wire.ts) must provide to the simulator:
+// where its routes are, how it reads a key and a chat request, and how it writes replies, streams and errors.
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { ProviderId } from '../llm.types';

@@ -1,41 +1,10 @@
 // Mistral chat completions through `@mistralai/mistralai` (an ESM-only package: Node ≥ 20.19 and
 // TypeScript's `nodenext` both accept `require()` of ESM, so it is imported like any other).
 import { HTTPClient, Mistral, type Fetcher } from '@mistralai/mistralai';
-import type {
-  ChatCompletionRequest,
-  ChatCompletionResponse,
-  CompletionEvent,
-  UsageInfo,
-} from '@mistralai/mistralai/models/components';
-import {
-  ConnectionError,
-  HTTPClientError,
-  MistralError,
-  RequestAbortedError,
-  RequestTimeoutError,
-  ResponseValidationError,
-  SDKValidationError,
-} from '@mistralai/mistralai/models/errors';
-import type { LlmCallError } from '../llm-call.error';
-import type {
-  ChatRequest,
-  FinishReason,
-  GenerateResult,
-  ProviderAdapter,
-  ProviderCallOptions,
-  StreamEvent,
-  Usage,
-} from '../llm.types';
-import {
-  clampToRange,
-  convertUnwrappedError,
-  createHttpLlmCallError,
-  createTransportLlmCallError,
-  missingApiKeyError,
-  readProviderRequestId,
-  readChatChunkStream,
-  type ProviderErrorContext,
-} from './provider-support';
+import type { ChatCompletionRequest, ChatCompletionResponse, CompletionEvent } from '@mistralai/mistralai/models/components';
+import type { ChatRequest, GenerateResult, ProviderAdapter, ProviderCallOptions, StreamEvent } from '../../llm.types';
+import { clampToRange, missingApiKeyError, readProviderRequestId, readChatChunkStream } from '../provider-support';
+import { convertMistralError, convertMistralUsage, mapMistralFinishReason, type MistralErrorContext } from './mistral.converters';
 
 const TEMPERATURE_RANGE = { min: 0, max: 1.5 };
 
@@ -53,10 +22,6 @@ interface MistralCall {
   /** Stops the connect/response timer once the response has started. */
   clearTimeout: () => void;
   providerRequestId: () => string | undefined;
-}
-
-interface MistralErrorContext extends ProviderErrorContext {
-  timedOut: () => boolean;
 }
 
 /**
@@ -132,87 +97,6 @@ function readText(content: MistralContent): string {
   if (!content) return '';
   if (typeof content === 'string') return content;
   return content.map((chunk) => (chunk.type === 'text' && chunk.text ? chunk.text : '')).join('');
-}
-
-export function convertMistralUsage(usage: UsageInfo): Usage {
-  // Cache details are not in the SDK's schema; they pass through under the wire name when present.
-  const details = usage['prompt_tokens_details'] as { cached_tokens?: number } | undefined;
-  const cachedInputTokens = details?.cached_tokens;
-  return {
-    inputTokens: usage.promptTokens ?? 0,
-    outputTokens: usage.completionTokens ?? 0,
-    ...(cachedInputTokens ? { cachedInputTokens } : {}),
-    source: 'provider',
-    raw: usage,
-  };
-}
-
-export function mapMistralFinishReason(reason: string | null | undefined): FinishReason {
-  switch (reason) {
-    case 'stop':
-      return 'stop';
-    case 'length':
-    case 'model_length':
-      return 'length';
-    case 'tool_calls':
-      return 'tool_calls';
-    case 'error':
-      return 'error';
-    default:
-      return 'other';
-  }
-}
-
-/** Mistral error bodies: `{object:'error', message, type, code}`, or `{message, request_id}` from the gateway. */
-function parseMistralErrorBody(body: string): { message?: string; type?: string; code?: string } {
-  try {
-    const parsed = JSON.parse(body) as { message?: unknown; type?: unknown; code?: unknown; detail?: unknown };
-    const message = parsed.message ?? parsed.detail;
-    return {
-      message: typeof message === 'string' ? message : message === undefined ? undefined : JSON.stringify(message),
-      type: typeof parsed.type === 'string' ? parsed.type : undefined,
-      code: typeof parsed.code === 'string' ? parsed.code : undefined,
-    };
-  } catch {
-    return { message: body.slice(0, 200) || undefined };
-  }
-}
-
-/** The one place an `@mistralai/mistralai` error becomes an LlmCallError. */
-export function convertMistralError(error: unknown, context: MistralErrorContext): LlmCallError {
-  if (context.signal.aborted) return createTransportLlmCallError('aborted', 'the call was aborted', context);
-  if (context.timedOut() || error instanceof RequestTimeoutError) {
-    return createTransportLlmCallError('timeout', 'the request timed out', context);
-  }
-  if (error instanceof RequestAbortedError) return createTransportLlmCallError('aborted', 'the call was aborted', context);
-  if (error instanceof ConnectionError) return createTransportLlmCallError('network', describeCause(error), context);
-  if (error instanceof ResponseValidationError) {
-    return createTransportLlmCallError('server', 'the response did not match the Mistral schema', context);
-  }
-  if (error instanceof MistralError) {
-    const body = parseMistralErrorBody(error.body);
-    return createHttpLlmCallError(
-      {
-        status: error.statusCode,
-        headers: error.headers,
-        errorType: body.type,
-        errorCode: body.code,
-        providerMessage: body.message,
-      },
-      context,
-    );
-  }
-  if (error instanceof SDKValidationError) return createTransportLlmCallError('bad_request', error.message, context);
-  if (error instanceof HTTPClientError) return createTransportLlmCallError('network', describeCause(error), context);
-  // Stream chunks are validated while iterating: a malformed chunk surfaces as a bare ZodError.
-  if (error instanceof Error && /ZodError/.test(error.name)) {
-    return createTransportLlmCallError('server', 'a stream chunk did not match the Mistral schema', context);
-  }
-  return convertUnwrappedError(error, context);
-}
-
-function describeCause(error: HTTPClientError): string {
-  return error.cause instanceof Error ? `${error.message} (${error.cause.message})` : error.message;
 }
 
 async function generate(request: ChatRequest, options: ProviderCallOptions): Promise<GenerateResult> {

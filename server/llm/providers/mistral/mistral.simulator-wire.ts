@@ -1,6 +1,6 @@
 // The Mistral chat wire (OpenAI-like, with usage on the final stream chunk). Shapes follow
 // test/fixtures/providers/mistral.
-import type { SimulatedChatRequest, SimulatedReply } from './simulated-reply';
+import type { SimulatedChatRequest, SimulatedReply } from '../../simulator/simulated-reply';
 import {
   formatSseEvent,
   isChatMessageList,
@@ -15,7 +15,7 @@ import {
   type SimulatedErrorReason,
   type SimulatedResponse,
   type WireContext,
-} from './simulator-wire';
+} from '../../simulator/simulator-wire';
 
 /** Mistral's gateway answers auth failures with a bare `{message, request_id}`; the API with `{object:'error', …}`. */
 function describeMistralError(

@@ -1,6 +1,6 @@
 // The OpenAI chat-completions wire, as OpenAI, MiniMax, OpenRouter, custom endpoints and (with its
 // `x_groq` additions) Groq speak it. Shapes follow test/fixtures/providers/openai and …/groq.
-import type { SimulatedChatRequest, SimulatedReply } from './simulated-reply';
+import type { SimulatedChatRequest, SimulatedReply } from '../../simulator/simulated-reply';
 import {
   formatSseEvent,
   isChatMessageList,
@@ -17,7 +17,7 @@ import {
   type SimulatedErrorReason,
   type SimulatedResponse,
   type WireContext,
-} from './simulator-wire';
+} from '../../simulator/simulator-wire';
 
 export type OpenAiWireFlavor = 'openai' | 'groq' | 'openrouter';
 

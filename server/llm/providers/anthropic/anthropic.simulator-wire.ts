@@ -1,5 +1,5 @@
 // The Anthropic Messages wire. Shapes follow test/fixtures/providers/anthropic.
-import type { SimulatedChatRequest, SimulatedReply } from './simulated-reply';
+import type { SimulatedChatRequest, SimulatedReply } from '../../simulator/simulated-reply';
 import {
   formatSseEvent,
   isChatMessageList,
@@ -13,7 +13,7 @@ import {
   type SimulatedErrorReason,
   type SimulatedResponse,
   type WireContext,
-} from './simulator-wire';
+} from '../../simulator/simulator-wire';
 
 const STOP_REASONS: Record<SimulatedReply['finishReason'], string> = { stop: 'end_turn', length: 'max_tokens' };
 

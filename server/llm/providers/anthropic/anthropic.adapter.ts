@@ -1,42 +1,27 @@
 // Anthropic Messages API through `@anthropic-ai/sdk`.
-import Anthropic, { AnthropicError, APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from '@anthropic-ai/sdk';
+import Anthropic from '@anthropic-ai/sdk';
 import type {
   Message,
   MessageCreateParamsNonStreaming,
   MessageParam,
   RawMessageStreamEvent,
 } from '@anthropic-ai/sdk/resources/messages';
-import type { LlmCallError } from '../llm-call.error';
-import type {
-  ChatRequest,
-  FinishReason,
-  GenerateResult,
-  ProviderAdapter,
-  ProviderCallOptions,
-  StreamEvent,
-  Usage,
-} from '../llm.types';
-import { estimateUsage } from '../token-estimator';
+import type { ChatRequest, GenerateResult, ProviderAdapter, ProviderCallOptions, StreamEvent } from '../../llm.types';
+import { estimateUsage } from '../../token-estimator';
 import {
-  convertUnwrappedError,
-  createHttpLlmCallError,
   createStreamEndedEarlyError,
-  createTransportLlmCallError,
-  missingApiKeyError,
+  createProviderErrorContext,
   withPartialOutput,
-  type ProviderErrorContext,
-} from './provider-support';
+} from '../provider-support';
+import {
+  convertAnthropicError,
+  convertAnthropicUsage,
+  mapAnthropicStopReason,
+  type AnthropicUsageFields,
+} from './anthropic.converters';
 
 /** Anthropic requires max_tokens; used when the request leaves it open. */
 const DEFAULT_MAX_TOKENS = 4096;
-
-/** The usage fields we read; both `message_start` (Usage) and `message_delta` (MessageDeltaUsage) fit. */
-export interface AnthropicUsageFields {
-  input_tokens: number | null;
-  output_tokens: number;
-  cache_creation_input_tokens?: number | null;
-  cache_read_input_tokens?: number | null;
-}
 
 /** Cheap (~17 µs): a client per call keeps the key's lifetime to the call; connections pool in `fetch`. */
 function createAnthropicClient(options: ProviderCallOptions): Anthropic {
@@ -68,71 +53,8 @@ function buildRequestBody(request: ChatRequest): MessageCreateParamsNonStreaming
   };
 }
 
-/**
- * Anthropic's `input_tokens` excludes cache reads and writes; our `inputTokens` is everything the
- * prompt cost, with the cache reads also reported as `cachedInputTokens`.
- */
-export function convertAnthropicUsage(usage: AnthropicUsageFields): Usage {
-  const cacheCreationTokens = usage.cache_creation_input_tokens ?? 0;
-  const cacheReadTokens = usage.cache_read_input_tokens ?? 0;
-  return {
-    inputTokens: (usage.input_tokens ?? 0) + cacheCreationTokens + cacheReadTokens,
-    outputTokens: usage.output_tokens,
-    ...(cacheReadTokens ? { cachedInputTokens: cacheReadTokens } : {}),
-    source: 'provider',
-    raw: usage,
-  };
-}
-
-export function mapAnthropicStopReason(reason: string | null | undefined): FinishReason {
-  switch (reason) {
-    case 'end_turn':
-    case 'stop_sequence':
-      return 'stop';
-    case 'max_tokens':
-    case 'model_context_window_exceeded':
-      return 'length';
-    case 'tool_use':
-      return 'tool_calls';
-    case 'refusal':
-      return 'content_filter';
-    default:
-      return 'other';
-  }
-}
-
-/** The one place an `@anthropic-ai/sdk` error becomes an LlmCallError. */
-export function convertAnthropicError(error: unknown, context: ProviderErrorContext): LlmCallError {
-  if (context.signal.aborted || error instanceof APIUserAbortError) {
-    return createTransportLlmCallError('aborted', 'the call was aborted', context);
-  }
-  if (error instanceof APIConnectionTimeoutError) return createTransportLlmCallError('timeout', 'the request timed out', context);
-  if (error instanceof APIConnectionError) return createTransportLlmCallError('network', error.message, context);
-  if (error instanceof APIError) {
-    // A mid-stream `event: error` arrives with no status; its `type` (e.g. overloaded_error) says what happened.
-    return createHttpLlmCallError(
-      {
-        status: error.status,
-        headers: error.headers,
-        errorType: error.type,
-        errorCode: error.errorCode,
-        providerMessage: error.apiMessage ?? error.message,
-        providerRequestId: error.requestID,
-      },
-      context,
-    );
-  }
-  if (error instanceof AnthropicError) return createTransportLlmCallError('bad_request', error.message, context);
-  return convertUnwrappedError(error, context);
-}
-
-function createContext(options: ProviderCallOptions): ProviderErrorContext {
-  if (!options.apiKey) throw missingApiKeyError({ provider: 'anthropic', apiKey: options.apiKey });
-  return { provider: 'anthropic', apiKey: options.apiKey, signal: options.signal };
-}
-
 async function generate(request: ChatRequest, options: ProviderCallOptions): Promise<GenerateResult> {
-  const context = createContext(options);
+  const context = createProviderErrorContext('anthropic', options);
   let message: Message;
   let providerRequestId: string | undefined;
   try {
@@ -155,7 +77,7 @@ async function generate(request: ChatRequest, options: ProviderCallOptions): Pro
 }
 
 async function* stream(request: ChatRequest, options: ProviderCallOptions): AsyncIterable<StreamEvent> {
-  const context = createContext(options);
+  const context = createProviderErrorContext('anthropic', options);
   let events: AsyncIterable<RawMessageStreamEvent>;
   let providerRequestId: string | undefined;
   try {
@@ -223,7 +145,7 @@ function mergeCumulativeUsage(
 }
 
 async function checkKey(options: ProviderCallOptions): Promise<void> {
-  const context = createContext(options);
+  const context = createProviderErrorContext('anthropic', options);
   try {
     await createAnthropicClient(options).models.list({ limit: 1 }, { signal: options.signal });
   } catch (error) {

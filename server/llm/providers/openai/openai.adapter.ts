@@ -1,49 +1,35 @@
 // Providers that speak OpenAI chat completions, through the `openai` SDK: OpenAI itself, MiniMax,
-// OpenRouter and custom endpoints (Ollama, vLLM). One adapter per provider id, built by one factory.
-import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError, OpenAIError } from 'openai';
+// OpenRouter and custom endpoints (Ollama, vLLM). One adapter per provider id, built by one factory from the
+// settings in that provider's folder.
+import OpenAI from 'openai';
 import type {
   ChatCompletion,
   ChatCompletionChunk,
   ChatCompletionCreateParamsNonStreaming,
 } from 'openai/resources/chat/completions';
-import type { CompletionUsage } from 'openai/resources/completions';
-import type { LlmCallError } from '../llm-call.error';
 import type {
   ChatRequest,
-  FinishReason,
   GenerateResult,
   ProviderAdapter,
   ProviderCallOptions,
+  ProviderId,
   StreamEvent,
-  Usage,
-} from '../llm.types';
-import { estimateUsage } from '../token-estimator';
+} from '../../llm.types';
+import { estimateUsage } from '../../token-estimator';
 import {
   clampToRange,
-  convertUnwrappedError,
-  createHttpLlmCallError,
-  createTransportLlmCallError,
-  missingApiKeyError,
+  createProviderErrorContext,
   type NumberRange,
   readChatChunkStream,
-  type ProviderErrorContext,
-} from './provider-support';
+} from '../provider-support';
+import { convertOpenAiError, convertOpenAiUsage, mapOpenAiFinishReason } from './openai.converters';
 
-export type OpenAiCompatibleProviderId = 'openai' | 'minimax' | 'openrouter' | 'custom';
-
-/** How each OpenAI-compatible provider differs, as data rather than branches. */
-interface OpenAiCompatibleSettings {
+/** How each OpenAI-compatible provider differs, as data rather than branches (each provider's folder holds its own). */
+export interface OpenAiCompatibleSettings {
   /** OpenAI deprecated `max_tokens` (reasoning models reject it); the compatible servers still expect it. */
   maxTokensParameter: 'max_completion_tokens' | 'max_tokens';
   temperatureRange: NumberRange;
 }
-
-const OPENAI_COMPATIBLE_SETTINGS: Record<OpenAiCompatibleProviderId, OpenAiCompatibleSettings> = {
-  openai: { maxTokensParameter: 'max_completion_tokens', temperatureRange: { min: 0, max: 2 } },
-  minimax: { maxTokensParameter: 'max_tokens', temperatureRange: { min: 0.01, max: 1 } },
-  openrouter: { maxTokensParameter: 'max_tokens', temperatureRange: { min: 0, max: 2 } },
-  custom: { maxTokensParameter: 'max_tokens', temperatureRange: { min: 0, max: 2 } },
-};
 
 /**
  * One SDK client per endpoint and transport, shared by every call to it. The client holds a placeholder, never a
@@ -96,69 +82,10 @@ function buildRequestBody(request: ChatRequest, settings: OpenAiCompatibleSettin
   };
 }
 
-export function convertOpenAiUsage(usage: CompletionUsage): Usage {
-  const cachedInputTokens = usage.prompt_tokens_details?.cached_tokens;
-  return {
-    inputTokens: usage.prompt_tokens ?? 0,
-    outputTokens: usage.completion_tokens ?? 0,
-    ...(cachedInputTokens ? { cachedInputTokens } : {}),
-    source: 'provider',
-    raw: usage,
-  };
-}
-
-export function mapOpenAiFinishReason(reason: string | null | undefined): FinishReason {
-  switch (reason) {
-    case 'stop':
-      return 'stop';
-    case 'length':
-      return 'length';
-    case 'content_filter':
-      return 'content_filter';
-    case 'tool_calls':
-    case 'function_call':
-      return 'tool_calls';
-    default:
-      return 'other';
-  }
-}
-
-/** The one place an `openai` SDK error becomes an LlmCallError. */
-export function convertOpenAiError(error: unknown, context: ProviderErrorContext): LlmCallError {
-  if (context.signal.aborted || error instanceof APIUserAbortError) {
-    return createTransportLlmCallError('aborted', 'the call was aborted', context);
-  }
-  if (error instanceof APIConnectionTimeoutError) return createTransportLlmCallError('timeout', 'the request timed out', context);
-  if (error instanceof APIConnectionError) return createTransportLlmCallError('network', error.message, context);
-  if (error instanceof APIError) {
-    // `error.error` is the body's `error` object for OpenAI; compatible servers may send other shapes.
-    const body = (error.error ?? {}) as { message?: unknown };
-    return createHttpLlmCallError(
-      {
-        status: error.status,
-        headers: error.headers,
-        errorType: error.type,
-        errorCode: typeof error.code === 'string' ? error.code : undefined,
-        providerMessage: typeof body.message === 'string' ? body.message : error.message,
-        providerRequestId: error.requestID,
-      },
-      context,
-    );
-  }
-  if (error instanceof OpenAIError) return createTransportLlmCallError('bad_request', error.message, context);
-  return convertUnwrappedError(error, context);
-}
-
-export function createOpenAiCompatibleAdapter(id: OpenAiCompatibleProviderId): ProviderAdapter {
-  const settings = OPENAI_COMPATIBLE_SETTINGS[id];
-
-  function createContext(options: ProviderCallOptions): ProviderErrorContext {
-    if (!options.apiKey) throw missingApiKeyError({ provider: id, apiKey: options.apiKey });
-    return { provider: id, apiKey: options.apiKey, signal: options.signal };
-  }
+export function createOpenAiCompatibleAdapter(id: ProviderId, settings: OpenAiCompatibleSettings): ProviderAdapter {
 
   async function generate(request: ChatRequest, options: ProviderCallOptions): Promise<GenerateResult> {
-    const context = createContext(options);
+    const context = createProviderErrorContext(id, options);
     let completion: ChatCompletion;
     let providerRequestId: string | undefined;
     try {
@@ -180,7 +107,7 @@ export function createOpenAiCompatibleAdapter(id: OpenAiCompatibleProviderId): P
   }
 
   async function* stream(request: ChatRequest, options: ProviderCallOptions): AsyncIterable<StreamEvent> {
-    const context = createContext(options);
+    const context = createProviderErrorContext(id, options);
     let chunks: AsyncIterable<ChatCompletionChunk>;
     let providerRequestId: string | undefined;
     try {
@@ -210,7 +137,7 @@ export function createOpenAiCompatibleAdapter(id: OpenAiCompatibleProviderId): P
   }
 
   async function checkKey(options: ProviderCallOptions): Promise<void> {
-    const context = createContext(options);
+    const context = createProviderErrorContext(id, options);
     try {
       await openAiClientFor(options).models.list(requestOptionsFor(options));
     } catch (error) {

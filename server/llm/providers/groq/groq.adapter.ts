@@ -1,32 +1,21 @@
 // Groq chat completions through `groq-sdk` (OpenAI-shaped, with Groq's usage under `x_groq` when streaming).
-import Groq, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError, GroqError } from 'groq-sdk';
+import Groq from 'groq-sdk';
 import type {
   ChatCompletion,
   ChatCompletionChunk,
   ChatCompletionCreateParamsNonStreaming,
 } from 'groq-sdk/resources/chat/completions';
 import type { CompletionUsage } from 'groq-sdk/resources/completions';
-import type { LlmCallError } from '../llm-call.error';
-import type {
-  ChatRequest,
-  FinishReason,
-  GenerateResult,
-  ProviderAdapter,
-  ProviderCallOptions,
-  StreamEvent,
-  Usage,
-} from '../llm.types';
-import { estimateUsage } from '../token-estimator';
+import type { ChatRequest, GenerateResult, ProviderAdapter, ProviderCallOptions, StreamEvent } from '../../llm.types';
+import { estimateUsage } from '../../token-estimator';
+import { convertOpenAiUsage } from '../openai/openai.converters';
 import {
   clampToRange,
-  convertUnwrappedError,
-  createHttpLlmCallError,
-  createTransportLlmCallError,
-  missingApiKeyError,
+  createProviderErrorContext,
   readProviderRequestId,
   readChatChunkStream,
-  type ProviderErrorContext,
-} from './provider-support';
+} from '../provider-support';
+import { convertGroqError, mapGroqFinishReason } from './groq.converters';
 
 const TEMPERATURE_RANGE = { min: 0, max: 2 };
 
@@ -53,64 +42,8 @@ function buildRequestBody(request: ChatRequest): ChatCompletionCreateParamsNonSt
   };
 }
 
-export function convertGroqUsage(usage: CompletionUsage): Usage {
-  const cachedInputTokens = usage.prompt_tokens_details?.cached_tokens;
-  return {
-    inputTokens: usage.prompt_tokens ?? 0,
-    outputTokens: usage.completion_tokens ?? 0,
-    ...(cachedInputTokens ? { cachedInputTokens } : {}),
-    source: 'provider',
-    raw: usage,
-  };
-}
-
-export function mapGroqFinishReason(reason: string | null | undefined): FinishReason {
-  switch (reason) {
-    case 'stop':
-      return 'stop';
-    case 'length':
-      return 'length';
-    case 'tool_calls':
-    case 'function_call':
-      return 'tool_calls';
-    default:
-      return 'other';
-  }
-}
-
-/** The one place a `groq-sdk` error becomes an LlmCallError. */
-export function convertGroqError(error: unknown, context: ProviderErrorContext): LlmCallError {
-  if (context.signal.aborted || error instanceof APIUserAbortError) {
-    return createTransportLlmCallError('aborted', 'the call was aborted', context);
-  }
-  if (error instanceof APIConnectionTimeoutError) return createTransportLlmCallError('timeout', 'the request timed out', context);
-  if (error instanceof APIConnectionError) return createTransportLlmCallError('network', error.message, context);
-  if (error instanceof APIError) {
-    // groq-sdk keeps the whole body in `error` (`{error: {message, type, code}}`), unlike openai's inner object.
-    const body = (error.error ?? {}) as { error?: { message?: unknown; type?: unknown; code?: unknown } };
-    const detail = body.error ?? {};
-    return createHttpLlmCallError(
-      {
-        status: error.status,
-        headers: error.headers,
-        errorType: typeof detail.type === 'string' ? detail.type : undefined,
-        errorCode: typeof detail.code === 'string' ? detail.code : undefined,
-        providerMessage: typeof detail.message === 'string' ? detail.message : error.message,
-      },
-      context,
-    );
-  }
-  if (error instanceof GroqError) return createTransportLlmCallError('bad_request', error.message, context);
-  return convertUnwrappedError(error, context);
-}
-
-function createContext(options: ProviderCallOptions): ProviderErrorContext {
-  if (!options.apiKey) throw missingApiKeyError({ provider: 'groq', apiKey: options.apiKey });
-  return { provider: 'groq', apiKey: options.apiKey, signal: options.signal };
-}
-
 async function generate(request: ChatRequest, options: ProviderCallOptions): Promise<GenerateResult> {
-  const context = createContext(options);
+  const context = createProviderErrorContext('groq', options);
   let completion: ChatCompletion;
   let providerRequestId: string | undefined;
   try {
@@ -126,7 +59,7 @@ async function generate(request: ChatRequest, options: ProviderCallOptions): Pro
   const content = choice?.message?.content ?? '';
   return {
     content,
-    usage: completion.usage ? convertGroqUsage(completion.usage) : estimateUsage(request, content),
+    usage: completion.usage ? convertOpenAiUsage(completion.usage) : estimateUsage(request, content),
     finishReason: mapGroqFinishReason(choice?.finish_reason),
     model: completion.model || request.model,
     providerRequestId,
@@ -134,7 +67,7 @@ async function generate(request: ChatRequest, options: ProviderCallOptions): Pro
 }
 
 async function* stream(request: ChatRequest, options: ProviderCallOptions): AsyncIterable<StreamEvent> {
-  const context = createContext(options);
+  const context = createProviderErrorContext('groq', options);
   let chunks: AsyncIterable<ChatCompletionChunk>;
   let providerRequestId: string | undefined;
   try {
@@ -155,7 +88,7 @@ async function* stream(request: ChatRequest, options: ProviderCallOptions): Asyn
       const choice = chunk.choices?.[0];
       return {
         model: chunk.model,
-        usage: chunkUsage ? convertGroqUsage(chunkUsage) : undefined,
+        usage: chunkUsage ? convertOpenAiUsage(chunkUsage) : undefined,
         text: choice?.delta?.content,
         finishReason: choice?.finish_reason ? mapGroqFinishReason(choice.finish_reason) : undefined,
       };
@@ -168,7 +101,7 @@ async function* stream(request: ChatRequest, options: ProviderCallOptions): Asyn
 }
 
 async function checkKey(options: ProviderCallOptions): Promise<void> {
-  const context = createContext(options);
+  const context = createProviderErrorContext('groq', options);
   try {
     await createGroqClient(options).models.list({ signal: options.signal });
   } catch (error) {

@@ -1,0 +1,17 @@
+// Custom endpoints (Ollama, vLLM, …): the OpenAI-compatible adapter at the base URL the user gives.
+import { createOpenAiCompatibleAdapter } from '../openai/openai.adapter';
+import type { ProviderDefinition } from '../provider-definition';
+
+export const customProvider: ProviderDefinition = {
+  adapter: createOpenAiCompatibleAdapter('custom', { maxTokensParameter: 'max_tokens', temperatureRange: { min: 0, max: 2 } }),
+  // No default: the user's agent names its endpoint.
+  defaultBaseUrl: '',
+  simulator: {
+    apiPrefix: '/custom/v1',
+    baseUrlPath: '/custom/v1',
+    models: ['llama3.1:8b'],
+    createWire: () => (require('../openai/openai.simulator-wire') as typeof import('../openai/openai.simulator-wire')).createOpenAiWire('openai'),
+  },
+  // The endpoint's own server decides what a key looks like.
+  keyFormat: { lookAlikePrefixes: [], acceptsOtherProvidersKeys: true },
+};

@@ -1,0 +1,15 @@
+// OpenRouter: the OpenAI-compatible adapter with OpenRouter's endpoint; its wire differs only in its error bodies.
+import { createOpenAiCompatibleAdapter } from '../openai/openai.adapter';
+import type { ProviderDefinition } from '../provider-definition';
+
+export const openRouterProvider: ProviderDefinition = {
+  adapter: createOpenAiCompatibleAdapter('openrouter', { maxTokensParameter: 'max_tokens', temperatureRange: { min: 0, max: 2 } }),
+  defaultBaseUrl: 'https://openrouter.ai/api/v1',
+  simulator: {
+    apiPrefix: '/openrouter/v1',
+    baseUrlPath: '/openrouter/v1',
+    models: ['openai/gpt-4o-mini', 'anthropic/claude-haiku-4.5'],
+    createWire: () => (require('../openai/openai.simulator-wire') as typeof import('../openai/openai.simulator-wire')).createOpenAiWire('openrouter'),
+  },
+  keyFormat: { lookAlikePrefixes: ['sk-or-'] },
+};
