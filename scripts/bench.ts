@@ -127,7 +127,7 @@ const GATEWAY_NOTES = [
   '8. `server/http/openai-compatible-api.ts`: `/v1` is served on node:http before Express (no router walk or middleware',
   '   chain; helmet\'s headers captured once, one `writeHead`). Express + helmet + pino-http + body parser cost ~0.27 ms',
   '   p50 at c1 in an isolated test with the SDK call alone.',
-  '9. `server/llm/providers/openai-compatible.provider.ts`: one SDK client per endpoint, the key in each request\'s own',
+  '9. `server/llm/providers/openai/openai.adapter.ts`: one SDK client per endpoint, the key in each request\'s own',
   '   Authorization header (no client per call; no key held by a client).',
   '10. `server/metering/usage-live-publisher.ts`: no usage reads for workspaces nobody is watching (single instance).',
   '11. `package.json` `serve` / `Procfile`: the memory settings above (peak RSS 250–350 → 125–141 MiB). The growing',

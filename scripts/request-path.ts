@@ -50,7 +50,7 @@ function ourFile(url: string): string | undefined {
   if (!url.startsWith('file://')) return undefined;
   const file = path.relative(ROOT, fileURLToPath(url));
   if (file.startsWith('..') || file.includes('node_modules') || !/\.ts$/.test(file)) return undefined;
-  if (/^(scripts|test)\//.test(file) || file.startsWith('server/llm/simulator/')) return undefined;
+  if (/^(scripts|test)\//.test(file) || file.startsWith('server/llm/simulator/') || file.endsWith('.simulator-wire.ts')) return undefined;
   return file;
 }
 

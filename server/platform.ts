@@ -3,8 +3,9 @@ import http from 'node:http';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
-import type { Config, PooledProviderId } from './config/config';
-import { isSandboxedProvider, PROVIDER_ENV_NAMES } from './config/config';
+import type { Config } from './config/config';
+import { isSandboxedProvider } from './config/config';
+import { POOLED_PROVIDER_IDS } from './config/provider-ids';
 import type { Logger } from './logger';
 import { loadCatalog, type Catalog } from './catalog/catalog.service';
 import { connectDatabase, type Database } from './db/database';
@@ -78,7 +79,7 @@ export interface Platform {
 
 function needsSimulator(config: Config): boolean {
   if (config.llmSandbox === 'off') return false;
-  return PROVIDER_ENV_NAMES.some((name) => isSandboxedProvider(config, name.toLowerCase() as PooledProviderId));
+  return POOLED_PROVIDER_IDS.some((provider) => isSandboxedProvider(config, provider));
 }
 
 export async function startPlatform(options: PlatformOptions): Promise<Platform> {

@@ -6,8 +6,6 @@ import { z } from 'zod';
 import { POOLED_PROVIDER_IDS, providerEnvName, type PooledProviderId } from './provider-ids';
 
 export type { PooledProviderId };
-/** @deprecated Iterate POOLED_PROVIDER_IDS (./provider-ids) instead; kept until server/platform.ts moves over. */
-export const PROVIDER_ENV_NAMES: readonly string[] = POOLED_PROVIDER_IDS.map(providerEnvName);
 
 export interface VaultMasterKey {
   id: string;

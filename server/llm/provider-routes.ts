@@ -5,9 +5,8 @@ import { isSandboxedProvider } from '../config/config';
 import type { ProviderId } from './llm.types';
 import type { CredentialSource, RouteTarget } from './llm-router';
 import { KeyPool } from './key-pool';
-import { DEFAULT_PROVIDER_BASE_URLS } from './provider-endpoints';
 import { createGuardedFetch } from './base-url-guard';
-import { getProviderAdapter } from './providers/provider-registry';
+import { DEFAULT_PROVIDER_BASE_URLS, getProviderAdapter } from './providers/provider-registry';
 
 export interface SimulatorEndpoints {
   baseUrls: Record<ProviderId, string>;

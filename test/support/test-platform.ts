@@ -5,6 +5,7 @@ import path from 'node:path';
 import crypto from 'node:crypto';
 import pino from 'pino';
 import { loadConfig } from '../../server/config/config';
+import { POOLED_PROVIDER_IDS, providerEnvName } from '../../server/config/provider-ids';
 import { REDACTED_PATHS } from '../../server/logger';
 import { startPlatform, type Platform, type PlatformOptions } from '../../server/platform';
 import { startProviderSimulator, type SimulatorHandle } from '../../server/llm/simulator';
@@ -45,12 +46,7 @@ export async function startTestPlatform(options: TestPlatformOptions = {}): Prom
     VAULT_KEYS: `test1:${crypto.randomBytes(32).toString('base64')}`,
     DATA_DIR: dataDir,
     LOG_LEVEL: 'info',
-    OPENAI_BASE_URL: simulator.baseUrls.openai,
-    ANTHROPIC_BASE_URL: simulator.baseUrls.anthropic,
-    MISTRAL_BASE_URL: simulator.baseUrls.mistral,
-    GROQ_BASE_URL: simulator.baseUrls.groq,
-    MINIMAX_BASE_URL: simulator.baseUrls.minimax,
-    OPENROUTER_BASE_URL: simulator.baseUrls.openrouter,
+    ...Object.fromEntries(POOLED_PROVIDER_IDS.map((id) => [`${providerEnvName(id)}_BASE_URL`, simulator.baseUrls[id]])),
     ...options.env,
   };
   const config = loadConfig(env);
