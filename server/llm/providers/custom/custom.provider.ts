@@ -10,7 +10,7 @@ export const customProvider: ProviderDefinition = {
     apiPrefix: '/custom/v1',
     baseUrlPath: '/custom/v1',
     models: ['llama3.1:8b'],
-    createWire: () => (require('../openai/openai.simulator-wire') as typeof import('../openai/openai.simulator-wire')).createOpenAiWire('openai'),
+    createWire: () => (require('../openai/openai.simulator-wire') as typeof import('../openai/openai.simulator-wire')).createOpenAiWire(),
   },
   // The endpoint's own server decides what a key looks like.
   keyFormat: { lookAlikePrefixes: [], acceptsOtherProvidersKeys: true },

@@ -9,7 +9,7 @@ export const groqProvider: ProviderDefinition = {
     apiPrefix: '/groq/openai/v1',
     baseUrlPath: '/groq',
     models: ['llama-3.3-70b-versatile', 'llama-3.1-8b-instant'],
-    createWire: () => (require('../openai/openai.simulator-wire') as typeof import('../openai/openai.simulator-wire')).createOpenAiWire('groq'),
+    createWire: () => (require('./groq.simulator-wire') as typeof import('./groq.simulator-wire')).createGroqWire(),
   },
   keyFormat: { lookAlikePrefixes: ['gsk_'] },
 };

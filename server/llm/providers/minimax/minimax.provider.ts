@@ -9,7 +9,7 @@ export const minimaxProvider: ProviderDefinition = {
     apiPrefix: '/minimax/v1',
     baseUrlPath: '/minimax/v1',
     models: ['MiniMax-M2.5'],
-    createWire: () => (require('../openai/openai.simulator-wire') as typeof import('../openai/openai.simulator-wire')).createOpenAiWire('openai'),
+    createWire: () => (require('../openai/openai.simulator-wire') as typeof import('../openai/openai.simulator-wire')).createOpenAiWire(),
   },
   keyFormat: { lookAlikePrefixes: [] },
 };

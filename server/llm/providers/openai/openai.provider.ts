@@ -12,7 +12,7 @@ export const openAiProvider: ProviderDefinition = {
     apiPrefix: '/openai/v1',
     baseUrlPath: '/openai/v1',
     models: ['gpt-4o-mini', 'gpt-4o'],
-    createWire: () => (require('./openai.simulator-wire') as typeof import('./openai.simulator-wire')).createOpenAiWire('openai'),
+    createWire: () => (require('./openai.simulator-wire') as typeof import('./openai.simulator-wire')).createOpenAiWire(),
   },
   // `sk-` is shared with many OpenAI-compatible servers: nothing about it says "this is an OpenAI key".
   keyFormat: { lookAlikePrefixes: [] },

@@ -1,5 +1,5 @@
-// The OpenAI chat-completions wire, as OpenAI, MiniMax, OpenRouter, custom endpoints and (with its
-// `x_groq` additions) Groq speak it. Shapes follow test/fixtures/providers/openai and …/groq.
+// The OpenAI chat-completions wire, as OpenAI, MiniMax and custom endpoints speak it. Providers that speak it with
+// differences (Groq, OpenRouter) pass an OpenAiWireDialect from their own folder. Shapes follow test/fixtures/providers/.
 import type { SimulatedChatRequest, SimulatedReply } from '../../simulator/simulated-reply';
 import {
   formatSseEvent,
@@ -9,7 +9,6 @@ import {
   normalizeRole,
   randomBase62,
   randomHex,
-  randomUUID,
   readBearerToken,
   readContentText,
   SSE_HEADERS,
@@ -19,9 +18,7 @@ import {
   type WireContext,
 } from '../../simulator/simulator-wire';
 
-export type OpenAiWireFlavor = 'openai' | 'groq' | 'openrouter';
-
-interface OpenAiErrorBody {
+export interface OpenAiErrorBody {
   status: number;
   message: string;
   type: string;
@@ -104,28 +101,31 @@ function describeOpenAiError(reason: SimulatedErrorReason, context: WireContext)
   }
 }
 
-function usageBody(reply: SimulatedReply, flavor: OpenAiWireFlavor): Record<string, unknown> {
-  const base = {
+/** What a provider that speaks this wire does differently; every member has OpenAI's behaviour as its default. */
+export interface OpenAiWireDialect {
+  completionId(): string;
+  requestId(): string;
+  usage(reply: SimulatedReply): Record<string, unknown>;
+  /** `service_tier` on completions and chunks (OpenAI: "default"); undefined leaves the field out. */
+  serviceTier: string | undefined;
+  assistantMessage(text: string): Record<string, unknown>;
+  firstStreamDelta: Record<string, unknown>;
+  /** OpenAI puts `usage: null` on every chunk when include_usage is asked for. */
+  usageNullOnChunks: boolean;
+  /** Provider-specific fields on the completion and on the first and last stream chunks. */
+  extraFields(where: 'completion' | 'first-chunk' | 'last-chunk', context: WireContext, reply: SimulatedReply): Record<string, unknown>;
+  modelEntry(id: string): Record<string, unknown>;
+  errorStatus(reason: SimulatedErrorReason, described: OpenAiErrorBody): number;
+  errorBody(reason: SimulatedErrorReason, described: OpenAiErrorBody, status: number): Record<string, unknown>;
+}
+
+export const OPENAI_WIRE_DIALECT: OpenAiWireDialect = {
+  completionId: () => `chatcmpl-${randomBase62(29)}`,
+  requestId: () => `req_${randomHex(16)}`,
+  usage: (reply) => ({
     prompt_tokens: reply.inputTokens,
     completion_tokens: reply.outputTokens,
     total_tokens: reply.inputTokens + reply.outputTokens,
-  };
-  if (flavor === 'groq') {
-    // Groq adds timings (seconds) to the counts.
-    const promptTime = reply.inputTokens / 50_000;
-    const completionTime = reply.outputTokens / 1_200;
-    return {
-      queue_time: 0.01,
-      prompt_tokens: base.prompt_tokens,
-      prompt_time: promptTime,
-      completion_tokens: base.completion_tokens,
-      completion_time: completionTime,
-      total_tokens: base.total_tokens,
-      total_time: promptTime + completionTime,
-    };
-  }
-  return {
-    ...base,
     prompt_tokens_details: { cached_tokens: 0, audio_tokens: 0 },
     completion_tokens_details: {
       reasoning_tokens: 0,
@@ -133,15 +133,20 @@ function usageBody(reply: SimulatedReply, flavor: OpenAiWireFlavor): Record<stri
       accepted_prediction_tokens: 0,
       rejected_prediction_tokens: 0,
     },
-  };
-}
+  }),
+  serviceTier: 'default',
+  assistantMessage: (text) => ({ role: 'assistant', content: text, refusal: null, annotations: [] }),
+  firstStreamDelta: { role: 'assistant', content: '', refusal: null },
+  usageNullOnChunks: true,
+  extraFields: () => ({}),
+  modelEntry: (id) => ({ id, object: 'model', created: 1_721_172_741, owned_by: 'system' }),
+  errorStatus: (_reason, described) => described.status,
+  errorBody: (_reason, described) => ({ error: { message: described.message, type: described.type, param: described.param ?? null, code: described.code } }),
+};
 
-export function createOpenAiWire(flavor: OpenAiWireFlavor): ProviderWire {
+export function createOpenAiWire(dialect: OpenAiWireDialect = OPENAI_WIRE_DIALECT): ProviderWire {
   const systemFingerprint = `fp_${randomHex(5)}`;
-
-  function completionId(): string {
-    return flavor === 'groq' ? `chatcmpl-${randomUUID()}` : `chatcmpl-${randomBase62(29)}`;
-  }
+  const serviceTier = dialect.serviceTier === undefined ? {} : { service_tier: dialect.serviceTier };
 
   function headers(base: Readonly<Record<string, string>>, context: WireContext): Record<string, string> {
     return { ...base, 'x-request-id': context.requestId };
@@ -153,7 +158,7 @@ export function createOpenAiWire(flavor: OpenAiWireFlavor): ProviderWire {
       object: 'chat.completion.chunk',
       created: context.createdSeconds,
       model: request.model,
-      ...(flavor === 'groq' ? {} : { service_tier: 'default' }),
+      ...serviceTier,
       system_fingerprint: systemFingerprint,
     };
   }
@@ -162,7 +167,7 @@ export function createOpenAiWire(flavor: OpenAiWireFlavor): ProviderWire {
     chatPath: '/chat/completions',
     modelsPath: '/models',
 
-    createRequestId: () => (flavor === 'groq' ? `req_${randomBase62(26).toLowerCase()}` : `req_${randomHex(16)}`),
+    createRequestId: () => dialect.requestId(),
 
     readApiKey: readBearerToken,
 
@@ -187,48 +192,30 @@ export function createOpenAiWire(flavor: OpenAiWireFlavor): ProviderWire {
 
     chatResponse(request, reply, context) {
       const body: Record<string, unknown> = {
-        id: completionId(),
+        id: dialect.completionId(),
         object: 'chat.completion',
         created: context.createdSeconds,
         model: request.model,
-        choices: [
-          {
-            index: 0,
-            message:
-              flavor === 'groq'
-                ? { role: 'assistant', content: reply.text }
-                : { role: 'assistant', content: reply.text, refusal: null, annotations: [] },
-            logprobs: null,
-            finish_reason: reply.finishReason,
-          },
-        ],
-        usage: usageBody(reply, flavor),
-        ...(flavor === 'groq' ? {} : { service_tier: 'default' }),
+        choices: [{ index: 0, message: dialect.assistantMessage(reply.text), logprobs: null, finish_reason: reply.finishReason }],
+        usage: dialect.usage(reply),
+        ...serviceTier,
         system_fingerprint: systemFingerprint,
-        ...(flavor === 'groq' ? { x_groq: { id: context.requestId } } : {}),
+        ...dialect.extraFields('completion', context, reply),
       };
       return { status: 200, headers: headers(JSON_HEADERS, context), body };
     },
 
     streamResponse(request, reply, context) {
-      const id = completionId();
+      const id = dialect.completionId();
       const envelope = chunkEnvelope(id, request, context);
-      // OpenAI puts `usage: null` on every chunk when include_usage is asked for, then a last usage chunk.
-      const usageField = flavor !== 'groq' && request.includeUsage ? { usage: null } : {};
+      const usageField = dialect.usageNullOnChunks && request.includeUsage ? { usage: null } : {};
       const events: string[] = [];
       events.push(
         formatSseEvent({
           ...envelope,
-          choices: [
-            {
-              index: 0,
-              delta: flavor === 'groq' ? { role: 'assistant', content: '' } : { role: 'assistant', content: '', refusal: null },
-              logprobs: null,
-              finish_reason: null,
-            },
-          ],
+          choices: [{ index: 0, delta: dialect.firstStreamDelta, logprobs: null, finish_reason: null }],
           ...usageField,
-          ...(flavor === 'groq' ? { x_groq: { id: context.requestId } } : {}),
+          ...dialect.extraFields('first-chunk', context, reply),
         }),
       );
       for (const chunk of reply.chunks) {
@@ -245,47 +232,25 @@ export function createOpenAiWire(flavor: OpenAiWireFlavor): ProviderWire {
           ...envelope,
           choices: [{ index: 0, delta: {}, logprobs: null, finish_reason: reply.finishReason }],
           ...usageField,
-          // Groq reports the stream's usage in the final chunk, under x_groq.
-          ...(flavor === 'groq' ? { x_groq: { id: context.requestId, usage: usageBody(reply, flavor) } } : {}),
+          ...dialect.extraFields('last-chunk', context, reply),
         }),
       );
       if (request.includeUsage) {
-        events.push(formatSseEvent({ ...envelope, choices: [], usage: usageBody(reply, flavor) }));
+        events.push(formatSseEvent({ ...envelope, choices: [], usage: dialect.usage(reply) }));
       }
       events.push(formatSseEvent('[DONE]'));
       return { status: 200, headers: headers(SSE_HEADERS, context), events, contentStartIndex: 1 };
     },
 
     modelsResponse(context) {
-      const body = {
-        object: 'list',
-        data: context.models.map((id) => ({
-          id,
-          object: 'model',
-          created: 1_721_172_741,
-          owned_by: flavor === 'groq' ? 'Meta' : 'system',
-          ...(flavor === 'groq' ? { active: true, context_window: 131_072, public_apps: null, max_completion_tokens: 32_768 } : {}),
-        })),
-      };
+      const body = { object: 'list', data: context.models.map((id) => dialect.modelEntry(id)) };
       return { status: 200, headers: headers(JSON_HEADERS, context), body };
     },
 
     errorResponse(reason, context, status) {
-      const error = describeOpenAiError(reason, context);
-      const finalStatus = status ?? (flavor === 'openrouter' && reason === 'quota' ? 402 : error.status);
-      // OpenRouter's errors are `{error: {code, message}}` with the HTTP status as the code; Groq's have no `param`.
-      const body =
-        flavor === 'openrouter'
-          ? {
-              error: {
-                code: finalStatus,
-                message: reason === 'quota' ? 'Insufficient credits. Add more using https://openrouter.ai/settings/credits' : error.message,
-              },
-            }
-          : flavor === 'groq'
-            ? { error: { message: error.message, type: error.type, code: error.code } }
-            : { error: { message: error.message, type: error.type, param: error.param ?? null, code: error.code } };
-      return { status: finalStatus, headers: headers(JSON_HEADERS, context), body };
+      const described = describeOpenAiError(reason, context);
+      const finalStatus = status ?? dialect.errorStatus(reason, described);
+      return { status: finalStatus, headers: headers(JSON_HEADERS, context), body: dialect.errorBody(reason, described, finalStatus) };
     },
   };
 }

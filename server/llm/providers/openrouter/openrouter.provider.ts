@@ -1,4 +1,4 @@
-// OpenRouter: the OpenAI-compatible adapter with OpenRouter's endpoint; its wire differs only in its error bodies.
+// OpenRouter: the OpenAI-compatible adapter with OpenRouter's endpoint; its wire's differences (error bodies) are in openrouter.simulator-wire.ts.
 import { createOpenAiCompatibleAdapter } from '../openai/openai.adapter';
 import type { ProviderDefinition } from '../provider-definition';
 
@@ -9,7 +9,7 @@ export const openRouterProvider: ProviderDefinition = {
     apiPrefix: '/openrouter/v1',
     baseUrlPath: '/openrouter/v1',
     models: ['openai/gpt-4o-mini', 'anthropic/claude-haiku-4.5'],
-    createWire: () => (require('../openai/openai.simulator-wire') as typeof import('../openai/openai.simulator-wire')).createOpenAiWire('openrouter'),
+    createWire: () => (require('./openrouter.simulator-wire') as typeof import('./openrouter.simulator-wire')).createOpenRouterWire(),
   },
   keyFormat: { lookAlikePrefixes: ['sk-or-'] },
 };
