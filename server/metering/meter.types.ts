@@ -1,26 +1,16 @@
 // The meter's public shapes: what a caller records for one LLM call, and what a written batch changed in a rollup.
-import type { MeterStatus, PriceSnapshot, RequestType } from './metering.models';
+import type { MeterEventDocument } from './metering.models';
 
-export interface MeterEventInput {
-  requestId: string;
+/** The event's own fields as stored (ids as strings; month, day, costs and price are worked out by the meter). */
+type RecordedEventFields = Pick<
+  MeterEventDocument,
+  | 'requestId' | 'timestamp' | 'provider' | 'model' | 'tier' | 'mode' | 'plan' | 'requestType' | 'status' | 'usageSource'
+  | 'tokensInput' | 'tokensOutput' | 'latencyMs' | 'credential' | 'sandbox' | 'attempt' | 'priceSnapshot'
+>;
+
+export interface MeterEventInput extends RecordedEventFields {
   agentId: string;
   workspaceId: string;
-  timestamp: Date;
-  provider: string;
-  model: string;
-  tier: string | null;
-  mode: 'byok' | 'managed';
-  plan: string | null;
-  requestType: RequestType;
-  status: MeterStatus;
-  usageSource: 'provider' | 'estimated';
-  tokensInput: number;
-  tokensOutput: number;
-  latencyMs: number;
-  credential: string;
-  sandbox: boolean;
-  attempt: number;
-  priceSnapshot: PriceSnapshot;
   /** Whether this event is the call's answer (counted in `requests`); earlier partial attempts are not. */
   countsAsRequest: boolean;
   /** A pre-call reservation released atomically with this event's rollup. */
