@@ -4,6 +4,7 @@ import type { Catalog, Plan } from '../server/catalog/catalog.service';
 import type { Logger } from '../server/logger';
 import type { AttemptReport, RouteTarget } from '../server/llm/llm-router';
 import { costMicros, priceSnapshotFor } from '../server/metering/pricing';
+import { applicableLimit } from '../server/metering/limits.service';
 import type { AgentDocument } from './agent.model';
 import type { KeyHealth, Reservation, UsageLimits, UsageMeter } from './agent-ports';
 
@@ -18,7 +19,8 @@ export class CallMetering {
   ) {}
 
   /** The pre-call hook: reserves the worst case (prompt + the primary target's output budget) when a limit applies. */
-  static reserve(dependencies: { catalog: Catalog; limits: UsageLimits }, agent: AgentDocument, primary: RouteTarget, plan: Plan | undefined, promptTokens: number) {
+  static async reserve(dependencies: { catalog: Catalog; limits: UsageLimits }, agent: AgentDocument, primary: RouteTarget, plan: Plan | undefined, promptTokens: number) {
+    if (!applicableLimit(agent)) return undefined;
     const snapshot = priceSnapshotFor(dependencies.catalog, primary.provider, primary.model, plan);
     return dependencies.limits.reserve(agent, {
       tokens: promptTokens + primary.maxTokens,

@@ -5,6 +5,7 @@ import { DomainError, isDomainError } from '../server/errors/domain-error';
 import type { ChatMessage, ProviderId } from '../server/llm/llm.types';
 import type { RouteTarget } from '../server/llm/llm-router';
 import { countPromptTokens, upperBoundPromptTokens } from '../server/llm/token-estimator';
+import { applicableLimit } from '../server/metering/limits.service';
 import type { AgentDocument } from './agent.model';
 import type { ByokCredential, KeyOpener, ProviderRouting } from './agent-ports';
 
@@ -49,8 +50,8 @@ export class RunTargetResolver {
    * context window (it never undercounts), or a limit needs the reservation, is the prompt counted exactly.
    */
   forPrompt(agent: AgentDocument, system: SystemPrompt, messages: ChatMessage[], requestedMaxTokens: number | undefined): RunTargets {
-    const needsReservation = agent.llm.mode === 'managed' ? agent.limits?.monthlyTokenCap != null : agent.limits?.monthlyBudgetMicros != null;
-    if (!needsReservation) {
+    // A limit's reservation needs the exact count; without one the bound is enough when it fits.
+    if (!applicableLimit(agent)) {
       const bound = system.tokensBound + upperBoundPromptTokens(messages);
       try {
         const resolved = this.resolve(agent, bound, requestedMaxTokens);

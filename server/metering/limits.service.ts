@@ -14,6 +14,13 @@ export interface Reservation {
 
 export const planLimitReached = (message: string) => new DomainError('PLAN_LIMIT_REACHED', message);
 
+/** The limit a call of this agent is held to: a token cap on a managed plan, a budget on the agent's own key. */
+export function applicableLimit(agent: Pick<MeteredAgentRecord, 'llm' | 'limits'>): { cap: number | null; budget: number | null } | undefined {
+  const cap = agent.llm.mode === 'managed' ? agent.limits?.monthlyTokenCap ?? null : null;
+  const budget = agent.llm.mode === 'byok' ? agent.limits?.monthlyBudgetMicros ?? null : null;
+  return cap == null && budget == null ? undefined : { cap, budget };
+}
+
 export class LimitsService {
   constructor(private readonly models: Pick<MeteringModels, 'UsageMonthly'>) {}
 
@@ -22,9 +29,9 @@ export class LimitsService {
    * (input + max output) so that concurrent calls cannot overshoot it. Returns the reservation to settle.
    */
   async reserve(agent: MeteredAgentRecord, estimate: { tokens: number; costMicros: number }, now = new Date()): Promise<Reservation | undefined> {
-    const cap = agent.llm.mode === 'managed' ? agent.limits?.monthlyTokenCap ?? null : null;
-    const budget = agent.llm.mode === 'byok' ? agent.limits?.monthlyBudgetMicros ?? null : null;
-    if (cap == null && budget == null) return undefined;
+    const limit = applicableLimit(agent);
+    if (!limit) return undefined;
+    const { cap, budget } = limit;
 
     const month = monthOf(now);
     const filter = { agentId: agent._id, month };
