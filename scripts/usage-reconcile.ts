@@ -4,6 +4,7 @@ import { createLogger } from '../server/logger';
 import { connectDatabase } from '../server/db/database';
 import { createModels } from '../server/platform-models';
 import { reconcileUsage } from '../server/metering/usage-reconcile.service';
+import { retentionSeconds } from '../server/metering/event-retention';
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
@@ -15,7 +16,10 @@ async function main(): Promise<void> {
   const logger = createLogger({ level: 'warn' });
   const database = await connectDatabase(config, logger);
   try {
-    const result = await reconcileUsage(createModels(database.connection), { month, fix });
+    const months = config.meterEventRetentionMonths;
+    const keptSince = months > 0 ? new Date(Date.now() - retentionSeconds(months) * 1000) : undefined;
+    const result = await reconcileUsage(createModels(database.connection), { month, fix, keptSince });
+    if (result.fromMonth && !month) process.stdout.write(`months before ${result.fromMonth} are past the ${months}-month event retention and are not compared\n`);
     process.stdout.write(`checked ${result.checked} agent-months${month ? ` in ${month}` : ''}; ${result.drifts.length} drifting counters\n`);
     for (const drift of result.drifts) {
       process.stdout.write(`  agent ${drift.agentId} ${drift.month} ${drift.field}: rollup ${drift.rollup}, events ${drift.events}\n`);

@@ -29,6 +29,7 @@ import { LimitsService } from './metering/limits.service';
 import { AlertService } from './metering/alert.service';
 import { UsageService } from './metering/usage.service';
 import { UsageLivePublisher } from './metering/usage-live-publisher';
+import { applyMeterEventRetention } from './metering/event-retention';
 import { createRealtime, type Realtime } from './realtime/realtime.server';
 import { createApp } from './http/app';
 import { createAuthRouter, type AuthRateLimits } from './http/routers/auth.router';
@@ -90,6 +91,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   const database = await connectDatabase(config, logger, { databaseName: options.databaseName });
   const models = createModels(database.connection);
   if (options.runMigrationsOnStart ?? !config.isProduction) await runMigrations(database.connection, logger, models);
+  await applyMeterEventRetention(database.connection.db!, models.MeterEvent.collection.collectionName, config.meterEventRetentionMonths, logger);
 
   let simulator = options.simulator;
   const ownsSimulator = !simulator && needsSimulator(config);

@@ -37,6 +37,8 @@ export interface Config {
   llmDeadlineMs: number;
   /** The meter starts a batch write at most once per interval (fewer database round trips per call under load). */
   meterFlushIntervalMs: number;
+  /** Months raw meter events are kept (0: forever); rollups are kept forever. */
+  meterEventRetentionMonths: number;
   meterBusyFlushIntervalMs: number;
   trustProxy: boolean;
 }
@@ -76,6 +78,7 @@ const environmentSchema = z.object({
   LLM_DEADLINE_MS: z.coerce.number().int().positive().default(60_000),
   METER_FLUSH_INTERVAL_MS: z.coerce.number().int().min(0).max(1000).default(100),
   METER_BUSY_FLUSH_INTERVAL_MS: z.coerce.number().int().min(0).max(5000).default(250),
+  METER_EVENT_RETENTION_MONTHS: z.coerce.number().int().min(0).max(1200).default(13),
   TRUST_PROXY: booleanString,
   ...Object.fromEntries(
     POOLED_PROVIDER_IDS.map(providerEnvName).flatMap((name) => [
@@ -184,6 +187,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     llmDeadlineMs: env.LLM_DEADLINE_MS,
     meterFlushIntervalMs: env.METER_FLUSH_INTERVAL_MS,
     meterBusyFlushIntervalMs: env.METER_BUSY_FLUSH_INTERVAL_MS,
+    meterEventRetentionMonths: env.METER_EVENT_RETENTION_MONTHS,
     trustProxy: env.TRUST_PROXY,
   };
 }

@@ -1,6 +1,9 @@
-// Recomputes every agent-month rollup from its meter events, reports drift and (with fix) repairs it.
+// Recomputes every agent-month rollup from its meter events, reports drift and (with fix) repairs it. Only months
+// whose events are all still kept (inside the retention window) are compared: an aged-out event is not drift.
 import type { MeteringModels } from './metering.models';
 import { modelKey } from './model-key';
+import { DomainError } from '../errors/domain-error';
+import { monthOf } from './pricing';
 
 export interface RollupDrift {
   agentId: string;
@@ -12,8 +15,30 @@ export interface RollupDrift {
 
 const COUNTERS = ['tokensInput', 'tokensOutput', 'tokens', 'requests', 'costInputMicros', 'costOutputMicros', 'costTotalMicros', 'priceTotalMicros', 'overageTokens'] as const;
 
-export async function reconcileUsage(models: Pick<MeteringModels, 'MeterEvent' | 'UsageMonthly'>, options: { month?: string; fix: boolean }): Promise<{ checked: number; drifts: RollupDrift[]; repaired: number }> {
-  const match = options.month ? { month: options.month } : {};
+/** The first month all of whose events are still kept, when events older than `keptSince` may have aged out. */
+export function firstCompleteMonth(keptSince: Date): string {
+  const month = monthOf(keptSince);
+  const startOfMonth = new Date(`${month}-01T00:00:00.000Z`);
+  if (startOfMonth.getTime() >= keptSince.getTime()) return month;
+  return monthOf(new Date(Date.UTC(startOfMonth.getUTCFullYear(), startOfMonth.getUTCMonth() + 1, 1)));
+}
+
+export interface ReconcileOptions {
+  month?: string;
+  fix: boolean;
+  /** Events before this instant may have been removed by retention (undefined: all are kept). */
+  keptSince?: Date;
+}
+
+export async function reconcileUsage(
+  models: Pick<MeteringModels, 'MeterEvent' | 'UsageMonthly'>,
+  options: ReconcileOptions,
+): Promise<{ checked: number; drifts: RollupDrift[]; repaired: number; fromMonth: string | undefined }> {
+  const fromMonth = options.keptSince ? firstCompleteMonth(options.keptSince) : undefined;
+  if (options.month && fromMonth && options.month < fromMonth) {
+    throw new DomainError('INVALID_MONTH', `The events of ${options.month} are partly past the retention window; only ${fromMonth} and later can be reconciled (their rollups are kept as they are).`);
+  }
+  const match = options.month ? { month: options.month } : fromMonth ? { month: { $gte: fromMonth } } : {};
   const sums = await models.MeterEvent.collection
     .aggregate([
       { $match: match },
@@ -75,5 +100,5 @@ export async function reconcileUsage(models: Pick<MeteringModels, 'MeterEvent' |
       repaired += 1;
     }
   }
-  return { checked: sums.length, drifts, repaired };
+  return { checked: sums.length, drifts, repaired, fromMonth };
 }
