@@ -10,6 +10,14 @@ import { monthOf } from './pricing';
 import { invalidInput, notFound } from '../errors/domain-error';
 import { OBJECT_ID_PATTERN } from '../db/driver-errors';
 
+/**
+ * A text cell a spreadsheet would run as a formula (=, +, -, @, tab, CR at the start: OWASP's CSV injection list) is
+ * written with a leading apostrophe, so a model name like `=HYPERLINK(...)` shows as text.
+ */
+export function neutralizeFormula(value: string): string {
+  return /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
+}
+
 export interface AgentUsageRow {
   agentId: string;
   name: string;
@@ -224,7 +232,7 @@ export class UsageService {
       'timestamp', 'requestId', 'agentId', 'provider', 'model', 'tier', 'mode', 'requestType', 'status', 'usageSource',
       'tokensInput', 'tokensOutput', 'costInputUsd', 'costOutputUsd', 'costTotalUsd', 'priceTotalUsd', 'overageTokens', 'latencyMs', 'credential', 'sandbox',
     ];
-    const csv = stringify({ header: true, columns });
+    const csv = stringify({ header: true, columns, cast: { string: neutralizeFormula } });
     csv.pipe(output);
     const cursor = this.models.MeterEvent.collection.find({ workspaceId: new Types.ObjectId(workspaceId), month }).sort({ timestamp: 1 }).batchSize(1000);
     for await (const event of cursor as AsyncIterable<MeterEventDocument>) {
