@@ -1,6 +1,6 @@
 // "Test connection" on an agent's LLM setting: the provider's cheapest authenticated call with the BYOK key; records
 // and explains the key's status. A managed plan reports whether platform keys (or the sandbox) serve it.
-import { isDomainError } from '../server/errors/domain-error';
+import { domainErrorInCauses } from '../server/errors/domain-error';
 import { isLlmCallError } from '../server/llm/llm-call.error';
 import type { AgentDocument, KeyStatus } from './agent.model';
 import type { ByokCredential, KeyHealth, ProviderRouting } from './agent-ports';
@@ -43,7 +43,8 @@ export async function testConnection(
   try {
     await dependencies.routing.checkKey({ ...target, credential: target.credential as ByokCredential });
   } catch (error) {
-    if (isDomainError(error)) return { ok: false, status: 'invalid', message: error.message, latencyMs: took() };
+    const ours = domainErrorInCauses(error);
+    if (ours) return { ok: false, status: 'invalid', message: ours.message, latencyMs: took() };
     const kind = isLlmCallError(error) ? error.kind : 'network';
     status = kind === 'auth' ? 'invalid' : kind === 'rate_limit' ? 'rate_limited' : kind === 'quota' ? 'quota_exceeded' : 'unreachable';
   }

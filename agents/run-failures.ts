@@ -1,6 +1,6 @@
 // A failed agent call as the contract's error, with what it implies: a BYOK key marked invalid or out of quota, and
 // the owner alerted once per incident.
-import { DomainError } from '../server/errors/domain-error';
+import { DomainError, domainErrorInCauses } from '../server/errors/domain-error';
 import type { Logger } from '../server/logger';
 import { LlmCallError, isLlmCallError } from '../server/llm/llm-call.error';
 import type { AgentDocument } from './agent.model';
@@ -14,7 +14,9 @@ export class RunFailures {
   constructor(private readonly dependencies: { keyHealth: KeyHealth; alerts: AgentAlerts; logger: Logger }) {}
 
   async toDomainError(error: unknown, agent: AgentDocument): Promise<DomainError> {
-    if (error instanceof DomainError) return error;
+    // Ours, also when it surfaces inside a provider failure (the SSRF guard refusing at connect time).
+    const ours = domainErrorInCauses(error);
+    if (ours) return ours;
     const failure = isLlmCallError(error) ? error : new LlmCallError({ kind: 'network', provider: 'openai', message: 'unexpected failure', cause: error });
     const byok = agent.llm.mode === 'byok';
     switch (failure.kind) {

@@ -79,6 +79,14 @@ export function isDomainError(error: unknown, code?: ErrorCode): error is Domain
   return error instanceof DomainError && (code === undefined || error.code === code);
 }
 
+/** Our own error somewhere in a cause chain (e.g. the SSRF guard's refusal inside an SDK's connection error). */
+export function domainErrorInCauses(error: unknown): DomainError | undefined {
+  for (let current = error, depth = 0; current instanceof Error && depth < 8; current = current.cause, depth += 1) {
+    if (current instanceof DomainError) return current;
+  }
+  return undefined;
+}
+
 export const invalidInput = (code: ErrorCode, message: string, details?: unknown) => new DomainError(code, message, { details });
 export const unauthorized = (message = 'Authentication required.') => new DomainError('UNAUTHORIZED', message);
 export const forbidden = (message = 'Your role in this workspace does not allow this.') => new DomainError('FORBIDDEN', message);

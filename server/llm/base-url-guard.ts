@@ -66,6 +66,14 @@ function normalizeHostName(hostname: string): string {
   return host.replace(/\.+$/, '');
 }
 
+/** The IPv4 address inside ::a.b.c.d (first 96 bits zero; :: and ::1 have their own ranges), if `address` is one. */
+function ipv4CompatibleAddress(address: ipaddr.IPv4 | ipaddr.IPv6): ipaddr.IPv4 | undefined {
+  if (address.kind() !== 'ipv6') return undefined;
+  const parts = (address as ipaddr.IPv6).parts;
+  if (parts.slice(0, 6).some((part) => part !== 0) || (parts[6] === 0 && parts[7]! <= 1)) return undefined;
+  return ipaddr.fromByteArray((address as ipaddr.IPv6).toByteArray().slice(12)) as ipaddr.IPv4;
+}
+
 /** Classifies a canonical IP literal (as produced by WHATWG URL parsing or DNS); undefined when `host` is a name. */
 function classifyAddress(host: string): AddressClass | undefined {
   if (net.isIP(host) === 0) return undefined;
@@ -74,6 +82,9 @@ function classifyAddress(host: string): AddressClass | undefined {
     address = (address as ipaddr.IPv6).toIPv4Address();
   }
   if (METADATA_ADDRESSES.has(address.toNormalizedString())) return 'metadata';
+  const embedded = ipv4CompatibleAddress(address);
+  // The deprecated IPv4-compatible form (::a.b.c.d, which URL parsing writes as ::7f00:1) is never a global address.
+  if (embedded) return METADATA_ADDRESSES.has(embedded.toNormalizedString()) ? 'metadata' : 'private';
   // Only global unicast is public. Everything else (loopback, RFC 1918, CGNAT, link-local, unspecified, unique-local,
   // NAT64, 6to4, Teredo, documentation, multicast, reserved) is refused: several of them embed or reach private hosts.
   return address.range() === 'unicast' ? 'public' : 'private';

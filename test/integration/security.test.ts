@@ -9,6 +9,9 @@ const OTHER_KEY = 'sk-other-agent-key-000000000000000000OTHR';
 
 const UNSAFE_BASE_URLS = [
   'http://127.0.0.1',
+  'https://[::127.0.0.1]/v1',
+  'https://[::169.254.169.254]/v1',
+  'https://[::a9fe:a9fe]/v1',
   'https://localhost',
   'https://localhost./v1',
   'https://api.localhost/v1',
@@ -168,6 +171,18 @@ describe('security (HTTP)', function () {
       expect(failures).to.deep.equal([]);
       expect(await test.platform.models.Agent.countDocuments({ name: 'SSRF' })).to.equal(0);
       expect(await rawAgent(accepted.id)).to.deep.equal(rawBefore);
+    });
+
+    it('a stored base URL the guard refuses at call time answers 400 UNSAFE_BASE_URL (not 503), and the connection test says why', async () => {
+      const agent = await createAgent(url, owner, { ...CUSTOM, baseUrl: 'https://llm.example.com/v1' });
+      // As an agent saved before the guard learnt the IPv4-compatible form would be stored.
+      await test.platform.models.Agent.updateOne({ _id: agent.id }, { $set: { 'llm.baseUrl': 'https://[::7f00:1]/v1', updatedAt: new Date() } });
+      const chat = await api(url, 'POST', `${agentPath(agent.id)}/chat`, { token: owner.token, body: { messages: [{ role: 'user', content: 'hi' }] } });
+      expect(chat.status).to.equal(400);
+      expect(chat.body.error.code).to.equal('UNSAFE_BASE_URL');
+      const check = await api(url, 'POST', `${agentPath(agent.id)}/llm/test`, { token: owner.token });
+      expect(check.body).to.include({ ok: false, status: 'invalid' });
+      expect(check.body.message).to.match(/private|non-public/);
     });
 
     it('accepts a public https endpoint', async () => {

@@ -110,6 +110,10 @@ describe('base-url-guard', () => {
       ['NAT64 local-use prefix', 'https://[64:ff9b:1::a00:1]/v1'],
       ['6to4 of loopback', 'https://[2002:7f00:1::1]/v1'],
       ['AWS IMDS over IPv6', 'https://[fd00:ec2::254]/v1'],
+      ['IPv4-compatible loopback', 'https://[::127.0.0.1]/v1'],
+      ['IPv4-compatible metadata, dotted', 'https://[::169.254.169.254]/v1'],
+      ['IPv4-compatible metadata, hex', 'https://[::a9fe:a9fe]/v1'],
+      ['IPv4-compatible public address (deprecated form)', 'https://[::8.8.8.8]/v1'],
     ];
     for (const [label, url] of refusedWithoutAllowPrivate) {
       it(`refuses ${label}: ${url}`, () => {
@@ -153,6 +157,7 @@ describe('base-url-guard', () => {
         ['metadata address', 'http://169.254.169.254/latest/meta-data'],
         ['metadata name', 'http://metadata.google.internal/'],
         ['metadata, IPv4-mapped', 'http://[::ffff:a9fe:a9fe]/'],
+        ['metadata, IPv4-compatible', 'http://[::a9fe:a9fe]/'],
         ['plain http to a public address', 'http://8.8.8.8/v1'],
         ['credentials', 'http://user:pw@127.0.0.1:11434/v1'],
       ]) {

@@ -1,6 +1,7 @@
 // What every adapter shares when it rewrites a provider failure into one LlmCallError: HTTP facts →
 // kind, retry-after parsing, request ids, key redaction, and the partial result of a broken stream.
 import { LlmCallError, type LlmErrorKind } from '../llm-call.error';
+import { domainErrorInCauses } from '../../errors/domain-error';
 import type { ChatRequest, FinishReason, ProviderCallOptions, ProviderId, StreamEvent, Usage } from '../llm.types';
 import { estimateUsage } from '../token-estimator';
 
@@ -113,11 +114,16 @@ export function createTransportLlmCallError(
   kind: Extract<LlmErrorKind, 'timeout' | 'network' | 'aborted' | 'server' | 'bad_request'>,
   detail: string,
   context: ProviderErrorContext,
+  failure?: unknown,
 ): LlmCallError {
+  // Only our own refusal (the SSRF guard's, raised inside fetch) is kept as the cause, never SDK internals; it is the
+  // request's fault, so it is not retried.
+  const ours = domainErrorInCauses(failure);
   return new LlmCallError({
-    kind,
+    kind: ours ? 'bad_request' : kind,
     provider: context.provider,
     message: redactApiKey(`${context.provider} ${kind}: ${detail}`, context.apiKey),
+    cause: ours,
   });
 }
 
@@ -129,7 +135,7 @@ export function convertUnwrappedError(error: unknown, context: ProviderErrorCont
   if (name === 'TimeoutError') return createTransportLlmCallError('timeout', message, context);
   if (name === 'AbortError') return createTransportLlmCallError('aborted', message, context);
   if (error instanceof SyntaxError) return createTransportLlmCallError('server', `malformed response: ${message}`, context);
-  return createTransportLlmCallError('network', describeNetworkError(error), context);
+  return createTransportLlmCallError('network', describeNetworkError(error), context, error);
 }
 
 function describeNetworkError(error: unknown): string {

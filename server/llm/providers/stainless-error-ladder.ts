@@ -43,7 +43,7 @@ export function createStainlessErrorConverter<ApiError extends StainlessApiError
       return createTransportLlmCallError('aborted', 'the call was aborted', context);
     }
     if (error instanceof sdk.APIConnectionTimeoutError) return createTransportLlmCallError('timeout', 'the request timed out', context);
-    if (error instanceof sdk.APIConnectionError) return createTransportLlmCallError('network', error.message, context);
+    if (error instanceof sdk.APIConnectionError) return createTransportLlmCallError('network', error.message, context, error);
     if (error instanceof sdk.APIError) {
       return createHttpLlmCallError({ status: error.status, headers: error.headers, ...readErrorBody(error) }, context);
     }

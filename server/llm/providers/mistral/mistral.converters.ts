@@ -75,7 +75,7 @@ export function convertMistralError(error: unknown, context: MistralErrorContext
     return createTransportLlmCallError('timeout', 'the request timed out', context);
   }
   if (error instanceof RequestAbortedError) return createTransportLlmCallError('aborted', 'the call was aborted', context);
-  if (error instanceof ConnectionError) return createTransportLlmCallError('network', describeCause(error), context);
+  if (error instanceof ConnectionError) return createTransportLlmCallError('network', describeCause(error), context, error);
   if (error instanceof ResponseValidationError) {
     return createTransportLlmCallError('server', 'the response did not match the Mistral schema', context);
   }
@@ -93,7 +93,7 @@ export function convertMistralError(error: unknown, context: MistralErrorContext
     );
   }
   if (error instanceof SDKValidationError) return createTransportLlmCallError('bad_request', error.message, context);
-  if (error instanceof HTTPClientError) return createTransportLlmCallError('network', describeCause(error), context);
+  if (error instanceof HTTPClientError) return createTransportLlmCallError('network', describeCause(error), context, error);
   // Stream chunks are validated while iterating: a malformed chunk surfaces as a bare ZodError.
   if (error instanceof Error && /ZodError/.test(error.name)) {
     return createTransportLlmCallError('server', 'a stream chunk did not match the Mistral schema', context);
