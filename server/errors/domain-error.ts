@@ -22,6 +22,7 @@ export const ERROR_CODES = [
   'EMAIL_TAKEN',
   'ALREADY_MEMBER',
   'LAST_OWNER',
+  'MEMBER_CHANGED',
   // Agent settings
   'TEMPLATE_NOT_FOUND',
   'TEMPLATE_VARIABLE_UNKNOWN',

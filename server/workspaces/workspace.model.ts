@@ -7,6 +7,8 @@ export interface WorkspaceDocument {
   _id: Types.ObjectId;
   name: string;
   createdBy: Types.ObjectId;
+  /** How many owners the workspace has: moved with every owner change by a guarded $inc, so it never reaches 0. */
+  ownerCount: number;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -31,7 +33,7 @@ export interface AuditLogDocument {
 }
 
 const workspaceSchema = new Schema<WorkspaceDocument>(
-  { name: { type: String, required: true }, createdBy: { type: Schema.Types.ObjectId, required: true } },
+  { name: { type: String, required: true }, createdBy: { type: Schema.Types.ObjectId, required: true }, ownerCount: { type: Number, required: true, default: 1 } },
   { timestamps: true, collection: 'workspaces', autoIndex: false },
 );
 

@@ -22,6 +22,9 @@ export interface AuditEntry {
 /** Removes what another module keeps for a workspace (agents and their API keys) before the workspace itself goes. */
 export type WorkspaceDeletionStep = (workspaceId: string) => Promise<void>;
 
+/** The member's role changed (or the member left) between reading and writing: nothing was done. */
+const memberChanged = () => conflict('MEMBER_CHANGED', 'This member was changed by someone else at the same moment. Reload and try again.');
+
 export class WorkspaceService {
   private readonly deletionSteps: WorkspaceDeletionStep[] = [];
 
@@ -47,7 +50,7 @@ export class WorkspaceService {
 
   async createWorkspace(userId: string, name: string) {
     const workspaceId = new Types.ObjectId();
-    await this.models.Workspace.create({ _id: workspaceId, name, createdBy: new Types.ObjectId(userId) });
+    await this.models.Workspace.create({ _id: workspaceId, name, createdBy: new Types.ObjectId(userId), ownerCount: 1 });
     try {
       await this.models.Membership.create({ workspaceId, userId: new Types.ObjectId(userId), role: 'owner' });
     } catch (error) {
@@ -95,8 +98,24 @@ export class WorkspaceService {
       if (isDuplicateKeyError(error)) throw conflict('ALREADY_MEMBER', 'This person is already a member of the workspace.');
       throw error;
     }
+    if (input.role === 'owner') await this.takeOwnerSeat(workspaceId);
     await this.audit({ workspaceId, actorUserId, action: 'member.add', targetType: 'user', targetId: user._id.toString(), changes: { role: input.role } });
     return { userId: user._id.toString(), email: user.email, name: user.name, role: input.role };
+  }
+
+  /**
+   * The last-owner rule is held by the database, not by a count read before the write: an owner leaves only through a
+   * guarded `$inc` of the workspace's ownerCount that refuses to go below one, so two owners demoting or removing each
+   * other at once cannot both succeed. The seat is released before the membership changes (a failure between the two
+   * leaves the count low, which can only refuse a later change, never allow an ownerless workspace).
+   */
+  private async releaseOwnerSeat(workspaceId: string): Promise<void> {
+    const released = await this.models.Workspace.updateOne({ _id: new Types.ObjectId(workspaceId), ownerCount: { $gt: 1 } }, { $inc: { ownerCount: -1 } });
+    if (released.modifiedCount === 0) throw conflict('LAST_OWNER', 'A workspace needs at least one owner. Make someone else owner first.');
+  }
+
+  private async takeOwnerSeat(workspaceId: string): Promise<void> {
+    await this.models.Workspace.updateOne({ _id: new Types.ObjectId(workspaceId) }, { $inc: { ownerCount: 1 } });
   }
 
   /** Owners alone grant or take the owner role; the last owner can neither be demoted nor removed. */
@@ -106,16 +125,27 @@ export class WorkspaceService {
     if (!membership) throw notFound('Member');
     const actorRole = await this.findRole(actorUserId, workspaceId);
     if ((membership.role === 'owner' || newRole === 'owner') && actorRole !== 'owner') throw forbidden('Only owners can change or remove owners.');
-    if (membership.role === 'owner' && newRole !== 'owner') {
-      const owners = await this.models.Membership.countDocuments({ workspaceId: new Types.ObjectId(workspaceId), role: 'owner' });
-      if (owners <= 1) throw conflict('LAST_OWNER', 'A workspace needs at least one owner. Make someone else owner first.');
-    }
     return membership;
   }
 
   async changeMemberRole(workspaceId: string, actorUserId: string, userId: string, role: Role) {
     const membership = await this.assertMayChange(workspaceId, actorUserId, userId, role);
-    await this.models.Membership.updateOne({ _id: membership._id }, { $set: { role } });
+    if (membership.role === 'owner' && role !== 'owner') {
+      await this.releaseOwnerSeat(workspaceId);
+      const demoted = await this.models.Membership.updateOne({ _id: membership._id, role: 'owner' }, { $set: { role } });
+      if (demoted.matchedCount === 0) {
+        // Someone else changed this member first: the seat was not this request's to release.
+        await this.takeOwnerSeat(workspaceId);
+        throw memberChanged();
+      }
+    } else if (role === 'owner') {
+      const promoted = await this.models.Membership.updateOne({ _id: membership._id, role: membership.role }, { $set: { role } });
+      if (promoted.matchedCount === 0) throw memberChanged();
+      if (membership.role !== 'owner') await this.takeOwnerSeat(workspaceId);
+    } else {
+      const changed = await this.models.Membership.updateOne({ _id: membership._id, role: { $ne: 'owner' } }, { $set: { role } });
+      if (changed.matchedCount === 0) throw memberChanged();
+    }
     await this.audit({ workspaceId, actorUserId, action: 'member.role_change', targetType: 'user', targetId: userId, changes: { from: membership.role, to: role } });
     const user = await this.models.User.findById(userId, { email: 1, name: 1 }).lean();
     return { userId, email: user?.email ?? null, name: user?.name ?? null, role };
@@ -123,7 +153,12 @@ export class WorkspaceService {
 
   async removeMember(workspaceId: string, actorUserId: string, userId: string): Promise<void> {
     const membership = await this.assertMayChange(workspaceId, actorUserId, userId, undefined);
-    await this.models.Membership.deleteOne({ _id: membership._id });
+    if (membership.role === 'owner') await this.releaseOwnerSeat(workspaceId);
+    const removed = await this.models.Membership.deleteOne({ _id: membership._id, role: membership.role });
+    if (removed.deletedCount === 0) {
+      if (membership.role === 'owner') await this.takeOwnerSeat(workspaceId);
+      throw memberChanged();
+    }
     await this.audit({ workspaceId, actorUserId, action: 'member.remove', targetType: 'user', targetId: userId, changes: { role: membership.role } });
   }
 
