@@ -35,6 +35,8 @@ export interface Config {
   logLevel: string;
   jsonBodyLimit: string;
   llmDeadlineMs: number;
+  /** A database operation that gets no answer for this long fails (503 DB_UNAVAILABLE) instead of hanging. */
+  dbOperationTimeoutMs: number;
   /** The meter starts a batch write at most once per interval (fewer database round trips per call under load). */
   meterFlushIntervalMs: number;
   /** Months raw meter events are kept (0: forever); rollups are kept forever. */
@@ -76,6 +78,7 @@ const environmentSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   JSON_BODY_LIMIT: z.string().default('4mb'),
   LLM_DEADLINE_MS: z.coerce.number().int().positive().default(60_000),
+  DB_OPERATION_TIMEOUT_MS: z.coerce.number().int().min(500).max(600_000).default(10_000),
   METER_FLUSH_INTERVAL_MS: z.coerce.number().int().min(0).max(1000).default(100),
   METER_BUSY_FLUSH_INTERVAL_MS: z.coerce.number().int().min(0).max(5000).default(250),
   METER_EVENT_RETENTION_MONTHS: z.coerce.number().int().min(0).max(1200).default(13),
@@ -185,6 +188,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     logLevel: env.LOG_LEVEL,
     jsonBodyLimit: env.JSON_BODY_LIMIT,
     llmDeadlineMs: env.LLM_DEADLINE_MS,
+    dbOperationTimeoutMs: env.DB_OPERATION_TIMEOUT_MS,
     meterFlushIntervalMs: env.METER_FLUSH_INTERVAL_MS,
     meterBusyFlushIntervalMs: env.METER_BUSY_FLUSH_INTERVAL_MS,
     meterEventRetentionMonths: env.METER_EVENT_RETENTION_MONTHS,

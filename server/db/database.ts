@@ -86,6 +86,8 @@ export async function connectDatabase(config: Config, logger: Logger, options: {
     dbName: options.databaseName ?? 'agent_host',
     autoIndex: false,
     serverSelectionTimeoutMS: 5000,
+    // A server that accepts but does not answer (paused, overloaded) fails the operation instead of hanging the request.
+    socketTimeoutMS: config.dbOperationTimeoutMs,
   });
   await connection.asPromise();
 

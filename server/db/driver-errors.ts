@@ -38,12 +38,12 @@ const UNAVAILABLE_ERROR_NAMES = new Set([
   'MongoOperationTimeoutError',
 ]);
 
-/** A driver failure that is not the request's fault, as DATABASE_UNAVAILABLE; undefined for anything else. */
+/** A driver failure that is not the request's fault, as DB_UNAVAILABLE; undefined for anything else. */
 export function translateDriverError(error: unknown): DomainError | undefined {
   const name = (error as Error)?.name;
   const bufferingTimedOut = name === 'MongooseError' && /buffering timed out/.test((error as Error).message);
   if (!UNAVAILABLE_ERROR_NAMES.has(name) && !bufferingTimedOut) return undefined;
-  return new DomainError('DATABASE_UNAVAILABLE', 'The database is not answering right now. Please try again in a moment.', { retryAfterSeconds: 5, cause: error });
+  return new DomainError('DB_UNAVAILABLE', 'The database is not answering right now. Please try again in a moment.', { retryAfterSeconds: 5, cause: error });
 }
 
 export const OBJECT_ID_PATTERN = /^[a-f0-9]{24}$/;

@@ -47,7 +47,7 @@ export const ERROR_CODES = [
   'METER_BACKLOG_FULL',
   'CLIENT_CLOSED_REQUEST',
   // Ours
-  'DATABASE_UNAVAILABLE',
+  'DB_UNAVAILABLE',
   'INTERNAL',
 ] as const;
 

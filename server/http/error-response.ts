@@ -42,7 +42,7 @@ export const HTTP_STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
   PROVIDER_UNAVAILABLE: 503,
   METER_BACKLOG_FULL: 503,
   CLIENT_CLOSED_REQUEST: 499,
-  DATABASE_UNAVAILABLE: 503,
+  DB_UNAVAILABLE: 503,
   INTERNAL: 500,
 };
 
@@ -88,7 +88,7 @@ function fromBodyParser(error: unknown): DomainError | undefined {
 export function toDomainError(error: unknown, requestId: string): { error: DomainError; unexpected: boolean } {
   if (error instanceof DomainError) return { error, unexpected: false };
   const translated = fromBodyParser(error) ?? translateDriverError(error);
-  if (translated) return { error: translated, unexpected: translated.code === 'DATABASE_UNAVAILABLE' };
+  if (translated) return { error: translated, unexpected: translated.code === 'DB_UNAVAILABLE' };
   return { error: new DomainError('INTERNAL', `Something went wrong on our side. Reference: ${requestId}`), unexpected: true };
 }
 

@@ -98,7 +98,7 @@ describe('foundation', function () {
     expect(logged).to.not.contain(canary);
   });
 
-  it('a request that needs the unreachable database answers 503 DATABASE_UNAVAILABLE with Retry-After, not a 500', async function () {
+  it('a request that needs the unreachable database answers 503 DB_UNAVAILABLE with Retry-After, not a 500', async function () {
     this.timeout(60_000);
     const proxy = await startFaultProxy(await getTestMongoUri());
     const flaky = await startTestPlatform({ env: { MONGODB_URI: proxy.uri } });
@@ -107,13 +107,34 @@ describe('foundation', function () {
       await proxy.cut();
       const down = await api(flaky.url, 'GET', `/api/workspaces/${user.workspace.id}/agents`, { token: user.token });
       expect(down.status).to.equal(503);
-      expect(down.body.error.code).to.equal('DATABASE_UNAVAILABLE');
+      expect(down.body.error.code).to.equal('DB_UNAVAILABLE');
       expect(down.headers.get('retry-after')).to.equal('5');
       expect(down.text).to.not.match(/Mongo|stack|at \//);
     } finally {
       await proxy.restore();
       await flaky.stop();
       await proxy.close();
+    }
+  });
+
+  it('a database that accepts but never answers fails requests with 503 DB_UNAVAILABLE instead of hanging them', async function () {
+    this.timeout(60_000);
+    const proxy = await startFaultProxy(await getTestMongoUri());
+    const flaky = await startTestPlatform({ env: { MONGODB_URI: proxy.uri, DB_OPERATION_TIMEOUT_MS: '1500' } });
+    try {
+      const user = await registerUser(flaky.url);
+      proxy.stall();
+      const [agents, login] = await Promise.all([
+        api(flaky.url, 'GET', `/api/workspaces/${user.workspace.id}/agents`, { token: user.token }),
+        api(flaky.url, 'POST', '/api/auth/login', { body: { email: user.email, password: user.password } }),
+      ]);
+      for (const answer of [agents, login]) {
+        expect(answer.status).to.equal(503);
+        expect(answer.body.error.code).to.equal('DB_UNAVAILABLE');
+      }
+    } finally {
+      await proxy.close();
+      await flaky.stop();
     }
   });
 
