@@ -18,6 +18,8 @@ export type JournalRecord =
   | { op: 'rc'; ns: string; to: string }
   | { op: 'ci'; ns: string; spec: IndexSpec }
   | { op: 'di'; ns: string; name: string }
+  | { op: 'cm'; ns: string; options: Document }
+  | { op: 'mi'; ns: string; spec: IndexSpec }
   | { op: 'i'; ns: string; doc: Document }
   | { op: 'u'; ns: string; doc: Document }
   | { op: 'd'; ns: string; id: unknown };
@@ -311,6 +313,17 @@ export class Store {
           const [db, name] = split(record.ns);
           const coll = this.get(db, name);
           if (coll?.indexes.find(record.name)) coll.dropIndex(record.name);
+          break;
+        }
+        case 'cm': {
+          const [db, name] = split(record.ns);
+          const coll = this.get(db, name);
+          if (coll) coll.options = record.options ?? {};
+          break;
+        }
+        case 'mi': {
+          const [db, name] = split(record.ns);
+          this.get(db, name)?.indexes.restoreSpec(record.spec);
           break;
         }
         case 'i':

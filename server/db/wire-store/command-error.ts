@@ -17,13 +17,16 @@ export const ErrorCodes = {
   ImmutableField: 66,
   CannotCreateIndex: 67,
   InvalidOptions: 72,
+  DocumentValidationFailure: 121,
   InvalidNamespace: 73,
   IndexOptionsConflict: 85,
   IndexKeySpecsConflict: 86,
   OperationNotSupportedInTransaction: 263,
   NotImplemented: 238,
   DuplicateKey: 11000,
+  Location40323: 40323,
   Location40324: 40324,
+  Location40415: 40415,
 } as const;
 
 const CODE_NAMES: Record<number, string> = Object.fromEntries(

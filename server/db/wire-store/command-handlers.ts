@@ -8,6 +8,7 @@ import { aggregateCommands } from './commands/aggregate-command';
 import { collectionCommands } from './commands/collection-commands';
 import type { CommandContext, CommandTable, ConnectionInfo } from './commands/command-support';
 import { indexCommands } from './commands/index-commands';
+import { planCommands, withHints } from './commands/query-plan';
 import { readCommands } from './commands/read-commands';
 import { hello, serverCommands } from './commands/server-commands';
 import { sessionCommands } from './commands/session-commands';
@@ -21,15 +22,19 @@ export interface Logger {
   error(...args: any[]): void;
 }
 
-const COMMANDS: CommandTable = {
-  ...serverCommands,
-  ...collectionCommands,
-  ...indexCommands,
-  ...writeCommands,
-  ...readCommands,
-  ...aggregateCommands,
-  ...sessionCommands,
-};
+/** Every command, wrapped so that `hint`s are checked and honoured (see query-plan.ts). */
+const COMMANDS: CommandTable = Object.fromEntries(
+  Object.entries({
+    ...serverCommands,
+    ...collectionCommands,
+    ...indexCommands,
+    ...writeCommands,
+    ...readCommands,
+    ...aggregateCommands,
+    ...planCommands,
+    ...sessionCommands,
+  }).map(([name, handler]) => [name, withHints(name, handler)]),
+);
 
 export class CommandHandlers {
   private readonly ctx: CommandContext;

@@ -37,8 +37,9 @@ function bucketOther(bucket: Bucket | undefined, self: string | undefined): stri
   return undefined;
 }
 
-/** Options kept in an index spec (and reported by listIndexes). `background` is dropped. */
+/** Options kept in an index spec and reported by listIndexes as given (like MongoDB, `background` included). */
 const SPEC_OPTION_KEYS = [
+  'background',
   'unique',
   'sparse',
   'partialFilterExpression',
@@ -54,6 +55,7 @@ const SPEC_OPTION_KEYS = [
   'min',
   'max',
   'wildcardProjection',
+  'storageEngine',
 ] as const;
 
 /** Options that, when they differ for the same key pattern/name, are a conflict. */
@@ -138,9 +140,9 @@ class Index {
     for (let i = 0; i < this.fields.length - 1; i++) this.prefixes.push(new Map());
   }
 
-  /** Whether lookups may use this index (sparse/partial indexes do not contain every document). */
+  /** Whether lookups may use this index (sparse/partial indexes do not contain every document; hidden ones are not planned). */
   get usableForLookup(): boolean {
-    return !this.sparse && !this.partial;
+    return !this.sparse && !this.partial && this.spec.hidden !== true;
   }
 
   /** Raw value combinations of the document for this index, or null when the document is not indexed. */
@@ -211,6 +213,8 @@ export interface PreparedIndexEntries {
 
 export class IndexManager {
   private readonly indexes: Index[] = [];
+  /** The index a `hint` forces for the current command ('natural' = no index), see withHint. */
+  private forced: Index | 'natural' | undefined;
 
   constructor(private readonly namespace: string) {}
 
@@ -329,10 +333,41 @@ export class IndexManager {
   }
 
   /**
-   * Candidate ids for the equality constraints, or null when no index applies. Picks a unique index
-   * fully covered first, then the index with the longest covered prefix.
+   * The index a lookup with these equality constraints uses, with the number of leading fields it covers, or
+   * null when none applies: a unique index fully covered first, then the index with the longest covered prefix.
    */
-  candidates(eq: Map<string, Value[]>): Set<string> | null {
+  choose(eq: Map<string, Value[]>): { spec: IndexSpec; length: number } | null {
+    const best = this.best(eq);
+    return best ? { spec: best.index.spec, length: best.length } : null;
+  }
+
+  /**
+   * Runs `fn` with lookups forced to the named index (`null`: the `$natural` hint, no index), as a command's `hint`
+   * asks. A hinted index that does not cover the filter's leading field means scanning every document (MongoDB
+   * scans the whole index): the same documents either way.
+   */
+  withHint<T>(name: string | null, fn: () => T): T {
+    const previous = this.forced;
+    this.forced = name === null || name === '_id_' ? 'natural' : this.indexes.find((i) => i.spec.name === name);
+    try {
+      return fn();
+    } finally {
+      this.forced = previous;
+    }
+  }
+
+  /** The index forced by a hint for the current command: its spec, 'natural', or undefined (no hint). */
+  get hinted(): IndexSpec | 'natural' | undefined {
+    return this.forced === 'natural' ? 'natural' : this.forced?.spec;
+  }
+
+  private best(eq: Map<string, Value[]>): { index: Index; length: number } | null {
+    if (this.forced === 'natural') return null;
+    if (this.forced) {
+      let length = 0;
+      while (length < this.forced.fields.length && eq.has(this.forced.fields[length]!)) length++;
+      return length > 0 ? { index: this.forced, length } : null;
+    }
     if (eq.size === 0) return null;
     let best: Index | undefined;
     let bestLength = 0;
@@ -349,7 +384,14 @@ export class IndexManager {
         bestScore = score;
       }
     }
-    if (!best) return null;
+    return best ? { index: best, length: bestLength } : null;
+  }
+
+  /** Candidate ids for the equality constraints (through the index `choose` picks), or null when no index applies. */
+  candidates(eq: Map<string, Value[]>): Set<string> | null {
+    const chosen = this.best(eq);
+    if (!chosen) return null;
+    const { index: best, length: bestLength } = chosen;
     let combos: Value[][] = [[]];
     for (let i = 0; i < bestLength; i++) {
       const values = eq.get(best.fields[i]!)!;
@@ -367,6 +409,27 @@ export class IndexManager {
       else for (const id of bucket) out.add(id);
     }
     return out;
+  }
+
+  /**
+   * Changes options of an existing index in place (collMod): `expireAfterSeconds` and `hidden`. Returns the
+   * stored spec; the caller validates and journals.
+   */
+  modify(name: string, changes: { expireAfterSeconds?: number; hidden?: boolean }): IndexSpec {
+    const index = this.indexes.find((i) => i.spec.name === name);
+    if (!index) throw new CommandError(ErrorCodes.IndexNotFound, `cannot find index ${name} for ns ${this.namespace}`);
+    if (changes.expireAfterSeconds !== undefined) index.spec.expireAfterSeconds = changes.expireAfterSeconds;
+    if (changes.hidden === true) index.spec.hidden = true;
+    else if (changes.hidden === false) delete index.spec.hidden;
+    return index.spec;
+  }
+
+  /** Replaces the options of an index by those of `spec` (same name and key; journal replay of collMod). */
+  restoreSpec(spec: IndexSpec): void {
+    const index = this.indexes.find((i) => i.spec.name === spec.name);
+    if (!index) return;
+    for (const key of Object.keys(index.spec)) if (!(key in spec)) delete index.spec[key];
+    Object.assign(index.spec, spec);
   }
 
   private duplicateError(index: Index, combo: Value[]): CommandError {

@@ -1,9 +1,15 @@
 // Collections and databases: create, drop, dropDatabase, renameCollection, listCollections, listDatabases, dbStats, collStats.
 import type { Document } from 'bson';
-import { isPlainObject } from '../bson-values';
+import { cloneValue, formatKeyValue, isPlainObject } from '../bson-values';
 import { CommandError, ErrorCodes, notSupported } from '../command-error';
 import { compileFilter, refuseCollation } from '../query-engine';
 import { asBool, asNumber, collectionArg, optionalObject, type CommandContext, type CommandTable } from './command-support';
+import { parseValidationOptions } from './validation';
+
+/** Fields every command may carry (not options of collMod). */
+const GENERIC_ARGUMENTS = new Set(['lsid', 'writeConcern', 'comment', 'maxTimeMS', 'apiVersion', 'apiStrict', 'apiDeprecationErrors', 'readConcern']);
+/** collMod options of MongoDB 7 that the store cannot apply (refused with 238). */
+const UNSUPPORTED_COLLMOD = new Set(['viewOn', 'pipeline', 'changeStreamPreAndPostImages', 'expireAfterSeconds', 'timeseries', 'cappedSize', 'cappedMax', 'recordPreImages']);
 
 function dbStats(ctx: CommandContext, db: string): Document {
   const colls = ctx.store.collections(db);
@@ -36,11 +42,86 @@ function create(ctx: CommandContext, db: string, cmd: Document): Document {
     if (cmd[opt] !== undefined && cmd[opt] !== false) throw notSupported(`The create option '${opt}'`);
   }
   refuseCollation(cmd);
-  const options: Document = {};
-  for (const key of ['validator', 'validationLevel', 'validationAction']) if (cmd[key] !== undefined) options[key] = cmd[key];
+  const options = parseValidationOptions(cmd, 'create');
   if (ctx.store.get(db, name)) throw new CommandError(ErrorCodes.NamespaceExists, `Collection ${db}.${name} already exists.`);
   ctx.store.create(db, name, options);
   return { ok: 1 };
+}
+
+/** collMod: index `expireAfterSeconds` / `hidden`, and `validator` / `validationLevel` / `validationAction`. */
+function collMod(ctx: CommandContext, db: string, cmd: Document): Document {
+  const name = collectionArg(cmd, 'collMod');
+  for (const key of Object.keys(cmd)) {
+    if (key === 'collMod' || key === 'index' || key === 'validator' || key === 'validationLevel' || key === 'validationAction') continue;
+    if (key.startsWith('$') || GENERIC_ARGUMENTS.has(key)) continue;
+    if (UNSUPPORTED_COLLMOD.has(key)) throw notSupported(`The collMod option '${key}'`);
+    throw new CommandError(ErrorCodes.Location40415, `BSON field 'collMod.${key}' is an unknown field.`);
+  }
+  const options = parseValidationOptions(cmd, 'collMod');
+  const coll = ctx.store.get(db, name);
+  if (!coll) throw new CommandError(ErrorCodes.NamespaceNotFound, `ns does not exist: ${db}.${name}`);
+  const reply: Document = {};
+  let indexChange: (() => void) | undefined;
+  if (cmd.index !== undefined) {
+    const index = optionalObject(cmd.index, 'index')!;
+    for (const key of Object.keys(index)) {
+      if (key === 'unique' || key === 'prepareUnique') throw notSupported(`The collMod index option '${key}'`);
+      if (!['name', 'keyPattern', 'expireAfterSeconds', 'hidden'].includes(key)) {
+        throw new CommandError(ErrorCodes.Location40415, `BSON field 'collMod.index.${key}' is an unknown field.`);
+      }
+    }
+    if (index.name !== undefined && index.keyPattern !== undefined) throw new CommandError(ErrorCodes.InvalidOptions, 'Cannot specify both key pattern and name.');
+    if (index.name === undefined && index.keyPattern === undefined) throw new CommandError(ErrorCodes.InvalidOptions, 'Must specify either index name or key pattern.');
+    if (index.expireAfterSeconds === undefined && index.hidden === undefined) {
+      throw new CommandError(ErrorCodes.InvalidOptions, 'no expireAfterSeconds, hidden, prepareUnique or unique field');
+    }
+    const seconds = asNumber(index.expireAfterSeconds, 'expireAfterSeconds');
+    if (seconds !== undefined && (!Number.isInteger(seconds) || seconds < 0 || seconds > 2 ** 31 - 1)) {
+      throw new CommandError(ErrorCodes.InvalidOptions, `TTL index 'expireAfterSeconds' option must be within an acceptable range, try a lower number: ${seconds}`);
+    }
+    if (index.hidden !== undefined && typeof index.hidden !== 'boolean') throw new CommandError(ErrorCodes.TypeMismatch, "BSON field 'collMod.index.hidden' is the wrong type, expected type 'bool'");
+    let spec;
+    if (index.name !== undefined) {
+      if (typeof index.name !== 'string') throw new CommandError(ErrorCodes.TypeMismatch, "BSON field 'collMod.index.name' is the wrong type, expected type 'string'");
+      spec = coll.indexes.find(index.name);
+      if (!spec) throw new CommandError(ErrorCodes.IndexNotFound, `cannot find index ${index.name} for ns ${coll.ns}`);
+    } else {
+      const keyPattern = optionalObject(index.keyPattern, 'keyPattern')!;
+      const matches = coll.indexes.findByKey(keyPattern);
+      if (matches.length === 0) throw new CommandError(ErrorCodes.IndexNotFound, `cannot find index ${formatKeyValue(keyPattern)} for ns ${coll.ns}`);
+      if (matches.length > 1) throw new CommandError(ErrorCodes.IndexNotFound, `index keyPattern ${formatKeyValue(keyPattern)} matches ${matches.length} indexes, must use index name.`);
+      spec = matches[0]!;
+    }
+    if (spec.name === '_id_') {
+      throw new CommandError(ErrorCodes.BadValue, seconds !== undefined ? 'Cannot set TTL on the _id index' : 'cannot modify hidden field of an _id index');
+    }
+    if (seconds !== undefined && Object.keys(spec.key).length !== 1) {
+      throw new CommandError(ErrorCodes.InvalidOptions, 'TTL indexes are single-field indexes, compound indexes do not support TTL.');
+    }
+    const changes: { expireAfterSeconds?: number; hidden?: boolean } = {};
+    if (seconds !== undefined) {
+      if (typeof spec.expireAfterSeconds === 'number') reply.expireAfterSeconds_old = spec.expireAfterSeconds;
+      reply.expireAfterSeconds_new = seconds;
+      changes.expireAfterSeconds = seconds;
+    }
+    const wasHidden = spec.hidden === true;
+    if (index.hidden !== undefined && index.hidden !== wasHidden) {
+      reply.hidden_old = wasHidden;
+      reply.hidden_new = index.hidden;
+      changes.hidden = index.hidden;
+    }
+    const indexName = spec.name;
+    indexChange = () => {
+      const updated = coll.indexes.modify(indexName, changes);
+      ctx.store.record({ op: 'mi', ns: coll.ns, spec: cloneValue(updated) });
+    };
+  }
+  indexChange?.();
+  if (Object.keys(options).length > 0) {
+    coll.options = { ...coll.options, ...options };
+    ctx.store.record({ op: 'cm', ns: coll.ns, options: coll.options });
+  }
+  return { ...reply, ok: 1 };
 }
 
 function drop(ctx: CommandContext, db: string, cmd: Document): Document {
@@ -107,6 +188,7 @@ export const collectionCommands: CommandTable = {
   dbStats,
   collStats,
   create,
+  collMod,
   drop,
   dropDatabase,
   renameCollection,

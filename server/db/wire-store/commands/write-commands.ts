@@ -6,6 +6,7 @@ import { Collection } from '../collection-store';
 import { compileFilter, refuseCollation } from '../query-engine';
 import { applyUpdate, isReplacement, upsertSeed, validateUpdate, type UpdateSpec } from '../update-engine';
 import { projectDocs } from './projection';
+import { checkDocumentValidation } from './validation';
 import {
   asBool,
   asNumber,
@@ -35,6 +36,7 @@ function insert(ctx: CommandContext, db: string, cmd: Document): Document {
     try {
       const doc = docs[i];
       if (!isPlainObject(doc)) throw new CommandError(ErrorCodes.TypeMismatch, 'document to insert must be an object');
+      checkDocumentValidation(coll, doc, undefined, cmd);
       coll.insert(doc);
       n++;
     } catch (err) {
@@ -74,6 +76,7 @@ function update(ctx: CommandContext, db: string, cmd: Document): Document {
       if (matches.length === 0) {
         if (asBool(stmt.upsert)) {
           const doc = upsertDocument(filterDoc, u, arrayFilters);
+          checkDocumentValidation(coll, doc, undefined, cmd);
           const stored = coll.insert(doc);
           upserted.push({ index: i, _id: stored._id });
           n++;
@@ -83,6 +86,7 @@ function update(ctx: CommandContext, db: string, cmd: Document): Document {
       for (const match of matches) {
         const result = applyUpdate(match, u, { filter: filterDoc, arrayFilters });
         if (result.changed) {
+          checkDocumentValidation(coll, result.doc, match, cmd);
           coll.replace(match, result.doc);
           nModified++;
         }
@@ -177,12 +181,15 @@ function findAndModify(ctx: CommandContext, db: string, cmd: Document): Document
   const arrayFilters = Array.isArray(cmd.arrayFilters) ? (cmd.arrayFilters as Document[]) : undefined;
   if (target && coll) {
     const result = applyUpdate(target, u, { filter: filterDoc, arrayFilters });
+    if (result.changed) checkDocumentValidation(coll, result.doc, target, cmd);
     const after = result.changed ? coll.replace(target, result.doc) : target;
     ctx.afterWrite?.();
     return { lastErrorObject: { n: 1, updatedExisting: true }, value: project(returnNew ? after : target), ok: 1 };
   }
   if (upsert && coll) {
-    const stored = coll.insert(upsertDocument(filterDoc, u, arrayFilters));
+    const seeded = upsertDocument(filterDoc, u, arrayFilters);
+    checkDocumentValidation(coll, seeded, undefined, cmd);
+    const stored = coll.insert(seeded);
     ctx.afterWrite?.();
     return { lastErrorObject: { n: 1, updatedExisting: false, upserted: stored._id }, value: returnNew ? project(stored) : null, ok: 1 };
   }
