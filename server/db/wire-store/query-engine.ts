@@ -10,7 +10,7 @@ import * as pipelineOperators from 'mingo/operators/pipeline';
 import * as projectionOperators from 'mingo/operators/projection';
 import * as queryOperators from 'mingo/operators/query';
 import * as windowOperators from 'mingo/operators/window';
-import { BSONRegExp, Decimal128, Long, type Document } from 'bson';
+import { BSONRegExp, DBRef, Decimal128, Long, type Document } from 'bson';
 import { CommandError, ErrorCodes, notSupported } from './command-error';
 import {
   bsonTypeNumber,
@@ -369,7 +369,7 @@ function renameDbRefKeys(criteria: Document): Document {
 }
 
 function elementView(el: Value): Value {
-  const fields = isPlainObject(el) ? el : el instanceof Object && isEmbeddedDocument(el) ? dbRefFields(el as never) : undefined;
+  const fields = isPlainObject(el) ? el : el instanceof DBRef ? dbRefFields(el) : undefined;
   if (!fields) return el;
   let view: Record<string, unknown> | undefined;
   for (const key of Object.keys(fields)) {
@@ -383,6 +383,8 @@ function elementView(el: Value): Value {
 
 /** The element predicate of `$elemMatch`: value form (`{ $gte: 5 }`) or object form (`{ a: 1, $id: x }`). */
 function elemMatchElementPredicate(criteria: Value, options: unknown): (el: Value) => boolean {
+  // `{ $ref, $id }` criteria arrive deserialized as a DBRef.
+  if (criteria instanceof DBRef) criteria = dbRefFields(criteria);
   if (!isPlainObject(criteria)) throw new CommandError(ErrorCodes.BadValue, '$elemMatch needs an Object');
   const keys = Object.keys(criteria);
   const first = keys[0];
@@ -512,3 +514,13 @@ const STORE_CONTEXT = Context.init({
   query: { ...queryOperators, ...STORE_QUERY_OPERATORS },
   window: windowOperators,
 } as never);
+
+/** The element test of an `$elemMatch` (query or projection): true for the elements the criteria match. */
+export function elemMatchPredicate(criteria: Value): (el: Value) => boolean {
+  try {
+    return elemMatchElementPredicate(criteria, mingoOptions());
+  } catch (err) {
+    if (err instanceof CommandError) throw err;
+    throw new CommandError(ErrorCodes.BadValue, (err as Error).message);
+  }
+}
