@@ -1,11 +1,10 @@
 // What the command families share: the handler signature and context, argument parsing, sorting, the $lookup resolver.
 import { Long, type Document } from 'bson';
-import { Aggregator } from 'mingo';
 import { cloneValue, isPlainObject } from '../bson-values';
 import { CommandError, ErrorCodes, notSupported } from '../command-error';
 import { validateCollectionName, type Store } from '../collection-store';
 import type { CursorManager } from '../cursor-manager';
-import { mingoOptions, type CollectionResolver } from '../query-engine';
+import { sortDocuments, type CollectionResolver } from '../query-engine';
 
 export interface ConnectionInfo {
   id: number;
@@ -60,13 +59,9 @@ export function validateSort(sort: Document | undefined): Document | undefined {
   return Object.keys(out).length ? out : undefined;
 }
 
-/** Sorts with mingo's $sort (MongoDB ordering, arrays by min/max element) without copying documents. */
+/** Sorts in MongoDB's order (BSON type brackets, arrays by min/max element) without copying documents. */
 export function sortDocs(docs: Document[], sort: Document): Document[] {
-  try {
-    return new Aggregator([{ $sort: sort }], mingoOptions()).run(docs) as Document[];
-  } catch (err) {
-    throw new CommandError(ErrorCodes.BadValue, (err as Error).message);
-  }
+  return sortDocuments(docs, sort);
 }
 
 /** mingo's collection resolver for `db` (`$lookup` and the like): copies of the stored documents of the named collection. */
