@@ -10,8 +10,12 @@ export const ErrorCodes = {
   InvalidLength: 16,
   IllegalOperation: 20,
   NamespaceNotFound: 26,
+  PathNotViable: 28,
+  ConflictingUpdateOperators: 40,
   IndexNotFound: 27,
   CursorNotFound: 43,
+  DollarPrefixedFieldName: 52,
+  EmptyFieldName: 56,
   NamespaceExists: 48,
   CommandNotFound: 59,
   ImmutableField: 66,
@@ -23,6 +27,9 @@ export const ErrorCodes = {
   OperationNotSupportedInTransaction: 263,
   NotImplemented: 238,
   DuplicateKey: 11000,
+  BSONObjectTooLarge: 10334,
+  Location17419: 17419,
+  Location17420: 17420,
   Location40324: 40324,
 } as const;
 
