@@ -231,7 +231,7 @@ describe('update conformance (driver + mongoose) — built-in wire store or MONG
       await c.insertOne(exact);
       expect(await c.countDocuments()).to.equal(1);
       const tooBig = { ...filler(MAX_BSON + 1), _id: 2 };
-      const err = await errorOf(c.insertOne(tooBig));
+      const err = await errorOf(c.insertOne(tooBig as never));
       expect(err.code).to.equal(2);
       expect(await c.countDocuments()).to.equal(1);
     });
