@@ -44,16 +44,6 @@ function validateId(id: unknown): void {
   if (id === undefined) throw new CommandError(ErrorCodes.BadValue, 'The _id field cannot be undefined');
 }
 
-function validateFieldNames(doc: Document, top = true): void {
-  for (const key of Object.keys(doc)) {
-    if (top && key.startsWith('$')) {
-      throw new CommandError(ErrorCodes.BadValue, `Document can't have $ prefixed field names: ${key}`);
-    }
-    const v = doc[key];
-    if (isPlainObject(v)) validateFieldNames(v, false);
-  }
-}
-
 export class Collection {
   readonly docs = new Map<string, Document>();
   readonly indexes: IndexManager;
@@ -84,7 +74,6 @@ export class Collection {
   insert(input: Document): Document {
     const doc = Collection.withId(input);
     validateId(doc._id);
-    validateFieldNames(doc);
     const id = canonicalKey(doc._id);
     if (this.docs.has(id)) throw duplicateKeyError(this.ns, '_id_', { _id: 1 }, ['_id'], [doc._id]);
     const entries = this.indexes.prepare(doc, undefined);
@@ -97,7 +86,6 @@ export class Collection {
   /** Replaces a stored document with a new version having the same `_id`. Nothing changes on error. */
   replace(oldDoc: Document, newInput: Document): Document {
     const newDoc = idFirst(newInput);
-    validateFieldNames(newDoc);
     const id = canonicalKey(oldDoc._id);
     if (canonicalKey(newDoc._id) !== id) {
       throw new CommandError(ErrorCodes.ImmutableField, "Performing an update on the path '_id' would modify the immutable field '_id'");

@@ -33,6 +33,19 @@ export interface ParsedRequest {
 
 export class ProtocolError extends Error {}
 
+const requestSizes = new WeakMap<Document, number>();
+
+/** The byte length of the message a parsed command arrived in (undefined for commands built in-process). */
+export function requestSizeOf(command: Document): number | undefined {
+  return requestSizes.get(command);
+}
+
+/** True when no document of the command can exceed `MAX_BSON_OBJECT_SIZE` (its whole message is smaller). */
+export function fitsInBsonLimit(command: Document): boolean {
+  const size = requestSizes.get(command);
+  return size !== undefined && size <= MAX_BSON_OBJECT_SIZE;
+}
+
 /** Reads one cstring starting at `offset`; returns the string and the offset after its NUL. */
 function readCString(buf: Buffer, offset: number): [string, number] {
   const end = buf.indexOf(0, offset);
@@ -58,6 +71,7 @@ export function parseMessage(message: Buffer): ParsedRequest {
     const [fullCollectionName, afterName] = readCString(message, offset);
     offset = afterName + 8; // numberToSkip, numberToReturn
     const [command] = readDocument(message, offset);
+    requestSizes.set(command, message.length);
     return { requestId, opCode, command, moreToCome: false, fullCollectionName };
   }
   if (opCode === OP_MSG) {
@@ -97,6 +111,7 @@ export function parseMessage(message: Buffer): ParsedRequest {
       const existing = command[identifier];
       command[identifier] = Array.isArray(existing) ? existing.concat(docs) : docs;
     }
+    requestSizes.set(command, message.length);
     return { requestId, opCode, command, moreToCome: (flags & MSG_MORE_TO_COME) !== 0 };
   }
   throw new ProtocolError(`unsupported opCode ${opCode}`);

@@ -1,10 +1,11 @@
 // Write commands: insert, update (multi, upsert, arrayFilters), delete, findAndModify; per-statement write errors.
-import type { Document } from 'bson';
+import { calculateObjectSize, type Document } from 'bson';
 import { isPlainObject } from '../bson-values';
 import { CommandError, ErrorCodes } from '../command-error';
 import { Collection } from '../collection-store';
 import { compileFilter, refuseCollation } from '../query-engine';
 import { applyUpdate, isReplacement, upsertSeed, validateUpdate, type UpdateSpec } from '../update-engine';
+import { fitsInBsonLimit, MAX_BSON_OBJECT_SIZE } from '../wire-protocol';
 import { projectDocs } from './projection';
 import { checkDocumentValidation } from './validation';
 import {
@@ -24,18 +25,40 @@ function writeErrorOf(index: number, err: unknown): Document {
   return { index, code: ErrorCodes.InternalError, errmsg: (err as Error)?.message ?? String(err) };
 }
 
+/** mongod's limits on stored documents (16 MiB): inserts (code 2), updates (17419), upserts (17420). */
+function checkInsertSize(doc: Document): void {
+  const size = calculateObjectSize(doc);
+  if (size > MAX_BSON_OBJECT_SIZE) {
+    throw new CommandError(ErrorCodes.BadValue, `object to insert too large. size in bytes: ${size}, max size: ${MAX_BSON_OBJECT_SIZE}`);
+  }
+}
+
+function checkUpdatedSize(doc: Document): void {
+  if (calculateObjectSize(doc) > MAX_BSON_OBJECT_SIZE) {
+    throw new CommandError(ErrorCodes.Location17419, `Resulting document after update is larger than ${MAX_BSON_OBJECT_SIZE}`);
+  }
+}
+
+function checkUpsertSize(doc: Document): void {
+  if (calculateObjectSize(doc) > MAX_BSON_OBJECT_SIZE) {
+    throw new CommandError(ErrorCodes.Location17420, `Document to upsert is larger than ${MAX_BSON_OBJECT_SIZE}`);
+  }
+}
+
 function insert(ctx: CommandContext, db: string, cmd: Document): Document {
   const name = collectionArg(cmd, 'insert');
   const docs = cmd.documents;
   if (!Array.isArray(docs)) throw new CommandError(ErrorCodes.FailedToParse, "BSON field 'insert.documents' is missing but a required field");
   const ordered = cmd.ordered !== false;
   const coll = ctx.store.getOrCreate(db, name);
+  const small = fitsInBsonLimit(cmd);
   let n = 0;
   const writeErrors: Document[] = [];
   for (let i = 0; i < docs.length; i++) {
     try {
       const doc = docs[i];
       if (!isPlainObject(doc)) throw new CommandError(ErrorCodes.TypeMismatch, 'document to insert must be an object');
+      if (!small) checkInsertSize(doc);
       checkDocumentValidation(coll, doc, undefined, cmd);
       coll.insert(doc);
       n++;
@@ -86,6 +109,7 @@ function update(ctx: CommandContext, db: string, cmd: Document): Document {
       for (const match of matches) {
         const result = applyUpdate(match, u, { filter: filterDoc, arrayFilters });
         if (result.changed) {
+          checkUpdatedSize(result.doc);
           checkDocumentValidation(coll, result.doc, match, cmd);
           coll.replace(match, result.doc);
           nModified++;
@@ -109,10 +133,14 @@ function upsertDocument(filterDoc: Document, u: UpdateSpec, arrayFilters?: Docum
   const seed = upsertSeed(filterDoc);
   if (isReplacement(u)) {
     const base: Document = seed._id !== undefined ? { _id: seed._id } : {};
-    return Collection.withId(applyUpdate(base, u, { inserting: true }).doc);
+    const doc = Collection.withId(applyUpdate(base, u, { inserting: true }).doc);
+    checkUpsertSize(doc);
+    return doc;
   }
   const result = applyUpdate(seed, u, { filter: filterDoc, arrayFilters, inserting: true });
-  return Collection.withId(result.doc);
+  const doc = Collection.withId(result.doc);
+  checkUpsertSize(doc);
+  return doc;
 }
 
 function deleteCommand(ctx: CommandContext, db: string, cmd: Document): Document {
@@ -181,7 +209,10 @@ function findAndModify(ctx: CommandContext, db: string, cmd: Document): Document
   const arrayFilters = Array.isArray(cmd.arrayFilters) ? (cmd.arrayFilters as Document[]) : undefined;
   if (target && coll) {
     const result = applyUpdate(target, u, { filter: filterDoc, arrayFilters });
-    if (result.changed) checkDocumentValidation(coll, result.doc, target, cmd);
+    if (result.changed) {
+      checkUpdatedSize(result.doc);
+      checkDocumentValidation(coll, result.doc, target, cmd);
+    }
     const after = result.changed ? coll.replace(target, result.doc) : target;
     ctx.afterWrite?.();
     return { lastErrorObject: { n: 1, updatedExisting: true }, value: project(returnNew ? after : target), ok: 1 };
