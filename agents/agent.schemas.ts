@@ -1,8 +1,9 @@
 // zod schemas for agent requests (strict: unknown fields such as workspaceId, llm or role are a 400).
 import { z } from 'zod';
 import { PROVIDER_IDS } from '../server/llm/llm.types';
+import { displayNameSchema } from '../server/validation/display-name';
 
-const name = z.string().trim().min(1, 'is required').max(100, 'is at most 100 characters');
+const name = displayNameSchema;
 const variables = z.record(z.string(), z.string().max(20_000));
 
 export const managedLlmSchema = z.object({ mode: z.literal('managed'), plan: z.enum(['starter', 'pro', 'ultra']) }).strict();
@@ -30,7 +31,8 @@ export const createAgentSchema = z
 const limitsSchema = z
   .object({
     monthlyTokenCap: z.number().int().positive().max(1e12).nullable().optional(),
-    monthlyBudgetUsd: z.number().positive().max(1e7).nullable().optional(),
+    // At least one cent: a smaller budget would be stored as 0 µ$ and block the agent at once.
+    monthlyBudgetUsd: z.number().min(0.01, 'must be at least 0.01 (one cent)').max(1e7).nullable().optional(),
   })
   .strict();
 

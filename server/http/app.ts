@@ -7,6 +7,7 @@ import helmet from 'helmet';
 import { pinoHttp } from 'pino-http';
 import type { Logger } from '../logger';
 import { errorHandler, notFoundHandler } from './middleware/error-handler';
+import { assertUtf8Body } from './request-encoding';
 
 /** Security headers of every response (also captured once for /v1, which is served before Express). */
 export const HELMET_OPTIONS: Parameters<typeof helmet>[0] = {
@@ -51,7 +52,7 @@ export function createApp(options: AppOptions): express.Express {
       autoLogging: { ignore: (request) => request.url === '/health' },
     }),
   );
-  app.use(express.json({ limit: options.jsonBodyLimit, strict: true }));
+  app.use(express.json({ limit: options.jsonBodyLimit, strict: true, verify: (_request, _response, body) => assertUtf8Body(body) }));
 
   app.get('/health', async (_request, response) => {
     const up = await options.isDatabaseUp();

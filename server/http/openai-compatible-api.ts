@@ -15,6 +15,7 @@ import type { ChatMessage } from '../llm/llm.types';
 import { parseInput } from './middleware/validate-request';
 import { DomainError } from '../errors/domain-error';
 import { errorResponse, streamFailure } from './error-response';
+import { assertUtf8Body } from './request-encoding';
 import { HELMET_OPTIONS } from './app';
 
 const contentPartSchema = z.object({ type: z.literal('text'), text: z.string() }).passthrough();
@@ -150,11 +151,13 @@ export function createOpenAiCompatibleApi(agents: AgentKeyLookup, runner: AgentR
         const charset = /charset=([^;\s]+)/i.exec(contentType)?.[1]?.replace(/"/g, '').toLowerCase();
         if (charset && charset !== 'utf-8' && charset !== 'utf8') return reject(new DomainError('UNSUPPORTED_ENCODING', 'Unsupported request encoding.'));
         try {
-          const parsed: unknown = JSON.parse(Buffer.concat(chunks, received).toString('utf8'));
+          const body = Buffer.concat(chunks, received);
+          assertUtf8Body(body);
+          const parsed: unknown = JSON.parse(body.toString('utf8'));
           if (typeof parsed !== 'object' || parsed === null) throw new SyntaxError('not an object or array');
           resolve(parsed);
-        } catch {
-          reject(new DomainError('INVALID_JSON', 'The request body is not valid JSON.'));
+        } catch (error) {
+          reject(error instanceof DomainError ? error : new DomainError('INVALID_JSON', 'The request body is not valid JSON.'));
         }
       });
     });

@@ -9,6 +9,7 @@ const ROOT = path.resolve(__dirname, '../..');
 /** Each room and the rooms it may import (besides itself). The composition root (platform.ts, main.ts) may import anything. */
 const MAY_IMPORT: Record<string, string[]> = {
   'server/errors': [],
+  'server/validation': [],
   'server/config': [],
   'server/logger.ts': [],
   'server/db': ['server/errors', 'server/config', 'server/logger.ts'],
@@ -20,8 +21,8 @@ const MAY_IMPORT: Record<string, string[]> = {
   'server/metering': ['server/catalog', 'server/db', 'server/errors', 'server/logger.ts', 'server/config'],
   'server/workspaces': ['server/users', 'server/db', 'server/errors'],
   'server/auth': ['server/users', 'server/workspaces', 'server/vault', 'server/config', 'server/db', 'server/errors'],
-  agents: ['server/llm', 'server/metering', 'server/vault', 'server/catalog', 'server/workspaces', 'server/db', 'server/config', 'server/errors', 'server/logger.ts'],
-  'server/http': ['agents', 'server/auth', 'server/workspaces', 'server/metering', 'server/catalog', 'server/llm', 'server/db', 'server/config', 'server/errors', 'server/logger.ts'],
+  agents: ['server/validation', 'server/llm', 'server/metering', 'server/vault', 'server/catalog', 'server/workspaces', 'server/db', 'server/config', 'server/errors', 'server/logger.ts'],
+  'server/http': ['server/validation', 'agents', 'server/auth', 'server/workspaces', 'server/metering', 'server/catalog', 'server/llm', 'server/db', 'server/config', 'server/errors', 'server/logger.ts'],
 };
 
 function roomOf(file: string): string {

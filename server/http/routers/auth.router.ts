@@ -1,6 +1,7 @@
 import { Router } from 'express';
 import { rateLimit, ipKeyGenerator } from 'express-rate-limit';
 import { z } from 'zod';
+import { displayNameSchema } from '../../validation/display-name';
 import type { AuthService } from '../../auth/auth.service';
 import { parseInput } from '../middleware/validate-request';
 import { DomainError } from '../../errors/domain-error';
@@ -9,7 +10,7 @@ const registerSchema = z
   .object({
     email: z.string().trim().toLowerCase().email('must be an email address').max(254),
     password: z.string().min(8, 'must be at least 8 characters').max(256, 'must be at most 256 characters'),
-    name: z.string().trim().min(1, 'is required').max(100),
+    name: displayNameSchema,
   })
   .strict();
 

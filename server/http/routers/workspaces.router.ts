@@ -1,10 +1,11 @@
 import { Router, type RequestHandler } from 'express';
 import { z } from 'zod';
+import { displayNameSchema } from '../../validation/display-name';
 import type { WorkspaceService } from '../../workspaces/workspace.service';
 import type { RequireWorkspaceRole } from '../middleware/workspace-access.middleware';
 import { parseInput } from '../middleware/validate-request';
 
-const createWorkspaceSchema = z.object({ name: z.string().trim().min(1, 'is required').max(100) }).strict();
+const createWorkspaceSchema = z.object({ name: displayNameSchema }).strict();
 const addMemberSchema = z
   .object({
     email: z.string().trim().toLowerCase().email('must be an email address').max(254),
