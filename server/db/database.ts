@@ -5,8 +5,10 @@ import mongoose, { type Connection } from 'mongoose';
 import type { Config } from '../config/config';
 import type { Logger } from '../logger';
 import type { WireStoreHandle } from './wire-store';
+import { claimLocalDatabase } from './local-database-owner';
 
-export type DatabaseMode = 'external' | 'memory-server' | 'wire-store';
+/** `shared-local`: another process of this data directory owns its local database; this one connects to it. */
+export type DatabaseMode = 'external' | 'memory-server' | 'wire-store' | 'shared-local';
 
 export interface Database {
   mode: DatabaseMode;
@@ -53,32 +55,60 @@ async function tryStartMemoryServer(dataDir: string, logger: Logger): Promise<Me
   }
 }
 
+interface LocalDatabase {
+  mode: 'memory-server' | 'wire-store';
+  uri: string;
+  stop(): Promise<void>;
+}
+
+/** This process owns the data directory: an embedded mongod when one can be had, else the built-in store. */
+async function startLocalDatabase(config: Config, logger: Logger): Promise<LocalDatabase> {
+  const memoryServer = await tryStartMemoryServer(config.dataDir, logger);
+  if ('uri' in memoryServer) return { mode: 'memory-server', uri: memoryServer.uri, stop: memoryServer.stop };
+  // Loaded only in this mode: with MONGODB_URI set the store's code (mingo & co.) stays out of the process.
+  const { startWireStore } = require('./wire-store') as typeof import('./wire-store');
+  const journalPath = path.join(config.dataDir, 'wire-store.journal');
+  const wireStore: WireStoreHandle = await startWireStore({ journalPath, logger });
+  logger.warn(
+    { mongod: memoryServer.unavailable },
+    `No MongoDB server available: using the built-in MongoDB-wire-compatible store (development and tests only; data in ${journalPath}). Set MONGODB_URI for a real MongoDB.`,
+  );
+  return { mode: 'wire-store', uri: wireStore.uri, stop: () => wireStore.close() };
+}
+
 export async function connectDatabase(config: Config, logger: Logger, options: { databaseName?: string } = {}): Promise<Database> {
   let mode: DatabaseMode;
   let uri: string;
   let stopEmbedded: () => Promise<void> = async () => undefined;
-  let wireStore: WireStoreHandle | undefined;
 
   if (config.mongodbUri) {
     mode = 'external';
     uri = config.mongodbUri;
   } else {
-    const memoryServer = await tryStartMemoryServer(config.dataDir, logger);
-    if ('uri' in memoryServer) {
-      mode = 'memory-server';
-      uri = memoryServer.uri;
-      stopEmbedded = memoryServer.stop;
+    const claim = await claimLocalDatabase(config.dataDir);
+    if (!claim.owned) {
+      // A running platform owns the local database: share it rather than open the same files (they would overwrite
+      // each other's writes).
+      mode = 'shared-local';
+      uri = claim.uri;
+      logger.info({ ownerPid: claim.ownerPid }, 'using the local database of the running platform');
     } else {
-      mode = 'wire-store';
-      // Loaded only in this mode: with MONGODB_URI set the store's code (mingo & co.) stays out of the process.
-      const { startWireStore } = require('./wire-store') as typeof import('./wire-store');
-      wireStore = await startWireStore({ journalPath: path.join(config.dataDir, 'wire-store.journal'), logger });
-      uri = wireStore.uri;
-      stopEmbedded = () => wireStore!.close();
-      logger.warn(
-        { mongod: memoryServer.unavailable },
-        `No MongoDB server available: using the built-in MongoDB-wire-compatible store (development and tests only; data in ${path.join(config.dataDir, 'wire-store.journal')}). Set MONGODB_URI for a real MongoDB.`,
-      );
+      let local: LocalDatabase;
+      try {
+        local = await startLocalDatabase(config, logger);
+        claim.publish(local.uri);
+      } catch (error) {
+        claim.release();
+        throw error;
+      }
+      ({ mode, uri } = local);
+      stopEmbedded = async () => {
+        try {
+          await local.stop();
+        } finally {
+          claim.release();
+        }
+      };
     }
   }
 
