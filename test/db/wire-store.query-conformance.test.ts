@@ -245,4 +245,14 @@ describe('query conformance (driver + mongoose) — built-in wire store or MONGO
       expect(await ids('refs', { ref: new DBRef('users', target) })).to.deep.equal([1]);
     });
   });
+
+  describe('$natural sort', () => {
+    it('{ $natural: 1 } is insertion order; { $natural: -1 } is its reverse or, on the built-in store, a clear refusal', async () => {
+      await coll('natural').insertMany([{ _id: 3 }, { _id: 1 }, { _id: 2 }]);
+      expect(await ids('natural', {}, { $natural: 1 })).to.deep.equal([3, 1, 2]);
+      const reversed = await ids('natural', {}, { $natural: -1 }).catch((error: { code?: number }) => error);
+      if (process.env.MONGODB_URI) expect(reversed).to.deep.equal([2, 1, 3]);
+      else expect((reversed as { code?: number }).code).to.equal(238);
+    });
+  });
 });

@@ -50,7 +50,12 @@ export function validateSort(sort: Document | undefined): Document | undefined {
   const out: Document = {};
   for (const key of Object.keys(sort)) {
     const dir = sort[key];
-    if (key === '$natural') continue;
+    if (key === '$natural') {
+      // Natural order is the store's order, so `{ $natural: 1 }` alone is no sort at all; anything else would be
+      // answered in the wrong order.
+      if (Object.keys(sort).length !== 1 || !(dir === 1 || (dir instanceof Long && dir.toNumber() === 1))) throw notSupported('A $natural sort other than { $natural: 1 } alone');
+      continue;
+    }
     if (isPlainObject(dir)) throw notSupported('Sorting by $meta');
     const n = typeof dir === 'number' ? dir : dir instanceof Long ? dir.toNumber() : NaN;
     if (n !== 1 && n !== -1) throw new CommandError(ErrorCodes.BadValue, `$sort key ordering must be 1 (for ascending) or -1 (for descending)`);
