@@ -4,8 +4,9 @@ import type { Logger } from '../server/logger';
 import { createModels, type Models } from '../server/platform-models';
 import type { Migration } from './migration.types';
 import { migration as createIndexes } from './001-create-indexes';
+import { migration as sessionIndexes } from './002-session-indexes';
 
-export const MIGRATIONS: Migration[] = [createIndexes];
+export const MIGRATIONS: Migration[] = [createIndexes, sessionIndexes];
 
 export async function runMigrations(connection: Connection, logger: Logger, models: Models = createModels(connection)): Promise<string[]> {
   const collection = connection.collection<{ _id: string; appliedAt: Date; description: string }>('migrations');

@@ -22,13 +22,21 @@ export interface AuditEntry {
 /** Removes what another module keeps for a workspace (agents and their API keys) before the workspace itself goes. */
 export type WorkspaceDeletionStep = (workspaceId: string) => Promise<void>;
 
+/** A membership ended: userId left workspaceId (userId absent: the workspace was deleted, every member left). */
+export type MembershipRemovedListener = (removed: { workspaceId: string; userId?: string }) => void;
+
 export class WorkspaceService {
   private readonly deletionSteps: WorkspaceDeletionStep[] = [];
+  private readonly membershipRemovedListeners: MembershipRemovedListener[] = [];
 
   constructor(private readonly models: WorkspaceModels & UserModels) {}
 
   onWorkspaceDeleting(step: WorkspaceDeletionStep): void {
     this.deletionSteps.push(step);
+  }
+
+  onMembershipRemoved(listener: MembershipRemovedListener): void {
+    this.membershipRemovedListeners.push(listener);
   }
 
   /**
@@ -41,6 +49,7 @@ export class WorkspaceService {
     if (!workspace) throw notFound('Workspace');
     for (const step of this.deletionSteps) await step(workspaceId);
     const memberships = await this.models.Membership.deleteMany({ workspaceId: id });
+    for (const listener of this.membershipRemovedListeners) listener({ workspaceId });
     await this.models.Workspace.deleteOne({ _id: id });
     await this.audit({ workspaceId, actorUserId, action: 'workspace.delete', targetType: 'workspace', targetId: workspaceId, changes: { name: workspace.name, membershipsRemoved: memberships.deletedCount } });
   }
@@ -124,6 +133,7 @@ export class WorkspaceService {
   async removeMember(workspaceId: string, actorUserId: string, userId: string): Promise<void> {
     const membership = await this.assertMayChange(workspaceId, actorUserId, userId, undefined);
     await this.models.Membership.deleteOne({ _id: membership._id });
+    for (const listener of this.membershipRemovedListeners) listener({ workspaceId, userId });
     await this.audit({ workspaceId, actorUserId, action: 'member.remove', targetType: 'user', targetId: userId, changes: { role: membership.role } });
   }
 
