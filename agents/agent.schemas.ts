@@ -31,8 +31,8 @@ export const createAgentSchema = z
 const limitsSchema = z
   .object({
     monthlyTokenCap: z.number().int().positive().max(1e12).nullable().optional(),
-    // At least one cent: a smaller budget would be stored as 0 µ$ and block the agent at once.
-    monthlyBudgetUsd: z.number().min(0.01, 'must be at least 0.01 (one cent)').max(1e7).nullable().optional(),
+    // At least one micro-dollar, the unit money is stored in: a smaller budget would be stored as 0 and block the agent.
+    monthlyBudgetUsd: z.number().min(0.000001, 'must be at least 0.000001 (one micro-dollar)').max(1e7).nullable().optional(),
   })
   .strict();
 

@@ -5,8 +5,9 @@ import { createModels, type Models } from '../server/platform-models';
 import type { Migration } from './migration.types';
 import { migration as createIndexes } from './001-create-indexes';
 import { migration as workspaceOwnerCounts } from './002-workspace-owner-counts';
+import { migration as sessionIndexes } from './003-session-indexes';
 
-export const MIGRATIONS: Migration[] = [createIndexes, workspaceOwnerCounts];
+export const MIGRATIONS: Migration[] = [createIndexes, workspaceOwnerCounts, sessionIndexes];
 
 export async function runMigrations(connection: Connection, logger: Logger, models: Models = createModels(connection)): Promise<string[]> {
   const collection = connection.collection<{ _id: string; appliedAt: Date; description: string }>('migrations');

@@ -2,6 +2,7 @@
 // Each feature owns its models; the db layer knows none of them. Several platforms can share a process (tests).
 import type { Connection } from 'mongoose';
 import { createUserModels } from './users/user.model';
+import { createAuthModels } from './auth/auth.models';
 import { createWorkspaceModels } from './workspaces/workspace.model';
 import { createAgentModels } from '../agents/agent.model';
 import { createMeteringModels } from './metering/metering.models';
@@ -9,6 +10,7 @@ import { createMeteringModels } from './metering/metering.models';
 export function createModels(connection: Connection) {
   return {
     ...createUserModels(connection),
+    ...createAuthModels(connection),
     ...createWorkspaceModels(connection),
     ...createAgentModels(connection),
     ...createMeteringModels(connection),

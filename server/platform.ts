@@ -14,6 +14,8 @@ import { runMigrations } from '../migrations/migration-runner';
 import { createVault } from './vault/vault.service';
 import { TokenService } from './auth/token.service';
 import { AuthService } from './auth/auth.service';
+import { SessionService } from './auth/session.service';
+import { PasswordResetService } from './auth/password-reset.service';
 import { createAuthenticateMiddleware } from './auth/authenticate.middleware';
 import { WorkspaceService } from './workspaces/workspace.service';
 import { createWorkspaceAccess } from './http/middleware/workspace-access.middleware';
@@ -106,7 +108,8 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
 
   const tokens = new TokenService(config);
   const workspaces = new WorkspaceService(models);
-  const auth = new AuthService(models, tokens, workspaces);
+  const sessions = new SessionService(models, tokens);
+  const auth = new AuthService(models, sessions, workspaces, new PasswordResetService(models));
   const agents = new AgentService(models, config, catalog, templates, vault, workspaces);
   workspaces.onWorkspaceDeleting((workspaceId) => agents.removeAllInWorkspace(workspaceId));
   const meter = new MeterService(models, logger, { flushIntervalMs: config.meterFlushIntervalMs, busyFlushIntervalMs: config.meterBusyFlushIntervalMs, ...options.meterOptions });
@@ -130,7 +133,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     deadlineMs: config.llmDeadlineMs,
   });
 
-  const authenticate = createAuthenticateMiddleware(config);
+  const authenticate = createAuthenticateMiddleware(config, sessions);
   const requireWorkspaceRole = createWorkspaceAccess(workspaces);
   const authRateLimits: AuthRateLimits = { loginFailuresPerWindow: 10, registrationsPerWindow: 30, windowMs: 15 * 60_000, ...options.authRateLimits };
   const app = createApp({
@@ -141,7 +144,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     clientDirectory: path.join(PROJECT_ROOT, 'client', 'dist'),
     routers: [
       createCatalogRouter(catalog, templates, config),
-      createAuthRouter(auth, authenticate, authRateLimits),
+      createAuthRouter(auth, sessions, authenticate, authRateLimits),
       createWorkspacesRouter(workspaces, authenticate, requireWorkspaceRole),
       createAgentsRouter(
         agents,
@@ -160,7 +163,8 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   httpServer.keepAliveTimeout = 65_000;
   const realtime = await createRealtime({
     httpServer,
-    verifyUserToken: (token) => tokens.verify(token),
+    verifyUserToken: (token) => sessions.verify(token),
+    isSessionActive: (session) => sessions.isActive(session),
     isWorkspaceMember: async (userId, workspaceId) => (await workspaces.findRole(userId, workspaceId)) !== undefined,
     redisUrl: config.redisUrl,
     logger,
@@ -176,6 +180,8 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     void alerts.raiseForRollupChanges(changes, agentNames);
   });
   alerts.setPublisher((workspaceId, alert) => realtime.publishAlert(workspaceId, alert));
+  workspaces.onMembershipRemoved(({ workspaceId, userId }) => realtime.leaveWorkspace(workspaceId, userId));
+  sessions.onSessionsEnded((ended) => realtime.endSessions(ended));
 
   await new Promise<void>((resolve, reject) => {
     httpServer.once('error', reject);

@@ -82,6 +82,10 @@ export const api = {
     request<{ token: string; user: Me['user']; workspace: WorkspaceSummary }>('POST', '/api/auth/register', input, { auth: false }),
   login: (input: { email: string; password: string }) => request<{ token: string; user: Me['user'] }>('POST', '/api/auth/login', input, { auth: false }),
   me: () => request<Me>('GET', '/api/auth/me'),
+  changePassword: (input: { currentPassword: string; newPassword: string }) => request<{ token: string; user: Me['user'] }>('POST', '/api/auth/password', input),
+  resetPassword: (input: { token: string; newPassword: string }) => request<{ token: string; user: Me['user'] }>('POST', '/api/auth/reset', input, { auth: false }),
+  signOut: () => request<void>('POST', '/api/auth/sign-out'),
+  signOutEverywhere: () => request<void>('POST', '/api/auth/sign-out-everywhere'),
   createWorkspace: (name: string) => request<WorkspaceSummary>('POST', '/api/workspaces', { name }),
 
   plans: () => request<Plan[]>('GET', '/api/plans', undefined, { auth: false }),

@@ -74,6 +74,8 @@ const CODE_FIELDS: Record<string, string> = {
   EMAIL_TAKEN: 'email',
   EMAIL_IN_USE: 'email',
   INVALID_CREDENTIALS: 'password',
+  CURRENT_PASSWORD_INCORRECT: 'currentPassword',
+  RESET_LINK_INVALID: 'newPassword',
 };
 
 /**

@@ -4,10 +4,11 @@ import { setUnauthorizedHandler } from './api';
 import { api } from './api';
 import { h, mount } from './dom';
 import { renderShell, type Shell } from './components/shell';
-import { connectRealtime, disconnectRealtime } from './realtime';
+import { connectRealtime, disconnectRealtime, setSessionEndedHandler } from './realtime';
 import { navigate, parseRoute } from './router';
 import { isSignedIn, loadSession, session, signOut } from './session';
 import { renderAuth, rememberRedirect } from './views/auth';
+import { renderResetPassword } from './views/reset-password';
 import { renderAgent } from './views/agent/agent-page';
 import { pageHeader } from './views/common';
 import { renderDashboard } from './views/dashboard';
@@ -20,13 +21,16 @@ let shell: Shell | null = null;
 let renderToken = 0;
 let firstRender = true;
 
-setUnauthorizedHandler(() => {
+// A 401, or the live connection saying the session ended (signed out on another device): back to the sign-in page.
+function endSession(): void {
   if (!isSignedIn()) return;
   rememberRedirect(location.hash);
   signOut();
   disconnectRealtime();
   navigate('/login');
-});
+}
+setUnauthorizedHandler(endSession);
+setSessionEndedHandler(endSession);
 
 async function render(): Promise<void> {
   const token = ++renderToken;
@@ -36,6 +40,12 @@ async function render(): Promise<void> {
   shell = null;
   const route = parseRoute(location.hash);
 
+  if (route.name === 'reset') {
+    // Open signed in or not: redeeming the link signs every device out and this one in.
+    disconnectRealtime();
+    renderResetPassword(app, route.params.token ?? '');
+    return;
+  }
   if (route.name === 'login' || route.name === 'signup') {
     if (isSignedIn()) return navigate('/dashboard');
     disconnectRealtime();

@@ -14,6 +14,12 @@ type Listener<T> = (payload: T) => void;
 const usageListeners = new Set<Listener<UsageUpdate>>();
 const alertListeners = new Set<Listener<Alert>>();
 const statusListeners = new Set<Listener<boolean>>();
+let sessionEndedHandler: () => void = () => undefined;
+
+/** The server ended this tab's session (signed out elsewhere, password changed elsewhere, token expired). */
+export function setSessionEndedHandler(handler: () => void): void {
+  sessionEndedHandler = handler;
+}
 
 let socket: Socket | null = null;
 let joinedWorkspace: string | null = null;
@@ -32,6 +38,7 @@ export function connectRealtime(workspaceId: string): void {
     socket.on('usage:update', (update: UsageUpdate) => {
       if (update.workspaceId === joinedWorkspace) for (const listener of usageListeners) listener(update);
     });
+    socket.on('session:expired', () => sessionEndedHandler());
     socket.on('alert', (alert: Alert) => {
       for (const listener of alertListeners) listener(alert);
     });

@@ -1,4 +1,4 @@
-// User JWTs: HS256 pinned, issuer and audience pinned, with expiry.
+// User JWTs: HS256 pinned, issuer and audience pinned, with expiry; each names its session (`jti`, auth.models.ts).
 import { createSecretKey, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import type { Config } from '../config/config';
@@ -13,7 +13,15 @@ export function jwtSecretKey(config: Config): KeyObject {
 
 export interface VerifiedToken {
   userId: string;
+  sessionId: string;
   expiresAt: number;
+}
+
+/** What a token must carry: a user id, a session id and an expiry. Tokens from before sessions (no `jti`) are refused. */
+export function readTokenClaims(payload: { sub?: unknown; jti?: unknown; exp?: unknown }): VerifiedToken | undefined {
+  if (typeof payload.sub !== 'string' || !/^[a-f0-9]{24}$/.test(payload.sub)) return undefined;
+  if (typeof payload.jti !== 'string' || !/^[A-Za-z0-9_-]{16,64}$/.test(payload.jti) || typeof payload.exp !== 'number') return undefined;
+  return { userId: payload.sub, sessionId: payload.jti, expiresAt: payload.exp * 1000 };
 }
 
 export class TokenService {
@@ -23,24 +31,30 @@ export class TokenService {
     this.secretKey = jwtSecretKey(config);
   }
 
-  issue(userId: string): string {
+  get lifetimeMs(): number {
+    return this.config.jwtExpiresInSeconds * 1000;
+  }
+
+  issue(userId: string, sessionId: string): string {
     return jwt.sign({}, this.secretKey, {
       algorithm: 'HS256',
       subject: userId,
+      jwtid: sessionId,
       issuer: this.config.jwtIssuer,
       audience: this.config.jwtAudience,
       expiresIn: this.config.jwtExpiresInSeconds,
     });
   }
 
-  /** Throws on any invalid token (alg none, wrong secret, expired, wrong iss/aud). */
+  /** Throws on any invalid token (alg none, wrong secret, expired, wrong iss/aud, no session id). */
   verify(token: string): VerifiedToken {
     const payload = jwt.verify(token, this.secretKey, {
       algorithms: ['HS256'],
       issuer: this.config.jwtIssuer,
       audience: this.config.jwtAudience,
     }) as jwt.JwtPayload;
-    if (typeof payload.sub !== 'string' || typeof payload.exp !== 'number') throw new Error('token without subject or expiry');
-    return { userId: payload.sub, expiresAt: payload.exp * 1000 };
+    const claims = readTokenClaims(payload);
+    if (!claims) throw new Error('token without subject, session or expiry');
+    return claims;
   }
 }

@@ -14,6 +14,8 @@ export const ERROR_CODES = [
   // Who is asking
   'UNAUTHORIZED',
   'INVALID_CREDENTIALS',
+  'CURRENT_PASSWORD_INCORRECT',
+  'RESET_LINK_INVALID',
   'invalid_api_key',
   'FORBIDDEN',
   'TOO_MANY_ATTEMPTS',

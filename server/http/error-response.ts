@@ -13,6 +13,9 @@ export const HTTP_STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
   INVALID_MONTH: 400,
   UNAUTHORIZED: 401,
   INVALID_CREDENTIALS: 401,
+  // Bad input on a signed-in request: a 401 would sign the client out.
+  CURRENT_PASSWORD_INCORRECT: 400,
+  RESET_LINK_INVALID: 400,
   invalid_api_key: 401,
   FORBIDDEN: 403,
   TOO_MANY_ATTEMPTS: 429,

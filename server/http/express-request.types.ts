@@ -6,6 +6,8 @@ declare global {
   namespace Express {
     interface User {
       userId: string;
+      /** The token's session (its `jti`): what "sign out" ends. */
+      sessionId: string;
       tokenExpiresAt: number;
     }
     interface Request {

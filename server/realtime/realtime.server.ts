@@ -12,14 +12,22 @@ export type { UsageRowUpdate, UsageUpdatePayload } from './usage-coalescer';
 
 export interface RealtimeDependencies {
   httpServer: http.Server;
-  /** Throws on a bad token. */
-  verifyUserToken(token: string): { userId: string; expiresAt: number /* epoch ms */ };
+  /** The token's user and session, or undefined (or a throw) for a bad token or an ended session. */
+  verifyUserToken(token: string): Promise<VerifiedUserToken | undefined> | VerifiedUserToken | undefined;
+  /** Whether the session is still active: asked again on every event from the socket. */
+  isSessionActive(session: { userId: string; sessionId: string }): Promise<boolean>;
   isWorkspaceMember(userId: string, workspaceId: string): Promise<boolean>;
   /** REDIS_URL: share rooms between several instances through the Redis adapter. */
   redisUrl?: string;
   logger: Logger;
   /** At most one `usage:update` per workspace per interval. Default 250 ms. */
   coalesceIntervalMs?: number;
+}
+
+export interface VerifiedUserToken {
+  userId: string;
+  sessionId: string;
+  expiresAt: number /* epoch ms */;
 }
 
 export interface RealtimeAlert {
@@ -39,6 +47,13 @@ export interface Realtime {
    */
   hasListeners(workspaceId: string): boolean;
   publishAlert(workspaceId: string, alert: RealtimeAlert): void;
+  /**
+   * A member left the workspace (removed; userId absent: the workspace was deleted): their sockets leave its room,
+   * on every instance when the Redis adapter is on.
+   */
+  leaveWorkspace(workspaceId: string, userId?: string): void;
+  /** Signed out (one session, or every session of the user): `session:expired` and disconnect, on every instance. */
+  endSessions(ended: { userId: string; sessionId?: string }): void;
   /**
    * Flushes pending updates, disconnects this instance's sockets and leaves Redis. Like Socket.IO's own close(), this
    * also closes the HTTP server it is attached to (it resolves even if that server was already closed).
@@ -66,11 +81,12 @@ interface ClientToServerEvents {
 interface ServerToClientEvents {
   'usage:update': (payload: UsageUpdatePayload) => void;
   alert: (alert: RealtimeAlert) => void;
-  'session:expired': (payload: { code: 'TOKEN_EXPIRED' }) => void;
+  'session:expired': (payload: { code: 'TOKEN_EXPIRED' | 'SESSION_ENDED' }) => void;
 }
 
 interface SocketData {
   userId: string;
+  sessionId: string;
   expiresAt: number;
 }
 
@@ -97,6 +113,11 @@ const workspaceRequestSchema = z.object({ workspaceId: z.string().min(1).max(128
 export function workspaceRoom(workspaceId: string): string {
   return `workspace:${workspaceId}`;
 }
+
+/** Every socket also sits in its user's and its session's room, so sign-outs and removals reach it on any instance. */
+const userRoom = (userId: string) => `user:${userId}`;
+const sessionRoom = (sessionId: string) => `session:${sessionId}`;
+const WORKSPACE_ROOM_PREFIX = workspaceRoom('');
 
 function unauthorized(reason: string): Error {
   // The client sees `connect_error` with message UNAUTHORIZED; `data` says why without echoing the token.
@@ -161,7 +182,7 @@ export async function createRealtime(deps: RealtimeDependencies): Promise<Realti
     io.adapter(createAdapter(redisClients[0], redisClients[1]));
   }
 
-  io.use((socket, next) => {
+  io.use(async (socket, next) => {
     const query = socket.handshake.query;
     if (QUERY_TOKEN_PARAMETERS.some((name) => query[name] !== undefined)) {
       // A token in a URL ends up in proxy and access logs: refused even when a valid auth.token comes along.
@@ -171,31 +192,34 @@ export async function createRealtime(deps: RealtimeDependencies): Promise<Realti
     if (typeof token !== 'string' || token.length === 0 || token.length > MAXIMUM_TOKEN_LENGTH) {
       return next(unauthorized('missing_token'));
     }
-    let identity: { userId: string; expiresAt: number };
+    let identity: VerifiedUserToken | undefined;
     try {
-      identity = deps.verifyUserToken(token);
+      identity = await deps.verifyUserToken(token);
     } catch {
       return next(unauthorized('invalid_token'));
     }
-    if (typeof identity?.userId !== 'string' || !Number.isFinite(identity.expiresAt) || identity.expiresAt <= Date.now()) {
+    if (typeof identity?.userId !== 'string' || typeof identity.sessionId !== 'string' || !Number.isFinite(identity.expiresAt) || identity.expiresAt <= Date.now()) {
       return next(unauthorized('invalid_token'));
     }
     socket.data.userId = identity.userId;
+    socket.data.sessionId = identity.sessionId;
     socket.data.expiresAt = identity.expiresAt;
     next();
   });
 
   io.on('connection', (socket) => {
+    void socket.join([userRoom(socket.data.userId), sessionRoom(socket.data.sessionId)]);
     const stopExpiryWatch = watchExpiry(socket);
     socket.on('disconnect', () => stopExpiryWatch());
     limitEventRate(socket);
+    requireActiveSession(socket);
 
     socket.on('workspace:join', async (rawPayload, rawAcknowledge) => {
       const { payload, respond } = readArguments(rawPayload, rawAcknowledge);
       const parsed = workspaceRequestSchema.safeParse(payload);
       if (!parsed.success) return respond(NOT_FOUND);
       const room = workspaceRoom(parsed.data.workspaceId);
-      if (!socket.rooms.has(room) && socket.rooms.size > MAXIMUM_ROOMS_PER_SOCKET) {
+      if (!socket.rooms.has(room) && workspaceRoomCount(socket) >= MAXIMUM_ROOMS_PER_SOCKET) {
         return respond({ ok: false, error: { code: 'TOO_MANY_WORKSPACES' } });
       }
       let isMember: boolean;
@@ -209,6 +233,12 @@ export async function createRealtime(deps: RealtimeDependencies): Promise<Realti
       if (!isMember) return respond(NOT_FOUND);
       if (socket.disconnected) return; // the token expired while we were checking
       await socket.join(room);
+      // Asked again once in the room: a removal that landed during the first check (before the socket was in the
+      // room to be evicted) is seen here, and one landing after this evicts the socket (leaveWorkspace).
+      if (!(await deps.isWorkspaceMember(socket.data.userId, parsed.data.workspaceId).catch(() => false))) {
+        await socket.leave(room);
+        return respond(NOT_FOUND);
+      }
       respond({ ok: true });
     });
 
@@ -221,16 +251,39 @@ export async function createRealtime(deps: RealtimeDependencies): Promise<Realti
     });
   });
 
+  function workspaceRoomCount(socket: RealtimeSocket): number {
+    let count = 0;
+    for (const room of socket.rooms) if (room.startsWith(WORKSPACE_ROOM_PREFIX)) count += 1;
+    return count;
+  }
+
+  function endSocket(socket: RealtimeSocket, code: 'TOKEN_EXPIRED' | 'SESSION_ENDED'): void {
+    socket.emit('session:expired', { code });
+    socket.disconnect(true);
+  }
+
+  /** Every event first asks whether the socket's session is still active (a short cache makes this cheap). */
+  function requireActiveSession(socket: RealtimeSocket): void {
+    socket.use((_event, next) => {
+      deps.isSessionActive({ userId: socket.data.userId, sessionId: socket.data.sessionId }).then(
+        (active) => {
+          if (active) return next();
+          if (socket.connected) endSocket(socket, 'SESSION_ENDED');
+        },
+        (error: unknown) => {
+          logger.error({ err: error }, 'realtime session check failed');
+          next(new Error('INTERNAL'));
+        },
+      );
+    });
+  }
+
   /** Disconnects the socket when its token expires, so a revoked session stops receiving data. */
   function watchExpiry(socket: RealtimeSocket): () => void {
     let timer: NodeJS.Timeout | undefined;
     const check = () => {
       const remaining = socket.data.expiresAt - Date.now();
-      if (remaining <= 0) {
-        socket.emit('session:expired', { code: 'TOKEN_EXPIRED' });
-        socket.disconnect(true);
-        return;
-      }
+      if (remaining <= 0) return endSocket(socket, 'TOKEN_EXPIRED');
       // setTimeout cannot wait longer than ~24.8 days; longer tokens are re-checked then.
       timer = setTimeout(check, Math.min(remaining, MAXIMUM_TIMER_MS));
       timer.unref();
@@ -298,6 +351,22 @@ export async function createRealtime(deps: RealtimeDependencies): Promise<Realti
       }
       const { id, type, agentId, message, createdAt } = alert;
       io.to(workspaceRoom(workspaceId)).emit('alert', { id, type, agentId, message, createdAt });
+    },
+    leaveWorkspace(workspaceId, userId) {
+      if (closed) return;
+      const room = workspaceRoom(workspaceId);
+      const sockets = userId === undefined ? io.in(room) : io.in(userRoom(userId));
+      void Promise.resolve(sockets.socketsLeave(room)).catch((error: unknown) => logger.error({ err: error, workspaceId }, 'workspace eviction failed'));
+    },
+    endSessions(ended) {
+      if (closed) return;
+      const room = ended.sessionId === undefined ? userRoom(ended.userId) : sessionRoom(ended.sessionId);
+      try {
+        io.to(room).emit('session:expired', { code: 'SESSION_ENDED' });
+        io.in(room).disconnectSockets(true);
+      } catch (error) {
+        logger.error({ err: error, userId: ended.userId }, 'ending realtime sessions failed');
+      }
     },
     async close() {
       if (closed) return;

@@ -6,6 +6,8 @@ export const userSchema = new Schema(
     email: { type: String, required: true, unique: true },
     name: { type: String, required: true },
     passwordHash: { type: String, required: true },
+    /** Bumped by sign out everywhere, a password change and a password reset: every older session ends (auth/session.service.ts). */
+    tokenVersion: { type: Number, default: 0 },
   },
   { timestamps: true, collection: 'users', autoIndex: false },
 );

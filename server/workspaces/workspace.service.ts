@@ -24,14 +24,21 @@ export type WorkspaceDeletionStep = (workspaceId: string) => Promise<void>;
 
 /** The member's role changed (or the member left) between reading and writing: nothing was done. */
 const memberChanged = () => conflict('MEMBER_CHANGED', 'This member was changed by someone else at the same moment. Reload and try again.');
+/** A membership ended: userId left workspaceId (userId absent: the workspace was deleted, every member left). */
+export type MembershipRemovedListener = (removed: { workspaceId: string; userId?: string }) => void;
 
 export class WorkspaceService {
   private readonly deletionSteps: WorkspaceDeletionStep[] = [];
+  private readonly membershipRemovedListeners: MembershipRemovedListener[] = [];
 
   constructor(private readonly models: WorkspaceModels & UserModels) {}
 
   onWorkspaceDeleting(step: WorkspaceDeletionStep): void {
     this.deletionSteps.push(step);
+  }
+
+  onMembershipRemoved(listener: MembershipRemovedListener): void {
+    this.membershipRemovedListeners.push(listener);
   }
 
   /**
@@ -44,6 +51,7 @@ export class WorkspaceService {
     if (!workspace) throw notFound('Workspace');
     for (const step of this.deletionSteps) await step(workspaceId);
     const memberships = await this.models.Membership.deleteMany({ workspaceId: id });
+    for (const listener of this.membershipRemovedListeners) listener({ workspaceId });
     await this.models.Workspace.deleteOne({ _id: id });
     await this.audit({ workspaceId, actorUserId, action: 'workspace.delete', targetType: 'workspace', targetId: workspaceId, changes: { name: workspace.name, membershipsRemoved: memberships.deletedCount } });
   }
@@ -159,6 +167,7 @@ export class WorkspaceService {
       if (membership.role === 'owner') await this.takeOwnerSeat(workspaceId);
       throw memberChanged();
     }
+    for (const listener of this.membershipRemovedListeners) listener({ workspaceId, userId });
     await this.audit({ workspaceId, actorUserId, action: 'member.remove', targetType: 'user', targetId: userId, changes: { role: membership.role } });
   }
 

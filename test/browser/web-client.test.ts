@@ -5,6 +5,7 @@ import path from 'node:path';
 import { expect } from 'chai';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { api, createAgent, registerUser, startTestPlatform, type TestPlatform, type TestUser } from '../support/test-platform';
+import { PasswordResetService } from '../../server/auth/password-reset.service';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const CLIENT = path.join(ROOT, 'client');
@@ -341,6 +342,78 @@ describe('web client (real browser)', function () {
     await page.locator('.chart-box canvas').first().waitFor();
     expect(await scrollWidth()).to.be.at.most(375);
     await screenshot(page, '14-mobile-agent-usage');
+    await context.close();
+  });
+
+  it('account menu: change password (a wrong one first), sign out, sign in again, the reset link page, sign out of all devices', async () => {
+    const user: TestUser = await registerUser(platform.url, 'Pat Password');
+    const newPassword = 'a changed passphrase';
+    const status = async (token: string | null) => (await api(platform.url, 'GET', '/api/auth/me', { token: token ?? undefined })).status;
+    const otherDevice = (await api(platform.url, 'POST', '/api/auth/login', { body: { email: user.email, password: user.password } })).body.token as string;
+    const context = await newContext({ token: user.token, workspaceId: user.workspace.id });
+    const page = await context.newPage();
+    const pageToken = () => page.evaluate(() => localStorage.getItem('agentHost.token'));
+    await page.goto(`${platform.url}/#/dashboard`);
+    await page.getByRole('heading', { name: 'Usage', level: 1 }).waitFor();
+
+    await page.getByRole('button', { name: 'Account' }).click();
+    await page.getByRole('menu', { name: 'Account' }).waitFor();
+    await screenshot(page, '15-account-menu');
+    await page.getByRole('menuitem', { name: 'Change password' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Change password' });
+    await dialog.getByLabel('Current password').fill('not my password');
+    await dialog.getByLabel('New password').fill(newPassword);
+    await dialog.getByRole('button', { name: 'Change password' }).click();
+    await dialog.getByText('The current password is not correct.').waitFor();
+    await screenshot(page, '16-change-password-wrong');
+    expect(await status(user.token)).to.equal(200);
+
+    await dialog.getByLabel('Current password').fill(user.password);
+    await dialog.getByRole('button', { name: 'Change password' }).click();
+    await dialog.getByRole('heading', { name: 'Password changed' }).waitFor();
+    await screenshot(page, '17-password-changed');
+    expect(await status(user.token)).to.equal(401);
+    expect(await status(otherDevice)).to.equal(401);
+    const changedToken = await pageToken();
+    expect(changedToken).not.to.equal(user.token);
+    expect(await status(changedToken)).to.equal(200);
+    await dialog.getByRole('button', { name: 'Done' }).click();
+
+    await page.getByRole('button', { name: 'Account' }).click();
+    await page.getByRole('menuitem', { name: 'Sign out', exact: true }).click();
+    await page.getByRole('heading', { name: 'Welcome back' }).waitFor();
+    expect(await pageToken()).to.equal(null);
+    expect(await status(changedToken)).to.equal(401);
+    await screenshot(page, '18-signed-out');
+
+    await page.getByLabel('Email').fill(user.email);
+    await page.getByLabel('Password').fill(newPassword);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Usage', level: 1 }).waitFor();
+    const signedInToken = await pageToken();
+
+    // The link the operator hands over (npm run user:reset-link), opened in this browser.
+    const { token: resetToken } = await new PasswordResetService(platform.platform.models).issue(user.email, { issuedBy: 'operator' });
+    await page.goto(`${platform.url}/#/reset?token=${resetToken}`);
+    await page.getByRole('heading', { name: 'Choose a new password' }).waitFor();
+    await screenshot(page, '19-reset-password');
+    await page.getByLabel('New password').fill('short');
+    await page.getByRole('button', { name: 'Set new password' }).click();
+    await page.getByText('Use at least 8 characters.').waitFor();
+    await page.getByLabel('New password').fill('a passphrase from the reset link');
+    await page.getByRole('button', { name: 'Set new password' }).click();
+    await page.getByRole('heading', { name: 'Usage', level: 1 }).waitFor();
+    expect(await status(signedInToken)).to.equal(401);
+    const afterReset = await pageToken();
+    expect(await status(afterReset)).to.equal(200);
+
+    const elsewhere = (await api(platform.url, 'POST', '/api/auth/login', { body: { email: user.email, password: 'a passphrase from the reset link' } })).body.token as string;
+    page.once('dialog', (confirmation) => void confirmation.accept());
+    await page.getByRole('button', { name: 'Account' }).click();
+    await page.getByRole('menuitem', { name: 'Sign out of all devices' }).click();
+    await page.getByRole('heading', { name: 'Welcome back' }).waitFor();
+    expect(await status(afterReset)).to.equal(401);
+    expect(await status(elsewhere)).to.equal(401);
     await context.close();
   });
 });

@@ -101,14 +101,31 @@ describe('accounts (HTTP)', () => {
     let userId: string;
     const options = { subject: '', issuer: 'agent-host', audience: 'agent-host-api', expiresIn: 600 } as jwt.SignOptions;
 
+    let sessionId: string;
+
     before(async () => {
-      userId = (await registerUser(url)).user.id;
+      const registered = await registerUser(url);
+      userId = registered.user.id;
+      // Every token names its session (jti): these forged tokens name the user's real one, so each is refused only
+      // for what the test says.
+      sessionId = (jwt.decode(registered.token) as jwt.JwtPayload).jti!;
       options.subject = userId;
+      options.jwtid = sessionId;
     });
 
     it('accepts a correctly signed token (control)', async () => {
       const token = jwt.sign({}, TEST_JWT_SECRET, { ...options, algorithm: 'HS256' });
       expect((await api(url, 'GET', '/api/auth/me', { token })).status).to.equal(200);
+    });
+
+    it('refuses a correctly signed token without a session, or naming a session that is not the user\'s', async () => {
+      const { jwtid: _jwtid, ...withoutSession } = options;
+      expect((await api(url, 'GET', '/api/auth/me', { token: jwt.sign({}, TEST_JWT_SECRET, { ...withoutSession, algorithm: 'HS256' }) })).status).to.equal(401);
+      const unknownSession = jwt.sign({}, TEST_JWT_SECRET, { ...options, jwtid: 'AAAAAAAAAAAAAAAAAAAAAAAA', algorithm: 'HS256' });
+      expect((await api(url, 'GET', '/api/auth/me', { token: unknownSession })).status).to.equal(401);
+      const other = await registerUser(url);
+      const someoneElsesSession = jwt.sign({}, TEST_JWT_SECRET, { ...options, jwtid: (jwt.decode(other.token) as jwt.JwtPayload).jti!, algorithm: 'HS256' });
+      expect((await api(url, 'GET', '/api/auth/me', { token: someoneElsesSession })).status).to.equal(401);
     });
 
     it('refuses alg "none"', async () => {
@@ -132,12 +149,12 @@ describe('accounts (HTTP)', () => {
 
     it('refuses an expired token', async () => {
       const now = Math.floor(Date.now() / 1000);
-      const token = jwt.sign({ sub: userId, iss: 'agent-host', aud: 'agent-host-api', iat: now - 7200, exp: now - 3600 }, TEST_JWT_SECRET, { algorithm: 'HS256' });
+      const token = jwt.sign({ sub: userId, jti: sessionId, iss: 'agent-host', aud: 'agent-host-api', iat: now - 7200, exp: now - 3600 }, TEST_JWT_SECRET, { algorithm: 'HS256' });
       expect((await api(url, 'GET', '/api/auth/me', { token })).status).to.equal(401);
     });
 
     it('refuses a token without expiry', async () => {
-      const token = jwt.sign({}, TEST_JWT_SECRET, { subject: userId, issuer: 'agent-host', audience: 'agent-host-api', algorithm: 'HS256' });
+      const token = jwt.sign({}, TEST_JWT_SECRET, { subject: userId, jwtid: sessionId, issuer: 'agent-host', audience: 'agent-host-api', algorithm: 'HS256' });
       expect((await api(url, 'GET', '/api/auth/me', { token })).status).to.equal(401);
     });
 

@@ -49,14 +49,14 @@ describe('input corners', function () {
     expect(((await v1.json()) as { error: { code: string } }).error.code).to.equal('UNSUPPORTED_ENCODING');
   });
 
-  it('a monthly budget under one cent is refused instead of being stored as $0 and blocking the agent', async () => {
+  it('a monthly budget under one micro-dollar is refused instead of being stored as $0 and blocking the agent', async () => {
     const agent = await createAgent(platform.url, owner, { mode: 'byok', provider: 'openai', model: 'gpt-4o-mini', apiKey: 'sk-test-budget-corner-0001' });
-    for (const monthlyBudgetUsd of [1e-9, 0.001, 0]) {
+    for (const monthlyBudgetUsd of [1e-9, 1e-7, 0]) {
       const answer = await api(platform.url, 'PATCH', `${agentsPath()}/${agent.id}`, { token: owner.token, body: { limits: { monthlyBudgetUsd } } });
       expect(answer.status).to.equal(400);
     }
-    const cent = await api(platform.url, 'PATCH', `${agentsPath()}/${agent.id}`, { token: owner.token, body: { limits: { monthlyBudgetUsd: 0.01 } } });
-    expect(cent.status).to.equal(200);
-    expect(cent.body.limits.monthlyBudgetUsd).to.equal(0.01);
+    const smallest = await api(platform.url, 'PATCH', `${agentsPath()}/${agent.id}`, { token: owner.token, body: { limits: { monthlyBudgetUsd: 0.000001 } } });
+    expect(smallest.status).to.equal(200);
+    expect(smallest.body.limits.monthlyBudgetUsd).to.equal(0.000001);
   });
 });

@@ -9,14 +9,14 @@ import { createRealtime, type Realtime } from '../../server/realtime/realtime.se
 export const TEST_SECRET = 'realtime-test-secret-realtime-test-secret';
 
 /** A user token; `lifetimeMs` gives millisecond expiry (JWT `exp` only has seconds). */
-export function signToken(userId: string, lifetimeMs = 60_000, secret = TEST_SECRET): string {
-  return jwt.sign({ sub: userId, expiresAtMs: Date.now() + lifetimeMs }, secret, { algorithm: 'HS256' });
+export function signToken(userId: string, lifetimeMs = 60_000, secret = TEST_SECRET, sessionId = `session-${userId}`): string {
+  return jwt.sign({ sub: userId, jti: sessionId, expiresAtMs: Date.now() + lifetimeMs }, secret, { algorithm: 'HS256' });
 }
 
-export function verifyTestToken(token: string): { userId: string; expiresAt: number } {
+export function verifyTestToken(token: string): { userId: string; sessionId: string; expiresAt: number } {
   const payload = jwt.verify(token, TEST_SECRET, { algorithms: ['HS256'] }) as jwt.JwtPayload;
-  if (typeof payload.sub !== 'string' || typeof payload.expiresAtMs !== 'number') throw new Error('malformed token');
-  return { userId: payload.sub, expiresAt: payload.expiresAtMs };
+  if (typeof payload.sub !== 'string' || typeof payload.jti !== 'string' || typeof payload.expiresAtMs !== 'number') throw new Error('malformed token');
+  return { userId: payload.sub, sessionId: payload.jti, expiresAt: payload.expiresAtMs };
 }
 
 export interface RealtimeHarness {
@@ -27,6 +27,8 @@ export interface RealtimeHarness {
 
 export async function startRealtime(options: {
   memberships: Record<string, string[]>;
+  /** Session ids the harness treats as signed out. */
+  endedSessions?: Set<string>;
   redisUrl?: string;
   coalesceIntervalMs?: number;
 }): Promise<RealtimeHarness> {
@@ -37,6 +39,7 @@ export async function startRealtime(options: {
     realtime = await createRealtime({
       httpServer,
       verifyUserToken: verifyTestToken,
+      isSessionActive: async ({ sessionId }) => !options.endedSessions?.has(sessionId),
       isWorkspaceMember: async (userId, workspaceId) => (options.memberships[userId] ?? []).includes(workspaceId),
       redisUrl: options.redisUrl,
       logger: createLogger({ level: 'silent' }),

@@ -3,6 +3,7 @@ import { api } from '../api';
 import { announce, h, icon, mount } from '../dom';
 import { formatDateTime } from '../format';
 import { onAlert } from '../realtime';
+import { attachPopover } from './popover';
 import type { Alert } from '../types';
 
 const ALERT_TITLES: Record<string, string> = {
@@ -50,28 +51,7 @@ export function alertsBell(workspaceId: string): { element: HTMLElement; dispose
     );
   }
 
-  function open(): void {
-    panel.hidden = false;
-    button.setAttribute('aria-expanded', 'true');
-    document.addEventListener('click', outside, true);
-    document.addEventListener('keydown', escape);
-  }
-  function close(): void {
-    panel.hidden = true;
-    button.setAttribute('aria-expanded', 'false');
-    document.removeEventListener('click', outside, true);
-    document.removeEventListener('keydown', escape);
-  }
-  const outside = (event: Event) => {
-    if (!element.contains(event.target as Node)) close();
-  };
-  const escape = (event: KeyboardEvent) => {
-    if (event.key === 'Escape') {
-      close();
-      button.focus();
-    }
-  };
-  button.addEventListener('click', () => (panel.hidden ? open() : close()));
+  const { close } = attachPopover(element, button, panel);
   markAll.addEventListener('click', async () => {
     try {
       await api.markAllAlertsRead(workspaceId);

@@ -1,10 +1,12 @@
-// The frame around every signed-in screen: brand, navigation, workspace switcher, sandbox badge, alerts, sign-out.
+// The frame around every signed-in screen: brand, navigation, workspace switcher, sandbox badge, alerts, account menu.
 import { api } from '../api';
 import { h, icon, type IconName } from '../dom';
 import { errorMessage, field, formMessage, input, withBusy } from '../forms';
 import { navigate, type Route } from '../router';
-import { can, loadSession, selectWorkspace, session, signOut } from '../session';
+import { can, loadSession, selectWorkspace, session } from '../session';
 import { alertsBell } from './alerts-bell';
+import { accountMenu } from './account-menu';
+import { formDialog } from './form-dialog';
 
 export interface Shell {
   element: HTMLElement;
@@ -14,7 +16,6 @@ export interface Shell {
 }
 
 export function renderShell(route: Route): Shell {
-  const me = session.me!;
   const workspace = session.workspace!;
   const navItem = (href: string, label: string, iconName: IconName, active: boolean) =>
     h('a', { class: `nav-link${active ? ' active' : ''}`, href, 'aria-current': active ? 'page' : undefined }, icon(iconName), h('span', null, label));
@@ -30,11 +31,7 @@ export function renderShell(route: Route): Shell {
   const switcher = workspaceSwitcher();
   const sandboxBadge = h('span', { class: 'badge badge-sandbox', title: 'Managed plans run against the built-in provider simulator: no real model is called and nothing is charged.', hidden: true }, 'Sandbox');
   const bell = alertsBell(workspace.id);
-  const signOutButton = h('button', { type: 'button', class: 'icon-button', 'aria-label': 'Sign out', title: `Signed in as ${me.user.email} — sign out` }, icon('logout', 20));
-  signOutButton.addEventListener('click', () => {
-    signOut();
-    navigate('/login');
-  });
+  const account = accountMenu();
 
   const main = h('main', { id: 'main', class: 'page', tabindex: '-1' });
   const element = h(
@@ -48,7 +45,7 @@ export function renderShell(route: Route): Shell {
         { class: 'topbar-inner' },
         h('a', { class: 'brand', href: '#/dashboard', 'aria-label': 'Agent Host, dashboard' }, h('span', { class: 'brand-mark', 'aria-hidden': 'true' }, icon('robot', 18)), h('span', { class: 'brand-name' }, 'Agent Host')),
         nav,
-        h('div', { class: 'topbar-tools' }, sandboxBadge, switcher, h('span', { class: 'role-chip', title: 'Your role in this workspace' }, workspace.role), bell.element, signOutButton),
+        h('div', { class: 'topbar-tools' }, sandboxBadge, switcher, h('span', { class: 'role-chip', title: 'Your role in this workspace' }, workspace.role), bell.element, account.element),
       ),
     ),
     main,
@@ -61,6 +58,7 @@ export function renderShell(route: Route): Shell {
     },
     dispose() {
       bell.dispose();
+      account.dispose();
     },
   };
 }
@@ -90,13 +88,7 @@ function workspaceSwitcher(): HTMLElement {
 function openNewWorkspaceDialog(): void {
   const name = field('Workspace name', input({ name: 'workspaceName', autocomplete: 'off', maxLength: 100 }), { required: true });
   const message = formMessage();
-  const create = h('button', { type: 'submit', class: 'btn btn-primary' }, 'Create workspace');
-  const cancel = h('button', { type: 'button', class: 'btn btn-secondary' }, 'Cancel');
-  const form = h('form', { class: 'stack', method: 'dialog' }, h('h2', { class: 'dialog-title' }, 'New workspace'), name.element, message.element, h('div', { class: 'row-end' }, cancel, create));
-  const dialog = h('dialog', { class: 'dialog', 'aria-label': 'New workspace' }, form);
-  document.body.appendChild(dialog);
-  cancel.addEventListener('click', () => dialog.close());
-  dialog.addEventListener('close', () => dialog.remove());
+  const { dialog, form, submit: create } = formDialog('New workspace', 'Create workspace', name.element, message.element);
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     name.setError(null);

@@ -1,4 +1,4 @@
-// Sign in and create account (#/login, #/signup).
+// Sign in and create account (#/login, #/signup), and the card every signed-out page shares.
 import { api } from '../api';
 import { h, icon } from '../dom';
 import { clearFieldErrors, errorMessage, field, formMessage, input, showFieldError, withBusy } from '../forms';
@@ -8,7 +8,7 @@ import { loadSession, signIn } from '../session';
 const REDIRECT_KEY = 'agentHost.afterLogin';
 
 export function rememberRedirect(hash: string): void {
-  if (hash && hash.startsWith('#/') && !hash.startsWith('#/login') && !hash.startsWith('#/signup')) sessionStorage.setItem(REDIRECT_KEY, hash.slice(1));
+  if (hash && hash.startsWith('#/') && !hash.startsWith('#/login') && !hash.startsWith('#/signup') && !hash.startsWith('#/reset')) sessionStorage.setItem(REDIRECT_KEY, hash.slice(1));
 }
 
 function takeRedirect(): string {
@@ -57,23 +57,33 @@ export function renderAuth(container: HTMLElement, mode: 'login' | 'signup'): vo
   });
 
   container.replaceChildren(
-    h(
-      'main',
-      { id: 'main', class: 'auth-page', tabindex: '-1' },
+    authPage(
+      isSignup ? 'Create your account' : 'Welcome back',
+      isSignup ? 'Set up AI agents for your team in a few minutes.' : 'Sign in to manage your agents and usage.',
+      form,
       h(
-        'div',
-        { class: 'auth-card card' },
-        h('div', { class: 'auth-brand' }, h('span', { class: 'brand-mark', 'aria-hidden': 'true' }, icon('robot', 22)), h('span', { class: 'brand-name' }, 'Agent Host')),
-        h('h1', { class: 'auth-title' }, isSignup ? 'Create your account' : 'Welcome back'),
-        h('p', { class: 'muted auth-subtitle' }, isSignup ? 'Set up AI agents for your team in a few minutes.' : 'Sign in to manage your agents and usage.'),
-        form,
-        h(
-          'p',
-          { class: 'auth-switch' },
-          isSignup ? ['Already have an account? ', h('a', { href: '#/login' }, 'Sign in')] : ['New to Agent Host? ', h('a', { href: '#/signup' }, 'Create an account')],
-        ),
+        'p',
+        { class: 'auth-switch' },
+        isSignup ? ['Already have an account? ', h('a', { href: '#/login' }, 'Sign in')] : ['New to Agent Host? ', h('a', { href: '#/signup' }, 'Create an account')],
       ),
+      isSignup ? null : h('p', { class: 'auth-switch muted' }, 'Forgot your password? Ask the person who runs your Agent Host for a reset link.'),
     ),
   );
   (name ?? email).control.focus();
+}
+
+/** The centred card of the signed-out pages (sign in, sign up, reset password). */
+export function authPage(title: string, subtitle: string, ...content: Array<Node | null>): HTMLElement {
+  return h(
+    'main',
+    { id: 'main', class: 'auth-page', tabindex: '-1' },
+    h(
+      'div',
+      { class: 'auth-card card' },
+      h('div', { class: 'auth-brand' }, h('span', { class: 'brand-mark', 'aria-hidden': 'true' }, icon('robot', 22)), h('span', { class: 'brand-name' }, 'Agent Host')),
+      h('h1', { class: 'auth-title' }, title),
+      h('p', { class: 'muted auth-subtitle' }, subtitle),
+      ...content,
+    ),
+  );
 }
