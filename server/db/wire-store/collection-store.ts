@@ -1,13 +1,105 @@
-// In-memory databases and collections. Documents live in a Map keyed by the canonical string of `_id`;
-// every mutation goes through here so indexes and the journal stay consistent.
-import { ObjectId, type Document } from 'bson';
+// In-memory databases and collections. Documents live in a Map keyed by the canonical string of `_id`, each
+// held as its BSON bytes (see DocumentMap) and decoded on every read; every mutation goes through here so
+// indexes and the journal stay consistent.
+import { ObjectId, deserialize, serialize, type Document } from 'bson';
 import { canonicalKey, isPlainObject, idFirst, getPath } from './bson-values';
 import { CommandError, ErrorCodes } from './command-error';
 import { IndexManager, duplicateKeyError, normalizeIndexSpec, type IndexSpec } from './index-manager';
 import { extractEqualities, type CompiledFilter } from './query-engine';
+import { DESERIALIZE_OPTIONS } from './wire-protocol';
 
 export interface JournalSink {
   append(record: Document): void;
+  /** Appends `{ op, ns, doc }` with the document given as its BSON bytes (saves serializing it again). */
+  appendDocument?(op: 'i' | 'u', ns: string, doc: Uint8Array): void;
+}
+
+/** The BSON bytes of a document, as stored (the same bytes a reply would carry). */
+export function encodeDocument(doc: Document): Uint8Array {
+  return serialize(doc);
+}
+
+/** A fresh, independent document decoded from stored bytes (the wire's own deserialize options). */
+export function decodeDocument(bytes: Uint8Array): Document {
+  return deserialize(bytes, DESERIALIZE_OPTIONS);
+}
+
+/** Flattens a concatenated (cons) string in place, so a long-lived Map key costs one flat string. */
+function flat(s: string): string {
+  s.charCodeAt(0);
+  return s;
+}
+
+/**
+ * The documents of one collection: `_id` key → the document's BSON bytes, held as a one-byte (latin1)
+ * string. That costs the BSON size plus a 16-byte header (a JS object graph of a small document costs
+ * ~10× more), lives in V8's heap (so the GC compacts it; no per-document ArrayBuffer), and can never be
+ * shared with a caller: every read decodes a new copy, which the caller may mutate freely.
+ * Iteration is in insertion order and live, like a Map's.
+ */
+export class DocumentMap implements Iterable<[string, Document]> {
+  private readonly map = new Map<string, string>();
+  private bytes = 0;
+
+  get size(): number {
+    return this.map.size;
+  }
+
+  /** Total BSON bytes of the stored documents. */
+  get encodedBytes(): number {
+    return this.bytes;
+  }
+
+  has(id: string): boolean {
+    return this.map.has(id);
+  }
+
+  get(id: string): Document | undefined {
+    const stored = this.map.get(id);
+    return stored === undefined ? undefined : decodeDocument(Buffer.from(stored, 'latin1'));
+  }
+
+  /** The stored BSON bytes (a copy). */
+  getEncoded(id: string): Buffer | undefined {
+    const stored = this.map.get(id);
+    return stored === undefined ? undefined : Buffer.from(stored, 'latin1');
+  }
+
+  set(id: string, encoded: Uint8Array): void {
+    const stored = Buffer.from(encoded.buffer, encoded.byteOffset, encoded.byteLength).toString('latin1');
+    const previous = this.map.get(id);
+    if (previous !== undefined) this.bytes -= previous.length;
+    this.map.set(flat(id), stored);
+    this.bytes += stored.length;
+  }
+
+  delete(id: string): boolean {
+    const previous = this.map.get(id);
+    if (previous === undefined) return false;
+    this.bytes -= previous.length;
+    return this.map.delete(id);
+  }
+
+  keys(): IterableIterator<string> {
+    return this.map.keys();
+  }
+
+  *values(): IterableIterator<Document> {
+    for (const stored of this.map.values()) yield decodeDocument(Buffer.from(stored, 'latin1'));
+  }
+
+  *entries(): IterableIterator<[string, Document]> {
+    for (const [id, stored] of this.map) yield [id, decodeDocument(Buffer.from(stored, 'latin1'))];
+  }
+
+  /** The stored BSON bytes of every document (copies), in insertion order. */
+  *encodedValues(): IterableIterator<Buffer> {
+    for (const stored of this.map.values()) yield Buffer.from(stored, 'latin1');
+  }
+
+  [Symbol.iterator](): IterableIterator<[string, Document]> {
+    return this.entries();
+  }
 }
 
 /** Journal record shapes (one per mutation). */
@@ -45,7 +137,7 @@ function validateId(id: unknown): void {
 }
 
 export class Collection {
-  readonly docs = new Map<string, Document>();
+  readonly docs = new DocumentMap();
   readonly indexes: IndexManager;
 
   constructor(
@@ -71,15 +163,20 @@ export class Collection {
     return idFirst(doc);
   }
 
-  insert(input: Document): Document {
+  /**
+   * Inserts a document; returns it (with its `_id`). `encoded`, when given, must be the BSON bytes of
+   * `input` (journal replay and renames pass them to skip serializing again).
+   */
+  insert(input: Document, encoded?: Uint8Array): Document {
     const doc = Collection.withId(input);
     validateId(doc._id);
-    const id = canonicalKey(doc._id);
+    const id = flat(canonicalKey(doc._id));
     if (this.docs.has(id)) throw duplicateKeyError(this.ns, '_id_', { _id: 1 }, ['_id'], [doc._id]);
     const entries = this.indexes.prepare(doc, undefined);
-    this.docs.set(id, doc);
+    const bytes = encoded && doc === input ? encoded : encodeDocument(doc);
+    this.docs.set(id, bytes);
     this.indexes.apply(id, null, entries);
-    this.store.record({ op: 'i', ns: this.ns, doc });
+    this.store.recordDocument('i', this.ns, bytes);
     return doc;
   }
 
@@ -92,9 +189,10 @@ export class Collection {
     }
     const added = this.indexes.prepare(newDoc, id);
     const removed = this.indexes.entriesOf(oldDoc);
-    this.docs.set(id, newDoc);
+    const bytes = encodeDocument(newDoc);
+    this.docs.set(id, bytes);
     this.indexes.apply(id, removed, added);
-    this.store.record({ op: 'u', ns: this.ns, doc: newDoc });
+    this.store.recordDocument('u', this.ns, bytes);
     return newDoc;
   }
 
@@ -163,9 +261,9 @@ export class Collection {
     this.store.record({ op: 'di', ns: this.ns, name });
   }
 
-  /** Approximate data size (for listDatabases / stats); not exact. */
+  /** Data size (for listDatabases / stats): the BSON bytes of the stored documents. */
   get approximateSize(): number {
-    return this.docs.size * 256;
+    return this.docs.encodedBytes;
   }
 
   getById(id: unknown): Document | undefined {
@@ -193,6 +291,13 @@ export class Store {
 
   record(record: JournalRecord): void {
     if (this.journaling && this.journal) this.journal.append(record as unknown as Document);
+  }
+
+  /** Journals an insert or a new version of a document, given as its stored BSON bytes. */
+  recordDocument(op: 'i' | 'u', ns: string, doc: Uint8Array): void {
+    if (!this.journaling || !this.journal) return;
+    if (this.journal.appendDocument) this.journal.appendDocument(op, ns, doc);
+    else this.journal.append({ op, ns, doc: decodeDocument(doc) });
   }
 
   databaseNames(): string[] {
@@ -256,7 +361,7 @@ export class Store {
       this.drop(toDb, to);
       const target = this.create(toDb, to, source.options);
       for (const spec of source.indexes.specs()) if (spec.name !== '_id_') target.createIndex(spec);
-      for (const doc of source.docs.values()) target.insert(doc);
+      for (const bytes of source.docs.encodedValues()) target.insert(decodeDocument(bytes), bytes);
       this.dbs.get(db)?.delete(from);
     } finally {
       this.journaling = wasJournaling;
@@ -264,8 +369,11 @@ export class Store {
     this.record({ op: 'rc', ns: `${db}.${from}`, to: `${toDb}.${to}` });
   }
 
-  /** Applies one journal record during replay (no re-journaling). */
-  replay(record: Document): void {
+  /**
+   * Applies one journal record during replay (no re-journaling). For `i`/`u` records the journal may pass
+   * the document as its BSON bytes (`encodedDoc`) instead of `record.doc`.
+   */
+  replay(record: Document, encodedDoc?: Uint8Array): void {
     this.journaling = false;
     try {
       const split = (ns: string): [string, string] => {
@@ -318,9 +426,10 @@ export class Store {
         case 'u': {
           const [db, name] = split(record.ns);
           const coll = this.getOrCreate(db, name);
-          const existing = coll.getById(record.doc._id);
-          if (existing) coll.replace(existing, record.doc);
-          else coll.insert(record.doc);
+          const doc: Document = encodedDoc ? decodeDocument(encodedDoc) : record.doc;
+          const existing = coll.getById(doc._id);
+          if (existing) coll.replace(existing, doc);
+          else coll.insert(doc, encodedDoc);
           break;
         }
         case 'd': {
@@ -338,15 +447,30 @@ export class Store {
     }
   }
 
-  /** Records that recreate the current state (used to compact the journal). */
-  *snapshot(): Generator<JournalRecord> {
+  /**
+   * Records that recreate the current state (used to compact the journal). Insert records come as their
+   * BSON bytes (`{ op: 'i', ns, doc }`, built from the stored bytes without decoding them).
+   */
+  *snapshot(): Generator<JournalRecord | Uint8Array> {
     for (const [db, colls] of this.dbs) {
       for (const coll of colls.values()) {
         yield { op: 'cc', ns: `${db}.${coll.name}`, options: coll.options };
         for (const spec of coll.indexes.specs()) if (spec.name !== '_id_') yield { op: 'ci', ns: coll.ns, spec };
-        for (const doc of coll.docs.values()) yield { op: 'i', ns: coll.ns, doc };
+        for (const bytes of coll.docs.encodedValues()) yield encodeDocumentRecord('i', coll.ns, bytes);
       }
     }
+  }
+
+  /** About the size of a snapshot, in bytes (without building it): documents' BSON plus record framing. */
+  get liveBytes(): number {
+    let bytes = 0;
+    for (const [db, colls] of this.dbs) {
+      for (const coll of colls.values()) {
+        const ns = Buffer.byteLength(`${db}.${coll.name}`);
+        bytes += coll.docs.encodedBytes + coll.docs.size * (ns + 24) + 256 * (1 + coll.indexes.count);
+      }
+    }
+    return bytes;
   }
 
   get documentCount(): number {
@@ -357,3 +481,56 @@ export class Store {
 }
 
 export { normalizeIndexSpec };
+
+/**
+ * The BSON bytes of the journal record `{ op, ns, doc }` with `doc` given as BSON bytes — the same bytes
+ * `serialize({ op, ns, doc: decodeDocument(doc) })` gives, without decoding or re-encoding the document.
+ */
+export function encodeDocumentRecord(op: 'i' | 'u', ns: string, doc: Uint8Array): Buffer {
+  const nsBytes = Buffer.byteLength(ns);
+  // int32 size | 0x02 "op\0" int32 2 op "\0" | 0x02 "ns\0" int32 n+1 ns "\0" | 0x03 "doc\0" doc | 0x00
+  const size = 4 + (1 + 3 + 4 + 2) + (1 + 3 + 4 + nsBytes + 1) + (1 + 4) + doc.byteLength + 1;
+  const out = Buffer.allocUnsafe(size);
+  let at = out.writeInt32LE(size, 0);
+  at = out.writeUInt8(0x02, at);
+  at += out.write('op\0', at, 'latin1');
+  at = out.writeInt32LE(2, at);
+  at += out.write(`${op}\0`, at, 'latin1');
+  at = out.writeUInt8(0x02, at);
+  at += out.write('ns\0', at, 'latin1');
+  at = out.writeInt32LE(nsBytes + 1, at);
+  at += out.write(ns, at, 'utf8');
+  at = out.writeUInt8(0, at);
+  at = out.writeUInt8(0x03, at);
+  at += out.write('doc\0', at, 'latin1');
+  out.set(doc, at);
+  at += doc.byteLength;
+  out.writeUInt8(0, at);
+  return out;
+}
+
+/**
+ * Reads a journal record of the form `{ op: 'i' | 'u', ns, doc }` (fields in that order, as written by
+ * encodeDocumentRecord and by serializing such a record) without decoding `doc`; undefined for any other record.
+ */
+export function parseDocumentRecord(record: Buffer): { op: 'i' | 'u'; ns: string; doc: Buffer } | undefined {
+  // 0x02 "op\0" int32 2 ("i"|"u") "\0"
+  if (record.length < 32 || record[4] !== 0x02 || record[5] !== 0x6f || record[6] !== 0x70 || record[7] !== 0) return undefined;
+  if (record.readInt32LE(8) !== 2 || record[13] !== 0) return undefined;
+  const opCode = record[12];
+  if (opCode !== 0x69 && opCode !== 0x75) return undefined;
+  let at = 14;
+  if (record[at] !== 0x02 || record[at + 1] !== 0x6e || record[at + 2] !== 0x73 || record[at + 3] !== 0) return undefined;
+  const nsLength = record.readInt32LE(at + 4);
+  at += 8;
+  if (nsLength < 1 || at + nsLength > record.length || record[at + nsLength - 1] !== 0) return undefined;
+  const ns = record.toString('utf8', at, at + nsLength - 1);
+  at += nsLength;
+  if (record[at] !== 0x03 || record[at + 1] !== 0x64 || record[at + 2] !== 0x6f || record[at + 3] !== 0x63 || record[at + 4] !== 0) return undefined;
+  at += 5;
+  if (at + 5 > record.length) return undefined;
+  const docSize = record.readInt32LE(at);
+  // The document must end exactly one byte (the record's terminator) before the record does.
+  if (docSize < 5 || at + docSize + 1 !== record.length || record[at + docSize - 1] !== 0) return undefined;
+  return { op: opCode === 0x69 ? 'i' : 'u', ns, doc: record.subarray(at, at + docSize) };
+}

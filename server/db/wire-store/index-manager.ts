@@ -12,7 +12,9 @@ const MAX_KEY_COMBINATIONS = 1000;
 
 function bucketAdd(map: Map<string, Bucket>, key: string, id: string): void {
   const cur = map.get(key);
-  if (cur === undefined) map.set(key, id);
+  // charCodeAt flattens the concatenated key in place: a long-lived key then costs one flat string,
+  // not a tree of cons strings (~3× smaller for compound keys).
+  if (cur === undefined) map.set((key.charCodeAt(0), key), id);
   else if (typeof cur === 'string') {
     if (cur !== id) map.set(key, new Set([cur, id]));
   } else cur.add(id);

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { serialize, deserialize, type Document } from 'bson';
 import { DESERIALIZE_OPTIONS } from './wire-protocol';
-import type { JournalSink } from './collection-store';
+import { encodeDocumentRecord, parseDocumentRecord, type JournalSink } from './collection-store';
 
 export interface JournalLogger {
   info(...args: any[]): void;
@@ -41,8 +41,12 @@ export class Journal implements JournalSink {
     this.written = fs.fstatSync(this.fd).size;
   }
 
-  /** Replays an existing journal through `apply`, cutting off a torn final record, then opens it for appends. */
-  static open(filePath: string, apply: (record: Document) => void, logger?: JournalLogger): { journal: Journal; replay: ReplayResult } {
+  /**
+   * Replays an existing journal through `apply`, cutting off a torn final record, then opens it for appends.
+   * Document records (`{ op: 'i' | 'u', ns, doc }`) reach `apply` as `{ op, ns }` plus the document's BSON
+   * bytes (a view into the file's buffer, valid during the call), so replay decodes each document once.
+   */
+  static open(filePath: string, apply: (record: Document, encodedDoc?: Buffer) => void, logger?: JournalLogger): { journal: Journal; replay: ReplayResult } {
     const replay: ReplayResult = { records: 0, bytes: 0, truncatedBytes: 0 };
     if (fs.existsSync(filePath)) {
       const data = fs.readFileSync(filePath);
@@ -51,13 +55,19 @@ export class Journal implements JournalSink {
         if (offset + 4 > data.length) break;
         const size = data.readInt32LE(offset);
         if (size < 5 || offset + size > data.length || data[offset + size - 1] !== 0) break;
-        let record: Document;
-        try {
-          record = deserialize(data.subarray(offset, offset + size), DESERIALIZE_OPTIONS);
-        } catch {
-          break;
+        const bytes = data.subarray(offset, offset + size);
+        const documentRecord = parseDocumentRecord(bytes);
+        if (documentRecord) {
+          apply({ op: documentRecord.op, ns: documentRecord.ns }, documentRecord.doc);
+        } else {
+          let record: Document;
+          try {
+            record = deserialize(bytes, DESERIALIZE_OPTIONS);
+          } catch {
+            break;
+          }
+          apply(record);
         }
-        apply(record);
         replay.records++;
         offset += size;
       }
@@ -78,7 +88,14 @@ export class Journal implements JournalSink {
   }
 
   append(record: Document): void {
-    const buf = toBuffer(serialize(record));
+    this.push(toBuffer(serialize(record)));
+  }
+
+  appendDocument(op: 'i' | 'u', ns: string, doc: Uint8Array): void {
+    this.push(encodeDocumentRecord(op, ns, doc));
+  }
+
+  private push(buf: Buffer): void {
     this.pending.push(buf);
     this.pendingBytes += buf.length;
   }
@@ -98,8 +115,8 @@ export class Journal implements JournalSink {
     return this.written + this.pendingBytes;
   }
 
-  /** Rewrites the journal as a snapshot of `records` (temp file + fsync + rename). */
-  compact(records: Iterable<Document>): number {
+  /** Rewrites the journal as a snapshot of `records` (documents, or records already as BSON bytes; temp file + fsync + rename). */
+  compact(records: Iterable<Document | Uint8Array>): number {
     this.flush();
     const tmp = `${this.filePath}.compact-${process.pid}.tmp`;
     const fd = fs.openSync(tmp, 'w');
@@ -108,7 +125,7 @@ export class Journal implements JournalSink {
       let chunk: Buffer[] = [];
       let chunkBytes = 0;
       for (const record of records) {
-        const buf = toBuffer(serialize(record));
+        const buf = toBuffer(record instanceof Uint8Array ? record : serialize(record));
         chunk.push(buf);
         chunkBytes += buf.length;
         if (chunkBytes > 4 * 1024 * 1024) {

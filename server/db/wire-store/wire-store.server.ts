@@ -1,6 +1,6 @@
 // The TCP server: frames messages, dispatches commands, flushes the journal before each reply.
 import net from 'node:net';
-import { calculateObjectSize, type Document } from 'bson';
+import type { Document } from 'bson';
 import { CommandHandlers, type Logger } from './command-handlers';
 import { Store } from './collection-store';
 import { CursorManager } from './cursor-manager';
@@ -27,9 +27,7 @@ export interface WireStoreHandle {
 }
 
 function liveDataBytes(store: Store): number {
-  let bytes = 0;
-  for (const record of store.snapshot()) bytes += calculateObjectSize(record as unknown as Document);
-  return bytes;
+  return store.liveBytes;
 }
 
 export async function startWireStore(options: WireStoreOptions = {}): Promise<WireStoreHandle> {
@@ -38,10 +36,10 @@ export async function startWireStore(options: WireStoreOptions = {}): Promise<Wi
   const store = new Store();
   let journal: Journal | undefined;
   if (options.journalPath) {
-    const opened = Journal.open(options.journalPath, (record) => store.replay(record), logger);
+    const opened = Journal.open(options.journalPath, (record, encodedDoc) => store.replay(record, encodedDoc), logger);
     journal = opened.journal;
     store.setJournal(journal);
-    if (journal.shouldCompact(liveDataBytes(store))) journal.compact(store.snapshot() as Iterable<Document>);
+    if (journal.shouldCompact(liveDataBytes(store))) journal.compact(store.snapshot());
     logger?.info({ journal: options.journalPath, records: opened.replay.records, documents: store.documentCount }, 'wire-store: journal replayed');
   }
   // Runtime compaction: when the journal passes a threshold, compare it with the live data size.
@@ -49,7 +47,7 @@ export async function startWireStore(options: WireStoreOptions = {}): Promise<Wi
   const maybeCompact = (): void => {
     if (!journal || journal.size < nextCompactionCheck) return;
     const live = liveDataBytes(store);
-    if (journal.shouldCompact(live)) journal.compact(store.snapshot() as Iterable<Document>);
+    if (journal.shouldCompact(live)) journal.compact(store.snapshot());
     nextCompactionCheck = Math.max(64 * 1024 * 1024, 4 * journal.size, 4 * live);
   };
   const cursors = new CursorManager();
@@ -141,7 +139,7 @@ export async function startWireStore(options: WireStoreOptions = {}): Promise<Wi
         for (const socket of sockets) socket.destroy();
         if (journal) {
           try {
-            if (journal.shouldCompact(liveDataBytes(store))) journal.compact(store.snapshot() as Iterable<Document>);
+            if (journal.shouldCompact(liveDataBytes(store))) journal.compact(store.snapshot());
             journal.close();
           } catch (err) {
             logger?.error({ err }, 'wire-store: closing the journal failed');
