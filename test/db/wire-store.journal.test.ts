@@ -33,6 +33,24 @@ describe('built-in wire store journal', function () {
     return h;
   }
 
+  it('keeps the journal readable by its owner only (0600), also one written before with 0644, and after compaction', async () => {
+    const tightDir = fs.mkdtempSync(path.join(os.tmpdir(), 'wire-store-mode-'));
+    const tightPath = path.join(tightDir, 'journal.bson');
+    fs.writeFileSync(tightPath, Buffer.alloc(0), { mode: 0o644 });
+    fs.chmodSync(tightPath, 0o644);
+    const store = await startWireStore({ journalPath: tightPath });
+    try {
+      const client = await mongoose.createConnection(store.uri, { dbName: 'modes' }).asPromise();
+      await client.collection('secrets').insertOne({ hash: 'argon2id$...' });
+      await client.close();
+      expect((fs.statSync(tightPath).mode & 0o777).toString(8)).to.equal('600');
+    } finally {
+      await store.close();
+    }
+    expect((fs.statSync(tightPath).mode & 0o777).toString(8)).to.equal('600');
+    fs.rmSync(tightDir, { recursive: true, force: true });
+  });
+
   it('replays documents, updates, deletes and unique indexes after a restart', async () => {
     const first = await start();
     const conn = await mongoose.createConnection(first.uri, { dbName: 'journaled' }).asPromise();

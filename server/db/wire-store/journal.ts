@@ -9,6 +9,8 @@ import { serialize, deserialize, type Document } from 'bson';
 import { DESERIALIZE_OPTIONS } from './wire-protocol';
 import { encodeDocumentRecord, parseDocumentRecord, type JournalSink } from './collection-store';
 
+const JOURNAL_FILE_MODE = 0o600;
+
 export interface JournalLogger {
   info(...args: any[]): void;
   warn(...args: any[]): void;
@@ -36,8 +38,10 @@ export class Journal implements JournalSink {
     readonly filePath: string,
     private readonly logger?: JournalLogger,
   ) {
-    fs.mkdirSync(path.dirname(filePath), { recursive: true });
-    this.fd = fs.openSync(filePath, 'a');
+    // The journal holds password hashes and sealed keys: only the owner may read it (existing files are tightened too).
+    fs.mkdirSync(path.dirname(filePath), { recursive: true, mode: 0o700 });
+    this.fd = fs.openSync(filePath, 'a', JOURNAL_FILE_MODE);
+    fs.fchmodSync(this.fd, JOURNAL_FILE_MODE);
     this.written = fs.fstatSync(this.fd).size;
   }
 
@@ -76,7 +80,7 @@ export class Journal implements JournalSink {
         replay.truncatedBytes = data.length - offset;
         // Keep the cut-off bytes next to the journal, in case this was corruption rather than a torn write.
         const sidePath = `${filePath}.torn-${Date.now()}`;
-        fs.writeFileSync(sidePath, data.subarray(offset));
+        fs.writeFileSync(sidePath, data.subarray(offset), { mode: JOURNAL_FILE_MODE });
         logger?.warn(
           { journal: filePath, truncatedBytes: replay.truncatedBytes, savedTo: sidePath },
           'wire-store: journal ends with an incomplete record; cutting it off',
@@ -119,7 +123,7 @@ export class Journal implements JournalSink {
   compact(records: Iterable<Document | Uint8Array>): number {
     this.flush();
     const tmp = `${this.filePath}.compact-${process.pid}.tmp`;
-    const fd = fs.openSync(tmp, 'w');
+    const fd = fs.openSync(tmp, 'w', JOURNAL_FILE_MODE);
     let bytes = 0;
     try {
       let chunk: Buffer[] = [];
@@ -143,7 +147,7 @@ export class Journal implements JournalSink {
     }
     fs.closeSync(this.fd);
     fs.renameSync(tmp, this.filePath);
-    this.fd = fs.openSync(this.filePath, 'a');
+    this.fd = fs.openSync(this.filePath, 'a', JOURNAL_FILE_MODE);
     this.written = bytes;
     this.logger?.info({ journal: this.filePath, bytes }, 'wire-store: journal compacted');
     return bytes;
