@@ -45,6 +45,20 @@ function checkUpsertSize(doc: Document): void {
   }
 }
 
+/** Runs each statement of a write command: a failing one becomes that statement's write error, and stops the rest when ordered. */
+function forEachStatement(statements: unknown[], ordered: boolean, run: (statement: unknown, index: number) => void): Document[] {
+  const writeErrors: Document[] = [];
+  for (let index = 0; index < statements.length; index++) {
+    try {
+      run(statements[index], index);
+    } catch (err) {
+      writeErrors.push(writeErrorOf(index, err));
+      if (ordered) break;
+    }
+  }
+  return writeErrors;
+}
+
 function insert(ctx: CommandContext, db: string, cmd: Document): Document {
   const name = collectionArg(cmd, 'insert');
   const docs = cmd.documents;
@@ -53,20 +67,13 @@ function insert(ctx: CommandContext, db: string, cmd: Document): Document {
   const coll = ctx.store.getOrCreate(db, name);
   const small = fitsInBsonLimit(cmd);
   let n = 0;
-  const writeErrors: Document[] = [];
-  for (let i = 0; i < docs.length; i++) {
-    try {
-      const doc = docs[i];
-      if (!isPlainObject(doc)) throw new CommandError(ErrorCodes.TypeMismatch, 'document to insert must be an object');
-      if (!small) checkInsertSize(doc);
-      checkDocumentValidation(coll, doc, undefined, cmd);
-      coll.insert(doc);
-      n++;
-    } catch (err) {
-      writeErrors.push(writeErrorOf(i, err));
-      if (ordered) break;
-    }
-  }
+  const writeErrors = forEachStatement(docs, ordered, (doc) => {
+    if (!isPlainObject(doc)) throw new CommandError(ErrorCodes.TypeMismatch, 'document to insert must be an object');
+    if (!small) checkInsertSize(doc);
+    checkDocumentValidation(coll, doc, undefined, cmd);
+    coll.insert(doc);
+    n++;
+  });
   ctx.afterWrite?.();
   return writeErrors.length ? { n, writeErrors, ok: 1 } : { n, ok: 1 };
 }
@@ -81,46 +88,39 @@ function update(ctx: CommandContext, db: string, cmd: Document): Document {
   let n = 0;
   let nModified = 0;
   const upserted: Document[] = [];
-  const writeErrors: Document[] = [];
-  for (let i = 0; i < updates.length; i++) {
-    try {
-      const stmt = updates[i];
-      if (!isPlainObject(stmt)) throw new CommandError(ErrorCodes.TypeMismatch, 'update statement must be an object');
-      refuseCollation(stmt);
-      const filterDoc = optionalObject(stmt.q, 'q') ?? {};
-      const filter = compileFilter(filterDoc, resolve);
-      const u = validateUpdate(stmt.u);
-      const multi = asBool(stmt.multi);
-      if (multi && isReplacement(u)) throw new CommandError(ErrorCodes.FailedToParse, 'multi update is not supported for replacement-style update');
-      const arrayFilters = Array.isArray(stmt.arrayFilters) ? (stmt.arrayFilters as Document[]) : undefined;
-      const sort = validateSort(optionalObject(stmt.sort, 'sort'));
-      let matches = multi ? coll.match(filter) : sort ? coll.match(filter) : coll.match(filter, 1);
-      if (!multi && sort) matches = sortDocs(matches, sort).slice(0, 1);
-      if (matches.length === 0) {
-        if (asBool(stmt.upsert)) {
-          const doc = upsertDocument(filterDoc, u, arrayFilters);
-          checkDocumentValidation(coll, doc, undefined, cmd);
-          const stored = coll.insert(doc);
-          upserted.push({ index: i, _id: stored._id });
-          n++;
-        }
-        continue;
-      }
-      for (const match of matches) {
-        const result = applyUpdate(match, u, { filter: filterDoc, arrayFilters });
-        if (result.changed) {
-          checkUpdatedSize(result.doc);
-          checkDocumentValidation(coll, result.doc, match, cmd);
-          coll.replace(match, result.doc);
-          nModified++;
-        }
+  const writeErrors = forEachStatement(updates, ordered, (stmt, i) => {
+    if (!isPlainObject(stmt)) throw new CommandError(ErrorCodes.TypeMismatch, 'update statement must be an object');
+    refuseCollation(stmt);
+    const filterDoc = optionalObject(stmt.q, 'q') ?? {};
+    const filter = compileFilter(filterDoc, resolve);
+    const u = validateUpdate(stmt.u);
+    const multi = asBool(stmt.multi);
+    if (multi && isReplacement(u)) throw new CommandError(ErrorCodes.FailedToParse, 'multi update is not supported for replacement-style update');
+    const arrayFilters = Array.isArray(stmt.arrayFilters) ? (stmt.arrayFilters as Document[]) : undefined;
+    const sort = validateSort(optionalObject(stmt.sort, 'sort'));
+    let matches = multi ? coll.match(filter) : sort ? coll.match(filter) : coll.match(filter, 1);
+    if (!multi && sort) matches = sortDocs(matches, sort).slice(0, 1);
+    if (matches.length === 0) {
+      if (asBool(stmt.upsert)) {
+        const doc = upsertDocument(filterDoc, u, arrayFilters);
+        checkDocumentValidation(coll, doc, undefined, cmd);
+        const stored = coll.insert(doc);
+        upserted.push({ index: i, _id: stored._id });
         n++;
       }
-    } catch (err) {
-      writeErrors.push(writeErrorOf(i, err));
-      if (ordered) break;
+      return;
     }
-  }
+    for (const match of matches) {
+      const result = applyUpdate(match, u, { filter: filterDoc, arrayFilters });
+      if (result.changed) {
+        checkUpdatedSize(result.doc);
+        checkDocumentValidation(coll, result.doc, match, cmd);
+        coll.replace(match, result.doc);
+        nModified++;
+      }
+      n++;
+    }
+  });
   ctx.afterWrite?.();
   const reply: Document = { n, nModified };
   if (upserted.length) reply.upserted = upserted;
@@ -151,25 +151,18 @@ function deleteCommand(ctx: CommandContext, db: string, cmd: Document): Document
   const coll = ctx.store.get(db, name);
   const resolve = resolver(ctx, db);
   let n = 0;
-  const writeErrors: Document[] = [];
-  for (let i = 0; i < deletes.length; i++) {
-    try {
-      const stmt = deletes[i];
-      if (!isPlainObject(stmt)) throw new CommandError(ErrorCodes.TypeMismatch, 'delete statement must be an object');
-      refuseCollation(stmt);
-      const filter = compileFilter(optionalObject(stmt.q, 'q') ?? {}, resolve);
-      const limit = asNumber(stmt.limit, 'limit', 0)!;
-      if (limit !== 0 && limit !== 1) throw new CommandError(ErrorCodes.BadValue, 'The limit field in delete objects must be 0 or 1');
-      if (!coll) continue;
-      for (const doc of coll.match(filter, limit)) {
-        coll.remove(doc);
-        n++;
-      }
-    } catch (err) {
-      writeErrors.push(writeErrorOf(i, err));
-      if (ordered) break;
+  const writeErrors = forEachStatement(deletes, ordered, (stmt) => {
+    if (!isPlainObject(stmt)) throw new CommandError(ErrorCodes.TypeMismatch, 'delete statement must be an object');
+    refuseCollation(stmt);
+    const filter = compileFilter(optionalObject(stmt.q, 'q') ?? {}, resolve);
+    const limit = asNumber(stmt.limit, 'limit', 0)!;
+    if (limit !== 0 && limit !== 1) throw new CommandError(ErrorCodes.BadValue, 'The limit field in delete objects must be 0 or 1');
+    if (!coll) return;
+    for (const doc of coll.match(filter, limit)) {
+      coll.remove(doc);
+      n++;
     }
-  }
+  });
   ctx.afterWrite?.();
   return writeErrors.length ? { n, writeErrors, ok: 1 } : { n, ok: 1 };
 }
