@@ -60,6 +60,8 @@ export interface PlatformOptions {
   authRateLimits?: Partial<AuthRateLimits>;
   realtimeCoalesceMs?: number;
   runMigrationsOnStart?: boolean;
+  /** How long stop() lets in-flight requests finish before it cuts them (default 10 s). */
+  drainTimeoutMs?: number;
 }
 
 export interface Platform {
@@ -186,6 +188,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   logger.info({ port: address.port, database: database.mode, sandbox: Boolean(simulator) }, 'Agent Host listening');
 
   let stopping: Promise<void> | undefined;
+  const drainTimeoutMs = options.drainTimeoutMs ?? 10_000;
   const stop = () =>
     (stopping ??= (async () => {
       // Stop accepting, let in-flight requests finish, flush the meter, then close the database.
@@ -193,11 +196,27 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       // Keep-alive connections become idle as their last response ends: close them as they do.
       const idleSweeper = setInterval(() => httpServer.closeIdleConnections(), 50);
       httpServer.closeIdleConnections();
-      const drainTimer = setTimeout(() => httpServer.closeAllConnections(), 10_000);
-      await realtime.close().catch(() => undefined);
-      await closed;
-      clearInterval(idleSweeper);
+      let drainTimer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<'deadline'>((resolve) => (drainTimer = setTimeout(() => resolve('deadline'), drainTimeoutMs)));
+      // Socket.IO's close also waits for the HTTP server's connections, so it races the deadline too.
+      const finished = Promise.all([closed, realtime.close().catch(() => undefined)]);
+      if ((await Promise.race([finished.then(() => 'closed' as const), deadline])) === 'deadline') {
+        // Cut what is still running the way a client hang-up does, so each call meters what it streamed so far,
+        // and let the cut streams end their responses before the connections go.
+        const cut = runner.abortInFlight(new Error('the server is shutting down'));
+        logger.warn({ calls: cut }, 'drain deadline reached: cutting the calls still in flight');
+        await runner.whenIdle(5_000);
+        // The cut responses end just after their metering: their connections go idle and are closed by the sweeper.
+        let graceTimer: NodeJS.Timeout | undefined;
+        await Promise.race([finished, new Promise((resolve) => (graceTimer = setTimeout(resolve, 1_000)))]);
+        clearTimeout(graceTimer);
+        httpServer.closeAllConnections();
+        await finished;
+      }
       clearTimeout(drainTimer);
+      clearInterval(idleSweeper);
+      // A call whose client left is aborted, but its metering finishes a moment later: wait for it before flushing.
+      if (!(await runner.whenIdle(5_000))) logger.error({ calls: runner.callsInFlight }, 'calls still in flight at shutdown; their meter events may be missing');
       livePublisher.close();
       await meter.stop();
       await closeKeepAliveFetch().catch(() => undefined);

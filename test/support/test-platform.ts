@@ -69,6 +69,7 @@ export async function startTestPlatform(options: TestPlatformOptions = {}): Prom
     meterOptions: options.meterOptions,
     retryPolicy: { baseDelayMs: 20, maxDelayMs: 200, ...options.retryPolicy },
     realtimeCoalesceMs: options.realtimeCoalesceMs,
+    drainTimeoutMs: options.drainTimeoutMs,
   });
   return {
     platform,
