@@ -25,6 +25,7 @@ import type { SimulatorHandle } from './llm/simulator';
 import { createKeepAliveFetch } from './llm/keep-alive-fetch';
 import { ProviderRoutes } from './llm/provider-routes';
 import { MeterService, type MeterOptions } from './metering/meter.service';
+import { MeterSpool, type MeterSpoolOptions } from './metering/meter-spool';
 import { LimitsService } from './metering/limits.service';
 import { AlertService } from './metering/alert.service';
 import { UsageService } from './metering/usage.service';
@@ -56,6 +57,8 @@ export interface PlatformOptions {
   /** Use this simulator for sandboxed plans instead of starting one. */
   simulator?: SimulatorHandle;
   meterOptions?: Partial<MeterOptions>;
+  /** The meter's crash spool in DATA_DIR/meter-spool (default: on, `batch` sync); false: memory only. */
+  meterSpool?: Partial<Omit<MeterSpoolOptions, 'directory'>> | false;
   retryPolicy?: Partial<RetryPolicy>;
   authRateLimits?: Partial<AuthRateLimits>;
   realtimeCoalesceMs?: number;
@@ -111,7 +114,15 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   const auth = new AuthService(models, tokens, workspaces);
   const agents = new AgentService(models, config, catalog, templates, vault, workspaces);
   workspaces.onWorkspaceDeleting((workspaceId) => agents.removeAllInWorkspace(workspaceId));
-  const meter = new MeterService(models, logger, { flushIntervalMs: config.meterFlushIntervalMs, busyFlushIntervalMs: config.meterBusyFlushIntervalMs, ...options.meterOptions });
+  // Events an earlier process recorded but never wrote (it was killed) are replayed first, idempotently.
+  const spoolDirectory = path.join(config.dataDir, 'meter-spool');
+  const recoveredSpool = options.meterSpool === false ? undefined : MeterSpool.recover(spoolDirectory, logger);
+  const spool = options.meterSpool === false ? undefined : new MeterSpool({ directory: spoolDirectory, ...options.meterSpool }, logger);
+  const meter = new MeterService(models, logger, { flushIntervalMs: config.meterFlushIntervalMs, busyFlushIntervalMs: config.meterBusyFlushIntervalMs, spool, ...options.meterOptions });
+  if (recoveredSpool) {
+    meter.replay(recoveredSpool.items);
+    MeterSpool.removeRecovered(recoveredSpool);
+  }
   const limits = new LimitsService(models);
   const alerts = new AlertService(models, logger);
   // Usage reads reuse a workspace's agent list for 2 s (local changes drop it); with several instances (Redis) they

@@ -67,6 +67,7 @@ export async function startTestPlatform(options: TestPlatformOptions = {}): Prom
     databaseName: options.databaseName ?? uniqueDatabaseName('test'),
     authRateLimits: { loginFailuresPerWindow: 1000, registrationsPerWindow: 10_000, ...options.authRateLimits },
     meterOptions: options.meterOptions,
+    meterSpool: options.meterSpool,
     retryPolicy: { baseDelayMs: 20, maxDelayMs: 200, ...options.retryPolicy },
     realtimeCoalesceMs: options.realtimeCoalesceMs,
     drainTimeoutMs: options.drainTimeoutMs,
