@@ -1,6 +1,6 @@
 // The meter spool's cost on the hot path: CPU per /v1 call of an in-process platform with the spool off and under
 // each sync policy (same process, same load, alternating rounds), plus the cost of one append alone. Usage:
-//   npx tsx scripts/bench-meter-spool.ts [--calls 3000] [--rounds 3] [--concurrency 8]
+//   npm run bench:meter-spool -- [--calls 3000] [--rounds 3] [--concurrency 8]
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -94,13 +94,16 @@ async function main(): Promise<void> {
     `concurrency ${concurrency} after 300 warm-up calls, per variant and round (${rounds} rounds, variants alternating; medians shown).`,
     'CPU is the whole process (server, store, simulator and client), so the difference between rows is what the spool adds;',
     'the append column is `MeterSpool.append` alone (JSON line + `write(2)`, + `fdatasync` under `always`) on this disk.',
+    'On a shared 2-core machine the whole-process rows move by tens of percent between rounds (compare the lowest round),',
+    'more than the spool costs: the append column is the stable measure. Without a sync per event (`never`, `batch`, the',
+    'default) the spool adds about one `write(2)` per call; `always` adds an `fdatasync` per call on the response path.',
     '',
-    '| variant | CPU per call (median) | lowest round | median vs no spool | calls/s | one append |',
+    '| variant | CPU per call (median) | lowest round | median vs no spool | calls/s | one append (wall time) |',
     '|---|---|---|---|---|---|',
     ...rows,
   ].join('\n');
   process.stdout.write(`${body}\n\n${describeMachine()}\n`);
-  if (process.argv.includes('--write')) writeBenchmarkSection('meter spool', 'npx tsx scripts/bench-meter-spool.ts --write', body);
+  if (process.argv.includes('--write')) writeBenchmarkSection('meter spool', 'npm run bench:meter-spool -- --write', body);
 }
 
 main().then(

@@ -147,7 +147,8 @@ describe('foundation', function () {
         token: owner.token,
         body: { messages: [{ role: 'user', content: 'hello' }] },
       });
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      // In flight: the call is held in the simulator's delay.
+      while (slow.waitingRequests() === 0) await new Promise((resolve) => setTimeout(resolve, 10));
       const models = draining.platform.models;
       const eventsBefore = await models.MeterEvent.countDocuments({});
       // Keep the database open after stop() to count: read through a second connection via the same store.

@@ -296,9 +296,11 @@ describe('token meter', function () {
     expect(blocked!.body.error.code).to.equal('PLAN_LIMIT_REACHED');
     const rollup = await platform.platform.models.UsageMonthly.collection.findOne({ agentId: new Types.ObjectId(agent.id), month });
     expect(rollup!.costTotalMicros).to.be.at.least(2000);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    const alerts = (await api(platform.url, 'GET', `/api/workspaces/${owner.workspace.id}/alerts`, { token: owner.token })).body as Array<{ id: string; type: string; agentId: string; readAt: string | null }>;
-    const mine = alerts.filter((alert) => alert.agentId === agent.id);
+    // Alerts are raised just after the rollup write: wait until both are there.
+    type AlertRow = { id: string; type: string; agentId: string; readAt: string | null };
+    const alertsOfAgent = async () => ((await api(platform.url, 'GET', `/api/workspaces/${owner.workspace.id}/alerts`, { token: owner.token })).body as AlertRow[]).filter((alert) => alert.agentId === agent.id);
+    let mine = await alertsOfAgent();
+    for (const deadline = Date.now() + 10_000; mine.length < 2 && Date.now() < deadline; mine = await alertsOfAgent()) await new Promise((resolve) => setTimeout(resolve, 20));
     expect(mine.map((alert) => alert.type).sort()).to.deep.equal(['budget_80', 'budget_reached']);
     const read = await api(platform.url, 'POST', `/api/workspaces/${owner.workspace.id}/alerts/${mine[0]!.id}/read`, { token: owner.token });
     expect(read.body.readAt).to.be.a('string');
