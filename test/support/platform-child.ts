@@ -1,6 +1,7 @@
 // Runs one platform as a child process (the crash test, `npm run soak`): config from the environment, the production
 // logger on stderr, then one line `{"url": ...}` on stdout. PLATFORM_DATABASE_NAME picks the database; SIGTERM stops
-// it gracefully; SIGKILL is what the tests use to crash it.
+// it gracefully; SIGKILL is what the tests use to crash it. PLATFORM_FAST_RETRIES / PLATFORM_ATTEMPT_TIMEOUT_MS shorten
+// the LLM router's backoff and attempt timeout.
 import pino from 'pino';
 import { loadConfig } from '../../server/config/config';
 import { createLogger } from '../../server/logger';
@@ -13,7 +14,10 @@ async function main(): Promise<void> {
     config,
     logger,
     databaseName: process.env.PLATFORM_DATABASE_NAME,
-    retryPolicy: process.env.PLATFORM_FAST_RETRIES === 'true' ? { baseDelayMs: 20, maxDelayMs: 200 } : undefined,
+    retryPolicy: {
+      ...(process.env.PLATFORM_FAST_RETRIES === 'true' ? { baseDelayMs: 20, maxDelayMs: 200 } : {}),
+      ...(process.env.PLATFORM_ATTEMPT_TIMEOUT_MS ? { attemptTimeoutMs: Number(process.env.PLATFORM_ATTEMPT_TIMEOUT_MS) } : {}),
+    },
     authRateLimits: { loginFailuresPerWindow: 10_000, registrationsPerWindow: 10_000 },
   });
   process.stdout.write(`${JSON.stringify({ url: platform.url, pid: process.pid })}\n`);
