@@ -56,6 +56,12 @@ export interface AgentRunnerDependencies {
   deadlineMs: number;
 }
 
+/** One call in progress: its own abort (the client's hang-up or a shutdown) and the end of its metering. */
+interface CallInFlight {
+  controller: AbortController;
+  done(): void;
+}
+
 interface PreparedCall {
   targets: RouteTarget[];
   messages: ChatMessage[];
@@ -67,6 +73,8 @@ export class AgentRunner {
   private readonly promptCache = new Map<string, SystemPrompt>();
   private readonly targets: RunTargetResolver;
   private readonly failures: RunFailures;
+  private readonly inFlight = new Set<CallInFlight>();
+  private readonly idleWaiters: Array<() => void> = [];
 
   constructor(private readonly dependencies: AgentRunnerDependencies) {
     this.targets = new RunTargetResolver({ catalog: dependencies.catalog, routing: dependencies.routing, vault: dependencies.vault });
@@ -83,6 +91,47 @@ export class AgentRunner {
       this.promptCache.set(cacheKey, cached);
     }
     return cached;
+  }
+
+  /** Follows the caller's signal (a client hang-up) and can also be cut by `abortInFlight`: both take the same path. */
+  private track(input: RunInput): CallInFlight {
+    const controller = new AbortController();
+    const forward = () => controller.abort(input.signal.reason);
+    if (input.signal.aborted) forward();
+    else input.signal.addEventListener('abort', forward, { once: true });
+    const call: CallInFlight = {
+      controller,
+      done: () => {
+        input.signal.removeEventListener('abort', forward);
+        this.inFlight.delete(call);
+        if (this.inFlight.size === 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
+      },
+    };
+    this.inFlight.add(call);
+    return call;
+  }
+
+  /** Calls whose metering has not finished yet. */
+  get callsInFlight(): number {
+    return this.inFlight.size;
+  }
+
+  /** Cuts every call in progress as a client hang-up would (shutdown at its drain deadline): each meters what it got. */
+  abortInFlight(reason: Error): number {
+    for (const call of this.inFlight) call.controller.abort(reason);
+    return this.inFlight.size;
+  }
+
+  /** Resolves true once no call is in progress (every one has recorded its meter events), false at the timeout. */
+  whenIdle(timeoutMs: number): Promise<boolean> {
+    if (this.inFlight.size === 0) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(false), timeoutMs);
+      this.idleWaiters.push(() => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+    });
   }
 
   private async prepare(input: RunInput, requestType: 'chat' | 'stream'): Promise<PreparedCall> {
@@ -110,8 +159,20 @@ export class AgentRunner {
     };
   }
 
-  async generate(input: RunInput): Promise<RunResult> {
-    const prepared = await this.prepare(input, 'chat');
+  /** Tracks the call (its signal becomes the call's own), then prepares it; a refused call is no longer in flight. */
+  private async start(request: RunInput, requestType: 'chat' | 'stream'): Promise<{ call: CallInFlight; input: RunInput; prepared: PreparedCall }> {
+    const call = this.track(request);
+    const input = { ...request, signal: call.controller.signal };
+    try {
+      return { call, input, prepared: await this.prepare(input, requestType) };
+    } catch (error) {
+      call.done();
+      throw error;
+    }
+  }
+
+  async generate(request: RunInput): Promise<RunResult> {
+    const { call, input, prepared } = await this.start(request, 'chat');
     let failed = true;
     try {
       const { result, target } = await this.dependencies.llm.generate(this.routedCall(input, prepared));
@@ -128,16 +189,18 @@ export class AgentRunner {
       throw await this.failures.toDomainError(error, input.agent);
     } finally {
       await prepared.metering.finish(failed);
+      call.done();
     }
   }
 
-  async stream(input: RunInput): Promise<RunStream> {
-    const prepared = await this.prepare(input, 'stream');
+  async stream(request: RunInput): Promise<RunStream> {
+    const { call, input, prepared } = await this.start(request, 'stream');
     let session;
     try {
       session = await this.dependencies.llm.openStream(this.routedCall(input, prepared));
     } catch (error) {
       await prepared.metering.finish(true);
+      call.done();
       throw await this.failures.toDomainError(error, input.agent);
     }
     prepared.metering.markOutputStarted();
@@ -155,6 +218,7 @@ export class AgentRunner {
         throw await failures.toDomainError(error, input.agent);
       } finally {
         await prepared.metering.finish(failed);
+        call.done();
       }
     }
     return { provider: opened.target.provider, model: opened.target.model, requestId: input.requestId, events: events() };

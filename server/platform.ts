@@ -27,6 +27,7 @@ import type { SimulatorHandle } from './llm/simulator';
 import { createKeepAliveFetch } from './llm/keep-alive-fetch';
 import { ProviderRoutes } from './llm/provider-routes';
 import { MeterService, type MeterOptions } from './metering/meter.service';
+import { MeterSpool, type MeterSpoolOptions } from './metering/meter-spool';
 import { LimitsService } from './metering/limits.service';
 import { AlertService } from './metering/alert.service';
 import { UsageService } from './metering/usage.service';
@@ -58,10 +59,14 @@ export interface PlatformOptions {
   /** Use this simulator for sandboxed plans instead of starting one. */
   simulator?: SimulatorHandle;
   meterOptions?: Partial<MeterOptions>;
+  /** The meter's crash spool in DATA_DIR/meter-spool (default: on, `batch` sync); false: memory only. */
+  meterSpool?: Partial<Omit<MeterSpoolOptions, 'directory'>> | false;
   retryPolicy?: Partial<RetryPolicy>;
   authRateLimits?: Partial<AuthRateLimits>;
   realtimeCoalesceMs?: number;
   runMigrationsOnStart?: boolean;
+  /** How long stop() lets in-flight requests finish before it cuts them (default 10 s). */
+  drainTimeoutMs?: number;
 }
 
 export interface Platform {
@@ -112,7 +117,15 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   const auth = new AuthService(models, sessions, workspaces, new PasswordResetService(models));
   const agents = new AgentService(models, config, catalog, templates, vault, workspaces);
   workspaces.onWorkspaceDeleting((workspaceId) => agents.removeAllInWorkspace(workspaceId));
-  const meter = new MeterService(models, logger, { flushIntervalMs: config.meterFlushIntervalMs, busyFlushIntervalMs: config.meterBusyFlushIntervalMs, ...options.meterOptions });
+  // Events an earlier process recorded but never wrote (it was killed) are replayed first, idempotently.
+  const spoolDirectory = path.join(config.dataDir, 'meter-spool');
+  const recoveredSpool = options.meterSpool === false ? undefined : MeterSpool.recover(spoolDirectory, logger);
+  const spool = options.meterSpool === false ? undefined : new MeterSpool({ directory: spoolDirectory, ...options.meterSpool }, logger);
+  const meter = new MeterService(models, logger, { flushIntervalMs: config.meterFlushIntervalMs, busyFlushIntervalMs: config.meterBusyFlushIntervalMs, spool, ...options.meterOptions });
+  if (recoveredSpool) {
+    meter.replay(recoveredSpool.items);
+    MeterSpool.removeRecovered(recoveredSpool);
+  }
   const limits = new LimitsService(models);
   const alerts = new AlertService(models, logger);
   // Usage reads reuse a workspace's agent list for 2 s (local changes drop it); with several instances (Redis) they
@@ -192,6 +205,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   logger.info({ port: address.port, database: database.mode, sandbox: Boolean(simulator) }, 'Agent Host listening');
 
   let stopping: Promise<void> | undefined;
+  const drainTimeoutMs = options.drainTimeoutMs ?? 10_000;
   const stop = () =>
     (stopping ??= (async () => {
       // Stop accepting, let in-flight requests finish, flush the meter, then close the database.
@@ -199,11 +213,27 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       // Keep-alive connections become idle as their last response ends: close them as they do.
       const idleSweeper = setInterval(() => httpServer.closeIdleConnections(), 50);
       httpServer.closeIdleConnections();
-      const drainTimer = setTimeout(() => httpServer.closeAllConnections(), 10_000);
-      await realtime.close().catch(() => undefined);
-      await closed;
-      clearInterval(idleSweeper);
+      let drainTimer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<'deadline'>((resolve) => (drainTimer = setTimeout(() => resolve('deadline'), drainTimeoutMs)));
+      // Socket.IO's close also waits for the HTTP server's connections, so it races the deadline too.
+      const finished = Promise.all([closed, realtime.close().catch(() => undefined)]);
+      if ((await Promise.race([finished.then(() => 'closed' as const), deadline])) === 'deadline') {
+        // Cut what is still running the way a client hang-up does, so each call meters what it streamed so far,
+        // and let the cut streams end their responses before the connections go.
+        const cut = runner.abortInFlight(new Error('the server is shutting down'));
+        logger.warn({ calls: cut }, 'drain deadline reached: cutting the calls still in flight');
+        await runner.whenIdle(5_000);
+        // The cut responses end just after their metering: their connections go idle and are closed by the sweeper.
+        let graceTimer: NodeJS.Timeout | undefined;
+        await Promise.race([finished, new Promise((resolve) => (graceTimer = setTimeout(resolve, 1_000)))]);
+        clearTimeout(graceTimer);
+        httpServer.closeAllConnections();
+        await finished;
+      }
       clearTimeout(drainTimer);
+      clearInterval(idleSweeper);
+      // A call whose client left is aborted, but its metering finishes a moment later: wait for it before flushing.
+      if (!(await runner.whenIdle(5_000))) logger.error({ calls: runner.callsInFlight }, 'calls still in flight at shutdown; their meter events may be missing');
       livePublisher.close();
       await meter.stop();
       await closeKeepAliveFetch().catch(() => undefined);

@@ -10,7 +10,7 @@ import { costMicros, dayOf, monthOf } from './pricing';
 import { applyGuardedOverage, applyGuardedRollup } from './guarded-rollup';
 import { splitOverage, sumPricing, sumRollupIncrement, type EventPricing } from './rollup-updates';
 
-interface EventItem {
+export interface EventItem {
   kind: 'event';
   event: MeterEventInput;
   /** Worked out once per event, at its first write attempt. */
@@ -25,7 +25,7 @@ interface EventItem {
   eventPriced?: boolean;
 }
 
-interface ErrorItem {
+export interface ErrorItem {
   kind: 'error';
   workspaceId: string;
   agentId: string;
@@ -128,6 +128,8 @@ export class MeterBatchWriter {
     private readonly models: Pick<MeteringModels, 'MeterEvent' | 'UsageMonthly'>,
     /** Called after each batch with the rollups it changed. */
     private readonly onRollupsChanged: (changes: RollupChange[]) => void,
+    /** Called once the batch's inserts are settled and its rollup groups chosen, before any rollup is sent (the spool). */
+    private readonly beforeRollups: (batch: readonly QueueItem[]) => void = () => undefined,
   ) {}
 
   /** Writes one batch; throws (after the stages that could be written) when a stage failed, for the caller to retry. */
@@ -136,8 +138,10 @@ export class MeterBatchWriter {
     await this.insertEvents(eventItems);
 
     const changes: RollupChange[] = [];
+    const groups = groupForRollup(batch);
+    this.beforeRollups(batch);
     const results = await Promise.allSettled(
-      groupForRollup(batch).map(async (group) => {
+      groups.map(async (group) => {
         const change = await this.applyGroup(group);
         if (change) changes.push(change);
       }),

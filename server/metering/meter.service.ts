@@ -4,6 +4,7 @@ import type { Logger } from '../logger';
 import type { MeteringModels } from './metering.models';
 import { MeterBatchWriter, createErrorItem, createEventItem, type QueueItem } from './meter-batch-writer';
 import type { MeterEventInput, RollupChange } from './meter.types';
+import type { MeterSpool } from './meter-spool';
 
 export interface MeterOptions {
   maxQueue: number;
@@ -21,6 +22,8 @@ export interface MeterOptions {
    */
   busyFlushIntervalMs: number;
   busyBatchEvents: number;
+  /** Where each recorded item is appended until the database has it (meter-spool.ts); none: memory only. */
+  spool?: MeterSpool;
 }
 
 export const DEFAULT_METER_OPTIONS: MeterOptions = { maxQueue: 200_000, batchSize: 2_000, flushIntervalMs: 100, busyFlushIntervalMs: 250, busyBatchEvents: 50 };
@@ -40,6 +43,8 @@ export class MeterService {
   private readonly listeners: Array<(changes: RollupChange[]) => void> = [];
   private readonly idleWaiters: Array<() => void> = [];
   private readonly options: MeterOptions;
+  private readonly spool: MeterSpool | undefined;
+  private lastSpoolFailureWarning = 0;
 
   constructor(
     models: Pick<MeteringModels, 'MeterEvent' | 'UsageMonthly'>,
@@ -48,9 +53,14 @@ export class MeterService {
   ) {
     this.options = { ...DEFAULT_METER_OPTIONS, ...options };
     this.intervalMs = this.options.flushIntervalMs;
-    this.writer = new MeterBatchWriter(models, (changes) => {
-      for (const listener of this.listeners) listener(changes);
-    });
+    this.spool = this.options.spool;
+    this.writer = new MeterBatchWriter(
+      models,
+      (changes) => {
+        for (const listener of this.listeners) listener(changes);
+      },
+      (batch) => this.withSpool((spool) => spool.recordProgress(batch)),
+    );
   }
 
   /** Called after each batch with the rollups it changed (alerts, live dashboards). */
@@ -68,13 +78,41 @@ export class MeterService {
   }
 
   record(event: MeterEventInput): void {
-    this.queue.push(createEventItem(event));
-    this.afterEnqueue();
+    this.enqueue(createEventItem(event));
   }
 
   recordError(input: { workspaceId: string; agentId: string; mode: 'byok' | 'managed'; plan: string | null; timestamp: Date }): void {
-    this.queue.push(createErrorItem(input));
+    this.enqueue(createErrorItem(input));
+  }
+
+  /** Items an earlier process spooled but never wrote (MeterSpool.recover): queued first, and spooled again here. */
+  replay(items: readonly QueueItem[]): void {
+    this.withSpool((spool) => {
+      for (const item of items) spool.append(item);
+      spool.sync();
+    });
+    this.queue.unshift(...items);
+    if (items.length > 0) this.afterEnqueue();
+  }
+
+  private enqueue(item: QueueItem): void {
+    // On the response path: the item is in the spool before the caller answers.
+    this.withSpool((spool) => spool.append(item));
+    this.queue.push(item);
     this.afterEnqueue();
+  }
+
+  /** A failing disk costs durability, never calls or meter writes. */
+  private withSpool(action: (spool: MeterSpool) => void): void {
+    if (!this.spool) return;
+    try {
+      action(this.spool);
+    } catch (error) {
+      if (Date.now() - this.lastSpoolFailureWarning > 5000) {
+        this.lastSpoolFailureWarning = Date.now();
+        this.logger.error({ err: error }, 'METER SPOOL WRITE FAILED: events are kept in memory only until the database has them');
+      }
+    }
   }
 
   private afterEnqueue(): void {
@@ -114,8 +152,10 @@ export class MeterService {
       const batch = this.queue.slice(0, Math.min(this.options.batchSize, remaining));
       remaining -= batch.length;
       try {
+        this.withSpool((spool) => spool.syncBeforeWrite());
         await this.writer.write(batch);
         this.queue.splice(0, batch.length);
+        this.withSpool((spool) => spool.acknowledge(batch));
         this.retryDelayMs = 0;
       } catch (error) {
         // Keep every event; try again with backoff. Events already inserted remember it (no double count).
@@ -150,6 +190,8 @@ export class MeterService {
     const drained = await this.drain(timeoutMs);
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
+    // Drained: the files go. Not drained: they stay for the next start to replay.
+    this.withSpool((spool) => spool.close());
     if (!drained) this.logger.error({ pending: this.queue.length }, 'meter queue not drained before shutdown');
     return drained;
   }

@@ -48,9 +48,14 @@ interface Pending {
   reject(error: Error): void;
 }
 
+/** One worker thread and the requests sent to it: a worker that exits fails only its own requests. */
+interface RunningWorker {
+  thread: Worker;
+  pending: Map<number, Pending>;
+}
+
 class PasswordHasherWorker {
-  private worker: Worker | undefined;
-  private readonly pending = new Map<number, Pending>();
+  private worker: RunningWorker | undefined;
   private nextId = 0;
   private idleTimer: NodeJS.Timeout | undefined;
 
@@ -60,40 +65,42 @@ class PasswordHasherWorker {
     this.idleTimer = undefined;
     const id = (this.nextId += 1);
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      worker.ref();
-      worker.postMessage({ id, operation, ...input });
+      worker.pending.set(id, { resolve, reject });
+      worker.thread.ref();
+      worker.thread.postMessage({ id, operation, ...input });
     });
   }
 
-  private ensureWorker(): Worker {
+  private ensureWorker(): RunningWorker {
     if (this.worker) return this.worker;
-    const worker = new Worker(WORKER_SOURCE, { eval: true });
-    worker.on('message', ({ id, result, error }: { id: number; result?: unknown; error?: string }) => {
-      const entry = this.pending.get(id);
-      this.pending.delete(id);
+    const worker: RunningWorker = { thread: new Worker(WORKER_SOURCE, { eval: true }), pending: new Map() };
+    worker.thread.on('message', ({ id, result, error }: { id: number; result?: unknown; error?: string }) => {
+      const entry = worker.pending.get(id);
+      worker.pending.delete(id);
       if (error) entry?.reject(new Error(error));
       else entry?.resolve(result);
-      if (this.pending.size === 0) this.becomeIdle(worker);
+      if (worker.pending.size === 0) this.becomeIdle(worker);
     });
+    // An idle worker told to exit may finish exiting after the next request started a new one: that request is
+    // the new worker's, and this worker's exit must not fail it (it did: a register 500 one run in several).
     const failAll = (error: Error) => {
-      for (const entry of this.pending.values()) entry.reject(error);
-      this.pending.clear();
+      for (const entry of worker.pending.values()) entry.reject(error);
+      worker.pending.clear();
       if (this.worker === worker) this.worker = undefined;
     };
-    worker.on('error', failAll);
-    worker.on('exit', () => failAll(new Error('password hashing worker exited')));
+    worker.thread.on('error', failAll);
+    worker.thread.on('exit', () => failAll(new Error('password hashing worker exited')));
     this.worker = worker;
     return worker;
   }
 
-  private becomeIdle(worker: Worker): void {
+  private becomeIdle(worker: RunningWorker): void {
     // An idle worker must not keep the process alive, and goes away after a while.
-    worker.unref();
+    worker.thread.unref();
     this.idleTimer = setTimeout(() => {
-      if (this.worker === worker && this.pending.size === 0) {
+      if (this.worker === worker && worker.pending.size === 0) {
         this.worker = undefined;
-        void worker.terminate();
+        void worker.thread.terminate();
       }
     }, IDLE_EXIT_MS);
     this.idleTimer.unref();

@@ -4,12 +4,11 @@ import os from 'node:os';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import { expect } from 'chai';
-import pino from 'pino';
 import { api, createAgent, registerUser, startTestPlatform, type TestPlatform } from '../support/test-platform';
 import { getTestMongoUri } from '../support/test-database';
 import { startFaultProxy } from '../support/tcp-fault-proxy';
 import { loadConfig } from '../../server/config/config';
-import { REDACTED_PATHS } from '../../server/logger';
+import { createLogger } from '../../server/logger';
 import { startPlatform } from '../../server/platform';
 import { startProviderSimulator } from '../../server/llm/simulator';
 import { runMigrations, MIGRATIONS } from '../../migrations/migration-runner';
@@ -84,7 +83,7 @@ describe('foundation', function () {
   it('redacts secrets: a canary sent as password, apiKey and authorization never reaches a log line', async () => {
     const canary = `canary-${crypto.randomBytes(8).toString('hex')}`;
     const lines: string[] = [];
-    const logger = pino({ redact: { paths: REDACTED_PATHS, censor: '[redacted]' } }, { write: (line: string) => void lines.push(line) });
+    const logger = createLogger({ level: 'info', destination: { write: (line: string) => void lines.push(line) } });
     logger.info({ password: canary, apiKey: canary, key: canary, authorization: `Bearer ${canary}`, req: { headers: { authorization: canary } }, body: { apiKey: canary } }, 'request');
     expect(lines.join('')).to.not.contain(canary);
     expect(lines.join('')).to.contain('[redacted]');
@@ -169,7 +168,8 @@ describe('foundation', function () {
         token: owner.token,
         body: { messages: [{ role: 'user', content: 'hello' }] },
       });
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      // In flight: the call is held in the simulator's delay.
+      while (slow.waitingRequests() === 0) await new Promise((resolve) => setTimeout(resolve, 10));
       const models = draining.platform.models;
       const eventsBefore = await models.MeterEvent.countDocuments({});
       // Keep the database open after stop() to count: read through a second connection via the same store.
@@ -220,7 +220,7 @@ describe('embedded database mode', function () {
     fs.writeFileSync(path.join(dataDir, 'mongod-unavailable.json'), JSON.stringify({ failedAt: new Date().toISOString(), reason: 'test' }));
     const environment = { NODE_ENV: 'development', PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, LLM_SANDBOX: 'off' };
     const lines: string[] = [];
-    const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(line) });
+    const logger = createLogger({ level: 'info', destination: { write: (line: string) => void lines.push(line) } });
     const first = await startPlatform({ config: loadConfig(environment), logger });
     expect(first.database.mode).to.equal('wire-store');
     expect(lines.filter((line) => line.includes('built-in MongoDB-wire-compatible store'))).to.have.length(1);

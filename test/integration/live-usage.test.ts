@@ -74,6 +74,7 @@ describe('live usage over Socket.IO', function () {
       expect(await join(member, owner.workspace.id)).to.deep.equal({ ok: true });
       const outsider = await connect(platform.url, stranger.token);
       expect(await join(outsider, owner.workspace.id)).to.deep.equal({ ok: false, error: { code: 'NOT_FOUND' } });
+      expect(await join(outsider, stranger.workspace.id)).to.deep.equal({ ok: true });
       const memberUpdates = collect(member, 'usage:update');
       const outsiderUpdates = collect(outsider, 'usage:update');
 
@@ -87,8 +88,12 @@ describe('live usage over Socket.IO', function () {
       const row = update.agents.find((candidate) => candidate.agentId === agent.id)!;
       expect(row.tokens).to.equal(reply.usage.inputTokens + reply.usage.outputTokens);
       expect(update.totals.tokens).to.equal(row.tokens);
-      await new Promise((resolve) => setTimeout(resolve, 300));
-      expect(outsiderUpdates).to.deep.equal([]);
+      // A marker: an update of the outsider's own workspace, published after the member's. Delivery to one socket is in
+      // order, so once the marker is there, a leaked update of the owner's workspace would have arrived before it.
+      const strangerAgent = await createAgent(platform.url, stranger, { mode: 'managed', plan: 'pro' });
+      await chat(platform, stranger, strangerAgent.id);
+      await waitFor(() => (outsiderUpdates as Array<{ workspaceId: string }>).find((candidate) => candidate.workspaceId === stranger.workspace.id));
+      expect((outsiderUpdates as Array<{ workspaceId: string }>).filter((candidate) => candidate.workspaceId !== stranger.workspace.id)).to.deep.equal([]);
     });
 
     it('coalesces a burst of calls into a few updates that end with the latest totals', async () => {
@@ -136,8 +141,11 @@ describe('live usage over Socket.IO', function () {
       await chat(instanceA, owner, agent.id);
       const update = await waitFor(() => received.find((candidate) => candidate.agents.some((row) => row.agentId === agent.id)));
       expect(update.workspaceId).to.equal(owner.workspace.id);
-      await new Promise((resolve) => setTimeout(resolve, 300));
-      expect(receivedByOther).to.deep.equal([]);
+      // The marker: a call of the other workspace, metered after the owner's, reaches its client; nothing before it did.
+      const otherAgent = await createAgent(instanceA.url, other, { mode: 'managed', plan: 'pro' });
+      await chat(instanceA, other, otherAgent.id);
+      await waitFor(() => (receivedByOther as Array<{ workspaceId: string }>).find((candidate) => candidate.workspaceId === other.workspace.id));
+      expect((receivedByOther as Array<{ workspaceId: string }>).filter((candidate) => candidate.workspaceId !== other.workspace.id)).to.deep.equal([]);
     });
   });
 });

@@ -13,6 +13,7 @@ import defaultCatalog from '../../server/catalog/default-catalog.json';
 import { reconcileUsage } from '../../server/metering/usage-reconcile.service';
 import { MeterService } from '../../server/metering/meter.service';
 import type { MeterEventInput } from '../../server/metering/meter.types';
+import { meterEventFixture } from '../support/meter-events';
 
 const SMALL_ALLOWANCES = { starter: 3_000, pro: 5_000 };
 
@@ -78,29 +79,8 @@ describe('token meter', function () {
   const month = monthOf(new Date());
 
   /** A plain successful meter event for `agentId` in the owner's workspace (the n-th, for a unique request id). */
-  const meterEvent = (agentId: string, n: number, overrides: Partial<MeterEventInput> = {}): MeterEventInput => ({
-    requestId: `req_meter_${agentId}_${n}`,
-    agentId,
-    workspaceId: owner.workspace.id,
-    timestamp: new Date(),
-    provider: 'openai',
-    model: 'gpt-4o-mini',
-    tier: 'standard',
-    mode: 'managed',
-    plan: 'pro',
-    requestType: 'chat',
-    status: 'ok',
-    usageSource: 'provider',
-    tokensInput: 10,
-    tokensOutput: 5,
-    latencyMs: 3,
-    credential: 'pool:openai:0',
-    sandbox: true,
-    attempt: 1,
-    priceSnapshot: { inputUsdPerMillion: 0.15, outputUsdPerMillion: 0.6, overageUsdPerMillion: 3, includedTokens: 1_000_000 },
-    countsAsRequest: true,
-    ...overrides,
-  });
+  const meterEvent = (agentId: string, n: number, overrides: Partial<MeterEventInput> = {}): MeterEventInput =>
+    meterEventFixture({ requestId: `req_meter_${agentId}_${n}`, agentId, workspaceId: owner.workspace.id, ...overrides });
   const writtenFor = (agentId: string) => platform.platform.models.MeterEvent.countDocuments({ agentId: new Types.ObjectId(agentId) });
   const waitForWritten = async (agentId: string, count: number, withinMs: number) => {
     const started = Date.now();
@@ -244,28 +224,15 @@ describe('token meter', function () {
 
   it('the same requestId metered twice counts once', async () => {
     const agent = await createAgent(platform.url, owner, { mode: 'managed', plan: 'pro' });
-    const event = {
+    const event = meterEventFixture({
       requestId: `req_idempotency_${Date.now()}`,
       agentId: agent.id,
       workspaceId: owner.workspace.id,
-      timestamp: new Date(),
-      provider: 'openai',
-      model: 'gpt-4o-mini',
-      tier: 'standard',
-      mode: 'managed' as const,
-      plan: 'pro',
-      requestType: 'chat' as const,
-      status: 'ok' as const,
-      usageSource: 'provider' as const,
       tokensInput: 100,
       tokensOutput: 50,
       latencyMs: 12,
-      credential: 'pool:openai:0',
-      sandbox: true,
-      attempt: 1,
       priceSnapshot: { inputUsdPerMillion: 0.15, outputUsdPerMillion: 0.6, overageUsdPerMillion: 3, includedTokens: SMALL_ALLOWANCES.pro },
-      countsAsRequest: true,
-    };
+    });
     platform.platform.meter.record(event);
     await platform.platform.meter.drain();
     platform.platform.meter.record({ ...event });
@@ -329,9 +296,11 @@ describe('token meter', function () {
     expect(blocked!.body.error.code).to.equal('PLAN_LIMIT_REACHED');
     const rollup = await platform.platform.models.UsageMonthly.collection.findOne({ agentId: new Types.ObjectId(agent.id), month });
     expect(rollup!.costTotalMicros).to.be.at.least(2000);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    const alerts = (await api(platform.url, 'GET', `/api/workspaces/${owner.workspace.id}/alerts`, { token: owner.token })).body as Array<{ id: string; type: string; agentId: string; readAt: string | null }>;
-    const mine = alerts.filter((alert) => alert.agentId === agent.id);
+    // Alerts are raised just after the rollup write: wait until both are there.
+    type AlertRow = { id: string; type: string; agentId: string; readAt: string | null };
+    const alertsOfAgent = async () => ((await api(platform.url, 'GET', `/api/workspaces/${owner.workspace.id}/alerts`, { token: owner.token })).body as AlertRow[]).filter((alert) => alert.agentId === agent.id);
+    let mine = await alertsOfAgent();
+    for (const deadline = Date.now() + 10_000; mine.length < 2 && Date.now() < deadline; mine = await alertsOfAgent()) await new Promise((resolve) => setTimeout(resolve, 20));
     expect(mine.map((alert) => alert.type).sort()).to.deep.equal(['budget_80', 'budget_reached']);
     const read = await api(platform.url, 'POST', `/api/workspaces/${owner.workspace.id}/alerts/${mine[0]!.id}/read`, { token: owner.token });
     expect(read.body.readAt).to.be.a('string');

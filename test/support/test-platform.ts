@@ -3,10 +3,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import crypto from 'node:crypto';
-import pino from 'pino';
 import { loadConfig } from '../../server/config/config';
 import { POOLED_PROVIDER_IDS, providerEnvName } from '../../server/config/provider-ids';
-import { REDACTED_PATHS } from '../../server/logger';
+import { createLogger } from '../../server/logger';
 import { startPlatform, type Platform, type PlatformOptions } from '../../server/platform';
 import { startProviderSimulator, type SimulatorHandle } from '../../server/llm/simulator';
 import { getTestMongoUri, uniqueDatabaseName } from './test-database';
@@ -51,15 +50,16 @@ export async function startTestPlatform(options: TestPlatformOptions = {}): Prom
   };
   const config = loadConfig(env);
   const logs: string[] = [];
-  const logger = pino(
-    { level: config.logLevel, redact: { paths: REDACTED_PATHS, censor: '[redacted]' }, serializers: { err: pino.stdSerializers.err } },
-    {
+  // The production logger factory (its redaction is what the suite checks), writing into the captured lines.
+  const logger = createLogger({
+    level: config.logLevel,
+    destination: {
       write(line: string) {
         logs.push(line);
         capturedLogLines.push(line);
       },
     },
-  );
+  });
   const platform = await startPlatform({
     config,
     logger,
@@ -67,8 +67,10 @@ export async function startTestPlatform(options: TestPlatformOptions = {}): Prom
     databaseName: options.databaseName ?? uniqueDatabaseName('test'),
     authRateLimits: { loginFailuresPerWindow: 1000, registrationsPerWindow: 10_000, ...options.authRateLimits },
     meterOptions: options.meterOptions,
+    meterSpool: options.meterSpool,
     retryPolicy: { baseDelayMs: 20, maxDelayMs: 200, ...options.retryPolicy },
     realtimeCoalesceMs: options.realtimeCoalesceMs,
+    drainTimeoutMs: options.drainTimeoutMs,
   });
   return {
     platform,

@@ -1,0 +1,274 @@
+// The meter's crash spool: every queued item is appended to a file in DATA_DIR when it is recorded (before the
+// response completes), with its progress through the batch writer, and acknowledged once the database has it all.
+// A process killed before its queue was written leaves its file behind; the next start replays what it left,
+// idempotently: inserts by requestId, rollups by the group id the spool remembers (guarded-rollup.ts).
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Logger } from '../logger';
+import type { ErrorItem, EventItem, QueueItem } from './meter-batch-writer';
+import type { MeterEventInput } from './meter.types';
+
+/**
+ * When spool writes reach the disk. Every policy survives the process being killed (a written line is in the OS's
+ * page cache); they differ when the machine itself goes down:
+ * - `never`: whatever the OS had not written yet is lost;
+ * - `batch` (default): one fdatasync per meter batch, before the batch goes to the database (at most one flush
+ *   interval of events is at risk, and the response path pays no sync);
+ * - `always`: one fdatasync per recorded event, on the response path.
+ */
+export type SpoolSyncPolicy = 'never' | 'batch' | 'always';
+
+export interface MeterSpoolOptions {
+  directory: string;
+  sync: SpoolSyncPolicy;
+  /** A new file is started past this size; a file whose items are all acknowledged is deleted (or emptied). */
+  segmentBytes: number;
+}
+
+export const DEFAULT_SPOOL_OPTIONS: Omit<MeterSpoolOptions, 'directory'> = { sync: 'batch', segmentBytes: 4 * 1024 * 1024 };
+
+/** One line of a spool file. */
+type SpoolRecord =
+  | { s: number; e: MeterEventInput; g?: string; t?: 1 }
+  | { s: number; x: Omit<ErrorItem, 'kind' | 'rollupGroupId' | 'applied'>; g?: string }
+  /** Progress: each item's rollup group (written before that rollup is attempted), or null when its insert was a replay. */
+  | { p: Array<[number, string | null]> }
+  /** Acknowledged: everything about these items reached the database. */
+  | { a: number[] };
+
+class SpoolSegment {
+  readonly fd: number;
+  bytes = 0;
+  unacknowledged = 0;
+  unsynced = false;
+
+  constructor(readonly file: string) {
+    this.fd = fs.openSync(file, 'a');
+  }
+
+  write(line: string): void {
+    this.bytes += fs.writeSync(this.fd, line);
+    this.unsynced = true;
+  }
+
+  sync(): void {
+    if (!this.unsynced) return;
+    fs.fdatasyncSync(this.fd);
+    this.unsynced = false;
+  }
+}
+
+/** The spool files this process has open (several platforms may run in one process, e.g. tests). */
+const OPEN_FILES = new Set<string>();
+const FILE_PATTERN = /^meter-(\d+)-[0-9a-f]+(?:-\d+)?\.spool$/;
+
+function isProcessAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export interface RecoveredSpool {
+  items: QueueItem[];
+  files: string[];
+}
+
+export class MeterSpool {
+  private readonly options: MeterSpoolOptions;
+  private readonly name = `meter-${process.pid}-${crypto.randomBytes(6).toString('hex')}`;
+  private segmentNumber = 0;
+  private current: SpoolSegment;
+  private readonly segments = new Set<SpoolSegment>();
+  private readonly positions = new WeakMap<QueueItem, { seq: number; segment: SpoolSegment; progressed: boolean }>();
+  private nextSeq = 1;
+  private closed = false;
+
+  constructor(options: Partial<MeterSpoolOptions> & { directory: string }, private readonly logger: Logger) {
+    this.options = { ...DEFAULT_SPOOL_OPTIONS, ...options };
+    fs.mkdirSync(this.options.directory, { recursive: true });
+    this.current = this.openSegment();
+  }
+
+  private openSegment(): SpoolSegment {
+    const file = path.join(this.options.directory, `${this.name}-${this.segmentNumber++}.spool`);
+    const segment = new SpoolSegment(file);
+    OPEN_FILES.add(file);
+    this.segments.add(segment);
+    return segment;
+  }
+
+  /** Appends a queued item (a fresh one, or a replayed one with the progress it had). Synchronous: durable on return. */
+  append(item: QueueItem): void {
+    if (this.closed) return;
+    if (this.current.bytes >= this.options.segmentBytes) this.current = this.openSegment();
+    const seq = this.nextSeq++;
+    const record: SpoolRecord =
+      item.kind === 'event'
+        ? { s: seq, e: item.event, ...(item.rollupGroupId ? { g: item.rollupGroupId } : {}), ...(item.insertAttempted ? { t: 1 as const } : {}) }
+        : { s: seq, x: { workspaceId: item.workspaceId, agentId: item.agentId, month: item.month, mode: item.mode, plan: item.plan }, ...(item.rollupGroupId ? { g: item.rollupGroupId } : {}) };
+    const segment = this.current;
+    segment.write(`${JSON.stringify(record)}\n`);
+    segment.unacknowledged += 1;
+    this.positions.set(item, { seq, segment, progressed: Boolean(item.rollupGroupId) });
+    if (this.options.sync === 'always') segment.sync();
+  }
+
+  /** The `batch` policy's sync, before a batch goes to the database. */
+  syncBeforeWrite(): void {
+    if (this.options.sync === 'batch') this.sync();
+  }
+
+  sync(): void {
+    for (const segment of this.segments) segment.sync();
+  }
+
+  /**
+   * Called by the batch writer once a batch's inserts are settled and its rollup groups chosen, before any rollup
+   * is attempted: a replay must re-send the same guarded increment, never a new one.
+   */
+  recordProgress(batch: readonly QueueItem[]): void {
+    const bySegment = new Map<SpoolSegment, Array<[number, string | null]>>();
+    for (const item of batch) {
+      const position = this.positions.get(item);
+      if (!position || position.progressed) continue;
+      let entry: [number, string | null] | undefined;
+      if (item.rollupGroupId) entry = [position.seq, item.rollupGroupId];
+      else if (item.kind === 'event' && item.insertAttempted && !item.inserted) entry = [position.seq, null];
+      if (!entry) continue;
+      position.progressed = true;
+      const list = bySegment.get(position.segment) ?? [];
+      list.push(entry);
+      bySegment.set(position.segment, list);
+    }
+    for (const [segment, entries] of bySegment) segment.write(`${JSON.stringify({ p: entries } satisfies SpoolRecord)}\n`);
+    if (this.options.sync !== 'never') for (const segment of bySegment.keys()) segment.sync();
+  }
+
+  /** The batch is in the database: its items will not be replayed; a file left with nothing to replay goes. */
+  acknowledge(batch: readonly QueueItem[]): void {
+    const bySegment = new Map<SpoolSegment, number[]>();
+    for (const item of batch) {
+      const position = this.positions.get(item);
+      if (!position) continue;
+      this.positions.delete(item);
+      const list = bySegment.get(position.segment) ?? [];
+      list.push(position.seq);
+      bySegment.set(position.segment, list);
+    }
+    for (const [segment, seqs] of bySegment) {
+      segment.unacknowledged -= seqs.length;
+      if (segment.unacknowledged > 0) segment.write(`${JSON.stringify({ a: seqs } satisfies SpoolRecord)}\n`);
+      else if (segment !== this.current) this.removeSegment(segment);
+      else if (segment.bytes > 0) {
+        // Everything in the current file is acknowledged: empty it rather than write the acknowledgement.
+        fs.ftruncateSync(segment.fd, 0);
+        segment.bytes = 0;
+        segment.unsynced = false;
+      }
+    }
+  }
+
+  private removeSegment(segment: SpoolSegment): void {
+    fs.closeSync(segment.fd);
+    fs.rmSync(segment.file, { force: true });
+    OPEN_FILES.delete(segment.file);
+    this.segments.delete(segment);
+  }
+
+  /** Closes the files; deletes them when nothing in them waits for the database (a clean shutdown). */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const segment of [...this.segments]) {
+      if (segment.unacknowledged === 0) this.removeSegment(segment);
+      else {
+        segment.sync();
+        fs.closeSync(segment.fd);
+        OPEN_FILES.delete(segment.file);
+      }
+    }
+    const left = [...this.segments].filter((segment) => segment.unacknowledged > 0).length;
+    if (left > 0) this.logger.warn({ files: left, directory: this.options.directory }, 'meter spool kept: unwritten events will be replayed at the next start');
+  }
+
+  /**
+   * Reads the spool files of processes that are gone (and of this process's earlier platforms that were not
+   * stopped cleanly): the items they never had acknowledged, in order, with the progress they had. Delete the
+   * files with `removeRecovered` once the items are queued (and appended to a live spool).
+   */
+  static recover(directory: string, logger: Logger): RecoveredSpool {
+    if (!fs.existsSync(directory)) return { items: [], files: [] };
+    const files = fs
+      .readdirSync(directory)
+      .filter((name) => {
+        const match = FILE_PATTERN.exec(name);
+        if (!match) return false;
+        const pid = Number(match[1]);
+        return !OPEN_FILES.has(path.join(directory, name)) && (pid === process.pid || !isProcessAlive(pid));
+      })
+      .sort()
+      .map((name) => path.join(directory, name));
+    const records = new Map<string, Map<number, Extract<SpoolRecord, { s: number }>>>();
+    const progress = new Map<string, Map<number, string | null>>();
+    const acknowledged = new Map<string, Set<number>>();
+    let torn = 0;
+    for (const file of files) {
+      // Sequence numbers are per process: a file's name up to its segment number names the process.
+      const owner = path.basename(file).replace(/-\d+\.spool$/, '');
+      const ownerRecords = records.get(owner) ?? new Map();
+      const ownerProgress = progress.get(owner) ?? new Map();
+      const ownerAcknowledged = acknowledged.get(owner) ?? new Set();
+      records.set(owner, ownerRecords);
+      progress.set(owner, ownerProgress);
+      acknowledged.set(owner, ownerAcknowledged);
+      for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
+        if (!line) continue;
+        let record: SpoolRecord;
+        try {
+          record = JSON.parse(line) as SpoolRecord;
+        } catch {
+          torn += 1; // the line being written when the process died
+          continue;
+        }
+        if ('s' in record) ownerRecords.set(record.s, record);
+        else if ('p' in record) for (const [seq, groupId] of record.p) ownerProgress.set(seq, groupId);
+        else for (const seq of record.a) ownerAcknowledged.add(seq);
+      }
+    }
+    const items: QueueItem[] = [];
+    const seenRequestIds = new Set<string>();
+    for (const [owner, ownerRecords] of records) {
+      const ownerProgress = progress.get(owner)!;
+      const ownerAcknowledged = acknowledged.get(owner)!;
+      for (const [seq, record] of [...ownerRecords].sort(([left], [right]) => left - right)) {
+        // The same request id recorded twice in one process: the later one was a replay, as its insert would have said.
+        if ('e' in record) {
+          if (seenRequestIds.has(record.e.requestId)) continue;
+          seenRequestIds.add(record.e.requestId);
+        }
+        if (ownerAcknowledged.has(seq)) continue;
+        const groupId = ownerProgress.has(seq) ? ownerProgress.get(seq) : record.g;
+        if ('x' in record) {
+          items.push({ kind: 'error', ...record.x, ...(groupId ? { rollupGroupId: groupId } : {}) });
+          continue;
+        }
+        if (groupId === null) continue; // its insert was a replay of an earlier event: nothing of its own to write
+        const event: MeterEventInput = { ...record.e, timestamp: new Date(record.e.timestamp) };
+        // Its insert may have reached the database before the acknowledgement was lost: a duplicate is ours.
+        const item: EventItem = { kind: 'event', event, insertAttempted: true, inserted: Boolean(groupId) };
+        if (groupId) item.rollupGroupId = groupId;
+        items.push(item);
+      }
+    }
+    if (files.length > 0) logger.warn({ files: files.length, items: items.length, tornLines: torn }, 'meter spool recovered from an earlier process: replaying its unwritten events');
+    return { items, files };
+  }
+
+  static removeRecovered(recovered: RecoveredSpool): void {
+    for (const file of recovered.files) fs.rmSync(file, { force: true });
+  }
+}
