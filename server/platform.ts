@@ -120,7 +120,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   // Events an earlier process recorded but never wrote (it was killed) are replayed first, idempotently.
   const spoolDirectory = path.join(config.dataDir, 'meter-spool');
   const recoveredSpool = options.meterSpool === false ? undefined : MeterSpool.recover(spoolDirectory, logger);
-  const spool = options.meterSpool === false ? undefined : new MeterSpool({ directory: spoolDirectory, ...options.meterSpool }, logger);
+  const spool = options.meterSpool === false ? undefined : new MeterSpool({ directory: spoolDirectory, sync: config.meterSpoolSync, ...options.meterSpool }, logger);
   const meter = new MeterService(models, logger, { flushIntervalMs: config.meterFlushIntervalMs, busyFlushIntervalMs: config.meterBusyFlushIntervalMs, spool, ...options.meterOptions });
   if (recoveredSpool) {
     meter.replay(recoveredSpool.items);

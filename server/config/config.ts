@@ -41,6 +41,8 @@ export interface Config {
   meterFlushIntervalMs: number;
   /** Months raw meter events are kept (0: forever); rollups are kept forever. */
   meterEventRetentionMonths: number;
+  /** When the meter's crash spool is fsynced: never, once per batch (default), or per event. */
+  meterSpoolSync: 'never' | 'batch' | 'always';
   meterBusyFlushIntervalMs: number;
   trustProxy: boolean;
 }
@@ -82,6 +84,7 @@ const environmentSchema = z.object({
   METER_FLUSH_INTERVAL_MS: z.coerce.number().int().min(0).max(1000).default(100),
   METER_BUSY_FLUSH_INTERVAL_MS: z.coerce.number().int().min(0).max(5000).default(250),
   METER_EVENT_RETENTION_MONTHS: z.coerce.number().int().min(0).max(1200).default(13),
+  METER_SPOOL_SYNC: z.enum(['never', 'batch', 'always']).default('batch'),
   TRUST_PROXY: booleanString,
   ...Object.fromEntries(
     POOLED_PROVIDER_IDS.map(providerEnvName).flatMap((name) => [
@@ -192,6 +195,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     meterFlushIntervalMs: env.METER_FLUSH_INTERVAL_MS,
     meterBusyFlushIntervalMs: env.METER_BUSY_FLUSH_INTERVAL_MS,
     meterEventRetentionMonths: env.METER_EVENT_RETENTION_MONTHS,
+    meterSpoolSync: env.METER_SPOOL_SYNC,
     trustProxy: env.TRUST_PROXY,
   };
 }
