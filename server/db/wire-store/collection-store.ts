@@ -303,6 +303,9 @@ export class Store {
   private readonly dbs = new Map<string, Map<string, Collection>>();
   /** When false (journal replay), mutations are not re-journaled. */
   private journaling = true;
+  /** The collection of the last replayed new document, while only such records follow (see replay). */
+  private replayNs: string | undefined;
+  private replayColl: Collection | undefined;
 
   constructor(private journal?: JournalSink) {}
 
@@ -395,6 +398,10 @@ export class Store {
    * the document as its BSON bytes (`encodedDoc`) instead of `record.doc`.
    */
   replay(record: Document, encodedDoc?: Uint8Array): void {
+    // Runs of new documents for one collection (the bulk of a journal) skip the namespace lookup.
+    if (encodedDoc && record.op === 'i' && record.ns === this.replayNs && this.replayColl?.loadEncoded(toBuffer(encodedDoc))) return;
+    this.replayNs = undefined;
+    this.replayColl = undefined;
     this.journaling = false;
     try {
       const split = (ns: string): [string, string] => {
@@ -447,7 +454,11 @@ export class Store {
         case 'u': {
           const [db, name] = split(record.ns);
           const coll = this.getOrCreate(db, name);
-          if (encodedDoc && coll.loadEncoded(toBuffer(encodedDoc))) break;
+          if (encodedDoc && coll.loadEncoded(toBuffer(encodedDoc))) {
+            this.replayNs = record.ns;
+            this.replayColl = coll;
+            break;
+          }
           const doc: Document = encodedDoc ? decodeDocument(encodedDoc) : record.doc;
           const existing = coll.getById(doc._id);
           if (existing) coll.replace(existing, doc);
@@ -471,6 +482,8 @@ export class Store {
 
   /** Ends journal replay: indexes bulk-loaded by it get their final shape (see IndexManager.settle). */
   finishReplay(): void {
+    this.replayNs = undefined;
+    this.replayColl = undefined;
     for (const colls of this.dbs.values()) for (const coll of colls.values()) coll.indexes.settle();
   }
 
