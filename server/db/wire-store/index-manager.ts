@@ -5,24 +5,50 @@ import { canonicalKey, formatKeyValue, isPlainObject, pathValues, EMPTY_ARRAY, t
 import { CommandError, ErrorCodes, notSupported } from './command-error';
 import { compileFilter, type CompiledFilter } from './query-engine';
 
-/** One id, or a set of ids when several documents share a key. */
-type Bucket = string | Set<string>;
+/**
+ * One id, or a set of ids when several documents share a key. While an index is bulk-loaded (journal replay,
+ * index builds) a shared key holds a plain array (appending is several times cheaper than growing a Set); the
+ * array may repeat an id, readers only iterate it, and settle() (or the first change outside bulk loading)
+ * turns it into a Set.
+ */
+type Bucket = string | Set<string> | string[];
 
 const MAX_KEY_COMBINATIONS = 1000;
 
-function bucketAdd(map: Map<string, Bucket>, key: string, id: string): void {
+function toSetBucket(ids: string[]): string | Set<string> {
+  const set = new Set(ids);
+  return set.size === 1 ? ids[0]! : set;
+}
+
+/** Adds `id` under `key`; `pending` (bulk loading) collects the keys whose bucket became an array. */
+function bucketAdd(map: Map<string, Bucket>, key: string, id: string, pending?: Array<[Map<string, Bucket>, string]>): void {
   const cur = map.get(key);
   // charCodeAt flattens the concatenated key in place: a long-lived key then costs one flat string,
   // not a tree of cons strings (~3× smaller for compound keys).
   if (cur === undefined) map.set((key.charCodeAt(0), key), id);
   else if (typeof cur === 'string') {
-    if (cur !== id) map.set(key, new Set([cur, id]));
+    if (cur === id) return;
+    if (pending) {
+      map.set(key, [cur, id]);
+      pending.push([map, key]);
+    } else map.set(key, new Set([cur, id]));
+  } else if (Array.isArray(cur)) {
+    if (pending) cur.push(id);
+    else {
+      const set = new Set(cur);
+      set.add(id);
+      map.set(key, set);
+    }
   } else cur.add(id);
 }
 
 function bucketRemove(map: Map<string, Bucket>, key: string, id: string): void {
-  const cur = map.get(key);
+  let cur = map.get(key);
   if (cur === undefined) return;
+  if (Array.isArray(cur)) {
+    cur = new Set(cur);
+    map.set(key, cur);
+  }
   if (typeof cur === 'string') {
     if (cur === id) map.delete(key);
   } else {
@@ -132,7 +158,10 @@ class Index {
   /** prefixes[i]: key of the first i+1 fields → ids (only for compound indexes, i < fields.length - 1). */
   readonly prefixes: Array<Map<string, Bucket>>;
 
-  constructor(spec: IndexSpec) {
+  constructor(
+    spec: IndexSpec,
+    private readonly namespace: string,
+  ) {
     this.spec = spec;
     this.fields = Object.keys(spec.key);
     this.unique = spec.unique === true;
@@ -152,6 +181,8 @@ class Index {
     if (this.partial && !this.partial.test(doc)) return null;
     const perField = this.fields.map((f) => pathValues(doc, f));
     if (this.sparse && perField.every((vals) => vals.length === 1 && vals[0] === undefined)) return null;
+    // The common case, one value per field: a single combination.
+    if (perField.every((vals) => vals.length === 1)) return [perField.map((vals) => vals[0])];
     let combos: Value[][] = [[]];
     for (const vals of perField) {
       const unique = dedupe(vals);
@@ -165,10 +196,41 @@ class Index {
     return combos;
   }
 
-  add(entries: Value[][], id: string): void {
+  /** Buckets turned into arrays by bulk loading (see Bucket), until settle(). */
+  private pending: Array<[Map<string, Bucket>, string]> | undefined;
+
+  /**
+   * Adds the entries of document `id`; `bulk` (journal replay, index builds) defers Set building to settle().
+   * `check` (bulk loading without a prior prepare): a unique index throws the duplicate-key error when a key
+   * is already another document's, possibly after adding some of the document's keys.
+   */
+  add(entries: Value[][], id: string, bulk = false, check = false): void {
+    const pending = bulk ? (this.pending ??= []) : undefined;
     for (const combo of entries) {
-      bucketAdd(this.full, comboKey(combo, combo.length), id);
-      for (let i = 0; i < this.prefixes.length; i++) bucketAdd(this.prefixes[i]!, comboKey(combo, i + 1), id);
+      // The same keys as comboKey(combo, 1..n), each field's canonical form computed once.
+      let key = canonicalKey(combo[0]);
+      for (let i = 0; i < this.prefixes.length; i++) {
+        bucketAdd(this.prefixes[i]!, key, id, pending);
+        key += `|${canonicalKey(combo[i + 1])}`;
+      }
+      if (check && this.unique) {
+        const other = bucketOther(this.full.get(key), id);
+        if (other !== undefined) {
+          throw duplicateKeyError(this.namespace, this.spec.name, this.spec.key, this.fields, combo);
+        }
+      }
+      bucketAdd(this.full, key, id, pending);
+    }
+  }
+
+  /** Ends bulk loading: array buckets become Sets (or single ids). */
+  settle(): void {
+    const pending = this.pending;
+    if (!pending) return;
+    this.pending = undefined;
+    for (const [map, key] of pending) {
+      const cur = map.get(key);
+      if (Array.isArray(cur)) map.set(key, toSetBucket(cur));
     }
   }
 
@@ -217,6 +279,8 @@ export class IndexManager {
   private readonly indexes: Index[] = [];
   /** The index a `hint` forces for the current command ('natural' = no index), see withHint. */
   private forced: Index | 'natural' | undefined;
+  /** keyFields(), cached until the set of indexes changes. */
+  private keyFieldsCache: readonly string[] | null | undefined;
 
   constructor(private readonly namespace: string) {}
 
@@ -277,7 +341,7 @@ export class IndexManager {
 
   /** Builds a new index over the given documents; throws (and builds nothing) on a duplicate key. */
   create(spec: IndexSpec, docs: Iterable<[string, Document]>): void {
-    const index = new Index(spec);
+    const index = new Index(spec, this.namespace);
     for (const [id, doc] of docs) {
       const entries = index.entries(doc);
       if (!entries) continue;
@@ -285,24 +349,43 @@ export class IndexManager {
         const dup = index.conflict(entries, id);
         if (dup) throw this.duplicateError(index, dup);
       }
-      index.add(entries, id);
+      index.add(entries, id, true);
     }
+    index.settle();
     this.indexes.push(index);
+    this.keyFieldsCache = undefined;
   }
 
   drop(name: string): boolean {
     const at = this.indexes.findIndex((i) => i.spec.name === name);
     if (at < 0) return false;
     this.indexes.splice(at, 1);
+    this.keyFieldsCache = undefined;
     return true;
   }
 
   dropAll(): void {
     this.indexes.length = 0;
+    this.keyFieldsCache = undefined;
   }
 
   get count(): number {
     return this.indexes.length;
+  }
+
+  /**
+   * The top-level fields a document's index entries depend on (`_id` and the first segment of every key path),
+   * or null when some index also needs other fields (a partialFilterExpression). Used by journal replay to
+   * decode only those fields of a stored document.
+   */
+  keyFields(): readonly string[] | null {
+    if (this.keyFieldsCache !== undefined) return this.keyFieldsCache;
+    const fields = new Set<string>(['_id']);
+    for (const index of this.indexes) {
+      if (index.partial) return (this.keyFieldsCache = null);
+      for (const f of index.fields) fields.add(f.split('.')[0]!);
+    }
+    return (this.keyFieldsCache = [...fields]);
   }
 
   /** Computes index entries for a document and checks unique constraints (nothing is modified). */
@@ -324,14 +407,31 @@ export class IndexManager {
     return this.indexes.map((index) => index.entries(doc));
   }
 
-  apply(id: string, removed: Array<Value[][] | null> | null, added: Array<Value[][] | null> | null): void {
+  /** `bulk`: a bulk load (journal replay) that ends with settle(). */
+  apply(id: string, removed: Array<Value[][] | null> | null, added: Array<Value[][] | null> | null, bulk = false): void {
     for (let i = 0; i < this.indexes.length; i++) {
       const index = this.indexes[i]!;
       const r = removed?.[i];
       if (r) index.remove(r, id);
       const a = added?.[i];
-      if (a) index.add(a, id);
+      if (a) index.add(a, id, bulk);
     }
+  }
+
+  /**
+   * Journal replay of a new document: adds its entries in bulk mode (see apply), checking unique indexes as it
+   * goes. A duplicate key throws, and may leave some of the document's keys added: replay then fails as a whole.
+   */
+  load(id: string, doc: Document): void {
+    for (const index of this.indexes) {
+      const entries = index.entries(doc);
+      if (entries) index.add(entries, id, true, true);
+    }
+  }
+
+  /** Ends a bulk load (see apply): every index's shared keys become Sets again. */
+  settle(): void {
+    for (const index of this.indexes) index.settle();
   }
 
   /**

@@ -10,6 +10,8 @@ import { DESERIALIZE_OPTIONS } from './wire-protocol';
 import { encodeDocumentRecord, parseDocumentRecord, type JournalSink } from './collection-store';
 
 const JOURNAL_FILE_MODE = 0o600;
+/** Replay reads the journal this many bytes at a time (a larger record gets a buffer of its own size). */
+const READ_CHUNK_BYTES = 8 * 1024 * 1024;
 
 export interface JournalLogger {
   info(...args: any[]): void;
@@ -47,40 +49,50 @@ export class Journal implements JournalSink {
 
   /**
    * Replays an existing journal through `apply`, cutting off a torn final record, then opens it for appends.
-   * Document records (`{ op: 'i' | 'u', ns, doc }`) reach `apply` as `{ op, ns }` plus the document's BSON
-   * bytes (a view into the file's buffer, valid during the call), so replay decodes each document once.
+   * The file is read in chunks (never whole). Document records (`{ op: 'i' | 'u', ns, doc }`) reach `apply` as
+   * `{ op, ns }` plus the document's BSON bytes (a view into the read buffer, valid during the call only), so
+   * replay decodes no more of each document than it needs.
    */
   static open(filePath: string, apply: (record: Document, encodedDoc?: Buffer) => void, logger?: JournalLogger): { journal: Journal; replay: ReplayResult } {
     const replay: ReplayResult = { records: 0, bytes: 0, truncatedBytes: 0 };
     if (fs.existsSync(filePath)) {
-      const data = fs.readFileSync(filePath);
+      const fd = fs.openSync(filePath, 'r');
+      let fileSize: number;
       let offset = 0;
-      while (offset < data.length) {
-        if (offset + 4 > data.length) break;
-        const size = data.readInt32LE(offset);
-        if (size < 5 || offset + size > data.length || data[offset + size - 1] !== 0) break;
-        const bytes = data.subarray(offset, offset + size);
-        const documentRecord = parseDocumentRecord(bytes);
-        if (documentRecord) {
-          apply({ op: documentRecord.op, ns: documentRecord.ns }, documentRecord.doc);
-        } else {
-          let record: Document;
-          try {
-            record = deserialize(bytes, DESERIALIZE_OPTIONS);
-          } catch {
-            break;
+      try {
+        fileSize = fs.fstatSync(fd).size;
+        const reader = new ChunkReader(fd, fileSize);
+        while (offset < fileSize) {
+          if (offset + 4 > fileSize) break;
+          const head = reader.view(offset, 4);
+          const size = head.readInt32LE(0);
+          if (size < 5 || offset + size > fileSize) break;
+          const bytes = reader.view(offset, size);
+          if (bytes[size - 1] !== 0) break;
+          const documentRecord = parseDocumentRecord(bytes);
+          if (documentRecord) {
+            apply({ op: documentRecord.op, ns: documentRecord.ns }, documentRecord.doc);
+          } else {
+            let record: Document;
+            try {
+              record = deserialize(bytes, DESERIALIZE_OPTIONS);
+            } catch {
+              break;
+            }
+            apply(record);
           }
-          apply(record);
+          replay.records++;
+          offset += size;
         }
-        replay.records++;
-        offset += size;
+      } finally {
+        fs.closeSync(fd);
       }
       replay.bytes = offset;
-      if (offset < data.length) {
-        replay.truncatedBytes = data.length - offset;
+      if (offset < fileSize) {
+        replay.truncatedBytes = fileSize - offset;
         // Keep the cut-off bytes next to the journal, in case this was corruption rather than a torn write.
         const sidePath = `${filePath}.torn-${Date.now()}`;
-        fs.writeFileSync(sidePath, data.subarray(offset), { mode: JOURNAL_FILE_MODE });
+        copyTail(filePath, offset, sidePath);
         logger?.warn(
           { journal: filePath, truncatedBytes: replay.truncatedBytes, savedTo: sidePath },
           'wire-store: journal ends with an incomplete record; cutting it off',
@@ -166,4 +178,64 @@ export class Journal implements JournalSink {
 
 function toBuffer(u: Uint8Array): Buffer {
   return Buffer.isBuffer(u) ? u : Buffer.from(u.buffer, u.byteOffset, u.byteLength);
+}
+
+/** Sequential reads of a file through one reusable buffer: `view(offset, n)` is valid until the next call. */
+class ChunkReader {
+  private buf = Buffer.allocUnsafe(0);
+  /** File offset of buf[0], and how many bytes of buf hold file data. */
+  private start = 0;
+  private filled = 0;
+
+  constructor(
+    private readonly fd: number,
+    private readonly fileSize: number,
+  ) {}
+
+  /** Bytes [offset, offset + length) of the file; offsets only move forward; the caller checks the file size. */
+  view(offset: number, length: number): Buffer {
+    if (offset < this.start || offset + length > this.start + this.filled) this.load(offset, length);
+    const at = offset - this.start;
+    return this.buf.subarray(at, at + length);
+  }
+
+  private load(offset: number, length: number): void {
+    const keepFrom = offset - this.start;
+    const kept = keepFrom >= 0 && keepFrom < this.filled ? this.filled - keepFrom : 0;
+    const want = Math.min(Math.max(READ_CHUNK_BYTES, length), this.fileSize - offset);
+    if (want > this.buf.length) {
+      const bigger = Buffer.allocUnsafe(Math.max(want, READ_CHUNK_BYTES));
+      if (kept) this.buf.copy(bigger, 0, keepFrom, keepFrom + kept);
+      this.buf = bigger;
+    } else if (kept) {
+      this.buf.copyWithin(0, keepFrom, keepFrom + kept);
+    }
+    this.start = offset;
+    this.filled = kept;
+    while (this.filled < want) {
+      const n = fs.readSync(this.fd, this.buf, this.filled, want - this.filled, offset + this.filled);
+      if (n === 0) throw new Error(`journal ${this.fd}: unexpected end of file at ${offset + this.filled}`);
+      this.filled += n;
+    }
+  }
+}
+
+/** Copies the bytes of `from` past `offset` into a new owner-only file `to`. */
+function copyTail(from: string, offset: number, to: string): void {
+  const input = fs.openSync(from, 'r');
+  const output = fs.openSync(to, 'w', JOURNAL_FILE_MODE);
+  try {
+    const buf = Buffer.allocUnsafe(READ_CHUNK_BYTES);
+    let at = offset;
+    for (;;) {
+      const n = fs.readSync(input, buf, 0, buf.length, at);
+      if (n === 0) break;
+      let off = 0;
+      while (off < n) off += fs.writeSync(output, buf, off, n - off);
+      at += n;
+    }
+  } finally {
+    fs.closeSync(input);
+    fs.closeSync(output);
+  }
 }

@@ -37,6 +37,7 @@ export async function startWireStore(options: WireStoreOptions = {}): Promise<Wi
   let journal: Journal | undefined;
   if (options.journalPath) {
     const opened = Journal.open(options.journalPath, (record, encodedDoc) => store.replay(record, encodedDoc), logger);
+    store.finishReplay();
     journal = opened.journal;
     store.setJournal(journal);
     if (journal.shouldCompact(liveDataBytes(store))) journal.compact(store.snapshot());
