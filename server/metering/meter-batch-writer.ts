@@ -129,7 +129,7 @@ export class MeterBatchWriter {
     /** Called after each batch with the rollups it changed. */
     private readonly onRollupsChanged: (changes: RollupChange[]) => void,
     /** Called once the batch's inserts are settled and its rollup groups chosen, before any rollup is sent (the spool). */
-    private readonly beforeRollups: (batch: readonly QueueItem[]) => void = () => undefined,
+    private readonly beforeRollups: (batch: readonly QueueItem[]) => void | Promise<void> = () => undefined,
   ) {}
 
   /** Writes one batch; throws (after the stages that could be written) when a stage failed, for the caller to retry. */
@@ -139,7 +139,7 @@ export class MeterBatchWriter {
 
     const changes: RollupChange[] = [];
     const groups = groupForRollup(batch);
-    this.beforeRollups(batch);
+    await this.beforeRollups(batch);
     const results = await Promise.allSettled(
       groups.map(async (group) => {
         const change = await this.applyGroup(group);

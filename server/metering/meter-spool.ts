@@ -13,7 +13,7 @@ import type { MeterEventInput } from './meter.types';
  * When spool writes reach the disk. Every policy survives the process being killed (a written line is in the OS's
  * page cache); they differ when the machine itself goes down:
  * - `never`: whatever the OS had not written yet is lost;
- * - `batch` (default): one fdatasync per meter batch, before the batch goes to the database (at most one flush
+ * - `batch` (default): one fdatasync per meter batch, on the thread pool before the batch goes to the database (at most one flush
  *   interval of events is at risk, and the response path pays no sync);
  * - `always`: one fdatasync per recorded event, on the response path.
  */
@@ -56,6 +56,14 @@ class SpoolSegment {
     if (!this.unsynced) return;
     fs.fdatasyncSync(this.fd);
     this.unsynced = false;
+  }
+
+  /** The same on libuv's thread pool, so the event loop (every call in flight) does not wait for the disk. */
+  async syncOffLoop(): Promise<void> {
+    if (!this.unsynced) return;
+    // A write after this point marks the segment again, and the next sync covers it.
+    this.unsynced = false;
+    await new Promise<void>((resolve, reject) => fs.fdatasync(this.fd, (error) => (error ? reject(error) : resolve())));
   }
 }
 
@@ -117,9 +125,9 @@ export class MeterSpool {
     if (this.options.sync === 'always') segment.sync();
   }
 
-  /** The `batch` policy's sync, before a batch goes to the database. */
-  syncBeforeWrite(): void {
-    if (this.options.sync === 'batch') this.sync();
+  /** The `batch` policy's sync, before a batch goes to the database (off the event loop). */
+  async syncBeforeWrite(): Promise<void> {
+    if (this.options.sync === 'batch') await Promise.all([...this.segments].map((segment) => segment.syncOffLoop()));
   }
 
   sync(): void {
@@ -130,7 +138,7 @@ export class MeterSpool {
    * Called by the batch writer once a batch's inserts are settled and its rollup groups chosen, before any rollup
    * is attempted: a replay must re-send the same guarded increment, never a new one.
    */
-  recordProgress(batch: readonly QueueItem[]): void {
+  async recordProgress(batch: readonly QueueItem[]): Promise<void> {
     const bySegment = new Map<SpoolSegment, Array<[number, string | null]>>();
     for (const item of batch) {
       const position = this.positions.get(item);
@@ -145,7 +153,7 @@ export class MeterSpool {
       bySegment.set(position.segment, list);
     }
     for (const [segment, entries] of bySegment) segment.write(`${JSON.stringify({ p: entries } satisfies SpoolRecord)}\n`);
-    if (this.options.sync !== 'never') for (const segment of bySegment.keys()) segment.sync();
+    if (this.options.sync !== 'never') await Promise.all([...bySegment.keys()].map((segment) => segment.syncOffLoop()));
   }
 
   /** The batch is in the database: its items will not be replayed; a file left with nothing to replay goes. */

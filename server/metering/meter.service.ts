@@ -59,7 +59,7 @@ export class MeterService {
       (changes) => {
         for (const listener of this.listeners) listener(changes);
       },
-      (batch) => this.withSpool((spool) => spool.recordProgress(batch)),
+      (batch) => this.withSpoolOffLoop((spool) => spool.recordProgress(batch)),
     );
   }
 
@@ -108,10 +108,20 @@ export class MeterService {
     try {
       action(this.spool);
     } catch (error) {
-      if (Date.now() - this.lastSpoolFailureWarning > 5000) {
-        this.lastSpoolFailureWarning = Date.now();
-        this.logger.error({ err: error }, 'METER SPOOL WRITE FAILED: events are kept in memory only until the database has them');
-      }
+      this.spoolFailed(error);
+    }
+  }
+
+  /** The same for the spool's syncs, which run off the event loop. */
+  private async withSpoolOffLoop(action: (spool: MeterSpool) => Promise<void>): Promise<void> {
+    if (!this.spool) return;
+    await action(this.spool).catch((error: unknown) => this.spoolFailed(error));
+  }
+
+  private spoolFailed(error: unknown): void {
+    if (Date.now() - this.lastSpoolFailureWarning > 5000) {
+      this.lastSpoolFailureWarning = Date.now();
+      this.logger.error({ err: error }, 'METER SPOOL WRITE FAILED: events are kept in memory only until the database has them');
     }
   }
 
@@ -152,7 +162,7 @@ export class MeterService {
       const batch = this.queue.slice(0, Math.min(this.options.batchSize, remaining));
       remaining -= batch.length;
       try {
-        this.withSpool((spool) => spool.syncBeforeWrite());
+        await this.withSpoolOffLoop((spool) => spool.syncBeforeWrite());
         await this.writer.write(batch);
         this.queue.splice(0, batch.length);
         this.withSpool((spool) => spool.acknowledge(batch));
