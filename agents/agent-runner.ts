@@ -13,6 +13,7 @@ import { RunTargetResolver, type SystemPrompt } from './run-targets';
 import { CallMetering } from './run-metering';
 import { RunFailures, keyRejected } from './run-failures';
 import { testConnection, type ConnectionTestResult } from './connection-test';
+import type { ProviderOutages } from './provider-outages';
 
 export interface RunInput {
   agent: AgentDocument;
@@ -54,6 +55,8 @@ export interface AgentRunnerDependencies {
   logger: Logger;
   /** LLM_DEADLINE_MS: one call's whole budget, retries and failover included. */
   deadlineMs: number;
+  /** experience (#18): recent provider outages per agent, for its health. */
+  outages?: ProviderOutages;
 }
 
 /** One call in progress: its own abort (the client's hang-up or a shutdown) and the end of its metering. */
@@ -225,6 +228,6 @@ export class AgentRunner {
   }
 
   testConnection(agent: AgentDocument): Promise<ConnectionTestResult> {
-    return testConnection({ targets: this.targets, routing: this.dependencies.routing, keyHealth: this.dependencies.keyHealth, failures: this.failures }, agent);
+    return testConnection({ targets: this.targets, routing: this.dependencies.routing, keyHealth: this.dependencies.keyHealth, failures: this.failures, catalog: this.dependencies.catalog }, agent);
   }
 }

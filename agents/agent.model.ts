@@ -21,6 +21,8 @@ export interface AgentLlmRecord {
   keyMask?: string | null;
   keyStatus?: KeyStatus | null;
   keyCheckedAt?: Date | null;
+  /** experience (#18): a sandbox key (agents/byok-sandbox.ts): calls go to the built-in simulator. */
+  sandboxKey?: boolean | null;
 }
 
 export interface AgentDocument {
@@ -69,6 +71,7 @@ const agentSchema = new Schema<AgentDocument>(
       keyMask: { type: String, default: null },
       keyStatus: { type: String, enum: [...KEY_STATUSES, null], default: null },
       keyCheckedAt: { type: Date, default: null },
+      sandboxKey: { type: Boolean, default: null },
     },
     limits: {
       monthlyTokenCap: { type: Number, default: null },

@@ -7,6 +7,7 @@ import { costMicros, priceSnapshotFor } from '../server/metering/pricing';
 import { applicableLimit } from '../server/metering/limits.service';
 import type { AgentDocument } from './agent.model';
 import type { KeyHealth, Reservation, UsageLimits, UsageMeter } from './agent-ports';
+import type { ProviderOutages } from './provider-outages';
 
 /** What one call's metering remembers between its attempts. */
 export class CallMetering {
@@ -14,7 +15,7 @@ export class CallMetering {
   private outputStarted = false;
 
   constructor(
-    private readonly dependencies: { catalog: Catalog; meter: UsageMeter; limits: UsageLimits; keyHealth: KeyHealth; logger: Logger },
+    private readonly dependencies: { catalog: Catalog; meter: UsageMeter; limits: UsageLimits; keyHealth: KeyHealth; logger: Logger; outages?: ProviderOutages },
     private readonly call: { agent: AgentDocument; requestId: string; requestType: 'chat' | 'stream'; plan: Plan | undefined; reservation: Reservation | undefined },
   ) {}
 
@@ -73,6 +74,7 @@ export class CallMetering {
       this.reservationSettled = true;
       await this.dependencies.limits.release(reservation).catch((error) => this.dependencies.logger.warn({ err: error }, 'could not release reservation'));
     }
+    if (!failed) this.dependencies.outages?.recordSuccess(agent._id.toString());
     if (failed) {
       this.dependencies.meter.recordError({ workspaceId: agent.workspaceId.toString(), agentId: agent._id.toString(), mode: agent.llm.mode, plan: agent.llm.plan ?? null, timestamp: new Date() });
     } else if (agent.llm.mode === 'byok' && agent.llm.keyStatus !== 'valid') {

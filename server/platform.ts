@@ -22,6 +22,11 @@ import { createWorkspaceAccess } from './http/middleware/workspace-access.middle
 import { TemplateService } from '../agents/template.service';
 import { AgentService } from '../agents/agent.service';
 import { AgentRunner } from '../agents/agent-runner';
+import { isByokSandboxAvailable } from '../agents/byok-sandbox';
+import { ProviderOutages } from '../agents/provider-outages';
+import { AgentHealthService } from '../agents/agent-health';
+import { KeyPretest } from '../agents/key-pretest';
+import { createKeyTestRouter } from './http/routers/key-test.router';
 import { LlmRouter, DEFAULT_RETRY_POLICY, type RetryPolicy } from './llm/llm-router';
 import type { SimulatorHandle } from './llm/simulator';
 import { createKeepAliveFetch } from './llm/keep-alive-fetch';
@@ -87,6 +92,7 @@ export interface Platform {
 
 function needsSimulator(config: Config): boolean {
   if (config.llmSandbox === 'off') return false;
+  if (isByokSandboxAvailable(config)) return true; // experience (#18): BYOK sandbox keys
   return POOLED_PROVIDER_IDS.some((provider) => isSandboxedProvider(config, provider));
 }
 
@@ -132,12 +138,18 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   // could miss another instance's change, so they read it every time.
   const usage = new UsageService(models, catalog, { agentListCacheMs: config.redisUrl ? 0 : 2_000 });
   agents.onAgentChanged(() => usage.agentsChanged());
+  // experience (#18): agent health (provider outages seen by the runner) and the key test before an agent exists.
+  const outages = new ProviderOutages();
+  const agentHealth = new AgentHealthService({ catalog, config, usage, outages });
+  const providerRoutes = new ProviderRoutes(config, { simulator, fetch: keepAliveFetch });
+  const keyPretest = new KeyPretest({ settings: agents, catalog, routing: providerRoutes });
   const runner = new AgentRunner({
+    outages,
     catalog,
     templates,
     vault,
     llm: new LlmRouter({ ...DEFAULT_RETRY_POLICY, ...options.retryPolicy }),
-    routing: new ProviderRoutes(config, { simulator, fetch: keepAliveFetch }),
+    routing: providerRoutes,
     meter,
     limits,
     alerts,
@@ -164,7 +176,9 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
         { testConnection: async (workspaceId, agentId) => runner.testConnection(await agents.getRecord(workspaceId, agentId)) },
         authenticate,
         requireWorkspaceRole,
+        agentHealth,
       ),
+      createKeyTestRouter(keyPretest, authenticate, requireWorkspaceRole),
       createChatRouter(agents, runner, authenticate, requireWorkspaceRole),
       createUsageRouter(usage, alerts, authenticate, requireWorkspaceRole),
     ],

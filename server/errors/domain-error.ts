@@ -48,6 +48,8 @@ export const ERROR_CODES = [
   'PROVIDER_UNAVAILABLE',
   'METER_BACKLOG_FULL',
   'CLIENT_CLOSED_REQUEST',
+  // experience (#18): BYOK setup that cannot dead-end
+  'SANDBOX_KEY_UNAVAILABLE',
   // Ours
   'DB_UNAVAILABLE',
   'INTERNAL',

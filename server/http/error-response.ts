@@ -47,6 +47,8 @@ export const HTTP_STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
   CLIENT_CLOSED_REQUEST: 499,
   DB_UNAVAILABLE: 503,
   INTERNAL: 500,
+  // experience (#18): BYOK setup that cannot dead-end
+  SANDBOX_KEY_UNAVAILABLE: 400,
 };
 
 const OPENAI_ERROR_TYPES: Record<number, string> = {

@@ -32,7 +32,8 @@ export interface AgentUsageRow {
   percentOfIncluded: number;
   overageTokens: number;
   overageUsd: number;
-  costUsd: number;
+  /** What the provider charges: BYOK agents only (a managed agent's provider cost is the platform's, never shown). */
+  costUsd?: number;
   planFeeUsd: number;
   projectedTokens: number;
   projectedAmountUsd: number;
@@ -155,7 +156,7 @@ export class UsageService {
       percentOfIncluded: includedTokens > 0 ? Math.round((tokens / includedTokens) * 10_000) / 100 : 0,
       overageTokens: rollup?.overageTokens ?? 0,
       overageUsd: microsToUsd(overageMicros),
-      costUsd: microsToUsd(rollup?.costTotalMicros ?? 0),
+      ...(mode === 'byok' ? { costUsd: microsToUsd(rollup?.costTotalMicros ?? 0) } : {}),
       planFeeUsd: microsToUsd(planFeeMicros),
       projectedTokens,
       projectedAmountUsd: microsToUsd(planFeeMicros + Math.max(overageMicros, projectedOverageMicros)),
@@ -176,7 +177,7 @@ export class UsageService {
       tokensOutput: sum((row) => row.tokensOutput),
       tokens: sum((row) => row.tokens),
       requests: sum((row) => row.requests),
-      costUsd: microsToUsd(micros((row) => row.costUsd)),
+      costUsd: microsToUsd(micros((row) => row.costUsd ?? 0)),
       planFeesUsd: microsToUsd(planFeesMicros),
       overageUsd: microsToUsd(overageMicros),
       amountDueUsd: microsToUsd(planFeesMicros + overageMicros),
@@ -220,10 +221,20 @@ export class UsageService {
     const daily = Object.entries(rollup?.daily ?? {})
       .map(([day, counters]) => ({ date: `${month}-${day}`, tokensInput: counters.tokensInput ?? 0, tokensOutput: counters.tokensOutput ?? 0, requests: counters.requests ?? 0 }))
       .sort((a, b) => a.date.localeCompare(b.date));
-    const byModel = Object.entries(rollup?.byModel ?? {})
+    // A managed plan's models are the platform's business: the plan is the customer's unit (experience, #18).
+    const byModel = row.mode === 'managed' ? [] : Object.entries(rollup?.byModel ?? {})
       .map(([key, counters]) => ({ ...parseModelKey(key), tokens: counters.tokens ?? 0, costUsd: microsToUsd(counters.costMicros ?? 0) }))
       .sort((a, b) => b.tokens - a.tokens);
     return { ...row, month, daily, byModel };
+  }
+
+  /** experience (#18): this month's tokens and cost of some agents, for their health (one indexed read). */
+  async monthCounters(agentIds: string[], now = new Date()): Promise<Map<string, { tokens: number; costMicros: number }>> {
+    const ids = agentIds.filter((id) => OBJECT_ID_PATTERN.test(id)).map((id) => new Types.ObjectId(id));
+    const rollups = (await this.models.UsageMonthly.collection
+      .find({ agentId: { $in: ids }, month: monthOf(now) }, { projection: { agentId: 1, tokens: 1, costTotalMicros: 1 } })
+      .toArray()) as unknown as Array<Pick<UsageMonthlyDocument, 'agentId' | 'tokens' | 'costTotalMicros'>>;
+    return new Map(rollups.map((rollup) => [rollup.agentId.toString(), { tokens: rollup.tokens ?? 0, costMicros: rollup.costTotalMicros ?? 0 }]));
   }
 
   /** Streams one CSV row per meter event of the month (never builds the file in memory). */
@@ -236,10 +247,12 @@ export class UsageService {
     csv.pipe(output);
     const cursor = this.models.MeterEvent.collection.find({ workspaceId: new Types.ObjectId(workspaceId), month }).sort({ timestamp: 1 }).batchSize(1000);
     for await (const event of cursor as AsyncIterable<MeterEventDocument>) {
+      // A managed call's provider, model, platform cost and pool credential stay out of the customer's file (#18).
+      const own = event.mode === 'byok';
       const row = [
-        event.timestamp.toISOString(), event.requestId, event.agentId.toString(), event.provider, event.model, event.tier ?? '', event.mode, event.requestType,
-        event.status, event.usageSource, event.tokensInput, event.tokensOutput, microsToUsd(event.costInputMicros), microsToUsd(event.costOutputMicros),
-        microsToUsd(event.costTotalMicros), microsToUsd(event.priceTotalMicros), event.overageTokens, event.latencyMs, event.credential, event.sandbox,
+        event.timestamp.toISOString(), event.requestId, event.agentId.toString(), own ? event.provider : '', own ? event.model : '', own ? event.tier ?? '' : '', event.mode, event.requestType,
+        event.status, event.usageSource, event.tokensInput, event.tokensOutput, own ? microsToUsd(event.costInputMicros) : '', own ? microsToUsd(event.costOutputMicros) : '',
+        own ? microsToUsd(event.costTotalMicros) : '', microsToUsd(event.priceTotalMicros), event.overageTokens, event.latencyMs, own ? event.credential : '', event.sandbox,
       ];
       if (!csv.write(row)) await new Promise((resolve) => csv.once('drain', resolve));
     }
