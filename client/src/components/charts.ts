@@ -5,7 +5,7 @@ import type { AgentUsage } from '../types';
 
 let chartModule: Promise<typeof import('chart.js')> | null = null;
 
-async function loadChart(): Promise<typeof import('chart.js')> {
+export async function loadChart(): Promise<typeof import('chart.js')> {
   chartModule ??= import('chart.js').then((module) => {
     const { Chart, BarController, BarElement, CategoryScale, LinearScale, DoughnutController, ArcElement, Tooltip, Legend } = module;
     Chart.register(BarController, BarElement, CategoryScale, LinearScale, DoughnutController, ArcElement, Tooltip, Legend);
@@ -19,7 +19,7 @@ async function loadChart(): Promise<typeof import('chart.js')> {
 const COLORS = { input: '#4c6ef5', output: '#9fb3fb', models: ['#4c6ef5', '#12b886', '#f59f00', '#e64980', '#7950f2', '#15aabf'] };
 
 /** Every day of the month on the x axis, so a quiet day shows as a gap rather than disappearing. */
-function daysOf(month: string): string[] {
+export function daysOf(month: string): string[] {
   const [year, monthNumber] = month.split('-').map(Number);
   const count = new Date(Date.UTC(year!, monthNumber!, 0)).getUTCDate();
   return Array.from({ length: count }, (_, index) => `${month}-${String(index + 1).padStart(2, '0')}`);

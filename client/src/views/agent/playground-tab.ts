@@ -2,9 +2,10 @@
 import { streamChat } from '../../api';
 import { announce, h, icon, mount } from '../../dom';
 import { errorMessage, field, formMessage } from '../../forms';
-import { formatInteger } from '../../format';
 import { can } from '../../session';
 import type { Context } from './tab-context';
+import { composerGate } from './playground-health';
+import { replyUsage } from './plain-usage';
 
 export function renderPlayground(target: HTMLElement, context: Context): () => void {
   if (!can('builder')) {
@@ -68,11 +69,7 @@ export function renderPlayground(target: HTMLElement, context: Context): () => v
           },
           onEnd(end) {
             const total = end.usage.inputTokens + end.usage.outputTokens;
-            mount(
-              meta,
-              h('span', { class: 'usage-chip', dataset: { tokens: String(total) } }, `${formatInteger(total)} tokens`),
-              ` · ${formatInteger(end.usage.inputTokens)} in, ${formatInteger(end.usage.outputTokens)} out`,
-            );
+            mount(meta, replyUsage(context, end.usage));
             bubble.dataset.usage = String(total);
           },
         },
@@ -87,6 +84,7 @@ export function renderPlayground(target: HTMLElement, context: Context): () => v
       text.textContent = reply || 'No reply.';
       mount(meta, h('span', { class: 'text-danger' }, errorMessage(error)));
       status.show(errorMessage(error));
+      await gate.afterFailure(error);
     } finally {
       bubble.removeAttribute('aria-busy');
       send.disabled = false;
@@ -95,7 +93,9 @@ export function renderPlayground(target: HTMLElement, context: Context): () => v
     }
   });
 
-  mount(target, h('div', { class: 'card playground' }, log, form, status.element));
+  const gate = composerGate(context, form);
+  gate.render();
+  mount(target, h('div', { class: 'card playground' }, log, gate.element, status.element));
   textarea.focus();
   return () => controller.current?.abort();
 }

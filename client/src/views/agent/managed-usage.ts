@@ -1,0 +1,35 @@
+// The Usage tab of a managed agent, in the plan's own words: share of the included usage, conversations, what is
+// due. No models and no platform cost; tokens only inside "Details" (experience, #18).
+import { h } from '../../dom';
+import { formatInteger, formatMonth, formatUsd } from '../../format';
+import { conversationsIn, percentOfIncluded, plainAllowance, plainUsageBar, usageDetails } from '../../components/plain-usage';
+import type { AgentUsage } from '../../types';
+import { summaryItem } from '../common';
+
+export function managedUsageView(usage: AgentUsage, month: string, dailyCanvas: HTMLCanvasElement): HTMLElement {
+  const due = usage.planFeeUsd + usage.overageUsd;
+  const extra = usage.overageTokens > 0 ? `incl. about ${conversationsIn(usage.overageTokens)} extra conversations: ${formatUsd(usage.overageUsd)}` : 'Plan fee, nothing extra';
+  return h(
+    'div',
+    { class: 'stack-lg' },
+    h(
+      'section',
+      { class: 'card section' },
+      h('h2', { class: 'section-title' }, formatMonth(month)),
+      plainUsageBar(usage, 'Share of the included usage'),
+      h('p', { class: 'usage-tokens' }, plainAllowance(usage)),
+      h(
+        'div',
+        { class: 'summary-grid' },
+        summaryItem('Included usage used', `${percentOfIncluded(usage)}%`, `About ${conversationsIn(usage.tokens)} conversations`),
+        summaryItem('Replies', formatInteger(usage.requests), usage.errors ? `${formatInteger(usage.errors)} failed` : undefined),
+        summaryItem('Due this month', formatUsd(due), extra),
+        usage.projectedTokens !== undefined
+          ? summaryItem('Projected month-end', `≈ ${formatUsd(usage.projectedAmountUsd ?? due)}`, `About ${conversationsIn(usage.projectedTokens)} conversations at this pace`)
+          : null,
+      ),
+      usageDetails(usage),
+    ),
+    h('section', { class: 'card section' }, h('h2', { class: 'section-title' }, 'Conversations per day'), h('div', { class: 'chart-box' }, dailyCanvas)),
+  );
+}
