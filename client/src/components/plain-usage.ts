@@ -26,10 +26,18 @@ export function percentOfIncluded(row: Pick<UsageRow, 'tokens' | 'includedTokens
   return row.includedTokens ? Math.round((row.tokens / row.includedTokens) * 100) : 0;
 }
 
+/** "No conversations yet", "Under 1 conversation", "About 120 conversations". */
+export function aboutConversations(tokens: number): string {
+  if (tokens <= 0) return 'No conversations yet';
+  if (tokens < TOKENS_PER_CONVERSATION) return 'Under 1 conversation';
+  return `About ${conversationsIn(tokens)} conversations`;
+}
+
 /** "About 120 of 5,000 conversations · 2% of included usage". */
 export function plainAllowance(row: Pick<UsageRow, 'tokens' | 'includedTokens'>): string {
-  if (!row.includedTokens) return `About ${conversationsIn(row.tokens)} conversations`;
-  return `About ${conversationsIn(row.tokens)} of ${conversationsFor(row.includedTokens)} conversations · ${percentOfIncluded(row)}% of included usage`;
+  if (!row.includedTokens) return aboutConversations(row.tokens);
+  const used = row.tokens <= 0 ? '0' : row.tokens < TOKENS_PER_CONVERSATION ? 'Under 1' : `About ${conversationsIn(row.tokens)}`;
+  return `${used} of ${conversationsFor(row.includedTokens)} conversations · ${percentOfIncluded(row)}% of included usage`;
 }
 
 export function plainUsageBar(row: Pick<UsageRow, 'tokens' | 'includedTokens'>, label: string): HTMLElement {

@@ -23,7 +23,8 @@ export function scrollHint(row: HTMLElement, label: string): { element: HTMLElem
 
 /** Scrolls a row so that `child` is fully in view (the selected tab after a keyboard move or a link). */
 export function scrollIntoRow(row: HTMLElement, child: HTMLElement): void {
-  const left = child.offsetLeft - row.offsetLeft;
-  if (left < row.scrollLeft) row.scrollTo({ left: Math.max(0, left - 24) });
-  else if (left + child.offsetWidth > row.scrollLeft + row.clientWidth) row.scrollTo({ left: left + child.offsetWidth - row.clientWidth + 24 });
+  const rowBox = row.getBoundingClientRect();
+  const childBox = child.getBoundingClientRect();
+  if (childBox.left < rowBox.left) row.scrollBy({ left: childBox.left - rowBox.left - 24 });
+  else if (childBox.right > rowBox.right) row.scrollBy({ left: childBox.right - rowBox.right + 24 });
 }

@@ -141,7 +141,7 @@ export async function renderDashboard(main: HTMLElement): Promise<() => void> {
         h(
           'span',
           { class: 'usage-extra' },
-          `${formatInteger(row.requests)} ${row.requests === 1 ? 'request' : 'requests'}`,
+          `${formatInteger(row.requests)} ${row.requests === 1 ? 'reply' : 'replies'}`,
           row.errors ? ` · ${formatInteger(row.errors)} failed` : '',
           !isByok && row.overageTokens > 0 ? h('span', { class: 'overage' }, ` · Extra usage, about ${conversationsIn(row.overageTokens)} conversations = ${formatUsd(row.overageUsd)}`) : null,
           !isByok && month === currentMonth() && row.projectedAmountUsd !== undefined ? ` · Projected ${formatUsd(row.projectedAmountUsd)}` : null,

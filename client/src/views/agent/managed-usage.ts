@@ -2,7 +2,7 @@
 // due. No models and no platform cost; tokens only inside "Details" (experience, #18).
 import { h } from '../../dom';
 import { formatInteger, formatMonth, formatUsd } from '../../format';
-import { conversationsIn, percentOfIncluded, plainAllowance, plainUsageBar, usageDetails } from '../../components/plain-usage';
+import { aboutConversations, conversationsIn, percentOfIncluded, plainAllowance, plainUsageBar, usageDetails } from '../../components/plain-usage';
 import type { AgentUsage } from '../../types';
 import { summaryItem } from '../common';
 
@@ -21,11 +21,11 @@ export function managedUsageView(usage: AgentUsage, month: string, dailyCanvas: 
       h(
         'div',
         { class: 'summary-grid' },
-        summaryItem('Included usage used', `${percentOfIncluded(usage)}%`, `About ${conversationsIn(usage.tokens)} conversations`),
+        summaryItem('Included usage used', `${percentOfIncluded(usage)}%`, aboutConversations(usage.tokens)),
         summaryItem('Replies', formatInteger(usage.requests), usage.errors ? `${formatInteger(usage.errors)} failed` : undefined),
         summaryItem('Due this month', formatUsd(due), extra),
         usage.projectedTokens !== undefined
-          ? summaryItem('Projected month-end', `≈ ${formatUsd(usage.projectedAmountUsd ?? due)}`, `About ${conversationsIn(usage.projectedTokens)} conversations at this pace`)
+          ? summaryItem('Projected month-end', `≈ ${formatUsd(usage.projectedAmountUsd ?? due)}`, `${aboutConversations(usage.projectedTokens)} at this pace`)
           : null,
       ),
       usageDetails(usage),

@@ -3,7 +3,7 @@ import { h } from '../../dom';
 import { formatInteger } from '../../format';
 import type { Context } from './tab-context';
 
-export function replyUsage(context: Context, usage: { inputTokens: number; outputTokens: number }): Node[] {
+export function replyUsage(context: Context, usage: { inputTokens: number; outputTokens: number }): Array<Node | string> {
   const total = usage.inputTokens + usage.outputTokens;
   if (context.agent.llm.mode === 'managed') {
     return [

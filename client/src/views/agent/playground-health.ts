@@ -12,8 +12,8 @@ export interface ComposerGate {
   element: HTMLElement;
   /** Shows the composer or the explanation, from the agent's current health. */
   render(): void;
-  /** After a failed send: when the refusal is about the agent, reload its health and show the fix. */
-  afterFailure(error: unknown): Promise<void>;
+  /** After a failed send: when the refusal is about the agent, reload its health and show the fix; true when it now blocks. */
+  afterFailure(error: unknown): Promise<boolean>;
 }
 
 export function composerGate(context: Context, composer: HTMLElement): ComposerGate {
@@ -31,7 +31,7 @@ export function composerGate(context: Context, composer: HTMLElement): ComposerG
         'div',
         { class: 'callout callout-warning composer-blocked', role: 'status', dataset: { health: health.state } },
         h('p', { class: 'callout-title' }, `${health.label}: messages cannot be sent`),
-        h('p', null, health.message),
+        h('p', null, 'Nothing can be sent until this is fixed: each message would be refused.'),
         fix && canFix(health)
           ? h('button', { type: 'button', class: 'btn btn-primary', onClick: () => context.selectTab?.(fix.tab) }, fix.label)
           : fix
@@ -44,13 +44,14 @@ export function composerGate(context: Context, composer: HTMLElement): ComposerG
     element,
     render,
     async afterFailure(error) {
-      if (!(error instanceof ApiError) || !HEALTH_ERRORS.has(error.code) || !context.refreshAgent) return;
+      if (!(error instanceof ApiError) || !HEALTH_ERRORS.has(error.code) || !context.refreshAgent) return false;
       try {
         await context.refreshAgent();
       } catch {
-        return;
+        return false;
       }
       render();
+      return !healthOf(context.agent).canRun;
     },
   };
 }

@@ -84,7 +84,8 @@ export function renderPlayground(target: HTMLElement, context: Context): () => v
       text.textContent = reply || 'No reply.';
       mount(meta, h('span', { class: 'text-danger' }, errorMessage(error)));
       status.show(errorMessage(error));
-      await gate.afterFailure(error);
+      // The header now explains the cause and the composer links to the fix: no second copy of the error below.
+      if (await gate.afterFailure(error)) status.show(null);
     } finally {
       bubble.removeAttribute('aria-busy');
       send.disabled = false;
