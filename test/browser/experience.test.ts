@@ -267,5 +267,15 @@ describe('experience: plain words, health, BYOK setup, mobile (real browser)', f
       expect(await horizontalOverflow(page), `${screen} scrolls sideways`).to.be.at.most(0);
     }
     await context.close();
+    // Signed out: sign-up and sign-in.
+    const visitor = await session.newContext({ viewport: PHONE });
+    const signedOut = await visitor.newPage();
+    for (const [screen, heading] of [['#/signup', 'Create your account'], ['#/login', 'Welcome back']] as const) {
+      await signedOut.goto(`${platform.url}/${screen}`);
+      await signedOut.locator('main h1, main h2').first().waitFor();
+      expect(await signedOut.locator('main').innerText(), screen).to.contain(heading.split(' ')[0]);
+      expect(await horizontalOverflow(signedOut), `${screen} scrolls sideways`).to.be.at.most(0);
+    }
+    await visitor.close();
   });
 });
