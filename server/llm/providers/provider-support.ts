@@ -305,3 +305,18 @@ export function clampToRange(value: number | undefined, range: NumberRange): num
   if (value === undefined) return undefined;
   return Math.min(range.max, Math.max(range.min, value));
 }
+
+/** Whether the request asks for anything beyond messages, output budget and temperature. */
+export function hasChatOptions(request: ChatRequest): boolean {
+  return (
+    request.tools !== undefined ||
+    request.toolChoice !== undefined ||
+    request.responseFormat !== undefined ||
+    request.stop !== undefined ||
+    request.topP !== undefined ||
+    request.seed !== undefined ||
+    request.presencePenalty !== undefined ||
+    request.frequencyPenalty !== undefined ||
+    request.parallelToolCalls !== undefined
+  );
+}

@@ -9,10 +9,11 @@ import type { CompletionUsage } from 'groq-sdk/resources/completions';
 import type { ChatRequest, GenerateResult, ProviderAdapter, ProviderCallOptions, StreamEvent } from '../../llm.types';
 import { estimateUsage } from '../../token-estimator';
 import { convertOpenAiUsage } from '../openai/openai.converters';
-import { hasChatOptions, openAiOptionFields, readOpenAiToolCallDeltas, readOpenAiToolCalls, toOpenAiMessages } from '../openai/openai.request-converters';
+import { openAiOptionFields, readOpenAiToolCallDeltas, readOpenAiToolCalls, toOpenAiMessages } from '../openai/openai.request-converters';
 import {
   clampToRange,
   createProviderErrorContext,
+  hasChatOptions,
   readProviderRequestId,
   readChatChunkStream,
 } from '../provider-support';

@@ -19,11 +19,12 @@ import { estimateUsage } from '../../token-estimator';
 import {
   clampToRange,
   createProviderErrorContext,
+  hasChatOptions,
   type NumberRange,
   readChatChunkStream,
 } from '../provider-support';
 import { convertOpenAiError, convertOpenAiUsage, mapOpenAiFinishReason } from './openai.converters';
-import { hasChatOptions, openAiOptionFields, readOpenAiToolCallDeltas, readOpenAiToolCalls, toOpenAiMessages } from './openai.request-converters';
+import { openAiOptionFields, readOpenAiToolCallDeltas, readOpenAiToolCalls, toOpenAiMessages } from './openai.request-converters';
 
 /** How each OpenAI-compatible provider differs, as data rather than branches (each provider's folder holds its own). */
 export interface OpenAiCompatibleSettings {

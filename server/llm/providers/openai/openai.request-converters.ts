@@ -74,21 +74,6 @@ export function openAiOptionFields(request: ChatRequest): Record<string, unknown
   return fields;
 }
 
-/** Whether the request asks for anything beyond messages, output budget and temperature. */
-export function hasChatOptions(request: ChatRequest): boolean {
-  return (
-    request.tools !== undefined ||
-    request.toolChoice !== undefined ||
-    request.responseFormat !== undefined ||
-    request.stop !== undefined ||
-    request.topP !== undefined ||
-    request.seed !== undefined ||
-    request.presencePenalty !== undefined ||
-    request.frequencyPenalty !== undefined ||
-    request.parallelToolCalls !== undefined
-  );
-}
-
 interface OpenAiToolCallShape {
   id?: string | null;
   type?: string;
