@@ -12,6 +12,8 @@ export const MAX_TOOLS = 128;
 /** Decoded size of one data-URL image: Anthropic's per-image limit, the strictest of the providers. */
 export const MAX_IMAGE_BYTES = 5 * 1024 * 1024;
 const MAX_STOP_SEQUENCES = 4;
+/** OpenAI's limit on `metadata` pairs. */
+const MAX_METADATA_KEYS = 16;
 const IMAGE_MEDIA_TYPES = ['image/png', 'image/jpeg', 'image/gif', 'image/webp'] as const;
 
 const contentPartSchema = z.object({ type: z.string() }).passthrough();
@@ -233,6 +235,7 @@ function readMessages(input: MessageInput[], allowSystem: boolean): ChatMessage[
  */
 export function normalizeChatInput(input: { messages: MessageInput[] } & SurfaceInput, options: { allowSystem: boolean }): NormalizedChatInput {
   if (input.n !== undefined && input.n !== null && input.n > 1) throw refuse('PARAMETER_UNSUPPORTED', 'Only n=1 is supported: ask again for another answer.', 'n');
+  if (input.metadata && Object.keys(input.metadata).length > MAX_METADATA_KEYS) throw refuse('VALIDATION_FAILED', `At most ${MAX_METADATA_KEYS} metadata pairs.`, 'metadata');
   const messages = readMessages(input.messages, options.allowSystem);
   const chat: ChatOptions = {};
   let any = false;
