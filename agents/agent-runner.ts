@@ -159,7 +159,8 @@ export class AgentRunner {
     const messages: ChatMessage[] = [{ role: 'system', content: system.prompt }, ...input.messages];
     const { targets, plan, promptTokens } = this.targets.forPrompt(agent, system, input.messages, input.maxTokens, input.options);
     const reservation = await CallMetering.reserve(this.dependencies, agent, targets[0]!, plan, promptTokens);
-    await CallMetering.prepareMonthToDate(this.dependencies.monthToDate, agent);
+    const monthToDateLoading = CallMetering.prepareMonthToDate(this.dependencies.monthToDate, agent);
+    if (monthToDateLoading) await monthToDateLoading;
     const metering = new CallMetering(this.dependencies, { agent, requestId: input.requestId, requestType, plan, reservation, endUser: input.endUser, metadata: input.metadata });
     return { targets, messages, plan, metering };
   }

@@ -31,11 +31,12 @@ export class CallMetering {
   ) {}
 
   /** Before the call: a managed agent's month-to-date tokens are read once per process and month. */
-  static async prepareMonthToDate(monthToDate: MonthToDate | undefined, agent: AgentDocument): Promise<void> {
-    if (!monthToDate || agent.llm.mode !== 'managed') return;
+  static prepareMonthToDate(monthToDate: MonthToDate | undefined, agent: AgentDocument): Promise<void> | undefined {
+    if (!monthToDate || agent.llm.mode !== 'managed') return undefined;
     const agentId = agent._id.toString();
     const month = monthOf(new Date());
-    if (!monthToDate.isKnown(agentId, month)) await monthToDate.load(agentId, agent._id, month);
+    // Known (every call after the first of the month): nothing to wait for.
+    return monthToDate.isKnown(agentId, month) ? undefined : monthToDate.load(agentId, agent._id, month);
   }
 
   /** The call's price for the answer (usage.cost), once every attempt is in. */

@@ -10,7 +10,7 @@ import { costMicros } from '../../server/metering/pricing';
 import { TINY_PNG, WEATHER_TOOL } from '../support/tool-fixtures';
 import { api, createAgent, createAgentApiKey, registerUser, startTestPlatform, type TestPlatform, type TestUser } from '../support/test-platform';
 
-const TIME_TOOL: OpenAI.Chat.Completions.ChatCompletionTool = {
+const TIME_TOOL: OpenAI.Chat.Completions.ChatCompletionFunctionTool = {
   type: 'function',
   function: { name: 'get_time', description: 'The local time in a city', parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } },
 };

@@ -4,7 +4,7 @@ import type OpenAI from 'openai';
 /** A 1×1 PNG. */
 export const TINY_PNG = 'data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==';
 
-export const WEATHER_TOOL: OpenAI.Chat.Completions.ChatCompletionTool = {
+export const WEATHER_TOOL: OpenAI.Chat.Completions.ChatCompletionFunctionTool = {
   type: 'function',
   function: {
     name: 'get_weather',

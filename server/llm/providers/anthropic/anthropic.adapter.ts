@@ -41,7 +41,7 @@ function createAnthropicClient(options: ProviderCallOptions): Anthropic {
 
 function buildRequestBody(request: ChatRequest): MessageCreateParamsNonStreaming {
   const system = anthropicSystem(request);
-  const messages = toAnthropicMessages(request.messages) as MessageParam[];
+  const messages = toAnthropicMessages(request.messages) as unknown as MessageParam[];
   const body: MessageCreateParamsNonStreaming = {
     model: request.model,
     max_tokens: request.maxTokens ?? DEFAULT_MAX_TOKENS,

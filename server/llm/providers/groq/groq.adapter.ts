@@ -41,7 +41,7 @@ function buildRequestBody(request: ChatRequest): ChatCompletionCreateParamsNonSt
     messages: toOpenAiMessages(request.messages),
     max_completion_tokens: request.maxTokens,
     temperature: clampToRange(request.temperature, TEMPERATURE_RANGE),
-  } as ChatCompletionCreateParamsNonStreaming;
+  } as unknown as ChatCompletionCreateParamsNonStreaming;
   // Groq's request shapes are OpenAI's.
   return hasChatOptions(request) ? { ...body, ...openAiOptionFields(request) } : body;
 }

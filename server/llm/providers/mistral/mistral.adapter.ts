@@ -91,7 +91,7 @@ function buildRequestBody(request: ChatRequest): ChatCompletionRequest {
     messages: toMistralMessages(request.messages),
     maxTokens: request.maxTokens,
     temperature: clampToRange(request.temperature, TEMPERATURE_RANGE),
-  } as ChatCompletionRequest;
+  } as unknown as ChatCompletionRequest;
   return hasChatOptions(request) ? ({ ...body, ...mistralOptionFields(request) } as ChatCompletionRequest) : body;
 }
 

@@ -91,8 +91,9 @@ export function readMistralToolCalls(toolCalls: readonly MistralToolCallShape[] 
 
 export function readMistralToolCallDeltas(toolCalls: readonly MistralToolCallShape[] | null | undefined) {
   if (!toolCalls?.length) return undefined;
+  // Mistral sends each call whole with its id; the id (not the index, which the SDK defaults to 0) tells calls apart.
   return toolCalls.map((call) => ({
-    index: call.index,
+    index: call.id && call.id !== 'null' ? undefined : call.index,
     id: call.id && call.id !== 'null' ? call.id : undefined,
     name: call.function.name || undefined,
     arguments: argumentText(call.function.arguments),

@@ -81,7 +81,7 @@ function buildRequestBody(request: ChatRequest, settings: OpenAiCompatibleSettin
     messages: toOpenAiMessages(request.messages),
     [settings.maxTokensParameter]: request.maxTokens,
     temperature: clampToRange(request.temperature, settings.temperatureRange),
-  } as ChatCompletionCreateParamsNonStreaming;
+  } as unknown as ChatCompletionCreateParamsNonStreaming;
   return hasChatOptions(request) ? { ...body, ...openAiOptionFields(request) } : body;
 }
 
