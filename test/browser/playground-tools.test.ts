@@ -83,7 +83,7 @@ describe('playground tool calls (real browser)', function () {
 
     await page.waitForFunction(() => document.querySelectorAll('.bubble-assistant[data-usage]').length >= 2);
     const answer = await page.locator('.bubble-assistant').nth(1).locator('.bubble-text').innerText();
-    expect(answer).to.contain('"sky":"clear"');
+    expect(answer).to.contain('"sky": "clear"');
     expect(await page.locator('.bubble-assistant').nth(1).locator('.bubble-meta').innerText()).to.contain('included in the plan');
     await page.screenshot({ path: path.join(SCREENSHOTS, 'playground-tool-result.png'), fullPage: true });
 
@@ -101,11 +101,12 @@ describe('playground tool calls (real browser)', function () {
     await page.getByLabel('Ask for JSON answers').check();
     await page.getByLabel('Message').fill('Summarise our opening hours');
     await page.getByLabel('Message').press('Enter');
-    const json = page.getByLabel('JSON answer');
+    const json = page.getByLabel('JSON answer', { exact: true });
     await json.waitFor();
     const text = await json.innerText();
     expect(text).to.contain('\n  "reply": ');
     expect(JSON.parse(text).reply).to.contain('Summarise our opening hours');
+    await page.evaluate(() => window.scrollTo(0, 0));
     await page.screenshot({ path: path.join(SCREENSHOTS, 'playground-json-answer.png'), fullPage: true });
     expect(pageErrors).to.deep.equal([]);
     await page.context().close();
