@@ -34,6 +34,7 @@ import { ProviderRoutes } from './llm/provider-routes';
 import { MeterService, type MeterOptions } from './metering/meter.service';
 import { MeterSpool, type MeterSpoolOptions } from './metering/meter-spool';
 import { LimitsService } from './metering/limits.service';
+import { MonthToDateTokens } from './metering/month-to-date-tokens';
 import { AlertService } from './metering/alert.service';
 import { UsageService } from './metering/usage.service';
 import { UsageLivePublisher } from './metering/usage-live-publisher';
@@ -145,6 +146,9 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   const agentHealth = new AgentHealthService({ catalog, config, usage, outages });
   const providerRoutes = new ProviderRoutes(config, { simulator, fetch: keepAliveFetch });
   const keyPretest = new KeyPretest({ settings: agents, catalog, routing: providerRoutes });
+  // Prices each answer (usage.cost) from the agent's month-to-date tokens; every written rollup keeps it current.
+  const monthToDate = new MonthToDateTokens(models);
+  meter.onRollupsChanged((changes) => monthToDate.observe(changes));
   const runner = new AgentRunner({
     outages,
     catalog,
@@ -158,6 +162,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     keyHealth: agents,
     logger,
     deadlineMs: config.llmDeadlineMs,
+    monthToDate,
   });
 
   const authenticate = createAuthenticateMiddleware(config, sessions);

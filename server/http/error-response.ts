@@ -45,6 +45,16 @@ export const HTTP_STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
   PROVIDER_UNAVAILABLE: 503,
   METER_BACKLOG_FULL: 503,
   CLIENT_CLOSED_REQUEST: 499,
+  // Tool calling, structured output, images (the Chat Completions surface)
+  TOOL_CHOICE_UNKNOWN: 400,
+  TOOL_CALL_ID_UNKNOWN: 400,
+  JSON_SCHEMA_INVALID: 400,
+  TOO_MANY_TOOLS: 400,
+  IMAGE_INVALID: 400,
+  IMAGE_TOO_LARGE: 400,
+  CONTENT_PART_UNSUPPORTED: 400,
+  MODEL_CAPABILITY_MISSING: 400,
+  PARAMETER_UNSUPPORTED: 400,
   DB_UNAVAILABLE: 503,
   INTERNAL: 500,
   // experience (#18): BYOK setup that cannot dead-end
