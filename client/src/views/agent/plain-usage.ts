@@ -8,7 +8,7 @@ export function replyUsage(context: Context, usage: { inputTokens: number; outpu
   const total = usage.inputTokens + usage.outputTokens;
   if (context.agent.llm.mode === 'managed') {
     return [
-      h('span', { class: 'usage-chip' }, costWords ? capitalize(costWords) : 'Counted in the plan’s usage'),
+      h('span', { class: 'usage-chip' }, costWords ?? 'Counted in the plan’s usage'),
       ' · ',
       h('details', null, h('summary', null, 'Details'), ` ${formatInteger(total)} tokens · ${formatInteger(usage.inputTokens)} in, ${formatInteger(usage.outputTokens)} out`),
     ];
@@ -19,5 +19,3 @@ export function replyUsage(context: Context, usage: { inputTokens: number; outpu
     costWords ? ` · ${costWords}` : '',
   ];
 }
-
-const capitalize = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);
