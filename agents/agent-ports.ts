@@ -61,3 +61,10 @@ export interface AgentAlerts {
 export interface KeyHealth {
   recordKeyStatus(agentId: string, status: KeyStatus): Promise<void>;
 }
+
+// ---- cost-aware routing (#14) ----
+
+/** How much of an agent's monthly limit is used, 0..1+ (server/metering/limit-headroom.ts). */
+export interface LimitReading {
+  usedFraction(agent: MeteredAgentRecord): Promise<number>;
+}

@@ -7,6 +7,17 @@ import { costMicros, priceSnapshotFor } from '../server/metering/pricing';
 import { applicableLimit } from '../server/metering/limits.service';
 import type { AgentDocument } from './agent.model';
 import type { KeyHealth, Reservation, UsageLimits, UsageMeter } from './agent-ports';
+import type { MeterRouting } from '../server/metering/metering.models';
+import type { RouteDecision } from '../server/llm/prompt-router';
+
+/** How cost-aware routing (#14) shaped this call: the decision, the strong model's prices, degradation, fallback. */
+export interface CallRouting {
+  decision?: RouteDecision;
+  strongPrice?: { inputUsdPerMillion: number; outputUsdPerMillion: number };
+  degraded?: 'light_model';
+  /** Set once the agent's own key failed and the owner's chosen plan answers (billed at its overage rate). */
+  fallbackPlan?: Plan;
+}
 
 /** What one call's metering remembers between its attempts. */
 export class CallMetering {
@@ -16,7 +27,27 @@ export class CallMetering {
   constructor(
     private readonly dependencies: { catalog: Catalog; meter: UsageMeter; limits: UsageLimits; keyHealth: KeyHealth; logger: Logger },
     private readonly call: { agent: AgentDocument; requestId: string; requestType: 'chat' | 'stream'; plan: Plan | undefined; reservation: Reservation | undefined },
+    readonly route: CallRouting = {},
   ) {}
+
+  /** The agent's own key failed: the next attempts are the consented fallback plan's. */
+  useFallback(plan: Plan): void {
+    this.route.fallbackPlan = plan;
+  }
+
+  /** The meter event's `routing`: the decision and, against the strong model's prices, what these tokens saved. */
+  private meterRouting(inputTokens: number, outputTokens: number, snapshot: { inputUsdPerMillion: number; outputUsdPerMillion: number }): MeterRouting | undefined {
+    const { decision, strongPrice } = this.route;
+    if (!decision) return undefined;
+    const routing: MeterRouting = { ...decision };
+    if (strongPrice) {
+      routing.strongPrice = strongPrice;
+      const strongCost = costMicros(inputTokens, strongPrice.inputUsdPerMillion) + costMicros(outputTokens, strongPrice.outputUsdPerMillion);
+      const cost = costMicros(inputTokens, snapshot.inputUsdPerMillion) + costMicros(outputTokens, snapshot.outputUsdPerMillion);
+      routing.savedMicros = Math.max(0, strongCost - cost);
+    }
+    return routing;
+  }
 
   /** The pre-call hook: reserves the worst case (prompt + the primary target's output budget) when a limit applies. */
   static async reserve(dependencies: { catalog: Catalog; limits: UsageLimits }, agent: AgentDocument, primary: RouteTarget, plan: Plan | undefined, promptTokens: number) {
@@ -37,9 +68,15 @@ export class CallMetering {
   readonly onAttempt = (report: AttemptReport): void => {
     const usage = report.usage;
     if (!usage || usage.inputTokens + usage.outputTokens <= 0) return;
-    const { agent, requestId, requestType, plan } = this.call;
+    const { agent, requestId, requestType } = this.call;
+    const fallbackPlan = this.route.fallbackPlan;
+    const plan = fallbackPlan ?? this.call.plan;
     const reservation = !this.reservationSettled ? this.call.reservation : undefined;
     if (reservation) this.reservationSettled = true;
+    const catalogSnapshot = priceSnapshotFor(this.dependencies.catalog, report.provider, report.model, plan);
+    // A fallback is billed per token at the plan's overage rate, with no monthly fee and no included tokens.
+    const priceSnapshot = fallbackPlan ? { ...catalogSnapshot, includedTokens: 0 } : catalogSnapshot;
+    const routing = this.meterRouting(usage.inputTokens, usage.outputTokens, priceSnapshot);
     this.dependencies.meter.record({
       requestId: report.attempt === 1 ? requestId : `${requestId}:${report.attempt}`,
       agentId: agent._id.toString(),
@@ -59,10 +96,14 @@ export class CallMetering {
       credential: report.credentialReference,
       sandbox: report.sandbox,
       attempt: report.attempt,
-      priceSnapshot: priceSnapshotFor(this.dependencies.catalog, report.provider, report.model, plan),
+      priceSnapshot,
       countsAsRequest: report.status === 'ok' || (report.status !== 'error' && this.outputStarted),
       reservation: reservation ? { tokens: reservation.tokens, costMicros: reservation.costMicros } : undefined,
       budgetMicros: agent.llm.mode === 'byok' ? agent.limits?.monthlyBudgetMicros ?? null : undefined,
+      // Cost-aware routing (#14)
+      ...(routing ? { routing } : {}),
+      ...(fallbackPlan ? { fallback: true } : {}),
+      ...(this.route.degraded ? { degraded: this.route.degraded } : {}),
     });
   };
 
@@ -75,7 +116,7 @@ export class CallMetering {
     }
     if (failed) {
       this.dependencies.meter.recordError({ workspaceId: agent.workspaceId.toString(), agentId: agent._id.toString(), mode: agent.llm.mode, plan: agent.llm.plan ?? null, timestamp: new Date() });
-    } else if (agent.llm.mode === 'byok' && agent.llm.keyStatus !== 'valid') {
+    } else if (agent.llm.mode === 'byok' && agent.llm.keyStatus !== 'valid' && !this.route.fallbackPlan) {
       await this.dependencies.keyHealth.recordKeyStatus(agent._id.toString(), 'valid').catch(() => undefined);
     }
   }

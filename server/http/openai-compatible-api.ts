@@ -17,6 +17,18 @@ import { DomainError } from '../errors/domain-error';
 import { errorResponse, streamFailure } from './error-response';
 import { assertUtf8Body } from './request-encoding';
 import { HELMET_OPTIONS } from './app';
+// Cost-aware routing (#14)
+import { CONVERSATION_HEADER, FALLBACK_RESPONSE_HEADER, ROUTE_HEADER, ROUTING_RESPONSE_HEADER, conversationIdFrom, parseForcedRoute, routingHeaderValue } from '../../agents/run-routing';
+import type { RunRoutingOutcome } from '../../agents/agent-runner';
+
+/** The response headers that report how routing answered (#14). */
+export function routingHeaders(outcome: RunRoutingOutcome): Record<string, string> | undefined {
+  if (!outcome.routing && !outcome.fallbackPlan) return undefined;
+  return {
+    ...(outcome.routing ? { [ROUTING_RESPONSE_HEADER]: routingHeaderValue(outcome.routing) } : {}),
+    ...(outcome.fallbackPlan ? { [FALLBACK_RESPONSE_HEADER]: outcome.fallbackPlan } : {}),
+  };
+}
 
 const contentPartSchema = z.object({ type: z.literal('text'), text: z.string() }).passthrough();
 const openAiMessageSchema = z
@@ -39,6 +51,12 @@ const completionRequestSchema = z
     tools: z.undefined({ message: 'tools are not supported by Agent Host agents' }).optional(),
   })
   .passthrough();
+
+/** The request's `metadata` (OpenAI's string map), for the conversation id. */
+function metadataOf(body: unknown): Record<string, string> | undefined {
+  const metadata = (body as { metadata?: unknown } | undefined)?.metadata;
+  return metadata && typeof metadata === 'object' ? (metadata as Record<string, string>) : undefined;
+}
 
 function flattenContent(content: z.infer<typeof openAiMessageSchema>['content']): string {
   if (content === null) return '';
@@ -197,6 +215,8 @@ export function createOpenAiCompatibleApi(agents: AgentKeyLookup, runner: AgentR
       temperature: input.temperature ?? undefined,
       signal: abortOnClientClose(response),
       requestId,
+      route: parseForcedRoute(request.headers[ROUTE_HEADER]),
+      conversationId: conversationIdFrom(request.headers[CONVERSATION_HEADER], metadataOf(body)),
     };
 
     if (!input.stream) {
@@ -209,13 +229,13 @@ export function createOpenAiCompatibleApi(agents: AgentKeyLookup, runner: AgentR
         choices: [{ index: 0, message: { role: 'assistant', content: result.content, refusal: null }, logprobs: null, finish_reason: OPENAI_FINISH_REASONS[result.finishReason] ?? 'stop' }],
         usage: { prompt_tokens: result.usage.inputTokens, completion_tokens: result.usage.outputTokens, total_tokens: result.usage.inputTokens + result.usage.outputTokens },
         system_fingerprint: null,
-      });
+      }, routingHeaders(result));
       return;
     }
 
     const stream = await runner.stream(runInput);
     const includeUsage = input.stream_options?.include_usage === true;
-    response.writeHead(200, headersFor(requestId, 'text/event-stream; charset=utf-8', { 'Cache-Control': 'no-cache, no-transform', 'X-Accel-Buffering': 'no' }));
+    response.writeHead(200, headersFor(requestId, 'text/event-stream; charset=utf-8', { 'Cache-Control': 'no-cache, no-transform', 'X-Accel-Buffering': 'no', ...routingHeaders(stream) }));
     response.flushHeaders();
     const chunk = (choices: unknown[], extra: Record<string, unknown> = {}) =>
       `data: ${JSON.stringify({ id: completionId, object: 'chat.completion.chunk', created, model, system_fingerprint: null, choices, ...extra })}\n\n`;

@@ -6,7 +6,8 @@ import type { AgentRunner, RunStream } from '../../../agents/agent-runner';
 import type { RequireWorkspaceRole } from '../middleware/workspace-access.middleware';
 import { parseInput } from '../middleware/validate-request';
 import { streamFailure } from '../error-response';
-import { abortOnClientClose } from '../openai-compatible-api';
+import { abortOnClientClose, routingHeaders } from '../openai-compatible-api';
+import { CONVERSATION_HEADER, ROUTE_HEADER, conversationIdFrom, parseForcedRoute } from '../../../agents/run-routing';
 
 export const chatRequestSchema = z
   .object({
@@ -22,6 +23,7 @@ export const chatRequestSchema = z
 
 async function writeSse(response: Response, stream: RunStream): Promise<void> {
   response.status(200);
+  for (const [name, value] of Object.entries(routingHeaders(stream) ?? {})) response.setHeader(name, value);
   response.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
   response.setHeader('Cache-Control', 'no-cache, no-transform');
   response.setHeader('Connection', 'keep-alive');
@@ -30,7 +32,7 @@ async function writeSse(response: Response, stream: RunStream): Promise<void> {
   try {
     for await (const event of stream.events) {
       if (event.type === 'delta') response.write(`data: ${JSON.stringify({ type: 'delta', content: event.content })}\n\n`);
-      else response.write(`data: ${JSON.stringify({ type: 'end', usage: event.usage, finishReason: event.finishReason, requestId: stream.requestId, provider: stream.provider, model: stream.model })}\n\n`);
+      else response.write(`data: ${JSON.stringify({ type: 'end', usage: event.usage, finishReason: event.finishReason, requestId: stream.requestId, provider: stream.provider, model: stream.model, ...(stream.routing ? { routing: stream.routing } : {}), ...(stream.fallbackPlan ? { fallbackPlan: stream.fallbackPlan } : {}) })}\n\n`);
     }
   } catch (error) {
     const appError = streamFailure(error);
@@ -51,12 +53,15 @@ export function createChatRouter(agents: AgentService, runner: AgentRunner, auth
       temperature: input.temperature,
       signal: abortOnClientClose(response),
       requestId: String(request.id),
+      route: parseForcedRoute(request.headers[ROUTE_HEADER]),
+      conversationId: conversationIdFrom(request.headers[CONVERSATION_HEADER]),
     };
     if (input.stream) {
       await writeSse(response, await runner.stream(runInput));
       return;
     }
     const result = await runner.generate(runInput);
+    for (const [name, value] of Object.entries(routingHeaders(result) ?? {})) response.setHeader(name, value);
     response.json({
       message: { role: 'assistant', content: result.content },
       usage: result.usage,
@@ -64,6 +69,8 @@ export function createChatRouter(agents: AgentService, runner: AgentRunner, auth
       model: result.model,
       requestId: result.requestId,
       finishReason: result.finishReason,
+      ...(result.routing ? { routing: result.routing } : {}),
+      ...(result.fallbackPlan ? { fallbackPlan: result.fallbackPlan } : {}),
     });
   });
   return router;
