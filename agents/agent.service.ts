@@ -67,9 +67,10 @@ export class AgentService {
             model: agent.llm.model,
             baseUrl: agent.llm.baseUrl ?? null,
             key: { mask: agent.llm.keyMask ?? null, status: agent.llm.keyStatus ?? 'unchecked', checkedAt: agent.llm.keyCheckedAt?.toISOString() ?? null },
-            light: agent.llm.light
-              ? { provider: agent.llm.light.provider, model: agent.llm.light.model, baseUrl: agent.llm.light.baseUrl ?? null, key: { mask: agent.llm.light.keyMask ?? null, status: agent.llm.light.keyStatus ?? 'unchecked' } }
-              : null,
+            // Cost-aware routing (#14): the light model, shown only when the agent has one.
+            ...(agent.llm.light
+              ? { light: { provider: agent.llm.light.provider, model: agent.llm.light.model, baseUrl: agent.llm.light.baseUrl ?? null, key: { mask: agent.llm.light.keyMask ?? null, status: agent.llm.light.keyStatus ?? 'unchecked' } } }
+              : {}),
           };
     return {
       id: agent._id.toString(),

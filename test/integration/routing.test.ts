@@ -184,7 +184,7 @@ describe('cost-aware routing', function () {
     expect((await put('/llm/light', { provider: 'anthropic', model: 'claude-haiku-4-5' })).body.error.code, 'another provider needs its own key').to.equal('API_KEY_REQUIRED');
     expect((await put('/llm/light', { provider: 'anthropic', model: 'claude-haiku-4-5', apiKey: 'not-an-anthropic-key' })).body.error.code).to.equal('API_KEY_FORMAT');
     const unchanged = await api(platform.url, 'GET', `/api/workspaces/${owner.workspace.id}/agents/${agent.id}`, { token: owner.token });
-    expect(unchanged.body.llm.light).to.equal(null);
+    expect(unchanged.body.llm.light).to.equal(undefined);
     expect(unchanged.body.routing).to.include({ setting: null, degrade: false, fallbackPlan: null });
 
     // Same provider and endpoint, no key: the light model uses the agent's key.
@@ -211,7 +211,7 @@ describe('cost-aware routing', function () {
     const kept = await api(platform.url, 'PUT', `/api/workspaces/${owner.workspace.id}/agents/${agent.id}/llm`, { token: owner.token, body: { mode: 'byok', provider: 'openai', model: 'gpt-4.1' } });
     expect(kept.body.llm.light).to.include({ model: 'gpt-4o-mini' });
     const removed = await api(platform.url, 'DELETE', `/api/workspaces/${owner.workspace.id}/agents/${agent.id}/llm/light`, { token: owner.token });
-    expect(removed.body.llm.light).to.equal(null);
+    expect(removed.body.llm.light).to.equal(undefined);
     expect(removed.body.routing).to.include({ effectiveSetting: 'off', lightAvailable: false });
   });
 
