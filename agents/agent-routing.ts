@@ -48,10 +48,10 @@ export const ROUTING_SETTING_WORDS: Record<RoutingSetting, string> = {
 };
 
 /** The sentence a plan's plain description gains when its operator turned routing on. */
-export function planRoutingDisclosure(plan: Plan, catalog: Catalog): string | null {
+export function planRoutingDisclosure(plan: Plan): string | null {
   if (plan.routing === 'off' || !plan.lightBackend) return null;
-  const provider = catalog.findProvider(plan.lightBackend.provider)?.name ?? plan.lightBackend.provider;
-  return `Smart routing: easy questions may be answered by a faster model (${provider} ${plan.lightBackend.model}); an owner can choose "always the most capable model".`;
+  // Plain words (the plan screen names no models); the model is in the plan's `routing.lightModel` for builders.
+  return 'Smart routing: simple questions may be answered by a faster, lighter model; an owner can choose "always the most capable model" for any agent.';
 }
 
 export function publicRouting(agent: AgentDocument, catalog: Catalog) {

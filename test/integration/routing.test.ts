@@ -143,7 +143,8 @@ describe('cost-aware routing', function () {
     const plans = await api(platform.url, 'GET', '/api/plans');
     const pro = plans.body.find((plan: any) => plan.id === 'pro');
     expect(pro.routing).to.deep.include({ setting: 'balanced', lightModel: { provider: 'groq', model: 'llama-3.1-8b-instant' } });
-    expect(pro.description).to.include('Smart routing: easy questions may be answered by a faster model (Groq llama-3.1-8b-instant)');
+    expect(pro.description).to.include('Smart routing: simple questions may be answered by a faster, lighter model');
+    expect(pro.description.toLowerCase()).to.not.match(/token|gpt|claude|mistral|llama|groq/);
     const ultra = plans.body.find((plan: any) => plan.id === 'ultra');
     expect(ultra.routing.disclosure).to.equal(null);
     expect(ultra.description).to.not.include('Smart routing');

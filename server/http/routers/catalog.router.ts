@@ -10,7 +10,7 @@ export function createCatalogRouter(catalog: Catalog, templates: TemplateService
   const router = Router();
   const plans = catalog.plans.map((plan) => {
     // Cost-aware routing (#14): disclosed in the plan's plain description when its operator turned it on.
-    const disclosure = planRoutingDisclosure(plan, catalog);
+    const disclosure = planRoutingDisclosure(plan);
     return {
       id: plan.id,
       name: plan.name,

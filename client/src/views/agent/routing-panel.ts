@@ -119,7 +119,7 @@ export function renderRoutingPanel(target: HTMLElement, context: Context): () =>
         )
       : h('p', { class: 'muted', dataset: { testid: 'light-model' } }, 'No light model yet. Add one to route easy requests to it.');
     if (!can('builder')) return h('div', { class: 'stack' }, current);
-    const form = byokForm(context.providers, light ? { provider: light.provider, model: light.model, baseUrl: light.baseUrl, key: { mask: light.key.mask ?? '', status: 'unchecked', checkedAt: null } } : null);
+    const form = byokForm(context.providers, light ? { mode: 'byok', provider: light.provider, model: light.model, baseUrl: light.baseUrl, key: { mask: light.key.mask ?? '', status: 'unchecked', checkedAt: null } } : null);
     const save = h('button', { type: 'submit', class: 'btn btn-secondary' }, light ? 'Save light model' : 'Add light model');
     const message = formMessage();
     const remove = light ? h('button', { type: 'button', class: 'btn btn-ghost' }, 'Remove') : null;
@@ -177,7 +177,7 @@ export function renderRoutingPanel(target: HTMLElement, context: Context): () =>
     alwaysStrong.checked = routing.alwaysStrong;
     const degrade = h('input', { type: 'checkbox', name: 'degrade', disabled: !owner });
     degrade.checked = routing.degrade;
-    const fallback = h('select', { name: 'fallbackPlan', disabled: !owner }, h('option', { value: '' }, 'No fallback (default)'), ...context.plans.map((plan) => h('option', { value: plan.id }, `${plan.name} — $${plan.overageUsdPerMillion} per 1M tokens`)));
+    const fallback = h('select', { class: 'input', name: 'fallbackPlan', disabled: !owner }, h('option', { value: '' }, 'No fallback (default)'), ...context.plans.map((plan) => h('option', { value: plan.id }, `${plan.name} — $${plan.overageUsdPerMillion} per 1M tokens`)));
     fallback.value = routing.fallbackPlan ?? '';
     const save = h('button', { type: 'submit', class: 'btn btn-primary', disabled: !editable }, 'Save routing');
     const message = formMessage();
@@ -233,7 +233,8 @@ export function renderRoutingPanel(target: HTMLElement, context: Context): () =>
             { class: 'routing-numbers' },
             ...[
               ['Routed light', `${formatInteger(savings.lightRequests)} of ${formatInteger(savings.routedRequests)} (${Math.round(savings.lightShare * 100)} %)`],
-              ['Saved vs always strong', formatUsdPrecise(savings.savedUsd)],
+              // A managed plan's price does not change with the model: the saving is shown to those who pay the provider.
+              ...(savings.mode === 'byok' ? [['Saved vs always strong', formatUsdPrecise(savings.savedUsd)]] : []),
               ['Escalations', formatInteger(savings.escalations)],
               ['Errors', formatInteger(savings.errors)],
               ['Near-limit light answers', formatInteger(savings.degradedRequests)],
