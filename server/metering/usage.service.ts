@@ -238,6 +238,8 @@ export class UsageService {
     const columns = [
       'timestamp', 'requestId', 'agentId', 'provider', 'model', 'tier', 'mode', 'requestType', 'status', 'usageSource',
       'tokensInput', 'tokensOutput', 'costInputUsd', 'costOutputUsd', 'costTotalUsd', 'priceTotalUsd', 'overageTokens', 'latencyMs', 'credential', 'sandbox',
+      // Cost-aware routing (#14)
+      'routingTier', 'routingReason', 'routingSavedUsd', 'degraded', 'fallback',
     ];
     const csv = stringify({ header: true, columns, cast: { string: neutralizeFormula } });
     csv.pipe(output);
@@ -247,6 +249,7 @@ export class UsageService {
         event.timestamp.toISOString(), event.requestId, event.agentId.toString(), event.provider, event.model, event.tier ?? '', event.mode, event.requestType,
         event.status, event.usageSource, event.tokensInput, event.tokensOutput, microsToUsd(event.costInputMicros), microsToUsd(event.costOutputMicros),
         microsToUsd(event.costTotalMicros), microsToUsd(event.priceTotalMicros), event.overageTokens, event.latencyMs, event.credential, event.sandbox,
+        event.routing?.tier ?? '', event.routing?.reason ?? '', microsToUsd(event.routing?.savedMicros ?? 0), event.degraded ?? '', event.fallback === true,
       ];
       if (!csv.write(row)) await new Promise((resolve) => csv.once('drain', resolve));
     }
