@@ -89,6 +89,33 @@ describe('routing near the limits: degradation and consented fallback', function
       const alerts = await alertsOf(platform, owner, agent.id);
       expect(alerts.filter((alert) => alert.type === 'routing_degraded')).to.have.length(1);
     });
+
+    it('near its BYOK budget an agent moves to its light model (same key); without opting in it stays on the main model', async () => {
+      const owner = await registerUser(platform.url);
+      const agent = await createAgent(platform.url, owner, { mode: 'byok', provider: 'openai', model: 'gpt-4o', apiKey: 'sk-test-degrade-budget-01' });
+      const agentPath = `/api/workspaces/${owner.workspace.id}/agents/${agent.id}`;
+      expect((await api(platform.url, 'PUT', `${agentPath}/llm/light`, { token: owner.token, body: { provider: 'openai', model: 'gpt-4o-mini' } })).status).to.equal(200);
+      const key = await createAgentApiKey(platform.url, owner, agent.id);
+      const call = () => api(platform.url, 'POST', '/v1/chat/completions', { headers: { authorization: `Bearer ${key}` }, body: { model: 'agent', messages: [{ role: 'user', content: HARD }], max_tokens: 40 } });
+      for (let index = 0; index < 5; index += 1) expect((await call()).status).to.equal(200);
+      await platform.platform.meter.drain();
+      const spent = (await rollupOf(platform, agent.id))!.costTotalMicros as number;
+      // 82 % of the budget spent by five calls: near the limit, with room left for one more main-model call.
+      const budgetMicros = Math.ceil(spent / 0.82);
+      expect((await api(platform.url, 'PATCH', agentPath, { token: owner.token, body: { limits: { monthlyBudgetUsd: budgetMicros / 1e6 } } })).status).to.equal(200);
+      const notOptedIn = await call();
+      expect(notOptedIn.status).to.equal(200);
+      expect(notOptedIn.headers.get('x-agent-host-routing'), 'degradation is opt-in').to.equal(null);
+      expect((await api(platform.url, 'PUT', `${agentPath}/routing`, { token: owner.token, body: { degrade: true } })).status).to.equal(200);
+      const degraded = await call();
+      expect(degraded.status).to.equal(200);
+      expect(degraded.headers.get('x-agent-host-routing')).to.match(/^light; .*reason=near_limit$/);
+      const events = await meterEvents(platform, agent.id);
+      expect(events.map((event) => [event.model, event.degraded ?? null])).to.deep.equal([
+        ...Array.from({ length: 6 }, () => ['gpt-4o', null]),
+        ['gpt-4o-mini', 'light_model'],
+      ]);
+    });
   });
 
   describe('consented fallback BYOK → managed', () => {
