@@ -3,18 +3,19 @@
 import type { Catalog, Plan } from '../server/catalog/catalog.service';
 import { DomainError } from '../server/errors/domain-error';
 import type { Logger } from '../server/logger';
-import type { ChatMessage, FinishReason, ProviderId, StreamEvent } from '../server/llm/llm.types';
+import type { ChatMessage, ChatOptions, FinishReason, ProviderId, StreamEvent, ToolCall } from '../server/llm/llm.types';
+import type { AnswerCost } from '../server/metering/meter.types';
 import { upperBoundPromptTokens } from '../server/llm/token-estimator';
 import type { RouteTarget } from '../server/llm/llm-router';
 import type { AgentDocument } from './agent.model';
-import type { AgentAlerts, KeyHealth, KeyOpener, LlmCalls, ProviderRouting, UsageLimits, UsageMeter } from './agent-ports';
+import type { AgentAlerts, KeyHealth, KeyOpener, LlmCalls, MonthToDate, ProviderRouting, UsageLimits, UsageMeter } from './agent-ports';
 import type { TemplateService } from './template.service';
 import { RunTargetResolver, type SystemPrompt } from './run-targets';
 import { CallMetering } from './run-metering';
 import { RunFailures, keyRejected } from './run-failures';
 import { testConnection, type ConnectionTestResult } from './connection-test';
 // Cost-aware routing (#14)
-import type { RouteDecision, RoutingTier, PromptExtras } from '../server/llm/prompt-router';
+import type { RouteDecision, RoutingTier } from '../server/llm/prompt-router';
 import { RoutingStickiness } from '../server/llm/routing-stickiness';
 import type { LimitReading } from './agent-ports';
 import { RunRouting } from './run-routing';
@@ -27,11 +28,14 @@ export interface RunInput {
   temperature?: number;
   signal: AbortSignal;
   requestId: string;
+  /** Tools, tool choice, response format, stop, sampling: passed to the provider in the normalized shape. */
+  options?: ChatOptions;
+  /** End-customer attribution (the request's `user` and `metadata`), stored on the meter event. */
+  endUser?: string;
   metadata?: Record<string, string>;
-  // Cost-aware routing (#14): a forced model (X-Agent-Host-Route), the caller's conversation id, request features.
+  // Cost-aware routing (#14): a forced model (X-Agent-Host-Route) and the caller's conversation id.
   route?: RoutingTier;
   conversationId?: string;
-  routingExtras?: PromptExtras;
 }
 
 /** How routing (#14) answered a call: its decision, and the plan that answered when the agent's own key failed. */
@@ -42,6 +46,9 @@ export interface RunRoutingOutcome {
 
 export interface RunResult extends RunRoutingOutcome {
   content: string;
+  toolCalls?: ToolCall[];
+  /** What the call costs the customer (see AnswerCost). */
+  cost?: AnswerCost;
   usage: { inputTokens: number; outputTokens: number };
   finishReason: FinishReason;
   provider: ProviderId;
@@ -49,7 +56,10 @@ export interface RunResult extends RunRoutingOutcome {
   requestId: string;
 }
 
-export type RunStreamEvent = { type: 'delta'; content: string } | { type: 'end'; usage: { inputTokens: number; outputTokens: number }; finishReason: FinishReason };
+export type RunStreamEvent =
+  | { type: 'delta'; content: string }
+  | { type: 'tool_call'; index: number; id?: string; name?: string; arguments: string }
+  | { type: 'end'; usage: { inputTokens: number; outputTokens: number }; finishReason: FinishReason; cost?: AnswerCost };
 
 export interface RunStream extends RunRoutingOutcome {
   provider: ProviderId;
@@ -71,6 +81,8 @@ export interface AgentRunnerDependencies {
   logger: Logger;
   /** LLM_DEADLINE_MS: one call's whole budget, retries and failover included. */
   deadlineMs: number;
+  /** Month-to-date tokens, to price each answer (usage.cost); without it managed answers carry no price. */
+  monthToDate?: MonthToDate;
   // Cost-aware routing (#14): the conversation memory (default: a fresh one) and the limit reading for degradation.
   stickiness?: RoutingStickiness;
   headroom?: LimitReading;
@@ -170,15 +182,18 @@ export class AgentRunner {
     }
     const system = this.systemPrompt(agent);
     const messages: ChatMessage[] = [{ role: 'system', content: system.prompt }, ...input.messages];
-    const strong = this.targets.forPrompt(agent, system, input.messages, input.maxTokens);
+    const strong = this.targets.forPrompt(agent, system, input.messages, input.maxTokens, input.options);
     const { plan, promptTokens } = strong;
-    // A key already known to be rejected goes straight to the consented fallback plan (#14).
-    const fallback = keyInvalid && fallbackPlan ? this.fallback.targetsFor(agent, fallbackPlan, promptTokens, input.maxTokens) : undefined;
+    // Cost-aware routing (#14): a key already known to be rejected goes straight to the consented fallback plan;
+    // otherwise the router picks the light or the strong targets.
+    const fallback = keyInvalid && fallbackPlan ? this.fallback.targetsFor(agent, fallbackPlan, promptTokens, input.maxTokens, input) : undefined;
     if (fallback) await this.fallback.raiseAlert(agent, fallback.plan, 'PROVIDER_KEY_INVALID');
     const routed = fallback ? { targets: fallback.targets, route: { fallbackPlan: fallback.plan } } : await this.routing.route(agent, input, strong);
     const targets = routed.targets;
     const reservation = await CallMetering.reserve(this.dependencies, agent, targets[0]!, fallback?.plan ?? plan, promptTokens);
-    const metering = new CallMetering(this.dependencies, { agent, requestId: input.requestId, requestType, plan, reservation }, routed.route);
+    const monthToDateLoading = CallMetering.prepareMonthToDate(this.dependencies.monthToDate, agent);
+    if (monthToDateLoading) await monthToDateLoading;
+    const metering = new CallMetering(this.dependencies, { agent, requestId: input.requestId, requestType, plan, reservation, endUser: input.endUser, metadata: input.metadata }, routed.route);
     return { targets, messages, plan, metering, promptTokens };
   }
 
@@ -188,7 +203,7 @@ export class AgentRunner {
       return await run(this.routedCall(input, prepared));
     } catch (error) {
       if (prepared.metering.route.fallbackPlan || input.signal.aborted) throw error;
-      const fallback = await this.fallback.afterFailure(error, input.agent, prepared.promptTokens, input.maxTokens);
+      const fallback = await this.fallback.afterFailure(error, input.agent, prepared.promptTokens, input.maxTokens, input);
       if (!fallback) throw error;
       prepared.targets = fallback.targets;
       prepared.metering.useFallback(fallback.plan);
@@ -204,7 +219,7 @@ export class AgentRunner {
   private routedCall(input: RunInput, prepared: PreparedCall) {
     return {
       targets: prepared.targets,
-      request: { messages: prepared.messages, temperature: input.temperature },
+      request: input.options ? { messages: prepared.messages, temperature: input.temperature, ...input.options } : { messages: prepared.messages, temperature: input.temperature },
       signal: input.signal,
       deadlineAt: Date.now() + this.dependencies.deadlineMs,
       onAttempt: prepared.metering.onAttempt,
@@ -232,11 +247,13 @@ export class AgentRunner {
       return {
         ...this.outcome(prepared),
         content: result.content,
+        ...(result.toolCalls?.length ? { toolCalls: result.toolCalls } : {}),
         usage: { inputTokens: result.usage.inputTokens, outputTokens: result.usage.outputTokens },
         finishReason: result.finishReason,
         provider: target.provider,
         model: target.model,
         requestId: input.requestId,
+        cost: prepared.metering.cost,
       };
     } catch (error) {
       throw await this.failures.toDomainError(error, input.agent);
@@ -263,8 +280,8 @@ export class AgentRunner {
       let failed = true;
       try {
         for await (const event of opened.events as AsyncGenerator<StreamEvent>) {
-          if (event.type === 'delta') yield event;
-          else yield { type: 'end', usage: { inputTokens: event.usage.inputTokens, outputTokens: event.usage.outputTokens }, finishReason: event.finishReason };
+          if (event.type === 'delta' || event.type === 'tool_call') yield event;
+          else yield { type: 'end', usage: { inputTokens: event.usage.inputTokens, outputTokens: event.usage.outputTokens }, finishReason: event.finishReason, cost: prepared.metering.cost };
         }
         failed = false;
       } catch (error) {

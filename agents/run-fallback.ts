@@ -7,6 +7,8 @@ import { domainErrorInCauses } from '../server/errors/domain-error';
 import type { Logger } from '../server/logger';
 import { isLlmCallError } from '../server/llm/llm-call.error';
 import type { RouteTarget } from '../server/llm/llm-router';
+import type { ChatMessage, ChatOptions } from '../server/llm/llm.types';
+import { requestNeeds } from '../server/llm/capabilities';
 import type { AgentDocument } from './agent.model';
 import type { AgentAlerts } from './agent-ports';
 import { routingOf } from './agent-routing';
@@ -35,8 +37,9 @@ export class RunFallback {
   }
 
   /** The plan's targets for this prompt (its backends in failover order, on platform keys). */
-  targetsFor(agent: AgentDocument, plan: Plan, promptTokens: number, requestedMaxTokens: number | undefined): FallbackTargets {
-    const resolved = this.dependencies.targets.resolve({ ...agent, llm: { mode: 'managed', plan: plan.id } }, promptTokens, requestedMaxTokens);
+  targetsFor(agent: AgentDocument, plan: Plan, promptTokens: number, requestedMaxTokens: number | undefined, request: { messages: ChatMessage[]; options?: ChatOptions }): FallbackTargets {
+    const needs = requestNeeds(request.messages, request.options);
+    const resolved = this.dependencies.targets.resolve({ ...agent, llm: { mode: 'managed', plan: plan.id } }, promptTokens, requestedMaxTokens, needs);
     return { plan, targets: resolved.targets };
   }
 
@@ -44,11 +47,17 @@ export class RunFallback {
    * After the agent's own key failed: the fallback's targets when the owner consented and the failure is one a
    * fallback answers (the key's status and its own alert are recorded first, as without a fallback); else undefined.
    */
-  async afterFailure(error: unknown, agent: AgentDocument, promptTokens: number, requestedMaxTokens: number | undefined): Promise<FallbackTargets | undefined> {
+  async afterFailure(
+    error: unknown,
+    agent: AgentDocument,
+    promptTokens: number,
+    requestedMaxTokens: number | undefined,
+    request: { messages: ChatMessage[]; options?: ChatOptions },
+  ): Promise<FallbackTargets | undefined> {
     const plan = this.consentedPlan(agent);
     if (!plan || !fallbackEligible(error)) return undefined;
     const reason = await this.dependencies.failures.toDomainError(error, agent);
-    const fallback = this.targetsFor(agent, plan, promptTokens, requestedMaxTokens);
+    const fallback = this.targetsFor(agent, plan, promptTokens, requestedMaxTokens, request);
     await this.raiseAlert(agent, plan, reason.code);
     return fallback;
   }

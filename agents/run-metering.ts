@@ -3,10 +3,11 @@
 import type { Catalog, Plan } from '../server/catalog/catalog.service';
 import type { Logger } from '../server/logger';
 import type { AttemptReport, RouteTarget } from '../server/llm/llm-router';
-import { costMicros, priceSnapshotFor } from '../server/metering/pricing';
+import { costMicros, monthOf, overagePriceMicros, overageTokensBetween, priceSnapshotFor } from '../server/metering/pricing';
+import type { AnswerCost } from '../server/metering/meter.types';
 import { applicableLimit } from '../server/metering/limits.service';
 import type { AgentDocument } from './agent.model';
-import type { KeyHealth, Reservation, UsageLimits, UsageMeter } from './agent-ports';
+import type { KeyHealth, MonthToDate, Reservation, UsageLimits, UsageMeter } from './agent-ports';
 import type { MeterRouting } from '../server/metering/metering.models';
 import type { RouteDecision } from '../server/llm/prompt-router';
 
@@ -23,14 +24,25 @@ export interface CallRouting {
 export class CallMetering {
   private reservationSettled = false;
   private outputStarted = false;
+  /** What the attempts so far cost the customer (undefined while unknown: no month-to-date total for a managed plan). */
+  private answerCost: AnswerCost | undefined;
+  private answerCostUnknown = false;
 
   constructor(
-    private readonly dependencies: { catalog: Catalog; meter: UsageMeter; limits: UsageLimits; keyHealth: KeyHealth; logger: Logger },
-    private readonly call: { agent: AgentDocument; requestId: string; requestType: 'chat' | 'stream'; plan: Plan | undefined; reservation: Reservation | undefined },
+    private readonly dependencies: { catalog: Catalog; meter: UsageMeter; limits: UsageLimits; keyHealth: KeyHealth; logger: Logger; monthToDate?: MonthToDate },
+    private readonly call: {
+      agent: AgentDocument;
+      requestId: string;
+      requestType: 'chat' | 'stream';
+      plan: Plan | undefined;
+      reservation: Reservation | undefined;
+      endUser?: string;
+      metadata?: Record<string, string>;
+    },
     readonly route: CallRouting = {},
   ) {}
 
-  /** The agent's own key failed: the next attempts are the consented fallback plan's. */
+  /** The agent's own key failed: the next attempts are the consented fallback plan's (#14). */
   useFallback(plan: Plan): void {
     this.route.fallbackPlan = plan;
   }
@@ -47,6 +59,58 @@ export class CallMetering {
       routing.savedMicros = Math.max(0, strongCost - cost);
     }
     return routing;
+  }
+
+  /** Before the call: a managed agent's month-to-date tokens are read once per process and month. */
+  static prepareMonthToDate(monthToDate: MonthToDate | undefined, agent: AgentDocument): Promise<void> | undefined {
+    if (!monthToDate || agent.llm.mode !== 'managed') return undefined;
+    const agentId = agent._id.toString();
+    const month = monthOf(new Date());
+    // Known (every call after the first of the month): nothing to wait for.
+    return monthToDate.isKnown(agentId, month) ? undefined : monthToDate.load(agentId, agent._id, month);
+  }
+
+  /** The call's price for the answer (usage.cost), once every attempt is in. */
+  get cost(): AnswerCost | undefined {
+    return this.answerCostUnknown ? undefined : this.answerCost;
+  }
+
+  private addCost(report: AttemptReport, snapshot: ReturnType<typeof priceSnapshotFor>): void {
+    const usage = report.usage!;
+    const tokens = usage.inputTokens + usage.outputTokens;
+    const { agent, plan } = this.call;
+    const fallbackPlan = this.route.fallbackPlan;
+    let cost: AnswerCost;
+    if (fallbackPlan) {
+      // A consented fallback (#14): every token at the plan's overage rate, no allowance.
+      cost = { priceMicros: overagePriceMicros(tokens, fallbackPlan.overageUsdPerMillion), basis: 'overage', includedTokens: 0, overageTokens: tokens, fromAllowance: false };
+    } else if (plan) {
+      const before = this.dependencies.monthToDate?.take(agent._id.toString(), monthOf(new Date()), tokens);
+      if (before === undefined) {
+        this.answerCostUnknown = true;
+        return;
+      }
+      const overageTokens = overageTokensBetween(before, before + tokens, plan.includedTokens);
+      cost = { priceMicros: overagePriceMicros(overageTokens, plan.overageUsdPerMillion), basis: 'overage', includedTokens: tokens - overageTokens, overageTokens, fromAllowance: overageTokens === 0 };
+    } else {
+      cost = {
+        priceMicros: costMicros(usage.inputTokens, snapshot.inputUsdPerMillion) + costMicros(usage.outputTokens, snapshot.outputUsdPerMillion),
+        basis: 'list_price',
+        includedTokens: 0,
+        overageTokens: 0,
+        fromAllowance: false,
+      };
+    }
+    const previous = this.answerCost;
+    this.answerCost = previous
+      ? {
+          priceMicros: previous.priceMicros + cost.priceMicros,
+          basis: cost.basis,
+          includedTokens: previous.includedTokens + cost.includedTokens,
+          overageTokens: previous.overageTokens + cost.overageTokens,
+          fromAllowance: previous.fromAllowance && cost.fromAllowance,
+        }
+      : cost;
   }
 
   /** The pre-call hook: reserves the worst case (prompt + the primary target's output budget) when a limit applies. */
@@ -76,6 +140,7 @@ export class CallMetering {
     const catalogSnapshot = priceSnapshotFor(this.dependencies.catalog, report.provider, report.model, plan);
     // A fallback is billed per token at the plan's overage rate, with no monthly fee and no included tokens.
     const priceSnapshot = fallbackPlan ? { ...catalogSnapshot, includedTokens: 0 } : catalogSnapshot;
+    this.addCost(report, priceSnapshot);
     const routing = this.meterRouting(usage.inputTokens, usage.outputTokens, priceSnapshot);
     this.dependencies.meter.record({
       requestId: report.attempt === 1 ? requestId : `${requestId}:${report.attempt}`,
@@ -87,7 +152,7 @@ export class CallMetering {
       tier: plan?.tier ?? null,
       mode: agent.llm.mode,
       plan: plan?.id ?? null,
-      requestType,
+      requestType: report.toolCalls ? 'tool' : requestType,
       status: report.status,
       usageSource: usage.source,
       tokensInput: usage.inputTokens,
@@ -100,6 +165,8 @@ export class CallMetering {
       countsAsRequest: report.status === 'ok' || (report.status !== 'error' && this.outputStarted),
       reservation: reservation ? { tokens: reservation.tokens, costMicros: reservation.costMicros } : undefined,
       budgetMicros: agent.llm.mode === 'byok' ? agent.limits?.monthlyBudgetMicros ?? null : undefined,
+      ...(this.call.endUser !== undefined ? { endUser: this.call.endUser } : {}),
+      ...(this.call.metadata !== undefined ? { metadata: this.call.metadata } : {}),
       // Cost-aware routing (#14)
       ...(routing ? { routing } : {}),
       ...(fallbackPlan ? { fallback: true } : {}),

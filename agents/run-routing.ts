@@ -4,7 +4,8 @@
 import type { Catalog } from '../server/catalog/catalog.service';
 import { DomainError } from '../server/errors/domain-error';
 import type { Logger } from '../server/logger';
-import type { ChatMessage, ProviderId } from '../server/llm/llm.types';
+import type { ChatMessage, ChatOptions, ProviderId } from '../server/llm/llm.types';
+import { requestNeeds, type RequestNeeds } from '../server/llm/capabilities';
 import type { RouteTarget } from '../server/llm/llm-router';
 import { decideRoute, scorePrompt, type PromptExtras, type RouteDecision, type RoutingTier } from '../server/llm/prompt-router';
 import { conversationKey, type RoutingStickiness } from '../server/llm/routing-stickiness';
@@ -14,7 +15,7 @@ import type { AgentDocument } from './agent.model';
 import type { AgentAlerts, KeyOpener, LimitReading, ProviderRouting } from './agent-ports';
 import { effectiveRouting, planOf, routingOf } from './agent-routing';
 import type { CallRouting } from './run-metering';
-import { outputBudget, sealedKeyCredential, type RunTargets } from './run-targets';
+import { outputBudget, sealedKeyCredential, unmetNeed, type RunTargets } from './run-targets';
 
 /** The request header that forces a model, and the headers that report the decision. */
 export const ROUTE_HEADER = 'x-agent-host-route';
@@ -50,8 +51,14 @@ export interface RoutingRequest {
   route?: RoutingTier;
   conversationId?: string;
   metadata?: Record<string, string>;
-  /** Request features beyond the messages (tools requested, content parts), for the router's score. */
-  routingExtras?: PromptExtras;
+  /** Tools, response format, …: what the light model must support too, and features for the router's score. */
+  options?: ChatOptions;
+}
+
+/** The router's features beyond the text: tools requested (or a tool conversation), non-text content parts. */
+function extrasOf(needs: RequestNeeds | undefined): PromptExtras | undefined {
+  if (!needs) return undefined;
+  return { toolsRequested: needs.capabilities.includes('tools'), nonTextParts: needs.capabilities.includes('vision') };
 }
 
 export interface RoutedTargets {
@@ -83,19 +90,21 @@ export class RunRouting {
     const degradable = settings.degrade && effective.lightAvailable && LimitHeadroom.hasLimit(agent);
     // The common case first: routing off, nothing forced, no degradation — not one extra step.
     if (effective.setting === 'off' && !request.route && !degradable) return { targets: strong.targets, route: {} };
+    const needs = requestNeeds(request.messages, request.options);
+    const extras = extrasOf(needs);
     const strongPrimary = strong.targets[0]!;
     const strongModel = catalog.findModel(strongPrimary.provider, strongPrimary.model);
     const strongPrice = strongModel ? { inputUsdPerMillion: strongModel.inputUsdPerMillion, outputUsdPerMillion: strongModel.outputUsdPerMillion } : undefined;
     const asStrong = (reason: string, forced?: boolean): RoutedTargets => ({
       targets: strong.targets,
-      route: { decision: { tier: 'strong', score: scorePrompt(request.messages, request.routingExtras).score, reason, ...(forced ? { forced } : {}) }, strongPrice },
+      route: { decision: { tier: 'strong', score: scorePrompt(request.messages, extras).score, reason, ...(forced ? { forced } : {}) }, strongPrice },
     });
 
     if (!effective.lightAvailable) return asStrong('no_light_model', true);
-    const light = this.lightTargets(agent, strong, request.maxTokens);
+    const light = this.lightTargets(agent, strong, request.maxTokens, needs);
 
     if (degradable && light && (await this.nearLimit(agent))) {
-      const score = scorePrompt(request.messages, request.routingExtras).score;
+      const score = scorePrompt(request.messages, extras).score;
       void this.raiseDegradedAlert(agent);
       return { targets: light, route: { decision: { tier: 'light', score, reason: 'near_limit' }, strongPrice, degraded: 'light_model' } };
     }
@@ -108,12 +117,13 @@ export class RunRouting {
         : undefined;
     const decision = decideRoute({
       messages: request.messages,
-      extras: request.routingExtras,
+      extras,
       setting: effective.setting === 'off' ? 'balanced' : effective.setting,
       forced: request.route,
       conversation,
     });
-    if (decision.tier === 'light' && !light) return asStrong('light_context');
+    // The light model cannot take this request (context too small, a capability it lacks): the strong one answers.
+    if (decision.tier === 'light' && !light) return asStrong(decision.forced ? 'light_unavailable' : 'light_context', decision.forced);
     return { targets: decision.tier === 'light' ? light! : strong.targets, route: { decision, strongPrice } };
   }
 
@@ -133,12 +143,12 @@ export class RunRouting {
    * The light model's targets with their own output budgets: a managed plan's light backend (then its strong
    * backends, for failover), or a BYOK agent's light model with its own key. Undefined when the prompt does not fit.
    */
-  private lightTargets(agent: AgentDocument, strong: RunTargets, requestedMaxTokens: number | undefined): RouteTarget[] | undefined {
+  private lightTargets(agent: AgentDocument, strong: RunTargets, requestedMaxTokens: number | undefined, needs: RequestNeeds | undefined): RouteTarget[] | undefined {
     const { catalog, routing, vault } = this.dependencies;
     if (agent.llm.mode === 'managed') {
       const backend = planOf(agent, catalog)?.lightBackend;
       const model = backend && catalog.findModel(backend.provider, backend.model);
-      if (!backend || !model) return undefined;
+      if (!backend || !model || (needs && unmetNeed(backend.provider as ProviderId, model, needs))) return undefined;
       const { maxTokens } = outputBudget(model, strong.promptTokens, requestedMaxTokens);
       const endpoint = routing.pooled(backend.provider as ProviderId);
       if (maxTokens === undefined || !endpoint) return undefined;
@@ -147,7 +157,7 @@ export class RunRouting {
     const light = agent.llm.light;
     if (!light?.sealedKey) return undefined;
     const model = catalog.findModel(light.provider, light.model);
-    if (!model) return undefined;
+    if (!model || (needs && unmetNeed(light.provider as ProviderId, model, needs))) return undefined;
     const { maxTokens } = outputBudget(model, strong.promptTokens, requestedMaxTokens);
     if (maxTokens === undefined) return undefined;
     const endpoint = routing.byok(light.provider as ProviderId, sealedKeyCredential(vault, agent, light.sealedKey, light.provider), light.baseUrl ?? undefined);
