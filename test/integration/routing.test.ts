@@ -123,6 +123,23 @@ describe('cost-aware routing', function () {
     ]);
   });
 
+  it('a request that offers tools is routed to the strong model (reason tools), however short', async () => {
+    const { client } = await byokAgentWithLight();
+    const withTools = await client.chat.completions
+      .create({
+        model: 'agent',
+        messages: [{ role: 'user', content: 'What time is it in Paris?' }],
+        tools: [{ type: 'function', function: { name: 'clock', description: 'The time in a city', parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } } }],
+      })
+      .withResponse();
+    expect(withTools.response.headers.get('x-agent-host-routing')).to.match(/^strong; score=[\d.]+; reason=tools$/);
+    // The same question again is the same conversation (its first user message), now held on the strong model.
+    const again = await client.chat.completions.create({ model: 'agent', messages: [{ role: 'user', content: 'What time is it in Paris?' }] }).withResponse();
+    expect(again.response.headers.get('x-agent-host-routing')).to.match(/reason=sticky$/);
+    const other = await client.chat.completions.create({ model: 'agent', messages: [{ role: 'user', content: 'What time is it in Rome?' }] }).withResponse();
+    expect(other.response.headers.get('x-agent-host-routing')).to.match(/^light;/);
+  });
+
   it('sticky by conversation: after a hard request, easy follow-ups of the same conversation stay on the strong model; another conversation does not', async () => {
     const { key } = await byokAgentWithLight();
     const call = (content: string, conversation: string) =>
