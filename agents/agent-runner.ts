@@ -21,6 +21,8 @@ export interface RunInput {
   temperature?: number;
   signal: AbortSignal;
   requestId: string;
+  /** The agent API key that made the call (/v1), recorded on its meter events (activity log). */
+  apiKeyId?: string;
 }
 
 export interface RunResult {
@@ -145,7 +147,7 @@ export class AgentRunner {
     const messages: ChatMessage[] = [{ role: 'system', content: system.prompt }, ...input.messages];
     const { targets, plan, promptTokens } = this.targets.forPrompt(agent, system, input.messages, input.maxTokens);
     const reservation = await CallMetering.reserve(this.dependencies, agent, targets[0]!, plan, promptTokens);
-    const metering = new CallMetering(this.dependencies, { agent, requestId: input.requestId, requestType, plan, reservation });
+    const metering = new CallMetering(this.dependencies, { agent, requestId: input.requestId, requestType, plan, reservation, apiKeyId: input.apiKeyId });
     return { targets, messages, plan, metering };
   }
 

@@ -45,6 +45,13 @@ export interface Config {
   meterSpoolSync: 'never' | 'batch' | 'always';
   meterBusyFlushIntervalMs: number;
   trustProxy: boolean;
+  // Invites (experience-b): mailed when SMTP_URL is set; the link is always shown to the inviter as well.
+  /** smtp(s)://user:pass@host:port — a secret: never logged or answered. */
+  smtpUrl: string | undefined;
+  mailFrom: string;
+  /** The address people open the web app at (links in mails); unset: the inviter's own origin. */
+  publicUrl: string | undefined;
+  inviteLifetimeDays: number;
 }
 
 export class ConfigError extends Error {
@@ -86,6 +93,11 @@ const environmentSchema = z.object({
   METER_EVENT_RETENTION_MONTHS: z.coerce.number().int().min(0).max(1200).default(13),
   METER_SPOOL_SYNC: z.enum(['never', 'batch', 'always']).default('batch'),
   TRUST_PROXY: booleanString,
+  // Invites (experience-b)
+  SMTP_URL: z.string().regex(/^smtps?:\/\//, 'must start with smtp:// or smtps://').optional(),
+  MAIL_FROM: z.string().max(320).default('Agent Host <no-reply@localhost>'),
+  PUBLIC_URL: z.string().url('must be a URL').optional(),
+  INVITE_LIFETIME_DAYS: z.coerce.number().int().min(1).max(90).default(7),
   ...Object.fromEntries(
     POOLED_PROVIDER_IDS.map(providerEnvName).flatMap((name) => [
       [`${name}_POOL_KEYS`, z.string().optional()],
@@ -197,6 +209,11 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     meterEventRetentionMonths: env.METER_EVENT_RETENTION_MONTHS,
     meterSpoolSync: env.METER_SPOOL_SYNC,
     trustProxy: env.TRUST_PROXY,
+    // Invites (experience-b)
+    smtpUrl: env.SMTP_URL,
+    mailFrom: env.MAIL_FROM,
+    publicUrl: env.PUBLIC_URL?.replace(/\/+$/, ''),
+    inviteLifetimeDays: env.INVITE_LIFETIME_DAYS,
   };
 }
 

@@ -48,6 +48,12 @@ export const ERROR_CODES = [
   'PROVIDER_UNAVAILABLE',
   'METER_BACKLOG_FULL',
   'CLIENT_CLOSED_REQUEST',
+  // Activity log and invites (experience-b)
+  'INVALID_DATE_RANGE',
+  'INVALID_CURSOR',
+  'INVITE_INVALID',
+  'INVITE_EMAIL_MISMATCH',
+  'INVITE_PENDING',
   // Ours
   'DB_UNAVAILABLE',
   'INTERNAL',

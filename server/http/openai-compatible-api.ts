@@ -26,7 +26,7 @@ const openAiMessageSchema = z
   })
   .passthrough();
 
-const completionRequestSchema = z
+export const completionRequestSchema = z
   .object({
     model: z.string().max(200).optional(),
     messages: z.array(openAiMessageSchema).min(1).max(500),
@@ -181,7 +181,7 @@ export function createOpenAiCompatibleApi(agents: AgentKeyLookup, runner: AgentR
   const chatCompletions = async (request: IncomingMessage, response: ServerResponse, requestId: string) => {
     // The body is read first, then the key checked (as the Express stack did: body parser, then route middleware).
     const body = await readJsonBody(request);
-    const { agent } = await authenticate(request);
+    const { agent, apiKeyId } = await authenticate(request);
     const input = parseInput(completionRequestSchema, body);
     const messages: ChatMessage[] = input.messages.map((message) => ({
       role: message.role === 'developer' ? 'system' : message.role,
@@ -197,6 +197,7 @@ export function createOpenAiCompatibleApi(agents: AgentKeyLookup, runner: AgentR
       temperature: input.temperature ?? undefined,
       signal: abortOnClientClose(response),
       requestId,
+      apiKeyId,
     };
 
     if (!input.stream) {

@@ -57,6 +57,8 @@ export interface MeterEventDocument {
   /** Whether this event is the call's answer (counted in the rollup's `requests`). */
   countedAsRequest: boolean;
   priceSnapshot: PriceSnapshot;
+  // activity log (experience-b): which of the agent's API keys made the call (absent for playground/JWT calls)
+  apiKeyId?: string | null;
 }
 
 export interface UsageMonthlyDocument {
@@ -138,11 +140,16 @@ const meterEventSchema = new Schema<MeterEventDocument>(
     attempt: Number,
     countedAsRequest: Boolean,
     priceSnapshot: priceSnapshotSchema,
+    // activity log (experience-b)
+    apiKeyId: { type: String, default: undefined },
   },
   { collection: 'token_meter', autoIndex: false, versionKey: false },
 );
 meterEventSchema.index({ workspaceId: 1, month: 1, timestamp: 1 });
 meterEventSchema.index({ agentId: 1, month: 1, timestamp: 1 });
+// activity log (experience-b): newest-first pages of one day, by workspace or by agent (migration 004-activity-indexes)
+meterEventSchema.index({ workspaceId: 1, day: 1, timestamp: -1, _id: -1 }, { name: 'activity_workspace_day' });
+meterEventSchema.index({ agentId: 1, day: 1, timestamp: -1, _id: -1 }, { name: 'activity_agent_day' });
 
 const usageMonthlySchema = new Schema<UsageMonthlyDocument>(
   {
