@@ -67,7 +67,7 @@ export function createApp(options: AppOptions): express.Express {
   const clientDirectory = options.clientDirectory;
   if (clientDirectory && fs.existsSync(path.join(clientDirectory, 'index.html'))) {
     // Vite's hashed file names change with their content: cached for a year, immutable. Everything else revalidates.
-    app.use('/assets', express.static(path.join(clientDirectory, 'assets'), { index: false, immutable: true, maxAge: '365d', fallthrough: false }));
+    app.use('/assets', express.static(path.join(clientDirectory, 'assets'), { index: false, immutable: true, maxAge: '365d' }), notFoundHandler);
     app.use(express.static(clientDirectory, { index: false, maxAge: 0, setHeaders: (response) => response.setHeader('Cache-Control', 'no-cache') }));
     // The single-page app answers every other GET.
     app.get(/^\/(?!api\/|v1\/|socket\.io\/).*/, (_request, response) => response.sendFile(path.join(clientDirectory, 'index.html'), { headers: { 'Cache-Control': 'no-cache' } }));
