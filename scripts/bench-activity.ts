@@ -148,7 +148,7 @@ async function main(): Promise<void> {
   const winning = JSON.stringify(explain.queryPlanner.winningPlan);
   const stats = explain.executionStats as { nReturned: number; totalKeysExamined: number; totalDocsExamined: number };
   await connection.close();
-  child.kill();
+  await child.stop();
 
   const perDay = Math.round(EVENTS / DAYS);
   const table = markdownTable(
@@ -160,7 +160,7 @@ async function main(): Promise<void> {
     }),
   );
   writeBenchmarkSection(
-    'bench:activity',
+    'experience-b: activity pagination at 1M events',
     'npm run bench:activity',
     [
       `${fmt.int(EVENTS)} meter events of one workspace over ${DAYS} UTC days (≈${fmt.int(perDay)} a day, 20 agents, 2/3 with a named API key),`,

@@ -11,9 +11,9 @@ export function invitesPanel(workspace: string, roleLabels: Record<Role, string>
   const pending = h('div', null);
   const created = h('div', null);
   const listMessage = formMessage();
-  const email = field('Email address', input({ type: 'email', name: 'inviteEmail', autocomplete: 'off', maxLength: 254 }), { required: true, hint: 'They get a link to join; no account needed yet.' });
+  const email = field('Their email', input({ type: 'email', name: 'inviteEmail', autocomplete: 'off', maxLength: 254 }), { required: true, hint: 'They get a link to join; no account needed yet.' });
   const roles: Role[] = can('owner') ? ['viewer', 'builder', 'admin', 'owner'] : ['viewer', 'builder', 'admin'];
-  const role = field('Role', select(roles.map((value) => ({ value, label: `${value[0]!.toUpperCase()}${value.slice(1)} — ${roleLabels[value]}` })), { name: 'inviteRole' }));
+  const role = field('Invite as', select(roles.map((value) => ({ value, label: `${value[0]!.toUpperCase()}${value.slice(1)} — ${roleLabels[value]}` })), { name: 'inviteRole' }));
   role.control.value = 'viewer';
   const message = formMessage();
   const send = h('button', { type: 'submit', class: 'btn btn-primary' }, icon('plus'), 'Invite');
@@ -35,7 +35,7 @@ export function invitesPanel(workspace: string, roleLabels: Record<Role, string>
       pending,
       h(
         'ul',
-        { class: 'member-list invite-list' },
+        { class: 'invite-list' },
         invites.map((invite) => {
           const revoke = h('button', { type: 'button', class: 'btn btn-ghost btn-small', 'aria-label': `Revoke the invite for ${invite.email}` }, 'Revoke');
           revoke.addEventListener('click', async () => {
@@ -50,7 +50,7 @@ export function invitesPanel(workspace: string, roleLabels: Record<Role, string>
           });
           return h(
             'li',
-            { class: 'member', dataset: { inviteEmail: invite.email } },
+            { class: 'invite-item', dataset: { inviteEmail: invite.email } },
             h('span', { class: 'avatar', 'aria-hidden': 'true' }, invite.email.slice(0, 1).toUpperCase()),
             h(
               'span',

@@ -21,14 +21,14 @@ function dayLabel(date: string): string {
 }
 
 export async function renderUsageOverview(main: HTMLElement): Promise<() => void> {
-  document.title = 'Usage · Agent Host';
+  document.title = 'Usage over time · Agent Host';
   const workspace = workspaceId();
-  mount(main, pageHeader('Usage', 'Loading…'));
+  mount(main, pageHeader('Usage over time', 'Loading…'));
   let agents: Agent[];
   try {
     agents = await api.agents(workspace);
   } catch (error) {
-    renderLoadError(main, 'Usage', error);
+    renderLoadError(main, 'Usage over time', error);
     return () => undefined;
   }
   const charts: ChartType[] = [];
@@ -96,7 +96,7 @@ export async function renderUsageOverview(main: HTMLElement): Promise<() => void
 
   mount(
     main,
-    pageHeader('Usage', 'How much your agents are used, over any dates.', h('a', { class: 'btn btn-secondary', href: '#/activity' }, 'See every call')),
+    pageHeader('Usage over time', 'How much your agents are used, over any dates.', h('a', { class: 'btn btn-secondary', href: '#/activity' }, 'See every call')),
     h(
       'div',
       { class: 'stack-lg' },
