@@ -86,6 +86,8 @@ describe('everyday screens (real browser): activity, invites, usage, models, /do
     await page.bringToFront();
     await page.evaluate(() => window.scrollTo(0, 0));
     await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
+    // And what fits on the first screen (a long page's full capture is too tall to look at on a phone width).
+    await page.screenshot({ path: path.join(SCREENSHOTS, `${name}-screen.png`) });
   }
 
   /** Nothing wider than the viewport (no sideways scrolling of the page itself). */
@@ -122,7 +124,7 @@ describe('everyday screens (real browser): activity, invites, usage, models, /do
 
       // Filter: failed calls only.
       await page.getByLabel('Status').selectOption('error');
-      await page.waitForFunction(() => [...document.querySelectorAll('.activity-table tbody tr')].length === 10);
+      await page.waitForFunction(() => Array.from(document.querySelectorAll('.activity-table tbody tr')).length === 10);
       expect(await page.locator('.activity-table tbody .badge-danger').count()).to.equal(10);
       await page.getByLabel('Status').selectOption('');
       // Filter: one agent, then its named key.
@@ -137,7 +139,9 @@ describe('everyday screens (real browser): activity, invites, usage, models, /do
       // Technical details: tokens and the BYOK model appear; the managed agent still shows only its plan.
       await page.getByLabel('Technical details (tokens, models)').check();
       await page.locator('.activity-table th', { hasText: 'Tokens' }).waitFor();
-      expect(await page.locator('.activity-table').innerText()).to.contain('Own key · gpt-4o-mini');
+      await page.locator('.activity-table td', { hasText: 'Own key · gpt-4o-mini' }).first().waitFor();
+      await rows.nth(49).waitFor();
+      expect(await first.innerText()).to.contain('Pro plan');
 
       // One call's details.
       await first.getByRole('button').first().click();
@@ -199,7 +203,7 @@ describe('everyday screens (real browser): activity, invites, usage, models, /do
       await invitePage.getByRole('button', { name: 'Create account' }).click();
       await invitePage.getByRole('button', { name: 'Accept invite' }).click();
       await invitePage.waitForURL(/#\/dashboard/);
-      await invitePage.locator('.role-chip', { hasText: 'builder' }).waitFor();
+      await invitePage.locator('.role-chip', { hasText: 'builder' }).waitFor({ state: 'attached' });
       expect(await invitePage.getByLabel('Workspace').inputValue()).to.equal(owner.workspace.id);
       // The link is used up.
       await invitePage.goto(link);
@@ -216,7 +220,7 @@ describe('everyday screens (real browser): activity, invites, usage, models, /do
       await page.goto(`${platform.url}/#/usage`);
       await page.getByRole('heading', { name: 'Usage over time', level: 1 }).waitFor();
       await page.locator('.summary-item', { hasText: 'Calls today' }).waitFor();
-      await page.waitForFunction(() => [...document.querySelectorAll('.chart-box canvas')].every((canvas) => (canvas as HTMLCanvasElement).width > 0));
+      await page.waitForFunction(() => Array.from(document.querySelectorAll('.chart-box canvas')).every((canvas) => (canvas as HTMLCanvasElement).width > 0));
       const callsInRange = await page.locator('.summary-item', { hasText: 'Calls in range' }).locator('.summary-value').innerText();
       expect(Number(callsInRange.replace(/,/g, ''))).to.be.at.least(61);
       await page.getByRole('button', { name: '7 days' }).click();
@@ -233,7 +237,7 @@ describe('everyday screens (real browser): activity, invites, usage, models, /do
       expect(text).to.contain('$0.15');
       expect(text).to.contain('128,000');
       await page.getByLabel('Search models').fill('claude');
-      await page.waitForFunction(() => [...document.querySelectorAll('.catalog-table tbody tr')].every((row) => (row as HTMLElement).dataset.model!.includes('claude')));
+      await page.waitForFunction(() => Array.from(document.querySelectorAll('.catalog-table tbody tr')).every((row) => (row as HTMLElement).dataset.model!.includes('claude')));
       await page.getByLabel('Search models').fill('');
       await screenshot(page, `b-models-${label}`);
       if (viewport === PHONE) await expectNoHorizontalOverflow(page, 'models');

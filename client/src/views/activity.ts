@@ -204,7 +204,7 @@ export async function renderActivity(main: HTMLElement): Promise<void> {
   renderHead();
   mount(
     main,
-    pageHeader('Activity', 'Every call of your agents, newest first. Open a call for its details.', download),
+    pageHeader('Activity', 'Every call of your agents, newest first. Open a call for its details.', h('a', { class: 'btn btn-secondary', href: '#/usage' }, 'Usage over time'), download),
     h(
       'section',
       { class: 'card section stack' },
