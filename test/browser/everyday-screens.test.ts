@@ -137,7 +137,7 @@ describe('everyday screens (real browser): activity, invites, usage, models, /do
       await rows.nth(49).waitFor();
 
       // Technical details: tokens and the BYOK model appear; the managed agent still shows only its plan.
-      await page.getByLabel('Technical details (tokens, models)').check();
+      await page.getByLabel('Show technical details').check();
       await page.locator('.activity-table th', { hasText: 'Tokens' }).waitFor();
       await page.locator('.activity-table td', { hasText: 'Own key · gpt-4o-mini' }).first().waitFor();
       await rows.nth(49).waitFor();
@@ -152,7 +152,7 @@ describe('everyday screens (real browser): activity, invites, usage, models, /do
       expect(details).to.match(/Request id\s+req_/);
       await screenshot(page, `b-activity-details-${label}`);
       await dialog.getByRole('button', { name: 'Close' }).click();
-      await page.getByLabel('Technical details (tokens, models)').uncheck();
+      await page.getByLabel('Show technical details').uncheck();
 
       // CSV of what the filters show.
       const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download CSV' }).click()]);

@@ -1,5 +1,5 @@
 // #/activity: every call of the workspace's agents, newest first — filters, "Load more" pages, one call's details,
-// and the CSV of what the filters show. Tokens and models are folded into "Technical details" (off by default).
+// and the CSV of what the filters show. Token counts and models are folded into "Show technical details" (off by default).
 import { api } from '../api';
 import { h, icon, mount } from '../dom';
 import { everydayApi, utcDay, type ActivityFilters, type ActivityRow, type NamedApiKey } from '../everyday-api';
@@ -209,7 +209,7 @@ export async function renderActivity(main: HTMLElement): Promise<void> {
       'section',
       { class: 'card section stack' },
       filterForm,
-      can('builder') ? h('label', { class: 'checkbox-row' }, technicalToggle, h('span', null, 'Technical details (tokens, models)')) : null,
+      can('builder') ? h('label', { class: 'checkbox-row' }, technicalToggle, h('span', { title: 'Adds token counts and your own-key models to the list' }, 'Show technical details')) : null,
       message.element,
       h('div', { class: 'activity-table-wrap' }, h('table', { class: 'table activity-table' }, h('thead', null, headRow), tbody)),
       summary,

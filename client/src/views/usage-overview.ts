@@ -5,7 +5,7 @@ import { h, mount } from '../dom';
 import { everydayApi, utcDay, type UsageRange, type UsageToday } from '../everyday-api';
 import { errorMessage, formMessage, input, select } from '../forms';
 import { formatInteger } from '../format';
-import { can, workspaceId } from '../session';
+import { workspaceId } from '../session';
 import type { Agent } from '../types';
 import { barChart } from '../components/usage-range-charts';
 import { pageHeader, renderLoadError, summaryItem } from './common';
@@ -45,7 +45,6 @@ export async function renderUsageOverview(main: HTMLElement): Promise<() => void
   const todayCanvas = h('canvas', { 'aria-label': 'Calls per hour today', role: 'img' });
   const rangeTitle = h('h2', { class: 'section-title' }, 'Calls per day');
   const rangeTable = h('div', { class: 'visually-hidden' });
-  const technical = can('builder');
   let token = 0;
 
   async function load(): Promise<void> {
@@ -66,7 +65,6 @@ export async function renderUsageOverview(main: HTMLElement): Promise<() => void
         summaryItem('Calls in range', formatInteger(range.totals.requests), `${dayLabel(range.from)} – ${dayLabel(range.to)}`),
         summaryItem('Calls today', formatInteger(todayCalls), 'UTC day so far'),
         summaryItem('Busiest day', busiest.requests > 0 ? dayLabel(busiest.date) : '—', busiest.requests > 0 ? `${formatInteger(busiest.requests)} calls` : undefined),
-        technical ? summaryItem('Tokens in range', formatInteger(range.totals.tokens), 'Details for builders') : null,
       );
       rangeTitle.textContent = `Calls per day · ${dayLabel(range.from)} – ${dayLabel(range.to)}`;
       mount(rangeTable, h('table', null, h('caption', null, 'Calls per day'), h('tbody', null, range.days.map((day) => h('tr', null, h('th', null, day.date), h('td', null, String(day.requests)))))));
