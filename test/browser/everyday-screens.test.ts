@@ -92,8 +92,16 @@ describe('everyday screens (real browser): activity, invites, usage, models, /do
 
   /** Nothing wider than the viewport (no sideways scrolling of the page itself). */
   async function expectNoHorizontalOverflow(page: Page, what: string): Promise<void> {
-    const widths = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth }));
-    expect(widths.scroll, `${what}: page wider than the viewport`).to.be.at.most(widths.client + 1);
+    const widths = await page.evaluate(() => {
+      const client = document.documentElement.clientWidth;
+      // The outermost elements that stick out, for the failure message.
+      const wide = Array.from(document.querySelectorAll('body *'))
+        .filter((element) => element.getBoundingClientRect().right > client + 1 && !(element.parentElement && element.parentElement.getBoundingClientRect().right > client + 1))
+        .slice(0, 5)
+        .map((element) => `${element.tagName.toLowerCase()}.${(element as HTMLElement).className} (${Math.round(element.getBoundingClientRect().right)} px)`);
+      return { scroll: document.documentElement.scrollWidth, client, wide };
+    });
+    expect(widths.scroll, `${what}: page wider than the viewport: ${widths.wide.join(', ')}`).to.be.at.most(widths.client + 1);
   }
 
   for (const [label, viewport] of [['desktop', DESKTOP], ['375px', PHONE]] as const) {
@@ -241,6 +249,35 @@ describe('everyday screens (real browser): activity, invites, usage, models, /do
       await page.getByLabel('Search models').fill('');
       await screenshot(page, `b-models-${label}`);
       if (viewport === PHONE) await expectNoHorizontalOverflow(page, 'models');
+      await context.close();
+    });
+  }
+
+  for (const [label, viewport] of [['desktop', DESKTOP], ['375px', PHONE]] as const) {
+    it(`named API keys at ${label}: create with a name, rename, last use shown`, async () => {
+      const context = await newContext(viewport, owner);
+      const page = await context.newPage();
+      await page.goto(`${platform.url}/#/agents/${managed.id}?tab=api`);
+      const name = `Zapier ${label}`;
+      await page.getByLabel('Name of the new key').fill(name);
+      await page.getByRole('button', { name: 'Create API key' }).click();
+      await page.locator('[data-testid="new-api-key"]').waitFor();
+      const row = page.locator('tr', { hasText: name });
+      await row.waitFor();
+      expect(await row.innerText()).to.contain('Never');
+      // The key the /v1 call used shows its name and a last use.
+      expect(await page.locator('tr', { hasText: 'Website widget' }).innerText()).to.not.contain('Never');
+      await row.getByRole('button', { name: /^Rename key/ }).click();
+      const dialog = page.getByRole('dialog');
+      await dialog.getByLabel('Key name').fill(`${name} (renamed)`);
+      await dialog.getByRole('button', { name: 'Save' }).click();
+      await page.locator('tr', { hasText: `${name} (renamed)` }).waitFor();
+      await screenshot(page, `b-named-keys-${label}`);
+      // The keys table scrolls inside its card (the agent page's tab strip is another screen's work: not checked here).
+      if (viewport === PHONE) {
+        const box = await page.locator('.table-scroll').boundingBox();
+        expect(box!.x + box!.width).to.be.at.most(PHONE.width);
+      }
       await context.close();
     });
   }

@@ -10,7 +10,7 @@ import { field, input } from '../../forms';
 import { formDialog } from '../../components/form-dialog';
 
 export async function renderApiAccess(target: HTMLElement, context: Context): Promise<void> {
-  const list = h('div', null);
+  const list = h('div', { class: 'table-scroll' });
   const created = h('div', null);
   const message = formMessage();
   const base = `${location.origin}/v1`;
