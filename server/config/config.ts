@@ -52,6 +52,10 @@ export interface Config {
   /** The address people open the web app at (links in mails); unset: the inviter's own origin. */
   publicUrl: string | undefined;
   inviteLifetimeDays: number;
+  /** WEB_CONCURRENCY: worker processes sharing the port (1: this process serves; more: a primary forks them). */
+  webConcurrency: number;
+  /** Set by the primary in each worker it forks (1..WEB_CONCURRENCY); undefined in a single process. */
+  workerSlot: number | undefined;
 }
 
 export class ConfigError extends Error {
@@ -98,6 +102,8 @@ const environmentSchema = z.object({
   MAIL_FROM: z.string().max(320).default('Agent Host <no-reply@localhost>'),
   PUBLIC_URL: z.string().url('must be a URL').optional(),
   INVITE_LIFETIME_DAYS: z.coerce.number().int().min(1).max(90).default(7),
+  WEB_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1),
+  AGENT_HOST_WORKER_SLOT: z.coerce.number().int().min(1).max(64).optional(),
   ...Object.fromEntries(
     POOLED_PROVIDER_IDS.map(providerEnvName).flatMap((name) => [
       [`${name}_POOL_KEYS`, z.string().optional()],
@@ -156,6 +162,11 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
   }
   const env = parsed.data as z.infer<typeof environmentSchema> & Record<string, string | undefined>;
   const isProduction = env.NODE_ENV === 'production';
+  if (env.WEB_CONCURRENCY > 1 && !env.REDIS_URL) {
+    // Each worker has its own Socket.IO server: rooms must be shared through Redis, or a dashboard connected to one
+    // worker would miss the usage another worker metered.
+    throw new ConfigError('WEB_CONCURRENCY above 1 needs REDIS_URL (the workers share live dashboards through Redis)');
+  }
   const dataDir = path.resolve(env.DATA_DIR);
 
   let jwtSecret = env.JWT_SECRET;
@@ -214,6 +225,8 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     mailFrom: env.MAIL_FROM,
     publicUrl: env.PUBLIC_URL?.replace(/\/+$/, ''),
     inviteLifetimeDays: env.INVITE_LIFETIME_DAYS,
+    webConcurrency: env.WEB_CONCURRENCY,
+    workerSlot: env.AGENT_HOST_WORKER_SLOT,
   };
 }
 
