@@ -334,25 +334,36 @@ export class AgentService {
 
   // ---- agent API keys (/v1) ----
 
-  async createApiKey(workspaceId: string, agentId: string, actor: Actor) {
+  async createApiKey(workspaceId: string, agentId: string, actor: Actor, input: { name?: string } = {}) {
     const agent = await this.load(workspaceId, agentId);
     const key = `ak_${crypto.randomBytes(32).toString('base64url')}`;
     const prefix = key.slice(0, 10);
+    const name = input.name ?? null;
     const record = await this.models.AgentApiKey.create({
       agentId: agent._id,
       workspaceId: agent.workspaceId,
       keyHash: hashAgentApiKey(key),
       prefix,
       createdBy: new Types.ObjectId(actor.userId),
+      name,
     });
-    await this.workspaces.audit({ workspaceId, actorUserId: actor.userId, action: 'apikey.create', targetType: 'agent', targetId: agentId, changes: { apiKeyId: record._id.toString(), prefix } });
-    return { id: record._id.toString(), key, prefix, createdAt: record.createdAt.toISOString() };
+    await this.workspaces.audit({ workspaceId, actorUserId: actor.userId, action: 'apikey.create', targetType: 'agent', targetId: agentId, changes: { apiKeyId: record._id.toString(), prefix, name } });
+    return { id: record._id.toString(), key, prefix, name, createdAt: record.createdAt.toISOString() };
   }
 
   async listApiKeys(workspaceId: string, agentId: string) {
     const agent = await this.load(workspaceId, agentId);
     const keys = await this.models.AgentApiKey.find({ agentId: agent._id }).sort({ createdAt: 1 }).lean();
-    return keys.map((key) => ({ id: key._id.toString(), prefix: key.prefix, createdAt: key.createdAt.toISOString(), lastUsedAt: key.lastUsedAt?.toISOString() ?? null }));
+    return keys.map((key) => ({ id: key._id.toString(), prefix: key.prefix, name: key.name ?? null, createdAt: key.createdAt.toISOString(), lastUsedAt: key.lastUsedAt?.toISOString() ?? null }));
+  }
+
+  async renameApiKey(workspaceId: string, agentId: string, keyId: string, actor: Actor, name: string) {
+    const agent = await this.load(workspaceId, agentId);
+    if (!OBJECT_ID_PATTERN.test(keyId)) throw notFound('API key');
+    const key = await this.models.AgentApiKey.findOneAndUpdate({ _id: new Types.ObjectId(keyId), agentId: agent._id }, { $set: { name } }, { new: true }).lean();
+    if (!key) throw notFound('API key');
+    await this.workspaces.audit({ workspaceId, actorUserId: actor.userId, action: 'apikey.rename', targetType: 'agent', targetId: agentId, changes: { apiKeyId: keyId, name } });
+    return { id: key._id.toString(), prefix: key.prefix, name: key.name ?? null, createdAt: key.createdAt.toISOString(), lastUsedAt: key.lastUsedAt?.toISOString() ?? null };
   }
 
   async revokeApiKey(workspaceId: string, agentId: string, keyId: string, actor: Actor): Promise<void> {

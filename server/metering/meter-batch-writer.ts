@@ -199,6 +199,7 @@ export class MeterBatchWriter {
       ...(event.routing ? { routing: event.routing } : {}),
       ...(event.fallback ? { fallback: true } : {}),
       ...(event.degraded ? { degraded: event.degraded } : {}),
+      ...(event.apiKeyId ? { apiKeyId: event.apiKeyId } : {}),
       // End-customer attribution, only when the request named one.
       ...(event.endUser != null ? { endUser: event.endUser } : {}),
       ...(event.metadata != null ? { metadata: event.metadata } : {}),

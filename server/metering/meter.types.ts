@@ -20,6 +20,8 @@ export interface MeterEventInput extends RecordedEventFields {
   reservation?: { tokens: number; costMicros: number };
   /** BYOK monthly budget at the time of the call, for budget alerts. */
   budgetMicros?: number | null;
+  // activity log (experience-b): the agent API key that made the call
+  apiKeyId?: string | null;
 }
 
 export interface RollupChange {

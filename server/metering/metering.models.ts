@@ -73,6 +73,8 @@ export interface MeterEventDocument {
   routing?: MeterRouting | null;
   fallback?: boolean;
   degraded?: 'light_model' | 'clamped' | null;
+  // activity log (experience-b): which of the agent's API keys made the call (absent for playground/JWT calls)
+  apiKeyId?: string | null;
   // End-customer attribution (the request's `user` and `metadata`; never message content).
   endUser?: string | null;
   metadata?: Record<string, string> | null;
@@ -165,6 +167,8 @@ const meterEventSchema = new Schema<MeterEventDocument>(
     routing: { type: Schema.Types.Mixed, default: undefined },
     fallback: { type: Boolean, default: undefined },
     degraded: { type: String, default: undefined },
+    // activity log (experience-b)
+    apiKeyId: { type: String, default: undefined },
     // End-customer attribution
     endUser: { type: String, default: undefined },
     metadata: { type: Schema.Types.Mixed, default: undefined },
@@ -173,6 +177,9 @@ const meterEventSchema = new Schema<MeterEventDocument>(
 );
 meterEventSchema.index({ workspaceId: 1, month: 1, timestamp: 1 });
 meterEventSchema.index({ agentId: 1, month: 1, timestamp: 1 });
+// activity log (experience-b): newest-first pages of one day, by workspace or by agent (migration 004-activity-indexes)
+meterEventSchema.index({ workspaceId: 1, day: 1, timestamp: -1, _id: -1 }, { name: 'activity_workspace_day' });
+meterEventSchema.index({ agentId: 1, day: 1, timestamp: -1, _id: -1 }, { name: 'activity_agent_day' });
 
 const usageMonthlySchema = new Schema<UsageMonthlyDocument>(
   {
