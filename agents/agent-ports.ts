@@ -7,6 +7,7 @@ import type { AlertType, MeteredAgentRecord } from '../server/metering/metering.
 import type { Reservation } from '../server/metering/limits.service';
 import type { SecretBinding, SealedSecret } from '../server/vault/vault.service';
 import type { KeyStatus } from './agent.model';
+import type { PlanChangeInput } from '../server/metering/billing/plan-history';
 
 export type { Reservation };
 
@@ -60,4 +61,12 @@ export interface AgentAlerts {
 /** Records what the provider said of an agent's key (agents/agent.service.ts). */
 export interface KeyHealth {
   recordKeyStatus(agentId: string, status: KeyStatus): Promise<void>;
+}
+
+/**
+ * Plan history (server/metering/billing/plan-history.ts): every change of an agent's LLM setting, pause/resume,
+ * creation and deletion, with its time and actor. The billing rule (docs/BILLING.md) reads nothing else.
+ */
+export interface PlanHistoryRecorder {
+  record(change: PlanChangeInput): Promise<void>;
 }

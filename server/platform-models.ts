@@ -6,6 +6,7 @@ import { createAuthModels } from './auth/auth.models';
 import { createWorkspaceModels } from './workspaces/workspace.model';
 import { createAgentModels } from '../agents/agent.model';
 import { createMeteringModels } from './metering/metering.models';
+import { createBillingModels } from './metering/billing/statement.models';
 
 export function createModels(connection: Connection) {
   return {
@@ -14,6 +15,7 @@ export function createModels(connection: Connection) {
     ...createWorkspaceModels(connection),
     ...createAgentModels(connection),
     ...createMeteringModels(connection),
+    ...createBillingModels(connection),
   };
 }
 
