@@ -14,6 +14,7 @@ import { pageHeader } from './views/common';
 import { renderDashboard } from './views/dashboard';
 import { renderMembers } from './views/members';
 import { renderNewAgent } from './views/new-agent';
+import { renderStatement, renderStatements } from './views/statements';
 
 const app = document.getElementById('app')!;
 let cleanup: (() => void) | void = undefined;
@@ -94,6 +95,12 @@ async function render(): Promise<void> {
       break;
     case 'members':
       await renderMembers(main);
+      break;
+    case 'statements':
+      await renderStatements(main);
+      break;
+    case 'statement':
+      await renderStatement(main, route.params.month ?? '');
       break;
     default:
       document.title = 'Not found · Agent Host';

@@ -139,6 +139,8 @@ export interface WorkspaceUsage {
 
 export interface AgentUsage extends UsageRow {
   month: string;
+  /** Billing: which plan would be cheapest this month (null for past months). */
+  planAdvice?: import('./statements-api').PlanAdvice | null;
   daily: Array<{ date: string; tokensInput: number; tokensOutput: number; requests: number }>;
   byModel: Array<{ provider: string; model: string; tokens: number; costUsd: number }>;
 }

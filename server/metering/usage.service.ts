@@ -169,7 +169,7 @@ export class UsageService {
     const projectedOverageMicros = planEntry && mode === 'managed' ? Math.max(0, projectedManaged - includedTokens) * planEntry.overageUsdPerMillion : 0;
     return {
       agentId,
-      name: agent?.name ?? '(deleted agent)',
+      name: agent?.name ?? bill.name,
       mode,
       plan,
       tokensInput: rollup?.tokensInput ?? 0,

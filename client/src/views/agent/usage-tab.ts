@@ -8,6 +8,14 @@ import { formatCompact, formatInteger, formatMonth, formatUsd, formatUsdPrecise 
 import { onUsageUpdate } from '../../realtime';
 import { meterBar, summaryItem, tokensOf, usageBar } from '../common';
 import type { Context } from './tab-context';
+import type { AgentUsage } from '../../types';
+
+/** The plan advisor, in plain words (managed agents, this month). */
+function planAdviceLine(advice: AgentUsage['planAdvice']): HTMLElement | null {
+  if (!advice || advice.status === 'not_managed') return null;
+  const kind = advice.status === 'cheaper_plan' ? 'callout-info' : 'callout-success';
+  return h('p', { class: `callout ${advice.status === 'not_enough_data' ? '' : kind} plan-advice`, dataset: { advice: advice.status } }, h('strong', null, 'Plan advisor: '), advice.message);
+}
 
 export async function renderUsage(target: HTMLElement, context: Context): Promise<() => void> {
   const charts: Chart[] = [];
@@ -47,6 +55,7 @@ export async function renderUsage(target: HTMLElement, context: Context): Promis
             isByok ? summaryItem('Est. provider cost', formatUsdPrecise(usage.costUsd), 'Billed by your provider') : summaryItem('Due this month', formatUsd(due), usage.overageUsd ? `incl. overage ${formatUsd(usage.overageUsd)}` : 'Plan fee, no overage'),
             usage.projectedTokens !== undefined ? summaryItem('Projected month-end', `${formatCompact(usage.projectedTokens)} tokens`, isByok ? undefined : `≈ ${formatUsd(usage.projectedAmountUsd ?? due)}`) : null,
           ),
+          planAdviceLine(usage.planAdvice),
         ),
         h(
           'div',
