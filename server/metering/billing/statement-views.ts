@@ -41,9 +41,11 @@ function tokensText(tokens: number): string {
   return tokens.toLocaleString('en-US');
 }
 
+/** Cents, except an amount under a cent that is not zero, which shows its first digits rather than "$0.00". */
 function usdText(micros: number, digits = 2): string {
   const usd = micros / 1_000_000;
-  return `${usd < 0 ? '-' : ''}$${Math.abs(usd).toFixed(digits)}`;
+  const places = micros !== 0 && Math.abs(micros) < 10_000 ? Math.max(digits, 4) : digits;
+  return `${usd < 0 ? '-' : ''}$${Math.abs(usd).toFixed(places)}`;
 }
 
 export function statementLines(statement: StatementDocument): StatementLine[] {
