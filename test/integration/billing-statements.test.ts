@@ -14,6 +14,8 @@ import { monthOf } from '../../server/metering/pricing';
 import { monthBounds, nextMonth } from '../../server/metering/billing/billing-rule';
 import type { StatementClosedEvent } from '../../server/metering/billing/statement-events';
 import { meterEventFixture } from '../support/meter-events';
+import { operatorStatementCsv } from '../../server/metering/billing/statement-operator-export';
+import type { StatementDocument } from '../../server/metering/billing/statement.models';
 
 const ALLOWANCES = { starter: 3_000, pro: 6_000, ultra: 20_000 };
 
@@ -184,6 +186,7 @@ describe('billing: plan history, the billing invariant and monthly statements', 
     expect((await call(byokKey)).status).to.equal(200);
     const { preview } = await checkInvariant(user);
 
+    let closedStatement!: StatementDocument;
     const second = await start();
     try {
       const emitted: StatementClosedEvent[] = [];
@@ -200,6 +203,7 @@ describe('billing: plan history, the billing invariant and monthly statements', 
       expect(await platform.platform.models.Statement.countDocuments({ workspaceId: new Types.ObjectId(user.workspace.id), month })).to.equal(1);
       expect(emitted.filter((event) => event.workspaceId === user.workspace.id)).to.have.length(1);
       expect(results[0].statement._id.toString()).to.equal(results[1].statement._id.toString());
+      closedStatement = results[0].statement;
     } finally {
       await second.stop();
     }
@@ -224,6 +228,10 @@ describe('billing: plan history, the billing invariant and monthly statements', 
       for (const credential of credentials) expect(response.text).to.not.contain(credential);
       expect(response.text).to.not.match(/pool:|managedProviderCost|operator/);
     }
+    // The operator export (a command, not a route) is where the platform's cost of managed calls shows.
+    const operatorCsv = operatorStatementCsv([closedStatement]);
+    expect(operatorCsv.split('\r\n')[0]).to.contain('managedProviderCostUsd');
+    expect(Number(operatorCsv.trim().split('\r\n').at(-1)!.split(',')[7])).to.be.greaterThan(0);
     const csvTotal = downloads[1]!.text.trim().split('\r\n').at(-1)!.split(',');
     expect(usdMicros(Number(csvTotal[11]))).to.equal(closed.totals.amountDueMicros);
 
