@@ -80,12 +80,17 @@ describe('statements and plan advisor (real browser)', function () {
 
     const page = await pageFor(owner.token, owner.workspace.id);
     await page.goto(`${platform.url}/#/dashboard`);
+    // The dashboard, the statement and this month so far agree.
+    const amountText = `$${(statement.totals.amountDueMicros / 1_000_000).toFixed(2)}`;
+    await page.locator('[data-stat="due"] .stat-value').waitFor();
+    expect(await page.locator('[data-stat="due"] .stat-value').innerText()).to.equal(amountText);
     await page.getByRole('link', { name: 'Billing' }).click();
     await page.getByRole('heading', { name: 'Statements', level: 1 }).waitFor();
     await page.getByRole('cell', { name: statement.number }).waitFor();
     const amount = `$${(statement.totals.amountDueMicros / 1_000_000).toFixed(2)}`;
     expect(await page.locator('.statements-table tbody tr').first().innerText()).to.contain(amount);
     expect(await page.locator('.statement-current').innerText()).to.contain('so far');
+    expect(await page.locator('.statement-amount').innerText()).to.equal(amountText);
     await shot(page, 'statements-01-list');
 
     await page.getByRole('link', { name: 'Open' }).first().click();
