@@ -115,6 +115,13 @@ describe('statements and plan advisor (real browser)', function () {
     await advice.waitFor();
     expect(await advice.innerText()).to.match(/Plan advisor:\s+Not enough data yet\. After 3 days of use/);
     await shot(page, 'statements-03-usage-advisor');
+
+    // On a phone the page does not scroll sideways (the table scrolls inside its card).
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.goto(`${platform.url}/#/statements`);
+    await page.getByRole('cell', { name: statement.number }).waitFor();
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).to.be.at.most(390);
+    await shot(page, 'statements-04-mobile');
   });
 
   it('a builder sees no Statements screen and the API refuses them', async () => {

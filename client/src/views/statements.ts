@@ -40,7 +40,7 @@ export async function renderStatements(main: HTMLElement): Promise<void> {
     ),
   );
   const list = statements.length
-    ? h(
+    ? h('div', { class: 'table-scroll' }, h(
         'table',
         { class: 'table statements-table' },
         h('thead', null, h('tr', null, h('th', { scope: 'col' }, 'Month'), h('th', { scope: 'col' }, 'Number'), h('th', { scope: 'col' }, 'Closed'), h('th', { scope: 'col', class: 'num' }, 'Amount due'), h('th', { scope: 'col' }, h('span', { class: 'visually-hidden' }, 'Actions')))),
@@ -59,7 +59,7 @@ export async function renderStatements(main: HTMLElement): Promise<void> {
             ),
           ),
         ),
-      )
+      ))
     : h('div', { class: 'empty' }, h('p', { class: 'empty-title' }, 'No closed statements yet'), h('p', { class: 'muted' }, 'A statement is closed for each month on the 1st of the next one.'));
   mount(main, pageHeader('Statements', 'One per month, closed on the 1st. Closed statements never change; anything recorded late shows as an adjustment on the next one.'), h('div', { class: 'stack-lg' }, thisMonth, h('section', { class: 'card section' }, h('h2', { class: 'section-title' }, 'Closed months'), message.element, list)));
 }
