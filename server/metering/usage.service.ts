@@ -113,6 +113,7 @@ export interface UsageServiceOptions {
 
 export class UsageService {
   private readonly agentLists = new Map<string, { agents: Promise<MeteredAgentRecord[]>; expiresAt: number }>();
+  private readonly changeLists = new Map<string, { changes: Promise<PlanChangeDocument[]>; expiresAt: number }>();
 
   constructor(
     private readonly models: Pick<MeteringModels, 'MeterEvent' | 'UsageMonthly'> & { Agent: { collection: MeteredAgentCollection }; PlanChange?: Model<PlanChangeDocument> },
@@ -123,6 +124,7 @@ export class UsageService {
   /** Called on every local agent change (create, update, LLM setting, key status, delete). */
   agentsChanged(): void {
     this.agentLists.clear();
+    this.changeLists.clear();
   }
 
   /** Only what a row shows (not the sealed key, template or variables), straight from the driver. */
@@ -144,12 +146,25 @@ export class UsageService {
     return { isCurrentMonth: month === monthOf(now), fraction: elapsedFraction(month, now) };
   }
 
-  /** The plan history of a workspace up to a month's end (empty without the billing models). */
-  private async changesOf(workspaceId: Types.ObjectId, month: string, agentId?: Types.ObjectId): Promise<PlanChangeDocument[]> {
-    if (!this.models.PlanChange) return [];
-    const filter: Record<string, unknown> = { workspaceId, at: { $lt: monthBounds(month).end } };
+  /**
+   * The plan history of a workspace from a month's start on (what billing needs; empty without the billing models).
+   * A workspace's is reused like its agent list (it changes only with an agent change, which drops both).
+   */
+  private changesOf(workspaceId: Types.ObjectId, month: string, agentId?: Types.ObjectId): Promise<PlanChangeDocument[]> {
+    const model = this.models.PlanChange;
+    if (!model) return Promise.resolve([]);
+    const filter: Record<string, unknown> = { workspaceId, at: { $gte: monthBounds(month).start } };
     if (agentId) filter.agentId = agentId;
-    return (await this.models.PlanChange.collection.find(filter).sort({ at: 1, _id: 1 }).toArray()) as unknown as PlanChangeDocument[];
+    const read = () => model.collection.find(filter).sort({ at: 1, _id: 1 }).toArray() as unknown as Promise<PlanChangeDocument[]>;
+    if (agentId || this.options.agentListCacheMs <= 0) return read();
+    const key = `${workspaceId.toHexString()}|${month}`;
+    const cached = this.changeLists.get(key);
+    if (cached && cached.expiresAt > Date.now()) return cached.changes;
+    const changes = read();
+    if (this.changeLists.size >= 1000) this.changeLists.clear();
+    this.changeLists.set(key, { changes, expiresAt: Date.now() + this.options.agentListCacheMs });
+    changes.catch(() => this.changeLists.delete(key));
+    return changes;
   }
 
   private buildRow(agent: Pick<MeteredAgentRecord, '_id' | 'name' | 'llm' | 'limits'> | undefined, rollup: Partial<RollupSummary> | undefined, agentId: string, context: MonthContext, bill: AgentMonthBill): AgentUsageRow {

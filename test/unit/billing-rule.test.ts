@@ -124,6 +124,21 @@ describe('billing rule', () => {
     expect(healed.map((piece) => [piece.setting?.plan, piece.from.toISOString()])).to.deep.equal([['pro', at(1).toISOString()], ['ultra', at(21).toISOString()]]);
   });
 
+  it('the history from the month\'s start on bills the same as the whole history', () => {
+    const full: ChangePoint[] = [
+      created(managed('starter')),
+      change(new Date(Date.UTC(2026, 9, 20)), managed('starter'), managed('pro')),
+      change(at(16), managed('pro'), managed('ultra')),
+      change(new Date(Date.UTC(2026, 11, 5)), managed('ultra'), managed('starter')),
+    ];
+    const current = { setting: managed('starter'), createdAt: new Date(Date.UTC(2026, 9, 1)), updatedAt: new Date(Date.UTC(2026, 11, 5)) };
+    const monthUsage = usage({ pro: { tokens: 10, overageTokens: 0 } });
+    const fromFull = bill(full, monthUsage, current);
+    const fromMonth = bill(full.filter((entry) => entry.at.getTime() >= at(1).getTime()), monthUsage, current);
+    expect(fromMonth.segments).to.deep.equal(fromFull.segments);
+    expect(fromMonth.segments.map((segment) => [segment.plan, segment.feeMicros])).to.deep.equal([['pro', 5_000_000], ['ultra', 10_000_000]]);
+  });
+
   it('a BYOK model change does not cut a segment; fees never overflow integer arithmetic', () => {
     const other: BillingSetting = { ...byok, model: 'gpt-4o' };
     const result = bill([created(byok), change(at(3), byok, other)], usage({}, 10));

@@ -46,7 +46,7 @@ export interface AgentMonthInput {
   name: string;
   /** The live record, when the agent still exists (legacy agents without history, and a missed history write). */
   current?: { setting: BillingSetting; createdAt: Date; updatedAt: Date } | null;
-  /** The agent's plan history before the month's end, oldest first. */
+  /** The agent's plan history from the month's start on (or all of it), oldest first. */
   changes: ChangePoint[];
   usage: AgentMonthUsage;
   plans: (id: string) => PlanTerms | undefined;
@@ -100,9 +100,18 @@ export interface AgentMonthBill {
   lastSetting: BillingSetting | null;
 }
 
-export function monthBounds(month: string): { start: Date; end: Date } {
-  const [year, monthNumber] = month.split('-').map(Number) as [number, number];
-  return { start: new Date(Date.UTC(year, monthNumber - 1, 1)), end: new Date(Date.UTC(year, monthNumber, 1)) };
+const boundsCache = new Map<string, Readonly<{ start: Date; end: Date }>>();
+
+/** The month's [start, end) (shared, read-only Dates: billing asks for them per agent and per segment). */
+export function monthBounds(month: string): Readonly<{ start: Date; end: Date }> {
+  let bounds = boundsCache.get(month);
+  if (!bounds) {
+    const [year, monthNumber] = month.split('-').map(Number) as [number, number];
+    bounds = Object.freeze({ start: new Date(Date.UTC(year, monthNumber - 1, 1)), end: new Date(Date.UTC(year, monthNumber, 1)) });
+    if (boundsCache.size > 500) boundsCache.clear();
+    boundsCache.set(month, bounds);
+  }
+  return bounds;
 }
 
 export function nextMonth(month: string): string {
@@ -140,20 +149,25 @@ function segmentKind(setting: BillingSetting): BillSegment['kind'] {
   return setting.status === 'paused' ? 'paused' : 'byok';
 }
 
-/** The agent's setting over the month: [from, to) pieces with the setting in force (null: the agent did not exist). */
+/**
+ * The agent's setting over the month: [from, to) pieces with the setting in force (null: the agent did not exist).
+ * `changes` needs only the changes from the month's start on (earlier ones are used when given): the setting at the
+ * start is the `from` of the first change after it, or, with none since, the live record's setting.
+ */
 export function settingTimeline(input: Pick<AgentMonthInput, 'month' | 'current' | 'changes'>): Array<{ from: Date; to: Date; setting: BillingSetting | null }> {
   const { start, end } = monthBounds(input.month);
-  const changes = input.changes.filter((change) => change.at.getTime() < end.getTime());
+  const changes = input.changes;
   let state: BillingSetting | null;
   const points: Array<{ at: Date; setting: BillingSetting | null }> = [];
   const before = changes.filter((change) => change.at.getTime() <= start.getTime());
-  const within = changes.filter((change) => change.at.getTime() > start.getTime());
+  const since = changes.filter((change) => change.at.getTime() > start.getTime());
+  const within = since.filter((change) => change.at.getTime() < end.getTime());
   if (before.length > 0) state = before[before.length - 1]!.to;
-  else if (within.length > 0 && within[0]!.kind === 'created') state = null;
+  else if (since.length > 0 && since[0]!.kind === 'created') state = null;
   else {
-    // An agent from before plan history: its setting since it was created is the first change's `from` (or, with no
-    // change at all, its setting now).
-    state = within.length > 0 ? within[0]!.from : input.current?.setting ?? null;
+    // The setting before the first later change (an agent from before plan history, or history read from the month's
+    // start), or with no change since, the setting it has now; from its creation if that is inside the month.
+    state = since.length > 0 ? since[0]!.from : input.current?.setting ?? null;
     const createdAt = input.current?.createdAt;
     if (state && createdAt && createdAt.getTime() > start.getTime()) {
       points.push({ at: createdAt, setting: state });
@@ -162,8 +176,8 @@ export function settingTimeline(input: Pick<AgentMonthInput, 'month' | 'current'
   }
   for (const change of within) points.push({ at: change.at, setting: change.to });
   // A history write that failed after the agent changed: the live record wins from its last update.
-  const last = points.length > 0 ? points[points.length - 1]!.setting : state;
-  if (input.current && !sameBilling(last, input.current.setting)) {
+  const lastRecorded = changes.length > 0 ? changes[changes.length - 1]!.to : undefined;
+  if (input.current && lastRecorded !== undefined && !sameBilling(lastRecorded, input.current.setting)) {
     const at = new Date(Math.max(input.current.updatedAt.getTime(), start.getTime()));
     if (at.getTime() < end.getTime()) points.push({ at, setting: input.current.setting });
   }

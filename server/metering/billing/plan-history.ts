@@ -99,13 +99,6 @@ export class PlanHistoryService {
     } as never);
   }
 
-  /** Every change in a workspace before `before` (oldest first): billing replays them per agent. */
-  async workspaceChangesBefore(workspaceId: Types.ObjectId, before: Date, agentId?: Types.ObjectId): Promise<PlanChangeDocument[]> {
-    const filter: Record<string, unknown> = { workspaceId, at: { $lt: before } };
-    if (agentId) filter.agentId = agentId;
-    return (await this.models.PlanChange.collection.find(filter).sort({ at: 1, _id: 1 }).toArray()) as unknown as PlanChangeDocument[];
-  }
-
   /** One agent's history, newest first (the API). */
   async agentHistory(workspaceId: Types.ObjectId, agentId: Types.ObjectId, limit = 200): Promise<PlanHistoryEntry[]> {
     const rows = (await this.models.PlanChange.collection.find({ workspaceId, agentId }).sort({ at: -1, _id: -1 }).limit(limit).toArray()) as unknown as PlanChangeDocument[];

@@ -55,7 +55,7 @@ export class StatementService {
     const [agents, rollups, changes] = await Promise.all([
       this.models.Agent.collection.find({ workspaceId }, { projection: BILLED_AGENT_PROJECTION }).toArray() as unknown as Promise<BilledAgentRecord[]>,
       this.models.UsageMonthly.collection.find({ workspaceId, month }, { projection: { ...BILLED_ROLLUP_PROJECTION, costTotalMicros: 1 } }).toArray() as unknown as Promise<Array<BilledRollup & { costTotalMicros?: number }>>,
-      this.models.PlanChange.collection.find({ workspaceId, at: { $lt: monthBounds(month).end } }).sort({ at: 1, _id: 1 }).toArray() as unknown as Promise<PlanChangeDocument[]>,
+      this.models.PlanChange.collection.find({ workspaceId, at: { $gte: monthBounds(month).start } }).sort({ at: 1, _id: 1 }).toArray() as unknown as Promise<PlanChangeDocument[]>,
     ]);
     return { bills: billWorkspaceMonth({ month, agents, rollups, changes, catalog: this.catalog }), rollups };
   }
@@ -187,7 +187,7 @@ export class StatementService {
     const [fromAgents, fromRollups, fromHistory, done] = await Promise.all([
       this.models.Agent.collection.find({ createdAt: { $lt: end } }, { projection: { workspaceId: 1 } }).toArray(),
       this.models.UsageMonthly.collection.find({ month }, { projection: { workspaceId: 1 } }).toArray(),
-      this.models.PlanChange.collection.find({ at: { $lt: end } }, { projection: { workspaceId: 1 } }).toArray(),
+      this.models.PlanChange.collection.find({ at: { $gte: monthBounds(month).start } }, { projection: { workspaceId: 1 } }).toArray(),
       this.models.Statement.collection.find({ month }, { projection: { workspaceId: 1 } }).toArray(),
     ]);
     const closedAlready = new Set(done.map((row) => String(row.workspaceId)));
