@@ -63,6 +63,13 @@ export interface KeyHealth {
   recordKeyStatus(agentId: string, status: KeyStatus): Promise<void>;
 }
 
+/** Each agent's tokens so far this month, to price an answer when it is sent (server/metering/month-to-date-tokens.ts). */
+export interface MonthToDate {
+  isKnown(agentId: string, month: string): boolean;
+  load(agentId: string, agentObjectId: unknown, month: string): Promise<void>;
+  take(agentId: string, month: string, tokens: number): number | undefined;
+}
+
 /**
  * Plan history (server/metering/billing/plan-history.ts): every change of an agent's LLM setting, pause/resume,
  * creation and deletion, with its time and actor. The billing rule (docs/BILLING.md) reads nothing else.

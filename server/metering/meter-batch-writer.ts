@@ -195,6 +195,9 @@ export class MeterBatchWriter {
       attempt: event.attempt,
       countedAsRequest: event.countsAsRequest,
       priceSnapshot: event.priceSnapshot,
+      // End-customer attribution, only when the request named one.
+      ...(event.endUser != null ? { endUser: event.endUser } : {}),
+      ...(event.metadata != null ? { metadata: event.metadata } : {}),
     };
   }
 
