@@ -117,6 +117,10 @@ export interface UsageRow {
   budgetUsd?: number | null;
   monthlyTokenCap?: number | null;
   deleted?: boolean;
+  /** Billing: the month's plan / own-key / paused segments with their prorated fees (docs/BILLING.md). */
+  planSegments?: Array<{ kind: 'plan' | 'byok' | 'paused'; plan: string | null; from: string; to: string; feeUsd: number }>;
+  allowanceMinimumUsd?: number;
+  amountDueUsd?: number;
 }
 
 export interface UsageTotals {

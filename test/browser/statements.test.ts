@@ -114,6 +114,8 @@ describe('statements and plan advisor (real browser)', function () {
     const advice = page.locator('.plan-advice');
     await advice.waitFor();
     expect(await advice.innerText()).to.match(/Plan advisor:\s+Not enough data yet\. After 3 days of use/);
+    // The month's two settings in plain words: Starter for a moment, then Pro.
+    expect(await page.locator('.plan-segments').innerText()).to.match(/^This month: .*Starter \$0\.00 · .*Pro \$\d+\.\d\d/);
     await shot(page, 'statements-03-usage-advisor');
 
     // On a phone the page does not scroll sideways (the table scrolls inside its card).
