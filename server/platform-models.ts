@@ -7,6 +7,7 @@ import { createWorkspaceModels } from './workspaces/workspace.model';
 import { createAgentModels } from '../agents/agent.model';
 import { createMeteringModels } from './metering/metering.models';
 import { createInviteModels } from './workspaces/invite.model';
+import { createBillingModels } from './metering/billing/statement.models';
 
 export function createModels(connection: Connection) {
   return {
@@ -16,6 +17,7 @@ export function createModels(connection: Connection) {
     ...createAgentModels(connection),
     ...createMeteringModels(connection),
     ...createInviteModels(connection),
+    ...createBillingModels(connection),
   };
 }
 
