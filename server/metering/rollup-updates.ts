@@ -4,8 +4,7 @@ import { overagePriceMicros, overageTokensBetween } from './pricing';
 
 /** One event of a rollup group, with the fields worked out once for it. */
 export interface RollupEntry {
-  events: ReadonlyArray<Pick<MeterEventInput, 'mode' | 'tokensInput' | 'tokensOutput' | 'priceSnapshot' | 'fallback'>>,
-  managedTokensBefore: number,
+  event: Pick<MeterEventInput, 'tokensInput' | 'tokensOutput' | 'countsAsRequest' | 'reservation' | 'routing' | 'fallback' | 'degraded'> & Partial<Pick<MeterEventInput, 'mode' | 'plan'>>;
   fields: { day: string; costInputMicros: number; costOutputMicros: number; modelKey: string };
 }
 
@@ -95,7 +94,8 @@ export interface OverageSplit {
  * on one plan sums to (managed total − included)⁺ × rate. See docs/BILLING.md.
  */
 export function splitOverage(
-  event: Pick<MeterEventInput, 'tokensInput' | 'tokensOutput' | 'countsAsRequest' | 'reservation' | 'routing' | 'fallback' | 'degraded'> & Partial<Pick<MeterEventInput, 'mode' | 'plan'>>;
+  events: ReadonlyArray<Pick<MeterEventInput, 'mode' | 'tokensInput' | 'tokensOutput' | 'priceSnapshot' | 'fallback'>>,
+  managedTokensBefore: number,
 ): OverageSplit {
   let running = managedTokensBefore;
   let includedTokens = 0;
