@@ -56,6 +56,12 @@ export const ERROR_CODES = [
   'CLIENT_CLOSED_REQUEST',
   // experience (#18): BYOK setup that cannot dead-end
   'SANDBOX_KEY_UNAVAILABLE',
+  // Activity log and invites (experience-b)
+  'INVALID_DATE_RANGE',
+  'INVALID_CURSOR',
+  'INVITE_INVALID',
+  'INVITE_EMAIL_MISMATCH',
+  'INVITE_PENDING',
   // Tool calling, structured output, images (the Chat Completions surface)
   'TOOL_CHOICE_UNKNOWN',
   'TOOL_CALL_ID_UNKNOWN',

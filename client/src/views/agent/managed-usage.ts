@@ -6,7 +6,8 @@ import { aboutConversations, conversationsIn, percentOfIncluded, plainAllowance,
 import type { AgentUsage } from '../../types';
 import { summaryItem } from '../common';
 
-export function managedUsageView(usage: AgentUsage, month: string, dailyCanvas: HTMLCanvasElement): HTMLElement {
+/** `notes`: lines other capabilities add under the summary (the month's plan segments, the plan advisor). */
+export function managedUsageView(usage: AgentUsage, month: string, dailyCanvas: HTMLCanvasElement, notes: Array<HTMLElement | null> = []): HTMLElement {
   const due = usage.planFeeUsd + usage.overageUsd;
   const extra = usage.overageTokens > 0 ? `incl. about ${conversationsIn(usage.overageTokens)} extra conversations: ${formatUsd(usage.overageUsd)}` : 'Plan fee, nothing extra';
   return h(
@@ -28,6 +29,7 @@ export function managedUsageView(usage: AgentUsage, month: string, dailyCanvas: 
           ? summaryItem('Projected month-end', `≈ ${formatUsd(usage.projectedAmountUsd ?? due)}`, `${aboutConversations(usage.projectedTokens)} at this pace`)
           : null,
       ),
+      ...notes,
       usageDetails(usage),
     ),
     h('section', { class: 'card section' }, h('h2', { class: 'section-title' }, 'Conversations per day'), h('div', { class: 'chart-box' }, dailyCanvas)),
