@@ -109,11 +109,12 @@ describe('experience: plain words, health, BYOK setup, mobile (real browser)', f
       const csv = fs.readFileSync((await download.path())!, 'utf8');
       const [header, ...lines] = csv.trim().split('\n');
       expect(lines.length).to.be.greaterThan(1);
+      expect(header!.split(',')).not.to.include('credential');
       for (const line of lines) {
         for (const model of modelIds) expect(line).not.to.contain(model);
         expect(line).not.to.match(/pool:|minimax|openai|anthropic/i);
         const cells = Object.fromEntries(line.split(',').map((cell, index) => [header!.split(',')[index], cell]));
-        expect([cells.costInputUsd, cells.costOutputUsd, cells.costTotalUsd, cells.credential]).to.deep.equal(['', '', '', '']);
+        expect([cells.provider, cells.model, cells.costInputUsd, cells.costOutputUsd, cells.costTotalUsd]).to.deep.equal(['', '', '', '', '']);
       }
       expect(await horizontalOverflow(page)).to.be.at.most(0);
       await context.close();
