@@ -45,6 +45,8 @@ interface Target {
   /** A meter event of the agent (activity detail) and a pending invite (revoke). */
   eventId: string;
   inviteId: string;
+  /** A month with a closed statement (statements routes). */
+  statementMonth: string;
 }
 
 interface RouteCase {
@@ -93,7 +95,10 @@ describe('workspaces and roles (HTTP)', function () {
     await test.platform.meter.drain();
     const event = await test.platform.models.MeterEvent.collection.findOne({ requestId });
     const invite = await api(url, 'POST', `/api/workspaces/${workspaceOwner.workspace.id}/invites`, { token: workspaceOwner.token, body: { email: `invitee-${new Types.ObjectId().toString()}@example.com`, role: 'viewer' } });
+    const statementMonth = '2026-01';
+    await test.platform.statements.close(workspaceOwner.workspace.id, statementMonth);
     return {
+      statementMonth,
       eventId: event!._id.toString(),
       inviteId: invite.body.id,
       workspaceId: workspaceOwner.workspace.id,
@@ -165,6 +170,14 @@ describe('workspaces and roles (HTTP)', function () {
     { name: 'list alerts', method: 'GET', path: (t) => `/api/workspaces/${t.workspaceId}/alerts`, minimum: 'viewer', success: 200 },
     { name: 'mark all alerts read', method: 'POST', path: (t) => `/api/workspaces/${t.workspaceId}/alerts/read-all`, minimum: 'viewer', success: 200 },
     { name: 'mark an alert read', method: 'POST', path: (t) => `/api/workspaces/${t.workspaceId}/alerts/${t.alertId}/read`, minimum: 'viewer', success: 200 },
+    // Billing: statements and plan history (#13)
+    { name: 'list statements', method: 'GET', path: (t) => `/api/workspaces/${t.workspaceId}/statements`, minimum: 'owner', success: 200 },
+    { name: 'preview this month\'s statement', method: 'GET', path: (t) => `/api/workspaces/${t.workspaceId}/statements/preview`, minimum: 'owner', success: 200 },
+    { name: 'read a statement', method: 'GET', path: (t) => `/api/workspaces/${t.workspaceId}/statements/${t.statementMonth}`, minimum: 'owner', success: 200 },
+    { name: 'statement JSON', method: 'GET', path: (t) => `/api/workspaces/${t.workspaceId}/statements/${t.statementMonth}/statement.json`, minimum: 'owner', success: 200 },
+    { name: 'statement CSV', method: 'GET', path: (t) => `/api/workspaces/${t.workspaceId}/statements/${t.statementMonth}/statement.csv`, minimum: 'owner', success: 200 },
+    { name: 'printable statement', method: 'GET', path: (t) => `/api/workspaces/${t.workspaceId}/statements/${t.statementMonth}/statement.html`, minimum: 'owner', success: 200 },
+    { name: 'plan history', method: 'GET', path: (t) => `${agentPath(t)}/plan-history`, minimum: 'viewer', success: 200 },
     // Cost-aware routing (#14)
     { name: 'set the light model', method: 'PUT', path: (t) => `/api/workspaces/${t.workspaceId}/agents/${t.byokAgentId}/llm/light`, minimum: 'builder', success: 200, body: () => ({ provider: 'openai', model: 'gpt-4o-mini' }) },
     { name: 'remove the light model', method: 'DELETE', path: (t) => `/api/workspaces/${t.workspaceId}/agents/${t.byokAgentId}/llm/light`, minimum: 'builder', success: 200 },
@@ -209,7 +222,7 @@ describe('workspaces and roles (HTTP)', function () {
 
   it('lists every workspace route of the routers in the matrix (a new route must be added here)', () => {
     const registered = listRouterRoutes().filter((route) => route.includes(':workspaceId'));
-    const sample: Target = { memberUserId: ':userId', workspaceId: ':workspaceId', agentId: ':agentId', byokAgentId: ':agentId', apiKeyId: ':keyId', alertId: ':alertId', eventId: ':eventId', inviteId: ':inviteId' };
+    const sample: Target = { memberUserId: ':userId', workspaceId: ':workspaceId', agentId: ':agentId', byokAgentId: ':agentId', apiKeyId: ':keyId', alertId: ':alertId', eventId: ':eventId', inviteId: ':inviteId', statementMonth: ':month' };
     const covered = new Set(ROUTES.map((route) => `${route.method} ${route.path(sample)}`));
     expect(registered.filter((route) => !covered.has(route))).to.deep.equal([]);
     expect(registered.length).to.be.greaterThan(20);
