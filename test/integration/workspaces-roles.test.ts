@@ -41,6 +41,8 @@ interface Target {
   byokAgentId: string;
   apiKeyId: string;
   alertId: string;
+  /** A closed statement's month (billing). */
+  statementMonth: string;
 }
 
 interface RouteCase {
@@ -77,6 +79,14 @@ describe('workspaces and roles (HTTP)', function () {
     return alert._id.toString();
   }
 
+  /** Closes this month's statement of a workspace as the close job would after the month (billing). */
+  async function closeStatement(workspaceId: string): Promise<string> {
+    const month = new Date().toISOString().slice(0, 7);
+    const [year, monthNumber] = month.split('-').map(Number) as [number, number];
+    await test.platform.statements.close(workspaceId, month, new Date(Date.UTC(year, monthNumber, 1, 1)));
+    return month;
+  }
+
   /** A target in the shared workspace: a managed agent with an API key and an alert, and a BYOK agent. */
   async function freshTarget(workspaceOwner: TestUser = owner): Promise<Target> {
     const agent = await createAgent(url, workspaceOwner);
@@ -91,6 +101,7 @@ describe('workspaces and roles (HTTP)', function () {
       byokAgentId: byokAgent.id,
       apiKeyId: keyResponse.body.id,
       alertId: await createAlert(workspaceOwner.workspace.id, agent.id),
+      statementMonth: await closeStatement(workspaceOwner.workspace.id),
     };
   }
 
@@ -154,6 +165,14 @@ describe('workspaces and roles (HTTP)', function () {
     { name: 'list alerts', method: 'GET', path: (t) => `/api/workspaces/${t.workspaceId}/alerts`, minimum: 'viewer', success: 200 },
     { name: 'mark all alerts read', method: 'POST', path: (t) => `/api/workspaces/${t.workspaceId}/alerts/read-all`, minimum: 'viewer', success: 200 },
     { name: 'mark an alert read', method: 'POST', path: (t) => `/api/workspaces/${t.workspaceId}/alerts/${t.alertId}/read`, minimum: 'viewer', success: 200 },
+    // Billing and statements (#13)
+    { name: 'plan history', method: 'GET', path: (t) => `${agentPath(t)}/plan-history`, minimum: 'viewer', success: 200 },
+    { name: 'list statements', method: 'GET', path: (t) => `/api/workspaces/${t.workspaceId}/statements`, minimum: 'owner', success: 200 },
+    { name: 'statement preview', method: 'GET', path: (t) => `/api/workspaces/${t.workspaceId}/statements/preview`, minimum: 'owner', success: 200 },
+    { name: 'one statement', method: 'GET', path: (t) => `/api/workspaces/${t.workspaceId}/statements/${t.statementMonth}`, minimum: 'owner', success: 200 },
+    { name: 'statement JSON', method: 'GET', path: (t) => `/api/workspaces/${t.workspaceId}/statements/${t.statementMonth}/statement.json`, minimum: 'owner', success: 200 },
+    { name: 'statement CSV', method: 'GET', path: (t) => `/api/workspaces/${t.workspaceId}/statements/${t.statementMonth}/statement.csv`, minimum: 'owner', success: 200 },
+    { name: 'printable statement', method: 'GET', path: (t) => `/api/workspaces/${t.workspaceId}/statements/${t.statementMonth}/statement.html`, minimum: 'owner', success: 200 },
   ];
 
   before(async () => {
@@ -175,7 +194,7 @@ describe('workspaces and roles (HTTP)', function () {
 
   it('lists every workspace route of the routers in the matrix (a new route must be added here)', () => {
     const registered = listRouterRoutes().filter((route) => route.includes(':workspaceId'));
-    const sample: Target = { memberUserId: ':userId', workspaceId: ':workspaceId', agentId: ':agentId', byokAgentId: ':agentId', apiKeyId: ':keyId', alertId: ':alertId' };
+    const sample: Target = { memberUserId: ':userId', workspaceId: ':workspaceId', agentId: ':agentId', byokAgentId: ':agentId', apiKeyId: ':keyId', alertId: ':alertId', statementMonth: ':month' };
     const covered = new Set(ROUTES.map((route) => `${route.method} ${route.path(sample)}`));
     expect(registered.filter((route) => !covered.has(route))).to.deep.equal([]);
     expect(registered.length).to.be.greaterThan(20);
@@ -221,6 +240,7 @@ describe('workspaces and roles (HTTP)', function () {
       ['DELETE', `${foreignAgent}/api-keys/${shared.apiKeyId}`],
       ['GET', `${foreignAgent}/usage`],
       ['POST', `/api/workspaces/${mine}/alerts/${shared.alertId}/read`],
+      ['GET', `${foreignAgent}/plan-history`],
     ];
     for (const [method, path, body] of attempts) {
       const response = await api(url, method, path, { token: outsider.token, body });
