@@ -70,6 +70,13 @@ export interface MonthToDate {
   take(agentId: string, month: string, tokens: number): number | undefined;
 }
 
+// ---- cost-aware routing (#14) ----
+
+/** How much of an agent's monthly limit is used, 0..1+ (server/metering/limit-headroom.ts). */
+export interface LimitReading {
+  usedFraction(agent: MeteredAgentRecord): Promise<number>;
+}
+
 /**
  * Plan history (server/metering/billing/plan-history.ts): every change of an agent's LLM setting, pause/resume,
  * creation and deletion, with its time and actor. The billing rule (docs/BILLING.md) reads nothing else.

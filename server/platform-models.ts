@@ -6,6 +6,7 @@ import { createAuthModels } from './auth/auth.models';
 import { createWorkspaceModels } from './workspaces/workspace.model';
 import { createAgentModels } from '../agents/agent.model';
 import { createMeteringModels } from './metering/metering.models';
+import { createInviteModels } from './workspaces/invite.model';
 import { createBillingModels } from './metering/billing/statement.models';
 
 export function createModels(connection: Connection) {
@@ -15,6 +16,7 @@ export function createModels(connection: Connection) {
     ...createWorkspaceModels(connection),
     ...createAgentModels(connection),
     ...createMeteringModels(connection),
+    ...createInviteModels(connection),
     ...createBillingModels(connection),
   };
 }

@@ -49,6 +49,20 @@ import { StatementCloseJob } from './metering/billing/statement-close-job';
 import type { StatementEvents } from './metering/billing/statement-events';
 import { createStatementsRouter } from './http/routers/statements.router';
 import '../server/http/express-request.types';
+// Cost-aware routing (#14)
+import { createRoutingRouter } from './http/routers/routing.router';
+import { LimitHeadroom } from './metering/limit-headroom';
+import { RoutingStickiness } from './llm/routing-stickiness';
+// Activity log, invites, usage views, API reference (experience-b)
+import type express from 'express';
+import { ActivityService } from './metering/activity.service';
+import { UsageViewsService } from './metering/usage-views.service';
+import { InviteService } from './workspaces/invite.service';
+import { createInviteMailer } from './workspaces/invite-mailer';
+import { createActivityRouter } from './http/routers/activity.router';
+import { createInvitesRouter } from './http/routers/invites.router';
+import { createUsageViewsRouter } from './http/routers/usage-views.router';
+import { createApiDocsRouter } from './http/routers/api-docs.router';
 
 /** The repository root (where package.json is), whether running from source or from dist/. */
 export const PROJECT_ROOT = (() => {
@@ -90,6 +104,8 @@ export interface Platform {
   simulator: SimulatorHandle | undefined;
   realtime: Realtime;
   url: string;
+  /** The Express application (everything but /v1); the API reference test walks its router stack. */
+  app: express.Express;
   /** Monthly statements; `statements.events.onStatementClosed(...)` is the hook for "statement closed" (webhooks). */
   statements: StatementService & { events: StatementEvents };
   stop(): Promise<void>;
@@ -164,8 +180,16 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     keyHealth: agents,
     logger,
     deadlineMs: config.llmDeadlineMs,
+    stickiness: new RoutingStickiness(),
+    headroom: new LimitHeadroom(models),
     monthToDate,
   });
+
+  // Activity log, invites, usage views (experience-b)
+  const activity = new ActivityService(models);
+  const usageViews = new UsageViewsService(models);
+  const inviteMailer = createInviteMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, onError: (error) => logger.warn({ code: (error as { code?: string }).code ?? 'unknown' }, 'invite mail could not be sent') });
+  const invites = new InviteService(models, workspaces, inviteMailer, { lifetimeDays: config.inviteLifetimeDays, publicUrl: config.publicUrl });
 
   const authenticate = createAuthenticateMiddleware(config, sessions);
   const requireWorkspaceRole = createWorkspaceAccess(workspaces);
@@ -187,7 +211,13 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
         requireWorkspaceRole,
       ),
       createChatRouter(agents, runner, authenticate, requireWorkspaceRole),
+      createUsageViewsRouter(usageViews, catalog, authenticate, requireWorkspaceRole),
       createUsageRouter(usage, alerts, authenticate, requireWorkspaceRole),
+      createRoutingRouter(agents, usage, authenticate, requireWorkspaceRole),
+      // experience-b
+      createActivityRouter(activity, authenticate, requireWorkspaceRole),
+      createInvitesRouter(invites, authenticate, requireWorkspaceRole),
+      createApiDocsRouter(),
       createStatementsRouter(statements, planHistory, async (workspaceId) => (await models.Workspace.findById(workspaceId, { name: 1 }).lean())?.name ?? 'Workspace', authenticate, requireWorkspaceRole),
     ],
   });
@@ -260,11 +290,12 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       livePublisher.close();
       await statementCloseJob?.stop();
       await meter.stop();
+      inviteMailer.close();
       await closeKeepAliveFetch().catch(() => undefined);
       if (ownsSimulator) await simulator?.close();
       await database.close();
       logger.info('Agent Host stopped');
     })());
 
-  return { config, logger, database, models, catalog, meter, agents, usage, httpServer, simulator, realtime, url, statements, stop };
+  return { config, logger, database, models, catalog, meter, agents, usage, httpServer, simulator, realtime, url, app, statements, stop };
 }

@@ -9,6 +9,7 @@ import { parseModelKey } from './model-key';
 import { monthOf } from './pricing';
 import { invalidInput, notFound } from '../errors/domain-error';
 import { OBJECT_ID_PATTERN } from '../db/driver-errors';
+import { routingSummaryOf, sumRoutingSummaries, type RoutingSummary } from './routing-savings';
 import type { Model } from 'mongoose';
 import type { PlanChangeDocument } from './billing/plan-history';
 import { monthBounds, type AgentMonthBill } from './billing/billing-rule';
@@ -44,6 +45,8 @@ export interface AgentUsageRow {
   budgetUsd: number | null;
   monthlyTokenCap: number | null;
   deleted: boolean;
+  /** Cost-aware routing (#14): requests per tier, saved against always strong, escalations, degraded and fallback calls. */
+  routing: RoutingSummary;
   /** Billing (docs/BILLING.md): the month cut into plan / BYOK / paused segments, each with its prorated fee. */
   planSegments: Array<{ kind: 'plan' | 'byok' | 'paused'; plan: string | null; from: string; to: string; feeUsd: number }>;
   /** What "time or use, whichever is more" adds to the segments' fees (already inside planFeeUsd). */
@@ -61,15 +64,17 @@ export interface UsageTotals {
   planFeesUsd: number;
   overageUsd: number;
   amountDueUsd: number;
+  routing: RoutingSummary;
 }
 
 type RollupSummary = Pick<
   UsageMonthlyDocument,
-  'agentId' | 'month' | 'mode' | 'plan' | 'tokensInput' | 'tokensOutput' | 'tokens' | 'requests' | 'errors' | 'costTotalMicros' | 'priceTotalMicros' | 'overageTokens'
+  'agentId' | 'month' | 'mode' | 'plan' | 'tokensInput' | 'tokensOutput' | 'tokens' | 'requests' | 'errors' | 'costTotalMicros' | 'priceTotalMicros' | 'overageTokens' | 'routing'
 >;
 
 const SUMMARY_PROJECTION = {
   agentId: 1, month: 1, mode: 1, plan: 1, tokensInput: 1, tokensOutput: 1, tokens: 1, requests: 1, errors: 1, costTotalMicros: 1, priceTotalMicros: 1, overageTokens: 1,
+  routing: 1,
   managedTokens: 1, byPlan: 1, byokTokens: 1, byokCostMicros: 1,
 };
 
@@ -203,6 +208,7 @@ export class UsageService {
       budgetUsd: agent?.limits?.monthlyBudgetMicros != null ? microsToUsd(agent.limits.monthlyBudgetMicros) : null,
       monthlyTokenCap: agent?.limits?.monthlyTokenCap ?? null,
       deleted: !agent,
+      routing: routingSummaryOf(rollup?.routing),
       planSegments: bill.segments.map((segment) => ({ kind: segment.kind, plan: segment.plan, from: segment.from.toISOString(), to: segment.to.toISOString(), feeUsd: microsToUsd(segment.feeMicros) })),
       allowanceMinimumUsd: microsToUsd(bill.allowanceMinimums.reduce((total, line) => total + line.topUpMicros, 0)),
       amountDueUsd: microsToUsd(planFeeMicros + overageMicros),
@@ -224,6 +230,7 @@ export class UsageService {
       planFeesUsd: microsToUsd(planFeesMicros),
       overageUsd: microsToUsd(overageMicros),
       amountDueUsd: microsToUsd(planFeesMicros + overageMicros),
+      routing: sumRoutingSummaries(rows.map((row) => row.routing)),
     };
   }
 
@@ -292,6 +299,8 @@ export class UsageService {
     const columns = [
       'timestamp', 'requestId', 'agentId', 'agentName', 'provider', 'model', 'tier', 'mode', 'plan', 'requestType', 'status', 'usageSource',
       'tokensInput', 'tokensOutput', 'costInputUsd', 'costOutputUsd', 'costTotalUsd', 'priceTotalUsd', 'overageTokens', 'latencyMs', 'sandbox',
+      // Cost-aware routing (#14)
+      'routingTier', 'routingReason', 'routingSavedUsd', 'degraded', 'fallback',
     ];
     const workspaceObjectId = new Types.ObjectId(workspaceId);
     const names = new Map<string, string>();
@@ -308,6 +317,7 @@ export class UsageService {
         event.requestType, event.status, event.usageSource, event.tokensInput, event.tokensOutput,
         byok ? microsToUsd(event.costInputMicros) : '', byok ? microsToUsd(event.costOutputMicros) : '', byok ? microsToUsd(event.costTotalMicros) : '',
         microsToUsd(event.priceTotalMicros), event.overageTokens, event.latencyMs, event.sandbox,
+        event.routing?.tier ?? '', event.routing?.reason ?? '', microsToUsd(event.routing?.savedMicros ?? 0), event.degraded ?? '', event.fallback === true,
       ];
       if (!csv.write(row)) await new Promise((resolve) => csv.once('drain', resolve));
     }
