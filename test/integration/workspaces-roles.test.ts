@@ -45,7 +45,7 @@ interface Target {
   /** A meter event of the agent (activity detail) and a pending invite (revoke). */
   eventId: string;
   inviteId: string;
-  /** A month with a closed statement (statements routes). */
+  /** A closed statement's month (billing). */
   statementMonth: string;
 }
 
@@ -83,6 +83,14 @@ describe('workspaces and roles (HTTP)', function () {
     return alert._id.toString();
   }
 
+  /** Closes this month's statement of a workspace as the close job would after the month (billing). */
+  async function closeStatement(workspaceId: string): Promise<string> {
+    const month = new Date().toISOString().slice(0, 7);
+    const [year, monthNumber] = month.split('-').map(Number) as [number, number];
+    await test.platform.statements.close(workspaceId, month, new Date(Date.UTC(year, monthNumber, 1, 1)));
+    return month;
+  }
+
   /** A target in the shared workspace: a managed agent with an API key and an alert, and a BYOK agent. */
   async function freshTarget(workspaceOwner: TestUser = owner): Promise<Target> {
     const agent = await createAgent(url, workspaceOwner);
@@ -95,10 +103,7 @@ describe('workspaces and roles (HTTP)', function () {
     await test.platform.meter.drain();
     const event = await test.platform.models.MeterEvent.collection.findOne({ requestId });
     const invite = await api(url, 'POST', `/api/workspaces/${workspaceOwner.workspace.id}/invites`, { token: workspaceOwner.token, body: { email: `invitee-${new Types.ObjectId().toString()}@example.com`, role: 'viewer' } });
-    const statementMonth = '2026-01';
-    await test.platform.statements.close(workspaceOwner.workspace.id, statementMonth);
     return {
-      statementMonth,
       eventId: event!._id.toString(),
       inviteId: invite.body.id,
       workspaceId: workspaceOwner.workspace.id,
@@ -107,6 +112,7 @@ describe('workspaces and roles (HTTP)', function () {
       byokAgentId: byokAgent.id,
       apiKeyId: keyResponse.body.id,
       alertId: await createAlert(workspaceOwner.workspace.id, agent.id),
+      statementMonth: await closeStatement(workspaceOwner.workspace.id),
     };
   }
 
@@ -170,14 +176,6 @@ describe('workspaces and roles (HTTP)', function () {
     { name: 'list alerts', method: 'GET', path: (t) => `/api/workspaces/${t.workspaceId}/alerts`, minimum: 'viewer', success: 200 },
     { name: 'mark all alerts read', method: 'POST', path: (t) => `/api/workspaces/${t.workspaceId}/alerts/read-all`, minimum: 'viewer', success: 200 },
     { name: 'mark an alert read', method: 'POST', path: (t) => `/api/workspaces/${t.workspaceId}/alerts/${t.alertId}/read`, minimum: 'viewer', success: 200 },
-    // Billing: statements and plan history (#13)
-    { name: 'list statements', method: 'GET', path: (t) => `/api/workspaces/${t.workspaceId}/statements`, minimum: 'owner', success: 200 },
-    { name: 'preview this month\'s statement', method: 'GET', path: (t) => `/api/workspaces/${t.workspaceId}/statements/preview`, minimum: 'owner', success: 200 },
-    { name: 'read a statement', method: 'GET', path: (t) => `/api/workspaces/${t.workspaceId}/statements/${t.statementMonth}`, minimum: 'owner', success: 200 },
-    { name: 'statement JSON', method: 'GET', path: (t) => `/api/workspaces/${t.workspaceId}/statements/${t.statementMonth}/statement.json`, minimum: 'owner', success: 200 },
-    { name: 'statement CSV', method: 'GET', path: (t) => `/api/workspaces/${t.workspaceId}/statements/${t.statementMonth}/statement.csv`, minimum: 'owner', success: 200 },
-    { name: 'printable statement', method: 'GET', path: (t) => `/api/workspaces/${t.workspaceId}/statements/${t.statementMonth}/statement.html`, minimum: 'owner', success: 200 },
-    { name: 'plan history', method: 'GET', path: (t) => `${agentPath(t)}/plan-history`, minimum: 'viewer', success: 200 },
     // Cost-aware routing (#14)
     { name: 'set the light model', method: 'PUT', path: (t) => `/api/workspaces/${t.workspaceId}/agents/${t.byokAgentId}/llm/light`, minimum: 'builder', success: 200, body: () => ({ provider: 'openai', model: 'gpt-4o-mini' }) },
     { name: 'remove the light model', method: 'DELETE', path: (t) => `/api/workspaces/${t.workspaceId}/agents/${t.byokAgentId}/llm/light`, minimum: 'builder', success: 200 },
@@ -201,6 +199,14 @@ describe('workspaces and roles (HTTP)', function () {
       body: () => ({ email: `invitee-${new Types.ObjectId().toString()}@example.com`, role: 'viewer' }),
     },
     { name: 'revoke an invite', method: 'DELETE', path: (t) => `/api/workspaces/${t.workspaceId}/invites/${t.inviteId}`, minimum: 'admin', success: 204, fresh: () => freshTarget() },
+    // Billing and statements (#13)
+    { name: 'plan history', method: 'GET', path: (t) => `${agentPath(t)}/plan-history`, minimum: 'viewer', success: 200 },
+    { name: 'list statements', method: 'GET', path: (t) => `/api/workspaces/${t.workspaceId}/statements`, minimum: 'owner', success: 200 },
+    { name: 'statement preview', method: 'GET', path: (t) => `/api/workspaces/${t.workspaceId}/statements/preview`, minimum: 'owner', success: 200 },
+    { name: 'one statement', method: 'GET', path: (t) => `/api/workspaces/${t.workspaceId}/statements/${t.statementMonth}`, minimum: 'owner', success: 200 },
+    { name: 'statement JSON', method: 'GET', path: (t) => `/api/workspaces/${t.workspaceId}/statements/${t.statementMonth}/statement.json`, minimum: 'owner', success: 200 },
+    { name: 'statement CSV', method: 'GET', path: (t) => `/api/workspaces/${t.workspaceId}/statements/${t.statementMonth}/statement.csv`, minimum: 'owner', success: 200 },
+    { name: 'printable statement', method: 'GET', path: (t) => `/api/workspaces/${t.workspaceId}/statements/${t.statementMonth}/statement.html`, minimum: 'owner', success: 200 },
   ];
 
   before(async () => {
@@ -272,6 +278,7 @@ describe('workspaces and roles (HTTP)', function () {
       ['DELETE', `${foreignAgent}/llm/light`],
       ['GET', `${foreignAgent}/savings`],
       ['POST', `/api/workspaces/${mine}/alerts/${shared.alertId}/read`],
+      ['GET', `${foreignAgent}/plan-history`],
     ];
     for (const [method, path, body] of attempts) {
       const response = await api(url, method, path, { token: outsider.token, body });
