@@ -36,6 +36,8 @@ export interface RunInput {
   // Cost-aware routing (#14): a forced model (X-Agent-Host-Route) and the caller's conversation id.
   route?: RoutingTier;
   conversationId?: string;
+  /** The agent API key that made the call (/v1), recorded on its meter events (activity log). */
+  apiKeyId?: string;
 }
 
 /** How routing (#14) answered a call: its decision, and the plan that answered when the agent's own key failed. */
@@ -193,7 +195,7 @@ export class AgentRunner {
     const reservation = await CallMetering.reserve(this.dependencies, agent, targets[0]!, fallback?.plan ?? plan, promptTokens);
     const monthToDateLoading = CallMetering.prepareMonthToDate(this.dependencies.monthToDate, agent);
     if (monthToDateLoading) await monthToDateLoading;
-    const metering = new CallMetering(this.dependencies, { agent, requestId: input.requestId, requestType, plan, reservation, endUser: input.endUser, metadata: input.metadata }, routed.route);
+    const metering = new CallMetering(this.dependencies, { agent, requestId: input.requestId, requestType, plan, reservation, endUser: input.endUser, metadata: input.metadata, apiKeyId: input.apiKeyId }, routed.route);
     return { targets, messages, plan, metering, promptTokens };
   }
 

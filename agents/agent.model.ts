@@ -69,6 +69,8 @@ export interface AgentApiKeyDocument {
   createdBy: Types.ObjectId;
   createdAt: Date;
   lastUsedAt: Date | null;
+  /** A name people give the key ("Website widget", "Zapier"); keys made before names existed have none. */
+  name?: string | null;
 }
 
 const sealedKeySchema = new Schema<SealedKeyRecord>(
@@ -113,6 +115,7 @@ const agentApiKeySchema = new Schema<AgentApiKeyDocument>(
     prefix: { type: String, required: true },
     createdBy: { type: Schema.Types.ObjectId, required: true },
     lastUsedAt: { type: Date, default: null },
+    name: { type: String, default: null },
   },
   { timestamps: { createdAt: true, updatedAt: false }, collection: 'agent_api_keys', autoIndex: false },
 );

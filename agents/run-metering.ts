@@ -38,6 +38,8 @@ export class CallMetering {
       reservation: Reservation | undefined;
       endUser?: string;
       metadata?: Record<string, string>;
+      /** The agent API key that made the call (activity log). */
+      apiKeyId?: string;
     },
     readonly route: CallRouting = {},
   ) {}
@@ -171,6 +173,7 @@ export class CallMetering {
       ...(routing ? { routing } : {}),
       ...(fallbackPlan ? { fallback: true } : {}),
       ...(this.route.degraded ? { degraded: this.route.degraded } : {}),
+      ...(this.call.apiKeyId ? { apiKeyId: this.call.apiKeyId } : {}),
     });
   };
 

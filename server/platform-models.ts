@@ -6,6 +6,8 @@ import { createAuthModels } from './auth/auth.models';
 import { createWorkspaceModels } from './workspaces/workspace.model';
 import { createAgentModels } from '../agents/agent.model';
 import { createMeteringModels } from './metering/metering.models';
+import { createInviteModels } from './workspaces/invite.model';
+import { createBillingModels } from './metering/billing/statement.models';
 
 export function createModels(connection: Connection) {
   return {
@@ -14,6 +16,8 @@ export function createModels(connection: Connection) {
     ...createWorkspaceModels(connection),
     ...createAgentModels(connection),
     ...createMeteringModels(connection),
+    ...createInviteModels(connection),
+    ...createBillingModels(connection),
   };
 }
 

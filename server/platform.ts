@@ -43,11 +43,26 @@ import { createAgentsRouter } from './http/routers/agents.router';
 import { createChatRouter } from './http/routers/chat.router';
 import { createOpenAiCompatibleApi } from './http/openai-compatible-api';
 import { createUsageRouter } from './http/routers/usage.router';
+import { PlanHistoryService } from './metering/billing/plan-history';
+import { StatementService, type StatementServiceOptions } from './metering/billing/statement.service';
+import { StatementCloseJob } from './metering/billing/statement-close-job';
+import type { StatementEvents } from './metering/billing/statement-events';
+import { createStatementsRouter } from './http/routers/statements.router';
 import '../server/http/express-request.types';
 // Cost-aware routing (#14)
 import { createRoutingRouter } from './http/routers/routing.router';
 import { LimitHeadroom } from './metering/limit-headroom';
 import { RoutingStickiness } from './llm/routing-stickiness';
+// Activity log, invites, usage views, API reference (experience-b)
+import type express from 'express';
+import { ActivityService } from './metering/activity.service';
+import { UsageViewsService } from './metering/usage-views.service';
+import { InviteService } from './workspaces/invite.service';
+import { createInviteMailer } from './workspaces/invite-mailer';
+import { createActivityRouter } from './http/routers/activity.router';
+import { createInvitesRouter } from './http/routers/invites.router';
+import { createUsageViewsRouter } from './http/routers/usage-views.router';
+import { createApiDocsRouter } from './http/routers/api-docs.router';
 
 /** The repository root (where package.json is), whether running from source or from dist/. */
 export const PROJECT_ROOT = (() => {
@@ -72,6 +87,8 @@ export interface PlatformOptions {
   runMigrationsOnStart?: boolean;
   /** How long stop() lets in-flight requests finish before it cuts them (default 10 s). */
   drainTimeoutMs?: number;
+  /** Monthly statements: grace after a month's end before it closes; false: no close job (tests close by hand). */
+  statements?: Partial<StatementServiceOptions> & { closeJob?: false | { intervalMs: number } };
 }
 
 export interface Platform {
@@ -87,6 +104,10 @@ export interface Platform {
   simulator: SimulatorHandle | undefined;
   realtime: Realtime;
   url: string;
+  /** The Express application (everything but /v1); the API reference test walks its router stack. */
+  app: express.Express;
+  /** Monthly statements; `statements.events.onStatementClosed(...)` is the hook for "statement closed" (webhooks). */
+  statements: StatementService & { events: StatementEvents };
   stop(): Promise<void>;
 }
 
@@ -142,6 +163,11 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   // Prices each answer (usage.cost) from the agent's month-to-date tokens; every written rollup keeps it current.
   const monthToDate = new MonthToDateTokens(models);
   meter.onRollupsChanged((changes) => monthToDate.observe(changes));
+  // Billing: plan history recorded by the agent service; statements closed at start-up and on a timer (docs/BILLING.md).
+  const planHistory = new PlanHistoryService(models);
+  agents.usePlanHistory(planHistory);
+  const statements = new StatementService(models, catalog, logger, options.statements);
+  const statementCloseJob = options.statements?.closeJob === false ? undefined : new StatementCloseJob(statements, logger, options.statements?.closeJob?.intervalMs);
   const runner = new AgentRunner({
     catalog,
     templates,
@@ -158,6 +184,12 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     headroom: new LimitHeadroom(models),
     monthToDate,
   });
+
+  // Activity log, invites, usage views (experience-b)
+  const activity = new ActivityService(models);
+  const usageViews = new UsageViewsService(models);
+  const inviteMailer = createInviteMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, onError: (error) => logger.warn({ code: (error as { code?: string }).code ?? 'unknown' }, 'invite mail could not be sent') });
+  const invites = new InviteService(models, workspaces, inviteMailer, { lifetimeDays: config.inviteLifetimeDays, publicUrl: config.publicUrl });
 
   const authenticate = createAuthenticateMiddleware(config, sessions);
   const requireWorkspaceRole = createWorkspaceAccess(workspaces);
@@ -179,8 +211,14 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
         requireWorkspaceRole,
       ),
       createChatRouter(agents, runner, authenticate, requireWorkspaceRole),
+      createUsageViewsRouter(usageViews, catalog, authenticate, requireWorkspaceRole),
       createUsageRouter(usage, alerts, authenticate, requireWorkspaceRole),
       createRoutingRouter(agents, usage, authenticate, requireWorkspaceRole),
+      // experience-b
+      createActivityRouter(activity, authenticate, requireWorkspaceRole),
+      createInvitesRouter(invites, authenticate, requireWorkspaceRole),
+      createApiDocsRouter(),
+      createStatementsRouter(statements, planHistory, async (workspaceId) => (await models.Workspace.findById(workspaceId, { name: 1 }).lean())?.name ?? 'Workspace', authenticate, requireWorkspaceRole),
     ],
   });
 
@@ -217,6 +255,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   const address = httpServer.address() as AddressInfo;
   const url = `http://127.0.0.1:${address.port}`;
   logger.info({ port: address.port, database: database.mode, sandbox: Boolean(simulator) }, 'Agent Host listening');
+  statementCloseJob?.start();
 
   let stopping: Promise<void> | undefined;
   const drainTimeoutMs = options.drainTimeoutMs ?? 10_000;
@@ -249,12 +288,14 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       // A call whose client left is aborted, but its metering finishes a moment later: wait for it before flushing.
       if (!(await runner.whenIdle(5_000))) logger.error({ calls: runner.callsInFlight }, 'calls still in flight at shutdown; their meter events may be missing');
       livePublisher.close();
+      await statementCloseJob?.stop();
       await meter.stop();
+      inviteMailer.close();
       await closeKeepAliveFetch().catch(() => undefined);
       if (ownsSimulator) await simulator?.close();
       await database.close();
       logger.info('Agent Host stopped');
     })());
 
-  return { config, logger, database, models, catalog, meter, agents, usage, httpServer, simulator, realtime, url, stop };
+  return { config, logger, database, models, catalog, meter, agents, usage, httpServer, simulator, realtime, url, app, statements, stop };
 }

@@ -54,6 +54,12 @@ export const ERROR_CODES = [
   'PROVIDER_UNAVAILABLE',
   'METER_BACKLOG_FULL',
   'CLIENT_CLOSED_REQUEST',
+  // Activity log and invites (experience-b)
+  'INVALID_DATE_RANGE',
+  'INVALID_CURSOR',
+  'INVITE_INVALID',
+  'INVITE_EMAIL_MISMATCH',
+  'INVITE_PENDING',
   // Tool calling, structured output, images (the Chat Completions surface)
   'TOOL_CHOICE_UNKNOWN',
   'TOOL_CALL_ID_UNKNOWN',

@@ -51,6 +51,12 @@ export const HTTP_STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
   PROVIDER_UNAVAILABLE: 503,
   METER_BACKLOG_FULL: 503,
   CLIENT_CLOSED_REQUEST: 499,
+  // Activity log and invites (experience-b)
+  INVALID_DATE_RANGE: 400,
+  INVALID_CURSOR: 400,
+  INVITE_INVALID: 410,
+  INVITE_EMAIL_MISMATCH: 403,
+  INVITE_PENDING: 409,
   // Tool calling, structured output, images (the Chat Completions surface)
   TOOL_CHOICE_UNKNOWN: 400,
   TOOL_CALL_ID_UNKNOWN: 400,

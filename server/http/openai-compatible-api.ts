@@ -31,7 +31,7 @@ export function routingHeaders(outcome: RunRoutingOutcome): Record<string, strin
   };
 }
 
-const completionRequestSchema = z
+export const completionRequestSchema = z
   .object({
     model: z.string().max(200).optional(),
     messages: chatMessagesSchema,
@@ -199,7 +199,7 @@ export function createOpenAiCompatibleApi(agents: AgentKeyLookup, runner: AgentR
   const chatCompletions = async (request: IncomingMessage, response: ServerResponse, requestId: string) => {
     // The body is read first, then the key checked (as the Express stack did: body parser, then route middleware).
     const body = await readJsonBody(request);
-    const { agent } = await authenticate(request);
+    const { agent, apiKeyId } = await authenticate(request);
     const input = parseInput(completionRequestSchema, body);
     const normalized = normalizeChatInput(input, { allowSystem: true });
     const completionId = `chatcmpl-${requestId.replace(/^req_/, '')}`;
@@ -217,6 +217,7 @@ export function createOpenAiCompatibleApi(agents: AgentKeyLookup, runner: AgentR
       metadata: normalized.metadata,
       route: parseForcedRoute(request.headers[ROUTE_HEADER]),
       conversationId: conversationIdFrom(request.headers[CONVERSATION_HEADER], normalized.metadata),
+      apiKeyId,
     };
 
     if (!input.stream) {

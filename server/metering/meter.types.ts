@@ -20,6 +20,8 @@ export interface MeterEventInput extends RecordedEventFields {
   reservation?: { tokens: number; costMicros: number };
   /** BYOK monthly budget at the time of the call, for budget alerts. */
   budgetMicros?: number | null;
+  // activity log (experience-b): the agent API key that made the call
+  apiKeyId?: string | null;
 }
 
 export interface RollupChange {
@@ -33,6 +35,9 @@ export interface RollupChange {
   costBeforeMicros: number;
   costAfterMicros: number;
   budgetMicros: number | null;
+  /** Billing: the agent-month's managed tokens (what counts against a plan's allowance) before and after the batch. */
+  managedTokensBefore?: number;
+  managedTokensAfter?: number;
 }
 
 /**

@@ -73,6 +73,8 @@ export interface MeterEventDocument {
   routing?: MeterRouting | null;
   fallback?: boolean;
   degraded?: 'light_model' | 'clamped' | null;
+  // activity log (experience-b): which of the agent's API keys made the call (absent for playground/JWT calls)
+  apiKeyId?: string | null;
   // End-customer attribution (the request's `user` and `metadata`; never message content).
   endUser?: string | null;
   metadata?: Record<string, string> | null;
@@ -107,6 +109,13 @@ export interface UsageMonthlyDocument {
   /** Cost-aware routing (#14) counters: requests per tier, saved micro-dollars, escalations, degraded and fallback calls. */
   routing?: Partial<Record<'lightRequests' | 'strongRequests' | 'savedMicros' | 'escalations' | 'forced' | 'degradedRequests' | 'fallbackRequests' | 'fallbackTokens', number>>;
   updatedAt: Date;
+  /** Billing (server/billing): tokens of managed events only — what counts against a plan's allowance. */
+  managedTokens?: number;
+  /** Billing: plan id → its managed tokens and the overage priced on them (tokens − overageTokens = allowance used). */
+  byPlan?: Record<string, { tokens?: number; overageTokens?: number; priceMicros?: number }>;
+  /** Billing: BYOK tokens and what the customer's own provider charges for them (shown for information). */
+  byokTokens?: number;
+  byokCostMicros?: number;
 }
 
 export const ALERT_TYPES = ['allowance_80', 'allowance_100', 'budget_80', 'budget_reached', 'key_invalid', 'provider_quota_exceeded',
@@ -165,6 +174,8 @@ const meterEventSchema = new Schema<MeterEventDocument>(
     routing: { type: Schema.Types.Mixed, default: undefined },
     fallback: { type: Boolean, default: undefined },
     degraded: { type: String, default: undefined },
+    // activity log (experience-b)
+    apiKeyId: { type: String, default: undefined },
     // End-customer attribution
     endUser: { type: String, default: undefined },
     metadata: { type: Schema.Types.Mixed, default: undefined },
@@ -173,6 +184,9 @@ const meterEventSchema = new Schema<MeterEventDocument>(
 );
 meterEventSchema.index({ workspaceId: 1, month: 1, timestamp: 1 });
 meterEventSchema.index({ agentId: 1, month: 1, timestamp: 1 });
+// activity log (experience-b): newest-first pages of one day, by workspace or by agent (migration 004-activity-indexes)
+meterEventSchema.index({ workspaceId: 1, day: 1, timestamp: -1, _id: -1 }, { name: 'activity_workspace_day' });
+meterEventSchema.index({ agentId: 1, day: 1, timestamp: -1, _id: -1 }, { name: 'activity_agent_day' });
 
 const usageMonthlySchema = new Schema<UsageMonthlyDocument>(
   {
@@ -199,6 +213,10 @@ const usageMonthlySchema = new Schema<UsageMonthlyDocument>(
     pricedGroups: { type: [String], default: [] },
     routing: { type: Schema.Types.Mixed, default: undefined },
     updatedAt: Date,
+    managedTokens: { type: Number, default: 0 },
+    byPlan: { type: Schema.Types.Mixed, default: {} },
+    byokTokens: { type: Number, default: 0 },
+    byokCostMicros: { type: Number, default: 0 },
   },
   { collection: 'usage_monthly', autoIndex: false, versionKey: false, minimize: false, suppressReservedKeysWarning: true },
 );
