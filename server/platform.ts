@@ -44,6 +44,10 @@ import { createChatRouter } from './http/routers/chat.router';
 import { createOpenAiCompatibleApi } from './http/openai-compatible-api';
 import { createUsageRouter } from './http/routers/usage.router';
 import '../server/http/express-request.types';
+// Cost-aware routing (#14)
+import { createRoutingRouter } from './http/routers/routing.router';
+import { LimitHeadroom } from './metering/limit-headroom';
+import { RoutingStickiness } from './llm/routing-stickiness';
 // Activity log, invites, usage views, API reference (experience-b)
 import type express from 'express';
 import { ActivityService } from './metering/activity.service';
@@ -162,6 +166,8 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     keyHealth: agents,
     logger,
     deadlineMs: config.llmDeadlineMs,
+    stickiness: new RoutingStickiness(),
+    headroom: new LimitHeadroom(models),
     monthToDate,
   });
 
@@ -193,6 +199,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       createChatRouter(agents, runner, authenticate, requireWorkspaceRole),
       createUsageViewsRouter(usageViews, catalog, authenticate, requireWorkspaceRole),
       createUsageRouter(usage, alerts, authenticate, requireWorkspaceRole),
+      createRoutingRouter(agents, usage, authenticate, requireWorkspaceRole),
       // experience-b
       createActivityRouter(activity, authenticate, requireWorkspaceRole),
       createInvitesRouter(invites, authenticate, requireWorkspaceRole),

@@ -37,6 +37,12 @@ export const ERROR_CODES = [
   'UNSAFE_BASE_URL',
   'API_KEY_REQUIRED',
   'API_KEY_FORMAT',
+  // Cost-aware routing (#14)
+  'LIGHT_MODEL_NEEDS_BYOK',
+  'LIGHT_MODEL_REQUIRED',
+  'PLAN_ROUTING_OFF',
+  'FALLBACK_NEEDS_BYOK',
+  'ROUTE_INVALID',
   // Running an agent
   'PLAN_LIMIT_REACHED',
   'PROMPT_TOO_LARGE',

@@ -195,6 +195,10 @@ export class MeterBatchWriter {
       attempt: event.attempt,
       countedAsRequest: event.countsAsRequest,
       priceSnapshot: event.priceSnapshot,
+      // Cost-aware routing (#14): only on the events that have them.
+      ...(event.routing ? { routing: event.routing } : {}),
+      ...(event.fallback ? { fallback: true } : {}),
+      ...(event.degraded ? { degraded: event.degraded } : {}),
       ...(event.apiKeyId ? { apiKeyId: event.apiKeyId } : {}),
       hour: hourOf(event.timestamp),
       // End-customer attribution, only when the request named one.

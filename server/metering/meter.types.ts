@@ -6,6 +6,8 @@ type RecordedEventFields = Pick<
   MeterEventDocument,
   | 'requestId' | 'timestamp' | 'provider' | 'model' | 'tier' | 'mode' | 'plan' | 'requestType' | 'status' | 'usageSource'
   | 'tokensInput' | 'tokensOutput' | 'latencyMs' | 'credential' | 'sandbox' | 'attempt' | 'priceSnapshot'
+  // Cost-aware routing (#14)
+  | 'routing' | 'fallback' | 'degraded'
   | 'endUser' | 'metadata'
 >;
 

@@ -165,6 +165,12 @@ describe('workspaces and roles (HTTP)', function () {
     { name: 'list alerts', method: 'GET', path: (t) => `/api/workspaces/${t.workspaceId}/alerts`, minimum: 'viewer', success: 200 },
     { name: 'mark all alerts read', method: 'POST', path: (t) => `/api/workspaces/${t.workspaceId}/alerts/read-all`, minimum: 'viewer', success: 200 },
     { name: 'mark an alert read', method: 'POST', path: (t) => `/api/workspaces/${t.workspaceId}/alerts/${t.alertId}/read`, minimum: 'viewer', success: 200 },
+    // Cost-aware routing (#14)
+    { name: 'set the light model', method: 'PUT', path: (t) => `/api/workspaces/${t.workspaceId}/agents/${t.byokAgentId}/llm/light`, minimum: 'builder', success: 200, body: () => ({ provider: 'openai', model: 'gpt-4o-mini' }) },
+    { name: 'remove the light model', method: 'DELETE', path: (t) => `/api/workspaces/${t.workspaceId}/agents/${t.byokAgentId}/llm/light`, minimum: 'builder', success: 200 },
+    { name: 'change the routing setting', method: 'PUT', path: (t) => `${agentPath(t)}/routing`, minimum: 'builder', success: 200, body: () => ({ setting: 'off' }) },
+    { name: 'agent savings', method: 'GET', path: (t) => `${agentPath(t)}/savings`, minimum: 'viewer', success: 200 },
+    { name: 'workspace savings', method: 'GET', path: (t) => `/api/workspaces/${t.workspaceId}/savings`, minimum: 'viewer', success: 200 },
     // Activity log, named keys, usage views, invites (experience-b)
     { name: 'rename an API key', method: 'PATCH', path: (t) => `${agentPath(t)}/api-keys/${t.apiKeyId}`, minimum: 'admin', success: 200, body: () => ({ name: 'Renamed key' }) },
     { name: 'activity log', method: 'GET', path: (t) => `/api/workspaces/${t.workspaceId}/activity`, minimum: 'viewer', success: 200 },
@@ -248,6 +254,10 @@ describe('workspaces and roles (HTTP)', function () {
       ['POST', `${foreignAgent}/api-keys`],
       ['DELETE', `${foreignAgent}/api-keys/${shared.apiKeyId}`],
       ['GET', `${foreignAgent}/usage`],
+      ['PUT', `${foreignAgent}/routing`, { setting: 'off' }],
+      ['PUT', `${foreignAgent}/llm/light`, { provider: 'openai', model: 'gpt-4o-mini' }],
+      ['DELETE', `${foreignAgent}/llm/light`],
+      ['GET', `${foreignAgent}/savings`],
       ['POST', `/api/workspaces/${mine}/alerts/${shared.alertId}/read`],
     ];
     for (const [method, path, body] of attempts) {
