@@ -13,7 +13,7 @@ import { currentRssMiB, fmt, installCleanup, log, markdownTable, percentile, sor
 const EVENTS = Number(process.env.BENCH_ACTIVITY_EVENTS ?? 1_000_000);
 const OTHER_EVENTS = Math.round(EVENTS / 10);
 const DAYS = 30;
-const PAGES = Number(process.env.BENCH_ACTIVITY_PAGES ?? 100);
+const PAGES = Number(process.env.BENCH_ACTIVITY_PAGES ?? 60);
 const LIMIT = 50;
 const WORKSPACE = new Types.ObjectId();
 const OTHER_WORKSPACES = Array.from({ length: 20 }, () => new Types.ObjectId());
@@ -74,7 +74,7 @@ async function main(): Promise<void> {
     env: { ...process.env, LOG_LEVEL: 'warn' },
   });
   const uri = String((JSON.parse(await child.waitForLine((line) => line.startsWith('{"uri"'), 120_000)) as { uri: string }).uri);
-  const connection = await mongoose.createConnection(uri, { dbName: 'bench-activity', autoIndex: false }).asPromise();
+  const connection = await mongoose.createConnection(uri, { dbName: 'bench-activity', autoIndex: false, heartbeatFrequencyMS: 60_000, connectTimeoutMS: 300_000, socketTimeoutMS: 0, serverSelectionTimeoutMS: 300_000 }).asPromise();
   const MeterEvent = createMeterEventModel(connection);
   await MeterEvent.createCollection();
   // The indexes the platform has (001 syncs the schema's, 004 adds the activity ones by name).
