@@ -13,6 +13,9 @@ import { RunTargetResolver, type SystemPrompt } from './run-targets';
 import { CallMetering } from './run-metering';
 import { RunFailures, keyRejected } from './run-failures';
 import { testConnection, type ConnectionTestResult } from './connection-test';
+import { RunCache, type CacheOutcome } from './run-cache';
+import type { ResponseCacheService } from './response-cache.service';
+import { RunExperiments, type ExperimentAssigner } from './run-experiment';
 
 export interface RunInput {
   agent: AgentDocument;
@@ -21,6 +24,13 @@ export interface RunInput {
   temperature?: number;
   signal: AbortSignal;
   requestId: string;
+  endUser?: string;
+  metadata?: Record<string, string>;
+  // Response cache and A/B experiments (cache): the client's Cache-Control, and the variant this call runs.
+  cacheControl?: string;
+  experiment?: { id: string; variant: string };
+  /** Runs exactly the given agent setting: no experiment assignment (side-by-side comparisons). */
+  pinned?: boolean;
 }
 
 export interface RunResult {
@@ -30,6 +40,8 @@ export interface RunResult {
   provider: ProviderId;
   model: string;
   requestId: string;
+  cache?: CacheOutcome;
+  experiment?: { id: string; variant: string };
 }
 
 export type RunStreamEvent = { type: 'delta'; content: string } | { type: 'end'; usage: { inputTokens: number; outputTokens: number }; finishReason: FinishReason };
@@ -39,6 +51,8 @@ export interface RunStream {
   model: string;
   requestId: string;
   events: AsyncGenerator<RunStreamEvent>;
+  cache?: CacheOutcome;
+  experiment?: { id: string; variant: string };
 }
 
 export interface AgentRunnerDependencies {
@@ -54,6 +68,9 @@ export interface AgentRunnerDependencies {
   logger: Logger;
   /** LLM_DEADLINE_MS: one call's whole budget, retries and failover included. */
   deadlineMs: number;
+  // Response cache and A/B experiments (cache); absent: neither runs.
+  responseCache?: ResponseCacheService;
+  experiments?: ExperimentAssigner;
 }
 
 /** One call in progress: its own abort (the client's hang-up or a shutdown) and the end of its metering. */
@@ -75,14 +92,18 @@ export class AgentRunner {
   private readonly failures: RunFailures;
   private readonly inFlight = new Set<CallInFlight>();
   private readonly idleWaiters: Array<() => void> = [];
+  private readonly cache: RunCache;
+  private readonly experiments: RunExperiments;
 
   constructor(private readonly dependencies: AgentRunnerDependencies) {
     this.targets = new RunTargetResolver({ catalog: dependencies.catalog, routing: dependencies.routing, vault: dependencies.vault });
     this.failures = new RunFailures(dependencies);
+    this.cache = new RunCache({ cache: dependencies.responseCache, catalog: dependencies.catalog, meter: dependencies.meter });
+    this.experiments = new RunExperiments(dependencies.experiments);
   }
 
-  private systemPrompt(agent: AgentDocument): SystemPrompt {
-    const cacheKey = `${agent._id.toString()}:${agent.updatedAt.getTime()}`;
+  private systemPrompt(agent: AgentDocument, experiment?: RunInput['experiment']): SystemPrompt {
+    const cacheKey = `${agent._id.toString()}:${agent.updatedAt.getTime()}${experiment ? `:${experiment.id}:${experiment.variant}` : ''}`;
     let cached = this.promptCache.get(cacheKey);
     if (!cached) {
       const prompt = this.dependencies.templates.render(agent.templateId, agent.variables ?? {});
@@ -141,11 +162,11 @@ export class AgentRunner {
     if (this.dependencies.meter.isFull()) {
       throw new DomainError('METER_BACKLOG_FULL', 'Usage recording is behind; please retry in a moment.', { retryAfterSeconds: 5 });
     }
-    const system = this.systemPrompt(agent);
+    const system = this.systemPrompt(agent, input.experiment);
     const messages: ChatMessage[] = [{ role: 'system', content: system.prompt }, ...input.messages];
     const { targets, plan, promptTokens } = this.targets.forPrompt(agent, system, input.messages, input.maxTokens);
     const reservation = await CallMetering.reserve(this.dependencies, agent, targets[0]!, plan, promptTokens);
-    const metering = new CallMetering(this.dependencies, { agent, requestId: input.requestId, requestType, plan, reservation });
+    const metering = new CallMetering(this.dependencies, { agent, requestId: input.requestId, requestType, plan, reservation, experiment: input.experiment });
     return { targets, messages, plan, metering };
   }
 
@@ -171,40 +192,55 @@ export class AgentRunner {
     }
   }
 
-  async generate(request: RunInput): Promise<RunResult> {
-    const { call, input, prepared } = await this.start(request, 'chat');
-    let failed = true;
-    try {
-      const { result, target } = await this.dependencies.llm.generate(this.routedCall(input, prepared));
-      failed = false;
-      return {
-        content: result.content,
-        usage: { inputTokens: result.usage.inputTokens, outputTokens: result.usage.outputTokens },
-        finishReason: result.finishReason,
-        provider: target.provider,
-        model: target.model,
-        requestId: input.requestId,
-      };
-    } catch (error) {
-      throw await this.failures.toDomainError(error, input.agent);
-    } finally {
-      await prepared.metering.finish(failed);
-      call.done();
-    }
+  async generate(original: RunInput): Promise<RunResult> {
+    const startedAt = Date.now();
+    const request = await this.experiments.assign(original);
+    return this.experiments.observe(request, async () => {
+      const ticket = await this.cache.begin(request, () => this.systemPrompt(request.agent, request.experiment).prompt);
+      if (ticket.hit) return { ...this.cache.answer(request, ticket.hit, startedAt), cache: ticket.outcome, experiment: request.experiment };
+      const { call, input, prepared } = await this.start(request, 'chat');
+      let failed = true;
+      try {
+        const { result, target } = await this.dependencies.llm.generate(this.routedCall(input, prepared));
+        failed = false;
+        await this.cache.store(ticket, { ...result, content: result.content, finishReason: result.finishReason, provider: target.provider, model: target.model, sandbox: target.sandbox, usage: { inputTokens: result.usage.inputTokens, outputTokens: result.usage.outputTokens } });
+        return {
+          content: result.content,
+          usage: { inputTokens: result.usage.inputTokens, outputTokens: result.usage.outputTokens },
+          finishReason: result.finishReason,
+          provider: target.provider,
+          model: target.model,
+          requestId: input.requestId,
+          cache: ticket.outcome,
+          experiment: input.experiment,
+        };
+      } catch (error) {
+        throw await this.failures.toDomainError(error, input.agent);
+      } finally {
+        await prepared.metering.finish(failed);
+        call.done();
+      }
+    });
   }
 
-  async stream(request: RunInput): Promise<RunStream> {
-    const { call, input, prepared } = await this.start(request, 'stream');
+  async stream(original: RunInput): Promise<RunStream> {
+    const startedAt = Date.now();
+    const request = await this.experiments.assign(original);
+    const ticket = await this.experiments.observe(request, () => this.cache.begin(request, () => this.systemPrompt(request.agent, request.experiment).prompt));
+    if (ticket.hit) return { ...this.cache.answerStream(request, ticket.hit, startedAt), cache: ticket.outcome, experiment: request.experiment };
+    const { call, input, prepared } = await this.experiments.observe(request, () => this.start(request, 'stream'));
     let session;
     try {
       session = await this.dependencies.llm.openStream(this.routedCall(input, prepared));
     } catch (error) {
       await prepared.metering.finish(true);
       call.done();
+      this.experiments.failed(input);
       throw await this.failures.toDomainError(error, input.agent);
     }
     prepared.metering.markOutputStarted();
     const failures = this.failures;
+    const experiments = this.experiments;
     const opened = session;
     async function* events(): AsyncGenerator<RunStreamEvent> {
       let failed = true;
@@ -215,13 +251,15 @@ export class AgentRunner {
         }
         failed = false;
       } catch (error) {
+        experiments.failed(input);
         throw await failures.toDomainError(error, input.agent);
       } finally {
         await prepared.metering.finish(failed);
         call.done();
       }
     }
-    return { provider: opened.target.provider, model: opened.target.model, requestId: input.requestId, events: events() };
+    const answer = { provider: opened.target.provider, model: opened.target.model, sandbox: opened.target.sandbox };
+    return { provider: opened.target.provider, model: opened.target.model, requestId: input.requestId, events: this.cache.recording(ticket, events(), answer), cache: ticket.outcome, experiment: input.experiment };
   }
 
   testConnection(agent: AgentDocument): Promise<ConnectionTestResult> {

@@ -23,6 +23,15 @@ export interface AgentLlmRecord {
   keyCheckedAt?: Date | null;
 }
 
+/** The response cache of one agent (cache): off unless the owner turns it on (agents/response-cache.schemas.ts). */
+export interface AgentCacheSetting {
+  mode: 'off' | 'exact' | 'semantic';
+  ttlSeconds: number;
+  similarityThreshold: number;
+  maxTemperature: number;
+  allowAnyTemperature: boolean;
+}
+
 export interface AgentDocument {
   _id: Types.ObjectId;
   workspaceId: Types.ObjectId;
@@ -32,6 +41,8 @@ export interface AgentDocument {
   status: 'active' | 'paused';
   llm: AgentLlmRecord;
   limits: { monthlyTokenCap: number | null; monthlyBudgetMicros: number | null };
+  // Response cache (cache)
+  cache?: AgentCacheSetting | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -74,6 +85,8 @@ const agentSchema = new Schema<AgentDocument>(
       monthlyTokenCap: { type: Number, default: null },
       monthlyBudgetMicros: { type: Number, default: null },
     },
+    // Response cache (cache)
+    cache: { type: Schema.Types.Mixed, default: undefined },
   },
   { timestamps: true, collection: 'agents', autoIndex: false, minimize: false },
 );

@@ -15,7 +15,7 @@ export class CallMetering {
 
   constructor(
     private readonly dependencies: { catalog: Catalog; meter: UsageMeter; limits: UsageLimits; keyHealth: KeyHealth; logger: Logger },
-    private readonly call: { agent: AgentDocument; requestId: string; requestType: 'chat' | 'stream'; plan: Plan | undefined; reservation: Reservation | undefined },
+    private readonly call: { agent: AgentDocument; requestId: string; requestType: 'chat' | 'stream'; plan: Plan | undefined; reservation: Reservation | undefined; experiment?: { id: string; variant: string } },
   ) {}
 
   /** The pre-call hook: reserves the worst case (prompt + the primary target's output budget) when a limit applies. */
@@ -63,6 +63,7 @@ export class CallMetering {
       countsAsRequest: report.status === 'ok' || (report.status !== 'error' && this.outputStarted),
       reservation: reservation ? { tokens: reservation.tokens, costMicros: reservation.costMicros } : undefined,
       budgetMicros: agent.llm.mode === 'byok' ? agent.limits?.monthlyBudgetMicros ?? null : undefined,
+      ...(this.call.experiment ? { experiment: this.call.experiment } : {}),
     });
   };
 

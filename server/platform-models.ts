@@ -6,6 +6,8 @@ import { createAuthModels } from './auth/auth.models';
 import { createWorkspaceModels } from './workspaces/workspace.model';
 import { createAgentModels } from '../agents/agent.model';
 import { createMeteringModels } from './metering/metering.models';
+import { createResponseCacheModel } from '../agents/response-cache.model';
+import { createExperimentModels } from '../agents/experiment.model';
 
 export function createModels(connection: Connection) {
   return {
@@ -14,6 +16,9 @@ export function createModels(connection: Connection) {
     ...createWorkspaceModels(connection),
     ...createAgentModels(connection),
     ...createMeteringModels(connection),
+    // Response cache and A/B experiments (cache)
+    ResponseCacheEntry: createResponseCacheModel(connection),
+    ...createExperimentModels(connection),
   };
 }
 

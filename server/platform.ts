@@ -42,6 +42,14 @@ import { createAgentsRouter } from './http/routers/agents.router';
 import { createChatRouter } from './http/routers/chat.router';
 import { createOpenAiCompatibleApi } from './http/openai-compatible-api';
 import { createUsageRouter } from './http/routers/usage.router';
+// Response cache, A/B experiments, side-by-side comparison (cache)
+import { ResponseCacheService } from '../agents/response-cache.service';
+import { ResponseCacheSettings } from '../agents/response-cache-settings';
+import { chooseVectorIndex } from '../agents/vector-index';
+import { ExperimentService } from '../agents/experiment.service';
+import { ModelComparison } from '../agents/model-comparison';
+import { UsageSplitsService } from './metering/usage-splits.service';
+import { createExperimentsRouter } from './http/routers/experiments.router';
 import '../server/http/express-request.types';
 
 /** The repository root (where package.json is), whether running from source or from dist/. */
@@ -132,18 +140,33 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   // could miss another instance's change, so they read it every time.
   const usage = new UsageService(models, catalog, { agentListCacheMs: config.redisUrl ? 0 : 2_000 });
   agents.onAgentChanged(() => usage.agentsChanged());
+  // Response cache and A/B experiments (cache): semantic lookups on Atlas Vector Search when the deployment has it.
+  const routing = new ProviderRoutes(config, { simulator, fetch: keepAliveFetch });
+  const vectors = await chooseVectorIndex(models.ResponseCacheEntry, logger, { dimensions: 256, load: ResponseCacheService.loader(models.ResponseCacheEntry) });
+  const responseCache = new ResponseCacheService({ model: models.ResponseCacheEntry, catalog, routing, vault, meter, logger, vectors });
+  const experiments = new ExperimentService({
+    Experiment: models.Experiment,
+    Feedback: models.Feedback,
+    MeterEvent: models.MeterEvent,
+    agents,
+    catalog,
+    templates,
+    drainMeter: (timeoutMs) => meter.drain(timeoutMs),
+  });
   const runner = new AgentRunner({
     catalog,
     templates,
     vault,
     llm: new LlmRouter({ ...DEFAULT_RETRY_POLICY, ...options.retryPolicy }),
-    routing: new ProviderRoutes(config, { simulator, fetch: keepAliveFetch }),
+    routing,
     meter,
     limits,
     alerts,
     keyHealth: agents,
     logger,
     deadlineMs: config.llmDeadlineMs,
+    responseCache,
+    experiments,
   });
 
   const authenticate = createAuthenticateMiddleware(config, sessions);
@@ -167,6 +190,16 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       ),
       createChatRouter(agents, runner, authenticate, requireWorkspaceRole),
       createUsageRouter(usage, alerts, authenticate, requireWorkspaceRole),
+      createExperimentsRouter(
+        {
+          cacheSettings: new ResponseCacheSettings(agents, responseCache),
+          experiments,
+          comparison: new ModelComparison({ runner, agents, catalog }),
+          usageSplits: new UsageSplitsService(models),
+        },
+        authenticate,
+        requireWorkspaceRole,
+      ),
     ],
   });
 

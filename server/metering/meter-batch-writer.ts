@@ -195,6 +195,10 @@ export class MeterBatchWriter {
       attempt: event.attempt,
       countedAsRequest: event.countsAsRequest,
       priceSnapshot: event.priceSnapshot,
+      // Response cache and A/B experiments (cache): stored only when set.
+      ...(event.cacheHit !== undefined ? { cacheHit: event.cacheHit } : {}),
+      ...(event.savedPriceMicros !== undefined ? { savedPriceMicros: event.savedPriceMicros } : {}),
+      ...(event.experiment ? { experiment: event.experiment } : {}),
     };
   }
 

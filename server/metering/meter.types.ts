@@ -6,6 +6,8 @@ type RecordedEventFields = Pick<
   MeterEventDocument,
   | 'requestId' | 'timestamp' | 'provider' | 'model' | 'tier' | 'mode' | 'plan' | 'requestType' | 'status' | 'usageSource'
   | 'tokensInput' | 'tokensOutput' | 'latencyMs' | 'credential' | 'sandbox' | 'attempt' | 'priceSnapshot'
+  // Response cache and A/B experiments (cache)
+  | 'cacheHit' | 'savedPriceMicros' | 'experiment'
 >;
 
 export interface MeterEventInput extends RecordedEventFields {

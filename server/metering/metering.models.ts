@@ -17,7 +17,7 @@ export interface MeteredAgentRecord {
 /** Where metering reads agent records from: the agents collection, through the driver. */
 export type MeteredAgentCollection = Pick<import('mongodb').Collection, 'find' | 'findOne'>;
 
-export type RequestType = 'chat' | 'stream' | 'test';
+export type RequestType = 'chat' | 'stream' | 'test' | 'embedding';
 export type MeterStatus = 'ok' | 'error' | 'partial' | 'timeout';
 
 export interface PriceSnapshot {
@@ -57,6 +57,10 @@ export interface MeterEventDocument {
   /** Whether this event is the call's answer (counted in the rollup's `requests`). */
   countedAsRequest: boolean;
   priceSnapshot: PriceSnapshot;
+  // Response cache and A/B experiments (cache): a hit bills no tokens and records the price it saved.
+  cacheHit?: boolean;
+  savedPriceMicros?: number;
+  experiment?: { id: string; variant: string } | null;
 }
 
 export interface UsageMonthlyDocument {
@@ -122,7 +126,7 @@ const meterEventSchema = new Schema<MeterEventDocument>(
     tier: { type: String, default: null },
     mode: { type: String, enum: ['byok', 'managed'] },
     plan: { type: String, default: null },
-    requestType: { type: String, enum: ['chat', 'stream', 'test'] },
+    requestType: { type: String, enum: ['chat', 'stream', 'test', 'embedding'] },
     status: { type: String, enum: ['ok', 'error', 'partial', 'timeout'] },
     usageSource: { type: String, enum: ['provider', 'estimated'] },
     tokensInput: Number,
@@ -138,6 +142,10 @@ const meterEventSchema = new Schema<MeterEventDocument>(
     attempt: Number,
     countedAsRequest: Boolean,
     priceSnapshot: priceSnapshotSchema,
+    // Response cache and A/B experiments (cache)
+    cacheHit: { type: Boolean, default: undefined },
+    savedPriceMicros: { type: Number, default: undefined },
+    experiment: { type: new Schema({ id: String, variant: String }, { _id: false }), default: undefined },
   },
   { collection: 'token_meter', autoIndex: false, versionKey: false },
 );
