@@ -17,6 +17,7 @@ import { DomainError } from '../errors/domain-error';
 import { errorResponse, streamFailure } from './error-response';
 import { assertUtf8Body } from './request-encoding';
 import { HELMET_OPTIONS } from './app';
+import { cacheControlOf, cacheHeaders } from './response-cache-headers';
 
 const contentPartSchema = z.object({ type: z.literal('text'), text: z.string() }).passthrough();
 const openAiMessageSchema = z
@@ -197,6 +198,9 @@ export function createOpenAiCompatibleApi(agents: AgentKeyLookup, runner: AgentR
       temperature: input.temperature ?? undefined,
       signal: abortOnClientClose(response),
       requestId,
+      // Response cache and A/B experiments (cache)
+      endUser: typeof input.user === 'string' && input.user ? input.user.slice(0, 256) : undefined,
+      cacheControl: cacheControlOf(request.headers['cache-control']),
     };
 
     if (!input.stream) {
@@ -209,13 +213,13 @@ export function createOpenAiCompatibleApi(agents: AgentKeyLookup, runner: AgentR
         choices: [{ index: 0, message: { role: 'assistant', content: result.content, refusal: null }, logprobs: null, finish_reason: OPENAI_FINISH_REASONS[result.finishReason] ?? 'stop' }],
         usage: { prompt_tokens: result.usage.inputTokens, completion_tokens: result.usage.outputTokens, total_tokens: result.usage.inputTokens + result.usage.outputTokens },
         system_fingerprint: null,
-      });
+      }, cacheHeaders(result));
       return;
     }
 
     const stream = await runner.stream(runInput);
     const includeUsage = input.stream_options?.include_usage === true;
-    response.writeHead(200, headersFor(requestId, 'text/event-stream; charset=utf-8', { 'Cache-Control': 'no-cache, no-transform', 'X-Accel-Buffering': 'no' }));
+    response.writeHead(200, headersFor(requestId, 'text/event-stream; charset=utf-8', { 'Cache-Control': 'no-cache, no-transform', 'X-Accel-Buffering': 'no', ...cacheHeaders(stream) }));
     response.flushHeaders();
     const chunk = (choices: unknown[], extra: Record<string, unknown> = {}) =>
       `data: ${JSON.stringify({ id: completionId, object: 'chat.completion.chunk', created, model, system_fingerprint: null, choices, ...extra })}\n\n`;

@@ -7,6 +7,7 @@ import type { RequireWorkspaceRole } from '../middleware/workspace-access.middle
 import { parseInput } from '../middleware/validate-request';
 import { streamFailure } from '../error-response';
 import { abortOnClientClose } from '../openai-compatible-api';
+import { cacheControlOf, cacheHeaders } from '../response-cache-headers';
 
 export const chatRequestSchema = z
   .object({
@@ -26,11 +27,12 @@ async function writeSse(response: Response, stream: RunStream): Promise<void> {
   response.setHeader('Cache-Control', 'no-cache, no-transform');
   response.setHeader('Connection', 'keep-alive');
   response.setHeader('X-Accel-Buffering', 'no');
+  for (const [name, value] of Object.entries(cacheHeaders(stream))) response.setHeader(name, value);
   response.flushHeaders();
   try {
     for await (const event of stream.events) {
       if (event.type === 'delta') response.write(`data: ${JSON.stringify({ type: 'delta', content: event.content })}\n\n`);
-      else response.write(`data: ${JSON.stringify({ type: 'end', usage: event.usage, finishReason: event.finishReason, requestId: stream.requestId, provider: stream.provider, model: stream.model })}\n\n`);
+      else response.write(`data: ${JSON.stringify({ type: 'end', usage: event.usage, finishReason: event.finishReason, requestId: stream.requestId, provider: stream.provider, model: stream.model, cache: stream.cache ?? null, experiment: stream.experiment ?? null })}\n\n`);
     }
   } catch (error) {
     const appError = streamFailure(error);
@@ -51,12 +53,14 @@ export function createChatRouter(agents: AgentService, runner: AgentRunner, auth
       temperature: input.temperature,
       signal: abortOnClientClose(response),
       requestId: String(request.id),
+      cacheControl: cacheControlOf(request.headers['cache-control']),
     };
     if (input.stream) {
       await writeSse(response, await runner.stream(runInput));
       return;
     }
     const result = await runner.generate(runInput);
+    for (const [name, value] of Object.entries(cacheHeaders(result))) response.setHeader(name, value);
     response.json({
       message: { role: 'assistant', content: result.content },
       usage: result.usage,
@@ -64,6 +68,8 @@ export function createChatRouter(agents: AgentService, runner: AgentRunner, auth
       model: result.model,
       requestId: result.requestId,
       finishReason: result.finishReason,
+      cache: result.cache ?? null,
+      experiment: result.experiment ?? null,
     });
   });
   return router;

@@ -5,6 +5,8 @@ import { errorMessage, field, formMessage } from '../../forms';
 import { formatInteger } from '../../format';
 import { can } from '../../session';
 import type { Context } from './tab-context';
+import { feedbackButtons } from './feedback-buttons';
+import { renderComparePanel } from './compare-panel';
 
 export function renderPlayground(target: HTMLElement, context: Context): () => void {
   if (!can('builder')) {
@@ -72,6 +74,7 @@ export function renderPlayground(target: HTMLElement, context: Context): () => v
               meta,
               h('span', { class: 'usage-chip', dataset: { tokens: String(total) } }, `${formatInteger(total)} tokens`),
               ` · ${formatInteger(end.usage.inputTokens)} in, ${formatInteger(end.usage.outputTokens)} out`,
+              end.requestId ? feedbackButtons(context.workspace, end.requestId) : null,
             );
             bubble.dataset.usage = String(total);
           },
@@ -95,7 +98,7 @@ export function renderPlayground(target: HTMLElement, context: Context): () => v
     }
   });
 
-  mount(target, h('div', { class: 'card playground' }, log, form, status.element));
+  mount(target, h('div', { class: 'card playground' }, log, form, status.element), renderComparePanel(context));
   textarea.focus();
   return () => controller.current?.abort();
 }
