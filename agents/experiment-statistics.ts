@@ -1,7 +1,7 @@
 // The statistics of an A/B experiment, on simple-statistics: a two-proportion z-test for rates (thumbs up, errors),
 // the Wilcoxon rank-sum (Mann-Whitney) test for skewed measures (latency, cost), the minimum sample sizes, and one plain
 // sentence per comparison. Pure functions: the experiment service feeds them the samples.
-import { cumulativeStdNormalProbability, median, probit, quantile, wilcoxonRankSum } from 'simple-statistics';
+import { errorFunction, median, probit, quantile, wilcoxonRankSum } from 'simple-statistics';
 
 export const SIGNIFICANCE = 0.05;
 export const POWER = 0.8;
@@ -17,7 +17,8 @@ export interface TestResult {
 
 function twoSidedP(z: number): number {
   if (!Number.isFinite(z)) return 0;
-  return Math.min(1, 2 * (1 - cumulativeStdNormalProbability(Math.abs(z))));
+  // Two-sided: P(|Z| ≥ |z|) = 1 − erf(|z| / √2) (the library's normal table stops at 0.999, too coarse for small p).
+  return Math.min(1, Math.max(0, 1 - errorFunction(Math.abs(z) / Math.SQRT2)));
 }
 
 /** Two-proportion z-test: successes x out of n in each group. */

@@ -110,7 +110,7 @@ export function involvesTools(input: object): boolean {
 }
 
 /** A result that asked for tool calls is never stored. */
-export function answerInvolvesTools(result: { finishReason: string } & object): boolean {
+export function answerInvolvesTools(result: { finishReason: string; [field: string]: unknown }): boolean {
   return result.finishReason === 'tool_calls' || involvesTools({ ...result, messages: [] });
 }
 

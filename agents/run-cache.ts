@@ -48,7 +48,7 @@ export class RunCache {
 
   /** Stores a successful answer unless it asked for tool calls. */
   async store(ticket: CacheTicket, answer: CachedAnswer & object): Promise<void> {
-    if (ticket.outcome.status === 'hit' || answerInvolvesTools(answer)) return;
+    if (ticket.outcome.status === 'hit' || answerInvolvesTools(answer as unknown as { finishReason: string; [field: string]: unknown })) return;
     await ticket.store(answer);
   }
 

@@ -2,6 +2,7 @@
 // exact and semantic hits and misses, scoping by agent and workspace, invalidation, skips, the metering of hits.
 import { expect } from 'chai';
 import OpenAI from 'openai';
+import { answerInvolvesTools, involvesTools } from '../../agents/response-cache-key';
 import { api, createAgent, createAgentApiKey, registerUser, startTestPlatform, type TestPlatform, type TestUser } from '../support/test-platform';
 
 async function meterEvents(platform: TestPlatform, agentId: string) {
@@ -178,7 +179,6 @@ describe('response cache (exact and semantic, through /v1)', function () {
   it('requests with tools are skipped (the check reads the normalized request)', async () => {
     const { agent, client } = await cachedAgent(owner);
     // Until /v1 takes tools, a request offering them is refused before the cache; the runner-level check is direct.
-    const { involvesTools, answerInvolvesTools } = await import('../../agents/response-cache-key');
     expect(involvesTools({ messages: [{ role: 'user', content: 'hi' }], tools: [{ type: 'function', function: { name: 'lookup' } }] })).to.equal(true);
     expect(involvesTools({ messages: [{ role: 'user', content: 'hi' }], toolChoice: 'auto' })).to.equal(true);
     expect(involvesTools({ messages: [{ role: 'assistant', content: '', toolCalls: [{ id: '1' }] }, { role: 'tool', content: '42' }] })).to.equal(true);

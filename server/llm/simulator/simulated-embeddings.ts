@@ -1,6 +1,6 @@
 // The simulator's embeddings endpoints (OpenAI's and Mistral's wire formats): a deterministic hashed bag of words, so
 // the same text always gets the same vector and paraphrases sharing most of their content words are close.
-// Words are lower-cased, stripped of a few suffixes and of stop words; each word and each pair of neighbouring words
+// Words are lower-cased, stripped of a few suffixes (and a doubled last consonant) and of stop words; each word and each pair of neighbouring words
 // adds ±1 to one of the vector's dimensions (chosen by its hash), then the vector is normalized to length 1.
 import crypto from 'node:crypto';
 import type { ProviderId } from '../llm.types';
@@ -15,7 +15,11 @@ const DEFAULT_DIMENSIONS: Partial<Record<ProviderId, number>> = { openai: 1536, 
 
 function stem(word: string): string {
   for (const suffix of ['ing', 'ed', 'es', 's']) {
-    if (word.length > suffix.length + 3 && word.endsWith(suffix)) return word.slice(0, -suffix.length);
+    if (word.length > suffix.length + 3 && word.endsWith(suffix)) {
+      const base = word.slice(0, -suffix.length);
+      // "resetting" → "resett" → "reset"
+      return suffix !== 's' && /([b-df-hj-np-tv-z])\1$/.test(base) ? base.slice(0, -1) : base;
+    }
   }
   return word;
 }
