@@ -77,10 +77,10 @@ describe('answer cache, experiments and comparison (real browser)', function () 
     const agent = await createAgent(platform.url, owner);
     const page = await openAgent(agent.id, 'cache');
     await page.getByRole('heading', { name: 'Answer cache' }).waitFor();
-    expect(await page.getByLabel('Reuse answers').inputValue()).to.equal('off');
-    await page.getByLabel('Reuse answers').selectOption('semantic');
+    expect(await page.getByLabel('Reuse answers', { exact: true }).inputValue()).to.equal('off');
+    await page.getByLabel('Reuse answers', { exact: true }).selectOption('semantic');
     await page.getByLabel('How similar a question must be', { exact: false }).fill('0.9');
-    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByRole('button', { name: 'Save', exact: true }).click();
     await page.getByText('Saved. Repeat questions are now answered from saved answers', { exact: false }).waitFor();
 
     const client = new OpenAI({ apiKey: await createAgentApiKey(platform.url, owner, agent.id), baseURL: `${platform.url}/v1`, maxRetries: 0 });
@@ -95,7 +95,7 @@ describe('answer cache, experiments and comparison (real browser)', function () 
 
     // Out-of-range threshold: a plain message, nothing saved.
     await page.getByLabel('How similar a question must be', { exact: false }).fill('1.5');
-    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByRole('button', { name: 'Save', exact: true }).click();
     await page.getByText('Choose a value above 0 and at most 1.').waitFor();
     const setting = await api(platform.url, 'GET', `/api/workspaces/${owner.workspace.id}/agents/${agent.id}/cache`, { token: owner.token });
     expect(setting.body.setting.similarityThreshold).to.equal(0.9);
@@ -112,7 +112,7 @@ describe('answer cache, experiments and comparison (real browser)', function () 
     await page.locator('.compare-card').nth(2).waitFor();
     const cards = await page.locator('.compare-card').allInnerTexts();
     expect(cards).to.have.length(3);
-    for (const card of cards) expect(card).to.match(/refund policy[\s\S]*tokens · \$[\d.]+ · \d+ ms/i);
+    for (const card of cards) expect(card, card).to.match(/refund policy[\s\S]*tokens · \$[\d.]+ · [\d,]+ ms/i);
     await page.locator('.compare-card').first().getByRole('button', { name: 'Good answer' }).click();
     await page.locator('.compare-card').first().getByText('Thanks!').waitFor();
     await screenshot(page, 'cache-02-compare-side-by-side');
@@ -142,7 +142,7 @@ describe('answer cache, experiments and comparison (real browser)', function () 
     await page.locator('input[name="variant1Weight"]').fill('50');
     await page.getByRole('button', { name: 'Create experiment' }).click();
     await page.locator('.experiment[data-status="draft"]').waitFor();
-    await page.locator('.experiment').getByRole('button', { name: 'Start' }).click();
+    await page.locator('.experiment').getByRole('button', { name: 'Start', exact: true }).click();
     await page.locator('.experiment[data-status="running"]').waitFor();
 
     const client = new OpenAI({ apiKey: await createAgentApiKey(platform.url, owner, agent.id), baseURL: `${platform.url}/v1`, maxRetries: 0 });

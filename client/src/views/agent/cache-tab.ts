@@ -101,7 +101,7 @@ export async function renderCache(target: HTMLElement, context: Context): Promis
         'p',
         { class: 'muted small' },
         view.semanticAvailable
-          ? `Similar questions are recognised with ${view.embeddings?.provider ?? ''} embeddings (${view.embeddings?.model ?? ''}), billed at the provider’s price; the search runs ${view.vectorIndex === 'atlas' ? 'in MongoDB Atlas' : 'inside Agent Host'}.`
+          ? `Similar questions are recognised with ${context.providers.find((provider) => provider.id === view.embeddings?.provider)?.name ?? view.embeddings?.provider ?? ''} embeddings (${view.embeddings?.model ?? ''}), billed at the provider’s price; the search runs ${view.vectorIndex === 'atlas' ? 'in MongoDB Atlas' : 'inside Agent Host'}.`
           : 'Similar-question matching needs an OpenAI or Mistral key (this agent’s own, or the platform’s); this agent can reuse answers to the same question.',
       ),
     );

@@ -91,7 +91,7 @@ export async function renderExperiments(target: HTMLElement, context: Context): 
         h('td', null, formatUsdPrecise(variant.costMicros / 1_000_000)),
         h('td', null, `${formatInteger(variant.latencyP50Ms)} / ${formatInteger(variant.latencyP95Ms)} ms`),
         h('td', null, `${(variant.errorRate * 100).toFixed(1)} %`),
-        h('td', null, variant.thumbsUpRate === null ? '—' : `${Math.round(variant.thumbsUpRate * 100)} % 👍 (${formatInteger(variant.ratingsUp + variant.ratingsDown)})`),
+        h('td', null, variant.thumbsUpRate === null ? '—' : `${Math.round(variant.thumbsUpRate * 100)} % helpful (${formatInteger(variant.ratingsUp + variant.ratingsDown)} ratings)`),
       ),
     );
     return h(
@@ -112,7 +112,7 @@ export async function renderExperiments(target: HTMLElement, context: Context): 
           )
         : null,
       results ? h('p', { class: 'verdict', role: 'status' }, h('strong', null, 'Verdict: '), results.verdict) : null,
-      results ? h('p', { class: 'muted small' }, `A fair comparison needs at least ${results.minimumSample.callsPerVariant} calls per version, and about ${formatInteger(results.minimumSample.ratingsPerVariant)} ratings per version to see a 10-point difference in thumbs up.`) : null,
+      results ? h('p', { class: 'muted small' }, `A fair comparison needs at least ${results.minimumSample.callsPerVariant} calls per version, and about ${formatInteger(results.minimumSample.ratingsPerVariant)} ratings per version to see a 10-point difference in helpful ratings.`) : null,
       actions,
     );
   }

@@ -14,8 +14,8 @@ export function feedbackButtons(workspace: string, requestId: string): HTMLEleme
       status.textContent = errorMessage(error);
     }
   };
-  const up = h('button', { type: 'button', class: 'btn btn-ghost btn-small', 'aria-label': 'Good answer', 'aria-pressed': 'false', dataset: { rating: 'up' } }, '👍');
-  const down = h('button', { type: 'button', class: 'btn btn-ghost btn-small', 'aria-label': 'Bad answer', 'aria-pressed': 'false', dataset: { rating: 'down' } }, '👎');
+  const up = h('button', { type: 'button', class: 'btn btn-ghost btn-small', 'aria-label': 'Good answer', 'aria-pressed': 'false', dataset: { rating: 'up' } }, 'Helpful');
+  const down = h('button', { type: 'button', class: 'btn btn-ghost btn-small', 'aria-label': 'Bad answer', 'aria-pressed': 'false', dataset: { rating: 'down' } }, 'Not helpful');
   up.addEventListener('click', rate('up', up));
   down.addEventListener('click', rate('down', down));
   const wrapper = h('span', { class: 'feedback', dataset: { requestId } }, up, down, status);
