@@ -32,6 +32,7 @@ export interface VectorIndex {
 }
 
 interface IndexedVector {
+  id: string;
   scope: string;
   vector: Float32Array;
   expiresAt: number;
@@ -78,7 +79,7 @@ export class InProcessVectorIndex implements VectorIndex {
   add(agentId: string, candidate: VectorCandidate): void {
     const entries = this.entriesOf(agentId);
     entries.delete(candidate.id);
-    entries.set(candidate.id, { scope: candidate.scope, vector: normalized(candidate.vector), expiresAt: candidate.expiresAt.getTime() });
+    entries.set(candidate.id, { id: candidate.id, scope: candidate.scope, vector: normalized(candidate.vector), expiresAt: candidate.expiresAt.getTime() });
     while (entries.size > this.maxPerAgent) entries.delete(entries.keys().next().value!);
   }
 
@@ -91,7 +92,7 @@ export class InProcessVectorIndex implements VectorIndex {
         const entries = this.entriesOf(agentId);
         // Oldest first, so the newest end up most recently used; entries added meanwhile stay newer.
         for (const candidate of [...candidates].reverse()) {
-          if (!entries.has(candidate.id)) entries.set(candidate.id, { scope: candidate.scope, vector: normalized(candidate.vector), expiresAt: candidate.expiresAt.getTime() });
+          if (!entries.has(candidate.id)) entries.set(candidate.id, { id: candidate.id, scope: candidate.scope, vector: normalized(candidate.vector), expiresAt: candidate.expiresAt.getTime() });
         }
         while (entries.size > this.maxPerAgent) entries.delete(entries.keys().next().value!);
       });
@@ -109,16 +110,18 @@ export class InProcessVectorIndex implements VectorIndex {
     const now = Date.now();
     let best: VectorMatch | undefined;
     const expired: string[] = [];
-    for (const [id, entry] of entries) {
+    const dimensions = query.length;
+    for (const entry of entries.values()) {
       if (entry.scope !== scope) continue;
       if (entry.expiresAt <= now) {
-        expired.push(id);
+        expired.push(entry.id);
         continue;
       }
-      if (entry.vector.length !== query.length) continue;
+      const vector = entry.vector;
+      if (vector.length !== dimensions) continue;
       let dot = 0;
-      for (let index = 0; index < query.length; index += 1) dot += query[index]! * entry.vector[index]!;
-      if (dot >= minScore && (!best || dot > best.score)) best = { id, score: dot };
+      for (let index = 0; index < dimensions; index += 1) dot += query[index]! * vector[index]!;
+      if (dot >= minScore && (!best || dot > best.score)) best = { id: entry.id, score: dot };
     }
     for (const id of expired) entries.delete(id);
     if (best) {
