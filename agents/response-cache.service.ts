@@ -153,7 +153,9 @@ export class ResponseCacheService {
     try {
       embedding = await this.embedMetered(input, route, keys.lastUserText);
     } catch (error) {
-      this.dependencies.logger.warn({ err: error, agentId: input.agent._id.toString() }, 'embedding failed; exact cache only for this call');
+      // Only the status: an SDK's error message may quote part of the key.
+      const status = (error as { status?: unknown }).status;
+      this.dependencies.logger.warn({ agentId: input.agent._id.toString(), status: typeof status === 'number' ? status : undefined, error: (error as Error).name }, 'embedding failed; exact cache only for this call');
       return { reason: 'embedding_failed' };
     }
     const agentId = input.agent._id.toString();
