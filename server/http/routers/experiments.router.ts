@@ -12,7 +12,7 @@ import { parseInput } from '../middleware/validate-request';
 import { abortOnClientClose } from '../openai-compatible-api';
 
 const WORKSPACE = '/api/workspaces/:workspaceId';
-const AGENT = `${WORKSPACE}/agents/:agentId`;
+const AGENT = '/api/workspaces/:workspaceId/agents/:agentId';
 
 export interface ExperimentsRouterServices {
   cacheSettings: ResponseCacheSettings;
