@@ -17,6 +17,7 @@ import type { ExperimentAssigner, RunningExperiment } from './run-experiment';
 
 const VARIANT_KEYS = ['A', 'B', 'C', 'D', 'E'];
 const RUNNING_CACHE_MS = 2_000;
+const RUNNING_LOOKUP_TIMEOUT_MS = 1_000;
 /** Per variant, the newest events the tests read (older ones still count in the totals). */
 const MAX_SAMPLES_PER_VARIANT = 20_000;
 
@@ -33,6 +34,7 @@ export interface ExperimentDependencies {
 
 export class ExperimentService implements ExperimentAssigner {
   private readonly runningCache = new Map<string, { at: number; experiment: RunningExperiment | undefined }>();
+  private readonly refreshing = new Map<string, Promise<RunningExperiment | undefined>>();
 
   constructor(private readonly dependencies: ExperimentDependencies) {}
 
@@ -144,15 +146,36 @@ export class ExperimentService implements ExperimentAssigner {
 
   // ---- the runner's side (ExperimentAssigner) ----
 
+  /**
+   * The agent's running experiment, read at most every 2 s per agent and never on a call's critical path once known:
+   * a stale value is answered at once while one refresh runs behind it, so a slow or unreachable database does not
+   * hold calls up (the agent's first call waits for the read, at most RUNNING_LOOKUP_TIMEOUT_MS).
+   */
   async runningFor(agent: Pick<AgentDocument, '_id'>): Promise<RunningExperiment | undefined> {
     const agentId = agent._id.toString();
     const cached = this.runningCache.get(agentId);
     if (cached && Date.now() - cached.at < RUNNING_CACHE_MS) return cached.experiment;
-    const found = await this.dependencies.Experiment.findOne({ agentId: agent._id, running: true }, { assignBy: 1, variants: 1 }).lean<ExperimentDocument>();
-    const experiment = found ? { id: found._id.toString(), assignBy: found.assignBy, variants: found.variants } : undefined;
-    if (this.runningCache.size > 10_000) this.runningCache.clear();
-    this.runningCache.set(agentId, { at: Date.now(), experiment });
-    return experiment;
+    const refresh = this.refreshRunning(agentId, agent._id);
+    if (cached) return cached.experiment;
+    return Promise.race([refresh, new Promise<undefined>((resolve) => setTimeout(resolve, RUNNING_LOOKUP_TIMEOUT_MS))]);
+  }
+
+  private refreshRunning(agentId: string, id: AgentDocument['_id']): Promise<RunningExperiment | undefined> {
+    let refreshing = this.refreshing.get(agentId);
+    if (!refreshing) {
+      refreshing = this.dependencies.Experiment.findOne({ agentId: id, running: true }, { assignBy: 1, variants: 1 })
+        .lean<ExperimentDocument>()
+        .then((found) => {
+          const experiment = found ? { id: found._id.toString(), assignBy: found.assignBy, variants: found.variants } : undefined;
+          if (this.runningCache.size > 10_000) this.runningCache.clear();
+          this.runningCache.set(agentId, { at: Date.now(), experiment });
+          return experiment;
+        })
+        .catch(() => this.runningCache.get(agentId)?.experiment)
+        .finally(() => this.refreshing.delete(agentId));
+      this.refreshing.set(agentId, refreshing);
+    }
+    return refreshing;
   }
 
   recordFailure(experimentId: string, variant: string): void {

@@ -64,6 +64,14 @@ export interface ResponseCacheDependencies {
 }
 
 const EMBEDDING_TIMEOUT_MS = 10_000;
+/** A slow or unreachable database makes the cache miss (or skip storing), never holds the call up for longer. */
+const DATABASE_DEADLINE_MS = 1_000;
+
+function withinDeadline<T>(work: Promise<T>, fallback: T): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<T>((resolve) => (timer = setTimeout(() => resolve(fallback), DATABASE_DEADLINE_MS)));
+  return Promise.race([work.catch(() => fallback), deadline]).finally(() => clearTimeout(timer));
+}
 const NOOP_STORE = async () => undefined;
 
 export class ResponseCacheService {
@@ -125,7 +133,11 @@ export class ResponseCacheService {
     const keys = cacheKeys(input, systemPrompt);
     const now = new Date();
     const agentId = input.agent._id;
-    const exact = await this.dependencies.model.findOne({ agentId, workspaceId: input.agent.workspaceId, key: keys.key, expiresAt: { $gt: now } }).lean<ResponseCacheEntryDocument>();
+    const exact = await withinDeadline<ResponseCacheEntryDocument | null | 'unavailable'>(
+      this.dependencies.model.findOne({ agentId, workspaceId: input.agent.workspaceId, key: keys.key, expiresAt: { $gt: now } }).lean<ResponseCacheEntryDocument>().exec(),
+      'unavailable',
+    );
+    if (exact === 'unavailable') return { outcome: { status: 'skipped', reason: 'cache_unavailable' }, store: NOOP_STORE };
     if (exact) {
       this.touch(exact._id, now);
       return { outcome: { status: 'hit', reason: 'exact' }, hit: { entryId: exact._id.toString(), answer: exact.answer, savedPriceMicros: exact.savedPriceMicros }, store: NOOP_STORE };
@@ -161,9 +173,13 @@ export class ResponseCacheService {
     const agentId = input.agent._id.toString();
     const match = await vectors.nearest(agentId, keys.scope, embedding, setting.similarityThreshold);
     if (!match) return { embedding };
-    const entry = await this.dependencies.model
-      .findOne({ _id: new Types.ObjectId(match.id), agentId: input.agent._id, workspaceId: input.agent.workspaceId, scope: keys.scope, expiresAt: { $gt: now } })
-      .lean<ResponseCacheEntryDocument>();
+    const entry = await withinDeadline(
+      this.dependencies.model
+        .findOne({ _id: new Types.ObjectId(match.id), agentId: input.agent._id, workspaceId: input.agent.workspaceId, scope: keys.scope, expiresAt: { $gt: now } })
+        .lean<ResponseCacheEntryDocument>()
+        .exec(),
+      null,
+    );
     if (!entry) {
       vectors.remove(agentId, match.id);
       return { embedding };
@@ -219,9 +235,13 @@ export class ResponseCacheService {
 
   private async store(input: CacheLookupInput, setting: AgentCacheSetting, keys: CacheKeys, embedding: number[] | undefined, answer: CachedAnswer): Promise<void> {
     if (answer.finishReason !== 'stop' && answer.finishReason !== 'length') return;
-    const { agent } = input;
     const now = new Date();
     const expiresAt = new Date(now.getTime() + setting.ttlSeconds * 1000);
+    await withinDeadline(this.write(input, keys, embedding, answer, now, expiresAt), undefined);
+  }
+
+  private async write(input: CacheLookupInput, keys: CacheKeys, embedding: number[] | undefined, answer: CachedAnswer, now: Date, expiresAt: Date): Promise<void> {
+    const { agent } = input;
     try {
       const stored = await this.dependencies.model.findOneAndUpdate(
         { agentId: agent._id, key: keys.key },

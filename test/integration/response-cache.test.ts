@@ -3,6 +3,8 @@
 import { expect } from 'chai';
 import OpenAI from 'openai';
 import { answerInvolvesTools, involvesTools } from '../../agents/response-cache-key';
+import { startFaultProxy } from '../support/tcp-fault-proxy';
+import { getTestMongoUri } from '../support/test-database';
 import { api, createAgent, createAgentApiKey, registerUser, startTestPlatform, type TestPlatform, type TestUser } from '../support/test-platform';
 
 async function meterEvents(platform: TestPlatform, agentId: string) {
@@ -252,5 +254,28 @@ describe('response cache (exact and semantic, through /v1)', function () {
     expect(refused.status).to.equal(400);
     expect(refused.body.error.code).to.equal('SEMANTIC_CACHE_UNAVAILABLE');
     expect((await setCache(platform, owner, agent.id, { mode: 'exact' })).status).to.equal(200);
+  });
+
+  it('a database that stops answering makes lookups skip (cache_unavailable) instead of holding calls up', async () => {
+    const proxy = await startFaultProxy(await getTestMongoUri());
+    const flaky = await startTestPlatform({ env: { MONGODB_URI: proxy.uri } });
+    try {
+      const user = await registerUser(flaky.url);
+      const agent = await createAgent(flaky.url, user);
+      expect((await api(flaky.url, 'PUT', `/api/workspaces/${user.workspace.id}/agents/${agent.id}/cache`, { token: user.token, body: { mode: 'exact' } })).status).to.equal(200);
+      const client = new OpenAI({ apiKey: await createAgentApiKey(flaky.url, user, agent.id), baseURL: `${flaky.url}/v1`, maxRetries: 0 });
+      await ask(client, 'Is the bakery open today?');
+      expect((await ask(client, 'Is the bakery open today?')).response.headers.get('x-cache')).to.equal('hit');
+      await proxy.cut();
+      const during = await ask(client, 'Is the bakery open today?');
+      expect(during.response.status).to.equal(200);
+      expect(during.response.headers.get('x-cache')).to.equal('skipped');
+      expect(during.response.headers.get('x-cache-reason')).to.equal('cache_unavailable');
+      await proxy.restore();
+      expect(await flaky.platform.meter.drain(30_000)).to.equal(true);
+    } finally {
+      await flaky.stop();
+      await proxy.close();
+    }
   });
 });
