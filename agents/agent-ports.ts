@@ -61,3 +61,17 @@ export interface AgentAlerts {
 export interface KeyHealth {
   recordKeyStatus(agentId: string, status: KeyStatus): Promise<void>;
 }
+
+/** Each agent's tokens so far this month, to price an answer when it is sent (server/metering/month-to-date-tokens.ts). */
+export interface MonthToDate {
+  isKnown(agentId: string, month: string): boolean;
+  load(agentId: string, agentObjectId: unknown, month: string): Promise<void>;
+  take(agentId: string, month: string, tokens: number): number | undefined;
+}
+
+// ---- cost-aware routing (#14) ----
+
+/** How much of an agent's monthly limit is used, 0..1+ (server/metering/limit-headroom.ts). */
+export interface LimitReading {
+  usedFraction(agent: MeteredAgentRecord): Promise<number>;
+}

@@ -3,16 +3,23 @@
 import type { Catalog, Plan } from '../server/catalog/catalog.service';
 import { DomainError } from '../server/errors/domain-error';
 import type { Logger } from '../server/logger';
-import type { ChatMessage, FinishReason, ProviderId, StreamEvent } from '../server/llm/llm.types';
+import type { ChatMessage, ChatOptions, FinishReason, ProviderId, StreamEvent, ToolCall } from '../server/llm/llm.types';
+import type { AnswerCost } from '../server/metering/meter.types';
 import { upperBoundPromptTokens } from '../server/llm/token-estimator';
 import type { RouteTarget } from '../server/llm/llm-router';
 import type { AgentDocument } from './agent.model';
-import type { AgentAlerts, KeyHealth, KeyOpener, LlmCalls, ProviderRouting, UsageLimits, UsageMeter } from './agent-ports';
+import type { AgentAlerts, KeyHealth, KeyOpener, LlmCalls, MonthToDate, ProviderRouting, UsageLimits, UsageMeter } from './agent-ports';
 import type { TemplateService } from './template.service';
 import { RunTargetResolver, type SystemPrompt } from './run-targets';
 import { CallMetering } from './run-metering';
 import { RunFailures, keyRejected } from './run-failures';
 import { testConnection, type ConnectionTestResult } from './connection-test';
+// Cost-aware routing (#14)
+import type { RouteDecision, RoutingTier } from '../server/llm/prompt-router';
+import { RoutingStickiness } from '../server/llm/routing-stickiness';
+import type { LimitReading } from './agent-ports';
+import { RunRouting } from './run-routing';
+import { RunFallback } from './run-fallback';
 import { RunCache, type CacheOutcome } from './run-cache';
 import type { ResponseCacheService } from './response-cache.service';
 import { RunExperiments, type ExperimentAssigner } from './run-experiment';
@@ -24,8 +31,16 @@ export interface RunInput {
   temperature?: number;
   signal: AbortSignal;
   requestId: string;
+  /** Tools, tool choice, response format, stop, sampling: passed to the provider in the normalized shape. */
+  options?: ChatOptions;
+  /** End-customer attribution (the request's `user` and `metadata`), stored on the meter event. */
   endUser?: string;
   metadata?: Record<string, string>;
+  // Cost-aware routing (#14): a forced model (X-Agent-Host-Route) and the caller's conversation id.
+  route?: RoutingTier;
+  conversationId?: string;
+  /** The agent API key that made the call (/v1), recorded on its meter events (activity log). */
+  apiKeyId?: string;
   // Response cache and A/B experiments (cache): the client's Cache-Control, and the variant this call runs.
   cacheControl?: string;
   experiment?: { id: string; variant: string };
@@ -33,8 +48,17 @@ export interface RunInput {
   pinned?: boolean;
 }
 
-export interface RunResult {
+/** How routing (#14) answered a call: its decision, and the plan that answered when the agent's own key failed. */
+export interface RunRoutingOutcome {
+  routing?: RouteDecision;
+  fallbackPlan?: string;
+}
+
+export interface RunResult extends RunRoutingOutcome {
   content: string;
+  toolCalls?: ToolCall[];
+  /** What the call costs the customer (see AnswerCost). */
+  cost?: AnswerCost;
   usage: { inputTokens: number; outputTokens: number };
   finishReason: FinishReason;
   provider: ProviderId;
@@ -44,9 +68,12 @@ export interface RunResult {
   experiment?: { id: string; variant: string };
 }
 
-export type RunStreamEvent = { type: 'delta'; content: string } | { type: 'end'; usage: { inputTokens: number; outputTokens: number }; finishReason: FinishReason };
+export type RunStreamEvent =
+  | { type: 'delta'; content: string }
+  | { type: 'tool_call'; index: number; id?: string; name?: string; arguments: string }
+  | { type: 'end'; usage: { inputTokens: number; outputTokens: number }; finishReason: FinishReason; cost?: AnswerCost };
 
-export interface RunStream {
+export interface RunStream extends RunRoutingOutcome {
   provider: ProviderId;
   model: string;
   requestId: string;
@@ -68,6 +95,11 @@ export interface AgentRunnerDependencies {
   logger: Logger;
   /** LLM_DEADLINE_MS: one call's whole budget, retries and failover included. */
   deadlineMs: number;
+  /** Month-to-date tokens, to price each answer (usage.cost); without it managed answers carry no price. */
+  monthToDate?: MonthToDate;
+  // Cost-aware routing (#14): the conversation memory (default: a fresh one) and the limit reading for degradation.
+  stickiness?: RoutingStickiness;
+  headroom?: LimitReading;
   // Response cache and A/B experiments (cache); absent: neither runs.
   responseCache?: ResponseCacheService;
   experiments?: ExperimentAssigner;
@@ -84,12 +116,15 @@ interface PreparedCall {
   messages: ChatMessage[];
   plan: Plan | undefined;
   metering: CallMetering;
+  promptTokens: number;
 }
 
 export class AgentRunner {
   private readonly promptCache = new Map<string, SystemPrompt>();
   private readonly targets: RunTargetResolver;
   private readonly failures: RunFailures;
+  private readonly routing: RunRouting;
+  private readonly fallback: RunFallback;
   private readonly inFlight = new Set<CallInFlight>();
   private readonly idleWaiters: Array<() => void> = [];
   private readonly cache: RunCache;
@@ -98,6 +133,8 @@ export class AgentRunner {
   constructor(private readonly dependencies: AgentRunnerDependencies) {
     this.targets = new RunTargetResolver({ catalog: dependencies.catalog, routing: dependencies.routing, vault: dependencies.vault });
     this.failures = new RunFailures(dependencies);
+    this.routing = new RunRouting({ ...dependencies, stickiness: dependencies.stickiness ?? new RoutingStickiness() });
+    this.fallback = new RunFallback({ ...dependencies, targets: this.targets, failures: this.failures });
     this.cache = new RunCache({ cache: dependencies.responseCache, catalog: dependencies.catalog, meter: dependencies.meter });
     this.experiments = new RunExperiments(dependencies.experiments);
   }
@@ -158,22 +195,52 @@ export class AgentRunner {
   private async prepare(input: RunInput, requestType: 'chat' | 'stream'): Promise<PreparedCall> {
     const { agent } = input;
     if (agent.status === 'paused') throw new DomainError('PLAN_LIMIT_REACHED', 'This agent is paused. Resume it to run it again.');
-    if (agent.llm.mode === 'byok' && agent.llm.keyStatus === 'invalid') throw keyRejected();
+    const fallbackPlan = this.fallback.consentedPlan(agent);
+    const keyInvalid = agent.llm.mode === 'byok' && agent.llm.keyStatus === 'invalid';
+    if (keyInvalid && !fallbackPlan) throw keyRejected();
     if (this.dependencies.meter.isFull()) {
       throw new DomainError('METER_BACKLOG_FULL', 'Usage recording is behind; please retry in a moment.', { retryAfterSeconds: 5 });
     }
     const system = this.systemPrompt(agent, input.experiment);
     const messages: ChatMessage[] = [{ role: 'system', content: system.prompt }, ...input.messages];
-    const { targets, plan, promptTokens } = this.targets.forPrompt(agent, system, input.messages, input.maxTokens);
-    const reservation = await CallMetering.reserve(this.dependencies, agent, targets[0]!, plan, promptTokens);
-    const metering = new CallMetering(this.dependencies, { agent, requestId: input.requestId, requestType, plan, reservation, experiment: input.experiment });
-    return { targets, messages, plan, metering };
+    const strong = this.targets.forPrompt(agent, system, input.messages, input.maxTokens, input.options);
+    const { plan, promptTokens } = strong;
+    // Cost-aware routing (#14): a key already known to be rejected goes straight to the consented fallback plan;
+    // otherwise the router picks the light or the strong targets.
+    const fallback = keyInvalid && fallbackPlan ? this.fallback.targetsFor(agent, fallbackPlan, promptTokens, input.maxTokens, input) : undefined;
+    if (fallback) await this.fallback.raiseAlert(agent, fallback.plan, 'PROVIDER_KEY_INVALID');
+    const routed = fallback ? { targets: fallback.targets, route: { fallbackPlan: fallback.plan } } : await this.routing.route(agent, input, strong);
+    const targets = routed.targets;
+    const reservation = await CallMetering.reserve(this.dependencies, agent, targets[0]!, fallback?.plan ?? plan, promptTokens);
+    const monthToDateLoading = CallMetering.prepareMonthToDate(this.dependencies.monthToDate, agent);
+    if (monthToDateLoading) await monthToDateLoading;
+    const metering = new CallMetering(this.dependencies, { agent, requestId: input.requestId, requestType, plan, reservation, endUser: input.endUser, metadata: input.metadata, apiKeyId: input.apiKeyId, experiment: input.experiment }, routed.route);
+    return { targets, messages, plan, metering, promptTokens };
+  }
+
+  /** Runs the routed call; when the agent's own key fails and its owner consented, once more on the fallback plan (#14). */
+  private async withFallback<T>(input: RunInput, prepared: PreparedCall, run: (call: ReturnType<AgentRunner['routedCall']>) => Promise<T>): Promise<T> {
+    try {
+      return await run(this.routedCall(input, prepared));
+    } catch (error) {
+      if (prepared.metering.route.fallbackPlan || input.signal.aborted) throw error;
+      const fallback = await this.fallback.afterFailure(error, input.agent, prepared.promptTokens, input.maxTokens, input);
+      if (!fallback) throw error;
+      prepared.targets = fallback.targets;
+      prepared.metering.useFallback(fallback.plan);
+      return run(this.routedCall(input, prepared));
+    }
+  }
+
+  private outcome(prepared: PreparedCall): RunRoutingOutcome {
+    const { decision, fallbackPlan } = prepared.metering.route;
+    return { ...(decision ? { routing: decision } : {}), ...(fallbackPlan ? { fallbackPlan: fallbackPlan.id } : {}) };
   }
 
   private routedCall(input: RunInput, prepared: PreparedCall) {
     return {
       targets: prepared.targets,
-      request: { messages: prepared.messages, temperature: input.temperature },
+      request: input.options ? { messages: prepared.messages, temperature: input.temperature, ...input.options } : { messages: prepared.messages, temperature: input.temperature },
       signal: input.signal,
       deadlineAt: Date.now() + this.dependencies.deadlineMs,
       onAttempt: prepared.metering.onAttempt,
@@ -201,16 +268,19 @@ export class AgentRunner {
       const { call, input, prepared } = await this.start(request, 'chat');
       let failed = true;
       try {
-        const { result, target } = await this.dependencies.llm.generate(this.routedCall(input, prepared));
+        const { result, target } = await this.withFallback(input, prepared, (routed) => this.dependencies.llm.generate(routed));
         failed = false;
         await this.cache.store(ticket, { ...result, content: result.content, finishReason: result.finishReason, provider: target.provider, model: target.model, sandbox: target.sandbox, usage: { inputTokens: result.usage.inputTokens, outputTokens: result.usage.outputTokens } });
         return {
+          ...this.outcome(prepared),
           content: result.content,
+          ...(result.toolCalls?.length ? { toolCalls: result.toolCalls } : {}),
           usage: { inputTokens: result.usage.inputTokens, outputTokens: result.usage.outputTokens },
           finishReason: result.finishReason,
           provider: target.provider,
           model: target.model,
           requestId: input.requestId,
+          cost: prepared.metering.cost,
           cache: ticket.outcome,
           experiment: input.experiment,
         };
@@ -231,7 +301,7 @@ export class AgentRunner {
     const { call, input, prepared } = await this.experiments.observe(request, () => this.start(request, 'stream'));
     let session;
     try {
-      session = await this.dependencies.llm.openStream(this.routedCall(input, prepared));
+      session = await this.withFallback(input, prepared, (routed) => this.dependencies.llm.openStream(routed));
     } catch (error) {
       await prepared.metering.finish(true);
       call.done();
@@ -246,8 +316,8 @@ export class AgentRunner {
       let failed = true;
       try {
         for await (const event of opened.events as AsyncGenerator<StreamEvent>) {
-          if (event.type === 'delta') yield event;
-          else yield { type: 'end', usage: { inputTokens: event.usage.inputTokens, outputTokens: event.usage.outputTokens }, finishReason: event.finishReason };
+          if (event.type === 'delta' || event.type === 'tool_call') yield event;
+          else yield { type: 'end', usage: { inputTokens: event.usage.inputTokens, outputTokens: event.usage.outputTokens }, finishReason: event.finishReason, cost: prepared.metering.cost };
         }
         failed = false;
       } catch (error) {
@@ -259,7 +329,7 @@ export class AgentRunner {
       }
     }
     const answer = { provider: opened.target.provider, model: opened.target.model, sandbox: opened.target.sandbox };
-    return { provider: opened.target.provider, model: opened.target.model, requestId: input.requestId, events: this.cache.recording(ticket, events(), answer), cache: ticket.outcome, experiment: input.experiment };
+    return { ...this.outcome(prepared), provider: opened.target.provider, model: opened.target.model, requestId: input.requestId, events: this.cache.recording(ticket, events(), answer), cache: ticket.outcome, experiment: input.experiment };
   }
 
   testConnection(agent: AgentDocument): Promise<ConnectionTestResult> {

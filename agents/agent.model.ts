@@ -21,6 +21,29 @@ export interface AgentLlmRecord {
   keyMask?: string | null;
   keyStatus?: KeyStatus | null;
   keyCheckedAt?: Date | null;
+  /** Cost-aware routing (#14): a BYOK agent's second, cheaper model for easy requests, with its own sealed key. */
+  light?: AgentLightModelRecord | null;
+}
+
+// ---- cost-aware routing (#14) ----
+export interface AgentLightModelRecord {
+  provider: string;
+  model: string;
+  baseUrl: string | null;
+  sealedKey: SealedKeyRecord | null;
+  keyMask: string | null;
+  keyStatus: KeyStatus | null;
+}
+
+export interface AgentRoutingRecord {
+  /** null: the plan's routing (managed) or off (BYOK). */
+  setting: 'off' | 'quality' | 'balanced' | 'savings' | null;
+  /** The owner's opt-out: always the most capable model. */
+  alwaysStrong: boolean;
+  /** Consent to answer from this managed plan when the agent's own key fails (billed at its overage rate). */
+  fallbackPlan: 'starter' | 'pro' | 'ultra' | null;
+  /** Near a budget or cap, move to the light model before clamping or refusing. */
+  degrade: boolean;
 }
 
 /** The response cache of one agent (cache): off unless the owner turns it on (agents/response-cache.schemas.ts). */
@@ -41,6 +64,7 @@ export interface AgentDocument {
   status: 'active' | 'paused';
   llm: AgentLlmRecord;
   limits: { monthlyTokenCap: number | null; monthlyBudgetMicros: number | null };
+  routing?: AgentRoutingRecord | null;
   // Response cache (cache)
   cache?: AgentCacheSetting | null;
   createdAt: Date;
@@ -56,6 +80,8 @@ export interface AgentApiKeyDocument {
   createdBy: Types.ObjectId;
   createdAt: Date;
   lastUsedAt: Date | null;
+  /** A name people give the key ("Website widget", "Zapier"); keys made before names existed have none. */
+  name?: string | null;
 }
 
 const sealedKeySchema = new Schema<SealedKeyRecord>(
@@ -80,11 +106,13 @@ const agentSchema = new Schema<AgentDocument>(
       keyMask: { type: String, default: null },
       keyStatus: { type: String, enum: [...KEY_STATUSES, null], default: null },
       keyCheckedAt: { type: Date, default: null },
+      light: { type: Schema.Types.Mixed, default: null },
     },
     limits: {
       monthlyTokenCap: { type: Number, default: null },
       monthlyBudgetMicros: { type: Number, default: null },
     },
+    routing: { type: Schema.Types.Mixed, default: null },
     // Response cache (cache)
     cache: { type: Schema.Types.Mixed, default: undefined },
   },
@@ -100,6 +128,7 @@ const agentApiKeySchema = new Schema<AgentApiKeyDocument>(
     prefix: { type: String, required: true },
     createdBy: { type: Schema.Types.ObjectId, required: true },
     lastUsedAt: { type: Date, default: null },
+    name: { type: String, default: null },
   },
   { timestamps: { createdAt: true, updatedAt: false }, collection: 'agent_api_keys', autoIndex: false },
 );

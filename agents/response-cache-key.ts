@@ -7,7 +7,7 @@ import crypto from 'node:crypto';
 import type { AgentCacheSetting, AgentDocument } from './agent.model';
 
 /** RunInput fields that never change the answer (or are already folded into the agent): everything else is keyed. */
-export const NON_SHAPING_FIELDS = ['agent', 'signal', 'requestId', 'endUser', 'metadata', 'cacheControl', 'experiment', 'pinned'] as const;
+export const NON_SHAPING_FIELDS = ['agent', 'signal', 'requestId', 'endUser', 'metadata', 'conversationId', 'apiKeyId', 'cacheControl', 'experiment', 'pinned'] as const;
 
 export const DEFAULT_CACHE_SETTING: AgentCacheSetting = {
   mode: 'off',
@@ -98,13 +98,17 @@ export type CacheSkipReason = 'cache_off' | 'client_no_cache' | 'tools' | 'tempe
 
 /**
  * Tool use in either direction is never cached: a request that offers tools or carries tool traffic in its messages
- * (whatever the normalized shape names it: any non-empty field or message field whose name starts with "tool").
+ * (whatever the normalized shape names it: any non-empty field, option or message field whose name starts with "tool",
+ * e.g. `options.tools`, `options.toolChoice`, a message's `toolCalls` / `toolCallId`, or a `tool` message).
  */
 export function involvesTools(input: object): boolean {
   const nonEmpty = (value: unknown) => value !== undefined && value !== null && value !== false && !(Array.isArray(value) && value.length === 0);
   const hasToolField = (record: Record<string, unknown>) => Object.entries(record).some(([name, value]) => /^tool/i.test(name) && nonEmpty(value));
   const fields = shapingFields(input);
   if (hasToolField(fields)) return true;
+  // The generation options (tools, toolChoice, parallelToolCalls… on RunInput.options).
+  const options = fields.options;
+  if (options && typeof options === 'object' && hasToolField(options as Record<string, unknown>)) return true;
   const messages = Array.isArray(fields.messages) ? (fields.messages as Array<Record<string, unknown>>) : [];
   return messages.some((message) => message.role === 'tool' || hasToolField(message));
 }

@@ -116,13 +116,15 @@ export class RunCache {
     return (async function* () {
       let content = '';
       let end: { usage: { inputTokens: number; outputTokens: number }; finishReason: string } | undefined;
+      let toolCalls = false;
       for await (const event of events) {
         const record = event as unknown as { type: string; content?: string; usage?: { inputTokens: number; outputTokens: number }; finishReason?: string };
         if (record.type === 'delta' && typeof record.content === 'string') content += record.content;
+        if (record.type === 'tool_call') toolCalls = true;
         if (record.type === 'end') end = { usage: record.usage!, finishReason: record.finishReason! };
         yield event;
       }
-      if (end) await store({ content, finishReason: end.finishReason, usage: end.usage, ...answer });
+      if (end && !toolCalls) await store({ content, finishReason: end.finishReason, usage: end.usage, ...answer });
     })();
   }
 }

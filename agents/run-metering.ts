@@ -3,20 +3,119 @@
 import type { Catalog, Plan } from '../server/catalog/catalog.service';
 import type { Logger } from '../server/logger';
 import type { AttemptReport, RouteTarget } from '../server/llm/llm-router';
-import { costMicros, priceSnapshotFor } from '../server/metering/pricing';
+import { costMicros, monthOf, overagePriceMicros, overageTokensBetween, priceSnapshotFor } from '../server/metering/pricing';
+import type { AnswerCost } from '../server/metering/meter.types';
 import { applicableLimit } from '../server/metering/limits.service';
 import type { AgentDocument } from './agent.model';
-import type { KeyHealth, Reservation, UsageLimits, UsageMeter } from './agent-ports';
+import type { KeyHealth, MonthToDate, Reservation, UsageLimits, UsageMeter } from './agent-ports';
+import type { MeterRouting } from '../server/metering/metering.models';
+import type { RouteDecision } from '../server/llm/prompt-router';
+
+/** How cost-aware routing (#14) shaped this call: the decision, the strong model's prices, degradation, fallback. */
+export interface CallRouting {
+  decision?: RouteDecision;
+  strongPrice?: { inputUsdPerMillion: number; outputUsdPerMillion: number };
+  degraded?: 'light_model';
+  /** Set once the agent's own key failed and the owner's chosen plan answers (billed at its overage rate). */
+  fallbackPlan?: Plan;
+}
 
 /** What one call's metering remembers between its attempts. */
 export class CallMetering {
   private reservationSettled = false;
   private outputStarted = false;
+  /** What the attempts so far cost the customer (undefined while unknown: no month-to-date total for a managed plan). */
+  private answerCost: AnswerCost | undefined;
+  private answerCostUnknown = false;
 
   constructor(
-    private readonly dependencies: { catalog: Catalog; meter: UsageMeter; limits: UsageLimits; keyHealth: KeyHealth; logger: Logger },
-    private readonly call: { agent: AgentDocument; requestId: string; requestType: 'chat' | 'stream'; plan: Plan | undefined; reservation: Reservation | undefined; experiment?: { id: string; variant: string } },
+    private readonly dependencies: { catalog: Catalog; meter: UsageMeter; limits: UsageLimits; keyHealth: KeyHealth; logger: Logger; monthToDate?: MonthToDate },
+    private readonly call: {
+      agent: AgentDocument;
+      requestId: string;
+      requestType: 'chat' | 'stream';
+      plan: Plan | undefined;
+      reservation: Reservation | undefined;
+      endUser?: string;
+      metadata?: Record<string, string>;
+      /** The agent API key that made the call (activity log). */
+      apiKeyId?: string;
+      // A/B experiments (cache): the variant this call runs, on its meter events.
+      experiment?: { id: string; variant: string };
+    },
+    readonly route: CallRouting = {},
   ) {}
+
+  /** The agent's own key failed: the next attempts are the consented fallback plan's (#14). */
+  useFallback(plan: Plan): void {
+    this.route.fallbackPlan = plan;
+  }
+
+  /** The meter event's `routing`: the decision and, against the strong model's prices, what these tokens saved. */
+  private meterRouting(inputTokens: number, outputTokens: number, snapshot: { inputUsdPerMillion: number; outputUsdPerMillion: number }): MeterRouting | undefined {
+    const { decision, strongPrice } = this.route;
+    if (!decision) return undefined;
+    const routing: MeterRouting = { ...decision };
+    if (strongPrice) {
+      routing.strongPrice = strongPrice;
+      const strongCost = costMicros(inputTokens, strongPrice.inputUsdPerMillion) + costMicros(outputTokens, strongPrice.outputUsdPerMillion);
+      const cost = costMicros(inputTokens, snapshot.inputUsdPerMillion) + costMicros(outputTokens, snapshot.outputUsdPerMillion);
+      routing.savedMicros = Math.max(0, strongCost - cost);
+    }
+    return routing;
+  }
+
+  /** Before the call: a managed agent's month-to-date tokens are read once per process and month. */
+  static prepareMonthToDate(monthToDate: MonthToDate | undefined, agent: AgentDocument): Promise<void> | undefined {
+    if (!monthToDate || agent.llm.mode !== 'managed') return undefined;
+    const agentId = agent._id.toString();
+    const month = monthOf(new Date());
+    // Known (every call after the first of the month): nothing to wait for.
+    return monthToDate.isKnown(agentId, month) ? undefined : monthToDate.load(agentId, agent._id, month);
+  }
+
+  /** The call's price for the answer (usage.cost), once every attempt is in. */
+  get cost(): AnswerCost | undefined {
+    return this.answerCostUnknown ? undefined : this.answerCost;
+  }
+
+  private addCost(report: AttemptReport, snapshot: ReturnType<typeof priceSnapshotFor>): void {
+    const usage = report.usage!;
+    const tokens = usage.inputTokens + usage.outputTokens;
+    const { agent, plan } = this.call;
+    const fallbackPlan = this.route.fallbackPlan;
+    let cost: AnswerCost;
+    if (fallbackPlan) {
+      // A consented fallback (#14): every token at the plan's overage rate, no allowance.
+      cost = { priceMicros: overagePriceMicros(tokens, fallbackPlan.overageUsdPerMillion), basis: 'overage', includedTokens: 0, overageTokens: tokens, fromAllowance: false };
+    } else if (plan) {
+      const before = this.dependencies.monthToDate?.take(agent._id.toString(), monthOf(new Date()), tokens);
+      if (before === undefined) {
+        this.answerCostUnknown = true;
+        return;
+      }
+      const overageTokens = overageTokensBetween(before, before + tokens, plan.includedTokens);
+      cost = { priceMicros: overagePriceMicros(overageTokens, plan.overageUsdPerMillion), basis: 'overage', includedTokens: tokens - overageTokens, overageTokens, fromAllowance: overageTokens === 0 };
+    } else {
+      cost = {
+        priceMicros: costMicros(usage.inputTokens, snapshot.inputUsdPerMillion) + costMicros(usage.outputTokens, snapshot.outputUsdPerMillion),
+        basis: 'list_price',
+        includedTokens: 0,
+        overageTokens: 0,
+        fromAllowance: false,
+      };
+    }
+    const previous = this.answerCost;
+    this.answerCost = previous
+      ? {
+          priceMicros: previous.priceMicros + cost.priceMicros,
+          basis: cost.basis,
+          includedTokens: previous.includedTokens + cost.includedTokens,
+          overageTokens: previous.overageTokens + cost.overageTokens,
+          fromAllowance: previous.fromAllowance && cost.fromAllowance,
+        }
+      : cost;
+  }
 
   /** The pre-call hook: reserves the worst case (prompt + the primary target's output budget) when a limit applies. */
   static async reserve(dependencies: { catalog: Catalog; limits: UsageLimits }, agent: AgentDocument, primary: RouteTarget, plan: Plan | undefined, promptTokens: number) {
@@ -37,9 +136,16 @@ export class CallMetering {
   readonly onAttempt = (report: AttemptReport): void => {
     const usage = report.usage;
     if (!usage || usage.inputTokens + usage.outputTokens <= 0) return;
-    const { agent, requestId, requestType, plan } = this.call;
+    const { agent, requestId, requestType } = this.call;
+    const fallbackPlan = this.route.fallbackPlan;
+    const plan = fallbackPlan ?? this.call.plan;
     const reservation = !this.reservationSettled ? this.call.reservation : undefined;
     if (reservation) this.reservationSettled = true;
+    const catalogSnapshot = priceSnapshotFor(this.dependencies.catalog, report.provider, report.model, plan);
+    // A fallback is billed per token at the plan's overage rate, with no monthly fee and no included tokens.
+    const priceSnapshot = fallbackPlan ? { ...catalogSnapshot, includedTokens: 0 } : catalogSnapshot;
+    this.addCost(report, priceSnapshot);
+    const routing = this.meterRouting(usage.inputTokens, usage.outputTokens, priceSnapshot);
     this.dependencies.meter.record({
       requestId: report.attempt === 1 ? requestId : `${requestId}:${report.attempt}`,
       agentId: agent._id.toString(),
@@ -50,7 +156,7 @@ export class CallMetering {
       tier: plan?.tier ?? null,
       mode: agent.llm.mode,
       plan: plan?.id ?? null,
-      requestType,
+      requestType: report.toolCalls ? 'tool' : requestType,
       status: report.status,
       usageSource: usage.source,
       tokensInput: usage.inputTokens,
@@ -59,10 +165,18 @@ export class CallMetering {
       credential: report.credentialReference,
       sandbox: report.sandbox,
       attempt: report.attempt,
-      priceSnapshot: priceSnapshotFor(this.dependencies.catalog, report.provider, report.model, plan),
+      priceSnapshot,
       countsAsRequest: report.status === 'ok' || (report.status !== 'error' && this.outputStarted),
       reservation: reservation ? { tokens: reservation.tokens, costMicros: reservation.costMicros } : undefined,
       budgetMicros: agent.llm.mode === 'byok' ? agent.limits?.monthlyBudgetMicros ?? null : undefined,
+      ...(this.call.endUser !== undefined ? { endUser: this.call.endUser } : {}),
+      ...(this.call.metadata !== undefined ? { metadata: this.call.metadata } : {}),
+      // Cost-aware routing (#14)
+      ...(routing ? { routing } : {}),
+      ...(fallbackPlan ? { fallback: true } : {}),
+      ...(this.route.degraded ? { degraded: this.route.degraded } : {}),
+      ...(this.call.apiKeyId ? { apiKeyId: this.call.apiKeyId } : {}),
+      // A/B experiments (cache)
       ...(this.call.experiment ? { experiment: this.call.experiment } : {}),
     });
   };
@@ -76,7 +190,7 @@ export class CallMetering {
     }
     if (failed) {
       this.dependencies.meter.recordError({ workspaceId: agent.workspaceId.toString(), agentId: agent._id.toString(), mode: agent.llm.mode, plan: agent.llm.plan ?? null, timestamp: new Date() });
-    } else if (agent.llm.mode === 'byok' && agent.llm.keyStatus !== 'valid') {
+    } else if (agent.llm.mode === 'byok' && agent.llm.keyStatus !== 'valid' && !this.route.fallbackPlan) {
       await this.dependencies.keyHealth.recordKeyStatus(agent._id.toString(), 'valid').catch(() => undefined);
     }
   }

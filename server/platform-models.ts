@@ -6,6 +6,7 @@ import { createAuthModels } from './auth/auth.models';
 import { createWorkspaceModels } from './workspaces/workspace.model';
 import { createAgentModels } from '../agents/agent.model';
 import { createMeteringModels } from './metering/metering.models';
+import { createInviteModels } from './workspaces/invite.model';
 import { createResponseCacheModel } from '../agents/response-cache.model';
 import { createExperimentModels } from '../agents/experiment.model';
 
@@ -16,6 +17,7 @@ export function createModels(connection: Connection) {
     ...createWorkspaceModels(connection),
     ...createAgentModels(connection),
     ...createMeteringModels(connection),
+    ...createInviteModels(connection),
     // Response cache and A/B experiments (cache)
     ResponseCacheEntry: createResponseCacheModel(connection),
     ...createExperimentModels(connection),

@@ -29,6 +29,7 @@ import { ProviderRoutes } from './llm/provider-routes';
 import { MeterService, type MeterOptions } from './metering/meter.service';
 import { MeterSpool, type MeterSpoolOptions } from './metering/meter-spool';
 import { LimitsService } from './metering/limits.service';
+import { MonthToDateTokens } from './metering/month-to-date-tokens';
 import { AlertService } from './metering/alert.service';
 import { UsageService } from './metering/usage.service';
 import { UsageLivePublisher } from './metering/usage-live-publisher';
@@ -51,6 +52,20 @@ import { ModelComparison } from '../agents/model-comparison';
 import { UsageSplitsService } from './metering/usage-splits.service';
 import { createExperimentsRouter } from './http/routers/experiments.router';
 import '../server/http/express-request.types';
+// Cost-aware routing (#14)
+import { createRoutingRouter } from './http/routers/routing.router';
+import { LimitHeadroom } from './metering/limit-headroom';
+import { RoutingStickiness } from './llm/routing-stickiness';
+// Activity log, invites, usage views, API reference (experience-b)
+import type express from 'express';
+import { ActivityService } from './metering/activity.service';
+import { UsageViewsService } from './metering/usage-views.service';
+import { InviteService } from './workspaces/invite.service';
+import { createInviteMailer } from './workspaces/invite-mailer';
+import { createActivityRouter } from './http/routers/activity.router';
+import { createInvitesRouter } from './http/routers/invites.router';
+import { createUsageViewsRouter } from './http/routers/usage-views.router';
+import { createApiDocsRouter } from './http/routers/api-docs.router';
 
 /** The repository root (where package.json is), whether running from source or from dist/. */
 export const PROJECT_ROOT = (() => {
@@ -90,6 +105,8 @@ export interface Platform {
   simulator: SimulatorHandle | undefined;
   realtime: Realtime;
   url: string;
+  /** The Express application (everything but /v1); the API reference test walks its router stack. */
+  app: express.Express;
   stop(): Promise<void>;
 }
 
@@ -142,6 +159,9 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   // could miss another instance's change, so they read it every time.
   const usage = new UsageService(models, catalog, { agentListCacheMs: config.redisUrl ? 0 : 2_000 });
   agents.onAgentChanged(() => usage.agentsChanged());
+  // Prices each answer (usage.cost) from the agent's month-to-date tokens; every written rollup keeps it current.
+  const monthToDate = new MonthToDateTokens(models);
+  meter.onRollupsChanged((changes) => monthToDate.observe(changes));
   // Response cache and A/B experiments (cache): semantic lookups on Atlas Vector Search when the deployment has it.
   const routing = new ProviderRoutes(config, { simulator, fetch: keepAliveFetch });
   const vectors = await chooseVectorIndex(models.ResponseCacheEntry, logger, { dimensions: 256, load: ResponseCacheService.loader(models.ResponseCacheEntry) });
@@ -167,9 +187,18 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     keyHealth: agents,
     logger,
     deadlineMs: config.llmDeadlineMs,
+    stickiness: new RoutingStickiness(),
+    headroom: new LimitHeadroom(models),
+    monthToDate,
     responseCache,
     experiments,
   });
+
+  // Activity log, invites, usage views (experience-b)
+  const activity = new ActivityService(models);
+  const usageViews = new UsageViewsService(models);
+  const inviteMailer = createInviteMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, onError: (error) => logger.warn({ code: (error as { code?: string }).code ?? 'unknown' }, 'invite mail could not be sent') });
+  const invites = new InviteService(models, workspaces, inviteMailer, { lifetimeDays: config.inviteLifetimeDays, publicUrl: config.publicUrl });
 
   const authenticate = createAuthenticateMiddleware(config, sessions);
   const requireWorkspaceRole = createWorkspaceAccess(workspaces);
@@ -191,7 +220,13 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
         requireWorkspaceRole,
       ),
       createChatRouter(agents, runner, authenticate, requireWorkspaceRole),
+      createUsageViewsRouter(usageViews, catalog, authenticate, requireWorkspaceRole),
       createUsageRouter(usage, alerts, authenticate, requireWorkspaceRole),
+      createRoutingRouter(agents, usage, authenticate, requireWorkspaceRole),
+      // experience-b
+      createActivityRouter(activity, authenticate, requireWorkspaceRole),
+      createInvitesRouter(invites, authenticate, requireWorkspaceRole),
+      createApiDocsRouter(),
       createExperimentsRouter(
         {
           cacheSettings: new ResponseCacheSettings(agents, responseCache),
@@ -271,11 +306,12 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       if (!(await runner.whenIdle(5_000))) logger.error({ calls: runner.callsInFlight }, 'calls still in flight at shutdown; their meter events may be missing');
       livePublisher.close();
       await meter.stop();
+      inviteMailer.close();
       await closeKeepAliveFetch().catch(() => undefined);
       if (ownsSimulator) await simulator?.close();
       await database.close();
       logger.info('Agent Host stopped');
     })());
 
-  return { config, logger, database, models, catalog, meter, agents, usage, httpServer, simulator, realtime, url, stop };
+  return { config, logger, database, models, catalog, meter, agents, usage, httpServer, simulator, realtime, url, app, stop };
 }

@@ -6,6 +6,9 @@ type RecordedEventFields = Pick<
   MeterEventDocument,
   | 'requestId' | 'timestamp' | 'provider' | 'model' | 'tier' | 'mode' | 'plan' | 'requestType' | 'status' | 'usageSource'
   | 'tokensInput' | 'tokensOutput' | 'latencyMs' | 'credential' | 'sandbox' | 'attempt' | 'priceSnapshot'
+  // Cost-aware routing (#14)
+  | 'routing' | 'fallback' | 'degraded'
+  | 'endUser' | 'metadata'
   // Response cache and A/B experiments (cache)
   | 'cacheHit' | 'savedPriceMicros' | 'experiment'
 >;
@@ -19,6 +22,8 @@ export interface MeterEventInput extends RecordedEventFields {
   reservation?: { tokens: number; costMicros: number };
   /** BYOK monthly budget at the time of the call, for budget alerts. */
   budgetMicros?: number | null;
+  // activity log (experience-b): the agent API key that made the call
+  apiKeyId?: string | null;
 }
 
 export interface RollupChange {
@@ -32,4 +37,20 @@ export interface RollupChange {
   costBeforeMicros: number;
   costAfterMicros: number;
   budgetMicros: number | null;
+}
+
+/**
+ * What one call costs the customer, as the answer reports it (`usage.cost`): on a managed plan the overage part
+ * (tokens past the plan's included allowance × the overage rate), on BYOK the provider's list price. Worked out
+ * when the answer is sent, from the month-to-date tokens this server knows; the meter event's price is the bill.
+ */
+export interface AnswerCost {
+  priceMicros: number;
+  basis: 'overage' | 'list_price';
+  /** Tokens of this call inside the included allowance (managed; 0 on BYOK). */
+  includedTokens: number;
+  /** Tokens of this call past the allowance (managed; 0 on BYOK). */
+  overageTokens: number;
+  /** True when the whole call came out of the included allowance (managed only). */
+  fromAllowance: boolean;
 }

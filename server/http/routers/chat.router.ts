@@ -6,23 +6,30 @@ import type { AgentRunner, RunStream } from '../../../agents/agent-runner';
 import type { RequireWorkspaceRole } from '../middleware/workspace-access.middleware';
 import { parseInput } from '../middleware/validate-request';
 import { streamFailure } from '../error-response';
-import { abortOnClientClose } from '../openai-compatible-api';
+import { abortOnClientClose, routingHeaders } from '../openai-compatible-api';
+import { chatMessagesSchema, chatSurfaceFields, normalizeChatInput } from '../chat-completion-request';
+import { CONVERSATION_HEADER, ROUTE_HEADER, conversationIdFrom, parseForcedRoute } from '../../../agents/run-routing';
 import { cacheControlOf, cacheHeaders } from '../response-cache-headers';
 
+// Messages and the Chat Completions fields (tools, tool_choice, response_format, stop, sampling, user, metadata) are
+// the same schema as /v1 (chat-completion-request.ts); the output budget and temperature keep this API's names.
 export const chatRequestSchema = z
   .object({
-    messages: z
-      .array(z.object({ role: z.enum(['user', 'assistant']), content: z.string().max(400_000) }).strict())
-      .min(1, 'needs at least one message')
-      .max(500),
+    messages: chatMessagesSchema,
     stream: z.boolean().optional().default(false),
     maxTokens: z.number().int().positive().max(1_000_000).optional(),
     temperature: z.number().min(0).max(2).optional(),
+    ...chatSurfaceFields,
   })
   .strict();
 
+/** A tool call as OpenAI writes it, so the assistant message can be sent back as it is. */
+const wireToolCalls = (toolCalls: ReadonlyArray<{ id: string; name: string; arguments: string }>) =>
+  toolCalls.map((call) => ({ id: call.id, type: 'function', function: { name: call.name, arguments: call.arguments } }));
+
 async function writeSse(response: Response, stream: RunStream): Promise<void> {
   response.status(200);
+  for (const [name, value] of Object.entries(routingHeaders(stream) ?? {})) response.setHeader(name, value);
   response.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
   response.setHeader('Cache-Control', 'no-cache, no-transform');
   response.setHeader('Connection', 'keep-alive');
@@ -32,7 +39,8 @@ async function writeSse(response: Response, stream: RunStream): Promise<void> {
   try {
     for await (const event of stream.events) {
       if (event.type === 'delta') response.write(`data: ${JSON.stringify({ type: 'delta', content: event.content })}\n\n`);
-      else response.write(`data: ${JSON.stringify({ type: 'end', usage: event.usage, finishReason: event.finishReason, requestId: stream.requestId, provider: stream.provider, model: stream.model, cache: stream.cache ?? null, experiment: stream.experiment ?? null })}\n\n`);
+      else if (event.type === 'tool_call') response.write(`data: ${JSON.stringify(event)}\n\n`);
+      else response.write(`data: ${JSON.stringify({ type: 'end', usage: event.usage, finishReason: event.finishReason, cost: event.cost, requestId: stream.requestId, provider: stream.provider, model: stream.model, ...(stream.routing ? { routing: stream.routing } : {}), ...(stream.fallbackPlan ? { fallbackPlan: stream.fallbackPlan } : {}), cache: stream.cache ?? null, experiment: stream.experiment ?? null })}\n\n`);
     }
   } catch (error) {
     const appError = streamFailure(error);
@@ -45,14 +53,20 @@ export function createChatRouter(agents: AgentService, runner: AgentRunner, auth
   const router = Router();
   router.post('/api/workspaces/:workspaceId/agents/:agentId/chat', authenticate, requireWorkspaceRole('builder'), async (request, response) => {
     const input = parseInput(chatRequestSchema, request.body);
+    const normalized = normalizeChatInput(input, { allowSystem: false });
     const agent = await agents.getRecord(request.workspaceAccess!.workspaceId, String(request.params.agentId));
     const runInput = {
       agent,
-      messages: input.messages,
+      messages: normalized.messages,
       maxTokens: input.maxTokens,
       temperature: input.temperature,
       signal: abortOnClientClose(response),
       requestId: String(request.id),
+      options: normalized.options,
+      endUser: normalized.endUser,
+      metadata: normalized.metadata,
+      route: parseForcedRoute(request.headers[ROUTE_HEADER]),
+      conversationId: conversationIdFrom(request.headers[CONVERSATION_HEADER], normalized.metadata),
       cacheControl: cacheControlOf(request.headers['cache-control']),
     };
     if (input.stream) {
@@ -60,14 +74,18 @@ export function createChatRouter(agents: AgentService, runner: AgentRunner, auth
       return;
     }
     const result = await runner.generate(runInput);
+    for (const [name, value] of Object.entries(routingHeaders(result) ?? {})) response.setHeader(name, value);
     for (const [name, value] of Object.entries(cacheHeaders(result))) response.setHeader(name, value);
     response.json({
-      message: { role: 'assistant', content: result.content },
+      message: result.toolCalls ? { role: 'assistant', content: result.content, tool_calls: wireToolCalls(result.toolCalls) } : { role: 'assistant', content: result.content },
       usage: result.usage,
+      cost: result.cost,
       provider: result.provider,
       model: result.model,
       requestId: result.requestId,
       finishReason: result.finishReason,
+      ...(result.routing ? { routing: result.routing } : {}),
+      ...(result.fallbackPlan ? { fallbackPlan: result.fallbackPlan } : {}),
       cache: result.cache ?? null,
       experiment: result.experiment ?? null,
     });
