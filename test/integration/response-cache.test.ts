@@ -180,7 +180,6 @@ describe('response cache (exact and semantic, through /v1)', function () {
 
   it('requests with tools are skipped (the check reads the normalized request)', async () => {
     const { agent, client } = await cachedAgent(owner);
-    // Until /v1 takes tools, a request offering them is refused before the cache; the runner-level check is direct.
     expect(involvesTools({ messages: [{ role: 'user', content: 'hi' }], tools: [{ type: 'function', function: { name: 'lookup' } }] })).to.equal(true);
     expect(involvesTools({ messages: [{ role: 'user', content: 'hi' }], toolChoice: 'auto' })).to.equal(true);
     expect(involvesTools({ messages: [{ role: 'assistant', content: '', toolCalls: [{ id: '1' }] }, { role: 'tool', content: '42' }] })).to.equal(true);
@@ -188,16 +187,18 @@ describe('response cache (exact and semantic, through /v1)', function () {
     expect(answerInvolvesTools({ finishReason: 'tool_calls' })).to.equal(true);
     expect(answerInvolvesTools({ finishReason: 'stop', toolCalls: [{ id: 'call_1' }] })).to.equal(true);
     expect(answerInvolvesTools({ finishReason: 'stop' })).to.equal(false);
-    const refused = await client.chat.completions
-      .create({ model: 'agent', messages: [{ role: 'user', content: 'hi' }], tools: [{ type: 'function', function: { name: 'lookup', parameters: { type: 'object' } } }] })
-      .then(() => undefined, (error: unknown) => error);
-    if (refused === undefined) {
-      // /v1 accepts tools (after the tools work lands): such a call must have been skipped.
-      const events = await meterEvents(platform, agent.id);
-      expect(events.every((event) => event.cacheHit !== true)).to.equal(true);
-    } else {
-      expect((refused as { status?: number }).status).to.equal(400);
-    }
+    expect(involvesTools({ messages: [{ role: 'user', content: 'hi' }], options: { tools: [{ name: 'lookup', parameters: { type: 'object' } }] } })).to.equal(true);
+    expect(involvesTools({ messages: [{ role: 'user', content: 'hi' }], options: { topP: 0.5 } })).to.equal(false);
+    const tools = [{ type: 'function' as const, function: { name: 'lookup', parameters: { type: 'object', properties: {} } } }];
+    const first = await client.chat.completions.create({ model: 'agent', messages: [{ role: 'user', content: 'Look it up' }], tools }).withResponse();
+    expect(first.response.headers.get('x-cache')).to.equal('skipped');
+    expect(first.response.headers.get('x-cache-reason')).to.equal('tools');
+    const again = await client.chat.completions.create({ model: 'agent', messages: [{ role: 'user', content: 'Look it up' }], tools }).withResponse();
+    expect(again.response.headers.get('x-cache')).to.equal('skipped');
+    // The same question without tools is a normal miss: nothing was stored for the tool requests.
+    expect((await ask(client, 'Look it up')).response.headers.get('x-cache')).to.equal('miss');
+    const events = await meterEvents(platform, agent.id);
+    expect(events.filter((event) => event.cacheHit === true)).to.have.length(0);
   });
 
   it('semantic: a paraphrase is a hit above the threshold, an unrelated question a miss; embeddings metered at cost', async () => {
