@@ -7,6 +7,7 @@ import type { AlertType, MeteredAgentRecord } from '../server/metering/metering.
 import type { Reservation } from '../server/metering/limits.service';
 import type { SecretBinding, SealedSecret } from '../server/vault/vault.service';
 import type { KeyStatus } from './agent.model';
+import type { PlanChangeInput } from '../server/metering/billing/plan-history';
 
 export type { Reservation };
 
@@ -74,4 +75,12 @@ export interface MonthToDate {
 /** How much of an agent's monthly limit is used, 0..1+ (server/metering/limit-headroom.ts). */
 export interface LimitReading {
   usedFraction(agent: MeteredAgentRecord): Promise<number>;
+}
+
+/**
+ * Plan history (server/metering/billing/plan-history.ts): every change of an agent's LLM setting, pause/resume,
+ * creation and deletion, with its time and actor. The billing rule (docs/BILLING.md) reads nothing else.
+ */
+export interface PlanHistoryRecorder {
+  record(change: PlanChangeInput): Promise<void>;
 }

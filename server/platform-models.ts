@@ -7,6 +7,7 @@ import { createWorkspaceModels } from './workspaces/workspace.model';
 import { createAgentModels } from '../agents/agent.model';
 import { createMeteringModels } from './metering/metering.models';
 import { createInviteModels } from './workspaces/invite.model';
+import { createBillingModels } from './metering/billing/statement.models';
 import { createResponseCacheModel } from '../agents/response-cache.model';
 import { createExperimentModels } from '../agents/experiment.model';
 
@@ -18,6 +19,7 @@ export function createModels(connection: Connection) {
     ...createAgentModels(connection),
     ...createMeteringModels(connection),
     ...createInviteModels(connection),
+    ...createBillingModels(connection),
     // Response cache and A/B experiments (cache)
     ResponseCacheEntry: createResponseCacheModel(connection),
     ...createExperimentModels(connection),

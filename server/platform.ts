@@ -43,6 +43,11 @@ import { createAgentsRouter } from './http/routers/agents.router';
 import { createChatRouter } from './http/routers/chat.router';
 import { createOpenAiCompatibleApi } from './http/openai-compatible-api';
 import { createUsageRouter } from './http/routers/usage.router';
+import { PlanHistoryService } from './metering/billing/plan-history';
+import { StatementService, type StatementServiceOptions } from './metering/billing/statement.service';
+import { StatementCloseJob } from './metering/billing/statement-close-job';
+import type { StatementEvents } from './metering/billing/statement-events';
+import { createStatementsRouter } from './http/routers/statements.router';
 // Response cache, A/B experiments, side-by-side comparison (cache)
 import { ResponseCacheService } from '../agents/response-cache.service';
 import { ResponseCacheSettings } from '../agents/response-cache-settings';
@@ -90,6 +95,8 @@ export interface PlatformOptions {
   runMigrationsOnStart?: boolean;
   /** How long stop() lets in-flight requests finish before it cuts them (default 10 s). */
   drainTimeoutMs?: number;
+  /** Monthly statements: grace after a month's end before it closes; false: no close job (tests close by hand). */
+  statements?: Partial<StatementServiceOptions> & { closeJob?: false | { intervalMs: number } };
 }
 
 export interface Platform {
@@ -107,6 +114,8 @@ export interface Platform {
   url: string;
   /** The Express application (everything but /v1); the API reference test walks its router stack. */
   app: express.Express;
+  /** Monthly statements; `statements.events.onStatementClosed(...)` is the hook for "statement closed" (webhooks). */
+  statements: StatementService & { events: StatementEvents };
   stop(): Promise<void>;
 }
 
@@ -162,6 +171,11 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   // Prices each answer (usage.cost) from the agent's month-to-date tokens; every written rollup keeps it current.
   const monthToDate = new MonthToDateTokens(models);
   meter.onRollupsChanged((changes) => monthToDate.observe(changes));
+  // Billing: plan history recorded by the agent service; statements closed at start-up and on a timer (docs/BILLING.md).
+  const planHistory = new PlanHistoryService(models);
+  agents.usePlanHistory(planHistory);
+  const statements = new StatementService(models, catalog, logger, options.statements);
+  const statementCloseJob = options.statements?.closeJob === false ? undefined : new StatementCloseJob(statements, logger, options.statements?.closeJob?.intervalMs);
   // Response cache and A/B experiments (cache): semantic lookups on Atlas Vector Search when the deployment has it.
   const routing = new ProviderRoutes(config, { simulator, fetch: keepAliveFetch });
   const vectors = await chooseVectorIndex(models.ResponseCacheEntry, logger, { dimensions: 256, load: ResponseCacheService.loader(models.ResponseCacheEntry) });
@@ -227,6 +241,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       createActivityRouter(activity, authenticate, requireWorkspaceRole),
       createInvitesRouter(invites, authenticate, requireWorkspaceRole),
       createApiDocsRouter(),
+      createStatementsRouter(statements, planHistory, async (workspaceId) => (await models.Workspace.findById(workspaceId, { name: 1 }).lean())?.name ?? 'Workspace', authenticate, requireWorkspaceRole),
       createExperimentsRouter(
         {
           cacheSettings: new ResponseCacheSettings(agents, responseCache),
@@ -273,6 +288,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   const address = httpServer.address() as AddressInfo;
   const url = `http://127.0.0.1:${address.port}`;
   logger.info({ port: address.port, database: database.mode, sandbox: Boolean(simulator) }, 'Agent Host listening');
+  statementCloseJob?.start();
 
   let stopping: Promise<void> | undefined;
   const drainTimeoutMs = options.drainTimeoutMs ?? 10_000;
@@ -305,6 +321,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       // A call whose client left is aborted, but its metering finishes a moment later: wait for it before flushing.
       if (!(await runner.whenIdle(5_000))) logger.error({ calls: runner.callsInFlight }, 'calls still in flight at shutdown; their meter events may be missing');
       livePublisher.close();
+      await statementCloseJob?.stop();
       await meter.stop();
       inviteMailer.close();
       await closeKeepAliveFetch().catch(() => undefined);
@@ -313,5 +330,5 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       logger.info('Agent Host stopped');
     })());
 
-  return { config, logger, database, models, catalog, meter, agents, usage, httpServer, simulator, realtime, url, app, stop };
+  return { config, logger, database, models, catalog, meter, agents, usage, httpServer, simulator, realtime, url, app, statements, stop };
 }
