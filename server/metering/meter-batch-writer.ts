@@ -204,6 +204,10 @@ export class MeterBatchWriter {
       // End-customer attribution, only when the request named one.
       ...(event.endUser != null ? { endUser: event.endUser } : {}),
       ...(event.metadata != null ? { metadata: event.metadata } : {}),
+      // Response cache and A/B experiments (cache): stored only when set.
+      ...(event.cacheHit !== undefined ? { cacheHit: event.cacheHit } : {}),
+      ...(event.savedPriceMicros !== undefined ? { savedPriceMicros: event.savedPriceMicros } : {}),
+      ...(event.experiment ? { experiment: event.experiment } : {}),
     };
   }
 

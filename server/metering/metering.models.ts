@@ -17,7 +17,7 @@ export interface MeteredAgentRecord {
 /** Where metering reads agent records from: the agents collection, through the driver. */
 export type MeteredAgentCollection = Pick<import('mongodb').Collection, 'find' | 'findOne'>;
 
-export type RequestType = 'chat' | 'stream' | 'test' | 'tool';
+export type RequestType = 'chat' | 'stream' | 'test' | 'tool' | 'embedding';
 export type MeterStatus = 'ok' | 'error' | 'partial' | 'timeout';
 
 export interface PriceSnapshot {
@@ -80,6 +80,10 @@ export interface MeterEventDocument {
   // End-customer attribution (the request's `user` and `metadata`; never message content).
   endUser?: string | null;
   metadata?: Record<string, string> | null;
+  // Response cache and A/B experiments (cache): a hit bills no tokens and records the price it saved.
+  cacheHit?: boolean;
+  savedPriceMicros?: number;
+  experiment?: { id: string; variant: string } | null;
 }
 
 export interface UsageMonthlyDocument {
@@ -157,7 +161,7 @@ const meterEventSchema = new Schema<MeterEventDocument>(
     tier: { type: String, default: null },
     mode: { type: String, enum: ['byok', 'managed'] },
     plan: { type: String, default: null },
-    requestType: { type: String, enum: ['chat', 'stream', 'test', 'tool'] },
+    requestType: { type: String, enum: ['chat', 'stream', 'test', 'tool', 'embedding'] },
     status: { type: String, enum: ['ok', 'error', 'partial', 'timeout'] },
     usageSource: { type: String, enum: ['provider', 'estimated'] },
     tokensInput: Number,
@@ -182,6 +186,10 @@ const meterEventSchema = new Schema<MeterEventDocument>(
     // End-customer attribution
     endUser: { type: String, default: undefined },
     metadata: { type: Schema.Types.Mixed, default: undefined },
+    // Response cache and A/B experiments (cache)
+    cacheHit: { type: Boolean, default: undefined },
+    savedPriceMicros: { type: Number, default: undefined },
+    experiment: { type: new Schema({ id: String, variant: String }, { _id: false }), default: undefined },
   },
   { collection: 'token_meter', autoIndex: false, versionKey: false },
 );
