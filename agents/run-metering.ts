@@ -41,6 +41,8 @@ export class CallMetering {
       metadata?: Record<string, string>;
       /** The agent API key that made the call (activity log). */
       apiKeyId?: string;
+      // A/B experiments (cache): the variant this call runs, on its meter events.
+      experiment?: { id: string; variant: string };
     },
     readonly route: CallRouting = {},
   ) {}
@@ -175,6 +177,8 @@ export class CallMetering {
       ...(fallbackPlan ? { fallback: true } : {}),
       ...(this.route.degraded ? { degraded: this.route.degraded } : {}),
       ...(this.call.apiKeyId ? { apiKeyId: this.call.apiKeyId } : {}),
+      // A/B experiments (cache)
+      ...(this.call.experiment ? { experiment: this.call.experiment } : {}),
     });
   };
 

@@ -14,14 +14,18 @@ import type { Context } from './tab-context';
 import { renderUsage } from './usage-tab';
 import { healthBadge, healthCallout, healthOf } from '../../components/agent-health';
 import { scrollHint, scrollIntoRow } from '../../components/scroll-hint';
+import { renderCache } from './cache-tab';
+import { renderExperiments } from './experiments-tab';
 
-type TabId = 'playground' | 'setting' | 'usage' | 'api' | 'settings';
+type TabId = 'playground' | 'setting' | 'usage' | 'api' | 'settings' | 'cache' | 'experiments';
 const TABS: Array<{ id: TabId; label: string; icon: IconName }> = [
   { id: 'playground', label: 'Playground', icon: 'send' },
   { id: 'setting', label: 'AI setting', icon: 'bolt' },
   { id: 'usage', label: 'Usage', icon: 'chart' },
   { id: 'api', label: 'API access', icon: 'key' },
   { id: 'settings', label: 'Settings', icon: 'robot' },
+  { id: 'cache', label: 'Answer cache', icon: 'copy' },
+  { id: 'experiments', label: 'Experiments', icon: 'chart' },
 ];
 
 export async function renderAgent(main: HTMLElement, route: Route): Promise<() => void> {
@@ -123,6 +127,8 @@ export async function renderAgent(main: HTMLElement, route: Route): Promise<() =
       usage: renderUsage,
       api: renderApiAccess,
       settings: renderSettings,
+      cache: renderCache,
+      experiments: renderExperiments,
     };
     panel.replaceChildren();
     void Promise.resolve(renderers[id](panel, context)).then((cleanup) => {

@@ -7,6 +7,8 @@ import { can } from '../../session';
 import type { Context } from './tab-context';
 import { composerGate } from './playground-health';
 import { replyUsage } from './plain-usage';
+import { feedbackButtons } from './feedback-buttons';
+import { renderComparePanel } from './compare-panel';
 
 /** A reply's price in words: the list price on BYOK, the overage part (or "in the plan") on a managed plan. */
 function costWords(cost: NonNullable<Parameters<Parameters<typeof streamChat>[3]['onEnd']>[0]['cost']>): string {
@@ -102,7 +104,7 @@ export function renderPlayground(target: HTMLElement, context: Context): () => v
           },
           onEnd(end) {
             const total = end.usage.inputTokens + end.usage.outputTokens;
-            mount(meta, replyUsage(context, end.usage, end.cost ? costWords(end.cost) : undefined));
+            mount(meta, replyUsage(context, end.usage, end.cost ? costWords(end.cost) : undefined), end.requestId ? feedbackButtons(context.workspace, end.requestId) : null);
             bubble.dataset.usage = String(total);
           },
         },
@@ -144,7 +146,7 @@ export function renderPlayground(target: HTMLElement, context: Context): () => v
 
   const gate = composerGate(context, form);
   gate.render();
-  mount(target, h('div', { class: 'card playground' }, log, gate.element, toolsPanel.element, status.element));
+  mount(target, h('div', { class: 'card playground' }, log, gate.element, toolsPanel.element, status.element), renderComparePanel(context));
   textarea.focus();
   return () => controller.current?.abort();
 }
