@@ -7,7 +7,8 @@ import type { ChatMessage, FinishReason, ProviderId, StreamEvent } from '../serv
 import { upperBoundPromptTokens } from '../server/llm/token-estimator';
 import type { RouteTarget } from '../server/llm/llm-router';
 import type { AgentDocument } from './agent.model';
-import type { AgentAlerts, KeyHealth, KeyOpener, LlmCalls, ProviderRouting, UsageLimits, UsageMeter } from './agent-ports';
+import type { AgentAlerts, EndUserLimits, KeyHealth, KeyOpener, LlmCalls, ProviderRouting, UsageLimits, UsageMeter } from './agent-ports';
+import { normalizeEndUser, reserveForEndUser } from './run-end-user';
 import type { TemplateService } from './template.service';
 import { RunTargetResolver, type SystemPrompt } from './run-targets';
 import { CallMetering } from './run-metering';
@@ -21,6 +22,9 @@ export interface RunInput {
   temperature?: number;
   signal: AbortSignal;
   requestId: string;
+  /** End-customer attribution: `user` on /v1 and the agent chat API, a published chat's visitor. Stored on the meter event. */
+  endUser?: string;
+  metadata?: Record<string, string>;
 }
 
 export interface RunResult {
@@ -54,6 +58,8 @@ export interface AgentRunnerDependencies {
   logger: Logger;
   /** LLM_DEADLINE_MS: one call's whole budget, retries and failover included. */
   deadlineMs: number;
+  /** The per-end-user monthly token cap (publish). */
+  endUserLimits?: EndUserLimits;
 }
 
 /** One call in progress: its own abort (the client's hang-up or a shutdown) and the end of its metering. */
@@ -85,7 +91,7 @@ export class AgentRunner {
     const cacheKey = `${agent._id.toString()}:${agent.updatedAt.getTime()}`;
     let cached = this.promptCache.get(cacheKey);
     if (!cached) {
-      const prompt = this.dependencies.templates.render(agent.templateId, agent.variables ?? {});
+      const prompt = this.dependencies.templates.renderAgent(agent);
       cached = { prompt, tokensBound: upperBoundPromptTokens([{ role: 'system', content: prompt }]) };
       if (this.promptCache.size > 5000) this.promptCache.clear();
       this.promptCache.set(cacheKey, cached);
@@ -144,8 +150,13 @@ export class AgentRunner {
     const system = this.systemPrompt(agent);
     const messages: ChatMessage[] = [{ role: 'system', content: system.prompt }, ...input.messages];
     const { targets, plan, promptTokens } = this.targets.forPrompt(agent, system, input.messages, input.maxTokens);
-    const reservation = await CallMetering.reserve(this.dependencies, agent, targets[0]!, plan, promptTokens);
-    const metering = new CallMetering(this.dependencies, { agent, requestId: input.requestId, requestType, plan, reservation });
+    const endUser = normalizeEndUser(input.endUser);
+    const endUserReservation = await reserveForEndUser(this.dependencies.endUserLimits, agent, endUser, promptTokens + targets[0]!.maxTokens);
+    const reservation = await CallMetering.reserve(this.dependencies, agent, targets[0]!, plan, promptTokens).catch(async (error: unknown) => {
+      if (endUserReservation) await this.dependencies.endUserLimits!.release(endUserReservation).catch(() => undefined);
+      throw error;
+    });
+    const metering = new CallMetering(this.dependencies, { agent, requestId: input.requestId, requestType, plan, reservation, endUser, metadata: input.metadata, endUserReservation });
     return { targets, messages, plan, metering };
   }
 

@@ -6,7 +6,7 @@ import type { AttemptReport, RouteTarget } from '../server/llm/llm-router';
 import { costMicros, priceSnapshotFor } from '../server/metering/pricing';
 import { applicableLimit } from '../server/metering/limits.service';
 import type { AgentDocument } from './agent.model';
-import type { KeyHealth, Reservation, UsageLimits, UsageMeter } from './agent-ports';
+import type { EndUserLimits, EndUserReservation, KeyHealth, Reservation, UsageLimits, UsageMeter } from './agent-ports';
 
 /** What one call's metering remembers between its attempts. */
 export class CallMetering {
@@ -14,9 +14,14 @@ export class CallMetering {
   private outputStarted = false;
 
   constructor(
-    private readonly dependencies: { catalog: Catalog; meter: UsageMeter; limits: UsageLimits; keyHealth: KeyHealth; logger: Logger },
-    private readonly call: { agent: AgentDocument; requestId: string; requestType: 'chat' | 'stream'; plan: Plan | undefined; reservation: Reservation | undefined },
+    private readonly dependencies: { catalog: Catalog; meter: UsageMeter; limits: UsageLimits; keyHealth: KeyHealth; logger: Logger; endUserLimits?: EndUserLimits },
+    private readonly call: {
+      agent: AgentDocument; requestId: string; requestType: 'chat' | 'stream'; plan: Plan | undefined; reservation: Reservation | undefined;
+      // End-customer attribution and the per-end-user cap's reservation (publish)
+      endUser?: string; metadata?: Record<string, string>; endUserReservation?: EndUserReservation;
+    },
   ) {}
+  private endUserReservationSettled = false;
 
   /** The pre-call hook: reserves the worst case (prompt + the primary target's output budget) when a limit applies. */
   static async reserve(dependencies: { catalog: Catalog; limits: UsageLimits }, agent: AgentDocument, primary: RouteTarget, plan: Plan | undefined, promptTokens: number) {
@@ -40,6 +45,8 @@ export class CallMetering {
     const { agent, requestId, requestType, plan } = this.call;
     const reservation = !this.reservationSettled ? this.call.reservation : undefined;
     if (reservation) this.reservationSettled = true;
+    const endUserReservation = !this.endUserReservationSettled ? this.call.endUserReservation : undefined;
+    if (endUserReservation) this.endUserReservationSettled = true;
     this.dependencies.meter.record({
       requestId: report.attempt === 1 ? requestId : `${requestId}:${report.attempt}`,
       agentId: agent._id.toString(),
@@ -63,6 +70,9 @@ export class CallMetering {
       countsAsRequest: report.status === 'ok' || (report.status !== 'error' && this.outputStarted),
       reservation: reservation ? { tokens: reservation.tokens, costMicros: reservation.costMicros } : undefined,
       budgetMicros: agent.llm.mode === 'byok' ? agent.limits?.monthlyBudgetMicros ?? null : undefined,
+      ...(this.call.endUser ? { endUser: this.call.endUser } : {}),
+      ...(this.call.metadata ? { metadata: this.call.metadata } : {}),
+      ...(endUserReservation ? { endUserReservation: { tokens: endUserReservation.tokens } } : {}),
     });
   };
 
@@ -72,6 +82,10 @@ export class CallMetering {
     if (reservation && !this.reservationSettled) {
       this.reservationSettled = true;
       await this.dependencies.limits.release(reservation).catch((error) => this.dependencies.logger.warn({ err: error }, 'could not release reservation'));
+    }
+    if (this.call.endUserReservation && !this.endUserReservationSettled) {
+      this.endUserReservationSettled = true;
+      await this.dependencies.endUserLimits?.release(this.call.endUserReservation).catch((error) => this.dependencies.logger.warn({ err: error }, 'could not release end-user reservation'));
     }
     if (failed) {
       this.dependencies.meter.recordError({ workspaceId: agent.workspaceId.toString(), agentId: agent._id.toString(), mode: agent.llm.mode, plan: agent.llm.plan ?? null, timestamp: new Date() });

@@ -6,6 +6,11 @@ import { createAuthModels } from './auth/auth.models';
 import { createWorkspaceModels } from './workspaces/workspace.model';
 import { createAgentModels } from '../agents/agent.model';
 import { createMeteringModels } from './metering/metering.models';
+// publish: end-user rollups, conversations, workspace templates, visitors' address counters
+import { createEndUserUsageModels } from './metering/end-user-usage.model';
+import { createConversationModels } from '../agents/conversation.model';
+import { createWorkspaceTemplateModels } from '../agents/workspace-template.model';
+import { createVisitorLimitModels } from '../agents/visitor-limits';
 
 export function createModels(connection: Connection) {
   return {
@@ -14,6 +19,10 @@ export function createModels(connection: Connection) {
     ...createWorkspaceModels(connection),
     ...createAgentModels(connection),
     ...createMeteringModels(connection),
+    ...createEndUserUsageModels(connection),
+    ...createConversationModels(connection),
+    ...createWorkspaceTemplateModels(connection),
+    ...createVisitorLimitModels(connection),
   };
 }
 

@@ -43,6 +43,16 @@ import { createChatRouter } from './http/routers/chat.router';
 import { createOpenAiCompatibleApi } from './http/openai-compatible-api';
 import { createUsageRouter } from './http/routers/usage.router';
 import '../server/http/express-request.types';
+// publish: share links, the embeddable chat, conversations, end-user usage and caps, workspace templates
+import { EndUserLimitsService } from './metering/end-user-limits.service';
+import { EndUserUsageService } from './metering/end-user-usage.service';
+import { PublishingService } from '../agents/publishing.service';
+import { ConversationService } from '../agents/conversation.service';
+import { ConversationChat } from '../agents/conversation-chat';
+import { WorkspaceTemplateService } from '../agents/workspace-template.service';
+import { VisitorLimits, DEFAULT_PUBLIC_CHAT_LIMITS, type PublicChatLimits } from '../agents/visitor-limits';
+import { createPublicChatRouter } from './http/routers/public-chat.router';
+import { createPublishingRouter } from './http/routers/publishing.router';
 
 /** The repository root (where package.json is), whether running from source or from dist/. */
 export const PROJECT_ROOT = (() => {
@@ -67,6 +77,8 @@ export interface PlatformOptions {
   runMigrationsOnStart?: boolean;
   /** How long stop() lets in-flight requests finish before it cuts them (default 10 s). */
   drainTimeoutMs?: number;
+  /** Abuse limits of published chats (publish). */
+  publicChatLimits?: Partial<PublicChatLimits>;
 }
 
 export interface Platform {
@@ -127,6 +139,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     MeterSpool.removeRecovered(recoveredSpool);
   }
   const limits = new LimitsService(models);
+  const endUserLimits = new EndUserLimitsService(models);
   const alerts = new AlertService(models, logger);
   // Usage reads reuse a workspace's agent list for 2 s (local changes drop it); with several instances (Redis) they
   // could miss another instance's change, so they read it every time.
@@ -144,7 +157,15 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     keyHealth: agents,
     logger,
     deadlineMs: config.llmDeadlineMs,
+    endUserLimits,
   });
+  // publish
+  const publishing = new PublishingService(models, workspaces);
+  const conversations = new ConversationService(models);
+  const conversationChat = new ConversationChat({ runner, conversations, templates, catalog });
+  const workspaceTemplates = new WorkspaceTemplateService(models, templates, workspaces);
+  agents.useWorkspaceTemplates((workspaceId, templateId) => workspaceTemplates.snapshotFor(workspaceId, templateId));
+  const visitorLimits = new VisitorLimits(models, { ...DEFAULT_PUBLIC_CHAT_LIMITS, ...options.publicChatLimits }, (agentId, visitorId) => endUserLimits.tokensToday(agentId, visitorId));
 
   const authenticate = createAuthenticateMiddleware(config, sessions);
   const requireWorkspaceRole = createWorkspaceAccess(workspaces);
@@ -167,6 +188,9 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       ),
       createChatRouter(agents, runner, authenticate, requireWorkspaceRole),
       createUsageRouter(usage, alerts, authenticate, requireWorkspaceRole),
+      // publish
+      createPublicChatRouter({ publishing, chat: conversationChat, conversations, visitorLimits, widgetDirectory: path.join(PROJECT_ROOT, 'client', 'dist', 'widget') }),
+      createPublishingRouter({ agents, publishing, conversations, chat: conversationChat, endUserUsage: new EndUserUsageService(models), workspaceTemplates }, authenticate, requireWorkspaceRole),
     ],
   });
 

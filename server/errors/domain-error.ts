@@ -48,6 +48,16 @@ export const ERROR_CODES = [
   'PROVIDER_UNAVAILABLE',
   'METER_BACKLOG_FULL',
   'CLIENT_CLOSED_REQUEST',
+  // Publishing: end-user caps, share links and the embeddable chat, visitors' abuse limits, workspace templates (publish)
+  'END_USER_LIMIT_REACHED',
+  'ORIGIN_NOT_ALLOWED',
+  'VISITOR_ID_INVALID',
+  'MESSAGE_EMPTY',
+  'MESSAGE_TOO_LONG',
+  'VISITOR_RATE_LIMITED',
+  'VISITOR_DAILY_LIMIT',
+  'TEMPLATE_INVALID',
+  'TEMPLATE_VARIABLE_UNDECLARED',
   // Ours
   'DB_UNAVAILABLE',
   'INTERNAL',

@@ -17,6 +17,11 @@ export interface MeterEventInput extends RecordedEventFields {
   reservation?: { tokens: number; costMicros: number };
   /** BYOK monthly budget at the time of the call, for budget alerts. */
   budgetMicros?: number | null;
+  // End-customer attribution (publish/tools): stored on the event; the end-user rollup counts it.
+  endUser?: string | null;
+  metadata?: Record<string, string> | null;
+  /** A per-end-user cap's reservation, released atomically with this event's end-user rollup. */
+  endUserReservation?: { tokens: number };
 }
 
 export interface RollupChange {

@@ -57,6 +57,9 @@ export interface MeterEventDocument {
   /** Whether this event is the call's answer (counted in the rollup's `requests`). */
   countedAsRequest: boolean;
   priceSnapshot: PriceSnapshot;
+  // End-customer attribution (publish/tools): who the call was for, and the caller's tags. Never message content.
+  endUser?: string | null;
+  metadata?: Record<string, string> | null;
 }
 
 export interface UsageMonthlyDocument {
@@ -138,11 +141,16 @@ const meterEventSchema = new Schema<MeterEventDocument>(
     attempt: Number,
     countedAsRequest: Boolean,
     priceSnapshot: priceSnapshotSchema,
+    // End-customer attribution (publish/tools)
+    endUser: { type: String, default: undefined },
+    metadata: { type: Schema.Types.Mixed, default: undefined },
   },
   { collection: 'token_meter', autoIndex: false, versionKey: false },
 );
 meterEventSchema.index({ workspaceId: 1, month: 1, timestamp: 1 });
 meterEventSchema.index({ agentId: 1, month: 1, timestamp: 1 });
+// Per end user reads of one agent-month (publish): only events that carry an end user are in it.
+meterEventSchema.index({ agentId: 1, month: 1, endUser: 1 }, { partialFilterExpression: { endUser: { $type: 'string' } } });
 
 const usageMonthlySchema = new Schema<UsageMonthlyDocument>(
   {
