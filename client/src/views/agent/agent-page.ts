@@ -12,14 +12,21 @@ import { renderPlayground } from './playground-tab';
 import { renderSettings } from './settings-tab';
 import type { Context } from './tab-context';
 import { renderUsage } from './usage-tab';
+// publish
+import { renderPublish } from './publish-tab';
+import { renderConversations } from './conversations-tab';
+import { openSaveTemplateDialog } from './save-template-dialog';
+import { can } from '../../session';
 
-type TabId = 'playground' | 'setting' | 'usage' | 'api' | 'settings';
+type TabId = 'playground' | 'setting' | 'usage' | 'api' | 'settings' | 'publish' | 'conversations';
 const TABS: Array<{ id: TabId; label: string; icon: IconName }> = [
   { id: 'playground', label: 'Playground', icon: 'send' },
   { id: 'setting', label: 'AI setting', icon: 'bolt' },
   { id: 'usage', label: 'Usage', icon: 'chart' },
   { id: 'api', label: 'API access', icon: 'key' },
   { id: 'settings', label: 'Settings', icon: 'robot' },
+  { id: 'publish', label: 'Publish', icon: 'share' },
+  { id: 'conversations', label: 'Conversations', icon: 'chat' },
 ];
 
 export async function renderAgent(main: HTMLElement, route: Route): Promise<() => void> {
@@ -73,6 +80,7 @@ export async function renderAgent(main: HTMLElement, route: Route): Promise<() =
           current.sandbox ? sandboxBadge() : null,
           h('span', { class: 'muted' }, context.template ? `From the ${context.template.name} template` : ''),
         ),
+        can('builder') ? h('button', { type: 'button', class: 'btn btn-secondary', onclick: () => openSaveTemplateDialog(workspace, context.agent) }, 'Save as template') : null,
         h('a', { class: 'btn btn-secondary', href: '#/dashboard' }, icon('arrowLeft'), 'Dashboard'),
       ),
     );
@@ -115,6 +123,8 @@ export async function renderAgent(main: HTMLElement, route: Route): Promise<() =
       usage: renderUsage,
       api: renderApiAccess,
       settings: renderSettings,
+      publish: renderPublish,
+      conversations: renderConversations,
     };
     panel.replaceChildren();
     void Promise.resolve(renderers[id](panel, context)).then((cleanup) => {
