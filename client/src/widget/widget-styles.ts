@@ -9,7 +9,7 @@ export const WIDGET_CSS = `
 .bubble svg { width: 26px; height: 26px; }
 .panel { position: fixed; right: 20px; bottom: 88px; z-index: 2147483000; width: 380px; max-width: calc(100vw - 24px); height: 560px; max-height: calc(100vh - 110px); background: #fff; border-radius: 14px; box-shadow: 0 12px 40px rgba(15,23,42,.28); display: flex; flex-direction: column; overflow: hidden; }
 .panel[hidden] { display: none; }
-.page .panel { position: static; width: 100%; max-width: 760px; height: 100vh; max-height: none; margin: 0 auto; border-radius: 0; box-shadow: none; border-left: 1px solid #e2e8f0; border-right: 1px solid #e2e8f0; }
+.mode-page .panel { position: static; width: 100%; max-width: 760px; height: 100vh; max-height: none; margin: 0 auto; border-radius: 0; box-shadow: none; border-left: 1px solid #e2e8f0; border-right: 1px solid #e2e8f0; }
 .header { display: flex; align-items: center; gap: 8px; padding: 12px 14px; background: var(--accent); color: #fff; }
 .title { margin: 0; font-size: 16px; font-weight: 650; flex: 1; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
 .close { border: 0; background: transparent; color: inherit; font-size: 22px; line-height: 1; width: 36px; height: 36px; border-radius: 8px; cursor: pointer; }
@@ -37,6 +37,6 @@ export const WIDGET_CSS = `
 @media (max-width: 480px) {
   .panel { right: 0; bottom: 0; width: 100vw; max-width: 100vw; height: 100%; max-height: 100%; border-radius: 0; }
   .bubble { right: 14px; bottom: 14px; }
-  .page .panel { border: 0; }
+  .mode-page .panel { border: 0; }
 }
 `;

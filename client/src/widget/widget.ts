@@ -64,7 +64,7 @@ function start(): void {
   const shadow = host.attachShadow({ mode: 'open' });
   const style = el('style');
   style.textContent = WIDGET_CSS;
-  const root = el('div', { class: `root ${mode}` });
+  const root = el('div', { class: `root mode-${mode}` });
   shadow.append(style, root);
 
   void fetch(api, { headers: { accept: 'application/json' }, credentials: 'omit' })
