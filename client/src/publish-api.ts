@@ -84,6 +84,9 @@ export const publishApi = {
     window.setTimeout(() => URL.revokeObjectURL(url), 1000);
   },
 
+  recordPlayground: (workspaceId: string, agentId: string, input: { conversationId?: string; user: string; assistant: string }) =>
+    request<{ conversationId: string | null }>('POST', `${agentPath(workspaceId, agentId)}/conversations/record`, input),
+
   templates: (workspaceId: string) => request<WorkspaceTemplate[]>('GET', templatesPath(workspaceId)),
   createTemplate: (workspaceId: string, input: Record<string, unknown>) => request<WorkspaceTemplate>('POST', templatesPath(workspaceId), input),
   updateTemplate: (workspaceId: string, id: string, input: Record<string, unknown>) => request<WorkspaceTemplate>('PATCH', `${templatesPath(workspaceId)}/${encodeURIComponent(id)}`, input),

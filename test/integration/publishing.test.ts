@@ -211,6 +211,30 @@ describe('publishing: share links and the public chat API', function () {
     expect(await platform.platform.models.Conversation.collection.countDocuments({ agentId: new Types.ObjectId(agent.id) })).to.equal(0);
   });
 
+  it('playground conversations: the server-side turn keeps history and trims nothing it does not need; record keeps the playground’s exchanges', async () => {
+    const agent = await createAgent(platform.url, owner);
+    const turn = (body: Record<string, unknown>) => api(platform.url, 'POST', `${agentPath(agent.id)}/conversations/turn`, { token: owner.token, body });
+    const first = parseSse((await turn({ message: 'first playground question' })).text).at(-1);
+    expect(first.type).to.equal('end');
+    expect(first.historyDropped).to.equal(0);
+    const second = parseSse((await turn({ message: 'second', conversationId: first.conversationId })).text).at(-1);
+    expect(second.conversationId).to.equal(first.conversationId);
+    const recorded = await api(platform.url, 'POST', `${agentPath(agent.id)}/conversations/record`, { token: owner.token, body: { user: 'from the playground', assistant: 'an answer' } });
+    expect(recorded.body.conversationId).to.match(/^[a-f0-9]{24}$/);
+    const again = await api(platform.url, 'POST', `${agentPath(agent.id)}/conversations/record`, { token: owner.token, body: { conversationId: recorded.body.conversationId, user: 'more', assistant: 'more' } });
+    expect(again.body.conversationId).to.equal(recorded.body.conversationId);
+    const listed = await api(platform.url, 'GET', `${agentPath(agent.id)}/conversations?source=playground`, { token: owner.token });
+    expect(listed.body.conversations.map((conversation: { messageCount: number }) => conversation.messageCount).sort()).to.deep.equal([4, 4]);
+    const events = await meterEventsOf(agent.id);
+    expect(events).to.have.length(2);
+    expect(events[1]!.tokensInput).to.be.greaterThan(events[0]!.tokensInput);
+    expect(events.every((event) => event.endUser === undefined)).to.equal(true);
+
+    const byok = await createAgent(platform.url, owner, { mode: 'byok', provider: 'openai', model: 'gpt-4o-mini', apiKey: 'sk-test-playground-byok-0001' });
+    const none = await api(platform.url, 'POST', `${agentPath(byok.id)}/conversations/record`, { token: owner.token, body: { user: 'x', assistant: 'y' } });
+    expect(none.body.conversationId).to.equal(null);
+  });
+
   it('the conversations collection has its TTL index on expiresAt', async () => {
     const indexes = await platform.platform.models.Conversation.collection.indexes();
     const ttl = indexes.find((index) => index.key.expiresAt === 1);

@@ -30,6 +30,8 @@ const conversationQuerySchema = z
 
 const endUserQuerySchema = z.object({ month: z.string().optional(), limit: z.coerce.number().int().min(1).max(200).optional(), prefix: z.string().max(100).optional() }).strict();
 
+const recordSchema = z.object({ conversationId: z.string().max(100).optional(), user: z.string().min(1).max(400_000), assistant: z.string().max(1_000_000) }).strict();
+
 const playgroundTurnSchema = z.object({ message: z.string().max(1_000_000), conversationId: z.string().max(100).optional() }).strict();
 
 export interface PublishingRouterDependencies {
@@ -128,6 +130,14 @@ export function createPublishingRouter(dependencies: PublishingRouterDependencie
       maxMessageLength: 400_000,
     });
     await writeConversationSse(response, events);
+  });
+
+  // The playground (which calls the agent chat API itself) records each exchange; kept only while retention is on.
+  router.post(`${AGENT}/conversations/record`, authenticate, requireWorkspaceRole('builder'), async (request, response) => {
+    const input = parseInput(recordSchema, request.body);
+    const agent = await agents.getRecord(...ids(request));
+    const conversationId = await conversations.append(agent, { conversationId: input.conversationId, source: 'playground', userId: request.user!.userId, user: input.user, assistant: input.assistant });
+    response.json({ conversationId: conversationId ?? null });
   });
 
   router.get(TEMPLATES, authenticate, requireWorkspaceRole('viewer'), async (request, response) => {

@@ -5,6 +5,7 @@ import { errorMessage, field, formMessage } from '../../forms';
 import { formatInteger } from '../../format';
 import { can } from '../../session';
 import type { Context } from './tab-context';
+import { publishApi } from '../../publish-api';
 
 export function renderPlayground(target: HTMLElement, context: Context): () => void {
   if (!can('builder')) {
@@ -22,6 +23,8 @@ export function renderPlayground(target: HTMLElement, context: Context): () => v
   const clear = h('button', { type: 'button', class: 'btn btn-ghost' }, 'New conversation');
   const status = formMessage();
   const controller = { current: null as AbortController | null };
+  // publish: each exchange is kept server-side while the agent's retention is on (Conversations tab)
+  let conversationId: string | undefined;
 
   const form = h('form', { class: 'composer' }, message.element, h('div', { class: 'composer-actions' }, clear, send));
   textarea.addEventListener('keydown', (event) => {
@@ -33,6 +36,7 @@ export function renderPlayground(target: HTMLElement, context: Context): () => v
   clear.addEventListener('click', () => {
     controller.current?.abort();
     history.length = 0;
+    conversationId = undefined;
     mount(log, emptyHint);
     status.show(null);
     textarea.focus();
@@ -79,6 +83,7 @@ export function renderPlayground(target: HTMLElement, context: Context): () => v
         controller.current.signal,
       );
       history.push({ role: 'assistant', content: reply });
+      void publishApi.recordPlayground(context.workspace, context.agent.id, { conversationId, user: content, assistant: reply }).then((saved) => (conversationId = saved.conversationId ?? undefined), () => undefined);
       announce('Reply finished.');
     } catch (error) {
       if ((error as Error).name === 'AbortError') return;
