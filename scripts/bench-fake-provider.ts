@@ -3,11 +3,16 @@
 // no tokenizer, nothing that could be slower than the code it measures.
 //   POST /v1/chat/completions   → the fixed completion after the current delay (request body read and discarded)
 //   POST /__bench/delay?ms=50   → sets the delay for the following requests
+//   a body with "stream":true   → SSE: STREAM_DELTAS content deltas, one every STREAM_INTERVAL_MS (first after the
+//                                 delay), then a usage chunk and [DONE] (the burst-of-streams case)
+//   POST /__bench/stream?deltas=100&intervalMs=50 → sets the stream's shape
 // Prints one line `{"port":…}` on stdout when listening; exits when its parent does.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 let delayMs = Number(process.env.FAKE_DELAY_MS ?? 0);
+let streamDeltas = 100;
+let streamIntervalMs = 50;
 
 const COMPLETION = Buffer.from(
   JSON.stringify({
@@ -22,10 +27,47 @@ const COMPLETION = Buffer.from(
 );
 const HEADERS = { 'content-type': 'application/json', 'content-length': String(COMPLETION.length), 'x-request-id': 'req_fake_bench' };
 
+const STREAM_HEADERS = { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'x-request-id': 'req_fake_bench_stream' };
+const chunkOf = (body: object) => `data: ${JSON.stringify({ id: 'chatcmpl-benchstream', object: 'chat.completion.chunk', created: 1_790_000_000, model: 'gpt-4o-mini-2024-07-18', ...body })}\n\n`;
+const DELTA_CHUNK = chunkOf({ choices: [{ index: 0, delta: { content: 'word ' }, finish_reason: null }] });
+const ROLE_CHUNK = chunkOf({ choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }] });
+
+function sendStream(response: http.ServerResponse): void {
+  response.writeHead(200, STREAM_HEADERS);
+  response.write(ROLE_CHUNK);
+  let sent = 0;
+  const timer = setInterval(() => {
+    response.write(DELTA_CHUNK);
+    sent += 1;
+    if (sent < streamDeltas) return;
+    clearInterval(timer);
+    response.write(chunkOf({ choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] }));
+    response.write(chunkOf({ choices: [], usage: { prompt_tokens: 19, completion_tokens: streamDeltas, total_tokens: 19 + streamDeltas } }));
+    response.end('data: [DONE]\n\n');
+  }, streamIntervalMs);
+  response.once('close', () => clearInterval(timer));
+}
+
 const server = http.createServer((request, response) => {
   const url = request.url ?? '';
-  request.resume();
+  // Read (not parsed): only whether the body asks for a stream.
+  let streamed = false;
+  request.on('data', (chunk: Buffer) => {
+    if (!streamed && chunk.includes('"stream":true')) streamed = true;
+  });
   request.on('end', () => {
+    if (request.method === 'POST' && url.startsWith('/__bench/stream')) {
+      const query = new URL(url, 'http://x').searchParams;
+      streamDeltas = Number(query.get('deltas') ?? streamDeltas);
+      streamIntervalMs = Number(query.get('intervalMs') ?? streamIntervalMs);
+      response.writeHead(204).end();
+      return;
+    }
+    if (request.method === 'POST' && url.endsWith('/chat/completions') && streamed) {
+      if (delayMs > 0) setTimeout(() => sendStream(response), delayMs);
+      else sendStream(response);
+      return;
+    }
     if (request.method === 'POST' && url.startsWith('/__bench/delay')) {
       delayMs = Number(new URL(url, 'http://x').searchParams.get('ms') ?? 0);
       response.writeHead(204).end();

@@ -109,7 +109,8 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   const vault = await createVault(config.vaultKeys);
   const database = await connectDatabase(config, logger, { databaseName: options.databaseName });
   const models = createModels(database.connection);
-  if (options.runMigrationsOnStart ?? !config.isProduction) await runMigrations(database.connection, logger, models);
+  // In a worker cluster the primary ran them once before forking (server/worker-cluster.ts).
+  if (options.runMigrationsOnStart ?? (!config.isProduction && config.workerSlot === undefined)) await runMigrations(database.connection, logger, models);
   await applyMeterEventRetention(database.connection.db!, models.MeterEvent.collection.collectionName, config.meterEventRetentionMonths, logger);
 
   let simulator = options.simulator;
@@ -130,7 +131,8 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   const agents = new AgentService(models, config, catalog, templates, vault, workspaces);
   workspaces.onWorkspaceDeleting((workspaceId) => agents.removeAllInWorkspace(workspaceId));
   // Events an earlier process recorded but never wrote (it was killed) are replayed first, idempotently.
-  const spoolDirectory = path.join(config.dataDir, 'meter-spool');
+  // Each worker of a cluster has its own spool (its slot's: a restarted worker recovers what its predecessor left).
+  const spoolDirectory = path.join(config.dataDir, (config.workerSlot ?? 1) > 1 ? `meter-spool-${config.workerSlot}` : 'meter-spool');
   const recoveredSpool = options.meterSpool === false ? undefined : MeterSpool.recover(spoolDirectory, logger);
   const spool = options.meterSpool === false ? undefined : new MeterSpool({ directory: spoolDirectory, sync: config.meterSpoolSync, ...options.meterSpool }, logger);
   const meter = new MeterService(models, logger, { flushIntervalMs: config.meterFlushIntervalMs, busyFlushIntervalMs: config.meterBusyFlushIntervalMs, spool, ...options.meterOptions });

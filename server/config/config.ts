@@ -45,6 +45,10 @@ export interface Config {
   meterSpoolSync: 'never' | 'batch' | 'always';
   meterBusyFlushIntervalMs: number;
   trustProxy: boolean;
+  /** WEB_CONCURRENCY: worker processes sharing the port (1: this process serves; more: a primary forks them). */
+  webConcurrency: number;
+  /** Set by the primary in each worker it forks (1..WEB_CONCURRENCY); undefined in a single process. */
+  workerSlot: number | undefined;
 }
 
 export class ConfigError extends Error {
@@ -86,6 +90,8 @@ const environmentSchema = z.object({
   METER_EVENT_RETENTION_MONTHS: z.coerce.number().int().min(0).max(1200).default(13),
   METER_SPOOL_SYNC: z.enum(['never', 'batch', 'always']).default('batch'),
   TRUST_PROXY: booleanString,
+  WEB_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1),
+  AGENT_HOST_WORKER_SLOT: z.coerce.number().int().min(1).max(64).optional(),
   ...Object.fromEntries(
     POOLED_PROVIDER_IDS.map(providerEnvName).flatMap((name) => [
       [`${name}_POOL_KEYS`, z.string().optional()],
@@ -144,6 +150,11 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
   }
   const env = parsed.data as z.infer<typeof environmentSchema> & Record<string, string | undefined>;
   const isProduction = env.NODE_ENV === 'production';
+  if (env.WEB_CONCURRENCY > 1 && !env.REDIS_URL) {
+    // Each worker has its own Socket.IO server: rooms must be shared through Redis, or a dashboard connected to one
+    // worker would miss the usage another worker metered.
+    throw new ConfigError('WEB_CONCURRENCY above 1 needs REDIS_URL (the workers share live dashboards through Redis)');
+  }
   const dataDir = path.resolve(env.DATA_DIR);
 
   let jwtSecret = env.JWT_SECRET;
@@ -197,6 +208,8 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     meterEventRetentionMonths: env.METER_EVENT_RETENTION_MONTHS,
     meterSpoolSync: env.METER_SPOOL_SYNC,
     trustProxy: env.TRUST_PROXY,
+    webConcurrency: env.WEB_CONCURRENCY,
+    workerSlot: env.AGENT_HOST_WORKER_SLOT,
   };
 }
 
