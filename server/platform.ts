@@ -1,5 +1,6 @@
 // The composition root: builds every service from the config, wires the hooks, and starts/stops the HTTP server.
 import http from 'node:http';
+import { Types } from 'mongoose';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -167,6 +168,10 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   const conversationChat = new ConversationChat({ runner, conversations, templates, catalog });
   const workspaceTemplates = new WorkspaceTemplateService(models, templates, workspaces);
   agents.useWorkspaceTemplates((workspaceId, templateId) => workspaceTemplates.snapshotFor(workspaceId, templateId));
+  // A deleted agent's kept conversations go with it (the change listener also fires on deletion).
+  agents.onAgentChanged((agentId) => {
+    void models.Agent.exists({ _id: agentId }).then((exists) => (exists ? undefined : conversations.removeForAgents([new Types.ObjectId(agentId)]))).catch(() => undefined);
+  });
   const visitorLimits = new VisitorLimits(models, { ...DEFAULT_PUBLIC_CHAT_LIMITS, ...options.publicChatLimits }, (agentId, visitorId) => endUserLimits.tokensToday(agentId, visitorId));
 
   const authenticate = createAuthenticateMiddleware(config, sessions);

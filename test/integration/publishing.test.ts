@@ -209,6 +209,13 @@ describe('publishing: share links and the public chat API', function () {
     const cleared = await api(platform.url, 'DELETE', `${agentPath(agent.id)}/conversations`, { token: owner.token });
     expect(cleared.body.deleted).to.equal(1);
     expect(await platform.platform.models.Conversation.collection.countDocuments({ agentId: new Types.ObjectId(agent.id) })).to.equal(0);
+
+    // Deleting the agent deletes what it kept.
+    await chat(slug, { visitorId: visitor('gamma'), message: 'one more' });
+    expect(await platform.platform.models.Conversation.collection.countDocuments({ agentId: new Types.ObjectId(agent.id) })).to.equal(1);
+    await api(platform.url, 'DELETE', agentPath(agent.id), { token: owner.token });
+    for (let attempt = 0; attempt < 50 && (await platform.platform.models.Conversation.collection.countDocuments({ agentId: new Types.ObjectId(agent.id) })) > 0; attempt += 1) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(await platform.platform.models.Conversation.collection.countDocuments({ agentId: new Types.ObjectId(agent.id) })).to.equal(0);
   });
 
   it('playground conversations: the server-side turn keeps history and trims nothing it does not need; record keeps the playground’s exchanges', async () => {
