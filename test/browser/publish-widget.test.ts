@@ -158,6 +158,21 @@ describe('published chats (real browser)', function () {
     const events = await platform.platform.models.MeterEvent.find({ agentId: new Types.ObjectId(agent.id) }).lean();
     expect(events.map((event) => event.endUser)).to.deep.equal([visitorId]);
 
+    // On a phone-sized screen the open chat fills the screen and nothing spills sideways.
+    const phone = await newContext({ width: 375, height: 700 });
+    const phonePage = await phone.newPage();
+    await phonePage.goto(allowed.origin);
+    await phonePage.getByRole('button', { name: 'Chat with Acme helper' }).click();
+    const panelBox = await phonePage.getByRole('dialog', { name: 'Acme helper' }).boundingBox();
+    expect(panelBox).to.deep.include({ x: 0, width: 375 });
+    expect(await phonePage.getByRole('button', { name: 'Send' }).isVisible()).to.equal(true);
+    // The bubble steps aside while the full-screen chat is open (its close button is in the header).
+    expect(await phonePage.getByRole('button', { name: 'Chat with Acme helper' }).isVisible()).to.equal(false);
+    await shot(phonePage, 'publish-01b-widget-375');
+    await phonePage.getByRole('button', { name: 'Close chat' }).click();
+    expect(await phonePage.getByRole('button', { name: 'Chat with Acme helper' }).isVisible()).to.equal(true);
+    await phone.close();
+
     // The third origin: no bubble, the config request is refused, and a direct call gets the stable 403.
     const refusedPage = await context.newPage();
     const consoleLines: string[] = [];

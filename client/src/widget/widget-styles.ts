@@ -37,6 +37,7 @@ export const WIDGET_CSS = `
 @media (max-width: 480px) {
   .panel { right: 0; bottom: 0; width: 100vw; max-width: 100vw; height: 100%; max-height: 100%; border-radius: 0; }
   .bubble { right: 14px; bottom: 14px; }
+  .panel:not([hidden]) + .bubble { display: none; }
   .mode-page .panel { border: 0; }
 }
 `;
