@@ -83,7 +83,7 @@ export class ConversationChat {
         if (event.type === 'delta') {
           reply += event.content;
           yield event;
-        } else {
+        } else if (event.type === 'end') {
           const id = await conversations.append(agent, { conversationId, source: turn.source, visitorId: turn.visitorId, userId: turn.userId, user: message, assistant: reply });
           yield { type: 'end', conversationId: id ?? null, usage: event.usage, finishReason: event.finishReason, historyDropped: trimmed.dropped };
         }

@@ -3,25 +3,83 @@
 import type { Catalog, Plan } from '../server/catalog/catalog.service';
 import type { Logger } from '../server/logger';
 import type { AttemptReport, RouteTarget } from '../server/llm/llm-router';
-import { costMicros, priceSnapshotFor } from '../server/metering/pricing';
+import { costMicros, monthOf, overagePriceMicros, overageTokensBetween, priceSnapshotFor } from '../server/metering/pricing';
+import type { AnswerCost } from '../server/metering/meter.types';
 import { applicableLimit } from '../server/metering/limits.service';
 import type { AgentDocument } from './agent.model';
-import type { EndUserLimits, EndUserReservation, KeyHealth, Reservation, UsageLimits, UsageMeter } from './agent-ports';
+import type { EndUserLimits, EndUserReservation, KeyHealth, MonthToDate, Reservation, UsageLimits, UsageMeter } from './agent-ports';
 
 /** What one call's metering remembers between its attempts. */
 export class CallMetering {
   private reservationSettled = false;
   private outputStarted = false;
+  /** What the attempts so far cost the customer (undefined while unknown: no month-to-date total for a managed plan). */
+  private answerCost: AnswerCost | undefined;
+  private answerCostUnknown = false;
 
   constructor(
-    private readonly dependencies: { catalog: Catalog; meter: UsageMeter; limits: UsageLimits; keyHealth: KeyHealth; logger: Logger; endUserLimits?: EndUserLimits },
+    private readonly dependencies: { catalog: Catalog; meter: UsageMeter; limits: UsageLimits; keyHealth: KeyHealth; logger: Logger; monthToDate?: MonthToDate; endUserLimits?: EndUserLimits },
     private readonly call: {
-      agent: AgentDocument; requestId: string; requestType: 'chat' | 'stream'; plan: Plan | undefined; reservation: Reservation | undefined;
-      // End-customer attribution and the per-end-user cap's reservation (publish)
-      endUser?: string; metadata?: Record<string, string>; endUserReservation?: EndUserReservation;
+      agent: AgentDocument;
+      requestId: string;
+      requestType: 'chat' | 'stream';
+      plan: Plan | undefined;
+      reservation: Reservation | undefined;
+      endUser?: string;
+      metadata?: Record<string, string>;
+      // The per-end-user cap's reservation (publish)
+      endUserReservation?: EndUserReservation;
     },
   ) {}
   private endUserReservationSettled = false;
+
+  /** Before the call: a managed agent's month-to-date tokens are read once per process and month. */
+  static prepareMonthToDate(monthToDate: MonthToDate | undefined, agent: AgentDocument): Promise<void> | undefined {
+    if (!monthToDate || agent.llm.mode !== 'managed') return undefined;
+    const agentId = agent._id.toString();
+    const month = monthOf(new Date());
+    // Known (every call after the first of the month): nothing to wait for.
+    return monthToDate.isKnown(agentId, month) ? undefined : monthToDate.load(agentId, agent._id, month);
+  }
+
+  /** The call's price for the answer (usage.cost), once every attempt is in. */
+  get cost(): AnswerCost | undefined {
+    return this.answerCostUnknown ? undefined : this.answerCost;
+  }
+
+  private addCost(report: AttemptReport, snapshot: ReturnType<typeof priceSnapshotFor>): void {
+    const usage = report.usage!;
+    const tokens = usage.inputTokens + usage.outputTokens;
+    const { agent, plan } = this.call;
+    let cost: AnswerCost;
+    if (plan) {
+      const before = this.dependencies.monthToDate?.take(agent._id.toString(), monthOf(new Date()), tokens);
+      if (before === undefined) {
+        this.answerCostUnknown = true;
+        return;
+      }
+      const overageTokens = overageTokensBetween(before, before + tokens, plan.includedTokens);
+      cost = { priceMicros: overagePriceMicros(overageTokens, plan.overageUsdPerMillion), basis: 'overage', includedTokens: tokens - overageTokens, overageTokens, fromAllowance: overageTokens === 0 };
+    } else {
+      cost = {
+        priceMicros: costMicros(usage.inputTokens, snapshot.inputUsdPerMillion) + costMicros(usage.outputTokens, snapshot.outputUsdPerMillion),
+        basis: 'list_price',
+        includedTokens: 0,
+        overageTokens: 0,
+        fromAllowance: false,
+      };
+    }
+    const previous = this.answerCost;
+    this.answerCost = previous
+      ? {
+          priceMicros: previous.priceMicros + cost.priceMicros,
+          basis: cost.basis,
+          includedTokens: previous.includedTokens + cost.includedTokens,
+          overageTokens: previous.overageTokens + cost.overageTokens,
+          fromAllowance: previous.fromAllowance && cost.fromAllowance,
+        }
+      : cost;
+  }
 
   /** The pre-call hook: reserves the worst case (prompt + the primary target's output budget) when a limit applies. */
   static async reserve(dependencies: { catalog: Catalog; limits: UsageLimits }, agent: AgentDocument, primary: RouteTarget, plan: Plan | undefined, promptTokens: number) {
@@ -47,6 +105,8 @@ export class CallMetering {
     if (reservation) this.reservationSettled = true;
     const endUserReservation = !this.endUserReservationSettled ? this.call.endUserReservation : undefined;
     if (endUserReservation) this.endUserReservationSettled = true;
+    const priceSnapshot = priceSnapshotFor(this.dependencies.catalog, report.provider, report.model, plan);
+    this.addCost(report, priceSnapshot);
     this.dependencies.meter.record({
       requestId: report.attempt === 1 ? requestId : `${requestId}:${report.attempt}`,
       agentId: agent._id.toString(),
@@ -57,7 +117,7 @@ export class CallMetering {
       tier: plan?.tier ?? null,
       mode: agent.llm.mode,
       plan: plan?.id ?? null,
-      requestType,
+      requestType: report.toolCalls ? 'tool' : requestType,
       status: report.status,
       usageSource: usage.source,
       tokensInput: usage.inputTokens,
@@ -66,12 +126,12 @@ export class CallMetering {
       credential: report.credentialReference,
       sandbox: report.sandbox,
       attempt: report.attempt,
-      priceSnapshot: priceSnapshotFor(this.dependencies.catalog, report.provider, report.model, plan),
+      priceSnapshot,
       countsAsRequest: report.status === 'ok' || (report.status !== 'error' && this.outputStarted),
       reservation: reservation ? { tokens: reservation.tokens, costMicros: reservation.costMicros } : undefined,
       budgetMicros: agent.llm.mode === 'byok' ? agent.limits?.monthlyBudgetMicros ?? null : undefined,
-      ...(this.call.endUser ? { endUser: this.call.endUser } : {}),
-      ...(this.call.metadata ? { metadata: this.call.metadata } : {}),
+      ...(this.call.endUser !== undefined ? { endUser: this.call.endUser } : {}),
+      ...(this.call.metadata !== undefined ? { metadata: this.call.metadata } : {}),
       ...(endUserReservation ? { endUserReservation: { tokens: endUserReservation.tokens } } : {}),
     });
   };

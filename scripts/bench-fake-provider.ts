@@ -1,7 +1,7 @@
 // The benchmarks' fake LLM provider: a minimal node:http OpenAI chat-completions server with a fixed JSON body
 // (with `usage`) after a fixed delay. Run in its own process by scripts/bench.ts. Not the simulator: no parsing,
 // no tokenizer, nothing that could be slower than the code it measures.
-//   POST /v1/chat/completions   → the fixed completion after the current delay (request body read and discarded)
+//   POST /v1/chat/completions   → the fixed completion after the current delay (a body offering tools: a fixed tool call)
 //   POST /__bench/delay?ms=50   → sets the delay for the following requests
 //   a body with "stream":true   → SSE: STREAM_DELTAS content deltas, one every STREAM_INTERVAL_MS (first after the
 //                                 delay), then a usage chunk and [DONE] (the burst-of-streams case)
@@ -26,6 +26,26 @@ const COMPLETION = Buffer.from(
   }),
 );
 const HEADERS = { 'content-type': 'application/json', 'content-length': String(COMPLETION.length), 'x-request-id': 'req_fake_bench' };
+// A request offering tools is answered with a tool call (the bench's tools case).
+const TOOL_COMPLETION = Buffer.from(
+  JSON.stringify({
+    id: 'chatcmpl-bench0000000000000000000001',
+    object: 'chat.completion',
+    created: 1_790_000_000,
+    model: 'gpt-4o-mini-2024-07-18',
+    choices: [
+      {
+        index: 0,
+        message: { role: 'assistant', content: null, refusal: null, tool_calls: [{ id: 'call_bench0001', type: 'function', function: { name: 'get_weather', arguments: '{"query":"Paris"}' } }] },
+        logprobs: null,
+        finish_reason: 'tool_calls',
+      },
+    ],
+    usage: { prompt_tokens: 180, completion_tokens: 14, total_tokens: 194, prompt_tokens_details: { cached_tokens: 0 }, completion_tokens_details: { reasoning_tokens: 0 } },
+    system_fingerprint: 'fp_bench',
+  }),
+);
+const TOOL_HEADERS = { ...HEADERS, 'content-length': String(TOOL_COMPLETION.length) };
 
 const STREAM_HEADERS = { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'x-request-id': 'req_fake_bench_stream' };
 const chunkOf = (body: object) => `data: ${JSON.stringify({ id: 'chatcmpl-benchstream', object: 'chat.completion.chunk', created: 1_790_000_000, model: 'gpt-4o-mini-2024-07-18', ...body })}\n\n`;
@@ -50,10 +70,12 @@ function sendStream(response: http.ServerResponse): void {
 
 const server = http.createServer((request, response) => {
   const url = request.url ?? '';
-  // Read (not parsed): only whether the body asks for a stream.
+  // Read (not parsed): only whether the body asks for a stream or offers tools.
   let streamed = false;
+  let offersTools = false;
   request.on('data', (chunk: Buffer) => {
     if (!streamed && chunk.includes('"stream":true')) streamed = true;
+    if (!offersTools && chunk.includes('"tools"')) offersTools = true;
   });
   request.on('end', () => {
     if (request.method === 'POST' && url.startsWith('/__bench/stream')) {
@@ -74,7 +96,7 @@ const server = http.createServer((request, response) => {
       return;
     }
     if (request.method === 'POST' && url.endsWith('/chat/completions')) {
-      const send = () => response.writeHead(200, HEADERS).end(COMPLETION);
+      const send = offersTools ? () => response.writeHead(200, TOOL_HEADERS).end(TOOL_COMPLETION) : () => response.writeHead(200, HEADERS).end(COMPLETION);
       if (delayMs > 0) setTimeout(send, delayMs);
       else send();
       return;

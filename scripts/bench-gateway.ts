@@ -6,7 +6,22 @@ import { cpuTimeMs, fmt, log, markdownTable, peakRssMiB, percentile, resetPeakRs
 
 export const CHAT_BODY = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Hello' }], max_tokens: 16 });
 
-export type GatewayCaseId = 'direct' | 'floor' | 'byok' | 'managed' | 'portkey';
+/** The tools case: a BYOK call offering 5 function tools, answered by the fake with a tool call (cf. the plain BYOK case). */
+export const TOOLS_BODY = JSON.stringify({
+  model: 'gpt-4o-mini',
+  messages: [{ role: 'user', content: 'What is the weather in Paris?' }],
+  max_tokens: 16,
+  tools: ['get_weather', 'get_time', 'search_docs', 'create_ticket', 'send_email'].map((name) => ({
+    type: 'function',
+    function: {
+      name,
+      description: `The ${name.replace(/_/g, ' ')} tool`,
+      parameters: { type: 'object', properties: { query: { type: 'string' }, limit: { type: 'integer', minimum: 1 } }, required: ['query'] },
+    },
+  })),
+});
+
+export type GatewayCaseId = 'direct' | 'floor' | 'byok' | 'managed' | 'portkey' | 'tools';
 
 export interface GatewayTarget {
   id: GatewayCaseId;
@@ -17,6 +32,8 @@ export interface GatewayTarget {
   serverPid?: number;
   /** Agent Host cases meter every call: wait for the meter to catch up before the next case. */
   metered: boolean;
+  /** The request body (default CHAT_BODY). */
+  body?: string;
 }
 
 export interface GatewayRow {
@@ -57,7 +74,7 @@ export async function runGatewayCases(options: GatewayOptions): Promise<GatewayR
     if (warmedServers.has(server)) return;
     warmedServers.add(server);
     for (const sibling of options.targets.filter((candidate) => serverOf(candidate) === server)) {
-      const first = await runLoad({ url: sibling.url, headers: { 'content-type': 'application/json', ...sibling.headers }, body: CHAT_BODY, connections: concurrency, durationSeconds: options.firstWarmupSeconds });
+      const first = await runLoad({ url: sibling.url, headers: { 'content-type': 'application/json', ...sibling.headers }, body: sibling.body ?? CHAT_BODY, connections: concurrency, durationSeconds: options.firstWarmupSeconds });
       if (sibling.metered) await options.afterMeteredCase(first.ok);
       else await sleep(200);
     }
@@ -69,7 +86,7 @@ export async function runGatewayCases(options: GatewayOptions): Promise<GatewayR
         const pid = target.serverPid;
         await warmUpServer(target, concurrency);
         if (pid) resetPeakRss(pid);
-        const common = { url: target.url, headers: { 'content-type': 'application/json', ...target.headers }, body: CHAT_BODY, connections: concurrency };
+        const common = { url: target.url, headers: { 'content-type': 'application/json', ...target.headers }, body: target.body ?? CHAT_BODY, connections: concurrency };
         const warm = await runLoad({ ...common, durationSeconds: options.warmupSeconds });
         const cpuBefore = pid ? cpuTimeMs(pid) : NaN;
         const load = await runLoad({ ...common, durationSeconds: options.durationSeconds });

@@ -30,6 +30,7 @@ import { ProviderRoutes } from './llm/provider-routes';
 import { MeterService, type MeterOptions } from './metering/meter.service';
 import { MeterSpool, type MeterSpoolOptions } from './metering/meter-spool';
 import { LimitsService } from './metering/limits.service';
+import { MonthToDateTokens } from './metering/month-to-date-tokens';
 import { AlertService } from './metering/alert.service';
 import { UsageService } from './metering/usage.service';
 import { UsageLivePublisher } from './metering/usage-live-publisher';
@@ -148,6 +149,9 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   // could miss another instance's change, so they read it every time.
   const usage = new UsageService(models, catalog, { agentListCacheMs: config.redisUrl ? 0 : 2_000 });
   agents.onAgentChanged(() => usage.agentsChanged());
+  // Prices each answer (usage.cost) from the agent's month-to-date tokens; every written rollup keeps it current.
+  const monthToDate = new MonthToDateTokens(models);
+  meter.onRollupsChanged((changes) => monthToDate.observe(changes));
   const runner = new AgentRunner({
     catalog,
     templates,
@@ -160,6 +164,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     keyHealth: agents,
     logger,
     deadlineMs: config.llmDeadlineMs,
+    monthToDate,
     endUserLimits,
   });
   // publish

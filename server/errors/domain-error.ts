@@ -48,6 +48,16 @@ export const ERROR_CODES = [
   'PROVIDER_UNAVAILABLE',
   'METER_BACKLOG_FULL',
   'CLIENT_CLOSED_REQUEST',
+  // Tool calling, structured output, images (the Chat Completions surface)
+  'TOOL_CHOICE_UNKNOWN',
+  'TOOL_CALL_ID_UNKNOWN',
+  'JSON_SCHEMA_INVALID',
+  'TOO_MANY_TOOLS',
+  'IMAGE_INVALID',
+  'IMAGE_TOO_LARGE',
+  'CONTENT_PART_UNSUPPORTED',
+  'MODEL_CAPABILITY_MISSING',
+  'PARAMETER_UNSUPPORTED',
   // Publishing: end-user caps, share links and the embeddable chat, visitors' abuse limits, workspace templates (publish)
   'END_USER_LIMIT_REACHED',
   'ORIGIN_NOT_ALLOWED',

@@ -204,8 +204,9 @@ export class MeterBatchWriter {
       attempt: event.attempt,
       countedAsRequest: event.countsAsRequest,
       priceSnapshot: event.priceSnapshot,
-      ...(event.endUser ? { endUser: event.endUser } : {}),
-      ...(event.metadata && Object.keys(event.metadata).length > 0 ? { metadata: event.metadata } : {}),
+      // End-customer attribution, only when the request named one.
+      ...(event.endUser != null ? { endUser: event.endUser } : {}),
+      ...(event.metadata != null ? { metadata: event.metadata } : {}),
     };
   }
 

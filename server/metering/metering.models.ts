@@ -17,7 +17,7 @@ export interface MeteredAgentRecord {
 /** Where metering reads agent records from: the agents collection, through the driver. */
 export type MeteredAgentCollection = Pick<import('mongodb').Collection, 'find' | 'findOne'>;
 
-export type RequestType = 'chat' | 'stream' | 'test';
+export type RequestType = 'chat' | 'stream' | 'test' | 'tool';
 export type MeterStatus = 'ok' | 'error' | 'partial' | 'timeout';
 
 export interface PriceSnapshot {
@@ -57,7 +57,7 @@ export interface MeterEventDocument {
   /** Whether this event is the call's answer (counted in the rollup's `requests`). */
   countedAsRequest: boolean;
   priceSnapshot: PriceSnapshot;
-  // End-customer attribution (publish/tools): who the call was for, and the caller's tags. Never message content.
+  // End-customer attribution (the request's `user` and `metadata`; never message content).
   endUser?: string | null;
   metadata?: Record<string, string> | null;
 }
@@ -125,7 +125,7 @@ const meterEventSchema = new Schema<MeterEventDocument>(
     tier: { type: String, default: null },
     mode: { type: String, enum: ['byok', 'managed'] },
     plan: { type: String, default: null },
-    requestType: { type: String, enum: ['chat', 'stream', 'test'] },
+    requestType: { type: String, enum: ['chat', 'stream', 'test', 'tool'] },
     status: { type: String, enum: ['ok', 'error', 'partial', 'timeout'] },
     usageSource: { type: String, enum: ['provider', 'estimated'] },
     tokensInput: Number,
@@ -141,7 +141,7 @@ const meterEventSchema = new Schema<MeterEventDocument>(
     attempt: Number,
     countedAsRequest: Boolean,
     priceSnapshot: priceSnapshotSchema,
-    // End-customer attribution (publish/tools)
+    // End-customer attribution
     endUser: { type: String, default: undefined },
     metadata: { type: Schema.Types.Mixed, default: undefined },
   },
