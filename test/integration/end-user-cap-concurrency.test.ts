@@ -3,7 +3,7 @@
 // settled, and the end-user rollup equals the sum of that end user's meter events. Other end users are not held.
 import { expect } from 'chai';
 import { Types } from 'mongoose';
-import { api, createAgent, registerUser, startTestPlatform, type TestPlatform } from '../support/test-platform';
+import { api, createAgent, createAgentApiKey, registerUser, startTestPlatform, type TestPlatform } from '../support/test-platform';
 import { startProviderSimulator, type SimulatorHandle } from '../../server/llm/simulator';
 import { monthOf } from '../../server/metering/pricing';
 
@@ -54,6 +54,33 @@ describe('per-end-user monthly token cap under concurrency', function () {
     // Lifting the cap lets the first visitor in again.
     await api(platform.url, 'PATCH', agentPath, { token: owner.token, body: { limits: { endUserMonthlyTokenCap: null } } });
     expect((await send(visitorId)).status).to.equal(200);
+  });
+
+  it('`user` on /v1 is the end user: stored on the meter event, read per end user, held to the same cap', async () => {
+    const owner = await registerUser(platform.url);
+    const agent = await createAgent(platform.url, owner);
+    const agentPath = `/api/workspaces/${owner.workspace.id}/agents/${agent.id}`;
+    const key = await createAgentApiKey(platform.url, owner, agent.id);
+    const call = (user: string) =>
+      api(platform.url, 'POST', '/v1/chat/completions', { headers: { authorization: `Bearer ${key}` }, body: { model: 'agent', user, metadata: { plan: 'gold' }, messages: [{ role: 'user', content: 'hello there' }], max_tokens: 50 } });
+    // customer-42 uses more than one call's worst case (prompt bound + max_tokens), so a cap just above its month
+    // refuses it while a new end user's first call still fits.
+    for (let index = 0; index < 12; index += 1) expect((await call('customer-42')).status).to.equal(200);
+    expect((await call('customer-7')).status).to.equal(200);
+    await platform.platform.meter.drain();
+    const usage = await api(platform.url, 'GET', `${agentPath}/usage/end-users`, { token: owner.token });
+    expect(usage.body.endUsers).to.equal(2);
+    expect(usage.body.top.map((row: { endUser: string }) => row.endUser)).to.deep.equal(['customer-42', 'customer-7']);
+    expect(usage.body.top[0].requests).to.equal(12);
+    const events = await platform.platform.models.MeterEvent.find({ agentId: new Types.ObjectId(agent.id) }).lean();
+    expect(events.every((event) => event.metadata?.plan === 'gold')).to.equal(true);
+
+    const used = usage.body.top[0].tokens as number;
+    await api(platform.url, 'PATCH', agentPath, { token: owner.token, body: { limits: { endUserMonthlyTokenCap: used + 10 } } });
+    const refused = await call('customer-42');
+    expect(refused.status).to.equal(429);
+    expect(refused.body.error.code).to.equal('END_USER_LIMIT_REACHED');
+    expect((await call('customer-new')).status).to.equal(200);
   });
 
   it('only owners set the cap; it must be a positive integer', async () => {
