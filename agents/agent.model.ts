@@ -21,6 +21,29 @@ export interface AgentLlmRecord {
   keyMask?: string | null;
   keyStatus?: KeyStatus | null;
   keyCheckedAt?: Date | null;
+  /** Cost-aware routing (#14): a BYOK agent's second, cheaper model for easy requests, with its own sealed key. */
+  light?: AgentLightModelRecord | null;
+}
+
+// ---- cost-aware routing (#14) ----
+export interface AgentLightModelRecord {
+  provider: string;
+  model: string;
+  baseUrl: string | null;
+  sealedKey: SealedKeyRecord | null;
+  keyMask: string | null;
+  keyStatus: KeyStatus | null;
+}
+
+export interface AgentRoutingRecord {
+  /** null: the plan's routing (managed) or off (BYOK). */
+  setting: 'off' | 'quality' | 'balanced' | 'savings' | null;
+  /** The owner's opt-out: always the most capable model. */
+  alwaysStrong: boolean;
+  /** Consent to answer from this managed plan when the agent's own key fails (billed at its overage rate). */
+  fallbackPlan: 'starter' | 'pro' | 'ultra' | null;
+  /** Near a budget or cap, move to the light model before clamping or refusing. */
+  degrade: boolean;
 }
 
 /** Publishing (publish): the public share link / embeddable chat of an agent. */
@@ -59,6 +82,7 @@ export interface AgentDocument {
   status: 'active' | 'paused';
   llm: AgentLlmRecord;
   limits: { monthlyTokenCap: number | null; monthlyBudgetMicros: number | null; endUserMonthlyTokenCap?: number | null };
+  routing?: AgentRoutingRecord | null;
   // publish
   publishing?: AgentPublishingRecord | null;
   conversations?: AgentConversationsRecord | null;
@@ -76,6 +100,8 @@ export interface AgentApiKeyDocument {
   createdBy: Types.ObjectId;
   createdAt: Date;
   lastUsedAt: Date | null;
+  /** A name people give the key ("Website widget", "Zapier"); keys made before names existed have none. */
+  name?: string | null;
 }
 
 const sealedKeySchema = new Schema<SealedKeyRecord>(
@@ -100,12 +126,14 @@ const agentSchema = new Schema<AgentDocument>(
       keyMask: { type: String, default: null },
       keyStatus: { type: String, enum: [...KEY_STATUSES, null], default: null },
       keyCheckedAt: { type: Date, default: null },
+      light: { type: Schema.Types.Mixed, default: null },
     },
     limits: {
       monthlyTokenCap: { type: Number, default: null },
       monthlyBudgetMicros: { type: Number, default: null },
       endUserMonthlyTokenCap: { type: Number, default: undefined },
     },
+    routing: { type: Schema.Types.Mixed, default: null },
     // publish: share link / embed, conversation retention, a workspace template's prompt
     publishing: { type: Schema.Types.Mixed, default: undefined },
     conversations: { type: Schema.Types.Mixed, default: undefined },
@@ -125,6 +153,7 @@ const agentApiKeySchema = new Schema<AgentApiKeyDocument>(
     prefix: { type: String, required: true },
     createdBy: { type: Schema.Types.ObjectId, required: true },
     lastUsedAt: { type: Date, default: null },
+    name: { type: String, default: null },
   },
   { timestamps: { createdAt: true, updatedAt: false }, collection: 'agent_api_keys', autoIndex: false },
 );

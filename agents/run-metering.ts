@@ -8,6 +8,17 @@ import type { AnswerCost } from '../server/metering/meter.types';
 import { applicableLimit } from '../server/metering/limits.service';
 import type { AgentDocument } from './agent.model';
 import type { EndUserLimits, EndUserReservation, KeyHealth, MonthToDate, Reservation, UsageLimits, UsageMeter } from './agent-ports';
+import type { MeterRouting } from '../server/metering/metering.models';
+import type { RouteDecision } from '../server/llm/prompt-router';
+
+/** How cost-aware routing (#14) shaped this call: the decision, the strong model's prices, degradation, fallback. */
+export interface CallRouting {
+  decision?: RouteDecision;
+  strongPrice?: { inputUsdPerMillion: number; outputUsdPerMillion: number };
+  degraded?: 'light_model';
+  /** Set once the agent's own key failed and the owner's chosen plan answers (billed at its overage rate). */
+  fallbackPlan?: Plan;
+}
 
 /** What one call's metering remembers between its attempts. */
 export class CallMetering {
@@ -27,11 +38,33 @@ export class CallMetering {
       reservation: Reservation | undefined;
       endUser?: string;
       metadata?: Record<string, string>;
+      /** The agent API key that made the call (activity log). */
+      apiKeyId?: string;
       // The per-end-user cap's reservation (publish)
       endUserReservation?: EndUserReservation;
     },
+    readonly route: CallRouting = {},
   ) {}
   private endUserReservationSettled = false;
+
+  /** The agent's own key failed: the next attempts are the consented fallback plan's (#14). */
+  useFallback(plan: Plan): void {
+    this.route.fallbackPlan = plan;
+  }
+
+  /** The meter event's `routing`: the decision and, against the strong model's prices, what these tokens saved. */
+  private meterRouting(inputTokens: number, outputTokens: number, snapshot: { inputUsdPerMillion: number; outputUsdPerMillion: number }): MeterRouting | undefined {
+    const { decision, strongPrice } = this.route;
+    if (!decision) return undefined;
+    const routing: MeterRouting = { ...decision };
+    if (strongPrice) {
+      routing.strongPrice = strongPrice;
+      const strongCost = costMicros(inputTokens, strongPrice.inputUsdPerMillion) + costMicros(outputTokens, strongPrice.outputUsdPerMillion);
+      const cost = costMicros(inputTokens, snapshot.inputUsdPerMillion) + costMicros(outputTokens, snapshot.outputUsdPerMillion);
+      routing.savedMicros = Math.max(0, strongCost - cost);
+    }
+    return routing;
+  }
 
   /** Before the call: a managed agent's month-to-date tokens are read once per process and month. */
   static prepareMonthToDate(monthToDate: MonthToDate | undefined, agent: AgentDocument): Promise<void> | undefined {
@@ -51,8 +84,12 @@ export class CallMetering {
     const usage = report.usage!;
     const tokens = usage.inputTokens + usage.outputTokens;
     const { agent, plan } = this.call;
+    const fallbackPlan = this.route.fallbackPlan;
     let cost: AnswerCost;
-    if (plan) {
+    if (fallbackPlan) {
+      // A consented fallback (#14): every token at the plan's overage rate, no allowance.
+      cost = { priceMicros: overagePriceMicros(tokens, fallbackPlan.overageUsdPerMillion), basis: 'overage', includedTokens: 0, overageTokens: tokens, fromAllowance: false };
+    } else if (plan) {
       const before = this.dependencies.monthToDate?.take(agent._id.toString(), monthOf(new Date()), tokens);
       if (before === undefined) {
         this.answerCostUnknown = true;
@@ -100,13 +137,18 @@ export class CallMetering {
   readonly onAttempt = (report: AttemptReport): void => {
     const usage = report.usage;
     if (!usage || usage.inputTokens + usage.outputTokens <= 0) return;
-    const { agent, requestId, requestType, plan } = this.call;
+    const { agent, requestId, requestType } = this.call;
+    const fallbackPlan = this.route.fallbackPlan;
+    const plan = fallbackPlan ?? this.call.plan;
     const reservation = !this.reservationSettled ? this.call.reservation : undefined;
     if (reservation) this.reservationSettled = true;
     const endUserReservation = !this.endUserReservationSettled ? this.call.endUserReservation : undefined;
     if (endUserReservation) this.endUserReservationSettled = true;
-    const priceSnapshot = priceSnapshotFor(this.dependencies.catalog, report.provider, report.model, plan);
+    const catalogSnapshot = priceSnapshotFor(this.dependencies.catalog, report.provider, report.model, plan);
+    // A fallback is billed per token at the plan's overage rate, with no monthly fee and no included tokens.
+    const priceSnapshot = fallbackPlan ? { ...catalogSnapshot, includedTokens: 0 } : catalogSnapshot;
     this.addCost(report, priceSnapshot);
+    const routing = this.meterRouting(usage.inputTokens, usage.outputTokens, priceSnapshot);
     this.dependencies.meter.record({
       requestId: report.attempt === 1 ? requestId : `${requestId}:${report.attempt}`,
       agentId: agent._id.toString(),
@@ -132,6 +174,11 @@ export class CallMetering {
       budgetMicros: agent.llm.mode === 'byok' ? agent.limits?.monthlyBudgetMicros ?? null : undefined,
       ...(this.call.endUser !== undefined ? { endUser: this.call.endUser } : {}),
       ...(this.call.metadata !== undefined ? { metadata: this.call.metadata } : {}),
+      // Cost-aware routing (#14)
+      ...(routing ? { routing } : {}),
+      ...(fallbackPlan ? { fallback: true } : {}),
+      ...(this.route.degraded ? { degraded: this.route.degraded } : {}),
+      ...(this.call.apiKeyId ? { apiKeyId: this.call.apiKeyId } : {}),
       ...(endUserReservation ? { endUserReservation: { tokens: endUserReservation.tokens } } : {}),
     });
   };
@@ -149,7 +196,7 @@ export class CallMetering {
     }
     if (failed) {
       this.dependencies.meter.recordError({ workspaceId: agent.workspaceId.toString(), agentId: agent._id.toString(), mode: agent.llm.mode, plan: agent.llm.plan ?? null, timestamp: new Date() });
-    } else if (agent.llm.mode === 'byok' && agent.llm.keyStatus !== 'valid') {
+    } else if (agent.llm.mode === 'byok' && agent.llm.keyStatus !== 'valid' && !this.route.fallbackPlan) {
       await this.dependencies.keyHealth.recordKeyStatus(agent._id.toString(), 'valid').catch(() => undefined);
     }
   }

@@ -6,6 +6,7 @@ import { createAuthModels } from './auth/auth.models';
 import { createWorkspaceModels } from './workspaces/workspace.model';
 import { createAgentModels } from '../agents/agent.model';
 import { createMeteringModels } from './metering/metering.models';
+import { createInviteModels } from './workspaces/invite.model';
 // publish: end-user rollups, conversations, workspace templates, visitors' address counters
 import { createEndUserUsageModels } from './metering/end-user-usage.model';
 import { createConversationModels } from '../agents/conversation.model';
@@ -19,6 +20,7 @@ export function createModels(connection: Connection) {
     ...createWorkspaceModels(connection),
     ...createAgentModels(connection),
     ...createMeteringModels(connection),
+    ...createInviteModels(connection),
     ...createEndUserUsageModels(connection),
     ...createConversationModels(connection),
     ...createWorkspaceTemplateModels(connection),

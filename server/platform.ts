@@ -45,6 +45,20 @@ import { createChatRouter } from './http/routers/chat.router';
 import { createOpenAiCompatibleApi } from './http/openai-compatible-api';
 import { createUsageRouter } from './http/routers/usage.router';
 import '../server/http/express-request.types';
+// Cost-aware routing (#14)
+import { createRoutingRouter } from './http/routers/routing.router';
+import { LimitHeadroom } from './metering/limit-headroom';
+import { RoutingStickiness } from './llm/routing-stickiness';
+// Activity log, invites, usage views, API reference (experience-b)
+import type express from 'express';
+import { ActivityService } from './metering/activity.service';
+import { UsageViewsService } from './metering/usage-views.service';
+import { InviteService } from './workspaces/invite.service';
+import { createInviteMailer } from './workspaces/invite-mailer';
+import { createActivityRouter } from './http/routers/activity.router';
+import { createInvitesRouter } from './http/routers/invites.router';
+import { createUsageViewsRouter } from './http/routers/usage-views.router';
+import { createApiDocsRouter } from './http/routers/api-docs.router';
 // publish: share links, the embeddable chat, conversations, end-user usage and caps, workspace templates
 import { EndUserLimitsService } from './metering/end-user-limits.service';
 import { EndUserUsageService } from './metering/end-user-usage.service';
@@ -96,6 +110,8 @@ export interface Platform {
   simulator: SimulatorHandle | undefined;
   realtime: Realtime;
   url: string;
+  /** The Express application (everything but /v1); the API reference test walks its router stack. */
+  app: express.Express;
   stop(): Promise<void>;
 }
 
@@ -164,6 +180,8 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     keyHealth: agents,
     logger,
     deadlineMs: config.llmDeadlineMs,
+    stickiness: new RoutingStickiness(),
+    headroom: new LimitHeadroom(models),
     monthToDate,
     endUserLimits,
   });
@@ -178,6 +196,12 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     void models.Agent.exists({ _id: agentId }).then((exists) => (exists ? undefined : conversations.removeForAgents([new Types.ObjectId(agentId)]))).catch(() => undefined);
   });
   const visitorLimits = new VisitorLimits(models, { ...DEFAULT_PUBLIC_CHAT_LIMITS, ...options.publicChatLimits }, (agentId, visitorId) => endUserLimits.tokensToday(agentId, visitorId));
+
+  // Activity log, invites, usage views (experience-b)
+  const activity = new ActivityService(models);
+  const usageViews = new UsageViewsService(models);
+  const inviteMailer = createInviteMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, onError: (error) => logger.warn({ code: (error as { code?: string }).code ?? 'unknown' }, 'invite mail could not be sent') });
+  const invites = new InviteService(models, workspaces, inviteMailer, { lifetimeDays: config.inviteLifetimeDays, publicUrl: config.publicUrl });
 
   const authenticate = createAuthenticateMiddleware(config, sessions);
   const requireWorkspaceRole = createWorkspaceAccess(workspaces);
@@ -199,7 +223,13 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
         requireWorkspaceRole,
       ),
       createChatRouter(agents, runner, authenticate, requireWorkspaceRole),
+      createUsageViewsRouter(usageViews, catalog, authenticate, requireWorkspaceRole),
       createUsageRouter(usage, alerts, authenticate, requireWorkspaceRole),
+      createRoutingRouter(agents, usage, authenticate, requireWorkspaceRole),
+      // experience-b
+      createActivityRouter(activity, authenticate, requireWorkspaceRole),
+      createInvitesRouter(invites, authenticate, requireWorkspaceRole),
+      createApiDocsRouter(),
       // publish
       createPublicChatRouter({ publishing, chat: conversationChat, conversations, visitorLimits, widgetDirectory: path.join(PROJECT_ROOT, 'client', 'dist', 'widget') }),
       createPublishingRouter({ agents, publishing, conversations, chat: conversationChat, endUserUsage: new EndUserUsageService(models), workspaceTemplates }, authenticate, requireWorkspaceRole),
@@ -272,11 +302,12 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       if (!(await runner.whenIdle(5_000))) logger.error({ calls: runner.callsInFlight }, 'calls still in flight at shutdown; their meter events may be missing');
       livePublisher.close();
       await meter.stop();
+      inviteMailer.close();
       await closeKeepAliveFetch().catch(() => undefined);
       if (ownsSimulator) await simulator?.close();
       await database.close();
       logger.info('Agent Host stopped');
     })());
 
-  return { config, logger, database, models, catalog, meter, agents, usage, httpServer, simulator, realtime, url, stop };
+  return { config, logger, database, models, catalog, meter, agents, usage, httpServer, simulator, realtime, url, app, stop };
 }

@@ -27,6 +27,18 @@ export interface PriceSnapshot {
   includedTokens: number;
 }
 
+/** How cost-aware routing (#14) decided one call; `savedMicros`: the strong model's cost for these tokens minus this event's. */
+export interface MeterRouting {
+  tier: 'light' | 'strong';
+  score: number;
+  reason: string;
+  forced?: boolean;
+  escalated?: boolean;
+  /** The strong model's prices per 1M tokens (the "always strong" reference of the savings view). */
+  strongPrice?: { inputUsdPerMillion: number; outputUsdPerMillion: number };
+  savedMicros?: number;
+}
+
 export interface MeterEventDocument {
   _id: Types.ObjectId;
   requestId: string;
@@ -57,6 +69,12 @@ export interface MeterEventDocument {
   /** Whether this event is the call's answer (counted in the rollup's `requests`). */
   countedAsRequest: boolean;
   priceSnapshot: PriceSnapshot;
+  // Cost-aware routing (#14)
+  routing?: MeterRouting | null;
+  fallback?: boolean;
+  degraded?: 'light_model' | 'clamped' | null;
+  // activity log (experience-b): which of the agent's API keys made the call (absent for playground/JWT calls)
+  apiKeyId?: string | null;
   // End-customer attribution (the request's `user` and `metadata`; never message content).
   endUser?: string | null;
   metadata?: Record<string, string> | null;
@@ -88,10 +106,15 @@ export interface UsageMonthlyDocument {
   /** The last rollup groups applied (exactly-once $inc); see applyGuardedRollup. */
   appliedGroups: Array<{ id: string; tokens: number; costMicros: number }>;
   pricedGroups: string[];
+  /** Cost-aware routing (#14) counters: requests per tier, saved micro-dollars, escalations, degraded and fallback calls. */
+  routing?: Partial<Record<'lightRequests' | 'strongRequests' | 'savedMicros' | 'escalations' | 'forced' | 'degradedRequests' | 'fallbackRequests' | 'fallbackTokens', number>>;
   updatedAt: Date;
 }
 
-export const ALERT_TYPES = ['allowance_80', 'allowance_100', 'budget_80', 'budget_reached', 'key_invalid', 'provider_quota_exceeded'] as const;
+export const ALERT_TYPES = ['allowance_80', 'allowance_100', 'budget_80', 'budget_reached', 'key_invalid', 'provider_quota_exceeded',
+  // Cost-aware routing (#14)
+  'routing_degraded', 'byok_fallback',
+] as const;
 export type AlertType = (typeof ALERT_TYPES)[number];
 
 export interface AlertDocument {
@@ -141,6 +164,11 @@ const meterEventSchema = new Schema<MeterEventDocument>(
     attempt: Number,
     countedAsRequest: Boolean,
     priceSnapshot: priceSnapshotSchema,
+    routing: { type: Schema.Types.Mixed, default: undefined },
+    fallback: { type: Boolean, default: undefined },
+    degraded: { type: String, default: undefined },
+    // activity log (experience-b)
+    apiKeyId: { type: String, default: undefined },
     // End-customer attribution
     endUser: { type: String, default: undefined },
     metadata: { type: Schema.Types.Mixed, default: undefined },
@@ -149,6 +177,9 @@ const meterEventSchema = new Schema<MeterEventDocument>(
 );
 meterEventSchema.index({ workspaceId: 1, month: 1, timestamp: 1 });
 meterEventSchema.index({ agentId: 1, month: 1, timestamp: 1 });
+// activity log (experience-b): newest-first pages of one day, by workspace or by agent (migration 004-activity-indexes)
+meterEventSchema.index({ workspaceId: 1, day: 1, timestamp: -1, _id: -1 }, { name: 'activity_workspace_day' });
+meterEventSchema.index({ agentId: 1, day: 1, timestamp: -1, _id: -1 }, { name: 'activity_agent_day' });
 // Per end user reads of one agent-month (publish): only events that carry an end user are in it.
 meterEventSchema.index({ agentId: 1, month: 1, endUser: 1 }, { partialFilterExpression: { endUser: { $type: 'string' } } });
 
@@ -175,6 +206,7 @@ const usageMonthlySchema = new Schema<UsageMonthlyDocument>(
     byModel: { type: Schema.Types.Mixed, default: {} },
     appliedGroups: { type: Schema.Types.Mixed, default: [] },
     pricedGroups: { type: [String], default: [] },
+    routing: { type: Schema.Types.Mixed, default: undefined },
     updatedAt: Date,
   },
   { collection: 'usage_monthly', autoIndex: false, versionKey: false, minimize: false, suppressReservedKeysWarning: true },

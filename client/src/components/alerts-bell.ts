@@ -12,6 +12,9 @@ const ALERT_TITLES: Record<string, string> = {
   budget_reached: 'Budget reached',
   key_invalid: 'Provider key rejected',
   provider_quota_exceeded: 'Provider out of credit',
+  // Cost-aware routing (#14)
+  routing_degraded: 'Moved to the light model near the limit',
+  byok_fallback: 'Answered from the fallback plan',
 };
 
 export function alertsBell(workspaceId: string): { element: HTMLElement; dispose(): void } {
