@@ -14,7 +14,7 @@ import { maskSecret } from '../server/vault/vault.service';
 import { assertSafeBaseUrl } from '../server/llm/base-url-guard';
 import type { WorkspaceService } from '../server/workspaces/workspace.service';
 import type { Role } from '../server/workspaces/workspace.model';
-import type { AgentCacheSetting, AgentDocument, AgentLlmRecord, KeyStatus } from './agent.model';
+import type { AgentCacheSetting, AgentDocument, AgentLlmRecord, AgentPromptTemplateRecord, KeyStatus } from './agent.model';
 import type { TemplateService } from './template.service';
 import type { LlmSettingInput, PatchAgentInput } from './agent.schemas';
 import { assertPlausibleProviderKey } from '../server/llm/providers/provider-key-format';
@@ -120,6 +120,7 @@ export class AgentService {
       limits: {
         monthlyTokenCap: agent.limits?.monthlyTokenCap ?? null,
         monthlyBudgetUsd: agent.limits?.monthlyBudgetMicros == null ? null : microsToUsd(agent.limits.monthlyBudgetMicros),
+        endUserMonthlyTokenCap: agent.limits?.endUserMonthlyTokenCap ?? null,
       },
       sandbox: this.isSandboxed(agent),
       routing: publicRouting(agent, this.catalog),
@@ -203,8 +204,15 @@ export class AgentService {
     return agents.map((agent) => this.toPublic(agent));
   }
 
+  // publish: agents from workspace templates ("ws_<id>"), which the agent keeps a snapshot of
+  private workspaceTemplateSnapshot?: (workspaceId: string, templateId: string) => Promise<AgentPromptTemplateRecord | undefined>;
+  useWorkspaceTemplates(snapshot: (workspaceId: string, templateId: string) => Promise<AgentPromptTemplateRecord | undefined>): void {
+    this.workspaceTemplateSnapshot = snapshot;
+  }
+
   async create(workspaceId: string, actor: Actor, input: { name: string; templateId: string; variables: Record<string, string>; llm: LlmSettingInput }) {
-    const variables = this.templates.resolveVariables(input.templateId, input.variables);
+    const promptTemplate = await this.workspaceTemplateSnapshot?.(workspaceId, input.templateId);
+    const variables = promptTemplate ? this.templates.resolveVariablesFor(promptTemplate, input.variables) : this.templates.resolveVariables(input.templateId, input.variables);
     const agentId = new Types.ObjectId();
     const llm = this.buildLlmRecord(workspaceId, agentId.toString(), input.llm);
     const created = await this.models.Agent.create({
@@ -216,6 +224,7 @@ export class AgentService {
       status: 'active',
       llm,
       limits: { monthlyTokenCap: null, monthlyBudgetMicros: null },
+      ...(promptTemplate ? { promptTemplate } : {}),
     });
     this.notifyChanged(agentId.toString());
     await this.recordPlanChange('created', created, null, created, actor, created.createdAt);
@@ -239,13 +248,16 @@ export class AgentService {
     const set: Record<string, unknown> = {};
     if (input.name !== undefined) set.name = input.name;
     if (input.status !== undefined) set.status = input.status;
-    if (input.variables !== undefined) set.variables = this.templates.resolveVariables(agent.templateId, input.variables);
+    if (input.variables !== undefined) {
+      set.variables = agent.promptTemplate ? this.templates.resolveVariablesFor(agent.promptTemplate, input.variables) : this.templates.resolveVariables(agent.templateId, input.variables);
+    }
     if (input.limits !== undefined) {
       if (actor.role !== 'owner') throw forbidden('Only workspace owners can change usage limits.');
       if (input.limits.monthlyTokenCap !== undefined) set['limits.monthlyTokenCap'] = input.limits.monthlyTokenCap;
       if (input.limits.monthlyBudgetUsd !== undefined) {
         set['limits.monthlyBudgetMicros'] = input.limits.monthlyBudgetUsd === null ? null : usdToMicros(input.limits.monthlyBudgetUsd);
       }
+      if (input.limits.endUserMonthlyTokenCap !== undefined) set['limits.endUserMonthlyTokenCap'] = input.limits.endUserMonthlyTokenCap;
     }
     if (Object.keys(set).length === 0) return this.toPublic(agent);
     const updated = await this.models.Agent.findOneAndUpdate({ _id: agent._id, workspaceId: agent.workspaceId }, { $set: set }, { new: true }).lean<AgentDocument>();

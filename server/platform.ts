@@ -1,5 +1,6 @@
 // The composition root: builds every service from the config, wires the hooks, and starts/stops the HTTP server.
 import http from 'node:http';
+import { Types } from 'mongoose';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -71,6 +72,16 @@ import { createActivityRouter } from './http/routers/activity.router';
 import { createInvitesRouter } from './http/routers/invites.router';
 import { createUsageViewsRouter } from './http/routers/usage-views.router';
 import { createApiDocsRouter } from './http/routers/api-docs.router';
+// publish: share links, the embeddable chat, conversations, end-user usage and caps, workspace templates
+import { EndUserLimitsService } from './metering/end-user-limits.service';
+import { EndUserUsageService } from './metering/end-user-usage.service';
+import { PublishingService } from '../agents/publishing.service';
+import { ConversationService } from '../agents/conversation.service';
+import { ConversationChat } from '../agents/conversation-chat';
+import { WorkspaceTemplateService } from '../agents/workspace-template.service';
+import { VisitorLimits, DEFAULT_PUBLIC_CHAT_LIMITS, type PublicChatLimits } from '../agents/visitor-limits';
+import { createPublicChatRouter } from './http/routers/public-chat.router';
+import { createPublishingRouter } from './http/routers/publishing.router';
 
 /** The repository root (where package.json is), whether running from source or from dist/. */
 export const PROJECT_ROOT = (() => {
@@ -97,6 +108,8 @@ export interface PlatformOptions {
   drainTimeoutMs?: number;
   /** Monthly statements: grace after a month's end before it closes; false: no close job (tests close by hand). */
   statements?: Partial<StatementServiceOptions> & { closeJob?: false | { intervalMs: number } };
+  /** Abuse limits of published chats (publish). */
+  publicChatLimits?: Partial<PublicChatLimits>;
 }
 
 export interface Platform {
@@ -163,6 +176,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     MeterSpool.removeRecovered(recoveredSpool);
   }
   const limits = new LimitsService(models);
+  const endUserLimits = new EndUserLimitsService(models);
   const alerts = new AlertService(models, logger);
   // Usage reads reuse a workspace's agent list for 2 s (local changes drop it); with several instances (Redis) they
   // could miss another instance's change, so they read it every time.
@@ -206,7 +220,19 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     monthToDate,
     responseCache,
     experiments,
+    endUserLimits,
   });
+  // publish
+  const publishing = new PublishingService(models, workspaces);
+  const conversations = new ConversationService(models);
+  const conversationChat = new ConversationChat({ runner, conversations, templates, catalog });
+  const workspaceTemplates = new WorkspaceTemplateService(models, templates, workspaces);
+  agents.useWorkspaceTemplates((workspaceId, templateId) => workspaceTemplates.snapshotFor(workspaceId, templateId));
+  // A deleted agent's kept conversations go with it (the change listener also fires on deletion).
+  agents.onAgentChanged((agentId) => {
+    void models.Agent.exists({ _id: agentId }).then((exists) => (exists ? undefined : conversations.removeForAgents([new Types.ObjectId(agentId)]))).catch(() => undefined);
+  });
+  const visitorLimits = new VisitorLimits(models, { ...DEFAULT_PUBLIC_CHAT_LIMITS, ...options.publicChatLimits }, (agentId, visitorId) => endUserLimits.tokensToday(agentId, visitorId));
 
   // Activity log, invites, usage views (experience-b)
   const activity = new ActivityService(models);
@@ -252,6 +278,9 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
         authenticate,
         requireWorkspaceRole,
       ),
+      // publish
+      createPublicChatRouter({ publishing, chat: conversationChat, conversations, visitorLimits, widgetDirectory: path.join(PROJECT_ROOT, 'client', 'dist', 'widget') }),
+      createPublishingRouter({ agents, publishing, conversations, chat: conversationChat, endUserUsage: new EndUserUsageService(models), workspaceTemplates }, authenticate, requireWorkspaceRole),
     ],
   });
 

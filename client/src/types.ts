@@ -72,7 +72,7 @@ export interface Agent {
   variables: Record<string, string>;
   status: 'active' | 'paused';
   llm: AgentLlm;
-  limits: { monthlyTokenCap: number | null; monthlyBudgetUsd: number | null };
+  limits: { monthlyTokenCap: number | null; monthlyBudgetUsd: number | null; endUserMonthlyTokenCap?: number | null };
   sandbox: boolean;
   createdAt: string;
   updatedAt: string;

@@ -77,6 +77,16 @@ export const ERROR_CODES = [
   'EXPERIMENT_VARIANT_UNKNOWN',
   'EXPERIMENT_ALREADY_RUNNING',
   'EXPERIMENT_STATE',
+  // Publishing: end-user caps, share links and the embeddable chat, visitors' abuse limits, workspace templates (publish)
+  'END_USER_LIMIT_REACHED',
+  'ORIGIN_NOT_ALLOWED',
+  'VISITOR_ID_INVALID',
+  'MESSAGE_EMPTY',
+  'MESSAGE_TOO_LONG',
+  'VISITOR_RATE_LIMITED',
+  'VISITOR_DAILY_LIMIT',
+  'TEMPLATE_INVALID',
+  'TEMPLATE_VARIABLE_UNDECLARED',
   // Ours
   'DB_UNAVAILABLE',
   'INTERNAL',

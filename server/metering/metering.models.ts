@@ -198,6 +198,8 @@ meterEventSchema.index({ agentId: 1, month: 1, timestamp: 1 });
 // activity log (experience-b): newest-first pages of one UTC hour, by workspace or by agent (migration 004-activity-indexes)
 meterEventSchema.index({ workspaceId: 1, hour: 1, timestamp: -1, _id: -1 }, { name: 'activity_workspace_hour' });
 meterEventSchema.index({ agentId: 1, hour: 1, timestamp: -1, _id: -1 }, { name: 'activity_agent_hour' });
+// Per end user reads of one agent-month (publish): only events that carry an end user are in it.
+meterEventSchema.index({ agentId: 1, month: 1, endUser: 1 }, { partialFilterExpression: { endUser: { $type: 'string' } } });
 
 const usageMonthlySchema = new Schema<UsageMonthlyDocument>(
   {

@@ -49,6 +49,9 @@ interface Target {
   statementMonth: string;
   /** Response cache and experiments (cache): an experiment of `agentId`, for the routes that name one. */
   experimentId?: string;
+  // publish
+  conversationId: string;
+  templateId: string;
 }
 
 interface RouteCase {
@@ -105,6 +108,8 @@ describe('workspaces and roles (HTTP)', function () {
     await test.platform.meter.drain();
     const event = await test.platform.models.MeterEvent.collection.findOne({ requestId });
     const invite = await api(url, 'POST', `/api/workspaces/${workspaceOwner.workspace.id}/invites`, { token: workspaceOwner.token, body: { email: `invitee-${new Types.ObjectId().toString()}@example.com`, role: 'viewer' } });
+    const conversation = await api(url, 'POST', `/api/workspaces/${workspaceOwner.workspace.id}/agents/${agent.id}/conversations/record`, { token: workspaceOwner.token, body: { user: 'hello', assistant: 'hi' } });
+    const template = await api(url, 'POST', `/api/workspaces/${workspaceOwner.workspace.id}/templates`, { token: workspaceOwner.token, body: { fromAgentId: agent.id, name: 'Role template' } });
     return {
       eventId: event!._id.toString(),
       inviteId: invite.body.id,
@@ -115,6 +120,8 @@ describe('workspaces and roles (HTTP)', function () {
       apiKeyId: keyResponse.body.id,
       alertId: await createAlert(workspaceOwner.workspace.id, agent.id),
       statementMonth: await closeStatement(workspaceOwner.workspace.id),
+      conversationId: conversation.body.conversationId,
+      templateId: template.body.id,
     };
   }
 
@@ -240,6 +247,25 @@ describe('workspaces and roles (HTTP)', function () {
     },
     { name: 'cache usage', method: 'GET', path: (t) => `/api/workspaces/${t.workspaceId}/usage/cache`, minimum: 'viewer', success: 200 },
     { name: 'experiment usage', method: 'GET', path: (t) => `/api/workspaces/${t.workspaceId}/usage/experiments`, minimum: 'viewer', success: 200 },
+    // publish
+    { name: 'read publishing settings', method: 'GET', path: (t) => `${agentPath(t)}/publishing`, minimum: 'viewer', success: 200 },
+    { name: 'change publishing settings', method: 'PATCH', path: (t) => `${agentPath(t)}/publishing`, minimum: 'admin', success: 200, body: () => ({ greeting: 'Hello there' }) },
+    { name: 'publish', method: 'POST', path: (t) => `${agentPath(t)}/publishing/publish`, minimum: 'admin', success: 200 },
+    { name: 'rotate the share link', method: 'POST', path: (t) => `${agentPath(t)}/publishing/rotate`, minimum: 'admin', success: 200 },
+    { name: 'unpublish', method: 'POST', path: (t) => `${agentPath(t)}/publishing/unpublish`, minimum: 'admin', success: 200 },
+    { name: 'usage per end user', method: 'GET', path: (t) => `${agentPath(t)}/usage/end-users`, minimum: 'viewer', success: 200 },
+    { name: 'list conversations', method: 'GET', path: (t) => `${agentPath(t)}/conversations`, minimum: 'admin', success: 200 },
+    { name: 'export conversations', method: 'GET', path: (t) => `${agentPath(t)}/conversations/export`, minimum: 'admin', success: 200 },
+    { name: 'read a conversation', method: 'GET', path: (t) => `${agentPath(t)}/conversations/${t.conversationId}`, minimum: 'admin', success: 200 },
+    { name: 'delete a conversation', method: 'DELETE', path: (t) => `${agentPath(t)}/conversations/${t.conversationId}`, minimum: 'admin', success: 204, fresh: () => freshTarget() },
+    { name: 'delete all conversations', method: 'DELETE', path: (t) => `${agentPath(t)}/conversations`, minimum: 'admin', success: 200, fresh: () => freshTarget() },
+    { name: 'record a playground exchange', method: 'POST', path: (t) => `${agentPath(t)}/conversations/record`, minimum: 'builder', success: 200, body: () => ({ user: 'hello', assistant: 'hi' }) },
+    { name: 'a server-side playground turn', method: 'POST', path: (t) => `${agentPath(t)}/conversations/turn`, minimum: 'builder', success: 200, body: () => ({ message: 'Hello' }) },
+    { name: 'list workspace templates', method: 'GET', path: (t) => `/api/workspaces/${t.workspaceId}/templates`, minimum: 'viewer', success: 200 },
+    { name: 'create a workspace template', method: 'POST', path: (t) => `/api/workspaces/${t.workspaceId}/templates`, minimum: 'builder', success: 201, body: () => ({ name: 'By a role', systemPrompt: 'You help {{who}}.', variables: [{ name: 'who', label: 'Who' }] }) },
+    { name: 'read a workspace template', method: 'GET', path: (t) => `/api/workspaces/${t.workspaceId}/templates/${t.templateId}`, minimum: 'viewer', success: 200 },
+    { name: 'edit a workspace template', method: 'PATCH', path: (t) => `/api/workspaces/${t.workspaceId}/templates/${t.templateId}`, minimum: 'builder', success: 200, body: () => ({ description: 'Edited' }) },
+    { name: 'delete a workspace template', method: 'DELETE', path: (t) => `/api/workspaces/${t.workspaceId}/templates/${t.templateId}`, minimum: 'builder', success: 204, fresh: () => freshTarget() },
   ];
 
   before(async () => {
@@ -261,7 +287,7 @@ describe('workspaces and roles (HTTP)', function () {
 
   it('lists every workspace route of the routers in the matrix (a new route must be added here)', () => {
     const registered = listRouterRoutes().filter((route) => route.includes(':workspaceId'));
-    const sample: Target = { memberUserId: ':userId', workspaceId: ':workspaceId', agentId: ':agentId', byokAgentId: ':agentId', apiKeyId: ':keyId', alertId: ':alertId', eventId: ':eventId', inviteId: ':inviteId', statementMonth: ':month' };
+    const sample: Target = { memberUserId: ':userId', workspaceId: ':workspaceId', agentId: ':agentId', byokAgentId: ':agentId', apiKeyId: ':keyId', alertId: ':alertId', eventId: ':eventId', inviteId: ':inviteId', statementMonth: ':month', conversationId: ':conversationId', templateId: ':templateId' };
     const covered = new Set(ROUTES.map((route) => `${route.method} ${route.path(sample)}`));
     expect(registered.filter((route) => !covered.has(route))).to.deep.equal([]);
     expect(registered.length).to.be.greaterThan(20);

@@ -72,6 +72,7 @@ export async function startTestPlatform(options: TestPlatformOptions = {}): Prom
     realtimeCoalesceMs: options.realtimeCoalesceMs,
     drainTimeoutMs: options.drainTimeoutMs,
     statements: options.statements,
+    publicChatLimits: options.publicChatLimits,
   });
   return {
     platform,
