@@ -73,8 +73,10 @@ export interface MeterEventDocument {
   routing?: MeterRouting | null;
   fallback?: boolean;
   degraded?: 'light_model' | 'clamped' | null;
-  // activity log (experience-b): which of the agent's API keys made the call (absent for playground/JWT calls)
+  // activity log (experience-b): which of the agent's API keys made the call (absent for playground/JWT calls), and
+  // the UTC hour "2026-11-30T14" the activity log and today-by-hour read by (index equality; backfilled by migration 004)
   apiKeyId?: string | null;
+  hour?: string;
   // End-customer attribution (the request's `user` and `metadata`; never message content).
   endUser?: string | null;
   metadata?: Record<string, string> | null;
@@ -180,6 +182,7 @@ const meterEventSchema = new Schema<MeterEventDocument>(
     degraded: { type: String, default: undefined },
     // activity log (experience-b)
     apiKeyId: { type: String, default: undefined },
+    hour: { type: String, default: undefined },
     // End-customer attribution
     endUser: { type: String, default: undefined },
     metadata: { type: Schema.Types.Mixed, default: undefined },
@@ -192,9 +195,9 @@ const meterEventSchema = new Schema<MeterEventDocument>(
 );
 meterEventSchema.index({ workspaceId: 1, month: 1, timestamp: 1 });
 meterEventSchema.index({ agentId: 1, month: 1, timestamp: 1 });
-// activity log (experience-b): newest-first pages of one day, by workspace or by agent (migration 004-activity-indexes)
-meterEventSchema.index({ workspaceId: 1, day: 1, timestamp: -1, _id: -1 }, { name: 'activity_workspace_day' });
-meterEventSchema.index({ agentId: 1, day: 1, timestamp: -1, _id: -1 }, { name: 'activity_agent_day' });
+// activity log (experience-b): newest-first pages of one UTC hour, by workspace or by agent (migration 004-activity-indexes)
+meterEventSchema.index({ workspaceId: 1, hour: 1, timestamp: -1, _id: -1 }, { name: 'activity_workspace_hour' });
+meterEventSchema.index({ agentId: 1, hour: 1, timestamp: -1, _id: -1 }, { name: 'activity_agent_hour' });
 
 const usageMonthlySchema = new Schema<UsageMonthlyDocument>(
   {

@@ -45,6 +45,8 @@ interface Target {
   /** A meter event of the agent (activity detail) and a pending invite (revoke). */
   eventId: string;
   inviteId: string;
+  /** A closed statement's month (billing). */
+  statementMonth: string;
   /** Response cache and experiments (cache): an experiment of `agentId`, for the routes that name one. */
   experimentId?: string;
 }
@@ -83,6 +85,14 @@ describe('workspaces and roles (HTTP)', function () {
     return alert._id.toString();
   }
 
+  /** Closes this month's statement of a workspace as the close job would after the month (billing). */
+  async function closeStatement(workspaceId: string): Promise<string> {
+    const month = new Date().toISOString().slice(0, 7);
+    const [year, monthNumber] = month.split('-').map(Number) as [number, number];
+    await test.platform.statements.close(workspaceId, month, new Date(Date.UTC(year, monthNumber, 1, 1)));
+    return month;
+  }
+
   /** A target in the shared workspace: a managed agent with an API key and an alert, and a BYOK agent. */
   async function freshTarget(workspaceOwner: TestUser = owner): Promise<Target> {
     const agent = await createAgent(url, workspaceOwner);
@@ -104,6 +114,7 @@ describe('workspaces and roles (HTTP)', function () {
       byokAgentId: byokAgent.id,
       apiKeyId: keyResponse.body.id,
       alertId: await createAlert(workspaceOwner.workspace.id, agent.id),
+      statementMonth: await closeStatement(workspaceOwner.workspace.id),
     };
   }
 
@@ -198,6 +209,14 @@ describe('workspaces and roles (HTTP)', function () {
       body: () => ({ email: `invitee-${new Types.ObjectId().toString()}@example.com`, role: 'viewer' }),
     },
     { name: 'revoke an invite', method: 'DELETE', path: (t) => `/api/workspaces/${t.workspaceId}/invites/${t.inviteId}`, minimum: 'admin', success: 204, fresh: () => freshTarget() },
+    // Billing and statements (#13)
+    { name: 'plan history', method: 'GET', path: (t) => `${agentPath(t)}/plan-history`, minimum: 'viewer', success: 200 },
+    { name: 'list statements', method: 'GET', path: (t) => `/api/workspaces/${t.workspaceId}/statements`, minimum: 'owner', success: 200 },
+    { name: 'statement preview', method: 'GET', path: (t) => `/api/workspaces/${t.workspaceId}/statements/preview`, minimum: 'owner', success: 200 },
+    { name: 'one statement', method: 'GET', path: (t) => `/api/workspaces/${t.workspaceId}/statements/${t.statementMonth}`, minimum: 'owner', success: 200 },
+    { name: 'statement JSON', method: 'GET', path: (t) => `/api/workspaces/${t.workspaceId}/statements/${t.statementMonth}/statement.json`, minimum: 'owner', success: 200 },
+    { name: 'statement CSV', method: 'GET', path: (t) => `/api/workspaces/${t.workspaceId}/statements/${t.statementMonth}/statement.csv`, minimum: 'owner', success: 200 },
+    { name: 'printable statement', method: 'GET', path: (t) => `/api/workspaces/${t.workspaceId}/statements/${t.statementMonth}/statement.html`, minimum: 'owner', success: 200 },
     // Response cache, experiments, comparison, feedback (cache)
     { name: 'read the answer cache', method: 'GET', path: (t) => `${agentPath(t)}/cache`, minimum: 'viewer', success: 200 },
     { name: 'change the answer cache', method: 'PUT', path: (t) => `${agentPath(t)}/cache`, minimum: 'builder', success: 200, body: () => ({ mode: 'exact' }) },
@@ -242,7 +261,7 @@ describe('workspaces and roles (HTTP)', function () {
 
   it('lists every workspace route of the routers in the matrix (a new route must be added here)', () => {
     const registered = listRouterRoutes().filter((route) => route.includes(':workspaceId'));
-    const sample: Target = { memberUserId: ':userId', workspaceId: ':workspaceId', agentId: ':agentId', byokAgentId: ':agentId', apiKeyId: ':keyId', alertId: ':alertId', eventId: ':eventId', inviteId: ':inviteId' };
+    const sample: Target = { memberUserId: ':userId', workspaceId: ':workspaceId', agentId: ':agentId', byokAgentId: ':agentId', apiKeyId: ':keyId', alertId: ':alertId', eventId: ':eventId', inviteId: ':inviteId', statementMonth: ':month' };
     const covered = new Set(ROUTES.map((route) => `${route.method} ${route.path(sample)}`));
     expect(registered.filter((route) => !covered.has(route))).to.deep.equal([]);
     expect(registered.length).to.be.greaterThan(20);
@@ -292,6 +311,7 @@ describe('workspaces and roles (HTTP)', function () {
       ['DELETE', `${foreignAgent}/llm/light`],
       ['GET', `${foreignAgent}/savings`],
       ['POST', `/api/workspaces/${mine}/alerts/${shared.alertId}/read`],
+      ['GET', `${foreignAgent}/plan-history`],
     ];
     for (const [method, path, body] of attempts) {
       const response = await api(url, method, path, { token: outsider.token, body });
