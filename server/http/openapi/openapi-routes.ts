@@ -17,9 +17,12 @@ import { createInviteSchema, inviteTokenSchema } from '../routers/invites.router
 import { usageRangeQuerySchema, usageTodayQuerySchema } from '../routers/usage-views.router';
 import { activityPageSchema, activityRowSchema, monthQuerySchema } from './openapi-shapes';
 import { lightModelSchema, routingSettingsSchema } from '../../../agents/agent-routing.schemas';
+import { conversationQuerySchema, endUserQuerySchema, playgroundTurnSchema, recordSchema } from '../routers/publishing.router';
+import { publishingSettingsSchema, visitorChatSchema } from '../../../agents/publishing.schemas';
+import { createWorkspaceTemplateSchema, patchWorkspaceTemplateSchema } from '../../../agents/workspace-template.service';
 import { cacheSettingSchema, compareSchema, createExperimentSchema, experimentActionSchema, feedbackSchema, promoteSchema } from '../../../agents/experiment.schemas';
 
-export type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete';
+export type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete' | 'options';
 
 export interface ApiRoute {
   method: HttpMethod;
@@ -138,6 +141,32 @@ export const API_ROUTES: ApiRoute[] = [
   { method: 'get', path: `${WS}/usage/cache`, tag: 'Usage', summary: 'Cache hits, misses and saved price this month', auth: 'user', role: 'viewer', query: monthQuerySchema },
   { method: 'get', path: `${WS}/usage/experiments`, tag: 'Usage', summary: 'Usage split by experiment and variant', auth: 'user', role: 'viewer', query: monthQuerySchema },
 
+  // Publishing: share link, embeddable chat, visitors, conversations, workspace templates (#19)
+  { method: 'get', path: `${AGENT}/publishing`, tag: 'Publishing', summary: "The agent's share link and embed settings", auth: 'user', role: 'viewer' },
+  { method: 'patch', path: `${AGENT}/publishing`, tag: 'Publishing', summary: 'Display name, greeting, suggested questions, accent colour, allowed origins', auth: 'user', role: 'admin', body: publishingSettingsSchema },
+  { method: 'post', path: `${AGENT}/publishing/publish`, tag: 'Publishing', summary: 'Publish the agent (share link and embeddable chat)', auth: 'user', role: 'admin' },
+  { method: 'post', path: `${AGENT}/publishing/rotate`, tag: 'Publishing', summary: 'A new share link (the old one stops working)', auth: 'user', role: 'admin' },
+  { method: 'post', path: `${AGENT}/publishing/unpublish`, tag: 'Publishing', summary: 'Take the agent off its public page and widget', auth: 'user', role: 'admin' },
+  { method: 'get', path: `${AGENT}/usage/end-users`, tag: 'Usage', summary: "Top end users (visitors, `user` ids) of the agent's month: tokens and price", auth: 'user', role: 'viewer', query: endUserQuerySchema },
+  { method: 'get', path: `${AGENT}/conversations`, tag: 'Publishing', summary: 'Kept conversations (search, filter by visitor or source)', auth: 'user', role: 'admin', query: conversationQuerySchema },
+  { method: 'get', path: `${AGENT}/conversations/export`, tag: 'Publishing', summary: 'Export the filtered conversations', auth: 'user', role: 'admin', query: conversationQuerySchema },
+  { method: 'get', path: `${AGENT}/conversations/:conversationId`, tag: 'Publishing', summary: 'One conversation', auth: 'user', role: 'admin' },
+  { method: 'delete', path: `${AGENT}/conversations/:conversationId`, tag: 'Publishing', summary: 'Delete one conversation', auth: 'user', role: 'admin', status: 204 },
+  { method: 'delete', path: `${AGENT}/conversations`, tag: 'Publishing', summary: 'Delete all (or a visitor\'s) conversations', auth: 'user', role: 'admin' },
+  { method: 'post', path: `${AGENT}/conversations/turn`, tag: 'Publishing', summary: 'A playground turn on a server-side conversation (SSE)', auth: 'user', role: 'builder', body: playgroundTurnSchema, produces: 'text/event-stream' },
+  { method: 'post', path: `${AGENT}/conversations/record`, tag: 'Publishing', summary: 'Keep a playground exchange (when retention is on)', auth: 'user', role: 'builder', body: recordSchema },
+  { method: 'get', path: `${WS}/templates`, tag: 'Templates', summary: "The workspace's own templates", auth: 'user', role: 'viewer' },
+  { method: 'post', path: `${WS}/templates`, tag: 'Templates', summary: 'Save a workspace template (validated: the prompt compiles, every variable is declared)', auth: 'user', role: 'builder', body: createWorkspaceTemplateSchema, status: 201 },
+  { method: 'get', path: `${WS}/templates/:templateId`, tag: 'Templates', summary: 'One workspace template', auth: 'user', role: 'viewer' },
+  { method: 'patch', path: `${WS}/templates/:templateId`, tag: 'Templates', summary: 'Edit a workspace template', auth: 'user', role: 'builder', body: patchWorkspaceTemplateSchema },
+  { method: 'delete', path: `${WS}/templates/:templateId`, tag: 'Templates', summary: 'Delete a workspace template', auth: 'user', role: 'builder', status: 204 },
+  // Public chat (no login; origin allowlist + CORS; per-visitor and per-address limits)
+  { method: 'get', path: '/p/:slug', tag: 'Public chat', summary: "A published agent's share page", auth: 'none', produces: 'text/html' },
+  { method: 'options', path: '/api/public/agents/:slug', tag: 'Public chat', summary: 'CORS preflight (allowed origins only)', auth: 'none', status: 204 },
+  { method: 'get', path: '/api/public/agents/:slug', tag: 'Public chat', summary: "A published agent's public face: name, greeting, suggested questions, colour", auth: 'none' },
+  { method: 'post', path: '/api/public/agents/:slug/chat', tag: 'Public chat', summary: "A visitor's message, answered as SSE (the visitor is the call's end user)", auth: 'none', body: visitorChatSchema, produces: 'text/event-stream' },
+  { method: 'get', path: '/api/public/agents/:slug/conversations/:conversationId', tag: 'Public chat', summary: "The visitor's own conversation (retention on)", auth: 'none' },
+
   // Activity
   { method: 'get', path: `${WS}/activity`, tag: 'Activity', summary: 'Every call, newest first, filtered, in cursor pages', auth: 'user', role: 'viewer', query: activityPageQuerySchema, response: activityPageSchema },
   { method: 'get', path: `${WS}/activity/export.csv`, tag: 'Activity', summary: 'The filtered activity as CSV', auth: 'user', role: 'viewer', query: activityFilterQuerySchema, produces: 'text/csv' },
@@ -154,4 +183,4 @@ export const API_ROUTES: ApiRoute[] = [
 ];
 
 /** Express paths the coverage test does not ask for (not API: the web app and its reference page). */
-export const NOT_API_PATHS = ['/docs', '/docs/init.js'];
+export const NOT_API_PATHS = ['/docs', '/docs/init.js', '/widget.js', '/api/public/agents/:slug/*rest'];
