@@ -4,7 +4,7 @@ import type { ChatRequest, GenerateResult, ProviderId } from '../server/llm/llm.
 import type { AttemptReport, CredentialSource, RouteTarget, StreamSession } from '../server/llm/llm-router';
 import type { MeterEventInput } from '../server/metering/meter.types';
 import type { AlertType, MeteredAgentRecord } from '../server/metering/metering.models';
-import type { Reservation } from '../server/metering/limits.service';
+import type { Reservation, ReservationRequest } from '../server/metering/limits.service';
 import type { SecretBinding, SealedSecret } from '../server/vault/vault.service';
 import type { KeyStatus } from './agent.model';
 
@@ -43,7 +43,7 @@ export interface UsageMeter {
 
 /** The pre-call hook: reserves the call's worst case against a cap or budget (server/metering/limits.service.ts). */
 export interface UsageLimits {
-  reserve(agent: MeteredAgentRecord, estimate: { tokens: number; costMicros: number }): Promise<Reservation | undefined>;
+  reserve(agent: MeteredAgentRecord, request: ReservationRequest): Promise<Reservation | undefined>;
   release(reservation: Reservation): Promise<void>;
 }
 

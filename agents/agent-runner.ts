@@ -143,8 +143,10 @@ export class AgentRunner {
     }
     const system = this.systemPrompt(agent);
     const messages: ChatMessage[] = [{ role: 'system', content: system.prompt }, ...input.messages];
-    const { targets, plan, promptTokens } = this.targets.forPrompt(agent, system, input.messages, input.maxTokens);
-    const reservation = await CallMetering.reserve(this.dependencies, agent, targets[0]!, plan, promptTokens);
+    const resolved = this.targets.forPrompt(agent, system, input.messages, input.maxTokens);
+    const { plan, promptTokens } = resolved;
+    // Near a cap or budget the reservation clamps the output budget: the targets come back with it.
+    const { reservation, targets } = await CallMetering.reserve(this.dependencies, agent, resolved.targets, plan, promptTokens);
     const metering = new CallMetering(this.dependencies, { agent, requestId: input.requestId, requestType, plan, reservation });
     return { targets, messages, plan, metering };
   }

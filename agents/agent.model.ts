@@ -31,7 +31,7 @@ export interface AgentDocument {
   variables: Record<string, string>;
   status: 'active' | 'paused';
   llm: AgentLlmRecord;
-  limits: { monthlyTokenCap: number | null; monthlyBudgetMicros: number | null };
+  limits: { monthlyTokenCap: number | null; monthlyBudgetMicros: number | null; monthlyOverageBudgetMicros?: number | null };
   createdAt: Date;
   updatedAt: Date;
 }
@@ -73,6 +73,8 @@ const agentSchema = new Schema<AgentDocument>(
     limits: {
       monthlyTokenCap: { type: Number, default: null },
       monthlyBudgetMicros: { type: Number, default: null },
+      // alerts: a managed agent's overage spend cap for the month
+      monthlyOverageBudgetMicros: { type: Number, default: null },
     },
   },
   { timestamps: true, collection: 'agents', autoIndex: false, minimize: false },

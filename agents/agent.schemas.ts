@@ -33,6 +33,8 @@ const limitsSchema = z
     monthlyTokenCap: z.number().int().positive().max(1e12).nullable().optional(),
     // At least one micro-dollar, the unit money is stored in: a smaller budget would be stored as 0 and block the agent.
     monthlyBudgetUsd: z.number().min(0.000001, 'must be at least 0.000001 (one micro-dollar)').max(1e7).nullable().optional(),
+    // A managed agent's overage spend for the month; 0 allows no overage at all (the plan's included usage only).
+    monthlyOverageBudgetUsd: z.number().min(0).max(1e7).refine((usd) => usd === 0 || usd >= 0.000001, 'must be 0 or at least 0.000001 (one micro-dollar)').nullable().optional(),
   })
   .strict();
 

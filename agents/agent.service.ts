@@ -75,6 +75,7 @@ export class AgentService {
       limits: {
         monthlyTokenCap: agent.limits?.monthlyTokenCap ?? null,
         monthlyBudgetUsd: agent.limits?.monthlyBudgetMicros == null ? null : microsToUsd(agent.limits.monthlyBudgetMicros),
+        monthlyOverageBudgetUsd: agent.limits?.monthlyOverageBudgetMicros == null ? null : microsToUsd(agent.limits.monthlyOverageBudgetMicros),
       },
       sandbox: this.isSandboxed(agent),
       createdAt: agent.createdAt.toISOString(),
@@ -198,6 +199,9 @@ export class AgentService {
       if (input.limits.monthlyTokenCap !== undefined) set['limits.monthlyTokenCap'] = input.limits.monthlyTokenCap;
       if (input.limits.monthlyBudgetUsd !== undefined) {
         set['limits.monthlyBudgetMicros'] = input.limits.monthlyBudgetUsd === null ? null : usdToMicros(input.limits.monthlyBudgetUsd);
+      }
+      if (input.limits.monthlyOverageBudgetUsd !== undefined) {
+        set['limits.monthlyOverageBudgetMicros'] = input.limits.monthlyOverageBudgetUsd === null ? null : usdToMicros(input.limits.monthlyOverageBudgetUsd);
       }
     }
     if (Object.keys(set).length === 0) return this.toPublic(agent);

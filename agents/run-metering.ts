@@ -3,10 +3,11 @@
 import type { Catalog, Plan } from '../server/catalog/catalog.service';
 import type { Logger } from '../server/logger';
 import type { AttemptReport, RouteTarget } from '../server/llm/llm-router';
-import { costMicros, priceSnapshotFor } from '../server/metering/pricing';
-import { applicableLimit } from '../server/metering/limits.service';
+import { priceSnapshotFor } from '../server/metering/pricing';
+import { applicableLimit, PlanLimitReachedError } from '../server/metering/limits.service';
 import type { AgentDocument } from './agent.model';
-import type { KeyHealth, Reservation, UsageLimits, UsageMeter } from './agent-ports';
+import type { AgentAlerts, KeyHealth, Reservation, UsageLimits, UsageMeter } from './agent-ports';
+import { raiseLimitAlert } from './limit-alerts';
 
 /** What one call's metering remembers between its attempts. */
 export class CallMetering {
@@ -18,14 +19,38 @@ export class CallMetering {
     private readonly call: { agent: AgentDocument; requestId: string; requestType: 'chat' | 'stream'; plan: Plan | undefined; reservation: Reservation | undefined },
   ) {}
 
-  /** The pre-call hook: reserves the worst case (prompt + the primary target's output budget) when a limit applies. */
-  static async reserve(dependencies: { catalog: Catalog; limits: UsageLimits }, agent: AgentDocument, primary: RouteTarget, plan: Plan | undefined, promptTokens: number) {
-    if (!applicableLimit(agent)) return undefined;
+  /**
+   * The pre-call hook: reserves the worst case (prompt + the primary target's output budget) when a limit applies.
+   * Near the limit the reservation allows less output: every target's max tokens is cut to it (limit-alerts.ts).
+   */
+  static async reserve(
+    dependencies: { catalog: Catalog; limits: UsageLimits; alerts: AgentAlerts; logger: Logger },
+    agent: AgentDocument,
+    targets: RouteTarget[],
+    plan: Plan | undefined,
+    promptTokens: number,
+  ): Promise<{ reservation: Reservation | undefined; targets: RouteTarget[] }> {
+    if (!applicableLimit(agent)) return { reservation: undefined, targets };
+    const primary = targets[0]!;
     const snapshot = priceSnapshotFor(dependencies.catalog, primary.provider, primary.model, plan);
-    return dependencies.limits.reserve(agent, {
-      tokens: promptTokens + primary.maxTokens,
-      costMicros: costMicros(promptTokens, snapshot.inputUsdPerMillion) + costMicros(primary.maxTokens, snapshot.outputUsdPerMillion),
-    });
+    let reservation: Reservation | undefined;
+    try {
+      reservation = await dependencies.limits.reserve(agent, {
+        promptTokens,
+        outputTokens: primary.maxTokens,
+        inputUsdPerMillion: snapshot.inputUsdPerMillion,
+        outputUsdPerMillion: snapshot.outputUsdPerMillion,
+        includedTokens: snapshot.includedTokens,
+        overageUsdPerMillion: snapshot.overageUsdPerMillion,
+      });
+    } catch (error) {
+      if (error instanceof PlanLimitReachedError) raiseLimitAlert(dependencies, agent, error.limit, 'refused');
+      throw error;
+    }
+    if (!reservation?.clamped) return { reservation, targets };
+    raiseLimitAlert(dependencies, agent, reservation.limit, 'clamped');
+    const allowed = reservation.maxOutputTokens;
+    return { reservation, targets: targets.map((target) => (target.maxTokens > allowed ? { ...target, maxTokens: allowed } : target)) };
   }
 
   /** A stream opened and its output goes to the client: a failure after this still counts as a request. */
@@ -63,6 +88,7 @@ export class CallMetering {
       countsAsRequest: report.status === 'ok' || (report.status !== 'error' && this.outputStarted),
       reservation: reservation ? { tokens: reservation.tokens, costMicros: reservation.costMicros } : undefined,
       budgetMicros: agent.llm.mode === 'byok' ? agent.limits?.monthlyBudgetMicros ?? null : undefined,
+      ...(this.call.reservation?.clamped ? { degraded: 'clamped' as const } : {}),
     });
   };
 

@@ -195,6 +195,7 @@ export class MeterBatchWriter {
       attempt: event.attempt,
       countedAsRequest: event.countsAsRequest,
       priceSnapshot: event.priceSnapshot,
+      ...(event.degraded ? { degraded: event.degraded } : {}),
     };
   }
 

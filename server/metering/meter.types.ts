@@ -17,6 +17,8 @@ export interface MeterEventInput extends RecordedEventFields {
   reservation?: { tokens: number; costMicros: number };
   /** BYOK monthly budget at the time of the call, for budget alerts. */
   budgetMicros?: number | null;
+  /** alerts: the call's output budget was clamped to the room left under a limit. */
+  degraded?: 'light_model' | 'clamped' | null;
 }
 
 export interface RollupChange {
