@@ -7,6 +7,7 @@ import type { AlertType, MeteredAgentRecord } from '../server/metering/metering.
 import type { Reservation, ReservationRequest } from '../server/metering/limits.service';
 import type { SecretBinding, SealedSecret } from '../server/vault/vault.service';
 import type { KeyStatus } from './agent.model';
+import type { KeyStatusSource } from './key-health.model';
 
 export type { Reservation };
 
@@ -59,5 +60,5 @@ export interface AgentAlerts {
 
 /** Records what the provider said of an agent's key (agents/agent.service.ts). */
 export interface KeyHealth {
-  recordKeyStatus(agentId: string, status: KeyStatus): Promise<void>;
+  recordKeyStatus(agentId: string, status: KeyStatus, source?: KeyStatusSource): Promise<void>;
 }

@@ -13,6 +13,7 @@ import { RunTargetResolver, type SystemPrompt } from './run-targets';
 import { CallMetering } from './run-metering';
 import { RunFailures, keyRejected } from './run-failures';
 import { testConnection, type ConnectionTestResult } from './connection-test';
+import type { KeyStatusSource } from './key-health.model';
 
 export interface RunInput {
   agent: AgentDocument;
@@ -226,7 +227,7 @@ export class AgentRunner {
     return { provider: opened.target.provider, model: opened.target.model, requestId: input.requestId, events: events() };
   }
 
-  testConnection(agent: AgentDocument): Promise<ConnectionTestResult> {
-    return testConnection({ targets: this.targets, routing: this.dependencies.routing, keyHealth: this.dependencies.keyHealth, failures: this.failures }, agent);
+  testConnection(agent: AgentDocument, source?: KeyStatusSource): Promise<ConnectionTestResult> {
+    return testConnection({ targets: this.targets, routing: this.dependencies.routing, keyHealth: this.dependencies.keyHealth, failures: this.failures }, agent, source);
   }
 }

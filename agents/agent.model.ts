@@ -21,6 +21,8 @@ export interface AgentLlmRecord {
   keyMask?: string | null;
   keyStatus?: KeyStatus | null;
   keyCheckedAt?: Date | null;
+  /** alerts: when the background checker may check this key next (key-health.service.ts). */
+  keyNextCheckAt?: Date | null;
 }
 
 export interface AgentDocument {
@@ -32,6 +34,8 @@ export interface AgentDocument {
   status: 'active' | 'paused';
   llm: AgentLlmRecord;
   limits: { monthlyTokenCap: number | null; monthlyBudgetMicros: number | null; monthlyOverageBudgetMicros?: number | null };
+  /** alerts: this agent's alert thresholds in percent (null: the workspace's). */
+  alertThresholds?: number[] | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -69,6 +73,7 @@ const agentSchema = new Schema<AgentDocument>(
       keyMask: { type: String, default: null },
       keyStatus: { type: String, enum: [...KEY_STATUSES, null], default: null },
       keyCheckedAt: { type: Date, default: null },
+      keyNextCheckAt: { type: Date, default: null },
     },
     limits: {
       monthlyTokenCap: { type: Number, default: null },
@@ -76,6 +81,7 @@ const agentSchema = new Schema<AgentDocument>(
       // alerts: a managed agent's overage spend cap for the month
       monthlyOverageBudgetMicros: { type: Number, default: null },
     },
+    alertThresholds: { type: Schema.Types.Mixed, default: null },
   },
   { timestamps: true, collection: 'agents', autoIndex: false, minimize: false },
 );

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { PROVIDER_IDS } from '../server/llm/llm.types';
 import { displayNameSchema } from '../server/validation/display-name';
+import { alertThresholdsSchema } from '../server/metering/alert-thresholds';
 
 const name = displayNameSchema;
 const variables = z.record(z.string(), z.string().max(20_000));
@@ -44,6 +45,8 @@ export const patchAgentSchema = z
     variables: variables.optional(),
     status: z.enum(['active', 'paused']).optional(),
     limits: limitsSchema.optional(),
+    // alerts: percentages of the allowance or budget at which owners are alerted (null: the workspace's)
+    alertThresholds: alertThresholdsSchema.nullable().optional(),
   })
   .strict();
 export type PatchAgentInput = z.infer<typeof patchAgentSchema>;

@@ -6,6 +6,9 @@ import { createAuthModels } from './auth/auth.models';
 import { createWorkspaceModels } from './workspaces/workspace.model';
 import { createAgentModels } from '../agents/agent.model';
 import { createMeteringModels } from './metering/metering.models';
+import { createAlertSettingsModels } from './metering/alert-thresholds';
+import { createWebhookModels } from './webhooks/webhook.models';
+import { createKeyHealthModels } from '../agents/key-health.model';
 
 export function createModels(connection: Connection) {
   return {
@@ -14,6 +17,9 @@ export function createModels(connection: Connection) {
     ...createWorkspaceModels(connection),
     ...createAgentModels(connection),
     ...createMeteringModels(connection),
+    ...createAlertSettingsModels(connection),
+    ...createWebhookModels(connection),
+    ...createKeyHealthModels(connection),
   };
 }
 

@@ -43,6 +43,14 @@ import { createChatRouter } from './http/routers/chat.router';
 import { createOpenAiCompatibleApi } from './http/openai-compatible-api';
 import { createUsageRouter } from './http/routers/usage.router';
 import '../server/http/express-request.types';
+// alerts: thresholds, webhooks, key health
+import { AlertThresholds } from './metering/alert-thresholds';
+import { recentlyUsedByokAgents } from './metering/recent-usage';
+import { WebhookService } from './webhooks/webhook.service';
+import { WebhookDeliveryWorker, type DeliveryPolicy } from './webhooks/webhook-delivery.worker';
+import { KeyHealthService, type KeyCheckPolicy } from '../agents/key-health.service';
+import { createAlertsSettingsRouter } from './http/routers/alerts-settings.router';
+import { createKeyHealthRouter } from './http/routers/key-health.router';
 
 /** The repository root (where package.json is), whether running from source or from dist/. */
 export const PROJECT_ROOT = (() => {
@@ -67,6 +75,12 @@ export interface PlatformOptions {
   runMigrationsOnStart?: boolean;
   /** How long stop() lets in-flight requests finish before it cuts them (default 10 s). */
   drainTimeoutMs?: number;
+  /** alerts: webhook retry policy (tests use short delays). */
+  webhookDelivery?: Partial<DeliveryPolicy>;
+  /** alerts: the background key checker's policy; false turns it off. */
+  keyCheck?: Partial<KeyCheckPolicy> | false;
+  /** alerts: how often alerts of past months are resolved (default 60 s). */
+  alertSweepIntervalMs?: number;
 }
 
 export interface Platform {
@@ -78,6 +92,10 @@ export interface Platform {
   meter: MeterService;
   agents: AgentService;
   usage: UsageService;
+  alerts: AlertService;
+  webhooks: WebhookService;
+  webhookDelivery: WebhookDeliveryWorker;
+  keyHealth: KeyHealthService;
   httpServer: http.Server;
   simulator: SimulatorHandle | undefined;
   realtime: Realtime;
@@ -127,7 +145,20 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     MeterSpool.removeRecovered(recoveredSpool);
   }
   const limits = new LimitsService(models);
-  const alerts = new AlertService(models, logger);
+  const alertThresholds = new AlertThresholds(models);
+  const alerts = new AlertService(models, logger, alertThresholds);
+  const webhooks = new WebhookService(models, vault, { allowPrivate: config.allowPrivateWebhookUrls });
+  const webhookDelivery = new WebhookDeliveryWorker(models, vault, logger, { allowPrivate: config.allowPrivateWebhookUrls, policy: options.webhookDelivery });
+  webhooks.onPublished(() => webhookDelivery.kick());
+  alerts.onAlertEvent((event) => {
+    void webhooks.publish({ type: event.type, workspaceId: event.workspaceId, id: `${event.type}:${event.alert.id}`, data: { alert: event.alert } })
+      .catch((error) => logger.warn({ err: error }, 'could not queue webhook deliveries'));
+  });
+  agents.onAgentChanged((agentId) => {
+    alertThresholds.agentChanged(agentId);
+    void alerts.resolveForAgent(agentId).catch((error) => logger.warn({ err: error, agentId }, 'could not resolve alerts'));
+  });
+  workspaces.onWorkspaceDeleting((workspaceId) => webhooks.removeAllInWorkspace(workspaceId));
   // Usage reads reuse a workspace's agent list for 2 s (local changes drop it); with several instances (Redis) they
   // could miss another instance's change, so they read it every time.
   const usage = new UsageService(models, catalog, { agentListCacheMs: config.redisUrl ? 0 : 2_000 });
@@ -145,6 +176,17 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     logger,
     deadlineMs: config.llmDeadlineMs,
   });
+  const keyCheckPolicy = options.keyCheck === false || config.keyCheckIntervalHours === 0 ? undefined : { intervalMs: config.keyCheckIntervalHours * 3_600_000, ...options.keyCheck };
+  const keyHealth = new KeyHealthService(
+    {
+      models,
+      recentlyUsedByokAgents: (since) => recentlyUsedByokAgents(models, since),
+      checkKey: (agent, source) => runner.testConnection(agent, source),
+      logger,
+    },
+    keyCheckPolicy,
+  );
+  agents.onKeyStatusChanged(keyHealth.recordChange);
 
   const authenticate = createAuthenticateMiddleware(config, sessions);
   const requireWorkspaceRole = createWorkspaceAccess(workspaces);
@@ -167,6 +209,8 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       ),
       createChatRouter(agents, runner, authenticate, requireWorkspaceRole),
       createUsageRouter(usage, alerts, authenticate, requireWorkspaceRole),
+      createAlertsSettingsRouter(alertThresholds, webhooks, authenticate, requireWorkspaceRole),
+      createKeyHealthRouter(keyHealth, authenticate, requireWorkspaceRole),
     ],
   });
 
@@ -202,6 +246,11 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   });
   const address = httpServer.address() as AddressInfo;
   const url = `http://127.0.0.1:${address.port}`;
+  // Background work off the request path: webhook deliveries, key checks, alerts of months that ended.
+  webhookDelivery.start();
+  if (keyCheckPolicy) keyHealth.start();
+  const alertSweep = setInterval(() => void alerts.resolvePastMonths().catch((error) => logger.warn({ err: error }, 'could not resolve past alerts')), options.alertSweepIntervalMs ?? 60_000);
+  alertSweep.unref();
   logger.info({ port: address.port, database: database.mode, sandbox: Boolean(simulator) }, 'Agent Host listening');
 
   let stopping: Promise<void> | undefined;
@@ -235,6 +284,9 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       // A call whose client left is aborted, but its metering finishes a moment later: wait for it before flushing.
       if (!(await runner.whenIdle(5_000))) logger.error({ calls: runner.callsInFlight }, 'calls still in flight at shutdown; their meter events may be missing');
       livePublisher.close();
+      clearInterval(alertSweep);
+      await keyHealth.stop();
+      await webhookDelivery.stop();
       await meter.stop();
       await closeKeepAliveFetch().catch(() => undefined);
       if (ownsSimulator) await simulator?.close();
@@ -242,5 +294,5 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       logger.info('Agent Host stopped');
     })());
 
-  return { config, logger, database, models, catalog, meter, agents, usage, httpServer, simulator, realtime, url, stop };
+  return { config, logger, database, models, catalog, meter, agents, usage, alerts, webhooks, webhookDelivery, keyHealth, httpServer, simulator, realtime, url, stop };
 }

@@ -14,6 +14,7 @@ import { pageHeader } from './views/common';
 import { renderDashboard } from './views/dashboard';
 import { renderMembers } from './views/members';
 import { renderNewAgent } from './views/new-agent';
+import { renderAlertSettings } from './views/alert-settings';
 
 const app = document.getElementById('app')!;
 let cleanup: (() => void) | void = undefined;
@@ -94,6 +95,9 @@ async function render(): Promise<void> {
       break;
     case 'members':
       await renderMembers(main);
+      break;
+    case 'alerts':
+      await renderAlertSettings(main);
       break;
     default:
       document.title = 'Not found · Agent Host';

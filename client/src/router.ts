@@ -1,6 +1,6 @@
 // Hash routing (#/login, #/reset?token=, #/dashboard, #/agents/new, #/agents/:id, #/members), so deep links work with a static server.
 export interface Route {
-  name: 'login' | 'signup' | 'reset' | 'dashboard' | 'new-agent' | 'agent' | 'members' | 'not-found';
+  name: 'login' | 'signup' | 'reset' | 'dashboard' | 'new-agent' | 'agent' | 'members' | 'alerts' | 'not-found';
   params: Record<string, string>;
 }
 
@@ -15,6 +15,7 @@ export function parseRoute(hash: string): Route {
   if (parts[0] === 'reset' && parts.length === 1) return { name: 'reset', params: { token: query.token ?? '' } };
   if (parts[0] === 'dashboard' && parts.length === 1) return { name: 'dashboard', params: {} };
   if (parts[0] === 'members' && parts.length === 1) return { name: 'members', params: {} };
+  if (parts[0] === 'alerts' && parts.length === 1) return { name: 'alerts', params: {} };
   if (parts[0] === 'agents' && parts[1] === 'new' && parts.length === 2) return { name: 'new-agent', params: {} };
   if (parts[0] === 'agents' && parts.length === 2) return { name: 'agent', params: { ...query, agentId: parts[1]! } };
   return { name: 'not-found', params: {} };

@@ -72,7 +72,9 @@ export interface Agent {
   variables: Record<string, string>;
   status: 'active' | 'paused';
   llm: AgentLlm;
-  limits: { monthlyTokenCap: number | null; monthlyBudgetUsd: number | null };
+  limits: { monthlyTokenCap: number | null; monthlyBudgetUsd: number | null; monthlyOverageBudgetUsd?: number | null };
+  /** This agent's alert thresholds in percent (null: the workspace's). */
+  alertThresholds?: number[] | null;
   sandbox: boolean;
   createdAt: string;
   updatedAt: string;

@@ -45,6 +45,10 @@ export interface Config {
   meterSpoolSync: 'never' | 'batch' | 'always';
   meterBusyFlushIntervalMs: number;
   trustProxy: boolean;
+  /** alerts: ALLOW_PRIVATE_WEBHOOK_URLS accepts loopback/private webhook targets (and plain http to them). */
+  allowPrivateWebhookUrls: boolean;
+  /** alerts: KEY_CHECK_INTERVAL_HOURS, how often at most a BYOK key in use is checked in the background (0: never). */
+  keyCheckIntervalHours: number;
 }
 
 export class ConfigError extends Error {
@@ -86,6 +90,8 @@ const environmentSchema = z.object({
   METER_EVENT_RETENTION_MONTHS: z.coerce.number().int().min(0).max(1200).default(13),
   METER_SPOOL_SYNC: z.enum(['never', 'batch', 'always']).default('batch'),
   TRUST_PROXY: booleanString,
+  ALLOW_PRIVATE_WEBHOOK_URLS: booleanString,
+  KEY_CHECK_INTERVAL_HOURS: z.coerce.number().min(0).max(720).default(6),
   ...Object.fromEntries(
     POOLED_PROVIDER_IDS.map(providerEnvName).flatMap((name) => [
       [`${name}_POOL_KEYS`, z.string().optional()],
@@ -197,6 +203,8 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     meterEventRetentionMonths: env.METER_EVENT_RETENTION_MONTHS,
     meterSpoolSync: env.METER_SPOOL_SYNC,
     trustProxy: env.TRUST_PROXY,
+    allowPrivateWebhookUrls: env.ALLOW_PRIVATE_WEBHOOK_URLS,
+    keyCheckIntervalHours: env.KEY_CHECK_INTERVAL_HOURS,
   };
 }
 

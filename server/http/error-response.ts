@@ -45,6 +45,9 @@ export const HTTP_STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
   PROVIDER_UNAVAILABLE: 503,
   METER_BACKLOG_FULL: 503,
   CLIENT_CLOSED_REQUEST: 499,
+  // Alerts and webhooks
+  UNSAFE_WEBHOOK_URL: 400,
+  TOO_MANY_WEBHOOKS: 400,
   DB_UNAVAILABLE: 503,
   INTERNAL: 500,
 };
