@@ -152,6 +152,10 @@ export interface Alert {
   message: string;
   createdAt: string;
   readAt?: string | null;
+  /** alerts: the percentage of a threshold alert; set when the cause went away. */
+  threshold?: number | null;
+  resolvedAt?: string | null;
+  resolvedReason?: string | null;
 }
 
 export interface Member {

@@ -12,7 +12,14 @@ const ALERT_TITLES: Record<string, string> = {
   budget_reached: 'Budget reached',
   key_invalid: 'Provider key rejected',
   provider_quota_exceeded: 'Provider out of credit',
+  // alerts: limits, thresholds, rate limits
+  budget_80: '80% of budget',
+  cap_reached: 'Usage cap reached',
+  overage_budget_reached: 'Overage limit reached',
+  key_rate_limited: 'Provider key rate limited',
 };
+const titleOf = (alert: Alert) =>
+  alert.type === 'allowance_threshold' ? `${alert.threshold}% of included usage` : alert.type === 'budget_threshold' ? `${alert.threshold}% of budget` : ALERT_TITLES[alert.type] ?? 'Alert';
 
 export function alertsBell(workspaceId: string): { element: HTMLElement; dispose(): void } {
   let alerts: Alert[] = [];
@@ -38,12 +45,13 @@ export function alertsBell(workspaceId: string): { element: HTMLElement; dispose
             h(
               'li',
               { class: `alert-item${alert.readAt ? '' : ' unread'}`, dataset: { alertType: alert.type } },
-              h('p', { class: 'alert-title' }, ALERT_TITLES[alert.type] ?? 'Alert'),
+              h('p', { class: 'alert-title' }, titleOf(alert)),
               h('p', { class: 'alert-message' }, alert.message),
               h(
                 'p',
                 { class: 'alert-meta' },
                 formatDateTime(alert.createdAt),
+                alert.resolvedAt ? ' · Resolved' : null,
                 alert.agentId ? [' · ', h('a', { href: `#/agents/${alert.agentId}`, onClick: () => close() }, 'Open agent')] : null,
               ),
             ),

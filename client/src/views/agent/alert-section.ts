@@ -67,5 +67,5 @@ export function alertSection(context: Context): HTMLElement {
     });
     children.push(budgetForm);
   }
-  return h('section', { class: 'card section' }, h('h2', { class: 'section-title' }, 'Alerts and spending'), ...children);
+  return h('section', { class: 'card section' }, h('h2', { class: 'section-title' }, 'Alerts and spending'), h('div', { class: 'stack-lg' }, ...children));
 }
