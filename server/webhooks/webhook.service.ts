@@ -53,6 +53,16 @@ export interface WebhookEventInput {
   data: unknown;
 }
 
+/** What the statements feature tells when a month's statement closes (its `statements.events.onStatementClosed`). */
+export interface StatementClosedNotice {
+  workspaceId: string;
+  month: string;
+  statementId: string;
+  number: string;
+  amountDueMicros: number;
+  closedAt: Date;
+}
+
 export const unsafeWebhookUrl = (message: string, reason: string) => new DomainError('UNSAFE_WEBHOOK_URL', message, { details: { reason } });
 
 /** The vault binds each sealed secret to its record: a webhook secret to its workspace and endpoint. */
@@ -187,6 +197,27 @@ export class WebhookService {
     const endpoint = await this.load(workspaceId, endpointId);
     const [delivery] = await this.enqueue([endpoint], { type: 'webhook.test', workspaceId, data: { message: 'A test event from Agent Host.' } });
     return toPublicDelivery(delivery!);
+  }
+
+  /**
+   * The `statement.closed` event. Wiring, once statements and webhooks are both in platform.ts, is one line:
+   * `statements.events.onStatementClosed((event) => webhooks.publishStatementClosed(event));`
+   */
+  publishStatementClosed(event: StatementClosedNotice): Promise<number> {
+    return this.publish({
+      type: 'statement.closed',
+      workspaceId: event.workspaceId,
+      id: `statement.closed:${event.statementId}`,
+      data: {
+        statement: {
+          id: event.statementId,
+          number: event.number,
+          month: event.month,
+          amountDueUsd: Math.round(event.amountDueMicros) / 1_000_000,
+          closedAt: event.closedAt.toISOString(),
+        },
+      },
+    });
   }
 
   /** Publishes an event to every enabled endpoint of its workspace subscribed to its type. */

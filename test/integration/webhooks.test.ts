@@ -180,6 +180,22 @@ describe('webhooks', function () {
     expect(String(last.headers['agent-host-signature'])).to.match(/^t=\d+,v1=[0-9a-f]{64}$/);
   });
 
+  it('a closed statement is a statement.closed event, delivered once however often it is published', async () => {
+    for (const endpoint of (await hooks()).body as Array<{ id: string }>) await hooks(`/${endpoint.id}`, 'DELETE');
+    const created = await hooks('', 'POST', { url: receiver.url, events: ['statement.closed'] });
+    receiver.answerWith([]);
+    const before = receiver.received.length;
+    const notice = { workspaceId: owner.workspace.id, month: '2026-10', statementId: 'st_test_1', number: 'AH-2026-10-0001', amountDueMicros: 12_345_678, closedAt: new Date('2026-11-01T00:05:00Z') };
+    expect(await platform.platform.webhooks.publishStatementClosed(notice)).to.equal(1);
+    expect(await platform.platform.webhooks.publishStatementClosed(notice), 'the same statement again').to.equal(0);
+    const deliveries = await waitFor(() => hooks(`/${created.body.id}/deliveries`), (response) => response.body[0]?.status === 'delivered');
+    expect(deliveries.body).to.have.length(1);
+    expect(receiver.received.length - before).to.equal(1);
+    const event = JSON.parse(receiver.received.at(-1)!.body);
+    expect(event).to.include({ type: 'statement.closed', id: 'statement.closed:st_test_1' });
+    expect(event.data.statement).to.deep.equal({ id: 'st_test_1', number: 'AH-2026-10-0001', month: '2026-10', amountDueUsd: 12.345678, closedAt: '2026-11-01T00:05:00.000Z' });
+  });
+
   it('only admins manage webhooks; another workspace gets 404; bad input is a 400', async () => {
     const created = await hooks('', 'POST', { url: receiver.url });
     const builder = await registerMember(platform.url, owner, 'builder');
