@@ -179,6 +179,27 @@ export class WebhookService {
     await this.models.WebhookDelivery.deleteMany({ endpointId: endpoint._id });
   }
 
+  /** `npm run vault:rotate`: re-seal every webhook signing secret under the newest master key. */
+  async resealAllSecrets(): Promise<{ total: number; resealed: number; alreadyCurrent: number; failed: number }> {
+    const counts = { total: 0, resealed: 0, alreadyCurrent: 0, failed: 0 };
+    for await (const endpoint of this.models.WebhookEndpoint.find({}).lean<WebhookEndpointDocument[]>().cursor() as AsyncIterable<WebhookEndpointDocument>) {
+      counts.total += 1;
+      if (!this.vault.needsReseal(endpoint.sealedSecret)) {
+        counts.alreadyCurrent += 1;
+        continue;
+      }
+      try {
+        const resealed = this.vault.reseal(endpoint.sealedSecret, secretBinding(endpoint));
+        const result = await this.models.WebhookEndpoint.updateOne({ _id: endpoint._id, 'sealedSecret.nonce': endpoint.sealedSecret.nonce }, { $set: { sealedSecret: resealed } });
+        if (result.matchedCount === 1) counts.resealed += 1;
+        else counts.failed += 1;
+      } catch {
+        counts.failed += 1;
+      }
+    }
+    return counts;
+  }
+
   /** Part of deleting a workspace. */
   async removeAllInWorkspace(workspaceId: string): Promise<void> {
     const id = new Types.ObjectId(workspaceId);

@@ -9,6 +9,9 @@ import { api, createAgent, createAgentApiKey, registerUser, startTestPlatform, t
 import { uniqueDatabaseName } from '../support/test-database';
 import { registerMember } from '../support/workspace-members';
 import { verifyWebhookSignature } from '../../server/webhooks/webhook-signature';
+import { secretBinding, WebhookService } from '../../server/webhooks/webhook.service';
+import { createVault } from '../../server/vault/vault.service';
+import { parseVaultKeys } from '../../server/config/config';
 
 /** The verification recipe of docs/API-EXTENSIONS.md ("Webhooks"), written out as a receiver would. */
 function verifyAsDocumented(secret: string, signatureHeader: string, rawBody: string, toleranceSeconds = 300): boolean {
@@ -194,6 +197,20 @@ describe('webhooks', function () {
     const event = JSON.parse(receiver.received.at(-1)!.body);
     expect(event).to.include({ type: 'statement.closed', id: 'statement.closed:st_test_1' });
     expect(event.data.statement).to.deep.equal({ id: 'st_test_1', number: 'AH-2026-10-0001', month: '2026-10', amountDueUsd: 12.345678, closedAt: '2026-11-01T00:05:00.000Z' });
+  });
+
+  it('vault:rotate re-seals webhook signing secrets under the newest master key; the secret stays the same', async () => {
+    const newer = `hooks2:${crypto.randomBytes(32).toString('base64')}`;
+    const rotatedVault = await createVault(parseVaultKeys(`${vaultKeys},${newer}`));
+    const created = await hooks('', 'POST', { url: receiver.url, events: ['alert.resolved'] });
+    const rotating = new WebhookService(platform.platform.models, rotatedVault, { allowPrivate: true });
+    const counts = await rotating.resealAllSecrets();
+    expect(counts.resealed).to.be.at.least(1);
+    expect(counts.failed).to.equal(0);
+    const stored = (await platform.platform.models.WebhookEndpoint.findById(created.body.id).lean())!;
+    expect(stored.sealedSecret.keyId).to.equal('hooks2');
+    expect(rotatedVault.open(stored.sealedSecret, secretBinding(stored))).to.equal(created.body.secret);
+    expect((await rotating.resealAllSecrets()).resealed, 'idempotent').to.equal(0);
   });
 
   it('only admins manage webhooks; another workspace gets 404; bad input is a 400', async () => {
