@@ -3,7 +3,7 @@
 import type { Catalog, Plan } from '../server/catalog/catalog.service';
 import type { Logger } from '../server/logger';
 import type { AttemptReport, RouteTarget } from '../server/llm/llm-router';
-import { priceSnapshotFor } from '../server/metering/pricing';
+import { costMicros, priceSnapshotFor } from '../server/metering/pricing';
 import { applicableLimit, PlanLimitReachedError } from '../server/metering/limits.service';
 import type { AgentDocument } from './agent.model';
 import type { AgentAlerts, KeyHealth, Reservation, UsageLimits, UsageMeter } from './agent-ports';
@@ -13,6 +13,7 @@ import { raiseLimitAlert } from './limit-alerts';
 export class CallMetering {
   private reservationSettled = false;
   private outputStarted = false;
+  private unusedReleased: Promise<void> | undefined;
 
   constructor(
     private readonly dependencies: { catalog: Catalog; meter: UsageMeter; limits: UsageLimits; keyHealth: KeyHealth; logger: Logger },
@@ -65,6 +66,18 @@ export class CallMetering {
     const { agent, requestId, requestType, plan } = this.call;
     const reservation = !this.reservationSettled ? this.call.reservation : undefined;
     if (reservation) this.reservationSettled = true;
+    const snapshot = priceSnapshotFor(this.dependencies.catalog, report.provider, report.model, plan);
+    // The event keeps reserved only what the call used (released with its rollup, atomically); the rest of the worst
+    // case goes back now, so the next call is not held to a reservation of an answer that has already ended.
+    const kept = reservation && {
+      tokens: Math.min(reservation.tokens, usage.inputTokens + usage.outputTokens),
+      costMicros: Math.min(reservation.costMicros, costMicros(usage.inputTokens, snapshot.inputUsdPerMillion) + costMicros(usage.outputTokens, snapshot.outputUsdPerMillion)),
+    };
+    if (reservation && kept && (kept.tokens < reservation.tokens || kept.costMicros < reservation.costMicros)) {
+      this.unusedReleased = this.dependencies.limits
+        .release({ ...reservation, tokens: reservation.tokens - kept.tokens, costMicros: reservation.costMicros - kept.costMicros })
+        .catch((error) => this.dependencies.logger.warn({ err: error }, 'could not release the unused reservation'));
+    }
     this.dependencies.meter.record({
       requestId: report.attempt === 1 ? requestId : `${requestId}:${report.attempt}`,
       agentId: agent._id.toString(),
@@ -84,9 +97,9 @@ export class CallMetering {
       credential: report.credentialReference,
       sandbox: report.sandbox,
       attempt: report.attempt,
-      priceSnapshot: priceSnapshotFor(this.dependencies.catalog, report.provider, report.model, plan),
+      priceSnapshot: snapshot,
       countsAsRequest: report.status === 'ok' || (report.status !== 'error' && this.outputStarted),
-      reservation: reservation ? { tokens: reservation.tokens, costMicros: reservation.costMicros } : undefined,
+      reservation: kept,
       budgetMicros: agent.llm.mode === 'byok' ? agent.limits?.monthlyBudgetMicros ?? null : undefined,
       ...(this.call.reservation?.clamped ? { degraded: 'clamped' as const } : {}),
     });
@@ -95,6 +108,7 @@ export class CallMetering {
   /** The call is over: give back an unused reservation; count a failure, or mark a BYOK key as working. */
   async finish(failed: boolean): Promise<void> {
     const { agent, reservation } = this.call;
+    await this.unusedReleased;
     if (reservation && !this.reservationSettled) {
       this.reservationSettled = true;
       await this.dependencies.limits.release(reservation).catch((error) => this.dependencies.logger.warn({ err: error }, 'could not release reservation'));
