@@ -62,3 +62,10 @@ export interface AgentAlerts {
 export interface KeyHealth {
   recordKeyStatus(agentId: string, status: KeyStatus, source?: KeyStatusSource): Promise<void>;
 }
+
+/** Each agent's tokens so far this month, to price an answer when it is sent (server/metering/month-to-date-tokens.ts). */
+export interface MonthToDate {
+  isKnown(agentId: string, month: string): boolean;
+  load(agentId: string, agentObjectId: unknown, month: string): Promise<void>;
+  take(agentId: string, month: string, tokens: number): number | undefined;
+}

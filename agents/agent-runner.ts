@@ -3,11 +3,12 @@
 import type { Catalog, Plan } from '../server/catalog/catalog.service';
 import { DomainError } from '../server/errors/domain-error';
 import type { Logger } from '../server/logger';
-import type { ChatMessage, FinishReason, ProviderId, StreamEvent } from '../server/llm/llm.types';
+import type { ChatMessage, ChatOptions, FinishReason, ProviderId, StreamEvent, ToolCall } from '../server/llm/llm.types';
+import type { AnswerCost } from '../server/metering/meter.types';
 import { upperBoundPromptTokens } from '../server/llm/token-estimator';
 import type { RouteTarget } from '../server/llm/llm-router';
 import type { AgentDocument } from './agent.model';
-import type { AgentAlerts, KeyHealth, KeyOpener, LlmCalls, ProviderRouting, UsageLimits, UsageMeter } from './agent-ports';
+import type { AgentAlerts, KeyHealth, KeyOpener, LlmCalls, MonthToDate, ProviderRouting, UsageLimits, UsageMeter } from './agent-ports';
 import type { TemplateService } from './template.service';
 import { RunTargetResolver, type SystemPrompt } from './run-targets';
 import { CallMetering } from './run-metering';
@@ -22,10 +23,18 @@ export interface RunInput {
   temperature?: number;
   signal: AbortSignal;
   requestId: string;
+  /** Tools, tool choice, response format, stop, sampling: passed to the provider in the normalized shape. */
+  options?: ChatOptions;
+  /** End-customer attribution (the request's `user` and `metadata`), stored on the meter event. */
+  endUser?: string;
+  metadata?: Record<string, string>;
 }
 
 export interface RunResult {
   content: string;
+  toolCalls?: ToolCall[];
+  /** What the call costs the customer (see AnswerCost). */
+  cost?: AnswerCost;
   usage: { inputTokens: number; outputTokens: number };
   finishReason: FinishReason;
   provider: ProviderId;
@@ -33,7 +42,10 @@ export interface RunResult {
   requestId: string;
 }
 
-export type RunStreamEvent = { type: 'delta'; content: string } | { type: 'end'; usage: { inputTokens: number; outputTokens: number }; finishReason: FinishReason };
+export type RunStreamEvent =
+  | { type: 'delta'; content: string }
+  | { type: 'tool_call'; index: number; id?: string; name?: string; arguments: string }
+  | { type: 'end'; usage: { inputTokens: number; outputTokens: number }; finishReason: FinishReason; cost?: AnswerCost };
 
 export interface RunStream {
   provider: ProviderId;
@@ -55,6 +67,8 @@ export interface AgentRunnerDependencies {
   logger: Logger;
   /** LLM_DEADLINE_MS: one call's whole budget, retries and failover included. */
   deadlineMs: number;
+  /** Month-to-date tokens, to price each answer (usage.cost); without it managed answers carry no price. */
+  monthToDate?: MonthToDate;
 }
 
 /** One call in progress: its own abort (the client's hang-up or a shutdown) and the end of its metering. */
@@ -144,18 +158,20 @@ export class AgentRunner {
     }
     const system = this.systemPrompt(agent);
     const messages: ChatMessage[] = [{ role: 'system', content: system.prompt }, ...input.messages];
-    const resolved = this.targets.forPrompt(agent, system, input.messages, input.maxTokens);
+    const resolved = this.targets.forPrompt(agent, system, input.messages, input.maxTokens, input.options);
     const { plan, promptTokens } = resolved;
     // Near a cap or budget the reservation clamps the output budget: the targets come back with it.
     const { reservation, targets } = await CallMetering.reserve(this.dependencies, agent, resolved.targets, plan, promptTokens);
-    const metering = new CallMetering(this.dependencies, { agent, requestId: input.requestId, requestType, plan, reservation });
+    const monthToDateLoading = CallMetering.prepareMonthToDate(this.dependencies.monthToDate, agent);
+    if (monthToDateLoading) await monthToDateLoading;
+    const metering = new CallMetering(this.dependencies, { agent, requestId: input.requestId, requestType, plan, reservation, endUser: input.endUser, metadata: input.metadata });
     return { targets, messages, plan, metering };
   }
 
   private routedCall(input: RunInput, prepared: PreparedCall) {
     return {
       targets: prepared.targets,
-      request: { messages: prepared.messages, temperature: input.temperature },
+      request: input.options ? { messages: prepared.messages, temperature: input.temperature, ...input.options } : { messages: prepared.messages, temperature: input.temperature },
       signal: input.signal,
       deadlineAt: Date.now() + this.dependencies.deadlineMs,
       onAttempt: prepared.metering.onAttempt,
@@ -182,11 +198,13 @@ export class AgentRunner {
       failed = false;
       return {
         content: result.content,
+        ...(result.toolCalls?.length ? { toolCalls: result.toolCalls } : {}),
         usage: { inputTokens: result.usage.inputTokens, outputTokens: result.usage.outputTokens },
         finishReason: result.finishReason,
         provider: target.provider,
         model: target.model,
         requestId: input.requestId,
+        cost: prepared.metering.cost,
       };
     } catch (error) {
       throw await this.failures.toDomainError(error, input.agent);
@@ -213,8 +231,8 @@ export class AgentRunner {
       let failed = true;
       try {
         for await (const event of opened.events as AsyncGenerator<StreamEvent>) {
-          if (event.type === 'delta') yield event;
-          else yield { type: 'end', usage: { inputTokens: event.usage.inputTokens, outputTokens: event.usage.outputTokens }, finishReason: event.finishReason };
+          if (event.type === 'delta' || event.type === 'tool_call') yield event;
+          else yield { type: 'end', usage: { inputTokens: event.usage.inputTokens, outputTokens: event.usage.outputTokens }, finishReason: event.finishReason, cost: prepared.metering.cost };
         }
         failed = false;
       } catch (error) {

@@ -4,7 +4,7 @@
 //   --quick        a short smoke run (fewer and shorter cases, smaller data); numbers are not meaningful and are
 //                  only printed (add --write to write them to docs/BENCHMARKS.md anyway)
 //   --skip-build   use the existing dist/ (default: `npm run build:server` first)
-//   --only=a,b     run only some parts: gateway, profile, usage, meter, live (sections are written only when complete)
+//   --only=a,b     run only some parts: gateway, profile, streams, usage, meter, live (sections are written only when complete)
 //   --no-write     print, do not touch docs/BENCHMARKS.md
 //   --profile-c=<n>  concurrency of the profiled run (default 10)
 //   --profile-case=byok|managed  which agent the profiled run calls (default byok)
@@ -21,7 +21,9 @@ import { loadCatalog } from '../server/catalog/catalog.service';
 import { describeMachine, writeBenchmarkSection } from './benchmark-report';
 import {
   EXIT_WITH_PARENT_IMPORT,
+  expectStatus,
   fmt,
+  jsonRequest,
   installCleanup,
   log,
   markdownTable,
@@ -36,6 +38,7 @@ import {
 } from './bench-support';
 import {
   CHAT_BODY,
+  TOOLS_BODY,
   gatewayTables,
   gatewayTargetsSummary,
   newestCpuProfile,
@@ -45,6 +48,7 @@ import {
   type GatewayTarget,
   type ProfileSummary,
 } from './bench-gateway';
+import { streamBurstSection } from './bench-stream-burst';
 import { benchLiveUpdates, benchMeterPipeline, benchUsageQuery, createAgent, createAgentKey, registerUser } from './bench-usage';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -55,14 +59,14 @@ const SKIP_BUILD = argv.includes('--skip-build');
 const listFlag = (name: string): number[] | undefined => argv.find((value) => value.startsWith(`--${name}=`))?.slice(name.length + 3).split(',').map(Number);
 const NARROWED = ['delays', 'concurrencies', 'duration'].some((name) => argv.some((value) => value.startsWith(`--${name}=`)));
 const NO_WRITE = argv.includes('--no-write') || ((QUICK || NARROWED) && !argv.includes('--write'));
-const ONLY = new Set((argv.find((value) => value.startsWith('--only='))?.slice(7) ?? 'gateway,profile,usage,meter,live').split(',').filter(Boolean));
+const ONLY = new Set((argv.find((value) => value.startsWith('--only='))?.slice(7) ?? 'gateway,profile,streams,usage,meter,live').split(',').filter(Boolean));
 const PROFILE_CONCURRENCY = Number(argv.find((value) => value.startsWith('--profile-c='))?.slice('--profile-c='.length) ?? 10);
 const PROFILE_CASE = argv.find((value) => value.startsWith('--profile-case='))?.slice('--profile-case='.length) === 'managed' ? 'managed' : 'byok';
 const COMMAND = `npm run bench${QUICK ? ' -- --quick' : ''}`;
 
 const PLAN = QUICK
-  ? { delays: [0, 50], concurrencies: [1, 10], warmupSeconds: 0.5, durationSeconds: 1, profileSeconds: 2, usageAgents: 100, syntheticEvents: 200_000, materializeEvery: 10, usageRequests: 50, meterEvents: 10_000, liveCalls: 20 }
-  : { delays: [0, 50], concurrencies: [1, 10, 50], warmupSeconds: 3, durationSeconds: 4, profileSeconds: 6, usageAgents: 1_000, syntheticEvents: 10_000_000, materializeEvery: 10, usageRequests: 300, meterEvents: 100_000, liveCalls: 200 };
+  ? { delays: [0, 50], concurrencies: [1, 10], warmupSeconds: 0.5, durationSeconds: 1, profileSeconds: 2, usageAgents: 100, syntheticEvents: 200_000, materializeEvery: 10, usageRequests: 50, meterEvents: 10_000, liveCalls: 20, streamSizes: [50], streamDeltas: 20 }
+  : { delays: [0, 50], concurrencies: [1, 10, 50], warmupSeconds: 3, durationSeconds: 4, profileSeconds: 6, usageAgents: 1_000, syntheticEvents: 10_000_000, materializeEvery: 10, usageRequests: 300, meterEvents: 100_000, liveCalls: 200, streamSizes: [100, 500, 1_000], streamDeltas: 100 };
 
 if (NARROWED) {
   Object.assign(PLAN, {
@@ -268,6 +272,13 @@ async function startStack(): Promise<Stack> {
   return { store, storeUri, fake, fakeUrl, agentHostEnv, agentHost, agentHostUrl };
 }
 
+/** The floor: a bare node:http JSON forwarder to the fake (scripts/bench-floor-forwarder.ts). */
+async function startFloorForwarder(fakeUrl: string): Promise<{ child: Child; url: string }> {
+  const child = nodeChild('floor forwarder', ['--import', 'tsx', 'scripts/bench-floor-forwarder.ts'], { PATH: process.env.PATH, UPSTREAM: fakeUrl });
+  const port = Number(parseJsonLine(await child.waitForLine((line) => line.startsWith('{"port"'), 30_000)).port);
+  return { child, url: `http://127.0.0.1:${port}` };
+}
+
 async function setFakeDelay(stack: Stack, ms: number): Promise<void> {
   const response = await fetch(`${stack.fakeUrl}/__bench/delay?ms=${ms}`, { method: 'POST' });
   await response.arrayBuffer();
@@ -306,6 +317,11 @@ function meterWatcher(storeUri: string) {
       const waited = Date.now() - started;
       if (waited > 500) log(`(waited ${(waited / 1000).toFixed(1)} s for the meter to write ${fmt.int(expected)} events)`);
       await sleep(200);
+    },
+    /** After `caughtUp`: true when there is exactly one event per answered call so far (none lost, none twice). */
+    async exactly(okCalls: number): Promise<boolean> {
+      await this.caughtUp(okCalls);
+      return (await client!.db(STORE_DB).collection('token_meter').countDocuments()) === expected;
     },
     async close() {
       await client?.close();
@@ -374,10 +390,13 @@ async function main(): Promise<void> {
     let gatewayBody = '';
     if (ONLY.has('gateway')) {
       const portkey = await startPortkey();
+      const floor = await startFloorForwarder(stack.fakeUrl);
       const targets: GatewayTarget[] = [
         { id: 'direct', label: '(a) direct to fake', url: `${stack.fakeUrl}/v1/chat/completions`, headers: { authorization: 'Bearer sk-bench-direct' }, metered: false },
+        { id: 'floor', label: '(e) node:http floor', url: `${floor.url}/v1/chat/completions`, headers: { authorization: 'Bearer sk-bench-direct' }, serverPid: floor.child.pid, metered: false },
         { id: 'byok', label: '(b) Agent Host BYOK', url: `${stack.agentHostUrl}/v1/chat/completions`, headers: { authorization: `Bearer ${byokKey}` }, serverPid: stack.agentHost.pid, metered: true },
         { id: 'managed', label: '(c) Agent Host Pro plan', url: `${stack.agentHostUrl}/v1/chat/completions`, headers: { authorization: `Bearer ${managedKey}` }, serverPid: stack.agentHost.pid, metered: true },
+        { id: 'tools', label: '(b′) Agent Host BYOK, 5 tools → tool call', url: `${stack.agentHostUrl}/v1/chat/completions`, headers: { authorization: `Bearer ${byokKey}` }, serverPid: stack.agentHost.pid, metered: true, body: TOOLS_BODY },
         {
           id: 'portkey',
           label: '(d) Portkey gateway',
@@ -400,6 +419,7 @@ async function main(): Promise<void> {
         afterMeteredCase: (okCalls) => meter.caughtUp(okCalls),
       });
       await portkey.child.stop();
+      await floor.child.stop();
       gatewayBody = [
         'Method. Four processes on this one machine: the fake provider (a minimal `node:http` OpenAI chat-completions server,',
         'fixed JSON body with `usage`, fixed delay), Agent Host from the build (`node dist/server/main.js`, `NODE_ENV=production`,',
@@ -407,7 +427,9 @@ async function main(): Promise<void> {
         'the fake), the built-in MongoDB-compatible store (in memory, own process), and the Portkey gateway',
         '(`@portkey-ai/gateway` `build/start-server.js --headless`, routed with `x-portkey-provider: openai` and',
         '`x-portkey-custom-host`). autocannon runs in the benchmark process. Body:',
-        `\`${CHAT_BODY}\`. For each fake delay and concurrency the four cases run one after another`,
+        `\`${CHAT_BODY}\`. The floor (e) is a bare \`node:http\` forwarder (scripts/bench-floor-forwarder.ts: parse + re-serialize the`,
+        'request and the answer, keep-alive upstream, nothing else): what any JSON gateway costs at least on this machine.',
+        'For each fake delay and concurrency the cases run one after another',
         `(${PLAN.warmupSeconds} s warm-up; before a server's first case, ${QUICK ? PLAN.warmupSeconds : 5} s of each of its cases and a pause; then ${PLAN.durationSeconds} s measured). Latencies are every 2xx response's own time`,
         '(sub-millisecond; autocannon\'s histogram rounds to whole ms), percentiles nearest-rank. Overhead = the case\'s',
         'percentile − the direct case\'s percentile at the same delay and concurrency (at c10/c50 it includes queueing on 2 cores).',
@@ -447,6 +469,21 @@ async function main(): Promise<void> {
     }
     if (ONLY.has('gateway')) write('gateway overhead', gatewayBody);
     else process.stdout.write(`${gatewayBody}\n`);
+  }
+
+  if (ONLY.has('streams')) {
+    await setFakeDelay(stack, 0);
+    await expectStatus(204, 'fake stream shape', jsonRequest('POST', `${stack.fakeUrl}/__bench/stream?deltas=${PLAN.streamDeltas}&intervalMs=50`));
+    log(`bursts of streams: ${PLAN.streamSizes.join(', ')} streams of ${PLAN.streamDeltas} deltas`);
+    const body = await streamBurstSection({
+      sizes: PLAN.streamSizes,
+      deltas: PLAN.streamDeltas,
+      intervalMs: 50,
+      direct: { url: `${stack.fakeUrl}/v1/chat/completions`, headers: { authorization: 'Bearer sk-bench-direct' } },
+      agentHost: { url: `${stack.agentHostUrl}/v1/chat/completions`, headers: { authorization: `Bearer ${byokKey}` } },
+      meteredExactly: (completed) => meter.exactly(completed),
+    }, log);
+    write('bursts of streams', body.join('\n'));
   }
 
   // Live updates and the meter pipeline first, the bulk month of events last: the in-memory store's heap grows to

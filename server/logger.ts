@@ -28,11 +28,12 @@ export const REDACTED_PATHS = [
   'res.headers["set-cookie"]',
 ];
 
-export function createLogger(options: { level: string; destination?: DestinationStream }): Logger {
+/** `worker`: the cluster slot of this process (server/worker-cluster.ts), on every line it logs. */
+export function createLogger(options: { level: string; destination?: DestinationStream; worker?: number }): Logger {
   return pino(
     {
       level: options.level,
-      base: { service: 'agent-host' },
+      base: options.worker === undefined ? { service: 'agent-host' } : { service: 'agent-host', worker: options.worker },
       redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
       serializers: { err: pino.stdSerializers.err },
     },

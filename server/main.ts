@@ -2,6 +2,8 @@
 import { loadConfig, ConfigError } from './config/config';
 import { createLogger } from './logger';
 import { startPlatform } from './platform';
+import cluster from 'node:cluster';
+import { runWorkerCluster } from './worker-cluster';
 
 async function main(): Promise<void> {
   let config;
@@ -14,7 +16,11 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  const logger = createLogger({ level: config.logLevel });
+  const logger = createLogger({ level: config.logLevel, worker: config.workerSlot });
+  if (config.webConcurrency > 1 && cluster.isPrimary) {
+    await runWorkerCluster(config, logger);
+    return;
+  }
   const platform = await startPlatform({ config, logger });
   const shutdown = (signal: string) => {
     logger.info({ signal }, 'shutting down');

@@ -29,6 +29,7 @@ import { ProviderRoutes } from './llm/provider-routes';
 import { MeterService, type MeterOptions } from './metering/meter.service';
 import { MeterSpool, type MeterSpoolOptions } from './metering/meter-spool';
 import { LimitsService } from './metering/limits.service';
+import { MonthToDateTokens } from './metering/month-to-date-tokens';
 import { AlertService } from './metering/alert.service';
 import { UsageService } from './metering/usage.service';
 import { UsageLivePublisher } from './metering/usage-live-publisher';
@@ -115,7 +116,8 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   const vault = await createVault(config.vaultKeys);
   const database = await connectDatabase(config, logger, { databaseName: options.databaseName });
   const models = createModels(database.connection);
-  if (options.runMigrationsOnStart ?? !config.isProduction) await runMigrations(database.connection, logger, models);
+  // In a worker cluster the primary ran them once before forking (server/worker-cluster.ts).
+  if (options.runMigrationsOnStart ?? (!config.isProduction && config.workerSlot === undefined)) await runMigrations(database.connection, logger, models);
   await applyMeterEventRetention(database.connection.db!, models.MeterEvent.collection.collectionName, config.meterEventRetentionMonths, logger);
 
   let simulator = options.simulator;
@@ -136,7 +138,8 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   const agents = new AgentService(models, config, catalog, templates, vault, workspaces);
   workspaces.onWorkspaceDeleting((workspaceId) => agents.removeAllInWorkspace(workspaceId));
   // Events an earlier process recorded but never wrote (it was killed) are replayed first, idempotently.
-  const spoolDirectory = path.join(config.dataDir, 'meter-spool');
+  // Each worker of a cluster has its own spool (its slot's: a restarted worker recovers what its predecessor left).
+  const spoolDirectory = path.join(config.dataDir, (config.workerSlot ?? 1) > 1 ? `meter-spool-${config.workerSlot}` : 'meter-spool');
   const recoveredSpool = options.meterSpool === false ? undefined : MeterSpool.recover(spoolDirectory, logger);
   const spool = options.meterSpool === false ? undefined : new MeterSpool({ directory: spoolDirectory, sync: config.meterSpoolSync, ...options.meterSpool }, logger);
   const meter = new MeterService(models, logger, { flushIntervalMs: config.meterFlushIntervalMs, busyFlushIntervalMs: config.meterBusyFlushIntervalMs, spool, ...options.meterOptions });
@@ -163,6 +166,9 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   // could miss another instance's change, so they read it every time.
   const usage = new UsageService(models, catalog, { agentListCacheMs: config.redisUrl ? 0 : 2_000 });
   agents.onAgentChanged(() => usage.agentsChanged());
+  // Prices each answer (usage.cost) from the agent's month-to-date tokens; every written rollup keeps it current.
+  const monthToDate = new MonthToDateTokens(models);
+  meter.onRollupsChanged((changes) => monthToDate.observe(changes));
   const runner = new AgentRunner({
     catalog,
     templates,
@@ -175,6 +181,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     keyHealth: agents,
     logger,
     deadlineMs: config.llmDeadlineMs,
+    monthToDate,
   });
   const keyCheckPolicy = options.keyCheck === false || config.keyCheckIntervalHours === 0 ? undefined : { intervalMs: config.keyCheckIntervalHours * 3_600_000, ...options.keyCheck };
   const keyHealth = new KeyHealthService(

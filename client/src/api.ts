@@ -133,23 +133,44 @@ export const api = {
 
 export interface ChatStreamHandlers {
   onDelta(content: string): void;
-  onEnd(end: { usage: { inputTokens: number; outputTokens: number }; requestId?: string; provider?: string; model?: string }): void;
+  onEnd(end: { usage: { inputTokens: number; outputTokens: number }; requestId?: string; provider?: string; model?: string; finishReason?: string; cost?: ChatCost }): void;
+  /** A tool-call delta: the first of a call carries its id and name, the rest the next piece of its arguments. */
+  onToolCall?(delta: { index: number; id?: string; name?: string; arguments: string }): void;
+}
+
+/** What one reply cost (the agent chat API's `cost`): the overage part on a managed plan, the list price on BYOK. */
+export interface ChatCost {
+  priceMicros: number;
+  basis: 'overage' | 'list_price';
+  includedTokens: number;
+  overageTokens: number;
+  fromAllowance: boolean;
+}
+
+/** A conversation message as the chat API takes it (OpenAI's shape: assistant tool calls, tool results). */
+export interface ChatWireMessage {
+  role: 'user' | 'assistant' | 'tool';
+  content: string | null;
+  tool_calls?: Array<{ id: string; type: 'function'; function: { name: string; arguments: string } }>;
+  tool_call_id?: string;
 }
 
 /** Streams one playground reply (SSE over a POST, read with fetch). */
 export async function streamChat(
   workspaceId: string,
   agentId: string,
-  messages: Array<{ role: 'user' | 'assistant'; content: string }>,
+  messages: ChatWireMessage[],
   handlers: ChatStreamHandlers,
   signal?: AbortSignal,
+  /** Tools (OpenAI's `tools` array) and a response format, when the builder set them. */
+  options: { tools?: unknown[]; response_format?: unknown } = {},
 ): Promise<void> {
   let response: Response;
   try {
     response = await fetch(`${agentPath(workspaceId, agentId)}/chat`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: `Bearer ${getToken() ?? ''}` },
-      body: JSON.stringify({ messages, stream: true }),
+      body: JSON.stringify({ messages, stream: true, ...options }),
       signal,
     });
   } catch {
@@ -173,11 +194,26 @@ export async function streamChat(
         .map((line) => line.slice(5).trimStart())
         .join('\n');
       if (!data) continue;
-      const event = JSON.parse(data) as { type: string; content?: string; usage?: { inputTokens: number; outputTokens: number }; error?: { code: string; message: string }; requestId?: string; provider?: string; model?: string };
+      const event = JSON.parse(data) as {
+        type: string;
+        content?: string;
+        usage?: { inputTokens: number; outputTokens: number };
+        error?: { code: string; message: string };
+        requestId?: string;
+        provider?: string;
+        model?: string;
+        finishReason?: string;
+        cost?: ChatCost;
+        index?: number;
+        id?: string;
+        name?: string;
+        arguments?: string;
+      };
       if (event.type === 'delta' && event.content) handlers.onDelta(event.content);
+      else if (event.type === 'tool_call') handlers.onToolCall?.({ index: event.index ?? 0, id: event.id, name: event.name, arguments: event.arguments ?? '' });
       else if (event.type === 'end') {
         ended = true;
-        handlers.onEnd({ usage: event.usage ?? { inputTokens: 0, outputTokens: 0 }, requestId: event.requestId, provider: event.provider, model: event.model });
+        handlers.onEnd({ usage: event.usage ?? { inputTokens: 0, outputTokens: 0 }, requestId: event.requestId, provider: event.provider, model: event.model, finishReason: event.finishReason, cost: event.cost });
       } else if (event.type === 'error') throw new ApiError(502, event.error?.code ?? 'STREAM_ERROR', event.error?.message ?? 'The reply stopped unexpectedly.');
     }
   }

@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import { z } from 'zod';
 import defaultCatalog from './default-catalog.json';
-import type { ProviderId } from '../llm/llm.types';
+import type { ModelCapability, ProviderId } from '../llm/llm.types';
 import { PROVIDER_IDS } from '../llm/llm.types';
 import { ConfigError } from '../config/config';
 
@@ -12,6 +12,10 @@ const modelSchema = z.object({
   outputUsdPerMillion: z.number().min(0),
   contextWindow: z.number().int().positive(),
   maxOutputTokens: z.number().int().positive().optional(),
+  /** What the model can do beyond text; a capability left out is one the model does not have. */
+  capabilities: z
+    .object({ tools: z.boolean().default(false), vision: z.boolean().default(false), jsonSchema: z.boolean().default(false) })
+    .optional(),
 });
 
 const providerSchema = z.object({
@@ -84,10 +88,16 @@ export class Catalog {
     const model = provider.models.find((candidate) => candidate.id === modelId);
     if (model) return model;
     if (provider.anyModel && modelId.length > 0) {
-      return { id: modelId, inputUsdPerMillion: 0, outputUsdPerMillion: 0, contextWindow: 128000 };
+      // A custom endpoint's model is the user's choice: everything is passed through and the endpoint decides.
+      return { id: modelId, inputUsdPerMillion: 0, outputUsdPerMillion: 0, contextWindow: 128000, capabilities: { tools: true, vision: true, jsonSchema: true } };
     }
     return undefined;
   }
+}
+
+/** Whether a catalog model has a capability (tools, vision, jsonSchema). */
+export function modelHasCapability(model: CatalogModel, capability: ModelCapability): boolean {
+  return model.capabilities?.[capability] === true;
 }
 
 function mergeById<T extends { id: string }>(base: T[], overrides: Partial<T>[] | undefined): T[] {

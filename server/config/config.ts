@@ -49,6 +49,10 @@ export interface Config {
   allowPrivateWebhookUrls: boolean;
   /** alerts: KEY_CHECK_INTERVAL_HOURS, how often at most a BYOK key in use is checked in the background (0: never). */
   keyCheckIntervalHours: number;
+  /** WEB_CONCURRENCY: worker processes sharing the port (1: this process serves; more: a primary forks them). */
+  webConcurrency: number;
+  /** Set by the primary in each worker it forks (1..WEB_CONCURRENCY); undefined in a single process. */
+  workerSlot: number | undefined;
 }
 
 export class ConfigError extends Error {
@@ -92,6 +96,8 @@ const environmentSchema = z.object({
   TRUST_PROXY: booleanString,
   ALLOW_PRIVATE_WEBHOOK_URLS: booleanString,
   KEY_CHECK_INTERVAL_HOURS: z.coerce.number().min(0).max(720).default(6),
+  WEB_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1),
+  AGENT_HOST_WORKER_SLOT: z.coerce.number().int().min(1).max(64).optional(),
   ...Object.fromEntries(
     POOLED_PROVIDER_IDS.map(providerEnvName).flatMap((name) => [
       [`${name}_POOL_KEYS`, z.string().optional()],
@@ -150,6 +156,11 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
   }
   const env = parsed.data as z.infer<typeof environmentSchema> & Record<string, string | undefined>;
   const isProduction = env.NODE_ENV === 'production';
+  if (env.WEB_CONCURRENCY > 1 && !env.REDIS_URL) {
+    // Each worker has its own Socket.IO server: rooms must be shared through Redis, or a dashboard connected to one
+    // worker would miss the usage another worker metered.
+    throw new ConfigError('WEB_CONCURRENCY above 1 needs REDIS_URL (the workers share live dashboards through Redis)');
+  }
   const dataDir = path.resolve(env.DATA_DIR);
 
   let jwtSecret = env.JWT_SECRET;
@@ -205,6 +216,8 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     trustProxy: env.TRUST_PROXY,
     allowPrivateWebhookUrls: env.ALLOW_PRIVATE_WEBHOOK_URLS,
     keyCheckIntervalHours: env.KEY_CHECK_INTERVAL_HOURS,
+    webConcurrency: env.WEB_CONCURRENCY,
+    workerSlot: env.AGENT_HOST_WORKER_SLOT,
   };
 }
 

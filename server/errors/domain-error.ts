@@ -51,6 +51,16 @@ export const ERROR_CODES = [
   // Alerts and webhooks
   'UNSAFE_WEBHOOK_URL',
   'TOO_MANY_WEBHOOKS',
+  // Tool calling, structured output, images (the Chat Completions surface)
+  'TOOL_CHOICE_UNKNOWN',
+  'TOOL_CALL_ID_UNKNOWN',
+  'JSON_SCHEMA_INVALID',
+  'TOO_MANY_TOOLS',
+  'IMAGE_INVALID',
+  'IMAGE_TOO_LARGE',
+  'CONTENT_PART_UNSUPPORTED',
+  'MODEL_CAPABILITY_MISSING',
+  'PARAMETER_UNSUPPORTED',
   // Ours
   'DB_UNAVAILABLE',
   'INTERNAL',

@@ -48,6 +48,16 @@ export const HTTP_STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
   // Alerts and webhooks
   UNSAFE_WEBHOOK_URL: 400,
   TOO_MANY_WEBHOOKS: 400,
+  // Tool calling, structured output, images (the Chat Completions surface)
+  TOOL_CHOICE_UNKNOWN: 400,
+  TOOL_CALL_ID_UNKNOWN: 400,
+  JSON_SCHEMA_INVALID: 400,
+  TOO_MANY_TOOLS: 400,
+  IMAGE_INVALID: 400,
+  IMAGE_TOO_LARGE: 400,
+  CONTENT_PART_UNSUPPORTED: 400,
+  MODEL_CAPABILITY_MISSING: 400,
+  PARAMETER_UNSUPPORTED: 400,
   DB_UNAVAILABLE: 503,
   INTERNAL: 500,
 };

@@ -11,40 +11,26 @@ import { z } from 'zod';
 import { AgentKeyCache, type AgentKeyLookup, type AuthenticatedAgent } from '../../agents/agent-key-cache';
 import type { AgentRunner } from '../../agents/agent-runner';
 import type { Logger } from '../logger';
-import type { ChatMessage } from '../llm/llm.types';
+import type { AnswerCost } from '../metering/meter.types';
+import { chatMessagesSchema, chatSurfaceFields, normalizeChatInput } from './chat-completion-request';
 import { parseInput } from './middleware/validate-request';
 import { DomainError } from '../errors/domain-error';
 import { errorResponse, streamFailure } from './error-response';
 import { assertUtf8Body } from './request-encoding';
 import { HELMET_OPTIONS } from './app';
 
-const contentPartSchema = z.object({ type: z.literal('text'), text: z.string() }).passthrough();
-const openAiMessageSchema = z
-  .object({
-    role: z.enum(['system', 'developer', 'user', 'assistant']),
-    content: z.union([z.string(), z.array(contentPartSchema), z.null()]),
-  })
-  .passthrough();
-
 const completionRequestSchema = z
   .object({
     model: z.string().max(200).optional(),
-    messages: z.array(openAiMessageSchema).min(1).max(500),
+    messages: chatMessagesSchema,
     stream: z.boolean().nullish(),
     stream_options: z.object({ include_usage: z.boolean().optional() }).passthrough().nullish(),
     max_tokens: z.number().int().positive().nullish(),
     max_completion_tokens: z.number().int().positive().nullish(),
     temperature: z.number().min(0).max(2).nullish(),
-    n: z.number().int().min(1).max(1, 'only n=1 is supported').nullish(),
-    tools: z.undefined({ message: 'tools are not supported by Agent Host agents' }).optional(),
+    ...chatSurfaceFields,
   })
   .passthrough();
-
-function flattenContent(content: z.infer<typeof openAiMessageSchema>['content']): string {
-  if (content === null) return '';
-  if (typeof content === 'string') return content;
-  return content.map((part) => part.text).join('');
-}
 
 /** An AbortSignal that fires when the client goes away, so the upstream call is cancelled too (also the chat router's). */
 export function abortOnClientClose(response: ServerResponse): AbortSignal {
@@ -56,6 +42,26 @@ export function abortOnClientClose(response: ServerResponse): AbortSignal {
 }
 
 const OPENAI_FINISH_REASONS: Record<string, string> = { stop: 'stop', length: 'length', content_filter: 'content_filter', tool_calls: 'tool_calls' };
+
+/** OpenAI's usage object, with the call's price as OpenRouter reports it (`cost` in USD) and how it was reached. */
+function openAiUsage(usage: { inputTokens: number; outputTokens: number }, cost: AnswerCost | undefined) {
+  const counts = { prompt_tokens: usage.inputTokens, completion_tokens: usage.outputTokens, total_tokens: usage.inputTokens + usage.outputTokens };
+  if (!cost) return counts;
+  return {
+    ...counts,
+    cost: cost.priceMicros / 1_000_000,
+    cost_details: {
+      cost_micros: cost.priceMicros,
+      basis: cost.basis,
+      included_tokens: cost.includedTokens,
+      overage_tokens: cost.overageTokens,
+      from_allowance: cost.fromAllowance,
+    },
+  };
+}
+
+const openAiToolCalls = (toolCalls: ReadonlyArray<{ id: string; name: string; arguments: string }>) =>
+  toolCalls.map((call) => ({ id: call.id, type: 'function', function: { name: call.name, arguments: call.arguments } }));
 
 /** The headers helmet sets on a response, captured once by running it against a recording response (flat list). */
 function helmetHeaders(): string[] {
@@ -183,20 +189,20 @@ export function createOpenAiCompatibleApi(agents: AgentKeyLookup, runner: AgentR
     const body = await readJsonBody(request);
     const { agent } = await authenticate(request);
     const input = parseInput(completionRequestSchema, body);
-    const messages: ChatMessage[] = input.messages.map((message) => ({
-      role: message.role === 'developer' ? 'system' : message.role,
-      content: flattenContent(message.content),
-    }));
+    const normalized = normalizeChatInput(input, { allowSystem: true });
     const completionId = `chatcmpl-${requestId.replace(/^req_/, '')}`;
     const created = Math.floor(Date.now() / 1000);
     const model = input.model || agent._id.toString();
     const runInput = {
       agent,
-      messages,
+      messages: normalized.messages,
       maxTokens: input.max_completion_tokens ?? input.max_tokens ?? undefined,
       temperature: input.temperature ?? undefined,
       signal: abortOnClientClose(response),
       requestId,
+      options: normalized.options,
+      endUser: normalized.endUser,
+      metadata: normalized.metadata,
     };
 
     if (!input.stream) {
@@ -206,8 +212,17 @@ export function createOpenAiCompatibleApi(agents: AgentKeyLookup, runner: AgentR
         object: 'chat.completion',
         created,
         model,
-        choices: [{ index: 0, message: { role: 'assistant', content: result.content, refusal: null }, logprobs: null, finish_reason: OPENAI_FINISH_REASONS[result.finishReason] ?? 'stop' }],
-        usage: { prompt_tokens: result.usage.inputTokens, completion_tokens: result.usage.outputTokens, total_tokens: result.usage.inputTokens + result.usage.outputTokens },
+        choices: [
+          {
+            index: 0,
+            message: result.toolCalls
+              ? { role: 'assistant', content: result.content || null, refusal: null, tool_calls: openAiToolCalls(result.toolCalls) }
+              : { role: 'assistant', content: result.content, refusal: null },
+            logprobs: null,
+            finish_reason: OPENAI_FINISH_REASONS[result.finishReason] ?? 'stop',
+          },
+        ],
+        usage: openAiUsage(result.usage, result.cost),
         system_fingerprint: null,
       });
       return;
@@ -224,11 +239,13 @@ export function createOpenAiCompatibleApi(agents: AgentKeyLookup, runner: AgentR
       for await (const event of stream.events) {
         if (event.type === 'delta') {
           response.write(chunk([{ index: 0, delta: { content: event.content }, logprobs: null, finish_reason: null }], includeUsage ? { usage: null } : {}));
+        } else if (event.type === 'tool_call') {
+          const call = event.id === undefined ? { index: event.index, function: { arguments: event.arguments } } : { index: event.index, id: event.id, type: 'function', function: { name: event.name, arguments: event.arguments } };
+          response.write(chunk([{ index: 0, delta: { tool_calls: [call] }, logprobs: null, finish_reason: null }], includeUsage ? { usage: null } : {}));
         } else {
           response.write(chunk([{ index: 0, delta: {}, logprobs: null, finish_reason: OPENAI_FINISH_REASONS[event.finishReason] ?? 'stop' }], includeUsage ? { usage: null } : {}));
           if (includeUsage) {
-            const usage = { prompt_tokens: event.usage.inputTokens, completion_tokens: event.usage.outputTokens, total_tokens: event.usage.inputTokens + event.usage.outputTokens };
-            response.write(chunk([], { usage }));
+            response.write(chunk([], { usage: openAiUsage(event.usage, event.cost) }));
           }
         }
       }

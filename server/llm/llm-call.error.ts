@@ -15,6 +15,13 @@ export type LlmErrorKind =
 
 const RETRYABLE_KINDS: ReadonlySet<LlmErrorKind> = new Set(['rate_limit', 'overloaded', 'server', 'timeout', 'network']);
 
+export interface PartialOutput {
+  content: string;
+  usage: Usage;
+  /** The cut came after the model had started calling tools. */
+  toolCalls?: boolean;
+}
+
 export interface LlmCallErrorInit {
   kind: LlmErrorKind;
   provider: ProviderId;
@@ -22,8 +29,8 @@ export interface LlmCallErrorInit {
   status?: number;
   retryAfterMs?: number;
   providerRequestId?: string;
-  /** A stream cut after some output: what was produced and its estimated usage. */
-  partial?: { content: string; usage: Usage };
+  /** A stream cut after some output: what was produced and its estimated usage (`toolCalls`: it was inside tool calls). */
+  partial?: PartialOutput;
   cause?: unknown;
 }
 
@@ -34,7 +41,7 @@ export class LlmCallError extends Error {
   readonly retryable: boolean;
   readonly retryAfterMs: number | undefined;
   readonly providerRequestId: string | undefined;
-  readonly partial: { content: string; usage: Usage } | undefined;
+  readonly partial: PartialOutput | undefined;
 
   constructor(init: LlmCallErrorInit) {
     super(init.message, { cause: init.cause });

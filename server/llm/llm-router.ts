@@ -32,6 +32,8 @@ export interface AttemptReport {
   /** Set when the attempt produced tokens (a success, or a stream cut after some output). */
   usage?: Usage;
   errorKind?: LlmCallError['kind'];
+  /** The model called tools (a cut stream: it had started to). */
+  toolCalls?: boolean;
 }
 
 export interface RoutedCall {
@@ -149,7 +151,9 @@ export class LlmRouter {
         { ...call.request, model: target.model, maxTokens: target.maxTokens },
         { apiKey: credential.apiKey, baseUrl: target.baseUrl, signal: attemptSignal, timeoutMs: this.attemptTimeout(call), fetch: target.fetch },
       );
-      call.onAttempt(attemptReport(target, credential, attempt, startedAt, 'ok', result.usage));
+      const report = attemptReport(target, credential, attempt, startedAt, 'ok', result.usage);
+      if (result.toolCalls?.length) report.toolCalls = true;
+      call.onAttempt(report);
       return { result, target };
     });
   }
@@ -170,8 +174,12 @@ export class LlmRouter {
         )
         [Symbol.asyncIterator]();
       const first = await iterator.next();
-      const report = (status: AttemptStatus, usage?: Usage, errorKind?: LlmCallError['kind']) =>
-        call.onAttempt(attemptReport(target, credential, attempt, startedAt, status, usage, errorKind));
+      let toolCalls = !first.done && first.value.type === 'tool_call';
+      const report = (status: AttemptStatus, usage?: Usage, errorKind?: LlmCallError['kind'], cutInToolCall?: boolean) => {
+        const attemptReported = attemptReport(target, credential, attempt, startedAt, status, usage, errorKind);
+        if (toolCalls || cutInToolCall) attemptReported.toolCalls = true;
+        call.onAttempt(attemptReported);
+      };
       if (!first.done && first.value.type === 'end') report('ok', first.value.usage);
       async function* events(): AsyncGenerator<StreamEvent> {
         if (first.done) return;
@@ -181,13 +189,14 @@ export class LlmRouter {
           for (;;) {
             const next = await iterator.next();
             if (next.done) return;
-            if (next.value.type === 'end') report('ok', next.value.usage);
+            if (next.value.type === 'tool_call') toolCalls = true;
+            else if (next.value.type === 'end') report('ok', next.value.usage);
             yield next.value;
             if (next.value.type === 'end') return;
           }
         } catch (error) {
           const failure = toLlmCallError(error, target.provider, attemptSignal);
-          report(failure.kind === 'timeout' ? 'timeout' : 'partial', failure.partial?.usage, failure.kind);
+          report(failure.kind === 'timeout' ? 'timeout' : 'partial', failure.partial?.usage, failure.kind, failure.partial?.toolCalls);
           throw failure;
         }
       }
@@ -256,7 +265,9 @@ export class LlmRouter {
         }
         lastError = failure;
         const status: AttemptStatus = failure.kind === 'timeout' ? 'timeout' : failure.partial ? 'partial' : 'error';
-        call.onAttempt(attemptReport(target, credential, attempts, startedAt, status, failure.partial?.usage, failure.kind));
+        const failedReport = attemptReport(target, credential, attempts, startedAt, status, failure.partial?.usage, failure.kind);
+        if (failure.partial?.toolCalls) failedReport.toolCalls = true;
+        call.onAttempt(failedReport);
         if (failure.kind === 'aborted' || call.signal.aborted) throw failure;
 
         if (target.credential.kind === 'pool') {

@@ -196,6 +196,9 @@ export class MeterBatchWriter {
       countedAsRequest: event.countsAsRequest,
       priceSnapshot: event.priceSnapshot,
       ...(event.degraded ? { degraded: event.degraded } : {}),
+      // End-customer attribution, only when the request named one.
+      ...(event.endUser != null ? { endUser: event.endUser } : {}),
+      ...(event.metadata != null ? { metadata: event.metadata } : {}),
     };
   }
 

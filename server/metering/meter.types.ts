@@ -6,6 +6,7 @@ type RecordedEventFields = Pick<
   MeterEventDocument,
   | 'requestId' | 'timestamp' | 'provider' | 'model' | 'tier' | 'mode' | 'plan' | 'requestType' | 'status' | 'usageSource'
   | 'tokensInput' | 'tokensOutput' | 'latencyMs' | 'credential' | 'sandbox' | 'attempt' | 'priceSnapshot'
+  | 'endUser' | 'metadata'
 >;
 
 export interface MeterEventInput extends RecordedEventFields {
@@ -32,4 +33,20 @@ export interface RollupChange {
   costBeforeMicros: number;
   costAfterMicros: number;
   budgetMicros: number | null;
+}
+
+/**
+ * What one call costs the customer, as the answer reports it (`usage.cost`): on a managed plan the overage part
+ * (tokens past the plan's included allowance × the overage rate), on BYOK the provider's list price. Worked out
+ * when the answer is sent, from the month-to-date tokens this server knows; the meter event's price is the bill.
+ */
+export interface AnswerCost {
+  priceMicros: number;
+  basis: 'overage' | 'list_price';
+  /** Tokens of this call inside the included allowance (managed; 0 on BYOK). */
+  includedTokens: number;
+  /** Tokens of this call past the allowance (managed; 0 on BYOK). */
+  overageTokens: number;
+  /** True when the whole call came out of the included allowance (managed only). */
+  fromAllowance: boolean;
 }

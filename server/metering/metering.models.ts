@@ -17,7 +17,7 @@ export interface MeteredAgentRecord {
 /** Where metering reads agent records from: the agents collection, through the driver. */
 export type MeteredAgentCollection = Pick<import('mongodb').Collection, 'find' | 'findOne'>;
 
-export type RequestType = 'chat' | 'stream' | 'test';
+export type RequestType = 'chat' | 'stream' | 'test' | 'tool';
 export type MeterStatus = 'ok' | 'error' | 'partial' | 'timeout';
 
 export interface PriceSnapshot {
@@ -59,6 +59,9 @@ export interface MeterEventDocument {
   priceSnapshot: PriceSnapshot;
   /** How the call was degraded to fit: 'clamped' (alerts) = its output budget cut to the room left under a limit. */
   degraded?: 'light_model' | 'clamped' | null;
+  // End-customer attribution (the request's `user` and `metadata`; never message content).
+  endUser?: string | null;
+  metadata?: Record<string, string> | null;
 }
 
 export interface UsageMonthlyDocument {
@@ -133,7 +136,7 @@ const meterEventSchema = new Schema<MeterEventDocument>(
     tier: { type: String, default: null },
     mode: { type: String, enum: ['byok', 'managed'] },
     plan: { type: String, default: null },
-    requestType: { type: String, enum: ['chat', 'stream', 'test'] },
+    requestType: { type: String, enum: ['chat', 'stream', 'test', 'tool'] },
     status: { type: String, enum: ['ok', 'error', 'partial', 'timeout'] },
     usageSource: { type: String, enum: ['provider', 'estimated'] },
     tokensInput: Number,
@@ -150,6 +153,9 @@ const meterEventSchema = new Schema<MeterEventDocument>(
     countedAsRequest: Boolean,
     priceSnapshot: priceSnapshotSchema,
     degraded: { type: String, enum: ['light_model', 'clamped', null] },
+    // End-customer attribution
+    endUser: { type: String, default: undefined },
+    metadata: { type: Schema.Types.Mixed, default: undefined },
   },
   { collection: 'token_meter', autoIndex: false, versionKey: false },
 );

@@ -7,18 +7,23 @@ import type { RequireWorkspaceRole } from '../middleware/workspace-access.middle
 import { parseInput } from '../middleware/validate-request';
 import { streamFailure } from '../error-response';
 import { abortOnClientClose } from '../openai-compatible-api';
+import { chatMessagesSchema, chatSurfaceFields, normalizeChatInput } from '../chat-completion-request';
 
+// Messages and the Chat Completions fields (tools, tool_choice, response_format, stop, sampling, user, metadata) are
+// the same schema as /v1 (chat-completion-request.ts); the output budget and temperature keep this API's names.
 export const chatRequestSchema = z
   .object({
-    messages: z
-      .array(z.object({ role: z.enum(['user', 'assistant']), content: z.string().max(400_000) }).strict())
-      .min(1, 'needs at least one message')
-      .max(500),
+    messages: chatMessagesSchema,
     stream: z.boolean().optional().default(false),
     maxTokens: z.number().int().positive().max(1_000_000).optional(),
     temperature: z.number().min(0).max(2).optional(),
+    ...chatSurfaceFields,
   })
   .strict();
+
+/** A tool call as OpenAI writes it, so the assistant message can be sent back as it is. */
+const wireToolCalls = (toolCalls: ReadonlyArray<{ id: string; name: string; arguments: string }>) =>
+  toolCalls.map((call) => ({ id: call.id, type: 'function', function: { name: call.name, arguments: call.arguments } }));
 
 async function writeSse(response: Response, stream: RunStream): Promise<void> {
   response.status(200);
@@ -30,7 +35,8 @@ async function writeSse(response: Response, stream: RunStream): Promise<void> {
   try {
     for await (const event of stream.events) {
       if (event.type === 'delta') response.write(`data: ${JSON.stringify({ type: 'delta', content: event.content })}\n\n`);
-      else response.write(`data: ${JSON.stringify({ type: 'end', usage: event.usage, finishReason: event.finishReason, requestId: stream.requestId, provider: stream.provider, model: stream.model })}\n\n`);
+      else if (event.type === 'tool_call') response.write(`data: ${JSON.stringify(event)}\n\n`);
+      else response.write(`data: ${JSON.stringify({ type: 'end', usage: event.usage, finishReason: event.finishReason, cost: event.cost, requestId: stream.requestId, provider: stream.provider, model: stream.model })}\n\n`);
     }
   } catch (error) {
     const appError = streamFailure(error);
@@ -43,14 +49,18 @@ export function createChatRouter(agents: AgentService, runner: AgentRunner, auth
   const router = Router();
   router.post('/api/workspaces/:workspaceId/agents/:agentId/chat', authenticate, requireWorkspaceRole('builder'), async (request, response) => {
     const input = parseInput(chatRequestSchema, request.body);
+    const normalized = normalizeChatInput(input, { allowSystem: false });
     const agent = await agents.getRecord(request.workspaceAccess!.workspaceId, String(request.params.agentId));
     const runInput = {
       agent,
-      messages: input.messages,
+      messages: normalized.messages,
       maxTokens: input.maxTokens,
       temperature: input.temperature,
       signal: abortOnClientClose(response),
       requestId: String(request.id),
+      options: normalized.options,
+      endUser: normalized.endUser,
+      metadata: normalized.metadata,
     };
     if (input.stream) {
       await writeSse(response, await runner.stream(runInput));
@@ -58,8 +68,9 @@ export function createChatRouter(agents: AgentService, runner: AgentRunner, auth
     }
     const result = await runner.generate(runInput);
     response.json({
-      message: { role: 'assistant', content: result.content },
+      message: result.toolCalls ? { role: 'assistant', content: result.content, tool_calls: wireToolCalls(result.toolCalls) } : { role: 'assistant', content: result.content },
       usage: result.usage,
+      cost: result.cost,
       provider: result.provider,
       model: result.model,
       requestId: result.requestId,

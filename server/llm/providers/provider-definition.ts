@@ -1,5 +1,5 @@
 // What one provider folder declares about its provider; the registry holds one of these per provider id.
-import type { ProviderAdapter, ProviderId } from '../llm.types';
+import type { OptionalParameter, ProviderAdapter, ProviderId } from '../llm.types';
 import type { ProviderWire } from '../simulator/simulator-wire';
 
 export interface ProviderDefinition {
@@ -8,6 +8,8 @@ export interface ProviderDefinition {
   defaultBaseUrl: string;
   simulator: SimulatedProviderRoute;
   keyFormat: ProviderKeyFormat;
+  /** Request parameters this provider's API does not have: a request using one is refused (or, managed, sent elsewhere). */
+  unsupportedParameters?: readonly OptionalParameter[];
 }
 
 /** Where the provider simulator serves this provider, and in which wire format. */

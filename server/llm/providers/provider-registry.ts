@@ -1,6 +1,6 @@
 // The registry: one line per provider, each pointing at the provider's folder. The compiler requires exactly one
 // entry per id in server/config/provider-ids.ts.
-import type { ProviderAdapter, ProviderId } from '../llm.types';
+import type { OptionalParameter, ProviderAdapter, ProviderId } from '../llm.types';
 import { anthropicProvider } from './anthropic/anthropic.provider';
 import { customProvider } from './custom/custom.provider';
 import { groqProvider } from './groq/groq.provider';
@@ -31,6 +31,11 @@ export function getProviderDefinition(id: ProviderId): ProviderDefinition {
   const provider = PROVIDERS[id];
   if (!provider) throw new UnknownProviderError(id);
   return provider;
+}
+
+/** Whether the provider's API has this optional request parameter (ProviderDefinition.unsupportedParameters). */
+export function providerSupportsParameter(id: ProviderId, parameter: OptionalParameter): boolean {
+  return !getProviderDefinition(id).unsupportedParameters?.includes(parameter);
 }
 
 export function getProviderAdapter(id: ProviderId): ProviderAdapter {

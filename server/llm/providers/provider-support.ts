@@ -3,6 +3,7 @@
 import { LlmCallError, type LlmErrorKind } from '../llm-call.error';
 import { domainErrorInCauses } from '../../errors/domain-error';
 import type { ChatRequest, FinishReason, ProviderCallOptions, ProviderId, StreamEvent, Usage } from '../llm.types';
+import { randomUUID } from 'node:crypto';
 import { estimateUsage } from '../token-estimator';
 
 /** What a provider's error response says, read by the provider's own converter. */
@@ -163,7 +164,10 @@ export function withPartialOutput(
   request: ChatRequest,
   content: string,
   providerRequestId?: string,
+  /** The tool-call text streamed so far (names and arguments): output too. */
+  toolCallText?: string,
 ): LlmCallError {
+  if (toolCallText) return withPartialToolCalls(error, request, content, toolCallText, providerRequestId);
   if (content.length === 0 && (error.providerRequestId || !providerRequestId)) return error;
   return new LlmCallError({
     kind: error.kind,
@@ -176,23 +180,77 @@ export function withPartialOutput(
   });
 }
 
+function withPartialToolCalls(error: LlmCallError, request: ChatRequest, content: string, toolCallText: string, providerRequestId?: string): LlmCallError {
+  return new LlmCallError({
+    kind: error.kind,
+    provider: error.provider,
+    message: error.message,
+    status: error.status,
+    retryAfterMs: error.retryAfterMs,
+    providerRequestId: error.providerRequestId ?? providerRequestId,
+    partial: { content, usage: estimateUsage(request, content + toolCallText), toolCalls: true },
+  });
+}
+
 /** A stream that ended (cleanly or not) before the provider said it was done. */
 export function createStreamEndedEarlyError(
   request: ChatRequest,
   content: string,
   context: ProviderErrorContext,
   providerRequestId: string | undefined,
+  toolCallText?: string,
 ): LlmCallError {
   const kind = context.signal.aborted ? 'aborted' : 'network';
   const detail = context.signal.aborted ? 'the call was aborted during the stream' : 'the stream ended before the provider finished';
   const error = new LlmCallError({ kind, provider: context.provider, message: `${context.provider} ${kind}: ${detail}` });
-  return withPartialOutput(error, request, content, providerRequestId);
+  return withPartialOutput(error, request, content, providerRequestId, toolCallText);
+}
+
+/** One tool-call piece of a chat-completions chunk (OpenAI's `delta.tool_calls[]`, read by each provider's converter). */
+export interface ToolCallChunk {
+  index?: number | null;
+  id?: string | null;
+  name?: string | null;
+  arguments?: string | null;
+}
+
+/**
+ * Turns the provider's tool-call pieces into our tool-call deltas: indexes renumbered 0, 1, … in the order the calls
+ * start (whatever the provider numbered them), `id` and `name` on a call's first delta only, and an id made up when
+ * the provider sent none. Also keeps the text streamed so far, for the estimate of a cut stream.
+ */
+export class ToolCallDeltas {
+  private readonly indexes = new Map<number | string, number>();
+  text = '';
+
+  *read(pieces: readonly ToolCallChunk[]): Generator<Extract<StreamEvent, { type: 'tool_call' }>> {
+    for (const piece of pieces) {
+      const providerIndex = piece.index ?? (piece.id ? piece.id : this.indexes.size);
+      let index = this.indexes.get(providerIndex);
+      const args = piece.arguments ?? '';
+      if (index === undefined) {
+        index = this.indexes.size;
+        this.indexes.set(providerIndex, index);
+        const name = piece.name ?? '';
+        this.text += name + args;
+        yield { type: 'tool_call', index, id: piece.id || `call_${randomUUID().replace(/-/g, '').slice(0, 24)}`, name, arguments: args };
+      } else if (args) {
+        this.text += args;
+        yield { type: 'tool_call', index, arguments: args };
+      }
+    }
+  }
+
+  get started(): boolean {
+    return this.indexes.size > 0;
+  }
 }
 
 /** What one chat-completions-style stream chunk says, read by each provider's own converters. */
 export interface ChunkReading {
   model?: string | null;
   text?: string | null;
+  toolCalls?: readonly ToolCallChunk[] | null;
   usage?: Usage;
   finishReason?: FinishReason;
 }
@@ -214,6 +272,7 @@ export async function* readChatChunkStream<Chunk>(
   let model = request.model;
   let usage: Usage | undefined;
   let finishReason: FinishReason | undefined;
+  let toolCalls: ToolCallDeltas | undefined;
   try {
     for await (const chunk of chunks) {
       const reading = read(chunk);
@@ -223,16 +282,17 @@ export async function* readChatChunkStream<Chunk>(
         content += reading.text;
         yield { type: 'delta', content: reading.text };
       }
+      if (reading.toolCalls?.length) yield* (toolCalls ??= new ToolCallDeltas()).read(reading.toolCalls);
       if (reading.finishReason) finishReason = reading.finishReason;
     }
   } catch (error) {
-    throw withPartialOutput(convertError(error), request, content, providerRequestId);
+    throw withPartialOutput(convertError(error), request, content, providerRequestId, toolCalls?.text);
   }
   // The SDKs end the iteration quietly when the signal aborts; a missing finish reason means a cut stream.
   if (finishReason === undefined || context.signal.aborted) {
-    throw createStreamEndedEarlyError(request, content, context, providerRequestId);
+    throw createStreamEndedEarlyError(request, content, context, providerRequestId, toolCalls?.text);
   }
-  yield { type: 'end', usage: usage ?? estimateUsage(request, content), finishReason, model, providerRequestId };
+  yield { type: 'end', usage: usage ?? estimateUsage(request, content + (toolCalls?.text ?? '')), finishReason, model, providerRequestId };
 }
 
 /** Declarative parameter ranges: the value we were given, clamped to what the provider accepts. */
@@ -244,4 +304,19 @@ export interface NumberRange {
 export function clampToRange(value: number | undefined, range: NumberRange): number | undefined {
   if (value === undefined) return undefined;
   return Math.min(range.max, Math.max(range.min, value));
+}
+
+/** Whether the request asks for anything beyond messages, output budget and temperature. */
+export function hasChatOptions(request: ChatRequest): boolean {
+  return (
+    request.tools !== undefined ||
+    request.toolChoice !== undefined ||
+    request.responseFormat !== undefined ||
+    request.stop !== undefined ||
+    request.topP !== undefined ||
+    request.seed !== undefined ||
+    request.presencePenalty !== undefined ||
+    request.frequencyPenalty !== undefined ||
+    request.parallelToolCalls !== undefined
+  );
 }

@@ -2,7 +2,7 @@
 // where its routes are, how it reads a key and a chat request, and how it writes replies, streams and errors.
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import type { ProviderId } from '../llm.types';
+import type { ChatMessage, ProviderId } from '../llm.types';
 import type { SimulatedChatRequest, SimulatedReply } from './simulated-reply';
 
 export interface SimulatedResponse {
@@ -100,7 +100,7 @@ export function randomBase62(length: number): string {
 
 export { randomUUID };
 
-export function isChatMessageList(value: unknown): value is Array<{ role: string; content: unknown }> {
+export function isChatMessageList(value: unknown): value is Array<{ role: string; content: unknown; [key: string]: unknown }> {
   return (
     Array.isArray(value) &&
     value.every((item) => typeof item === 'object' && item !== null && typeof (item as { role?: unknown }).role === 'string')
@@ -120,4 +120,53 @@ export function normalizeRole(role: string): 'system' | 'user' | 'assistant' {
   if (role === 'system' || role === 'developer') return 'system';
   if (role === 'assistant') return 'assistant';
   return 'user';
+}
+
+/** The tool-calling and response-format fields of an OpenAI-style request (OpenAI, Groq, Mistral wires). */
+export function readOpenAiStyleExtras(fields: Record<string, unknown>): Pick<SimulatedChatRequest, 'tools' | 'toolChoice' | 'parallelToolCalls' | 'responseFormat'> {
+  const extras: Pick<SimulatedChatRequest, 'tools' | 'toolChoice' | 'parallelToolCalls' | 'responseFormat'> = {};
+  if (Array.isArray(fields.tools)) {
+    extras.tools = fields.tools
+      .map((tool) => (tool as { function?: { name?: unknown; description?: unknown; parameters?: unknown } }).function)
+      .filter((fn): fn is { name: string; description?: unknown; parameters?: unknown } => typeof fn?.name === 'string')
+      .map((fn) => ({ name: fn.name, parameters: (fn.parameters ?? { type: 'object' }) as Record<string, unknown> }));
+  }
+  const choice = fields.tool_choice;
+  if (choice === 'auto' || choice === 'none' || choice === 'required') extras.toolChoice = choice;
+  else if (choice === 'any') extras.toolChoice = 'required';
+  else if (typeof choice === 'object' && choice !== null) {
+    const name = (choice as { function?: { name?: unknown } }).function?.name;
+    if (typeof name === 'string') extras.toolChoice = { name };
+  }
+  if (typeof fields.parallel_tool_calls === 'boolean') extras.parallelToolCalls = fields.parallel_tool_calls;
+  const format = fields.response_format as { type?: unknown; json_schema?: { name?: unknown; schema?: unknown } } | undefined;
+  if (format?.type === 'json_object') extras.responseFormat = { type: 'json_object' };
+  if (format?.type === 'json_schema' && typeof format.json_schema?.schema === 'object') {
+    extras.responseFormat = { type: 'json_schema', name: String(format.json_schema.name ?? 'schema'), schema: format.json_schema.schema as Record<string, unknown> };
+  }
+  return extras;
+}
+
+/** OpenAI-style messages (text or parts, assistant tool calls, tool results) in the normalized shape. */
+export function readOpenAiStyleMessages(messages: Array<{ role: string; content: unknown; [key: string]: unknown }>): ChatMessage[] {
+  return messages.map((message) => {
+    const role = message.role === 'tool' ? 'tool' : normalizeRole(message.role);
+    const content = readContentText(message.content);
+    const result: ChatMessage = { role, content };
+    if (Array.isArray(message.content)) {
+      const images = message.content.filter((part) => (part as { type?: unknown })?.type === 'image_url');
+      if (images.length > 0) result.parts = images.map((part) => ({ type: 'image_url', url: 'image', detail: (part as { image_url?: { detail?: 'low' } }).image_url?.detail }));
+    }
+    const toolCalls = (message.tool_calls ?? message.toolCalls) as Array<{ id?: unknown; function?: { name?: unknown; arguments?: unknown } }> | undefined;
+    if (Array.isArray(toolCalls)) {
+      result.toolCalls = toolCalls.map((call) => ({
+        id: String(call.id ?? ''),
+        name: String(call.function?.name ?? ''),
+        arguments: typeof call.function?.arguments === 'string' ? call.function.arguments : JSON.stringify(call.function?.arguments ?? {}),
+      }));
+    }
+    const toolCallId = message.tool_call_id ?? message.toolCallId;
+    if (typeof toolCallId === 'string') result.toolCallId = toolCallId;
+    return result;
+  });
 }

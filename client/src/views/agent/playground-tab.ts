@@ -1,17 +1,26 @@
 // The agent page's Playground tab: a streaming chat with the agent, with the usage of each reply.
-import { streamChat } from '../../api';
+import { streamChat, type ChatWireMessage } from '../../api';
+import { createToolsPanel, renderReplyText, renderToolCalls, type PlaygroundToolCall } from './playground-tools';
 import { announce, h, icon, mount } from '../../dom';
 import { errorMessage, field, formMessage } from '../../forms';
 import { formatInteger } from '../../format';
 import { can } from '../../session';
 import type { Context } from './tab-context';
 
+/** A reply's price in words: the list price on BYOK, the overage part (or "in the plan") on a managed plan. */
+function costWords(cost: NonNullable<Parameters<Parameters<typeof streamChat>[3]['onEnd']>[0]['cost']>): string {
+  const usd = `$${(cost.priceMicros / 1_000_000).toFixed(6).replace(/0+$/, '').replace(/\.$/, '.00')}`;
+  if (cost.basis === 'list_price') return `${usd} at the provider's list price`;
+  return cost.fromAllowance ? 'included in the plan' : `${usd} overage`;
+}
+
 export function renderPlayground(target: HTMLElement, context: Context): () => void {
   if (!can('builder')) {
     mount(target, h('div', { class: 'card empty' }, h('p', null, 'Chatting with agents needs the builder role. You can still see this agent’s setting and usage.')));
     return () => undefined;
   }
-  const history: Array<{ role: 'user' | 'assistant'; content: string }> = [];
+  const history: ChatWireMessage[] = [];
+  const toolsPanel = createToolsPanel();
   const log = h('div', { class: 'chat-log', role: 'log', 'aria-live': 'polite', 'aria-label': 'Conversation' });
   const emptyHint = h('p', { class: 'chat-empty muted' }, `Say hello to ${context.agent.name}. Replies stream in as they are written, with the usage of each one underneath.`);
   log.appendChild(emptyHint);
@@ -42,11 +51,30 @@ export function renderPlayground(target: HTMLElement, context: Context): () => v
     event.preventDefault();
     const content = textarea.value.trim();
     if (!content || send.disabled) return;
+    try {
+      toolsPanel.read();
+    } catch (error) {
+      status.show((error as Error).message);
+      return;
+    }
     status.show(null);
     emptyHint.remove();
     history.push({ role: 'user', content });
     log.appendChild(h('div', { class: 'bubble bubble-user' }, h('p', { class: 'bubble-text' }, content)));
     textarea.value = '';
+    await runTurn(1);
+  });
+
+  /** One reply; a reply that calls tools waits for their results, then the next reply goes on from them. */
+  async function runTurn(pushedMessages: number): Promise<void> {
+    let options: ReturnType<typeof toolsPanel.read>;
+    try {
+      options = toolsPanel.read();
+    } catch (error) {
+      history.splice(history.length - pushedMessages, pushedMessages);
+      status.show((error as Error).message);
+      return;
+    }
     const text = h('p', { class: 'bubble-text' });
     const meta = h('p', { class: 'bubble-meta' }, h('span', { class: 'typing' }, 'Writing…'));
     const bubble = h('div', { class: 'bubble bubble-assistant', 'aria-busy': 'true' }, text, meta);
@@ -55,6 +83,7 @@ export function renderPlayground(target: HTMLElement, context: Context): () => v
     send.disabled = true;
     controller.current = new AbortController();
     let reply = '';
+    const toolCalls: PlaygroundToolCall[] = [];
     try {
       await streamChat(
         context.workspace,
@@ -66,23 +95,43 @@ export function renderPlayground(target: HTMLElement, context: Context): () => v
             text.textContent = reply;
             log.scrollTop = log.scrollHeight;
           },
+          onToolCall(delta) {
+            const call = (toolCalls[delta.index] ??= { id: delta.id ?? '', name: delta.name ?? '', arguments: '' });
+            call.arguments += delta.arguments;
+          },
           onEnd(end) {
             const total = end.usage.inputTokens + end.usage.outputTokens;
             mount(
               meta,
               h('span', { class: 'usage-chip', dataset: { tokens: String(total) } }, `${formatInteger(total)} tokens`),
               ` · ${formatInteger(end.usage.inputTokens)} in, ${formatInteger(end.usage.outputTokens)} out`,
+              end.cost ? ` · ${costWords(end.cost)}` : '',
             );
             bubble.dataset.usage = String(total);
           },
         },
         controller.current.signal,
+        options,
       );
-      history.push({ role: 'assistant', content: reply });
-      announce('Reply finished.');
+      renderReplyText(text, reply);
+      if (toolCalls.length > 0) {
+        history.push({ role: 'assistant', content: reply || null, tool_calls: toolCalls.map((call) => ({ id: call.id, type: 'function', function: { name: call.name, arguments: call.arguments } })) });
+        if (!reply) text.remove();
+        bubble.insertBefore(
+          renderToolCalls(toolCalls, (results) => {
+            for (const result of results) history.push({ role: 'tool', tool_call_id: result.id, content: result.content });
+            void runTurn(results.length);
+          }),
+          meta,
+        );
+        announce(`The agent calls ${toolCalls.map((call) => call.name).join(', ')}: paste the result to go on.`);
+      } else {
+        history.push({ role: 'assistant', content: reply });
+        announce('Reply finished.');
+      }
     } catch (error) {
       if ((error as Error).name === 'AbortError') return;
-      history.pop();
+      history.splice(history.length - pushedMessages, pushedMessages);
       bubble.classList.add('bubble-error');
       text.textContent = reply || 'No reply.';
       mount(meta, h('span', { class: 'text-danger' }, errorMessage(error)));
@@ -93,9 +142,9 @@ export function renderPlayground(target: HTMLElement, context: Context): () => v
       controller.current = null;
       textarea.focus();
     }
-  });
+  }
 
-  mount(target, h('div', { class: 'card playground' }, log, form, status.element));
+  mount(target, h('div', { class: 'card playground' }, log, form, toolsPanel.element, status.element));
   textarea.focus();
   return () => controller.current?.abort();
 }

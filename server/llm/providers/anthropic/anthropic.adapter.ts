@@ -11,8 +11,11 @@ import { estimateUsage } from '../../token-estimator';
 import {
   createStreamEndedEarlyError,
   createProviderErrorContext,
+  hasChatOptions,
+  ToolCallDeltas,
   withPartialOutput,
 } from '../provider-support';
+import { anthropicOptionFields, anthropicSystem, readAnthropicContent, toAnthropicMessages } from './anthropic.request-converters';
 import {
   convertAnthropicError,
   convertAnthropicUsage,
@@ -37,20 +40,16 @@ function createAnthropicClient(options: ProviderCallOptions): Anthropic {
 }
 
 function buildRequestBody(request: ChatRequest): MessageCreateParamsNonStreaming {
-  const system = request.messages
-    .filter((message) => message.role === 'system')
-    .map((message) => message.content)
-    .join('\n\n');
-  const messages: MessageParam[] = request.messages
-    .filter((message) => message.role !== 'system')
-    .map((message) => ({ role: message.role === 'assistant' ? 'assistant' : 'user', content: message.content }));
-  return {
+  const system = anthropicSystem(request);
+  const messages = toAnthropicMessages(request.messages) as unknown as MessageParam[];
+  const body: MessageCreateParamsNonStreaming = {
     model: request.model,
     max_tokens: request.maxTokens ?? DEFAULT_MAX_TOKENS,
     messages,
     ...(system ? { system } : {}),
     // No `temperature`: the Messages API deprecated it and SDK 1.x no longer has the parameter.
   };
+  return hasChatOptions(request) ? ({ ...body, ...anthropicOptionFields(request) } as MessageCreateParamsNonStreaming) : body;
 }
 
 async function generate(request: ChatRequest, options: ProviderCallOptions): Promise<GenerateResult> {
@@ -66,9 +65,10 @@ async function generate(request: ChatRequest, options: ProviderCallOptions): Pro
   } catch (error) {
     throw convertAnthropicError(error, context);
   }
-  const content = message.content.map((block) => (block.type === 'text' ? block.text : '')).join('');
+  const { content, toolCalls } = readAnthropicContent(message.content);
   return {
     content,
+    ...(toolCalls ? { toolCalls } : {}),
     usage: convertAnthropicUsage(message.usage),
     finishReason: mapAnthropicStopReason(message.stop_reason),
     model: message.model || request.model,
@@ -94,6 +94,8 @@ async function* stream(request: ChatRequest, options: ProviderCallOptions): Asyn
   let model = request.model;
   let usage: AnthropicUsageFields | undefined;
   let stopReason: string | null | undefined;
+  // tool_use blocks become OpenAI-style tool-call deltas: the block's start gives id and name, input_json_delta the arguments.
+  const toolCalls = new ToolCallDeltas();
   try {
     for await (const event of events) {
       switch (event.type) {
@@ -101,10 +103,17 @@ async function* stream(request: ChatRequest, options: ProviderCallOptions): Asyn
           model = event.message.model || model;
           usage = { ...event.message.usage };
           break;
+        case 'content_block_start':
+          if (event.content_block.type === 'tool_use') {
+            yield* toolCalls.read([{ index: event.index, id: event.content_block.id, name: event.content_block.name, arguments: '' }]);
+          }
+          break;
         case 'content_block_delta':
           if (event.delta.type === 'text_delta' && event.delta.text) {
             content += event.delta.text;
             yield { type: 'delta', content: event.delta.text };
+          } else if (event.delta.type === 'input_json_delta' && event.delta.partial_json) {
+            yield* toolCalls.read([{ index: event.index, arguments: event.delta.partial_json }]);
           }
           break;
         case 'message_delta':
@@ -117,15 +126,15 @@ async function* stream(request: ChatRequest, options: ProviderCallOptions): Asyn
       }
     }
   } catch (error) {
-    throw withPartialOutput(convertAnthropicError(error, context), request, content, providerRequestId);
+    throw withPartialOutput(convertAnthropicError(error, context), request, content, providerRequestId, toolCalls.text);
   }
   // The SDK ends the iteration quietly when the signal aborts; no stop_reason means a cut stream.
   if (stopReason === undefined || options.signal.aborted) {
-    throw createStreamEndedEarlyError(request, content, context, providerRequestId);
+    throw createStreamEndedEarlyError(request, content, context, providerRequestId, toolCalls.text);
   }
   yield {
     type: 'end',
-    usage: usage ? convertAnthropicUsage(usage) : estimateUsage(request, content),
+    usage: usage ? convertAnthropicUsage(usage) : estimateUsage(request, content + toolCalls.text),
     finishReason: mapAnthropicStopReason(stopReason),
     model,
     providerRequestId,

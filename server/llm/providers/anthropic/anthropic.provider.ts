@@ -11,4 +11,6 @@ export const anthropicProvider: ProviderDefinition = {
     createWire: () => (require('./anthropic.simulator-wire') as typeof import('./anthropic.simulator-wire')).createAnthropicWire(),
   },
   keyFormat: { lookAlikePrefixes: ['sk-ant-'] },
+  // The Messages API has no seed or penalties, and SDK 1.x no top_p.
+  unsupportedParameters: ['topP', 'seed', 'presencePenalty', 'frequencyPenalty'],
 };

@@ -1,4 +1,5 @@
 // The Anthropic Messages wire. Shapes follow test/fixtures/providers/anthropic.
+import type { ChatMessage } from '../../llm.types';
 import type { SimulatedChatRequest, SimulatedReply } from '../../simulator/simulated-reply';
 import {
   formatSseEvent,
@@ -15,7 +16,10 @@ import {
   type WireContext,
 } from '../../simulator/simulator-wire';
 
-const STOP_REASONS: Record<SimulatedReply['finishReason'], string> = { stop: 'end_turn', length: 'max_tokens' };
+const STOP_REASONS: Record<SimulatedReply['finishReason'], string> = { stop: 'end_turn', length: 'max_tokens', tool_calls: 'tool_use' };
+
+/** The instruction the adapter adds for `response_format: json_object` (Anthropic has no JSON mode): the simulated model follows it. */
+const JSON_OBJECT_INSTRUCTION = /answer with one json object/i;
 
 function describeAnthropicError(reason: SimulatedErrorReason, context: WireContext): { status: number; type: string; message: string } {
   switch (reason) {
@@ -69,15 +73,50 @@ function parseChatRequest(body: unknown): SimulatedChatRequest | undefined {
   if (typeof fields.model !== 'string' || typeof fields.max_tokens !== 'number') return undefined;
   if (!isChatMessageList(fields.messages) || fields.messages.length === 0) return undefined;
   const system = readContentText(fields.system);
-  return {
+  const request: SimulatedChatRequest = {
     model: fields.model,
-    messages: [
-      ...(system ? [{ role: 'system' as const, content: system }] : []),
-      ...fields.messages.map((message) => ({ role: normalizeRole(message.role), content: readContentText(message.content) })),
-    ],
+    messages: [...(system ? [{ role: 'system' as const, content: system }] : []), ...fields.messages.flatMap(readAnthropicMessage)],
     maxTokens: fields.max_tokens,
     stream: fields.stream === true,
   };
+  if (Array.isArray(fields.tools)) {
+    request.tools = (fields.tools as Array<{ name?: unknown; input_schema?: unknown }>)
+      .filter((tool) => typeof tool.name === 'string')
+      .map((tool) => ({ name: tool.name as string, parameters: (tool.input_schema ?? { type: 'object' }) as Record<string, unknown> }));
+  }
+  const choice = fields.tool_choice as { type?: unknown; name?: unknown; disable_parallel_tool_use?: unknown } | undefined;
+  if (choice?.type === 'auto' || choice?.type === 'none') request.toolChoice = choice.type;
+  if (choice?.type === 'any') request.toolChoice = 'required';
+  if (choice?.type === 'tool' && typeof choice.name === 'string') request.toolChoice = { name: choice.name };
+  if (choice?.disable_parallel_tool_use === true) request.parallelToolCalls = false;
+  const format = (fields.output_config as { format?: { type?: unknown; schema?: unknown } } | undefined)?.format;
+  if (format?.type === 'json_schema' && typeof format.schema === 'object' && format.schema !== null) {
+    request.responseFormat = { type: 'json_schema', name: 'output', schema: format.schema as Record<string, unknown> };
+  } else if (JSON_OBJECT_INSTRUCTION.test(system)) {
+    request.responseFormat = { type: 'json_object' };
+  }
+  return request;
+}
+
+/** One Messages-API message in the normalized shape: tool_use blocks are tool calls, tool_result blocks tool messages. */
+function readAnthropicMessage(message: { role: string; content: unknown }): ChatMessage[] {
+  const role = normalizeRole(message.role);
+  if (!Array.isArray(message.content)) return [{ role, content: readContentText(message.content) }];
+  const blocks = message.content as Array<Record<string, unknown>>;
+  const results: ChatMessage[] = blocks
+    .filter((block) => block.type === 'tool_result')
+    .map((block) => ({ role: 'tool', content: readContentText(block.content), toolCallId: String(block.tool_use_id ?? '') }));
+  const toolCalls = blocks
+    .filter((block) => block.type === 'tool_use')
+    .map((block) => ({ id: String(block.id ?? ''), name: String(block.name ?? ''), arguments: JSON.stringify(block.input ?? {}) }));
+  const images = blocks.filter((block) => block.type === 'image').map(() => ({ type: 'image_url' as const, url: 'image' }));
+  const text = readContentText(blocks.filter((block) => block.type === 'text'));
+  const own: ChatMessage = { role, content: text, ...(toolCalls.length ? { toolCalls } : {}), ...(images.length ? { parts: images } : {}) };
+  return text || toolCalls.length || images.length || results.length === 0 ? [own, ...results] : results;
+}
+
+function toolUseId(call: { id: string }): string {
+  return `toolu_01${call.id.padEnd(22, 'x')}`;
 }
 
 function messageId(): string {
@@ -90,7 +129,9 @@ function chatResponse(request: SimulatedChatRequest, reply: SimulatedReply, cont
     type: 'message',
     role: 'assistant',
     model: request.model,
-    content: [{ type: 'text', text: reply.text }],
+    content: reply.toolCalls
+      ? reply.toolCalls.map((call) => ({ type: 'tool_use', id: toolUseId(call), name: call.name, input: call.input }))
+      : [{ type: 'text', text: reply.text }],
     stop_reason: STOP_REASONS[reply.finishReason],
     stop_sequence: null,
     usage: {
@@ -127,12 +168,22 @@ function streamResponse(request: SimulatedChatRequest, reply: SimulatedReply, co
       },
     },
   });
-  send('content_block_start', { index: 0, content_block: { type: 'text', text: '' } });
-  send('ping', {});
-  for (const chunk of reply.chunks) {
-    send('content_block_delta', { index: 0, delta: { type: 'text_delta', text: chunk } });
+  if (reply.toolCalls) {
+    // Each tool call is a tool_use block whose input arrives as input_json_delta pieces.
+    send('ping', {});
+    for (const [index, call] of reply.toolCalls.entries()) {
+      send('content_block_start', { index, content_block: { type: 'tool_use', id: toolUseId(call), name: call.name, input: {} } });
+      for (const piece of call.argumentChunks) send('content_block_delta', { index, delta: { type: 'input_json_delta', partial_json: piece } });
+      send('content_block_stop', { index });
+    }
+  } else {
+    send('content_block_start', { index: 0, content_block: { type: 'text', text: '' } });
+    send('ping', {});
+    for (const chunk of reply.chunks) {
+      send('content_block_delta', { index: 0, delta: { type: 'text_delta', text: chunk } });
+    }
+    send('content_block_stop', { index: 0 });
   }
-  send('content_block_stop', { index: 0 });
   send('message_delta', {
     delta: { stop_reason: STOP_REASONS[reply.finishReason], stop_sequence: null },
     usage: {
@@ -143,7 +194,7 @@ function streamResponse(request: SimulatedChatRequest, reply: SimulatedReply, co
     },
   });
   send('message_stop', {});
-  return { status: 200, headers: { ...SSE_HEADERS, 'request-id': context.requestId }, events, contentStartIndex: 3 };
+  return { status: 200, headers: { ...SSE_HEADERS, 'request-id': context.requestId }, events, contentStartIndex: reply.toolCalls ? 2 : 3 };
 }
 
 function modelsResponse(context: WireContext): SimulatedResponse {

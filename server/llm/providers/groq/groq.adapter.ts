@@ -9,9 +9,11 @@ import type { CompletionUsage } from 'groq-sdk/resources/completions';
 import type { ChatRequest, GenerateResult, ProviderAdapter, ProviderCallOptions, StreamEvent } from '../../llm.types';
 import { estimateUsage } from '../../token-estimator';
 import { convertOpenAiUsage } from '../openai/openai.converters';
+import { openAiOptionFields, readOpenAiToolCallDeltas, readOpenAiToolCalls, toOpenAiMessages } from '../openai/openai.request-converters';
 import {
   clampToRange,
   createProviderErrorContext,
+  hasChatOptions,
   readProviderRequestId,
   readChatChunkStream,
 } from '../provider-support';
@@ -34,12 +36,14 @@ function createGroqClient(options: ProviderCallOptions): Groq {
 }
 
 function buildRequestBody(request: ChatRequest): ChatCompletionCreateParamsNonStreaming {
-  return {
+  const body = {
     model: request.model,
-    messages: request.messages.map((message) => ({ role: message.role, content: message.content })),
+    messages: toOpenAiMessages(request.messages),
     max_completion_tokens: request.maxTokens,
     temperature: clampToRange(request.temperature, TEMPERATURE_RANGE),
-  };
+  } as unknown as ChatCompletionCreateParamsNonStreaming;
+  // Groq's request shapes are OpenAI's.
+  return hasChatOptions(request) ? { ...body, ...openAiOptionFields(request) } : body;
 }
 
 async function generate(request: ChatRequest, options: ProviderCallOptions): Promise<GenerateResult> {
@@ -57,9 +61,11 @@ async function generate(request: ChatRequest, options: ProviderCallOptions): Pro
   }
   const choice = completion.choices?.[0];
   const content = choice?.message?.content ?? '';
+  const toolCalls = readOpenAiToolCalls(choice?.message?.tool_calls);
   return {
     content,
-    usage: completion.usage ? convertOpenAiUsage(completion.usage) : estimateUsage(request, content),
+    ...(toolCalls ? { toolCalls } : {}),
+    usage: completion.usage ? convertOpenAiUsage(completion.usage) : estimateUsage(request, content + (toolCalls ? JSON.stringify(toolCalls) : '')),
     finishReason: mapGroqFinishReason(choice?.finish_reason),
     model: completion.model || request.model,
     providerRequestId,
@@ -90,6 +96,7 @@ async function* stream(request: ChatRequest, options: ProviderCallOptions): Asyn
         model: chunk.model,
         usage: chunkUsage ? convertOpenAiUsage(chunkUsage) : undefined,
         text: choice?.delta?.content,
+        toolCalls: readOpenAiToolCallDeltas(choice?.delta?.tool_calls),
         finishReason: choice?.finish_reason ? mapGroqFinishReason(choice.finish_reason) : undefined,
       };
     },

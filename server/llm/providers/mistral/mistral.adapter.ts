@@ -3,7 +3,8 @@
 import { HTTPClient, Mistral, type Fetcher } from '@mistralai/mistralai';
 import type { ChatCompletionRequest, ChatCompletionResponse, CompletionEvent } from '@mistralai/mistralai/models/components';
 import type { ChatRequest, GenerateResult, ProviderAdapter, ProviderCallOptions, StreamEvent } from '../../llm.types';
-import { clampToRange, missingApiKeyError, readProviderRequestId, readChatChunkStream } from '../provider-support';
+import { clampToRange, hasChatOptions, missingApiKeyError, readProviderRequestId, readChatChunkStream } from '../provider-support';
+import { mistralOptionFields, readMistralToolCallDeltas, readMistralToolCalls, toMistralMessages } from './mistral.request-converters';
 import { convertMistralError, convertMistralUsage, mapMistralFinishReason, type MistralErrorContext } from './mistral.converters';
 
 const TEMPERATURE_RANGE = { min: 0, max: 1.5 };
@@ -85,12 +86,13 @@ function createRequestUnwrappingFetcher(fetchImplementation: typeof fetch): Fetc
 }
 
 function buildRequestBody(request: ChatRequest): ChatCompletionRequest {
-  return {
+  const body = {
     model: request.model,
-    messages: request.messages.map((message) => ({ role: message.role, content: message.content })),
+    messages: toMistralMessages(request.messages),
     maxTokens: request.maxTokens,
     temperature: clampToRange(request.temperature, TEMPERATURE_RANGE),
-  };
+  } as unknown as ChatCompletionRequest;
+  return hasChatOptions(request) ? ({ ...body, ...mistralOptionFields(request) } as ChatCompletionRequest) : body;
 }
 
 function readText(content: MistralContent): string {
@@ -111,8 +113,10 @@ async function generate(request: ChatRequest, options: ProviderCallOptions): Pro
   }
   const choice = completion.choices[0];
   const content = readText(choice?.message?.content);
+  const toolCalls = readMistralToolCalls(choice?.message?.toolCalls);
   return {
     content,
+    ...(toolCalls ? { toolCalls } : {}),
     usage: convertMistralUsage(completion.usage),
     finishReason: mapMistralFinishReason(choice?.finishReason),
     model: completion.model || request.model,
@@ -142,6 +146,7 @@ async function* stream(request: ChatRequest, options: ProviderCallOptions): Asyn
         // Mistral sends usage on the final chunk, next to the finish reason.
         usage: chunk.usage ? convertMistralUsage(chunk.usage) : undefined,
         text: readText(choice?.delta.content),
+        toolCalls: readMistralToolCallDeltas(choice?.delta.toolCalls),
         finishReason: choice?.finishReason ? mapMistralFinishReason(choice.finishReason) : undefined,
       };
     },

@@ -5,11 +5,11 @@ import {
   formatSseEvent,
   isChatMessageList,
   JSON_HEADERS,
-  normalizeRole,
   randomHex,
   randomUUID,
   readBearerToken,
-  readContentText,
+  readOpenAiStyleExtras,
+  readOpenAiStyleMessages,
   SSE_HEADERS,
   type ProviderWire,
   type SimulatedErrorReason,
@@ -73,10 +73,16 @@ function parseChatRequest(body: unknown): SimulatedChatRequest | undefined {
   }
   return {
     model: fields.model,
-    messages: fields.messages.map((message) => ({ role: normalizeRole(message.role), content: readContentText(message.content) })),
+    messages: readOpenAiStyleMessages(fields.messages),
     maxTokens: typeof fields.max_tokens === 'number' ? fields.max_tokens : undefined,
     stream: fields.stream === true,
+    ...readOpenAiStyleExtras(fields),
   };
+}
+
+/** Mistral's tool calls: 9-character ids, arguments as a JSON string. */
+function mistralToolCalls(reply: SimulatedReply): Array<Record<string, unknown>> {
+  return (reply.toolCalls ?? []).map((call, index) => ({ id: call.id.padEnd(9, '0').slice(0, 9), type: 'function', function: { name: call.name, arguments: call.arguments }, index }));
 }
 
 function completionId(): string {
@@ -101,7 +107,7 @@ function chatResponse(request: SimulatedChatRequest, reply: SimulatedReply, cont
     choices: [
       {
         index: 0,
-        message: { role: 'assistant', tool_calls: null, content: reply.text },
+        message: { role: 'assistant', tool_calls: reply.toolCalls ? mistralToolCalls(reply) : null, content: reply.text },
         finish_reason: reply.finishReason,
       },
     ],
@@ -116,6 +122,8 @@ function streamResponse(request: SimulatedChatRequest, reply: SimulatedReply, co
     ...reply.chunks.map((chunk) =>
       formatSseEvent({ ...envelope, choices: [{ index: 0, delta: { content: chunk }, finish_reason: null }] }),
     ),
+    // Mistral streams each tool call whole, in one delta.
+    ...(reply.toolCalls ? [formatSseEvent({ ...envelope, choices: [{ index: 0, delta: { content: '', tool_calls: mistralToolCalls(reply) }, finish_reason: null }] })] : []),
     // The finish reason and the usage come together, on the final chunk.
     formatSseEvent({
       ...envelope,

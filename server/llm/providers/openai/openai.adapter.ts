@@ -19,10 +19,12 @@ import { estimateUsage } from '../../token-estimator';
 import {
   clampToRange,
   createProviderErrorContext,
+  hasChatOptions,
   type NumberRange,
   readChatChunkStream,
 } from '../provider-support';
 import { convertOpenAiError, convertOpenAiUsage, mapOpenAiFinishReason } from './openai.converters';
+import { openAiOptionFields, readOpenAiToolCallDeltas, readOpenAiToolCalls, toOpenAiMessages } from './openai.request-converters';
 
 /** How each OpenAI-compatible provider differs, as data rather than branches (each provider's folder holds its own). */
 export interface OpenAiCompatibleSettings {
@@ -74,12 +76,13 @@ function requestOptionsFor(options: ProviderCallOptions) {
 }
 
 function buildRequestBody(request: ChatRequest, settings: OpenAiCompatibleSettings): ChatCompletionCreateParamsNonStreaming {
-  return {
+  const body = {
     model: request.model,
-    messages: request.messages.map((message) => ({ role: message.role, content: message.content })),
+    messages: toOpenAiMessages(request.messages),
     [settings.maxTokensParameter]: request.maxTokens,
     temperature: clampToRange(request.temperature, settings.temperatureRange),
-  };
+  } as unknown as ChatCompletionCreateParamsNonStreaming;
+  return hasChatOptions(request) ? { ...body, ...openAiOptionFields(request) } : body;
 }
 
 export function createOpenAiCompatibleAdapter(id: ProviderId, settings: OpenAiCompatibleSettings): ProviderAdapter {
@@ -97,9 +100,11 @@ export function createOpenAiCompatibleAdapter(id: ProviderId, settings: OpenAiCo
     }
     const choice = completion.choices?.[0];
     const content = choice?.message?.content ?? '';
+    const toolCalls = readOpenAiToolCalls(choice?.message?.tool_calls);
     return {
       content,
-      usage: completion.usage ? convertOpenAiUsage(completion.usage) : estimateUsage(request, content),
+      ...(toolCalls ? { toolCalls } : {}),
+      usage: completion.usage ? convertOpenAiUsage(completion.usage) : estimateUsage(request, content + (toolCalls ? JSON.stringify(toolCalls) : '')),
       finishReason: mapOpenAiFinishReason(choice?.finish_reason),
       model: completion.model || request.model,
       providerRequestId,
@@ -127,6 +132,7 @@ export function createOpenAiCompatibleAdapter(id: ProviderId, settings: OpenAiCo
         // With include_usage, the usage arrives in a last chunk whose `choices` is empty.
         usage: chunk.usage ? convertOpenAiUsage(chunk.usage) : undefined,
         text: chunk.choices?.[0]?.delta?.content,
+        toolCalls: readOpenAiToolCallDeltas(chunk.choices?.[0]?.delta?.tool_calls),
         finishReason: chunk.choices?.[0]?.finish_reason ? mapOpenAiFinishReason(chunk.choices[0].finish_reason) : undefined,
       }),
       (error) => convertOpenAiError(error, context),

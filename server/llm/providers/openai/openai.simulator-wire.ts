@@ -6,11 +6,11 @@ import {
   isChatMessageList,
   JSON_HEADERS,
   maskApiKey,
-  normalizeRole,
   randomBase62,
   randomHex,
   readBearerToken,
-  readContentText,
+  readOpenAiStyleExtras,
+  readOpenAiStyleMessages,
   SSE_HEADERS,
   type ProviderWire,
   type SimulatedErrorReason,
@@ -180,13 +180,11 @@ export function createOpenAiWire(dialect: OpenAiWireDialect = OPENAI_WIRE_DIALEC
       const maxTokens = fields.max_completion_tokens ?? fields.max_tokens;
       return {
         model: fields.model,
-        messages: fields.messages.map((message) => ({
-          role: normalizeRole(message.role),
-          content: readContentText(message.content),
-        })),
+        messages: readOpenAiStyleMessages(fields.messages),
         maxTokens: typeof maxTokens === 'number' ? maxTokens : undefined,
         stream: fields.stream === true,
         includeUsage: (fields.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true,
+        ...readOpenAiStyleExtras(fields),
       };
     },
 
@@ -196,7 +194,14 @@ export function createOpenAiWire(dialect: OpenAiWireDialect = OPENAI_WIRE_DIALEC
         object: 'chat.completion',
         created: context.createdSeconds,
         model: request.model,
-        choices: [{ index: 0, message: dialect.assistantMessage(reply.text), logprobs: null, finish_reason: reply.finishReason }],
+        choices: [
+          {
+            index: 0,
+            message: reply.toolCalls ? { ...dialect.assistantMessage(''), content: null, tool_calls: reply.toolCalls.map((call) => ({ id: `call_${call.id}`, type: 'function', function: { name: call.name, arguments: call.arguments } })) } : dialect.assistantMessage(reply.text),
+            logprobs: null,
+            finish_reason: reply.finishReason,
+          },
+        ],
         usage: dialect.usage(reply),
         ...serviceTier,
         system_fingerprint: systemFingerprint,
@@ -226,6 +231,13 @@ export function createOpenAiWire(dialect: OpenAiWireDialect = OPENAI_WIRE_DIALEC
             ...usageField,
           }),
         );
+      }
+      // Tool calls as OpenAI streams them: id, name and empty arguments first, then the arguments in pieces.
+      for (const [index, call] of (reply.toolCalls ?? []).entries()) {
+        const delta = (toolCall: Record<string, unknown>) =>
+          formatSseEvent({ ...envelope, choices: [{ index: 0, delta: { tool_calls: [{ index, ...toolCall }] }, logprobs: null, finish_reason: null }], ...usageField });
+        events.push(delta({ id: `call_${call.id}`, type: 'function', function: { name: call.name, arguments: '' } }));
+        for (const piece of call.argumentChunks) events.push(delta({ function: { arguments: piece } }));
       }
       events.push(
         formatSseEvent({

@@ -1,0 +1,54 @@
+// The physical floor of a JSON gateway on this machine, for `npm run bench`: a bare node:http forwarder that reads the
+// request body, parses and re-serializes it, forwards it to the provider over a keep-alive agent, and parses and
+// re-serializes the JSON answer (streams are piped through unchanged). No auth, no metering, no logging: any gateway
+// costs at least this much CPU per call.
+//   UPSTREAM=http://127.0.0.1:port  (the fake provider)   PORT=0
+// Prints one line `{"port":…}` on stdout when listening; exits when its parent does.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+const upstream = new URL(process.env.UPSTREAM ?? 'http://127.0.0.1:1');
+const agent = new http.Agent({ keepAlive: true, maxSockets: 4096 });
+
+const server = http.createServer((request, response) => {
+  const chunks: Buffer[] = [];
+  request.on('data', (chunk: Buffer) => chunks.push(chunk));
+  request.on('end', () => {
+    let body: string;
+    try {
+      body = JSON.stringify(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+    } catch {
+      response.writeHead(400, { 'content-type': 'application/json' }).end('{"error":{"message":"invalid JSON"}}');
+      return;
+    }
+    const forwarded = http.request(
+      { host: upstream.hostname, port: upstream.port, path: request.url, method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), authorization: request.headers.authorization ?? '' } },
+      (answer) => {
+        if (String(answer.headers['content-type']).startsWith('text/event-stream')) {
+          response.writeHead(answer.statusCode ?? 502, { 'content-type': 'text/event-stream' });
+          answer.pipe(response);
+          return;
+        }
+        const answerChunks: Buffer[] = [];
+        answer.on('data', (chunk: Buffer) => answerChunks.push(chunk));
+        answer.on('end', () => {
+          const text = JSON.stringify(JSON.parse(Buffer.concat(answerChunks).toString('utf8')));
+          response.writeHead(answer.statusCode ?? 502, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) }).end(text);
+        });
+      },
+    );
+    forwarded.once('error', () => response.writeHead(502).end());
+    forwarded.end(body);
+  });
+});
+server.keepAliveTimeout = 65_000;
+server.listen(Number(process.env.PORT ?? 0), '127.0.0.1', () => {
+  process.stdout.write(`${JSON.stringify({ port: (server.address() as AddressInfo).port })}\n`);
+});
+
+const parent = process.ppid;
+setInterval(() => {
+  if (process.ppid !== parent) process.exit(0);
+}, 500).unref();
+process.once('SIGTERM', () => process.exit(0));
+process.once('SIGINT', () => process.exit(0));

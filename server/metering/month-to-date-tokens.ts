@@ -1,0 +1,47 @@
+// Each agent's tokens so far this month, as this process knows them: read from the agent's rollup the first time a
+// call of the agent needs it, then counted up by every call this process meters and raised by every rollup the meter
+// writes (another process's calls). It prices an answer when it is sent (usage.cost: the part past the plan's
+// allowance); the meter event's own price, worked out when the rollup is written, stays the bill.
+import type { MeteringModels } from './metering.models';
+import type { RollupChange } from './meter.types';
+
+const MAX_TRACKED_AGENTS = 50_000;
+
+export class MonthToDateTokens {
+  private readonly totals = new Map<string, { month: string; tokens: number }>();
+
+  constructor(private readonly models: Pick<MeteringModels, 'UsageMonthly'>) {}
+
+  isKnown(agentId: string, month: string): boolean {
+    return this.totals.get(agentId)?.month === month;
+  }
+
+  /** Reads the agent-month's rollup (one findOne); a failure leaves it unknown (the answer then carries no price). */
+  async load(agentId: string, agentObjectId: unknown, month: string): Promise<void> {
+    try {
+      const rollup = await this.models.UsageMonthly.collection.findOne({ agentId: agentObjectId, month }, { projection: { tokens: 1 } });
+      if (this.isKnown(agentId, month)) return;
+      if (this.totals.size >= MAX_TRACKED_AGENTS) this.totals.clear();
+      this.totals.set(agentId, { month, tokens: Number(rollup?.tokens ?? 0) });
+    } catch {
+      // unknown: no price in the answer
+    }
+  }
+
+  /** Counts `tokens` in and returns the total before them; undefined when the month's total is not known. */
+  take(agentId: string, month: string, tokens: number): number | undefined {
+    const entry = this.totals.get(agentId);
+    if (!entry || entry.month !== month) return undefined;
+    const before = entry.tokens;
+    entry.tokens += tokens;
+    return before;
+  }
+
+  /** A written rollup is the floor: other processes' calls show up here. */
+  observe(changes: readonly RollupChange[]): void {
+    for (const change of changes) {
+      const entry = this.totals.get(change.agentId);
+      if (entry && entry.month === change.month && change.tokensAfter > entry.tokens) entry.tokens = change.tokensAfter;
+    }
+  }
+}
