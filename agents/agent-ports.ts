@@ -69,3 +69,10 @@ export interface MonthToDate {
   load(agentId: string, agentObjectId: unknown, month: string): Promise<void>;
   take(agentId: string, month: string, tokens: number): number | undefined;
 }
+
+// ---- cost-aware routing (#14) ----
+
+/** How much of an agent's monthly limit is used, 0..1+ (server/metering/limit-headroom.ts). */
+export interface LimitReading {
+  usedFraction(agent: MeteredAgentRecord): Promise<number>;
+}

@@ -15,6 +15,12 @@ import { CallMetering } from './run-metering';
 import { RunFailures, keyRejected } from './run-failures';
 import { testConnection, type ConnectionTestResult } from './connection-test';
 import type { KeyStatusSource } from './key-health.model';
+// Cost-aware routing (#14)
+import type { RouteDecision, RoutingTier } from '../server/llm/prompt-router';
+import { RoutingStickiness } from '../server/llm/routing-stickiness';
+import type { LimitReading } from './agent-ports';
+import { RunRouting } from './run-routing';
+import { RunFallback } from './run-fallback';
 
 export interface RunInput {
   agent: AgentDocument;
@@ -28,9 +34,20 @@ export interface RunInput {
   /** End-customer attribution (the request's `user` and `metadata`), stored on the meter event. */
   endUser?: string;
   metadata?: Record<string, string>;
+  // Cost-aware routing (#14): a forced model (X-Agent-Host-Route) and the caller's conversation id.
+  route?: RoutingTier;
+  conversationId?: string;
+  /** The agent API key that made the call (/v1), recorded on its meter events (activity log). */
+  apiKeyId?: string;
 }
 
-export interface RunResult {
+/** How routing (#14) answered a call: its decision, and the plan that answered when the agent's own key failed. */
+export interface RunRoutingOutcome {
+  routing?: RouteDecision;
+  fallbackPlan?: string;
+}
+
+export interface RunResult extends RunRoutingOutcome {
   content: string;
   toolCalls?: ToolCall[];
   /** What the call costs the customer (see AnswerCost). */
@@ -47,7 +64,7 @@ export type RunStreamEvent =
   | { type: 'tool_call'; index: number; id?: string; name?: string; arguments: string }
   | { type: 'end'; usage: { inputTokens: number; outputTokens: number }; finishReason: FinishReason; cost?: AnswerCost };
 
-export interface RunStream {
+export interface RunStream extends RunRoutingOutcome {
   provider: ProviderId;
   model: string;
   requestId: string;
@@ -69,6 +86,9 @@ export interface AgentRunnerDependencies {
   deadlineMs: number;
   /** Month-to-date tokens, to price each answer (usage.cost); without it managed answers carry no price. */
   monthToDate?: MonthToDate;
+  // Cost-aware routing (#14): the conversation memory (default: a fresh one) and the limit reading for degradation.
+  stickiness?: RoutingStickiness;
+  headroom?: LimitReading;
 }
 
 /** One call in progress: its own abort (the client's hang-up or a shutdown) and the end of its metering. */
@@ -82,18 +102,23 @@ interface PreparedCall {
   messages: ChatMessage[];
   plan: Plan | undefined;
   metering: CallMetering;
+  promptTokens: number;
 }
 
 export class AgentRunner {
   private readonly promptCache = new Map<string, SystemPrompt>();
   private readonly targets: RunTargetResolver;
   private readonly failures: RunFailures;
+  private readonly routing: RunRouting;
+  private readonly fallback: RunFallback;
   private readonly inFlight = new Set<CallInFlight>();
   private readonly idleWaiters: Array<() => void> = [];
 
   constructor(private readonly dependencies: AgentRunnerDependencies) {
     this.targets = new RunTargetResolver({ catalog: dependencies.catalog, routing: dependencies.routing, vault: dependencies.vault });
     this.failures = new RunFailures(dependencies);
+    this.routing = new RunRouting({ ...dependencies, stickiness: dependencies.stickiness ?? new RoutingStickiness() });
+    this.fallback = new RunFallback({ ...dependencies, targets: this.targets, failures: this.failures });
   }
 
   private systemPrompt(agent: AgentDocument): SystemPrompt {
@@ -152,20 +177,46 @@ export class AgentRunner {
   private async prepare(input: RunInput, requestType: 'chat' | 'stream'): Promise<PreparedCall> {
     const { agent } = input;
     if (agent.status === 'paused') throw new DomainError('PLAN_LIMIT_REACHED', 'This agent is paused. Resume it to run it again.');
-    if (agent.llm.mode === 'byok' && agent.llm.keyStatus === 'invalid') throw keyRejected();
+    const fallbackPlan = this.fallback.consentedPlan(agent);
+    const keyInvalid = agent.llm.mode === 'byok' && agent.llm.keyStatus === 'invalid';
+    if (keyInvalid && !fallbackPlan) throw keyRejected();
     if (this.dependencies.meter.isFull()) {
       throw new DomainError('METER_BACKLOG_FULL', 'Usage recording is behind; please retry in a moment.', { retryAfterSeconds: 5 });
     }
     const system = this.systemPrompt(agent);
     const messages: ChatMessage[] = [{ role: 'system', content: system.prompt }, ...input.messages];
-    const resolved = this.targets.forPrompt(agent, system, input.messages, input.maxTokens, input.options);
-    const { plan, promptTokens } = resolved;
+    const strong = this.targets.forPrompt(agent, system, input.messages, input.maxTokens, input.options);
+    const { plan, promptTokens } = strong;
+    // Cost-aware routing (#14): a key already known to be rejected goes straight to the consented fallback plan;
+    // otherwise the router picks the light or the strong targets.
+    const fallback = keyInvalid && fallbackPlan ? this.fallback.targetsFor(agent, fallbackPlan, promptTokens, input.maxTokens, input) : undefined;
+    if (fallback) await this.fallback.raiseAlert(agent, fallback.plan, 'PROVIDER_KEY_INVALID');
+    const routed = fallback ? { targets: fallback.targets, route: { fallbackPlan: fallback.plan } } : await this.routing.route(agent, input, strong);
     // Near a cap or budget the reservation clamps the output budget: the targets come back with it.
-    const { reservation, targets } = await CallMetering.reserve(this.dependencies, agent, resolved.targets, plan, promptTokens);
+    const { reservation, targets } = await CallMetering.reserve(this.dependencies, agent, routed.targets, fallback?.plan ?? plan, promptTokens);
     const monthToDateLoading = CallMetering.prepareMonthToDate(this.dependencies.monthToDate, agent);
     if (monthToDateLoading) await monthToDateLoading;
-    const metering = new CallMetering(this.dependencies, { agent, requestId: input.requestId, requestType, plan, reservation, endUser: input.endUser, metadata: input.metadata });
-    return { targets, messages, plan, metering };
+    const metering = new CallMetering(this.dependencies, { agent, requestId: input.requestId, requestType, plan, reservation, endUser: input.endUser, metadata: input.metadata, apiKeyId: input.apiKeyId }, routed.route);
+    return { targets, messages, plan, metering, promptTokens };
+  }
+
+  /** Runs the routed call; when the agent's own key fails and its owner consented, once more on the fallback plan (#14). */
+  private async withFallback<T>(input: RunInput, prepared: PreparedCall, run: (call: ReturnType<AgentRunner['routedCall']>) => Promise<T>): Promise<T> {
+    try {
+      return await run(this.routedCall(input, prepared));
+    } catch (error) {
+      if (prepared.metering.route.fallbackPlan || input.signal.aborted) throw error;
+      const fallback = await this.fallback.afterFailure(error, input.agent, prepared.promptTokens, input.maxTokens, input);
+      if (!fallback) throw error;
+      prepared.targets = fallback.targets;
+      prepared.metering.useFallback(fallback.plan);
+      return run(this.routedCall(input, prepared));
+    }
+  }
+
+  private outcome(prepared: PreparedCall): RunRoutingOutcome {
+    const { decision, fallbackPlan } = prepared.metering.route;
+    return { ...(decision ? { routing: decision } : {}), ...(fallbackPlan ? { fallbackPlan: fallbackPlan.id } : {}) };
   }
 
   private routedCall(input: RunInput, prepared: PreparedCall) {
@@ -194,9 +245,10 @@ export class AgentRunner {
     const { call, input, prepared } = await this.start(request, 'chat');
     let failed = true;
     try {
-      const { result, target } = await this.dependencies.llm.generate(this.routedCall(input, prepared));
+      const { result, target } = await this.withFallback(input, prepared, (routed) => this.dependencies.llm.generate(routed));
       failed = false;
       return {
+        ...this.outcome(prepared),
         content: result.content,
         ...(result.toolCalls?.length ? { toolCalls: result.toolCalls } : {}),
         usage: { inputTokens: result.usage.inputTokens, outputTokens: result.usage.outputTokens },
@@ -218,7 +270,7 @@ export class AgentRunner {
     const { call, input, prepared } = await this.start(request, 'stream');
     let session;
     try {
-      session = await this.dependencies.llm.openStream(this.routedCall(input, prepared));
+      session = await this.withFallback(input, prepared, (routed) => this.dependencies.llm.openStream(routed));
     } catch (error) {
       await prepared.metering.finish(true);
       call.done();
@@ -242,7 +294,7 @@ export class AgentRunner {
         call.done();
       }
     }
-    return { provider: opened.target.provider, model: opened.target.model, requestId: input.requestId, events: events() };
+    return { ...this.outcome(prepared), provider: opened.target.provider, model: opened.target.model, requestId: input.requestId, events: events() };
   }
 
   testConnection(agent: AgentDocument, source?: KeyStatusSource): Promise<ConnectionTestResult> {

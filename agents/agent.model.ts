@@ -23,6 +23,29 @@ export interface AgentLlmRecord {
   keyCheckedAt?: Date | null;
   /** alerts: when the background checker may check this key next (key-health.service.ts). */
   keyNextCheckAt?: Date | null;
+  /** Cost-aware routing (#14): a BYOK agent's second, cheaper model for easy requests, with its own sealed key. */
+  light?: AgentLightModelRecord | null;
+}
+
+// ---- cost-aware routing (#14) ----
+export interface AgentLightModelRecord {
+  provider: string;
+  model: string;
+  baseUrl: string | null;
+  sealedKey: SealedKeyRecord | null;
+  keyMask: string | null;
+  keyStatus: KeyStatus | null;
+}
+
+export interface AgentRoutingRecord {
+  /** null: the plan's routing (managed) or off (BYOK). */
+  setting: 'off' | 'quality' | 'balanced' | 'savings' | null;
+  /** The owner's opt-out: always the most capable model. */
+  alwaysStrong: boolean;
+  /** Consent to answer from this managed plan when the agent's own key fails (billed at its overage rate). */
+  fallbackPlan: 'starter' | 'pro' | 'ultra' | null;
+  /** Near a budget or cap, move to the light model before clamping or refusing. */
+  degrade: boolean;
 }
 
 export interface AgentDocument {
@@ -36,6 +59,7 @@ export interface AgentDocument {
   limits: { monthlyTokenCap: number | null; monthlyBudgetMicros: number | null; monthlyOverageBudgetMicros?: number | null };
   /** alerts: this agent's alert thresholds in percent (null: the workspace's). */
   alertThresholds?: number[] | null;
+  routing?: AgentRoutingRecord | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -49,6 +73,8 @@ export interface AgentApiKeyDocument {
   createdBy: Types.ObjectId;
   createdAt: Date;
   lastUsedAt: Date | null;
+  /** A name people give the key ("Website widget", "Zapier"); keys made before names existed have none. */
+  name?: string | null;
 }
 
 const sealedKeySchema = new Schema<SealedKeyRecord>(
@@ -74,6 +100,7 @@ const agentSchema = new Schema<AgentDocument>(
       keyStatus: { type: String, enum: [...KEY_STATUSES, null], default: null },
       keyCheckedAt: { type: Date, default: null },
       keyNextCheckAt: { type: Date, default: null },
+      light: { type: Schema.Types.Mixed, default: null },
     },
     limits: {
       monthlyTokenCap: { type: Number, default: null },
@@ -82,6 +109,7 @@ const agentSchema = new Schema<AgentDocument>(
       monthlyOverageBudgetMicros: { type: Number, default: null },
     },
     alertThresholds: { type: Schema.Types.Mixed, default: null },
+    routing: { type: Schema.Types.Mixed, default: null },
   },
   { timestamps: true, collection: 'agents', autoIndex: false, minimize: false },
 );
@@ -95,6 +123,7 @@ const agentApiKeySchema = new Schema<AgentApiKeyDocument>(
     prefix: { type: String, required: true },
     createdBy: { type: Schema.Types.ObjectId, required: true },
     lastUsedAt: { type: Date, default: null },
+    name: { type: String, default: null },
   },
   { timestamps: { createdAt: true, updatedAt: false }, collection: 'agent_api_keys', autoIndex: false },
 );

@@ -50,3 +50,7 @@ export const patchAgentSchema = z
   })
   .strict();
 export type PatchAgentInput = z.infer<typeof patchAgentSchema>;
+
+// Named agent API keys (activity log, experience-b): a name on create (optional for older clients), and rename.
+export const createApiKeySchema = z.object({ name: name.optional() }).strict();
+export const renameApiKeySchema = z.object({ name }).strict();

@@ -19,6 +19,10 @@ import type { TemplateService } from './template.service';
 import type { KeyStatusSource } from './key-health.model';
 import type { LlmSettingInput, PatchAgentInput } from './agent.schemas';
 import { assertPlausibleProviderKey } from '../server/llm/providers/provider-key-format';
+// Cost-aware routing (#14)
+import type { AgentLightModelRecord } from './agent.model';
+import type { LightModelInput, RoutingSettingsInput } from './agent-routing.schemas';
+import { DEFAULT_ROUTING, effectiveRouting, publicRouting, routingOf } from './agent-routing';
 
 export interface Actor {
   userId: string;
@@ -66,6 +70,10 @@ export class AgentService {
             model: agent.llm.model,
             baseUrl: agent.llm.baseUrl ?? null,
             key: { mask: agent.llm.keyMask ?? null, status: agent.llm.keyStatus ?? 'unchecked', checkedAt: agent.llm.keyCheckedAt?.toISOString() ?? null },
+            // Cost-aware routing (#14): the light model, shown only when the agent has one.
+            ...(agent.llm.light
+              ? { light: { provider: agent.llm.light.provider, model: agent.llm.light.model, baseUrl: agent.llm.light.baseUrl ?? null, key: { mask: agent.llm.light.keyMask ?? null, status: agent.llm.light.keyStatus ?? 'unchecked' } } }
+              : {}),
           };
     return {
       id: agent._id.toString(),
@@ -82,6 +90,7 @@ export class AgentService {
       },
       alertThresholds: agent.alertThresholds ?? null,
       sandbox: this.isSandboxed(agent),
+      routing: publicRouting(agent, this.catalog),
       createdAt: agent.createdAt.toISOString(),
       updatedAt: agent.updatedAt.toISOString(),
     };
@@ -225,6 +234,8 @@ export class AgentService {
     // Builders set up and replace provider keys (they edit agents); "keys" that need admin+ are the agent API keys.
     const agent = await this.load(workspaceId, agentId);
     const llm = this.buildLlmRecord(workspaceId, agentId, input, agent.llm);
+    // A BYOK agent keeps its light model (#14) across a change of its main model.
+    if (llm.mode === 'byok' && agent.llm.mode === 'byok' && agent.llm.light) llm.light = agent.llm.light;
     const updated = await this.models.Agent.findOneAndUpdate({ _id: agent._id, workspaceId: agent.workspaceId }, { $set: { llm } }, { new: true }).lean<AgentDocument>();
     if (!updated) throw notFound('Agent');
     this.notifyChanged(agentId);
@@ -256,6 +267,78 @@ export class AgentService {
     for (const agentId of agentIds) this.notifyChanged(agentId);
   }
 
+  // ---- cost-aware routing (#14): light model, routing setting, opt-out, degradation, consented fallback ----
+
+  /** Adds or replaces a BYOK agent's light model; no key on the main model's provider and endpoint reuses its key. */
+  async setLightModel(workspaceId: string, agentId: string, actor: Actor, input: LightModelInput) {
+    const agent = await this.load(workspaceId, agentId);
+    if (agent.llm.mode !== 'byok') throw invalidInput('LIGHT_MODEL_NEEDS_BYOK', "A managed plan's light model is part of the plan. Use your own key to choose a light model.");
+    const current = agent.llm.light;
+    const existing = current?.sealedKey && current.provider === input.provider
+      ? { mode: 'byok' as const, provider: current.provider, baseUrl: current.baseUrl, sealedKey: current.sealedKey, keyMask: current.keyMask, keyStatus: current.keyStatus }
+      : agent.llm;
+    // The same validation, endpoint guard and sealing as the main model (bound to the light model's provider).
+    const built = this.buildLlmRecord(workspaceId, agentId, { mode: 'byok', ...input }, existing);
+    const light: AgentLightModelRecord = {
+      provider: built.provider!,
+      model: built.model!,
+      baseUrl: built.baseUrl ?? null,
+      sealedKey: built.sealedKey ?? null,
+      keyMask: built.keyMask ?? null,
+      keyStatus: input.apiKey ? 'unchecked' : built.keyStatus ?? 'unchecked',
+    };
+    const updated = await this.models.Agent.findOneAndUpdate({ _id: agent._id, workspaceId: agent.workspaceId, 'llm.mode': 'byok' }, { $set: { 'llm.light': light } }, { new: true }).lean<AgentDocument>();
+    if (!updated) throw notFound('Agent');
+    this.notifyChanged(agentId);
+    await this.workspaces.audit({
+      workspaceId,
+      actorUserId: actor.userId,
+      action: input.apiKey ? 'agent.llm.light_key_replaced' : 'agent.llm.light_change',
+      targetType: 'agent',
+      targetId: agentId,
+      changes: { to: { provider: light.provider, model: light.model, baseUrl: light.baseUrl, keyMask: light.keyMask } },
+    });
+    return this.toPublic(updated);
+  }
+
+  /** Removes the light model; routing and degradation then have nothing to move to and stay off. */
+  async removeLightModel(workspaceId: string, agentId: string, actor: Actor) {
+    const agent = await this.load(workspaceId, agentId);
+    if (agent.llm.mode !== 'byok' || !agent.llm.light) return this.toPublic(agent);
+    const updated = await this.models.Agent.findOneAndUpdate({ _id: agent._id, workspaceId: agent.workspaceId }, { $set: { 'llm.light': null } }, { new: true }).lean<AgentDocument>();
+    if (!updated) throw notFound('Agent');
+    this.notifyChanged(agentId);
+    await this.workspaces.audit({ workspaceId, actorUserId: actor.userId, action: 'agent.llm.light_remove', targetType: 'agent', targetId: agentId, changes: { provider: agent.llm.light.provider, model: agent.llm.light.model } });
+    return this.toPublic(updated);
+  }
+
+  /** The routing setting (builders), opt-out, degradation and fallback consent (owners: they spend the workspace's money). */
+  async setRouting(workspaceId: string, agentId: string, actor: Actor, input: RoutingSettingsInput) {
+    const agent = await this.load(workspaceId, agentId);
+    const next = { ...routingOf(agent) };
+    if (input.setting !== undefined) next.setting = input.setting;
+    if (input.alwaysStrong !== undefined) next.alwaysStrong = input.alwaysStrong;
+    if (input.degrade !== undefined) next.degrade = input.degrade;
+    if (input.fallbackPlan !== undefined) next.fallbackPlan = input.fallbackPlan;
+    const spendsMoney = (input.fallbackPlan !== undefined && input.fallbackPlan !== routingOf(agent).fallbackPlan) || (input.degrade !== undefined && input.degrade !== routingOf(agent).degrade);
+    if (spendsMoney && actor.role !== 'owner') throw forbidden('Only workspace owners can change the fallback plan or graceful degradation.');
+    if (next.fallbackPlan && agent.llm.mode !== 'byok') throw invalidInput('FALLBACK_NEEDS_BYOK', 'A fallback to a managed plan is for agents that use their own key.');
+    const effective = effectiveRouting({ llm: agent.llm, routing: next }, this.catalog);
+    if (next.setting && next.setting !== 'off' && !effective.lightAvailable) {
+      throw agent.llm.mode === 'managed'
+        ? invalidInput('PLAN_ROUTING_OFF', 'Smart routing is not offered on this plan.')
+        : invalidInput('LIGHT_MODEL_REQUIRED', 'Add a light model first: routing needs a second model to send easy requests to.');
+    }
+    if (next.degrade && !effective.lightAvailable) {
+      throw invalidInput('LIGHT_MODEL_REQUIRED', agent.llm.mode === 'managed' ? 'This plan has no light model to move to near the limit.' : 'Add a light model first: graceful degradation moves to it near the limit.');
+    }
+    const updated = await this.models.Agent.findOneAndUpdate({ _id: agent._id, workspaceId: agent.workspaceId }, { $set: { routing: { ...DEFAULT_ROUTING, ...next } } }, { new: true }).lean<AgentDocument>();
+    if (!updated) throw notFound('Agent');
+    this.notifyChanged(agentId);
+    await this.workspaces.audit({ workspaceId, actorUserId: actor.userId, action: 'agent.routing.change', targetType: 'agent', targetId: agentId, changes: { from: routingOf(agent), to: next } });
+    return this.toPublic(updated);
+  }
+
   async recordKeyStatus(agentId: string, status: KeyStatus, source: KeyStatusSource = 'call'): Promise<void> {
     const at = new Date();
     // The record before the change tells whether the status changed (key-health.service.ts keeps that history).
@@ -278,25 +361,36 @@ export class AgentService {
 
   // ---- agent API keys (/v1) ----
 
-  async createApiKey(workspaceId: string, agentId: string, actor: Actor) {
+  async createApiKey(workspaceId: string, agentId: string, actor: Actor, input: { name?: string } = {}) {
     const agent = await this.load(workspaceId, agentId);
     const key = `ak_${crypto.randomBytes(32).toString('base64url')}`;
     const prefix = key.slice(0, 10);
+    const name = input.name ?? null;
     const record = await this.models.AgentApiKey.create({
       agentId: agent._id,
       workspaceId: agent.workspaceId,
       keyHash: hashAgentApiKey(key),
       prefix,
       createdBy: new Types.ObjectId(actor.userId),
+      name,
     });
-    await this.workspaces.audit({ workspaceId, actorUserId: actor.userId, action: 'apikey.create', targetType: 'agent', targetId: agentId, changes: { apiKeyId: record._id.toString(), prefix } });
-    return { id: record._id.toString(), key, prefix, createdAt: record.createdAt.toISOString() };
+    await this.workspaces.audit({ workspaceId, actorUserId: actor.userId, action: 'apikey.create', targetType: 'agent', targetId: agentId, changes: { apiKeyId: record._id.toString(), prefix, name } });
+    return { id: record._id.toString(), key, prefix, name, createdAt: record.createdAt.toISOString() };
   }
 
   async listApiKeys(workspaceId: string, agentId: string) {
     const agent = await this.load(workspaceId, agentId);
     const keys = await this.models.AgentApiKey.find({ agentId: agent._id }).sort({ createdAt: 1 }).lean();
-    return keys.map((key) => ({ id: key._id.toString(), prefix: key.prefix, createdAt: key.createdAt.toISOString(), lastUsedAt: key.lastUsedAt?.toISOString() ?? null }));
+    return keys.map((key) => ({ id: key._id.toString(), prefix: key.prefix, name: key.name ?? null, createdAt: key.createdAt.toISOString(), lastUsedAt: key.lastUsedAt?.toISOString() ?? null }));
+  }
+
+  async renameApiKey(workspaceId: string, agentId: string, keyId: string, actor: Actor, name: string) {
+    const agent = await this.load(workspaceId, agentId);
+    if (!OBJECT_ID_PATTERN.test(keyId)) throw notFound('API key');
+    const key = await this.models.AgentApiKey.findOneAndUpdate({ _id: new Types.ObjectId(keyId), agentId: agent._id }, { $set: { name } }, { new: true }).lean();
+    if (!key) throw notFound('API key');
+    await this.workspaces.audit({ workspaceId, actorUserId: actor.userId, action: 'apikey.rename', targetType: 'agent', targetId: agentId, changes: { apiKeyId: keyId, name } });
+    return { id: key._id.toString(), prefix: key.prefix, name: key.name ?? null, createdAt: key.createdAt.toISOString(), lastUsedAt: key.lastUsedAt?.toISOString() ?? null };
   }
 
   async revokeApiKey(workspaceId: string, agentId: string, keyId: string, actor: Actor): Promise<void> {
@@ -322,6 +416,28 @@ export class AgentService {
     await this.models.AgentApiKey.updateOne({ _id: new Types.ObjectId(apiKeyId) }, { $set: { lastUsedAt: new Date() } });
   }
 
+  /** Light models' own keys (#14), counted with the main keys. */
+  private async resealLightKeys(counts: { total: number; resealed: number; alreadyCurrent: number; failed: number }): Promise<void> {
+    const cursor = this.models.Agent.find({ 'llm.mode': 'byok', 'llm.light.sealedKey': { $ne: null } }).lean<AgentDocument[]>().cursor();
+    for await (const agent of cursor as AsyncIterable<AgentDocument>) {
+      const light = agent.llm.light;
+      if (!light?.sealedKey) continue;
+      counts.total += 1;
+      if (!this.vault.needsReseal(light.sealedKey)) {
+        counts.alreadyCurrent += 1;
+        continue;
+      }
+      try {
+        const resealed = this.vault.reseal(light.sealedKey, { workspaceId: agent.workspaceId.toString(), agentId: agent._id.toString(), provider: light.provider });
+        const result = await this.models.Agent.updateOne({ _id: agent._id, 'llm.light.sealedKey.nonce': light.sealedKey.nonce }, { $set: { 'llm.light.sealedKey': resealed } });
+        if (result.matchedCount === 1) counts.resealed += 1;
+        else counts.failed += 1;
+      } catch {
+        counts.failed += 1;
+      }
+    }
+  }
+
   /** `npm run vault:rotate`: re-seal every stored key under the newest master key. */
   async resealAllKeys(): Promise<{ total: number; resealed: number; alreadyCurrent: number; failed: number }> {
     const counts = { total: 0, resealed: 0, alreadyCurrent: 0, failed: 0 };
@@ -344,6 +460,7 @@ export class AgentService {
         counts.failed += 1;
       }
     }
+    await this.resealLightKeys(counts);
     return counts;
   }
 }

@@ -9,6 +9,17 @@ import { applicableLimit, PlanLimitReachedError } from '../server/metering/limit
 import type { AgentDocument } from './agent.model';
 import type { AgentAlerts, KeyHealth, MonthToDate, Reservation, UsageLimits, UsageMeter } from './agent-ports';
 import { raiseLimitAlert } from './limit-alerts';
+import type { MeterRouting } from '../server/metering/metering.models';
+import type { RouteDecision } from '../server/llm/prompt-router';
+
+/** How cost-aware routing (#14) shaped this call: the decision, the strong model's prices, degradation, fallback. */
+export interface CallRouting {
+  decision?: RouteDecision;
+  strongPrice?: { inputUsdPerMillion: number; outputUsdPerMillion: number };
+  degraded?: 'light_model';
+  /** Set once the agent's own key failed and the owner's chosen plan answers (billed at its overage rate). */
+  fallbackPlan?: Plan;
+}
 
 /** What one call's metering remembers between its attempts. */
 export class CallMetering {
@@ -29,8 +40,30 @@ export class CallMetering {
       reservation: Reservation | undefined;
       endUser?: string;
       metadata?: Record<string, string>;
+      /** The agent API key that made the call (activity log). */
+      apiKeyId?: string;
     },
+    readonly route: CallRouting = {},
   ) {}
+
+  /** The agent's own key failed: the next attempts are the consented fallback plan's (#14). */
+  useFallback(plan: Plan): void {
+    this.route.fallbackPlan = plan;
+  }
+
+  /** The meter event's `routing`: the decision and, against the strong model's prices, what these tokens saved. */
+  private meterRouting(inputTokens: number, outputTokens: number, snapshot: { inputUsdPerMillion: number; outputUsdPerMillion: number }): MeterRouting | undefined {
+    const { decision, strongPrice } = this.route;
+    if (!decision) return undefined;
+    const routing: MeterRouting = { ...decision };
+    if (strongPrice) {
+      routing.strongPrice = strongPrice;
+      const strongCost = costMicros(inputTokens, strongPrice.inputUsdPerMillion) + costMicros(outputTokens, strongPrice.outputUsdPerMillion);
+      const cost = costMicros(inputTokens, snapshot.inputUsdPerMillion) + costMicros(outputTokens, snapshot.outputUsdPerMillion);
+      routing.savedMicros = Math.max(0, strongCost - cost);
+    }
+    return routing;
+  }
 
   /** Before the call: a managed agent's month-to-date tokens are read once per process and month. */
   static prepareMonthToDate(monthToDate: MonthToDate | undefined, agent: AgentDocument): Promise<void> | undefined {
@@ -50,8 +83,12 @@ export class CallMetering {
     const usage = report.usage!;
     const tokens = usage.inputTokens + usage.outputTokens;
     const { agent, plan } = this.call;
+    const fallbackPlan = this.route.fallbackPlan;
     let cost: AnswerCost;
-    if (plan) {
+    if (fallbackPlan) {
+      // A consented fallback (#14): every token at the plan's overage rate, no allowance.
+      cost = { priceMicros: overagePriceMicros(tokens, fallbackPlan.overageUsdPerMillion), basis: 'overage', includedTokens: 0, overageTokens: tokens, fromAllowance: false };
+    } else if (plan) {
       const before = this.dependencies.monthToDate?.take(agent._id.toString(), monthOf(new Date()), tokens);
       if (before === undefined) {
         this.answerCostUnknown = true;
@@ -123,10 +160,14 @@ export class CallMetering {
   readonly onAttempt = (report: AttemptReport): void => {
     const usage = report.usage;
     if (!usage || usage.inputTokens + usage.outputTokens <= 0) return;
-    const { agent, requestId, requestType, plan } = this.call;
+    const { agent, requestId, requestType } = this.call;
+    const fallbackPlan = this.route.fallbackPlan;
+    const plan = fallbackPlan ?? this.call.plan;
     const reservation = !this.reservationSettled ? this.call.reservation : undefined;
     if (reservation) this.reservationSettled = true;
-    const priceSnapshot = priceSnapshotFor(this.dependencies.catalog, report.provider, report.model, plan);
+    const catalogSnapshot = priceSnapshotFor(this.dependencies.catalog, report.provider, report.model, plan);
+    // A fallback is billed per token at the plan's overage rate, with no monthly fee and no included tokens.
+    const priceSnapshot = fallbackPlan ? { ...catalogSnapshot, includedTokens: 0 } : catalogSnapshot;
     this.addCost(report, priceSnapshot);
     // The event keeps reserved only what the call used (released with its rollup, atomically); the rest of the worst
     // case goes back now, so the next call is not held to a reservation of an answer that has already ended.
@@ -139,6 +180,7 @@ export class CallMetering {
         .release({ ...reservation, tokens: reservation.tokens - kept.tokens, costMicros: reservation.costMicros - kept.costMicros })
         .catch((error) => this.dependencies.logger.warn({ err: error }, 'could not release the unused reservation'));
     }
+    const routing = this.meterRouting(usage.inputTokens, usage.outputTokens, priceSnapshot);
     this.dependencies.meter.record({
       requestId: report.attempt === 1 ? requestId : `${requestId}:${report.attempt}`,
       agentId: agent._id.toString(),
@@ -165,6 +207,11 @@ export class CallMetering {
       ...(this.call.reservation?.clamped ? { degraded: 'clamped' as const } : {}),
       ...(this.call.endUser !== undefined ? { endUser: this.call.endUser } : {}),
       ...(this.call.metadata !== undefined ? { metadata: this.call.metadata } : {}),
+      // Cost-aware routing (#14)
+      ...(routing ? { routing } : {}),
+      ...(fallbackPlan ? { fallback: true } : {}),
+      ...(this.route.degraded ? { degraded: this.route.degraded } : {}),
+      ...(this.call.apiKeyId ? { apiKeyId: this.call.apiKeyId } : {}),
     });
   };
 
@@ -178,7 +225,7 @@ export class CallMetering {
     }
     if (failed) {
       this.dependencies.meter.recordError({ workspaceId: agent.workspaceId.toString(), agentId: agent._id.toString(), mode: agent.llm.mode, plan: agent.llm.plan ?? null, timestamp: new Date() });
-    } else if (agent.llm.mode === 'byok' && agent.llm.keyStatus !== 'valid') {
+    } else if (agent.llm.mode === 'byok' && agent.llm.keyStatus !== 'valid' && !this.route.fallbackPlan) {
       await this.dependencies.keyHealth.recordKeyStatus(agent._id.toString(), 'valid').catch(() => undefined);
     }
   }

@@ -9,7 +9,7 @@ import { providerSupportsParameter } from '../server/llm/providers/provider-regi
 import type { RouteTarget } from '../server/llm/llm-router';
 import { countPromptTokens, upperBoundPromptTokens } from '../server/llm/token-estimator';
 import { applicableLimit } from '../server/metering/limits.service';
-import type { AgentDocument } from './agent.model';
+import type { AgentDocument, SealedKeyRecord } from './agent.model';
 import type { ByokCredential, KeyOpener, ProviderRouting } from './agent-ports';
 
 export const DEFAULT_MAX_OUTPUT_TOKENS = 1024;
@@ -39,14 +39,14 @@ export const storedKeyUnusable = () =>
   new DomainError('PROVIDER_KEY_UNUSABLE', "The stored provider key of this agent can no longer be used. Paste the key again in the agent's LLM settings.");
 
 /** The output budget for a model, or undefined when the prompt leaves no room; `roomLimited` when the prompt decided it. */
-function outputBudget(model: CatalogModel, promptTokens: number, requested: number | undefined): { maxTokens: number | undefined; roomLimited: boolean } {
+export function outputBudget(model: CatalogModel, promptTokens: number, requested: number | undefined): { maxTokens: number | undefined; roomLimited: boolean } {
   const wanted = Math.min(requested ?? DEFAULT_MAX_OUTPUT_TOKENS, model.maxOutputTokens ?? Number.MAX_SAFE_INTEGER);
   const room = model.contextWindow - promptTokens;
   return { maxTokens: room <= 0 ? undefined : Math.max(1, Math.min(wanted, room)), roomLimited: room < wanted };
 }
 
 /** Why this model (on this provider) cannot serve the request, or undefined when it can. */
-function unmetNeed(provider: ProviderId, model: CatalogModel, needs: RequestNeeds): DomainError | undefined {
+export function unmetNeed(provider: ProviderId, model: CatalogModel, needs: RequestNeeds): DomainError | undefined {
   const capability = needs.capabilities.find((candidate) => !modelHasCapability(model, candidate));
   if (capability) {
     return new DomainError('MODEL_CAPABILITY_MISSING', `This agent's model (${model.id}) does not support ${CAPABILITY_WORDS[capability]}.`, { details: { capability, model: model.id } });
@@ -138,19 +138,22 @@ export class RunTargetResolver {
 
   /** Opens the sealed key for one call only; it is never cached in plaintext. */
   private byokCredential(agent: AgentDocument): ByokCredential {
-    const sealed = agent.llm.sealedKey!;
-    const binding = { workspaceId: agent.workspaceId.toString(), agentId: agent._id.toString(), provider: agent.llm.provider as string };
-    const vault = this.dependencies.vault;
-    return {
-      kind: 'byok',
-      reference: `byok:${agent._id.toString()}:${sealed.keyId}:${sealed.nonce.slice(0, 8)}`,
-      open: () => {
-        try {
-          return vault.open(sealed, binding);
-        } catch {
-          throw storedKeyUnusable();
-        }
-      },
-    };
+    return sealedKeyCredential(this.dependencies.vault, agent, agent.llm.sealedKey!, agent.llm.provider as string);
   }
+}
+
+/** A credential that opens one of the agent's sealed keys (its main key, or its light model's #14) for one call. */
+export function sealedKeyCredential(vault: KeyOpener, agent: AgentDocument, sealed: SealedKeyRecord, provider: string): ByokCredential {
+  const binding = { workspaceId: agent.workspaceId.toString(), agentId: agent._id.toString(), provider };
+  return {
+    kind: 'byok',
+    reference: `byok:${agent._id.toString()}:${sealed.keyId}:${sealed.nonce.slice(0, 8)}`,
+    open: () => {
+      try {
+        return vault.open(sealed, binding);
+      } catch {
+        throw storedKeyUnusable();
+      }
+    },
+  };
 }

@@ -9,6 +9,7 @@ import { createMeteringModels } from './metering/metering.models';
 import { createAlertSettingsModels } from './metering/alert-thresholds';
 import { createWebhookModels } from './webhooks/webhook.models';
 import { createKeyHealthModels } from '../agents/key-health.model';
+import { createInviteModels } from './workspaces/invite.model';
 
 export function createModels(connection: Connection) {
   return {
@@ -20,6 +21,7 @@ export function createModels(connection: Connection) {
     ...createAlertSettingsModels(connection),
     ...createWebhookModels(connection),
     ...createKeyHealthModels(connection),
+    ...createInviteModels(connection),
   };
 }
 

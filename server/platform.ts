@@ -52,6 +52,20 @@ import { WebhookDeliveryWorker, type DeliveryPolicy } from './webhooks/webhook-d
 import { KeyHealthService, type KeyCheckPolicy } from '../agents/key-health.service';
 import { createAlertsSettingsRouter } from './http/routers/alerts-settings.router';
 import { createKeyHealthRouter } from './http/routers/key-health.router';
+// Cost-aware routing (#14)
+import { createRoutingRouter } from './http/routers/routing.router';
+import { LimitHeadroom } from './metering/limit-headroom';
+import { RoutingStickiness } from './llm/routing-stickiness';
+// Activity log, invites, usage views, API reference (experience-b)
+import type express from 'express';
+import { ActivityService } from './metering/activity.service';
+import { UsageViewsService } from './metering/usage-views.service';
+import { InviteService } from './workspaces/invite.service';
+import { createInviteMailer } from './workspaces/invite-mailer';
+import { createActivityRouter } from './http/routers/activity.router';
+import { createInvitesRouter } from './http/routers/invites.router';
+import { createUsageViewsRouter } from './http/routers/usage-views.router';
+import { createApiDocsRouter } from './http/routers/api-docs.router';
 
 /** The repository root (where package.json is), whether running from source or from dist/. */
 export const PROJECT_ROOT = (() => {
@@ -101,6 +115,8 @@ export interface Platform {
   simulator: SimulatorHandle | undefined;
   realtime: Realtime;
   url: string;
+  /** The Express application (everything but /v1); the API reference test walks its router stack. */
+  app: express.Express;
   stop(): Promise<void>;
 }
 
@@ -181,6 +197,8 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     keyHealth: agents,
     logger,
     deadlineMs: config.llmDeadlineMs,
+    stickiness: new RoutingStickiness(),
+    headroom: new LimitHeadroom(models),
     monthToDate,
   });
   const keyCheckPolicy = options.keyCheck === false || config.keyCheckIntervalHours === 0 ? undefined : { intervalMs: config.keyCheckIntervalHours * 3_600_000, ...options.keyCheck };
@@ -194,6 +212,12 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     keyCheckPolicy,
   );
   agents.onKeyStatusChanged(keyHealth.recordChange);
+
+  // Activity log, invites, usage views (experience-b)
+  const activity = new ActivityService(models);
+  const usageViews = new UsageViewsService(models);
+  const inviteMailer = createInviteMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, onError: (error) => logger.warn({ code: (error as { code?: string }).code ?? 'unknown' }, 'invite mail could not be sent') });
+  const invites = new InviteService(models, workspaces, inviteMailer, { lifetimeDays: config.inviteLifetimeDays, publicUrl: config.publicUrl });
 
   const authenticate = createAuthenticateMiddleware(config, sessions);
   const requireWorkspaceRole = createWorkspaceAccess(workspaces);
@@ -215,9 +239,15 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
         requireWorkspaceRole,
       ),
       createChatRouter(agents, runner, authenticate, requireWorkspaceRole),
+      createUsageViewsRouter(usageViews, catalog, authenticate, requireWorkspaceRole),
       createUsageRouter(usage, alerts, authenticate, requireWorkspaceRole),
       createAlertsSettingsRouter(alertThresholds, webhooks, authenticate, requireWorkspaceRole),
       createKeyHealthRouter(keyHealth, authenticate, requireWorkspaceRole),
+      createRoutingRouter(agents, usage, authenticate, requireWorkspaceRole),
+      // experience-b
+      createActivityRouter(activity, authenticate, requireWorkspaceRole),
+      createInvitesRouter(invites, authenticate, requireWorkspaceRole),
+      createApiDocsRouter(),
     ],
   });
 
@@ -295,11 +325,12 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       await keyHealth.stop();
       await webhookDelivery.stop();
       await meter.stop();
+      inviteMailer.close();
       await closeKeepAliveFetch().catch(() => undefined);
       if (ownsSimulator) await simulator?.close();
       await database.close();
       logger.info('Agent Host stopped');
     })());
 
-  return { config, logger, database, models, catalog, meter, agents, usage, alerts, webhooks, webhookDelivery, keyHealth, httpServer, simulator, realtime, url, stop };
+  return { config, logger, database, models, catalog, meter, agents, usage, alerts, webhooks, webhookDelivery, keyHealth, httpServer, simulator, realtime, url, app, stop };
 }

@@ -15,6 +15,10 @@ import { renderDashboard } from './views/dashboard';
 import { renderMembers } from './views/members';
 import { renderNewAgent } from './views/new-agent';
 import { renderAlertSettings } from './views/alert-settings';
+import { renderActivity } from './views/activity';
+import { renderUsageOverview } from './views/usage-overview';
+import { renderModelCatalog } from './views/model-catalog';
+import { renderInviteAccept } from './views/invite-accept';
 
 const app = document.getElementById('app')!;
 let cleanup: (() => void) | void = undefined;
@@ -45,6 +49,11 @@ async function render(): Promise<void> {
     // Open signed in or not: redeeming the link signs every device out and this one in.
     disconnectRealtime();
     renderResetPassword(app, route.params.token ?? '');
+    return;
+  }
+  if (route.name === 'invite') {
+    // Open signed in or not: the page says what the invite is for and how to accept it.
+    await renderInviteAccept(app, route.params.token ?? '');
     return;
   }
   if (route.name === 'login' || route.name === 'signup') {
@@ -98,6 +107,15 @@ async function render(): Promise<void> {
       break;
     case 'alerts':
       await renderAlertSettings(main);
+      break;
+    case 'activity':
+      await renderActivity(main);
+      break;
+    case 'usage':
+      cleanup = await renderUsageOverview(main);
+      break;
+    case 'models':
+      await renderModelCatalog(main);
       break;
     default:
       document.title = 'Not found · Agent Host';

@@ -36,6 +36,10 @@ const planSchema = z.object({
   overageUsdPerMillion: z.number().int().min(0),
   description: z.string(),
   backends: z.array(z.object({ provider: z.enum(PROVIDER_IDS), model: z.string() })).min(1),
+  // Cost-aware routing (#14): the plan's light backend for easy requests, and the operator's routing for the plan
+  // ('off': plan routing is off; otherwise the setting agents on the plan get unless their owner picks another).
+  lightBackend: z.object({ provider: z.enum(PROVIDER_IDS), model: z.string() }).optional(),
+  routing: z.enum(['off', 'quality', 'balanced', 'savings']).default('off'),
 });
 
 const catalogSchema = z.object({ plans: z.array(planSchema), providers: z.array(providerSchema) });

@@ -49,6 +49,13 @@ export interface Config {
   allowPrivateWebhookUrls: boolean;
   /** alerts: KEY_CHECK_INTERVAL_HOURS, how often at most a BYOK key in use is checked in the background (0: never). */
   keyCheckIntervalHours: number;
+  // Invites (experience-b): mailed when SMTP_URL is set; the link is always shown to the inviter as well.
+  /** smtp(s)://user:pass@host:port — a secret: never logged or answered. */
+  smtpUrl: string | undefined;
+  mailFrom: string;
+  /** The address people open the web app at (links in mails); unset: the inviter's own origin. */
+  publicUrl: string | undefined;
+  inviteLifetimeDays: number;
   /** WEB_CONCURRENCY: worker processes sharing the port (1: this process serves; more: a primary forks them). */
   webConcurrency: number;
   /** Set by the primary in each worker it forks (1..WEB_CONCURRENCY); undefined in a single process. */
@@ -96,6 +103,11 @@ const environmentSchema = z.object({
   TRUST_PROXY: booleanString,
   ALLOW_PRIVATE_WEBHOOK_URLS: booleanString,
   KEY_CHECK_INTERVAL_HOURS: z.coerce.number().min(0).max(720).default(6),
+  // Invites (experience-b)
+  SMTP_URL: z.string().regex(/^smtps?:\/\//, 'must start with smtp:// or smtps://').optional(),
+  MAIL_FROM: z.string().max(320).default('Agent Host <no-reply@localhost>'),
+  PUBLIC_URL: z.string().url('must be a URL').optional(),
+  INVITE_LIFETIME_DAYS: z.coerce.number().int().min(1).max(90).default(7),
   WEB_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1),
   AGENT_HOST_WORKER_SLOT: z.coerce.number().int().min(1).max(64).optional(),
   ...Object.fromEntries(
@@ -216,6 +228,11 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     trustProxy: env.TRUST_PROXY,
     allowPrivateWebhookUrls: env.ALLOW_PRIVATE_WEBHOOK_URLS,
     keyCheckIntervalHours: env.KEY_CHECK_INTERVAL_HOURS,
+    // Invites (experience-b)
+    smtpUrl: env.SMTP_URL,
+    mailFrom: env.MAIL_FROM,
+    publicUrl: env.PUBLIC_URL?.replace(/\/+$/, ''),
+    inviteLifetimeDays: env.INVITE_LIFETIME_DAYS,
     webConcurrency: env.WEB_CONCURRENCY,
     workerSlot: env.AGENT_HOST_WORKER_SLOT,
   };

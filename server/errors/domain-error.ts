@@ -37,6 +37,12 @@ export const ERROR_CODES = [
   'UNSAFE_BASE_URL',
   'API_KEY_REQUIRED',
   'API_KEY_FORMAT',
+  // Cost-aware routing (#14)
+  'LIGHT_MODEL_NEEDS_BYOK',
+  'LIGHT_MODEL_REQUIRED',
+  'PLAN_ROUTING_OFF',
+  'FALLBACK_NEEDS_BYOK',
+  'ROUTE_INVALID',
   // Running an agent
   'PLAN_LIMIT_REACHED',
   'PROMPT_TOO_LARGE',
@@ -51,6 +57,12 @@ export const ERROR_CODES = [
   // Alerts and webhooks
   'UNSAFE_WEBHOOK_URL',
   'TOO_MANY_WEBHOOKS',
+  // Activity log and invites (experience-b)
+  'INVALID_DATE_RANGE',
+  'INVALID_CURSOR',
+  'INVITE_INVALID',
+  'INVITE_EMAIL_MISMATCH',
+  'INVITE_PENDING',
   // Tool calling, structured output, images (the Chat Completions surface)
   'TOOL_CHOICE_UNKNOWN',
   'TOOL_CALL_ID_UNKNOWN',

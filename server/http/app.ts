@@ -4,6 +4,7 @@ import path from 'node:path';
 import fs from 'node:fs';
 import express, { type Router } from 'express';
 import helmet from 'helmet';
+import compression from 'compression';
 import { pinoHttp } from 'pino-http';
 import type { Logger } from '../logger';
 import { errorHandler, notFoundHandler } from './middleware/error-handler';
@@ -52,6 +53,8 @@ export function createApp(options: AppOptions): express.Express {
       autoLogging: { ignore: (request) => request.url === '/health' },
     }),
   );
+  // Delivery (experience-b): brotli or gzip by Accept-Encoding; never for SSE, which must reach the client per event.
+  app.use(compression({ filter: shouldCompress }));
   app.use(express.json({ limit: options.jsonBodyLimit, strict: true, verify: (_request, _response, body) => assertUtf8Body(body) }));
 
   app.get('/health', async (_request, response) => {
@@ -63,11 +66,20 @@ export function createApp(options: AppOptions): express.Express {
   app.use(['/api', '/v1'], notFoundHandler);
   const clientDirectory = options.clientDirectory;
   if (clientDirectory && fs.existsSync(path.join(clientDirectory, 'index.html'))) {
-    app.use(express.static(clientDirectory, { index: false, maxAge: '1h' }));
+    // Vite's hashed file names change with their content: cached for a year, immutable. Everything else revalidates.
+    app.use('/assets', express.static(path.join(clientDirectory, 'assets'), { index: false, immutable: true, maxAge: '365d' }), notFoundHandler);
+    app.use(express.static(clientDirectory, { index: false, maxAge: 0, setHeaders: (response) => response.setHeader('Cache-Control', 'no-cache') }));
     // The single-page app answers every other GET.
-    app.get(/^\/(?!api\/|v1\/|socket\.io\/).*/, (_request, response) => response.sendFile(path.join(clientDirectory, 'index.html')));
+    app.get(/^\/(?!api\/|v1\/|socket\.io\/).*/, (_request, response) => response.sendFile(path.join(clientDirectory, 'index.html'), { headers: { 'Cache-Control': 'no-cache' } }));
   }
   app.use(notFoundHandler);
   app.use(errorHandler);
   return app;
+}
+
+/** Compress what compression's default filter would, except event streams (each SSE event must go out at once). */
+export function shouldCompress(request: express.Request, response: express.Response): boolean {
+  const type = String(response.getHeader('Content-Type') ?? '');
+  if (type.startsWith('text/event-stream')) return false;
+  return compression.filter(request, response);
 }

@@ -35,6 +35,12 @@ export const HTTP_STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
   UNSAFE_BASE_URL: 400,
   API_KEY_REQUIRED: 400,
   API_KEY_FORMAT: 400,
+  // Cost-aware routing (#14)
+  LIGHT_MODEL_NEEDS_BYOK: 400,
+  LIGHT_MODEL_REQUIRED: 400,
+  PLAN_ROUTING_OFF: 400,
+  FALLBACK_NEEDS_BYOK: 400,
+  ROUTE_INVALID: 400,
   PLAN_LIMIT_REACHED: 429,
   PROMPT_TOO_LARGE: 413,
   PROVIDER_KEY_INVALID: 424,
@@ -48,6 +54,12 @@ export const HTTP_STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
   // Alerts and webhooks
   UNSAFE_WEBHOOK_URL: 400,
   TOO_MANY_WEBHOOKS: 400,
+  // Activity log and invites (experience-b)
+  INVALID_DATE_RANGE: 400,
+  INVALID_CURSOR: 400,
+  INVITE_INVALID: 410,
+  INVITE_EMAIL_MISMATCH: 403,
+  INVITE_PENDING: 409,
   // Tool calling, structured output, images (the Chat Completions surface)
   TOOL_CHOICE_UNKNOWN: 400,
   TOOL_CALL_ID_UNKNOWN: 400,

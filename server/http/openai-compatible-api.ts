@@ -18,8 +18,20 @@ import { DomainError } from '../errors/domain-error';
 import { errorResponse, streamFailure } from './error-response';
 import { assertUtf8Body } from './request-encoding';
 import { HELMET_OPTIONS } from './app';
+// Cost-aware routing (#14)
+import { CONVERSATION_HEADER, FALLBACK_RESPONSE_HEADER, ROUTE_HEADER, ROUTING_RESPONSE_HEADER, conversationIdFrom, parseForcedRoute, routingHeaderValue } from '../../agents/run-routing';
+import type { RunRoutingOutcome } from '../../agents/agent-runner';
 
-const completionRequestSchema = z
+/** The response headers that report how routing answered (#14). */
+export function routingHeaders(outcome: RunRoutingOutcome): Record<string, string> | undefined {
+  if (!outcome.routing && !outcome.fallbackPlan) return undefined;
+  return {
+    ...(outcome.routing ? { [ROUTING_RESPONSE_HEADER]: routingHeaderValue(outcome.routing) } : {}),
+    ...(outcome.fallbackPlan ? { [FALLBACK_RESPONSE_HEADER]: outcome.fallbackPlan } : {}),
+  };
+}
+
+export const completionRequestSchema = z
   .object({
     model: z.string().max(200).optional(),
     messages: chatMessagesSchema,
@@ -187,7 +199,7 @@ export function createOpenAiCompatibleApi(agents: AgentKeyLookup, runner: AgentR
   const chatCompletions = async (request: IncomingMessage, response: ServerResponse, requestId: string) => {
     // The body is read first, then the key checked (as the Express stack did: body parser, then route middleware).
     const body = await readJsonBody(request);
-    const { agent } = await authenticate(request);
+    const { agent, apiKeyId } = await authenticate(request);
     const input = parseInput(completionRequestSchema, body);
     const normalized = normalizeChatInput(input, { allowSystem: true });
     const completionId = `chatcmpl-${requestId.replace(/^req_/, '')}`;
@@ -203,6 +215,9 @@ export function createOpenAiCompatibleApi(agents: AgentKeyLookup, runner: AgentR
       options: normalized.options,
       endUser: normalized.endUser,
       metadata: normalized.metadata,
+      route: parseForcedRoute(request.headers[ROUTE_HEADER]),
+      conversationId: conversationIdFrom(request.headers[CONVERSATION_HEADER], normalized.metadata),
+      apiKeyId,
     };
 
     if (!input.stream) {
@@ -224,13 +239,13 @@ export function createOpenAiCompatibleApi(agents: AgentKeyLookup, runner: AgentR
         ],
         usage: openAiUsage(result.usage, result.cost),
         system_fingerprint: null,
-      });
+      }, routingHeaders(result));
       return;
     }
 
     const stream = await runner.stream(runInput);
     const includeUsage = input.stream_options?.include_usage === true;
-    response.writeHead(200, headersFor(requestId, 'text/event-stream; charset=utf-8', { 'Cache-Control': 'no-cache, no-transform', 'X-Accel-Buffering': 'no' }));
+    response.writeHead(200, headersFor(requestId, 'text/event-stream; charset=utf-8', { 'Cache-Control': 'no-cache, no-transform', 'X-Accel-Buffering': 'no', ...routingHeaders(stream) }));
     response.flushHeaders();
     const chunk = (choices: unknown[], extra: Record<string, unknown> = {}) =>
       `data: ${JSON.stringify({ id: completionId, object: 'chat.completion.chunk', created, model, system_fingerprint: null, choices, ...extra })}\n\n`;

@@ -195,7 +195,11 @@ export class MeterBatchWriter {
       attempt: event.attempt,
       countedAsRequest: event.countsAsRequest,
       priceSnapshot: event.priceSnapshot,
+      // Cost-aware routing (#14): only on the events that have them.
+      ...(event.routing ? { routing: event.routing } : {}),
+      ...(event.fallback ? { fallback: true } : {}),
       ...(event.degraded ? { degraded: event.degraded } : {}),
+      ...(event.apiKeyId ? { apiKeyId: event.apiKeyId } : {}),
       // End-customer attribution, only when the request named one.
       ...(event.endUser != null ? { endUser: event.endUser } : {}),
       ...(event.metadata != null ? { metadata: event.metadata } : {}),

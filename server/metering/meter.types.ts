@@ -6,6 +6,8 @@ type RecordedEventFields = Pick<
   MeterEventDocument,
   | 'requestId' | 'timestamp' | 'provider' | 'model' | 'tier' | 'mode' | 'plan' | 'requestType' | 'status' | 'usageSource'
   | 'tokensInput' | 'tokensOutput' | 'latencyMs' | 'credential' | 'sandbox' | 'attempt' | 'priceSnapshot'
+  // Cost-aware routing (#14)
+  | 'routing' | 'fallback' | 'degraded'
   | 'endUser' | 'metadata'
 >;
 
@@ -18,8 +20,8 @@ export interface MeterEventInput extends RecordedEventFields {
   reservation?: { tokens: number; costMicros: number };
   /** BYOK monthly budget at the time of the call, for budget alerts. */
   budgetMicros?: number | null;
-  /** alerts: the call's output budget was clamped to the room left under a limit. */
-  degraded?: 'light_model' | 'clamped' | null;
+  // activity log (experience-b): the agent API key that made the call
+  apiKeyId?: string | null;
 }
 
 export interface RollupChange {

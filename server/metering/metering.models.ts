@@ -27,6 +27,18 @@ export interface PriceSnapshot {
   includedTokens: number;
 }
 
+/** How cost-aware routing (#14) decided one call; `savedMicros`: the strong model's cost for these tokens minus this event's. */
+export interface MeterRouting {
+  tier: 'light' | 'strong';
+  score: number;
+  reason: string;
+  forced?: boolean;
+  escalated?: boolean;
+  /** The strong model's prices per 1M tokens (the "always strong" reference of the savings view). */
+  strongPrice?: { inputUsdPerMillion: number; outputUsdPerMillion: number };
+  savedMicros?: number;
+}
+
 export interface MeterEventDocument {
   _id: Types.ObjectId;
   requestId: string;
@@ -57,8 +69,12 @@ export interface MeterEventDocument {
   /** Whether this event is the call's answer (counted in the rollup's `requests`). */
   countedAsRequest: boolean;
   priceSnapshot: PriceSnapshot;
-  /** How the call was degraded to fit: 'clamped' (alerts) = its output budget cut to the room left under a limit. */
+  // Cost-aware routing (#14)
+  routing?: MeterRouting | null;
+  fallback?: boolean;
   degraded?: 'light_model' | 'clamped' | null;
+  // activity log (experience-b): which of the agent's API keys made the call (absent for playground/JWT calls)
+  apiKeyId?: string | null;
   // End-customer attribution (the request's `user` and `metadata`; never message content).
   endUser?: string | null;
   metadata?: Record<string, string> | null;
@@ -90,6 +106,8 @@ export interface UsageMonthlyDocument {
   /** The last rollup groups applied (exactly-once $inc); see applyGuardedRollup. */
   appliedGroups: Array<{ id: string; tokens: number; costMicros: number }>;
   pricedGroups: string[];
+  /** Cost-aware routing (#14) counters: requests per tier, saved micro-dollars, escalations, degraded and fallback calls. */
+  routing?: Partial<Record<'lightRequests' | 'strongRequests' | 'savedMicros' | 'escalations' | 'forced' | 'degradedRequests' | 'fallbackRequests' | 'fallbackTokens', number>>;
   updatedAt: Date;
 }
 
@@ -97,6 +115,8 @@ export const ALERT_TYPES = [
   'allowance_80', 'allowance_100', 'budget_80', 'budget_reached', 'key_invalid', 'provider_quota_exceeded',
   // alerts: limits reached, thresholds other than 80 %, a key the provider rate limits
   'cap_reached', 'overage_budget_reached', 'allowance_threshold', 'budget_threshold', 'key_rate_limited',
+  // Cost-aware routing (#14)
+  'routing_degraded', 'byok_fallback',
 ] as const;
 export type AlertType = (typeof ALERT_TYPES)[number];
 
@@ -152,7 +172,11 @@ const meterEventSchema = new Schema<MeterEventDocument>(
     attempt: Number,
     countedAsRequest: Boolean,
     priceSnapshot: priceSnapshotSchema,
-    degraded: { type: String, enum: ['light_model', 'clamped', null] },
+    routing: { type: Schema.Types.Mixed, default: undefined },
+    fallback: { type: Boolean, default: undefined },
+    degraded: { type: String, default: undefined },
+    // activity log (experience-b)
+    apiKeyId: { type: String, default: undefined },
     // End-customer attribution
     endUser: { type: String, default: undefined },
     metadata: { type: Schema.Types.Mixed, default: undefined },
@@ -161,6 +185,9 @@ const meterEventSchema = new Schema<MeterEventDocument>(
 );
 meterEventSchema.index({ workspaceId: 1, month: 1, timestamp: 1 });
 meterEventSchema.index({ agentId: 1, month: 1, timestamp: 1 });
+// activity log (experience-b): newest-first pages of one day, by workspace or by agent (migration 004-activity-indexes)
+meterEventSchema.index({ workspaceId: 1, day: 1, timestamp: -1, _id: -1 }, { name: 'activity_workspace_day' });
+meterEventSchema.index({ agentId: 1, day: 1, timestamp: -1, _id: -1 }, { name: 'activity_agent_day' });
 
 const usageMonthlySchema = new Schema<UsageMonthlyDocument>(
   {
@@ -185,6 +212,7 @@ const usageMonthlySchema = new Schema<UsageMonthlyDocument>(
     byModel: { type: Schema.Types.Mixed, default: {} },
     appliedGroups: { type: Schema.Types.Mixed, default: [] },
     pricedGroups: { type: [String], default: [] },
+    routing: { type: Schema.Types.Mixed, default: undefined },
     updatedAt: Date,
   },
   { collection: 'usage_monthly', autoIndex: false, versionKey: false, minimize: false, suppressReservedKeysWarning: true },

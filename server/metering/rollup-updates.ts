@@ -4,7 +4,7 @@ import { overagePriceMicros, overageTokensBetween } from './pricing';
 
 /** One event of a rollup group, with the fields worked out once for it. */
 export interface RollupEntry {
-  event: Pick<MeterEventInput, 'tokensInput' | 'tokensOutput' | 'countsAsRequest' | 'reservation'>;
+  event: Pick<MeterEventInput, 'tokensInput' | 'tokensOutput' | 'countsAsRequest' | 'reservation' | 'routing' | 'fallback' | 'degraded'>;
   fields: { day: string; costInputMicros: number; costOutputMicros: number; modelKey: string };
 }
 
@@ -46,6 +46,19 @@ export function sumRollupIncrement(entries: readonly RollupEntry[], errors: numb
       add('reservedTokens', -event.reservation.tokens);
       add('reservedCostMicros', -event.reservation.costMicros);
     }
+    // Cost-aware routing (#14): the savings view's counters.
+    const answered = event.countsAsRequest ? 1 : 0;
+    if (event.routing) {
+      add(event.routing.tier === 'light' ? 'routing.lightRequests' : 'routing.strongRequests', answered);
+      add('routing.savedMicros', event.routing.savedMicros ?? 0);
+      if (event.routing.escalated) add('routing.escalations', answered);
+      if (event.routing.forced) add('routing.forced', answered);
+    }
+    if (event.degraded === 'light_model') add('routing.degradedRequests', answered);
+    if (event.fallback) {
+      add('routing.fallbackRequests', answered);
+      add('routing.fallbackTokens', tokens);
+    }
   }
   add('errors', errors);
   return { increments, tokens: groupTokens, costMicros: groupCost };
@@ -68,7 +81,7 @@ export interface OverageSplit {
  * each event is split at the allowance inside that slice, so the month's events sum to (total − included)⁺ × rate.
  */
 export function splitOverage(
-  events: ReadonlyArray<Pick<MeterEventInput, 'mode' | 'tokensInput' | 'tokensOutput' | 'priceSnapshot'>>,
+  events: ReadonlyArray<Pick<MeterEventInput, 'mode' | 'tokensInput' | 'tokensOutput' | 'priceSnapshot' | 'fallback'>>,
   tokensBefore: number,
 ): OverageSplit {
   let running = tokensBefore;
@@ -76,9 +89,10 @@ export function splitOverage(
   const pricing = events.map((event): EventPricing | undefined => {
     const tokens = event.tokensInput + event.tokensOutput;
     let eventPricing: EventPricing | undefined;
-    if (event.mode === 'managed') {
-      includedTokens = event.priceSnapshot.includedTokens;
-      const overageTokens = overageTokensBetween(running, running + tokens, includedTokens);
+    // A consented BYOK → managed fallback (#14) is priced like overage: its snapshot has no included tokens.
+    if (event.mode === 'managed' || event.fallback) {
+      if (event.mode === 'managed') includedTokens = event.priceSnapshot.includedTokens;
+      const overageTokens = event.fallback ? tokens : overageTokensBetween(running, running + tokens, includedTokens);
       eventPricing = { overageTokens, priceTotalMicros: overagePriceMicros(overageTokens, event.priceSnapshot.overageUsdPerMillion) };
     }
     running += tokens;

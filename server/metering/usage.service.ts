@@ -9,6 +9,7 @@ import { parseModelKey } from './model-key';
 import { monthOf } from './pricing';
 import { invalidInput, notFound } from '../errors/domain-error';
 import { OBJECT_ID_PATTERN } from '../db/driver-errors';
+import { routingSummaryOf, sumRoutingSummaries, type RoutingSummary } from './routing-savings';
 
 /**
  * A text cell a spreadsheet would run as a formula (=, +, -, @, tab, CR at the start: OWASP's CSV injection list) is
@@ -39,6 +40,8 @@ export interface AgentUsageRow {
   budgetUsd: number | null;
   monthlyTokenCap: number | null;
   deleted: boolean;
+  /** Cost-aware routing (#14): requests per tier, saved against always strong, escalations, degraded and fallback calls. */
+  routing: RoutingSummary;
 }
 
 export interface UsageTotals {
@@ -50,15 +53,17 @@ export interface UsageTotals {
   planFeesUsd: number;
   overageUsd: number;
   amountDueUsd: number;
+  routing: RoutingSummary;
 }
 
 type RollupSummary = Pick<
   UsageMonthlyDocument,
-  'agentId' | 'month' | 'mode' | 'plan' | 'tokensInput' | 'tokensOutput' | 'tokens' | 'requests' | 'errors' | 'costTotalMicros' | 'priceTotalMicros' | 'overageTokens'
+  'agentId' | 'month' | 'mode' | 'plan' | 'tokensInput' | 'tokensOutput' | 'tokens' | 'requests' | 'errors' | 'costTotalMicros' | 'priceTotalMicros' | 'overageTokens' | 'routing'
 >;
 
 const SUMMARY_PROJECTION = {
   agentId: 1, month: 1, mode: 1, plan: 1, tokensInput: 1, tokensOutput: 1, tokens: 1, requests: 1, errors: 1, costTotalMicros: 1, priceTotalMicros: 1, overageTokens: 1,
+  routing: 1,
 };
 
 const AGENT_ROW_PROJECTION = { name: 1, 'llm.mode': 1, 'llm.plan': 1, 'limits.monthlyBudgetMicros': 1, 'limits.monthlyTokenCap': 1 };
@@ -162,6 +167,7 @@ export class UsageService {
       budgetUsd: agent?.limits?.monthlyBudgetMicros != null ? microsToUsd(agent.limits.monthlyBudgetMicros) : null,
       monthlyTokenCap: agent?.limits?.monthlyTokenCap ?? null,
       deleted: !agent,
+      routing: routingSummaryOf(rollup?.routing),
     };
   }
 
@@ -180,6 +186,7 @@ export class UsageService {
       planFeesUsd: microsToUsd(planFeesMicros),
       overageUsd: microsToUsd(overageMicros),
       amountDueUsd: microsToUsd(planFeesMicros + overageMicros),
+      routing: sumRoutingSummaries(rows.map((row) => row.routing)),
     };
   }
 
@@ -231,6 +238,8 @@ export class UsageService {
     const columns = [
       'timestamp', 'requestId', 'agentId', 'provider', 'model', 'tier', 'mode', 'requestType', 'status', 'usageSource',
       'tokensInput', 'tokensOutput', 'costInputUsd', 'costOutputUsd', 'costTotalUsd', 'priceTotalUsd', 'overageTokens', 'latencyMs', 'credential', 'sandbox',
+      // Cost-aware routing (#14)
+      'routingTier', 'routingReason', 'routingSavedUsd', 'degraded', 'fallback',
     ];
     const csv = stringify({ header: true, columns, cast: { string: neutralizeFormula } });
     csv.pipe(output);
@@ -240,6 +249,7 @@ export class UsageService {
         event.timestamp.toISOString(), event.requestId, event.agentId.toString(), event.provider, event.model, event.tier ?? '', event.mode, event.requestType,
         event.status, event.usageSource, event.tokensInput, event.tokensOutput, microsToUsd(event.costInputMicros), microsToUsd(event.costOutputMicros),
         microsToUsd(event.costTotalMicros), microsToUsd(event.priceTotalMicros), event.overageTokens, event.latencyMs, event.credential, event.sandbox,
+        event.routing?.tier ?? '', event.routing?.reason ?? '', microsToUsd(event.routing?.savedMicros ?? 0), event.degraded ?? '', event.fallback === true,
       ];
       if (!csv.write(row)) await new Promise((resolve) => csv.once('drain', resolve));
     }

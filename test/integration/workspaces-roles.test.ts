@@ -5,6 +5,7 @@ import { expect } from 'chai';
 import { Types } from 'mongoose';
 import { api, CANARY_PROVIDER_KEY, createAgent, createAgentApiKey, registerUser, startTestPlatform, type TestPlatform, type TestUser } from '../support/test-platform';
 import { registerMember, type WorkspaceRole } from '../support/workspace-members';
+import { meterEventFixture } from '../support/meter-events';
 
 /** "METHOD /path" of every route declared in server/http/routers/*.router.ts (paths resolved from their constants). */
 function listRouterRoutes(): string[] {
@@ -42,6 +43,9 @@ interface Target {
   apiKeyId: string;
   alertId: string;
   webhookId: string;
+  /** A meter event of the agent (activity detail) and a pending invite (revoke). */
+  eventId: string;
+  inviteId: string;
 }
 
 interface RouteCase {
@@ -92,7 +96,14 @@ describe('workspaces and roles (HTTP)', function () {
     const keyResponse = await api(url, 'POST', `/api/workspaces/${workspaceOwner.workspace.id}/agents/${agent.id}/api-keys`, { token: workspaceOwner.token });
     const member = await registerUser(url, 'Changeable member');
     await api(url, 'POST', `/api/workspaces/${workspaceOwner.workspace.id}/members`, { token: workspaceOwner.token, body: { email: member.email, role: 'viewer' } });
+    const requestId = `req_roles_${new Types.ObjectId().toString()}`;
+    test.platform.meter.record(meterEventFixture({ requestId, agentId: agent.id, workspaceId: workspaceOwner.workspace.id }));
+    await test.platform.meter.drain();
+    const event = await test.platform.models.MeterEvent.collection.findOne({ requestId });
+    const invite = await api(url, 'POST', `/api/workspaces/${workspaceOwner.workspace.id}/invites`, { token: workspaceOwner.token, body: { email: `invitee-${new Types.ObjectId().toString()}@example.com`, role: 'viewer' } });
     return {
+      eventId: event!._id.toString(),
+      inviteId: invite.body.id,
       workspaceId: workspaceOwner.workspace.id,
       memberUserId: member.user.id,
       agentId: agent.id,
@@ -174,6 +185,29 @@ describe('workspaces and roles (HTTP)', function () {
     { name: 'webhook delivery log', method: 'GET', path: (t) => `/api/workspaces/${t.workspaceId}/webhooks/${t.webhookId}/deliveries`, minimum: 'admin', success: 200 },
     { name: 'send a test webhook', method: 'POST', path: (t) => `/api/workspaces/${t.workspaceId}/webhooks/${t.webhookId}/test`, minimum: 'admin', success: 202 },
     { name: 'key status history', method: 'GET', path: (t) => `${agentPath(t)}/key-health`, minimum: 'viewer', success: 200 },
+    // Cost-aware routing (#14)
+    { name: 'set the light model', method: 'PUT', path: (t) => `/api/workspaces/${t.workspaceId}/agents/${t.byokAgentId}/llm/light`, minimum: 'builder', success: 200, body: () => ({ provider: 'openai', model: 'gpt-4o-mini' }) },
+    { name: 'remove the light model', method: 'DELETE', path: (t) => `/api/workspaces/${t.workspaceId}/agents/${t.byokAgentId}/llm/light`, minimum: 'builder', success: 200 },
+    { name: 'change the routing setting', method: 'PUT', path: (t) => `${agentPath(t)}/routing`, minimum: 'builder', success: 200, body: () => ({ setting: 'off' }) },
+    { name: 'agent savings', method: 'GET', path: (t) => `${agentPath(t)}/savings`, minimum: 'viewer', success: 200 },
+    { name: 'workspace savings', method: 'GET', path: (t) => `/api/workspaces/${t.workspaceId}/savings`, minimum: 'viewer', success: 200 },
+    // Activity log, named keys, usage views, invites (experience-b)
+    { name: 'rename an API key', method: 'PATCH', path: (t) => `${agentPath(t)}/api-keys/${t.apiKeyId}`, minimum: 'admin', success: 200, body: () => ({ name: 'Renamed key' }) },
+    { name: 'activity log', method: 'GET', path: (t) => `/api/workspaces/${t.workspaceId}/activity`, minimum: 'viewer', success: 200 },
+    { name: 'activity CSV export', method: 'GET', path: (t) => `/api/workspaces/${t.workspaceId}/activity/export.csv`, minimum: 'viewer', success: 200 },
+    { name: 'one call of the activity log', method: 'GET', path: (t) => `/api/workspaces/${t.workspaceId}/activity/${t.eventId}`, minimum: 'viewer', success: 200 },
+    { name: 'usage over a date range', method: 'GET', path: (t) => `/api/workspaces/${t.workspaceId}/usage/range`, minimum: 'viewer', success: 200 },
+    { name: 'usage today by hour', method: 'GET', path: (t) => `/api/workspaces/${t.workspaceId}/usage/today`, minimum: 'viewer', success: 200 },
+    { name: 'list pending invites', method: 'GET', path: (t) => `/api/workspaces/${t.workspaceId}/invites`, minimum: 'admin', success: 200 },
+    {
+      name: 'invite by email',
+      method: 'POST',
+      path: (t) => `/api/workspaces/${t.workspaceId}/invites`,
+      minimum: 'admin',
+      success: 201,
+      body: () => ({ email: `invitee-${new Types.ObjectId().toString()}@example.com`, role: 'viewer' }),
+    },
+    { name: 'revoke an invite', method: 'DELETE', path: (t) => `/api/workspaces/${t.workspaceId}/invites/${t.inviteId}`, minimum: 'admin', success: 204, fresh: () => freshTarget() },
   ];
 
   before(async () => {
@@ -196,7 +230,7 @@ describe('workspaces and roles (HTTP)', function () {
 
   it('lists every workspace route of the routers in the matrix (a new route must be added here)', () => {
     const registered = listRouterRoutes().filter((route) => route.includes(':workspaceId'));
-    const sample: Target = { memberUserId: ':userId', workspaceId: ':workspaceId', agentId: ':agentId', byokAgentId: ':agentId', apiKeyId: ':keyId', alertId: ':alertId', webhookId: ':webhookId' };
+    const sample: Target = { memberUserId: ':userId', workspaceId: ':workspaceId', agentId: ':agentId', byokAgentId: ':agentId', apiKeyId: ':keyId', alertId: ':alertId', eventId: ':eventId', inviteId: ':inviteId', webhookId: ':webhookId' };
     const covered = new Set(ROUTES.map((route) => `${route.method} ${route.path(sample)}`));
     expect(registered.filter((route) => !covered.has(route))).to.deep.equal([]);
     expect(registered.length).to.be.greaterThan(20);
@@ -241,6 +275,10 @@ describe('workspaces and roles (HTTP)', function () {
       ['POST', `${foreignAgent}/api-keys`],
       ['DELETE', `${foreignAgent}/api-keys/${shared.apiKeyId}`],
       ['GET', `${foreignAgent}/usage`],
+      ['PUT', `${foreignAgent}/routing`, { setting: 'off' }],
+      ['PUT', `${foreignAgent}/llm/light`, { provider: 'openai', model: 'gpt-4o-mini' }],
+      ['DELETE', `${foreignAgent}/llm/light`],
+      ['GET', `${foreignAgent}/savings`],
       ['POST', `/api/workspaces/${mine}/alerts/${shared.alertId}/read`],
     ];
     for (const [method, path, body] of attempts) {

@@ -17,6 +17,9 @@ const ALERT_TITLES: Record<string, string> = {
   cap_reached: 'Usage cap reached',
   overage_budget_reached: 'Overage limit reached',
   key_rate_limited: 'Provider key rate limited',
+  // Cost-aware routing (#14)
+  routing_degraded: 'Moved to the light model near the limit',
+  byok_fallback: 'Answered from the fallback plan',
 };
 const titleOf = (alert: Alert) =>
   alert.type === 'allowance_threshold' ? `${alert.threshold}% of included usage` : alert.type === 'budget_threshold' ? `${alert.threshold}% of budget` : ALERT_TITLES[alert.type] ?? 'Alert';

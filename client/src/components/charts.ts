@@ -5,7 +5,7 @@ import type { AgentUsage } from '../types';
 
 let chartModule: Promise<typeof import('chart.js')> | null = null;
 
-async function loadChart(): Promise<typeof import('chart.js')> {
+export async function loadChart(): Promise<typeof import('chart.js')> {
   chartModule ??= import('chart.js').then((module) => {
     const { Chart, BarController, BarElement, CategoryScale, LinearScale, DoughnutController, ArcElement, Tooltip, Legend } = module;
     Chart.register(BarController, BarElement, CategoryScale, LinearScale, DoughnutController, ArcElement, Tooltip, Legend);

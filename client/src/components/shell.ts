@@ -27,6 +27,8 @@ export function renderShell(route: Route): Shell {
     can('builder') ? navItem('#/agents/new', 'New agent', 'plus', route.name === 'new-agent') : null,
     can('admin') ? navItem('#/members', 'Members', 'users', route.name === 'members') : null,
     navItem('#/alerts', 'Alerts', 'bell', route.name === 'alerts'),
+    navItem('#/activity', 'Activity', 'bolt', route.name === 'activity'),
+    can('builder') ? navItem('#/models', 'Models', 'robot', route.name === 'models') : null,
   );
 
   const switcher = workspaceSwitcher();

@@ -220,6 +220,7 @@ export async function renderDashboard(main: HTMLElement): Promise<() => void> {
       live,
       h('div', { class: 'inline-field' }, h('label', { for: 'month-picker', class: 'inline-label' }, 'Month'), monthSelect),
       exportButton,
+      h('a', { class: 'btn btn-secondary', href: '#/usage' }, 'Over time'),
       can('builder') ? h('a', { class: 'btn btn-primary', href: '#/agents/new' }, icon('plus'), 'New agent') : null,
     ),
     exportMessage.element,

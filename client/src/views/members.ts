@@ -5,6 +5,7 @@ import { clearFieldErrors, errorMessage, field, formMessage, input, select, show
 import { can, session, workspaceId } from '../session';
 import type { Member, Role } from '../types';
 import { pageHeader, renderLoadError } from './common';
+import { invitesPanel } from './invites-panel';
 
 const ROLE_DESCRIPTIONS: Record<Role, string> = {
   owner: 'Everything, including limits and billing',
@@ -113,12 +114,12 @@ export async function renderMembers(main: HTMLElement): Promise<void> {
         if (!showFieldError(error, fields)) email.setError(errorMessage(error));
       }
     });
-    addSection = h('section', { class: 'card section' }, h('h2', { class: 'section-title' }, 'Add a member'), form);
+    addSection = h('section', { class: 'card section' }, h('h2', { class: 'section-title' }, 'Add someone who has an account'), form);
   }
 
   mount(
     main,
     pageHeader('Members', subtitle),
-    h('div', { class: 'stack-lg' }, addSection, h('section', { class: 'card section' }, h('h2', { class: 'section-title' }, 'People and roles'), list, h('dl', { class: 'role-legend' }, (Object.keys(ROLE_DESCRIPTIONS) as Role[]).map((key) => [h('dt', null, key), h('dd', null, ROLE_DESCRIPTIONS[key])])))),
+    h('div', { class: 'stack-lg' }, can('admin') ? invitesPanel(workspace, ROLE_DESCRIPTIONS) : null, addSection, h('section', { class: 'card section' }, h('h2', { class: 'section-title' }, 'People and roles'), list, h('dl', { class: 'role-legend' }, (Object.keys(ROLE_DESCRIPTIONS) as Role[]).map((key) => [h('dt', null, key), h('dd', null, ROLE_DESCRIPTIONS[key])])))),
   );
 }

@@ -1,7 +1,7 @@
 // Agent CRUD, LLM setting, connection test and /v1 API keys. Thin: validate, call the service, respond.
 import { Router, type RequestHandler } from 'express';
 import type { AgentService } from '../../../agents/agent.service';
-import { createAgentSchema, llmSettingSchema, patchAgentSchema } from '../../../agents/agent.schemas';
+import { createAgentSchema, createApiKeySchema, llmSettingSchema, patchAgentSchema, renameApiKeySchema } from '../../../agents/agent.schemas';
 import type { RequireWorkspaceRole } from '../middleware/workspace-access.middleware';
 import { parseInput } from '../middleware/validate-request';
 
@@ -50,7 +50,12 @@ export function createAgentsRouter(
     response.json(await agents.listApiKeys(...ids(request)));
   });
   router.post(`${AGENT}/api-keys`, authenticate, requireWorkspaceRole('admin'), async (request, response) => {
-    response.status(201).json(await agents.createApiKey(...ids(request), actor(request)));
+    const input = parseInput(createApiKeySchema, request.body);
+    response.status(201).json(await agents.createApiKey(...ids(request), actor(request), input));
+  });
+  router.patch(`${AGENT}/api-keys/:keyId`, authenticate, requireWorkspaceRole('admin'), async (request, response) => {
+    const input = parseInput(renameApiKeySchema, request.body);
+    response.json(await agents.renameApiKey(...ids(request), String(request.params.keyId), actor(request), input.name));
   });
   router.delete(`${AGENT}/api-keys/:keyId`, authenticate, requireWorkspaceRole('admin'), async (request, response) => {
     await agents.revokeApiKey(...ids(request), String(request.params.keyId), actor(request));

@@ -9,7 +9,7 @@ import type { RequireWorkspaceRole } from '../middleware/workspace-access.middle
 import { parseInput } from '../middleware/validate-request';
 
 const WORKSPACE = '/api/workspaces/:workspaceId';
-const alertSettingsSchema = z.object({ thresholds: alertThresholdsSchema.nullable() }).strict();
+export const alertSettingsSchema = z.object({ thresholds: alertThresholdsSchema.nullable() }).strict();
 
 export function createAlertsSettingsRouter(thresholds: AlertThresholds, webhooks: WebhookService, authenticate: RequestHandler, requireWorkspaceRole: RequireWorkspaceRole): Router {
   const router = Router();

@@ -10,7 +10,7 @@ import { DomainError } from '../../errors/domain-error';
 /** Registration, password change and reset share one rule for a new password. */
 const newPassword = z.string().min(8, 'must be at least 8 characters').max(256, 'must be at most 256 characters');
 
-const registerSchema = z
+export const registerSchema = z
   .object({
     email: z.string().trim().toLowerCase().email('must be an email address').max(254),
     password: newPassword,
@@ -18,9 +18,9 @@ const registerSchema = z
   })
   .strict();
 
-const loginSchema = z.object({ email: z.string().trim().max(254), password: z.string().max(256) }).strict();
-const changePasswordSchema = z.object({ currentPassword: z.string().min(1, 'is required').max(256), newPassword }).strict();
-const resetPasswordSchema = z.object({ token: z.string().min(1, 'is required').max(128), newPassword }).strict();
+export const loginSchema = z.object({ email: z.string().trim().max(254), password: z.string().max(256) }).strict();
+export const changePasswordSchema = z.object({ currentPassword: z.string().min(1, 'is required').max(256), newPassword }).strict();
+export const resetPasswordSchema = z.object({ token: z.string().min(1, 'is required').max(128), newPassword }).strict();
 
 export interface AuthRateLimits {
   loginFailuresPerWindow: number;

@@ -4,18 +4,24 @@ import type { Catalog } from '../../catalog/catalog.service';
 import type { TemplateService } from '../../../agents/template.service';
 import type { Config, PooledProviderId } from '../../config/config';
 import { notFound } from '../../errors/domain-error';
+import { planRoutingDisclosure } from '../../../agents/agent-routing';
 
 export function createCatalogRouter(catalog: Catalog, templates: TemplateService, config: Config): Router {
   const router = Router();
-  const plans = catalog.plans.map((plan) => ({
-    id: plan.id,
-    name: plan.name,
-    priceUsd: plan.priceUsd,
-    includedTokens: plan.includedTokens,
-    overageUsdPerMillion: plan.overageUsdPerMillion,
-    description: plan.description,
-    popular: plan.popular,
-  }));
+  const plans = catalog.plans.map((plan) => {
+    // Cost-aware routing (#14): disclosed in the plan's plain description when its operator turned it on.
+    const disclosure = planRoutingDisclosure(plan);
+    return {
+      id: plan.id,
+      name: plan.name,
+      priceUsd: plan.priceUsd,
+      includedTokens: plan.includedTokens,
+      overageUsdPerMillion: plan.overageUsdPerMillion,
+      description: disclosure ? `${plan.description}. ${disclosure}` : plan.description,
+      popular: plan.popular,
+      routing: { setting: plan.routing, lightModel: disclosure ? plan.lightBackend ?? null : null, disclosure },
+    };
+  });
   const providers = catalog.providers.map((provider) => ({
     id: provider.id,
     name: provider.name,

@@ -6,8 +6,9 @@ import type { AgentRunner, RunStream } from '../../../agents/agent-runner';
 import type { RequireWorkspaceRole } from '../middleware/workspace-access.middleware';
 import { parseInput } from '../middleware/validate-request';
 import { streamFailure } from '../error-response';
-import { abortOnClientClose } from '../openai-compatible-api';
+import { abortOnClientClose, routingHeaders } from '../openai-compatible-api';
 import { chatMessagesSchema, chatSurfaceFields, normalizeChatInput } from '../chat-completion-request';
+import { CONVERSATION_HEADER, ROUTE_HEADER, conversationIdFrom, parseForcedRoute } from '../../../agents/run-routing';
 
 // Messages and the Chat Completions fields (tools, tool_choice, response_format, stop, sampling, user, metadata) are
 // the same schema as /v1 (chat-completion-request.ts); the output budget and temperature keep this API's names.
@@ -27,6 +28,7 @@ const wireToolCalls = (toolCalls: ReadonlyArray<{ id: string; name: string; argu
 
 async function writeSse(response: Response, stream: RunStream): Promise<void> {
   response.status(200);
+  for (const [name, value] of Object.entries(routingHeaders(stream) ?? {})) response.setHeader(name, value);
   response.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
   response.setHeader('Cache-Control', 'no-cache, no-transform');
   response.setHeader('Connection', 'keep-alive');
@@ -36,7 +38,7 @@ async function writeSse(response: Response, stream: RunStream): Promise<void> {
     for await (const event of stream.events) {
       if (event.type === 'delta') response.write(`data: ${JSON.stringify({ type: 'delta', content: event.content })}\n\n`);
       else if (event.type === 'tool_call') response.write(`data: ${JSON.stringify(event)}\n\n`);
-      else response.write(`data: ${JSON.stringify({ type: 'end', usage: event.usage, finishReason: event.finishReason, cost: event.cost, requestId: stream.requestId, provider: stream.provider, model: stream.model })}\n\n`);
+      else response.write(`data: ${JSON.stringify({ type: 'end', usage: event.usage, finishReason: event.finishReason, cost: event.cost, requestId: stream.requestId, provider: stream.provider, model: stream.model, ...(stream.routing ? { routing: stream.routing } : {}), ...(stream.fallbackPlan ? { fallbackPlan: stream.fallbackPlan } : {}) })}\n\n`);
     }
   } catch (error) {
     const appError = streamFailure(error);
@@ -61,12 +63,15 @@ export function createChatRouter(agents: AgentService, runner: AgentRunner, auth
       options: normalized.options,
       endUser: normalized.endUser,
       metadata: normalized.metadata,
+      route: parseForcedRoute(request.headers[ROUTE_HEADER]),
+      conversationId: conversationIdFrom(request.headers[CONVERSATION_HEADER], normalized.metadata),
     };
     if (input.stream) {
       await writeSse(response, await runner.stream(runInput));
       return;
     }
     const result = await runner.generate(runInput);
+    for (const [name, value] of Object.entries(routingHeaders(result) ?? {})) response.setHeader(name, value);
     response.json({
       message: result.toolCalls ? { role: 'assistant', content: result.content, tool_calls: wireToolCalls(result.toolCalls) } : { role: 'assistant', content: result.content },
       usage: result.usage,
@@ -75,6 +80,8 @@ export function createChatRouter(agents: AgentService, runner: AgentRunner, auth
       model: result.model,
       requestId: result.requestId,
       finishReason: result.finishReason,
+      ...(result.routing ? { routing: result.routing } : {}),
+      ...(result.fallbackPlan ? { fallbackPlan: result.fallbackPlan } : {}),
     });
   });
   return router;

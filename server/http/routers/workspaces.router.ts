@@ -5,15 +5,15 @@ import type { WorkspaceService } from '../../workspaces/workspace.service';
 import type { RequireWorkspaceRole } from '../middleware/workspace-access.middleware';
 import { parseInput } from '../middleware/validate-request';
 
-const createWorkspaceSchema = z.object({ name: displayNameSchema }).strict();
-const addMemberSchema = z
+export const createWorkspaceSchema = z.object({ name: displayNameSchema }).strict();
+export const addMemberSchema = z
   .object({
     email: z.string().trim().toLowerCase().email('must be an email address').max(254),
     role: z.enum(['viewer', 'builder', 'admin', 'owner']),
   })
   .strict();
 
-const changeRoleSchema = z.object({ role: z.enum(['viewer', 'builder', 'admin', 'owner']) }).strict();
+export const changeRoleSchema = z.object({ role: z.enum(['viewer', 'builder', 'admin', 'owner']) }).strict();
 
 export function createWorkspacesRouter(workspaces: WorkspaceService, authenticate: RequestHandler, requireWorkspaceRole: RequireWorkspaceRole): Router {
   const router = Router();

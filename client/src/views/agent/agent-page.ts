@@ -3,7 +3,7 @@ import { api, ApiError } from '../../api';
 import { catalog } from '../../catalog';
 import { h, icon, mount, type IconName } from '../../dom';
 import type { Route } from '../../router';
-import { workspaceId } from '../../session';
+import { can, workspaceId } from '../../session';
 import type { Agent, Plan, Provider, Template } from '../../types';
 import { llmLabel, pageHeader, renderLoadError, sandboxBadge } from '../common';
 import { renderSetting } from './ai-setting-tab';
@@ -41,7 +41,9 @@ export async function renderAgent(main: HTMLElement, route: Route): Promise<() =
   const header = h('div', null);
   const tabList = h('div', { class: 'tabs', role: 'tablist', 'aria-label': 'Agent sections' });
   const panel = h('div', { class: 'tab-panel', role: 'tabpanel', tabindex: '0' });
-  let activeTab: TabId = (TABS.some((tab) => tab.id === route.params.tab) ? route.params.tab : 'playground') as TabId;
+  // Viewers cannot chat: they land on usage.
+  const defaultTab: TabId = can('builder') ? 'playground' : 'usage';
+  let activeTab: TabId = (TABS.some((tab) => tab.id === route.params.tab) ? route.params.tab : defaultTab) as TabId;
   let panelCleanups: Array<() => void> = [];
 
   const context: Context = {
@@ -106,7 +108,7 @@ export async function renderAgent(main: HTMLElement, route: Route): Promise<() =
       button.tabIndex = selected ? 0 : -1;
     }
     panel.setAttribute('aria-labelledby', `tab-${id}`);
-    if (fromUser) history.replaceState(null, '', `#/agents/${agentId}${id === 'playground' ? '' : `?tab=${id}`}`);
+    if (fromUser) history.replaceState(null, '', `#/agents/${agentId}${id === defaultTab ? '' : `?tab=${id}`}`);
     for (const cleanup of panelCleanups) cleanup();
     panelCleanups = [];
     const renderers: Record<TabId, (target: HTMLElement, ctx: Context) => void | (() => void) | Promise<void | (() => void)>> = {

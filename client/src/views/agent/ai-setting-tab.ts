@@ -9,6 +9,10 @@ import type { KeyStatus } from '../../types';
 import { summaryItem } from '../common';
 import type { Context } from './tab-context';
 import { keyHealthLine } from './key-health-line';
+import { renderRoutingPanel } from './routing-panel';
+
+/** The routing section's live subscription per tab panel, ended when the tab is drawn again or left (#14). */
+const routingCleanups = new WeakMap<HTMLElement, () => void>();
 
 export const KEY_STATUS_WORDS: Record<KeyStatus, { label: string; tone: 'success' | 'danger' | 'warning' | 'neutral' }> = {
   valid: { label: 'Valid', tone: 'success' },
@@ -19,7 +23,7 @@ export const KEY_STATUS_WORDS: Record<KeyStatus, { label: string; tone: 'success
   unchecked: { label: 'Not tested yet', tone: 'neutral' },
 };
 
-export function renderSetting(target: HTMLElement, context: Context): void {
+export function renderSetting(target: HTMLElement, context: Context): () => void {
   const { plans, providers } = context;
   const summary = h('div', null);
   const testResult = h('div', { class: 'connection-result', role: 'status', 'aria-live': 'polite' });
@@ -147,7 +151,17 @@ export function renderSetting(target: HTMLElement, context: Context): void {
       ),
     );
   }
+  // Smart routing (#14): its own component, below the setting.
+  const routingTarget = h('div', null);
+  children.push(routingTarget);
   mount(target, h('div', { class: 'stack-lg' }, children));
+  routingCleanups.get(target)?.();
+  const cleanup = renderRoutingPanel(routingTarget, context);
+  routingCleanups.set(target, cleanup);
+  return () => {
+    cleanup();
+    routingCleanups.delete(target);
+  };
 }
 
 function statusPill(status: KeyStatus): HTMLElement {

@@ -5,16 +5,19 @@ import { errorMessage, formMessage, withBusy } from '../../forms';
 import { formatDate, formatDateTime } from '../../format';
 import { can } from '../../session';
 import type { Context } from './tab-context';
+import { everydayApi, type NamedApiKey } from '../../everyday-api';
+import { field, input } from '../../forms';
+import { formDialog } from '../../components/form-dialog';
 
 export async function renderApiAccess(target: HTMLElement, context: Context): Promise<void> {
-  const list = h('div', null);
+  const list = h('div', { class: 'table-scroll' });
   const created = h('div', null);
   const message = formMessage();
   const base = `${location.origin}/v1`;
 
   async function loadKeys(): Promise<void> {
     try {
-      const keys = await api.apiKeys(context.workspace, context.agent.id);
+      const keys: NamedApiKey[] = await everydayApi.apiKeys(context.workspace, context.agent.id);
       if (keys.length === 0) {
         mount(list, h('p', { class: 'muted' }, 'No API keys yet.'));
         return;
@@ -24,7 +27,7 @@ export async function renderApiAccess(target: HTMLElement, context: Context): Pr
         h(
           'table',
           { class: 'table' },
-          h('thead', null, h('tr', null, h('th', { scope: 'col' }, 'Key'), h('th', { scope: 'col' }, 'Created'), h('th', { scope: 'col' }, 'Last used'), can('admin') ? h('th', { scope: 'col' }, h('span', { class: 'visually-hidden' }, 'Actions')) : null)),
+          h('thead', null, h('tr', null, h('th', { scope: 'col' }, 'Name'), h('th', { scope: 'col' }, 'Key'), h('th', { scope: 'col' }, 'Created'), h('th', { scope: 'col' }, 'Last used'), can('admin') ? h('th', { scope: 'col' }, h('span', { class: 'visually-hidden' }, 'Actions')) : null)),
           h(
             'tbody',
             null,
@@ -40,13 +43,20 @@ export async function renderApiAccess(target: HTMLElement, context: Context): Pr
                   message.show(errorMessage(error));
                 }
               });
+              const rename = h('button', { type: 'button', class: 'btn btn-ghost btn-small', 'aria-label': `Rename key ${key.name ?? key.prefix}` }, 'Rename');
+              rename.addEventListener('click', () => renameDialog(key, async (name) => {
+                await everydayApi.renameApiKey(context.workspace, context.agent.id, key.id, name);
+                message.show('Key renamed.', 'success');
+                await loadKeys();
+              }));
               return h(
                 'tr',
                 { dataset: { keyId: key.id } },
+                h('td', null, key.name ?? h('span', { class: 'muted' }, 'Unnamed')),
                 h('td', null, h('code', null, `${key.prefix}…`)),
                 h('td', null, formatDate(key.createdAt)),
                 h('td', null, key.lastUsedAt ? formatDateTime(key.lastUsedAt) : 'Never'),
-                can('admin') ? h('td', { class: 'num' }, revoke) : null,
+                can('admin') ? h('td', { class: 'num' }, rename, revoke) : null,
               );
             }),
           ),
@@ -57,11 +67,13 @@ export async function renderApiAccess(target: HTMLElement, context: Context): Pr
     }
   }
 
+  const keyName = input({ name: 'apiKeyName', placeholder: 'Key name, e.g. Website widget', 'aria-label': 'Name of the new key', maxLength: 100, autocomplete: 'off' });
   const createButton = h('button', { type: 'button', class: 'btn btn-primary' }, icon('plus'), 'Create API key');
   createButton.addEventListener('click', async () => {
     message.show(null);
     try {
-      const key = await withBusy(createButton, 'Creating…', () => api.createApiKey(context.workspace, context.agent.id));
+      const key = await withBusy(createButton, 'Creating…', () => everydayApi.createApiKey(context.workspace, context.agent.id, keyName.value.trim()));
+      keyName.value = '';
       const done = h('button', { type: 'button', class: 'btn btn-secondary btn-small' }, 'Done, I saved it');
       done.addEventListener('click', () => created.replaceChildren());
       mount(
@@ -110,7 +122,7 @@ print(reply.choices[0].message.content)`;
       h(
         'section',
         { class: 'card section' },
-        h('div', { class: 'section-head' }, h('h2', { class: 'section-title' }, 'API keys'), can('admin') ? createButton : null),
+        h('div', { class: 'section-head' }, h('h2', { class: 'section-title' }, 'API keys'), can('admin') ? h('div', { class: 'key-create' }, keyName, createButton) : null),
         h('p', { class: 'muted section-lead' }, 'Call this agent from your own code with an OpenAI-compatible API. Each key works for this agent only.'),
         message.element,
         created,
@@ -153,4 +165,24 @@ function copyButton(text: () => string, label: string): HTMLButtonElement {
     window.setTimeout(() => (labelElement.textContent = label), 1600);
   });
   return button;
+}
+
+/** Rename one key in a small dialog (the name says where the key is used). */
+function renameDialog(key: NamedApiKey, save: (name: string) => Promise<void>): void {
+  const name = field('Key name', input({ name: 'renameApiKey', value: key.name ?? '', maxLength: 100, autocomplete: 'off' }), { required: true, hint: 'Where it is used, e.g. "Website widget" or "Zapier".' });
+  const message = formMessage();
+  const { dialog, form, submit } = formDialog(`Rename ${key.prefix}…`, 'Save', name.element, message.element);
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const value = name.control.value.trim();
+    if (!value) return name.setError('Give the key a name.');
+    try {
+      await withBusy(submit, 'Saving…', () => save(value));
+      dialog.close();
+    } catch (error) {
+      message.show(errorMessage(error));
+    }
+  });
+  dialog.showModal();
+  name.control.focus();
 }

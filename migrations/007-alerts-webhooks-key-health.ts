@@ -4,7 +4,7 @@ import { isNamespaceExistsError } from '../server/db/driver-errors';
 // Alert thresholds, webhooks (endpoints, durable deliveries), key status history, and the alerts' new index (open
 // alerts of an agent, for auto-resolve).
 export const migration: Migration = {
-  id: '004-alerts-webhooks-key-health',
+  id: '007-alerts-webhooks-key-health',
   description: 'Create the workspace_alert_settings, webhook_endpoints, webhook_deliveries and key_status_history collections; index open alerts',
   async up({ models }) {
     for (const model of [models.WorkspaceAlertSettings, models.WebhookEndpoint, models.WebhookDelivery, models.KeyStatusChange, models.Alert]) {

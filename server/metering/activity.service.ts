@@ -1,0 +1,272 @@
+// The activity log: one row per metered call attempt, newest first, filtered, in cursor pages that stay fast over
+// millions of events. Each page is read one UTC day at a time through the index { workspaceId | agentId, day,
+// timestamp: -1, _id: -1 } (migration 004): an equality on the day and a range on (timestamp, _id) below the cursor,
+// so neither MongoDB nor the built-in store ever scans the collection or sorts more than one day.
+// Rows are customer-safe: a managed agent's row names its plan, never the provider, model, cost or credential.
+import { Types } from 'mongoose';
+import { microsToUsd } from '../catalog/catalog.service';
+import { invalidInput, notFound } from '../errors/domain-error';
+import { OBJECT_ID_PATTERN } from '../db/driver-errors';
+import type { MeteredAgentCollection, MeterEventDocument, MeteringModels, MeterStatus } from './metering.models';
+import { dayOf } from './pricing';
+
+export const ACTIVITY_STATUSES = ['ok', 'error', 'partial', 'timeout'] as const satisfies readonly MeterStatus[];
+export const ACTIVITY_PAGE_DEFAULT = 50;
+export const ACTIVITY_PAGE_MAX = 200;
+/** The longest date range one query may cover (the retention default is 13 months). */
+export const ACTIVITY_MAX_RANGE_DAYS = 400;
+const DAY_MS = 86_400_000;
+
+export interface ActivityFilters {
+  agentId?: string;
+  status?: MeterStatus;
+  apiKeyId?: string;
+  endUser?: string;
+  /** First and last UTC day included, YYYY-MM-DD. */
+  from: string;
+  to: string;
+}
+
+export interface ActivityPageRequest extends ActivityFilters {
+  cursor?: string;
+  limit: number;
+}
+
+export interface ActivityRow {
+  id: string;
+  requestId: string;
+  timestamp: string;
+  agentId: string;
+  agentName: string;
+  apiKey: { id: string; name: string | null; prefix: string | null } | null;
+  endUser: string | null;
+  mode: 'byok' | 'managed';
+  /** Managed agents: the plan; BYOK: null. */
+  plan: string | null;
+  /** BYOK agents: the customer's own provider and model; managed agents: null (never shown to customers). */
+  provider: string | null;
+  model: string | null;
+  requestType: string;
+  status: MeterStatus;
+  tokensInput: number;
+  tokensOutput: number;
+  tokens: number;
+  /** What the platform bills for this call (overage past the plan's included usage). */
+  priceUsd: number;
+  /** BYOK only: what the customer's own provider charges for it, from the catalog price. Managed: null. */
+  providerCostUsd: number | null;
+  latencyMs: number;
+  attempt: number;
+  sandbox: boolean;
+  usageSource: 'provider' | 'estimated';
+  routing: { tier: string; reason: string | null; forced: boolean } | null;
+  cacheHit: boolean | null;
+  savedPriceUsd: number | null;
+}
+
+export interface ActivityPage {
+  items: ActivityRow[];
+  nextCursor: string | null;
+  from: string;
+  to: string;
+}
+
+/** The optional fields other capabilities add to a meter event (routing, cache, end users), read when present. */
+type OptionalEventFields = {
+  endUser?: string | null;
+  routing?: { tier?: string; reason?: string; forced?: boolean } | null;
+  cacheHit?: boolean;
+  savedPriceMicros?: number;
+};
+type StoredEvent = MeterEventDocument & OptionalEventFields;
+
+const DAY_PATTERN = /^\d{4}-\d{2}-\d{2}$/;
+
+function parseDay(value: unknown, field: string): string | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (typeof value !== 'string' || !DAY_PATTERN.test(value) || Number.isNaN(Date.parse(`${value}T00:00:00Z`)) || dayOf(new Date(`${value}T00:00:00Z`)) !== value) {
+    throw invalidInput('INVALID_DATE_RANGE', `${field} must be a UTC day like 2026-11-30.`);
+  }
+  return value;
+}
+
+/** from/to (inclusive UTC days) with defaults: the last 30 days up to today. */
+export function parseActivityRange(input: { from?: unknown; to?: unknown }, now = new Date()): { from: string; to: string } {
+  const to = parseDay(input.to, 'to') ?? dayOf(now);
+  const from = parseDay(input.from, 'from') ?? dayOf(new Date(Date.parse(`${to}T00:00:00Z`) - 29 * DAY_MS));
+  if (from > to) throw invalidInput('INVALID_DATE_RANGE', 'from must be on or before to.');
+  const days = (Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / DAY_MS + 1;
+  if (days > ACTIVITY_MAX_RANGE_DAYS) throw invalidInput('INVALID_DATE_RANGE', `A range covers at most ${ACTIVITY_MAX_RANGE_DAYS} days.`);
+  return { from, to };
+}
+
+interface Cursor {
+  /** timestamp (ms) and _id of the last row returned: the next page starts strictly below it. */
+  t: number;
+  id: string;
+}
+
+export function encodeCursor(cursor: Cursor): string {
+  return Buffer.from(JSON.stringify(cursor)).toString('base64url');
+}
+
+function decodeCursor(value: string): Cursor {
+  try {
+    const parsed = JSON.parse(Buffer.from(value, 'base64url').toString('utf8')) as Cursor;
+    if (typeof parsed.t === 'number' && Number.isFinite(parsed.t) && typeof parsed.id === 'string' && OBJECT_ID_PATTERN.test(parsed.id)) return parsed;
+  } catch {
+    // falls through
+  }
+  throw invalidInput('INVALID_CURSOR', 'The cursor is not one this API returned. Start again without it.');
+}
+
+function previousDay(day: string): string {
+  return dayOf(new Date(Date.parse(`${day}T00:00:00Z`) - DAY_MS));
+}
+
+/** Sort and index direction of every activity read: newest first, ties by _id. */
+const NEWEST_FIRST = { timestamp: -1, _id: -1 } as const;
+
+export interface ActivityApiKeyRecord {
+  _id: Types.ObjectId;
+  name?: string | null;
+  prefix?: string;
+}
+
+export type ActivityApiKeyCollection = Pick<import('mongodb').Collection, 'find'>;
+
+export class ActivityService {
+  constructor(
+    private readonly models: Pick<MeteringModels, 'MeterEvent'> & { Agent: { collection: MeteredAgentCollection }; AgentApiKey: { collection: ActivityApiKeyCollection } },
+  ) {}
+
+  /** The filter of one day's query: the index's equality fields first, then the residual filters. */
+  private dayFilter(workspaceId: Types.ObjectId, filters: ActivityFilters, day: string, cursor: Cursor | undefined): Record<string, unknown> {
+    // By agent: the agent index alone (the agent was checked to be this workspace's; ids are never reused).
+    const filter: Record<string, unknown> = filters.agentId ? { agentId: new Types.ObjectId(filters.agentId), day } : { workspaceId, day };
+    if (filters.status) filter.status = filters.status;
+    if (filters.apiKeyId) filter.apiKeyId = filters.apiKeyId;
+    if (filters.endUser) filter.endUser = filters.endUser;
+    if (cursor) {
+      const at = new Date(cursor.t);
+      filter.$or = [{ timestamp: { $lt: at } }, { timestamp: at, _id: { $lt: new Types.ObjectId(cursor.id) } }];
+    }
+    return filter;
+  }
+
+  private async validate(workspaceId: Types.ObjectId, filters: ActivityFilters): Promise<void> {
+    if (filters.apiKeyId !== undefined && !OBJECT_ID_PATTERN.test(filters.apiKeyId)) throw notFound('API key');
+    if (filters.agentId === undefined) return;
+    if (!OBJECT_ID_PATTERN.test(filters.agentId)) throw notFound('Agent');
+    const agent = await this.models.Agent.collection.findOne({ _id: new Types.ObjectId(filters.agentId), workspaceId }, { projection: { _id: 1 } });
+    if (!agent) throw notFound('Agent');
+  }
+
+  /** The raw events of one page (and the cursor after it), walking back one day at a time. */
+  private async pageEvents(workspaceId: string, request: ActivityPageRequest): Promise<{ events: StoredEvent[]; nextCursor: string | null }> {
+    const workspace = new Types.ObjectId(workspaceId);
+    await this.validate(workspace, request);
+    const cursor = request.cursor ? decodeCursor(request.cursor) : undefined;
+    let day = cursor ? dayOf(new Date(cursor.t)) : request.to;
+    if (day > request.to) day = request.to;
+    const events: StoredEvent[] = [];
+    const wanted = request.limit + 1;
+    while (day >= request.from && events.length < wanted) {
+      const found = (await this.models.MeterEvent.collection
+        .find(this.dayFilter(workspace, request, day, cursor && dayOf(new Date(cursor.t)) === day ? cursor : undefined))
+        .sort(NEWEST_FIRST)
+        .limit(wanted - events.length)
+        .toArray()) as unknown as StoredEvent[];
+      events.push(...found);
+      day = previousDay(day);
+    }
+    const page = events.slice(0, request.limit);
+    const last = page[page.length - 1];
+    const nextCursor = events.length > request.limit && last ? encodeCursor({ t: last.timestamp.getTime(), id: last._id.toHexString() }) : null;
+    return { events: page, nextCursor };
+  }
+
+  private async namesFor(workspaceId: string, events: StoredEvent[]) {
+    const agentIds = [...new Set(events.map((event) => event.agentId.toHexString()))].map((id) => new Types.ObjectId(id));
+    const keyIds = [...new Set(events.map((event) => event.apiKeyId).filter((id): id is string => typeof id === 'string' && OBJECT_ID_PATTERN.test(id)))].map((id) => new Types.ObjectId(id));
+    const workspace = new Types.ObjectId(workspaceId);
+    const [agents, keys] = await Promise.all([
+      agentIds.length ? this.models.Agent.collection.find({ _id: { $in: agentIds }, workspaceId: workspace }, { projection: { name: 1 } }).toArray() : Promise.resolve([]),
+      keyIds.length ? this.models.AgentApiKey.collection.find({ _id: { $in: keyIds }, workspaceId: workspace }, { projection: { name: 1, prefix: 1 } }).toArray() : Promise.resolve([]),
+    ]);
+    return {
+      agents: new Map(agents.map((agent) => [agent._id.toString(), String(agent.name)])),
+      keys: new Map((keys as unknown as ActivityApiKeyRecord[]).map((key) => [key._id.toString(), key])),
+    };
+  }
+
+  private toRow(event: StoredEvent, names: Awaited<ReturnType<ActivityService['namesFor']>>): ActivityRow {
+    const managed = event.mode === 'managed';
+    const key = event.apiKeyId ? names.keys.get(event.apiKeyId) : undefined;
+    return {
+      id: event._id.toHexString(),
+      requestId: event.requestId,
+      timestamp: event.timestamp.toISOString(),
+      agentId: event.agentId.toHexString(),
+      agentName: names.agents.get(event.agentId.toHexString()) ?? '(deleted agent)',
+      apiKey: event.apiKeyId ? { id: event.apiKeyId, name: key?.name ?? null, prefix: key?.prefix ?? null } : null,
+      endUser: typeof event.endUser === 'string' ? event.endUser : null,
+      mode: event.mode,
+      plan: managed ? event.plan : null,
+      provider: managed ? null : event.provider,
+      model: managed ? null : event.model,
+      requestType: event.requestType,
+      status: event.status,
+      tokensInput: event.tokensInput,
+      tokensOutput: event.tokensOutput,
+      tokens: event.tokensInput + event.tokensOutput,
+      priceUsd: microsToUsd(event.priceTotalMicros ?? 0),
+      providerCostUsd: managed ? null : microsToUsd(event.costTotalMicros ?? 0),
+      latencyMs: event.latencyMs,
+      attempt: event.attempt,
+      sandbox: event.sandbox === true,
+      usageSource: event.usageSource,
+      routing: event.routing && typeof event.routing.tier === 'string' ? { tier: event.routing.tier, reason: event.routing.reason ?? null, forced: event.routing.forced === true } : null,
+      cacheHit: typeof event.cacheHit === 'boolean' ? event.cacheHit : null,
+      savedPriceUsd: typeof event.savedPriceMicros === 'number' ? microsToUsd(event.savedPriceMicros) : null,
+    };
+  }
+
+  async page(workspaceId: string, request: ActivityPageRequest): Promise<ActivityPage> {
+    const { events, nextCursor } = await this.pageEvents(workspaceId, request);
+    const names = await this.namesFor(workspaceId, events);
+    return { items: events.map((event) => this.toRow(event, names)), nextCursor, from: request.from, to: request.to };
+  }
+
+  /** One event of this workspace by its id (the detail view); another workspace's event is a 404. */
+  async detail(workspaceId: string, eventId: string): Promise<ActivityRow> {
+    if (!OBJECT_ID_PATTERN.test(eventId)) throw notFound('Activity');
+    const event = (await this.models.MeterEvent.collection.findOne({ _id: new Types.ObjectId(eventId), workspaceId: new Types.ObjectId(workspaceId) })) as StoredEvent | null;
+    if (!event) throw notFound('Activity');
+    return this.toRow(event, await this.namesFor(workspaceId, [event]));
+  }
+
+  /** Every row of the filtered set, newest first, a page at a time (the CSV export streams these). */
+  async *rows(workspaceId: string, filters: ActivityFilters): AsyncGenerator<ActivityRow> {
+    let cursor: string | undefined;
+    do {
+      const page = await this.page(workspaceId, { ...filters, cursor, limit: ACTIVITY_PAGE_MAX });
+      yield* page.items;
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
+  }
+}
+
+/** The CSV columns of the activity export: customer-safe (no provider cost of managed agents, no credential). */
+export const ACTIVITY_CSV_COLUMNS = [
+  'time', 'requestId', 'agent', 'apiKey', 'endUser', 'mode', 'plan', 'model', 'requestType', 'status', 'tokensInput', 'tokensOutput',
+  'priceUsd', 'byokProviderCostUsd', 'latencyMs', 'routing', 'cacheHit', 'sandbox',
+] as const;
+
+export function activityCsvRow(row: ActivityRow): Array<string | number | boolean> {
+  return [
+    row.timestamp, row.requestId, row.agentName, row.apiKey ? row.apiKey.name ?? row.apiKey.prefix ?? row.apiKey.id : '', row.endUser ?? '', row.mode, row.plan ?? '',
+    row.model ?? '', row.requestType, row.status, row.tokensInput, row.tokensOutput, row.priceUsd, row.providerCostUsd ?? '', row.latencyMs,
+    row.routing ? row.routing.tier : '', row.cacheHit === null ? '' : row.cacheHit, row.sandbox,
+  ];
+}
