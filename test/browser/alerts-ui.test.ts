@@ -89,8 +89,11 @@ describe('alerts screens (real browser)', function () {
 
   it('sets workspace thresholds, refuses a bad one in words, adds a webhook and shows its delivery log', async () => {
     const page = await signedInPage();
-    await page.goto(`${platform.url}/#/alerts`);
-    await page.getByRole('link', { name: 'Alerts' }).waitFor();
+    // Reached from the alerts bell: "Alert settings".
+    await page.goto(`${platform.url}/#/dashboard`);
+    await page.getByRole('button', { name: 'Alerts' }).click();
+    await page.getByRole('link', { name: 'Alert settings' }).click();
+    await page.getByRole('heading', { name: 'When to alert' }).waitFor();
     const thresholds = page.getByLabel('Alert me when an agent has used this much', { exact: false });
     await expect(await thresholds.inputValue()).to.equal('80, 100');
     await thresholds.fill('50, 150');

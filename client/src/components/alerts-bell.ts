@@ -30,7 +30,9 @@ export function alertsBell(workspaceId: string): { element: HTMLElement; dispose
   const button = h('button', { type: 'button', class: 'icon-button bell', 'aria-haspopup': 'true', 'aria-expanded': 'false', 'aria-label': 'Alerts' }, icon('bell', 20), count);
   const list = h('ul', { class: 'alert-list' });
   const markAll = h('button', { type: 'button', class: 'btn btn-ghost btn-small' }, 'Mark all read');
-  const panel = h('div', { class: 'popover alerts-panel', role: 'region', 'aria-label': 'Alerts', hidden: true }, h('div', { class: 'popover-header' }, h('h2', { class: 'popover-title' }, 'Alerts'), markAll), list);
+  // alerts: thresholds and webhooks live on #/alerts, reached from here (the main navigation is full).
+  const settingsLink = h('a', { class: 'btn btn-ghost btn-small', href: '#/alerts' }, 'Alert settings');
+  const panel = h('div', { class: 'popover alerts-panel', role: 'region', 'aria-label': 'Alerts', hidden: true }, h('div', { class: 'popover-header' }, h('h2', { class: 'popover-title' }, 'Alerts'), markAll, settingsLink), list);
   const element = h('div', { class: 'bell-wrap' }, button, panel);
 
   const unread = () => alerts.filter((alert) => !alert.readAt).length;

@@ -26,7 +26,6 @@ export function renderShell(route: Route): Shell {
     navItem('#/dashboard', 'Dashboard', 'chart', route.name === 'dashboard'),
     can('builder') ? navItem('#/agents/new', 'New agent', 'plus', route.name === 'new-agent') : null,
     can('admin') ? navItem('#/members', 'Members', 'users', route.name === 'members') : null,
-    navItem('#/alerts', 'Alerts', 'bell', route.name === 'alerts'),
     navItem('#/activity', 'Activity', 'bolt', route.name === 'activity'),
     can('builder') ? navItem('#/models', 'Models', 'robot', route.name === 'models') : null,
   );
