@@ -8,6 +8,7 @@ import type { Reservation, ReservationRequest } from '../server/metering/limits.
 import type { SecretBinding, SealedSecret } from '../server/vault/vault.service';
 import type { KeyStatus } from './agent.model';
 import type { KeyStatusSource } from './key-health.model';
+import type { PlanChangeInput } from '../server/metering/billing/plan-history';
 
 export type { Reservation };
 
@@ -75,4 +76,12 @@ export interface MonthToDate {
 /** How much of an agent's monthly limit is used, 0..1+ (server/metering/limit-headroom.ts). */
 export interface LimitReading {
   usedFraction(agent: MeteredAgentRecord): Promise<number>;
+}
+
+/**
+ * Plan history (server/metering/billing/plan-history.ts): every change of an agent's LLM setting, pause/resume,
+ * creation and deletion, with its time and actor. The billing rule (docs/BILLING.md) reads nothing else.
+ */
+export interface PlanHistoryRecorder {
+  record(change: PlanChangeInput): Promise<void>;
 }

@@ -23,6 +23,8 @@ import { assertPlausibleProviderKey } from '../server/llm/providers/provider-key
 import type { AgentLightModelRecord } from './agent.model';
 import type { LightModelInput, RoutingSettingsInput } from './agent-routing.schemas';
 import { DEFAULT_ROUTING, effectiveRouting, publicRouting, routingOf } from './agent-routing';
+import type { PlanHistoryRecorder } from './agent-ports';
+import type { BillingSetting, PlanChangeKind } from '../server/metering/billing/plan-history';
 
 export interface Actor {
   userId: string;
@@ -31,6 +33,11 @@ export interface Actor {
 
 export type AgentChangeListener = (agentId: string) => void;
 export type KeyStatusListener = (change: { agentId: string; workspaceId: string; status: KeyStatus; previousStatus: KeyStatus; source: KeyStatusSource; keyMask: string | null; at: Date }) => void;
+
+/** A change made by the platform itself (e.g. an experiment promoting a variant), recorded in plan history as such. */
+export interface SystemActor {
+  system: string;
+}
 
 export class AgentService {
   private readonly changeListeners: AgentChangeListener[] = [];
@@ -52,6 +59,36 @@ export class AgentService {
 
   private notifyChanged(agentId: string): void {
     for (const listener of this.changeListeners) listener(agentId);
+  }
+
+  // ---- plan history (billing): one recordPlanChange call per change; see docs/BILLING.md ----
+  private planHistory: PlanHistoryRecorder | undefined;
+
+  usePlanHistory(recorder: PlanHistoryRecorder): void {
+    this.planHistory = recorder;
+  }
+
+  private billingSettingOf(agent: Pick<AgentDocument, 'llm' | 'status'>): BillingSetting {
+    const byok = agent.llm.mode === 'byok';
+    return { mode: agent.llm.mode, plan: byok ? null : agent.llm.plan ?? null, status: agent.status ?? 'active', provider: byok ? agent.llm.provider ?? null : null, model: byok ? agent.llm.model ?? null : null };
+  }
+
+  /**
+   * Records one change of what an agent bills for. Every path that changes an agent's LLM setting or status (the API,
+   * experiment promotion, …) goes through setLlm / patch / create / remove, which call this once.
+   */
+  private async recordPlanChange(kind: PlanChangeKind, agent: Pick<AgentDocument, '_id' | 'workspaceId' | 'name'>, before: Pick<AgentDocument, 'llm' | 'status'> | null, after: Pick<AgentDocument, 'llm' | 'status'> | null, actor: Actor | SystemActor, at: Date): Promise<void> {
+    if (!this.planHistory) return;
+    await this.planHistory.record({
+      workspaceId: agent.workspaceId.toString(),
+      agentId: agent._id.toString(),
+      agentName: agent.name,
+      kind,
+      from: before ? this.billingSettingOf(before) : null,
+      to: after ? this.billingSettingOf(after) : null,
+      actor: 'system' in actor ? { type: 'system', reason: actor.system } : { type: 'user', userId: actor.userId },
+      at,
+    });
   }
 
   isSandboxed(agent: Pick<AgentDocument, 'llm'>): boolean {
@@ -186,6 +223,7 @@ export class AgentService {
       limits: { monthlyTokenCap: null, monthlyBudgetMicros: null },
     });
     this.notifyChanged(agentId.toString());
+    await this.recordPlanChange('created', created, null, created, actor, created.createdAt);
     await this.workspaces.audit({
       workspaceId,
       actorUserId: actor.userId,
@@ -225,12 +263,13 @@ export class AgentService {
     const updated = await this.models.Agent.findOneAndUpdate({ _id: agent._id, workspaceId: agent.workspaceId }, { $set: set }, { new: true }).lean<AgentDocument>();
     if (!updated) throw notFound('Agent');
     this.notifyChanged(agentId);
+    if (input.status !== undefined && input.status !== agent.status) await this.recordPlanChange(input.status === 'paused' ? 'paused' : 'resumed', updated, agent, updated, actor, updated.updatedAt);
     const action = input.limits !== undefined ? 'agent.limits.change' : 'agent.update';
     await this.workspaces.audit({ workspaceId, actorUserId: actor.userId, action, targetType: 'agent', targetId: agentId, changes: input as Record<string, unknown> });
     return this.toPublic(updated);
   }
 
-  async setLlm(workspaceId: string, agentId: string, actor: Actor, input: LlmSettingInput) {
+  async setLlm(workspaceId: string, agentId: string, actor: Actor | (SystemActor & { userId?: undefined }), input: LlmSettingInput) {
     // Builders set up and replace provider keys (they edit agents); "keys" that need admin+ are the agent API keys.
     const agent = await this.load(workspaceId, agentId);
     const llm = this.buildLlmRecord(workspaceId, agentId, input, agent.llm);
@@ -239,9 +278,10 @@ export class AgentService {
     const updated = await this.models.Agent.findOneAndUpdate({ _id: agent._id, workspaceId: agent.workspaceId }, { $set: { llm } }, { new: true }).lean<AgentDocument>();
     if (!updated) throw notFound('Agent');
     this.notifyChanged(agentId);
+    await this.recordPlanChange('llm_changed', updated, agent, updated, actor, updated.updatedAt);
     await this.workspaces.audit({
       workspaceId,
-      actorUserId: actor.userId,
+      actorUserId: actor.userId ?? 'system',
       action: input.mode === 'byok' && input.apiKey ? 'agent.llm.key_replaced' : 'agent.llm.change',
       targetType: 'agent',
       targetId: agentId,
@@ -255,16 +295,20 @@ export class AgentService {
     await this.models.AgentApiKey.deleteMany({ agentId: agent._id });
     await this.models.Agent.deleteOne({ _id: agent._id, workspaceId: agent.workspaceId });
     this.notifyChanged(agentId);
+    await this.recordPlanChange('deleted', agent, agent, null, actor, new Date());
     await this.workspaces.audit({ workspaceId, actorUserId: actor.userId, action: 'agent.delete', targetType: 'agent', targetId: agentId, changes: { name: agent.name } });
   }
 
   /** Part of deleting a workspace: its API keys, then its agents; caches drop them at once. */
   async removeAllInWorkspace(workspaceId: string): Promise<void> {
     const id = new Types.ObjectId(workspaceId);
-    const agentIds = (await this.models.Agent.find({ workspaceId: id }, { _id: 1 }).lean()).map((agent) => agent._id.toString());
+    const agents = await this.models.Agent.find({ workspaceId: id }, { _id: 1, workspaceId: 1, name: 1, llm: 1, status: 1 }).lean<AgentDocument[]>();
+    const agentIds = agents.map((agent) => agent._id.toString());
     await this.models.AgentApiKey.deleteMany({ workspaceId: id });
     await this.models.Agent.deleteMany({ workspaceId: id });
     for (const agentId of agentIds) this.notifyChanged(agentId);
+    const deletedAt = new Date();
+    for (const agent of agents) await this.recordPlanChange('deleted', agent, agent, null, { system: 'workspace deleted' }, deletedAt);
   }
 
   // ---- cost-aware routing (#14): light model, routing setting, opt-out, degradation, consented fallback ----

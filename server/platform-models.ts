@@ -10,6 +10,7 @@ import { createAlertSettingsModels } from './metering/alert-thresholds';
 import { createWebhookModels } from './webhooks/webhook.models';
 import { createKeyHealthModels } from '../agents/key-health.model';
 import { createInviteModels } from './workspaces/invite.model';
+import { createBillingModels } from './metering/billing/statement.models';
 
 export function createModels(connection: Connection) {
   return {
@@ -22,6 +23,7 @@ export function createModels(connection: Connection) {
     ...createWebhookModels(connection),
     ...createKeyHealthModels(connection),
     ...createInviteModels(connection),
+    ...createBillingModels(connection),
   };
 }
 

@@ -43,6 +43,11 @@ import { createAgentsRouter } from './http/routers/agents.router';
 import { createChatRouter } from './http/routers/chat.router';
 import { createOpenAiCompatibleApi } from './http/openai-compatible-api';
 import { createUsageRouter } from './http/routers/usage.router';
+import { PlanHistoryService } from './metering/billing/plan-history';
+import { StatementService, type StatementServiceOptions } from './metering/billing/statement.service';
+import { StatementCloseJob } from './metering/billing/statement-close-job';
+import type { StatementEvents } from './metering/billing/statement-events';
+import { createStatementsRouter } from './http/routers/statements.router';
 import '../server/http/express-request.types';
 // alerts: thresholds, webhooks, key health
 import { AlertThresholds } from './metering/alert-thresholds';
@@ -96,6 +101,8 @@ export interface PlatformOptions {
   keyCheck?: Partial<KeyCheckPolicy> | false;
   /** alerts: how often alerts of past months are resolved (default 60 s). */
   alertSweepIntervalMs?: number;
+  /** Monthly statements: grace after a month's end before it closes; false: no close job (tests close by hand). */
+  statements?: Partial<StatementServiceOptions> & { closeJob?: false | { intervalMs: number } };
 }
 
 export interface Platform {
@@ -117,6 +124,8 @@ export interface Platform {
   url: string;
   /** The Express application (everything but /v1); the API reference test walks its router stack. */
   app: express.Express;
+  /** Monthly statements; `statements.events.onStatementClosed(...)` is the hook for "statement closed" (webhooks). */
+  statements: StatementService & { events: StatementEvents };
   stop(): Promise<void>;
 }
 
@@ -185,6 +194,15 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   // Prices each answer (usage.cost) from the agent's month-to-date tokens; every written rollup keeps it current.
   const monthToDate = new MonthToDateTokens(models);
   meter.onRollupsChanged((changes) => monthToDate.observe(changes));
+  // Billing: plan history recorded by the agent service; statements closed at start-up and on a timer (docs/BILLING.md).
+  const planHistory = new PlanHistoryService(models);
+  agents.usePlanHistory(planHistory);
+  const statements = new StatementService(models, catalog, logger, options.statements);
+  const statementCloseJob = options.statements?.closeJob === false ? undefined : new StatementCloseJob(statements, logger, options.statements?.closeJob?.intervalMs);
+  // alerts: a closed statement is a webhook event.
+  statements.events.onStatementClosed(async (event) => {
+    await webhooks.publishStatementClosed(event);
+  });
   const runner = new AgentRunner({
     catalog,
     templates,
@@ -248,6 +266,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       createActivityRouter(activity, authenticate, requireWorkspaceRole),
       createInvitesRouter(invites, authenticate, requireWorkspaceRole),
       createApiDocsRouter(),
+      createStatementsRouter(statements, planHistory, async (workspaceId) => (await models.Workspace.findById(workspaceId, { name: 1 }).lean())?.name ?? 'Workspace', authenticate, requireWorkspaceRole),
     ],
   });
 
@@ -289,6 +308,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   const alertSweep = setInterval(() => void alerts.resolvePastMonths().catch((error) => logger.warn({ err: error }, 'could not resolve past alerts')), options.alertSweepIntervalMs ?? 60_000);
   alertSweep.unref();
   logger.info({ port: address.port, database: database.mode, sandbox: Boolean(simulator) }, 'Agent Host listening');
+  statementCloseJob?.start();
 
   let stopping: Promise<void> | undefined;
   const drainTimeoutMs = options.drainTimeoutMs ?? 10_000;
@@ -324,6 +344,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       clearInterval(alertSweep);
       await keyHealth.stop();
       await webhookDelivery.stop();
+      await statementCloseJob?.stop();
       await meter.stop();
       inviteMailer.close();
       await closeKeepAliveFetch().catch(() => undefined);
@@ -332,5 +353,5 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       logger.info('Agent Host stopped');
     })());
 
-  return { config, logger, database, models, catalog, meter, agents, usage, alerts, webhooks, webhookDelivery, keyHealth, httpServer, simulator, realtime, url, app, stop };
+  return { config, logger, database, models, catalog, meter, agents, usage, alerts, webhooks, webhookDelivery, keyHealth, httpServer, simulator, realtime, url, app, statements, stop };
 }

@@ -207,20 +207,25 @@ function readResponseFormat(format: NonNullable<SurfaceInput['response_format']>
 }
 
 function readMessages(input: MessageInput[], allowSystem: boolean): ChatMessage[] {
-  const callIds = new Set<string>();
+  let callIds: Set<string> | undefined;
   return input.map((message, index) => {
-    const field = `messages.${index}`;
     const role = message.role === 'developer' ? 'system' : message.role;
+    // The common case, a text message, takes no other branch.
+    if (typeof message.content === 'string' && (role === 'user' || (role === 'assistant' && !message.tool_calls?.length) || (role === 'system' && allowSystem))) {
+      return { role, content: message.content };
+    }
+    const field = `messages.${index}`;
     if (role === 'system' && !allowSystem) throw refuse('VALIDATION_FAILED', 'System messages are not accepted here: the agent has its own instructions.', `${field}.role`);
     const { content, parts } = readContent(message.content, role, field);
     if (role === 'assistant' && message.tool_calls?.length) {
       const toolCalls: ToolCall[] = message.tool_calls.map((call) => ({ id: call.id, name: call.function.name, arguments: call.function.arguments }));
+      callIds ??= new Set();
       for (const call of toolCalls) callIds.add(call.id);
       return { role, content, toolCalls };
     }
     if (role === 'tool') {
       const toolCallId = message.tool_call_id ?? '';
-      if (!callIds.has(toolCallId)) {
+      if (!callIds?.has(toolCallId)) {
         throw refuse('TOOL_CALL_ID_UNKNOWN', `This tool message answers the call "${toolCallId}", which no earlier assistant message made.`, `${field}.tool_call_id`);
       }
       return { role, content, toolCallId };
@@ -228,6 +233,13 @@ function readMessages(input: MessageInput[], allowSystem: boolean): ChatMessage[
     return parts ? { role, content, parts } : { role, content };
   });
 }
+
+const SAMPLING_FIELDS = [
+  ['top_p', 'topP'],
+  ['seed', 'seed'],
+  ['presence_penalty', 'presencePenalty'],
+  ['frequency_penalty', 'frequencyPenalty'],
+] as const;
 
 /**
  * Validated input → the normalized request. `allowSystem`: whether system/developer messages are taken (on /v1;
@@ -263,22 +275,16 @@ export function normalizeChatInput(input: { messages: MessageInput[] } & Surface
       any = true;
     }
   }
-  for (const [field, key] of [
-    ['top_p', 'topP'],
-    ['seed', 'seed'],
-    ['presence_penalty', 'presencePenalty'],
-    ['frequency_penalty', 'frequencyPenalty'],
-  ] as const) {
+  for (const [field, key] of SAMPLING_FIELDS) {
     const value = input[field];
     if (value != null) {
       chat[key] = value;
       any = true;
     }
   }
-  return {
-    messages,
-    ...(any ? { options: chat } : {}),
-    ...(input.user ? { endUser: input.user } : {}),
-    ...(input.metadata && Object.keys(input.metadata).length > 0 ? { metadata: input.metadata } : {}),
-  };
+  const normalized: NormalizedChatInput = { messages };
+  if (any) normalized.options = chat;
+  if (input.user) normalized.endUser = input.user;
+  if (input.metadata && Object.keys(input.metadata).length > 0) normalized.metadata = input.metadata;
+  return normalized;
 }

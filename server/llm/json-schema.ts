@@ -41,8 +41,25 @@ function depthOf(value: unknown, depth = 0): number {
   return deepest;
 }
 
+/**
+ * Checked schemas by their JSON text: an agent's client sends the same tools with every call, and checking one costs
+ * ~100 µs (zod compiles it) against ~2 µs for the lookup. Bounded: cleared when full.
+ */
+const checkedSchemas = new Map<string, string | undefined>();
+const MAX_CHECKED_SCHEMAS = 2_000;
+
 /** Why `schema` is not a usable JSON Schema, or undefined when it is. `objectRoot`: it must describe an object. */
 export function jsonSchemaProblem(schema: unknown, options: { objectRoot?: boolean } = {}): string | undefined {
+  if (typeof schema !== 'object' || schema === null || Array.isArray(schema)) return 'a JSON Schema is a JSON object';
+  const key = `${options.objectRoot ? 'o' : 'a'}${JSON.stringify(schema)}`;
+  if (checkedSchemas.has(key)) return checkedSchemas.get(key);
+  const problem = checkJsonSchema(schema, options);
+  if (checkedSchemas.size >= MAX_CHECKED_SCHEMAS) checkedSchemas.clear();
+  checkedSchemas.set(key, problem);
+  return problem;
+}
+
+function checkJsonSchema(schema: object, options: { objectRoot?: boolean }): string | undefined {
   if (typeof schema !== 'object' || schema === null || Array.isArray(schema)) return 'a JSON Schema is a JSON object';
   if (depthOf(schema) > MAX_DEPTH) return `nested deeper than ${MAX_DEPTH} levels`;
   const shapes = keywordShapes.safeParse(schema);

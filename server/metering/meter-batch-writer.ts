@@ -229,7 +229,7 @@ export class MeterBatchWriter {
 
   /** Stage 2: the group's guarded rollup $inc, then each event's share past the allowance. */
   private async applyGroup(group: RollupGroup): Promise<RollupChange | undefined> {
-    const { increments, tokens: groupTokens, costMicros: groupCost } = sumRollupIncrement(
+    const { increments, tokens: groupTokens, costMicros: groupCost, managedTokens: groupManagedTokens } = sumRollupIncrement(
       group.events.map((item) => ({ event: item.event, fields: derive(item) })),
       group.errorItems.length,
     );
@@ -248,13 +248,14 @@ export class MeterBatchWriter {
       set: { mode: group.mode, plan: group.plan, updatedAt: new Date() },
       groupTokens,
       groupCostMicros: groupCost,
+      groupManagedTokens,
     });
     for (const item of group.errorItems) item.applied = true;
 
     const tokensBefore = after.tokens - groupTokens;
     const { pricing, includedTokens } = splitOverage(
       group.events.map((item) => item.event),
-      tokensBefore,
+      after.managedTokens - groupManagedTokens,
     );
     group.events.forEach((item, index) => {
       const eventPricing = pricing[index];
@@ -273,6 +274,8 @@ export class MeterBatchWriter {
       costBeforeMicros: after.costTotalMicros - groupCost,
       costAfterMicros: after.costTotalMicros,
       budgetMicros: group.budgetMicros,
+      managedTokensBefore: after.managedTokens - groupManagedTokens,
+      managedTokensAfter: after.managedTokens,
     };
   }
 
@@ -288,7 +291,14 @@ export class MeterBatchWriter {
     }
     await Promise.all(
       [...unpricedGroups.entries()].map(async ([groupId, { agentId, month, items }]) => {
-        await applyGuardedOverage(this.models.UsageMonthly, { agentId, month, groupId, ...sumPricing(items.map((item) => item.pricing)) });
+        const byPlan: Record<string, { overageTokens: number; priceTotalMicros: number }> = {};
+        for (const item of items) {
+          if (!item.event.plan) continue;
+          const entry = (byPlan[item.event.plan] ??= { overageTokens: 0, priceTotalMicros: 0 });
+          entry.overageTokens += item.pricing.overageTokens;
+          entry.priceTotalMicros += item.pricing.priceTotalMicros;
+        }
+        await applyGuardedOverage(this.models.UsageMonthly, { agentId, month, groupId, ...sumPricing(items.map((item) => item.pricing)), byPlan });
         for (const item of items) item.rollupPriced = true;
       }),
     );

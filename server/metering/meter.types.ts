@@ -35,6 +35,9 @@ export interface RollupChange {
   costBeforeMicros: number;
   costAfterMicros: number;
   budgetMicros: number | null;
+  /** Billing: the agent-month's managed tokens (what counts against a plan's allowance) before and after the batch. */
+  managedTokensBefore?: number;
+  managedTokensAfter?: number;
 }
 
 /**

@@ -109,6 +109,13 @@ export interface UsageMonthlyDocument {
   /** Cost-aware routing (#14) counters: requests per tier, saved micro-dollars, escalations, degraded and fallback calls. */
   routing?: Partial<Record<'lightRequests' | 'strongRequests' | 'savedMicros' | 'escalations' | 'forced' | 'degradedRequests' | 'fallbackRequests' | 'fallbackTokens', number>>;
   updatedAt: Date;
+  /** Billing (server/billing): tokens of managed events only — what counts against a plan's allowance. */
+  managedTokens?: number;
+  /** Billing: plan id → its managed tokens and the overage priced on them (tokens − overageTokens = allowance used). */
+  byPlan?: Record<string, { tokens?: number; overageTokens?: number; priceMicros?: number }>;
+  /** Billing: BYOK tokens and what the customer's own provider charges for them (shown for information). */
+  byokTokens?: number;
+  byokCostMicros?: number;
 }
 
 export const ALERT_TYPES = [
@@ -214,6 +221,10 @@ const usageMonthlySchema = new Schema<UsageMonthlyDocument>(
     pricedGroups: { type: [String], default: [] },
     routing: { type: Schema.Types.Mixed, default: undefined },
     updatedAt: Date,
+    managedTokens: { type: Number, default: 0 },
+    byPlan: { type: Schema.Types.Mixed, default: {} },
+    byokTokens: { type: Number, default: 0 },
+    byokCostMicros: { type: Number, default: 0 },
   },
   { collection: 'usage_monthly', autoIndex: false, versionKey: false, minimize: false, suppressReservedKeysWarning: true },
 );

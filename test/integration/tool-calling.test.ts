@@ -160,7 +160,7 @@ describe('tool calling, structured output and images (/v1 with the openai SDK)',
     const client = new OpenAI({ apiKey: await createAgentApiKey(platform.url, owner, agent.id), baseURL: `${platform.url}/v1`, maxRetries: 0 });
     // The month so far: 1,999,990 of Starter's 2,000,000 included tokens.
     const { models } = platform.platform;
-    await models.UsageMonthly.collection.insertOne({ agentId: new (require('mongoose').Types.ObjectId)(agent.id), workspaceId: new (require('mongoose').Types.ObjectId)(owner.workspace.id), month: new Date().toISOString().slice(0, 7), tokens: 1_999_990, mode: 'managed', plan: 'starter' });
+    await models.UsageMonthly.collection.insertOne({ agentId: new (require('mongoose').Types.ObjectId)(agent.id), workspaceId: new (require('mongoose').Types.ObjectId)(owner.workspace.id), month: new Date().toISOString().slice(0, 7), tokens: 1_999_990, managedTokens: 1_999_990, mode: 'managed', plan: 'starter' });
     const stream = await client.chat.completions.create({ model: agent.id, messages: [{ role: 'user', content: 'Hello there' }], stream: true, stream_options: { include_usage: true } });
     let usage: any;
     for await (const chunk of stream) if (chunk.usage) usage = chunk.usage;
@@ -186,6 +186,52 @@ describe('tool calling, structured output and images (/v1 with the openai SDK)',
     // A plain call still starts at the primary backend.
     await client.chat.completions.create({ model: agent.id, messages: [{ role: 'user', content: 'Hi' }] });
     expect(platform.simulator.requestCount('minimax')).to.equal(minimaxBefore + 1);
+  });
+
+  it('Groq (groq-sdk), OpenRouter and MiniMax pass tools through the OpenAI wire: a round trip and a streamed call each', async () => {
+    const others = [
+      { provider: 'groq', llm: { mode: 'byok', provider: 'groq', model: 'llama-3.3-70b-versatile', apiKey: 'gsk_test_tools_0001' } },
+      { provider: 'openrouter', llm: { mode: 'byok', provider: 'openrouter', model: 'openai/gpt-4o-mini', apiKey: 'sk-or-v1-test-tools-0001' } },
+      { provider: 'minimax', llm: { mode: 'byok', provider: 'minimax', model: 'MiniMax-M2.5', apiKey: 'minimax-test-tools-0001' } },
+    ] as const;
+    for (const other of others) {
+      const agent = await createAgent(platform.url, owner, other.llm);
+      const client = new OpenAI({ apiKey: await createAgentApiKey(platform.url, owner, agent.id), baseURL: `${platform.url}/v1`, maxRetries: 0 });
+      const messages: OpenAI.Chat.Completions.ChatCompletionMessageParam[] = [{ role: 'user', content: 'What is the weather in Berlin?' }];
+      const first = await client.chat.completions.create({ model: agent.id, messages, tools: [WEATHER_TOOL], tool_choice: { type: 'function', function: { name: 'get_weather' } }, parallel_tool_calls: false });
+      const call = first.choices[0]!.message.tool_calls![0]!;
+      if (call.type !== 'function') throw new Error('not a function call');
+      expect(JSON.parse(call.function.arguments), other.provider).to.deep.equal({ city: 'Berlin', unit: 'celsius' });
+      const sent = platform.simulator.lastRequest(other.provider)!.body as Record<string, any>;
+      expect(sent.tool_choice, other.provider).to.deep.equal({ type: 'function', function: { name: 'get_weather' } });
+      expect(sent.parallel_tool_calls, other.provider).to.equal(false);
+      messages.push(first.choices[0]!.message, { role: 'tool', tool_call_id: call.id, content: 'rainy' });
+      const second = await client.chat.completions.create({ model: agent.id, messages, tools: [WEATHER_TOOL] });
+      expect(second.choices[0]!.message.content, other.provider).to.contain('rainy');
+      const streamed = await client.chat.completions.stream({ model: agent.id, messages: [{ role: 'user', content: 'Check the weather in Rome' }], tools: [WEATHER_TOOL] }).finalChatCompletion();
+      const streamedCall = streamed.choices[0]!.message.tool_calls![0]!;
+      expect(streamedCall.type === 'function' && JSON.parse(streamedCall.function.arguments), other.provider).to.deep.equal({ city: 'Rome', unit: 'celsius' });
+    }
+  });
+
+  it('Anthropic: a stream cut inside a tool_use block (input_json_delta) is metered as a partial tool call', async () => {
+    const agent = await createAgent(platform.url, owner, { mode: 'byok', provider: 'anthropic', model: 'claude-haiku-4-5', apiKey: 'sk-ant-test-tools-cut-0001' });
+    const key = await createAgentApiKey(platform.url, owner, agent.id);
+    // content_block_start (id, name), one input_json_delta, then the connection drops.
+    platform.simulator.faults.script('anthropic', [{ kind: 'cut', afterChunks: 2 }], { apiKey: 'sk-ant-test-tools-cut-0001' });
+    const response = await api(platform.url, 'POST', '/v1/chat/completions', {
+      headers: { authorization: `Bearer ${key}` },
+      body: { model: agent.id, stream: true, messages: [{ role: 'user', content: 'What is the weather in Oslo?' }], tools: [WEATHER_TOOL] },
+    });
+    const chunks = response.text.split('\n\n').filter((block) => block.startsWith('data: {')).map((block) => JSON.parse(block.slice(6)));
+    const toolDeltas = chunks.flatMap((chunk) => chunk.choices?.[0]?.delta?.tool_calls ?? []);
+    expect(toolDeltas.map((delta: any) => delta.index)).to.deep.equal([0, 0]);
+    expect(toolDeltas[0].id).to.match(/^toolu_/);
+    expect(toolDeltas[1].function.arguments).to.equal('{"city":"Osl');
+    expect(chunks.at(-1).error).to.exist;
+    const events = await meterEvents(platform, agent.id);
+    expect(events).to.have.length(1);
+    expect(events[0]!).to.deep.include({ status: 'partial', usageSource: 'estimated', requestType: 'tool' });
   });
 
   it('a stream cut in the middle of tool-call arguments is metered from an estimate and flagged partial', async () => {

@@ -75,6 +75,7 @@ export async function startTestPlatform(options: TestPlatformOptions = {}): Prom
     // The background key checker would add provider calls to tests that count them: only the tests that want it run it.
     keyCheck: options.keyCheck ?? false,
     alertSweepIntervalMs: options.alertSweepIntervalMs,
+    statements: options.statements,
   });
   return {
     platform,

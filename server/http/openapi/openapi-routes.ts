@@ -109,6 +109,15 @@ export const API_ROUTES: ApiRoute[] = [
   { method: 'get', path: `${WS}/usage/today`, tag: 'Usage', summary: 'Today (UTC) by hour', auth: 'user', role: 'viewer', query: usageTodayQuerySchema },
   { method: 'get', path: `${AGENT}/usage`, tag: 'Usage', summary: "One agent's month: daily, by model", auth: 'user', role: 'viewer', query: monthQuerySchema },
 
+  // Billing: plan history and monthly statements (#13; docs/BILLING.md)
+  { method: 'get', path: `${WS}/statements`, tag: 'Statements', summary: 'Closed monthly statements of the workspace', auth: 'user', role: 'owner' },
+  { method: 'get', path: `${WS}/statements/preview`, tag: 'Statements', summary: "The current month's statement so far (not closed)", auth: 'user', role: 'owner' },
+  { method: 'get', path: `${WS}/statements/:month`, tag: 'Statements', summary: 'One closed statement (line items per agent, totals, number)', auth: 'user', role: 'owner' },
+  { method: 'get', path: `${WS}/statements/:month/statement.json`, tag: 'Statements', summary: 'The statement as a JSON download', auth: 'user', role: 'owner' },
+  { method: 'get', path: `${WS}/statements/:month/statement.csv`, tag: 'Statements', summary: 'The statement as CSV (agent names, plan-fee lines)', auth: 'user', role: 'owner', produces: 'text/csv' },
+  { method: 'get', path: `${WS}/statements/:month/statement.html`, tag: 'Statements', summary: 'The printable statement page', auth: 'user', role: 'owner', produces: 'text/html' },
+  { method: 'get', path: `${AGENT}/plan-history`, tag: 'Statements', summary: "Every change of the agent's LLM setting, pause and resume, with time and actor", auth: 'user', role: 'viewer' },
+
   // Cost-aware routing (#14)
   { method: 'put', path: `${AGENT}/routing`, tag: 'Routing', summary: 'Routing setting: off / quality / balanced / savings, opt-out, degradation, consented fallback', auth: 'user', role: 'builder', body: routingSettingsSchema },
   { method: 'put', path: `${AGENT}/llm/light`, tag: 'Routing', summary: "Set the agent's light model (BYOK: its own provider, model and sealed key)", auth: 'user', role: 'builder', body: lightModelSchema },
