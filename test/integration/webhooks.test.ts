@@ -199,6 +199,20 @@ describe('webhooks', function () {
     expect(event.data.statement).to.deep.equal({ id: 'st_test_1', number: 'AH-2026-10-0001', month: '2026-10', amountDueUsd: 12.345678, closedAt: '2026-11-01T00:05:00.000Z' });
   });
 
+  it('closing a month\'s statement (the statements service) sends statement.closed to the workspace\'s endpoint', async () => {
+    // A workspace of its own: the restart above already closed last month's statements of the existing ones.
+    const billed = await registerUser(platform.url);
+    const created = await hooks('', 'POST', { url: receiver.url, events: ['statement.closed'] }, billed);
+    receiver.answerWith([]);
+    const lastMonth = new Date(Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth() - 1, 10)).toISOString().slice(0, 7);
+    const { closed } = await platform.platform.statements.close(billed.workspace.id, lastMonth);
+    expect(closed).to.equal(true);
+    const deliveries = await waitFor(() => hooks(`/${created.body.id}/deliveries`, 'GET', undefined, billed), (response) => response.body[0]?.status === 'delivered');
+    expect(deliveries.body.map((row: { eventType: string }) => row.eventType)).to.deep.equal(['statement.closed']);
+    const event = JSON.parse(receiver.received.at(-1)!.body);
+    expect(event.data.statement.month).to.equal(lastMonth);
+  });
+
   it('vault:rotate re-seals webhook signing secrets under the newest master key; the secret stays the same', async () => {
     const newer = `hooks2:${crypto.randomBytes(32).toString('base64')}`;
     const rotatedVault = await createVault(parseVaultKeys(`${vaultKeys},${newer}`));
