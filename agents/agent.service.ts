@@ -16,6 +16,7 @@ import type { WorkspaceService } from '../server/workspaces/workspace.service';
 import type { Role } from '../server/workspaces/workspace.model';
 import type { AgentCacheSetting, AgentDocument, AgentLlmRecord, AgentPromptTemplateRecord, KeyStatus } from './agent.model';
 import type { TemplateService } from './template.service';
+import type { KeyStatusSource } from './key-health.model';
 import type { LlmSettingInput, PatchAgentInput } from './agent.schemas';
 import { assertPlausibleProviderKey } from '../server/llm/providers/provider-key-format';
 // Cost-aware routing (#14)
@@ -31,6 +32,7 @@ export interface Actor {
 }
 
 export type AgentChangeListener = (agentId: string) => void;
+export type KeyStatusListener = (change: { agentId: string; workspaceId: string; status: KeyStatus; previousStatus: KeyStatus; source: KeyStatusSource; keyMask: string | null; at: Date }) => void;
 
 /** A change made by the platform itself (e.g. an experiment promoting a variant), recorded in plan history as such. */
 export interface SystemActor {
@@ -39,6 +41,7 @@ export interface SystemActor {
 
 export class AgentService {
   private readonly changeListeners: AgentChangeListener[] = [];
+  private readonly keyStatusListeners: KeyStatusListener[] = [];
 
   constructor(
     private readonly models: AgentModels,
@@ -121,7 +124,9 @@ export class AgentService {
         monthlyTokenCap: agent.limits?.monthlyTokenCap ?? null,
         monthlyBudgetUsd: agent.limits?.monthlyBudgetMicros == null ? null : microsToUsd(agent.limits.monthlyBudgetMicros),
         endUserMonthlyTokenCap: agent.limits?.endUserMonthlyTokenCap ?? null,
+        monthlyOverageBudgetUsd: agent.limits?.monthlyOverageBudgetMicros == null ? null : microsToUsd(agent.limits.monthlyOverageBudgetMicros),
       },
+      alertThresholds: agent.alertThresholds ?? null,
       sandbox: this.isSandboxed(agent),
       routing: publicRouting(agent, this.catalog),
       createdAt: agent.createdAt.toISOString(),
@@ -258,6 +263,13 @@ export class AgentService {
         set['limits.monthlyBudgetMicros'] = input.limits.monthlyBudgetUsd === null ? null : usdToMicros(input.limits.monthlyBudgetUsd);
       }
       if (input.limits.endUserMonthlyTokenCap !== undefined) set['limits.endUserMonthlyTokenCap'] = input.limits.endUserMonthlyTokenCap;
+      if (input.limits.monthlyOverageBudgetUsd !== undefined) {
+        set['limits.monthlyOverageBudgetMicros'] = input.limits.monthlyOverageBudgetUsd === null ? null : usdToMicros(input.limits.monthlyOverageBudgetUsd);
+      }
+    }
+    if (input.alertThresholds !== undefined) {
+      if (actor.role !== 'owner' && actor.role !== 'admin') throw forbidden('Only workspace owners and admins can change alert thresholds.');
+      set.alertThresholds = input.alertThresholds;
     }
     if (Object.keys(set).length === 0) return this.toPublic(agent);
     const updated = await this.models.Agent.findOneAndUpdate({ _id: agent._id, workspaceId: agent.workspaceId }, { $set: set }, { new: true }).lean<AgentDocument>();
@@ -393,9 +405,24 @@ export class AgentService {
     return this.toPublic(updated);
   }
 
-  async recordKeyStatus(agentId: string, status: KeyStatus): Promise<void> {
-    await this.models.Agent.updateOne({ _id: new Types.ObjectId(agentId), 'llm.mode': 'byok' }, { $set: { 'llm.keyStatus': status, 'llm.keyCheckedAt': new Date() } });
+  async recordKeyStatus(agentId: string, status: KeyStatus, source: KeyStatusSource = 'call'): Promise<void> {
+    const at = new Date();
+    // The record before the change tells whether the status changed (key-health.service.ts keeps that history).
+    const before = await this.models.Agent.findOneAndUpdate(
+      { _id: new Types.ObjectId(agentId), 'llm.mode': 'byok' },
+      { $set: { 'llm.keyStatus': status, 'llm.keyCheckedAt': at } },
+      { new: false, projection: { workspaceId: 1, 'llm.keyStatus': 1, 'llm.keyMask': 1 } },
+    ).lean<Pick<AgentDocument, '_id' | 'workspaceId' | 'llm'>>();
     this.notifyChanged(agentId);
+    const previous = before ? before.llm.keyStatus ?? 'unchecked' : undefined;
+    if (before && previous !== status) {
+      for (const listener of this.keyStatusListeners) listener({ agentId, workspaceId: before.workspaceId.toString(), status, previousStatus: previous!, source, keyMask: before.llm.keyMask ?? null, at });
+    }
+  }
+
+  /** alerts: the key status history listens here (one call per actual change of a BYOK key's status). */
+  onKeyStatusChanged(listener: KeyStatusListener): void {
+    this.keyStatusListeners.push(listener);
   }
 
   // ---- agent API keys (/v1) ----

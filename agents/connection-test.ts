@@ -6,6 +6,7 @@ import type { AgentDocument, KeyStatus } from './agent.model';
 import type { ByokCredential, KeyHealth, ProviderRouting } from './agent-ports';
 import type { RunTargetResolver } from './run-targets';
 import type { RunFailures } from './run-failures';
+import type { KeyStatusSource } from './key-health.model';
 
 export interface ConnectionTestResult {
   ok: boolean;
@@ -26,6 +27,7 @@ const KEY_STATUS_MESSAGES: Record<KeyStatus, string> = {
 export async function testConnection(
   dependencies: { targets: RunTargetResolver; routing: ProviderRouting; keyHealth: KeyHealth; failures: RunFailures },
   agent: AgentDocument,
+  source: KeyStatusSource = 'connection_test',
 ): Promise<ConnectionTestResult> {
   const startedAt = Date.now();
   const took = () => Date.now() - startedAt;
@@ -48,8 +50,9 @@ export async function testConnection(
     const kind = isLlmCallError(error) ? error.kind : 'network';
     status = kind === 'auth' ? 'invalid' : kind === 'rate_limit' ? 'rate_limited' : kind === 'quota' ? 'quota_exceeded' : 'unreachable';
   }
-  await dependencies.keyHealth.recordKeyStatus(agent._id.toString(), status);
+  await dependencies.keyHealth.recordKeyStatus(agent._id.toString(), status, source);
   if (status === 'invalid') await dependencies.failures.raiseKeyAlert(agent, 'key_invalid');
   if (status === 'quota_exceeded') await dependencies.failures.raiseKeyAlert(agent, 'provider_quota_exceeded');
+  if (status === 'rate_limited' && source === 'background_check') await dependencies.failures.raiseKeyAlert(agent, 'key_rate_limited');
   return { ok: status === 'valid' || status === 'rate_limited', status, message: KEY_STATUS_MESSAGES[status], latencyMs: took() };
 }

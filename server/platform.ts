@@ -58,6 +58,14 @@ import { ModelComparison } from '../agents/model-comparison';
 import { UsageSplitsService } from './metering/usage-splits.service';
 import { createExperimentsRouter } from './http/routers/experiments.router';
 import '../server/http/express-request.types';
+// alerts: thresholds, webhooks, key health
+import { AlertThresholds } from './metering/alert-thresholds';
+import { recentlyUsedByokAgents } from './metering/recent-usage';
+import { WebhookService } from './webhooks/webhook.service';
+import { WebhookDeliveryWorker, type DeliveryPolicy } from './webhooks/webhook-delivery.worker';
+import { KeyHealthService, type KeyCheckPolicy } from '../agents/key-health.service';
+import { createAlertsSettingsRouter } from './http/routers/alerts-settings.router';
+import { createKeyHealthRouter } from './http/routers/key-health.router';
 // Cost-aware routing (#14)
 import { createRoutingRouter } from './http/routers/routing.router';
 import { LimitHeadroom } from './metering/limit-headroom';
@@ -106,6 +114,12 @@ export interface PlatformOptions {
   runMigrationsOnStart?: boolean;
   /** How long stop() lets in-flight requests finish before it cuts them (default 10 s). */
   drainTimeoutMs?: number;
+  /** alerts: webhook retry policy (tests use short delays). */
+  webhookDelivery?: Partial<DeliveryPolicy>;
+  /** alerts: the background key checker's policy; false turns it off. */
+  keyCheck?: Partial<KeyCheckPolicy> | false;
+  /** alerts: how often alerts of past months are resolved (default 60 s). */
+  alertSweepIntervalMs?: number;
   /** Monthly statements: grace after a month's end before it closes; false: no close job (tests close by hand). */
   statements?: Partial<StatementServiceOptions> & { closeJob?: false | { intervalMs: number } };
   /** Abuse limits of published chats (publish). */
@@ -121,6 +135,10 @@ export interface Platform {
   meter: MeterService;
   agents: AgentService;
   usage: UsageService;
+  alerts: AlertService;
+  webhooks: WebhookService;
+  webhookDelivery: WebhookDeliveryWorker;
+  keyHealth: KeyHealthService;
   httpServer: http.Server;
   simulator: SimulatorHandle | undefined;
   realtime: Realtime;
@@ -177,7 +195,20 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   }
   const limits = new LimitsService(models);
   const endUserLimits = new EndUserLimitsService(models);
-  const alerts = new AlertService(models, logger);
+  const alertThresholds = new AlertThresholds(models);
+  const alerts = new AlertService(models, logger, alertThresholds);
+  const webhooks = new WebhookService(models, vault, { allowPrivate: config.allowPrivateWebhookUrls });
+  const webhookDelivery = new WebhookDeliveryWorker(models, vault, logger, { allowPrivate: config.allowPrivateWebhookUrls, policy: options.webhookDelivery });
+  webhooks.onPublished(() => webhookDelivery.kick());
+  alerts.onAlertEvent((event) => {
+    void webhooks.publish({ type: event.type, workspaceId: event.workspaceId, id: `${event.type}:${event.alert.id}`, data: { alert: event.alert } })
+      .catch((error) => logger.warn({ err: error }, 'could not queue webhook deliveries'));
+  });
+  agents.onAgentChanged((agentId) => {
+    alertThresholds.agentChanged(agentId);
+    void alerts.resolveForAgent(agentId).catch((error) => logger.warn({ err: error, agentId }, 'could not resolve alerts'));
+  });
+  workspaces.onWorkspaceDeleting((workspaceId) => webhooks.removeAllInWorkspace(workspaceId));
   // Usage reads reuse a workspace's agent list for 2 s (local changes drop it); with several instances (Redis) they
   // could miss another instance's change, so they read it every time.
   const usage = new UsageService(models, catalog, { agentListCacheMs: config.redisUrl ? 0 : 2_000 });
@@ -202,6 +233,10 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     catalog,
     templates,
     drainMeter: (timeoutMs) => meter.drain(timeoutMs),
+  });
+  // alerts: a closed statement is a webhook event.
+  statements.events.onStatementClosed(async (event) => {
+    await webhooks.publishStatementClosed(event);
   });
   const runner = new AgentRunner({
     catalog,
@@ -233,6 +268,17 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     void models.Agent.exists({ _id: agentId }).then((exists) => (exists ? undefined : conversations.removeForAgents([new Types.ObjectId(agentId)]))).catch(() => undefined);
   });
   const visitorLimits = new VisitorLimits(models, { ...DEFAULT_PUBLIC_CHAT_LIMITS, ...options.publicChatLimits }, (agentId, visitorId) => endUserLimits.tokensToday(agentId, visitorId));
+  const keyCheckPolicy = options.keyCheck === false || config.keyCheckIntervalHours === 0 ? undefined : { intervalMs: config.keyCheckIntervalHours * 3_600_000, ...options.keyCheck };
+  const keyHealth = new KeyHealthService(
+    {
+      models,
+      recentlyUsedByokAgents: (since) => recentlyUsedByokAgents(models, since),
+      checkKey: (agent, source) => runner.testConnection(agent, source),
+      logger,
+    },
+    keyCheckPolicy,
+  );
+  agents.onKeyStatusChanged(keyHealth.recordChange);
 
   // Activity log, invites, usage views (experience-b)
   const activity = new ActivityService(models);
@@ -262,6 +308,8 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       createChatRouter(agents, runner, authenticate, requireWorkspaceRole),
       createUsageViewsRouter(usageViews, catalog, authenticate, requireWorkspaceRole),
       createUsageRouter(usage, alerts, authenticate, requireWorkspaceRole),
+      createAlertsSettingsRouter(alertThresholds, webhooks, authenticate, requireWorkspaceRole),
+      createKeyHealthRouter(keyHealth, authenticate, requireWorkspaceRole),
       createRoutingRouter(agents, usage, authenticate, requireWorkspaceRole),
       // experience-b
       createActivityRouter(activity, authenticate, requireWorkspaceRole),
@@ -316,6 +364,11 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   });
   const address = httpServer.address() as AddressInfo;
   const url = `http://127.0.0.1:${address.port}`;
+  // Background work off the request path: webhook deliveries, key checks, alerts of months that ended.
+  webhookDelivery.start();
+  if (keyCheckPolicy) keyHealth.start();
+  const alertSweep = setInterval(() => void alerts.resolvePastMonths().catch((error) => logger.warn({ err: error }, 'could not resolve past alerts')), options.alertSweepIntervalMs ?? 60_000);
+  alertSweep.unref();
   logger.info({ port: address.port, database: database.mode, sandbox: Boolean(simulator) }, 'Agent Host listening');
   statementCloseJob?.start();
 
@@ -350,6 +403,9 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       // A call whose client left is aborted, but its metering finishes a moment later: wait for it before flushing.
       if (!(await runner.whenIdle(5_000))) logger.error({ calls: runner.callsInFlight }, 'calls still in flight at shutdown; their meter events may be missing');
       livePublisher.close();
+      clearInterval(alertSweep);
+      await keyHealth.stop();
+      await webhookDelivery.stop();
       await statementCloseJob?.stop();
       await meter.stop();
       inviteMailer.close();
@@ -359,5 +415,5 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       logger.info('Agent Host stopped');
     })());
 
-  return { config, logger, database, models, catalog, meter, agents, usage, httpServer, simulator, realtime, url, app, statements, stop };
+  return { config, logger, database, models, catalog, meter, agents, usage, alerts, webhooks, webhookDelivery, keyHealth, httpServer, simulator, realtime, url, app, statements, stop };
 }

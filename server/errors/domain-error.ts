@@ -54,6 +54,9 @@ export const ERROR_CODES = [
   'PROVIDER_UNAVAILABLE',
   'METER_BACKLOG_FULL',
   'CLIENT_CLOSED_REQUEST',
+  // Alerts and webhooks
+  'UNSAFE_WEBHOOK_URL',
+  'TOO_MANY_WEBHOOKS',
   // Activity log and invites (experience-b)
   'INVALID_DATE_RANGE',
   'INVALID_CURSOR',

@@ -51,6 +51,9 @@ export const HTTP_STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
   PROVIDER_UNAVAILABLE: 503,
   METER_BACKLOG_FULL: 503,
   CLIENT_CLOSED_REQUEST: 499,
+  // Alerts and webhooks
+  UNSAFE_WEBHOOK_URL: 400,
+  TOO_MANY_WEBHOOKS: 400,
   // Activity log and invites (experience-b)
   INVALID_DATE_RANGE: 400,
   INVALID_CURSOR: 400,

@@ -21,6 +21,8 @@ import { conversationQuerySchema, endUserQuerySchema, playgroundTurnSchema, reco
 import { publishingSettingsSchema, visitorChatSchema } from '../../../agents/publishing.schemas';
 import { createWorkspaceTemplateSchema, patchWorkspaceTemplateSchema } from '../../../agents/workspace-template.service';
 import { cacheSettingSchema, compareSchema, createExperimentSchema, experimentActionSchema, feedbackSchema, promoteSchema } from '../../../agents/experiment.schemas';
+import { alertSettingsSchema } from '../routers/alerts-settings.router';
+import { createWebhookSchema } from '../../webhooks/webhook.service';
 
 export type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete' | 'options';
 
@@ -176,6 +178,16 @@ export const API_ROUTES: ApiRoute[] = [
   { method: 'get', path: `${WS}/alerts`, tag: 'Alerts', summary: 'Alerts of the workspace', auth: 'user', role: 'viewer' },
   { method: 'post', path: `${WS}/alerts/read-all`, tag: 'Alerts', summary: 'Mark every alert read', auth: 'user', role: 'viewer' },
   { method: 'post', path: `${WS}/alerts/:alertId/read`, tag: 'Alerts', summary: 'Mark one alert read', auth: 'user', role: 'viewer' },
+  // Alert thresholds, webhooks, key health (#13 items 4, 5)
+  { method: 'get', path: `${WS}/alert-settings`, tag: 'Alerts', summary: "The workspace's alert thresholds (default 80 and 100 %)", auth: 'user', role: 'viewer' },
+  { method: 'put', path: `${WS}/alert-settings`, tag: 'Alerts', summary: 'Set the alert thresholds (1–5 whole percentages 1–100; null: the default)', auth: 'user', role: 'admin', body: alertSettingsSchema },
+  { method: 'get', path: `${WS}/webhooks`, tag: 'Webhooks', summary: 'Webhook endpoints (never their secret)', auth: 'user', role: 'admin' },
+  { method: 'post', path: `${WS}/webhooks`, tag: 'Webhooks', summary: 'Register an HTTPS endpoint for alert and statement events; the signing secret is in this answer only', auth: 'user', role: 'admin', body: createWebhookSchema, status: 201 },
+  { method: 'get', path: `${WS}/webhooks/:webhookId`, tag: 'Webhooks', summary: 'One webhook endpoint', auth: 'user', role: 'admin' },
+  { method: 'delete', path: `${WS}/webhooks/:webhookId`, tag: 'Webhooks', summary: 'Delete an endpoint and its delivery log', auth: 'user', role: 'admin', status: 204 },
+  { method: 'get', path: `${WS}/webhooks/:webhookId/deliveries`, tag: 'Webhooks', summary: 'The delivery log: attempts, answers, next retry', auth: 'user', role: 'admin' },
+  { method: 'post', path: `${WS}/webhooks/:webhookId/test`, tag: 'Webhooks', summary: 'Queue a webhook.test event to this endpoint', auth: 'user', role: 'admin', status: 202 },
+  { method: 'get', path: `${AGENT}/key-health`, tag: 'Agents', summary: "The history of the agent's own key status (calls, background checks, connection tests)", auth: 'user', role: 'viewer' },
 
   // OpenAI-compatible API (served before Express, on node:http)
   { method: 'post', path: '/v1/chat/completions', tag: 'OpenAI-compatible', summary: 'Chat Completions for the agent behind the key (JSON or SSE)', auth: 'agentKey', body: completionRequestSchema },

@@ -8,6 +8,7 @@ import { can } from '../../session';
 import type { KeyStatus } from '../../types';
 import { summaryItem } from '../common';
 import type { Context } from './tab-context';
+import { keyHealthLine } from './key-health-line';
 import { renderRoutingPanel } from './routing-panel';
 
 /** The routing section's live subscription per tab panel, ended when the tab is drawn again or left (#14). */
@@ -78,6 +79,7 @@ export function renderSetting(target: HTMLElement, context: Context): () => void
         summaryItem('Key status', keyStatus),
         llm.baseUrl ? summaryItem('Base URL', h('code', null, llm.baseUrl)) : null,
       ),
+      keyHealthLine(context.workspace, context.agent.id),
       can('builder') ? h('div', { class: 'row' }, test, testMessage.element) : null,
     );
   }

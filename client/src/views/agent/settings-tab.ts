@@ -5,6 +5,7 @@ import { clearFieldErrors, errorMessage, field, formMessage, input, showFieldErr
 import { navigate } from '../../router';
 import { can } from '../../session';
 import type { Context } from './tab-context';
+import { alertSection } from './alert-section';
 
 export function renderSettings(target: HTMLElement, context: Context): void {
   const agent = context.agent;
@@ -54,7 +55,9 @@ export function renderSettings(target: HTMLElement, context: Context): void {
   const current = isByok ? agent.limits.monthlyBudgetUsd : agent.limits.monthlyTokenCap;
   limitInput.value = current === null ? '' : String(current);
   const limit = field(isByok ? 'Monthly budget (USD)' : 'Hard monthly token cap', limitInput, {
-    hint: isByok ? 'Calls stop when the estimated provider cost reaches this. Empty = no budget.' : 'Calls stop at this many tokens in a month, so there is no overage beyond it. Empty = no cap.',
+    hint: isByok
+      ? 'Near this amount answers get shorter to fit what is left; then calls stop until next month. Empty = no budget.'
+      : 'Near this many tokens in a month answers get shorter to fit; then calls stop, so there is no overage beyond it. Empty = no cap.',
   });
   const limitMessage = formMessage();
   const saveLimit = h('button', { type: 'submit', class: 'btn btn-primary' }, 'Save limit');
@@ -76,6 +79,7 @@ export function renderSettings(target: HTMLElement, context: Context): void {
     }
   });
   sections.push(h('section', { class: 'card section' }, h('h2', { class: 'section-title' }, 'Limits'), limitForm));
+  sections.push(alertSection(context));
 
   if (editable) {
     const statusMessage = formMessage();
