@@ -35,6 +35,8 @@ export interface ProviderRouting {
   byok(provider: ProviderId, credential: ByokCredential, customBaseUrl: string | undefined): RouteEndpoint;
   pooled(provider: ProviderId): RouteEndpoint | undefined;
   checkKey(target: RouteTarget & { credential: ByokCredential }): Promise<void>;
+  /** experience (#18): a sandbox key's calls on the built-in simulator; undefined when no simulator runs. */
+  sandboxByok(provider: ProviderId, credential: ByokCredential): RouteEndpoint | undefined;
 }
 
 /** The post-call hook: every attempt that produced tokens is one meter event (server/metering/meter.service.ts). */

@@ -16,6 +16,7 @@ import { CallMetering } from './run-metering';
 import { RunFailures, keyRejected } from './run-failures';
 import { testConnection, type ConnectionTestResult } from './connection-test';
 import type { KeyStatusSource } from './key-health.model';
+import type { ProviderOutages } from './provider-outages';
 // Cost-aware routing (#14)
 import type { RouteDecision, RoutingTier } from '../server/llm/prompt-router';
 import { RoutingStickiness } from '../server/llm/routing-stickiness';
@@ -97,6 +98,8 @@ export interface AgentRunnerDependencies {
   logger: Logger;
   /** LLM_DEADLINE_MS: one call's whole budget, retries and failover included. */
   deadlineMs: number;
+  /** experience (#18): recent provider outages per agent, for its health. */
+  outages?: ProviderOutages;
   /** Month-to-date tokens, to price each answer (usage.cost); without it managed answers carry no price. */
   monthToDate?: MonthToDate;
   // Cost-aware routing (#14): the conversation memory (default: a fresh one) and the limit reading for degradation.
@@ -343,6 +346,6 @@ export class AgentRunner {
   }
 
   testConnection(agent: AgentDocument, source?: KeyStatusSource): Promise<ConnectionTestResult> {
-    return testConnection({ targets: this.targets, routing: this.dependencies.routing, keyHealth: this.dependencies.keyHealth, failures: this.failures }, agent, source);
+    return testConnection({ targets: this.targets, routing: this.dependencies.routing, keyHealth: this.dependencies.keyHealth, failures: this.failures, catalog: this.dependencies.catalog }, agent, source);
   }
 }

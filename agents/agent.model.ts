@@ -23,6 +23,8 @@ export interface AgentLlmRecord {
   keyCheckedAt?: Date | null;
   /** alerts: when the background checker may check this key next (key-health.service.ts). */
   keyNextCheckAt?: Date | null;
+  /** experience (#18): a sandbox key (agents/byok-sandbox.ts): calls go to the built-in simulator. */
+  sandboxKey?: boolean | null;
   /** Cost-aware routing (#14): a BYOK agent's second, cheaper model for easy requests, with its own sealed key. */
   light?: AgentLightModelRecord | null;
 }
@@ -142,6 +144,7 @@ const agentSchema = new Schema<AgentDocument>(
       keyStatus: { type: String, enum: [...KEY_STATUSES, null], default: null },
       keyCheckedAt: { type: Date, default: null },
       keyNextCheckAt: { type: Date, default: null },
+      sandboxKey: { type: Boolean, default: null },
       light: { type: Schema.Types.Mixed, default: null },
     },
     limits: {

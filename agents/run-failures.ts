@@ -5,13 +5,14 @@ import type { Logger } from '../server/logger';
 import { LlmCallError, isLlmCallError } from '../server/llm/llm-call.error';
 import type { AgentDocument } from './agent.model';
 import type { AgentAlerts, KeyHealth } from './agent-ports';
+import type { ProviderOutages } from './provider-outages';
 
 const providerUnavailable = () => new DomainError('PROVIDER_UNAVAILABLE', 'The AI provider is unavailable right now. Please try again shortly.');
 
 export const keyRejected = () => new DomainError('PROVIDER_KEY_INVALID', "The provider rejected this agent's API key. Replace the key in the agent's LLM settings.");
 
 export class RunFailures {
-  constructor(private readonly dependencies: { keyHealth: KeyHealth; alerts: AgentAlerts; logger: Logger }) {}
+  constructor(private readonly dependencies: { keyHealth: KeyHealth; alerts: AgentAlerts; logger: Logger; outages?: ProviderOutages }) {}
 
   async toDomainError(error: unknown, agent: AgentDocument): Promise<DomainError> {
     // Ours, also when it surfaces inside a provider failure (the SSRF guard refusing at connect time).
@@ -46,6 +47,7 @@ export class RunFailures {
       case 'aborted':
         return new DomainError('CLIENT_CLOSED_REQUEST', 'The request was cancelled.');
       default:
+        this.dependencies.outages?.recordFailure(agent._id.toString());
         return providerUnavailable();
     }
   }

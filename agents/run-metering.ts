@@ -9,6 +9,7 @@ import { applicableLimit, PlanLimitReachedError } from '../server/metering/limit
 import type { AgentDocument } from './agent.model';
 import type { AgentAlerts, EndUserLimits, EndUserReservation, KeyHealth, MonthToDate, Reservation, UsageLimits, UsageMeter } from './agent-ports';
 import { raiseLimitAlert } from './limit-alerts';
+import type { ProviderOutages } from './provider-outages';
 import type { MeterRouting } from '../server/metering/metering.models';
 import type { RouteDecision } from '../server/llm/prompt-router';
 
@@ -31,7 +32,7 @@ export class CallMetering {
   private answerCostUnknown = false;
 
   constructor(
-    private readonly dependencies: { catalog: Catalog; meter: UsageMeter; limits: UsageLimits; keyHealth: KeyHealth; logger: Logger; monthToDate?: MonthToDate; endUserLimits?: EndUserLimits },
+    private readonly dependencies: { catalog: Catalog; meter: UsageMeter; limits: UsageLimits; keyHealth: KeyHealth; logger: Logger; monthToDate?: MonthToDate; endUserLimits?: EndUserLimits; outages?: ProviderOutages },
     private readonly call: {
       agent: AgentDocument;
       requestId: string;
@@ -237,6 +238,7 @@ export class CallMetering {
       this.endUserReservationSettled = true;
       await this.dependencies.endUserLimits?.release(this.call.endUserReservation).catch((error) => this.dependencies.logger.warn({ err: error }, 'could not release end-user reservation'));
     }
+    if (!failed) this.dependencies.outages?.recordSuccess(agent._id.toString());
     if (failed) {
       this.dependencies.meter.recordError({ workspaceId: agent.workspaceId.toString(), agentId: agent._id.toString(), mode: agent.llm.mode, plan: agent.llm.plan ?? null, timestamp: new Date() });
     } else if (agent.llm.mode === 'byok' && agent.llm.keyStatus !== 'valid' && !this.route.fallbackPlan) {

@@ -23,6 +23,11 @@ import { createWorkspaceAccess } from './http/middleware/workspace-access.middle
 import { TemplateService } from '../agents/template.service';
 import { AgentService } from '../agents/agent.service';
 import { AgentRunner } from '../agents/agent-runner';
+import { isByokSandboxAvailable } from '../agents/byok-sandbox';
+import { ProviderOutages } from '../agents/provider-outages';
+import { AgentHealthService } from '../agents/agent-health';
+import { KeyPretest } from '../agents/key-pretest';
+import { createKeyTestRouter } from './http/routers/key-test.router';
 import { LlmRouter, DEFAULT_RETRY_POLICY, type RetryPolicy } from './llm/llm-router';
 import type { SimulatorHandle } from './llm/simulator';
 import { createKeepAliveFetch } from './llm/keep-alive-fetch';
@@ -152,6 +157,7 @@ export interface Platform {
 
 function needsSimulator(config: Config): boolean {
   if (config.llmSandbox === 'off') return false;
+  if (isByokSandboxAvailable(config)) return true; // experience (#18): BYOK sandbox keys
   return POOLED_PROVIDER_IDS.some((provider) => isSandboxedProvider(config, provider));
 }
 
@@ -213,6 +219,9 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   // could miss another instance's change, so they read it every time.
   const usage = new UsageService(models, catalog, { agentListCacheMs: config.redisUrl ? 0 : 2_000 });
   agents.onAgentChanged(() => usage.agentsChanged());
+  // experience (#18): agent health (provider outages seen by the runner) and the key test before an agent exists.
+  const outages = new ProviderOutages();
+  const agentHealth = new AgentHealthService({ catalog, config, usage, outages });
   // Prices each answer (usage.cost) from the agent's month-to-date tokens; every written rollup keeps it current.
   const monthToDate = new MonthToDateTokens(models);
   meter.onRollupsChanged((changes) => monthToDate.observe(changes));
@@ -223,6 +232,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   const statementCloseJob = options.statements?.closeJob === false ? undefined : new StatementCloseJob(statements, logger, options.statements?.closeJob?.intervalMs);
   // Response cache and A/B experiments (cache): semantic lookups on Atlas Vector Search when the deployment has it.
   const routing = new ProviderRoutes(config, { simulator, fetch: keepAliveFetch });
+  const keyPretest = new KeyPretest({ settings: agents, catalog, routing }); // experience (#18)
   const vectors = await chooseVectorIndex(models.ResponseCacheEntry, logger, { dimensions: 256, load: ResponseCacheService.loader(models.ResponseCacheEntry) });
   const responseCache = new ResponseCacheService({ model: models.ResponseCacheEntry, catalog, routing, vault, meter, logger, vectors });
   const experiments = new ExperimentService({
@@ -239,6 +249,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     await webhooks.publishStatementClosed(event);
   });
   const runner = new AgentRunner({
+    outages,
     catalog,
     templates,
     vault,
@@ -304,7 +315,9 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
         { testConnection: async (workspaceId, agentId) => runner.testConnection(await agents.getRecord(workspaceId, agentId)) },
         authenticate,
         requireWorkspaceRole,
+        agentHealth,
       ),
+      createKeyTestRouter(keyPretest, authenticate, requireWorkspaceRole),
       createChatRouter(agents, runner, authenticate, requireWorkspaceRole),
       createUsageViewsRouter(usageViews, catalog, authenticate, requireWorkspaceRole),
       createUsageRouter(usage, alerts, authenticate, requireWorkspaceRole),

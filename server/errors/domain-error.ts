@@ -57,6 +57,8 @@ export const ERROR_CODES = [
   // Alerts and webhooks
   'UNSAFE_WEBHOOK_URL',
   'TOO_MANY_WEBHOOKS',
+  // experience (#18): BYOK setup that cannot dead-end
+  'SANDBOX_KEY_UNAVAILABLE',
   // Activity log and invites (experience-b)
   'INVALID_DATE_RANGE',
   'INVALID_CURSOR',

@@ -89,6 +89,8 @@ export const HTTP_STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
   TEMPLATE_VARIABLE_UNDECLARED: 400,
   DB_UNAVAILABLE: 503,
   INTERNAL: 500,
+  // experience (#18): BYOK setup that cannot dead-end
+  SANDBOX_KEY_UNAVAILABLE: 400,
 };
 
 const OPENAI_ERROR_TYPES: Record<number, string> = {

@@ -10,7 +10,7 @@ const BYOK = { mode: 'byok', provider: 'openai', model: 'gpt-4o-mini', apiKey: C
 const CANARY_MASK = 'sk-…9876';
 const REPLACEMENT_KEY = 'sk-replacement-key-00000000000000000000ZZ42';
 const TEMPLATE_IDS = ['coding-assistant', 'content-writer', 'faq-bot', 'research-agent', 'support-email'];
-const AGENT_FIELDS = ['alertThresholds', 'createdAt', 'id', 'limits', 'llm', 'name', 'sandbox', 'status', 'templateId', 'updatedAt', 'variables', 'workspaceId',
+const AGENT_FIELDS = ['alertThresholds', 'createdAt', 'health', 'id', 'limits', 'llm', 'name', 'sandbox', 'status', 'templateId', 'updatedAt', 'variables', 'workspaceId',
   'routing', // cost-aware routing (#14)
 ];
 

@@ -139,7 +139,10 @@ describe('token meter', function () {
     const agentUsage = await api(platform.url, 'GET', `/api/workspaces/${owner.workspace.id}/agents/${agents[0].id}/usage`, { token: owner.token });
     expect(agentUsage.body.daily).to.have.length(1);
     expect(agentUsage.body.daily[0].requests).to.equal(125);
-    expect(agentUsage.body.byModel[0]).to.include({ provider: 'minimax', model: 'MiniMax-M2.5' });
+    // A managed plan's models stay the platform's business (#18); an own-key agent sees its model.
+    expect(agentUsage.body.byModel).to.deep.equal([]);
+    const byokUsage = await api(platform.url, 'GET', `/api/workspaces/${owner.workspace.id}/agents/${agents[3].id}/usage`, { token: owner.token });
+    expect(byokUsage.body.byModel[0]).to.include({ provider: 'openai', model: 'gpt-4o-mini' });
 
     // CSV export: a header and one row per event.
     const csv = await api(platform.url, 'GET', `/api/workspaces/${owner.workspace.id}/usage/export.csv?month=${month}`, { token: owner.token });

@@ -23,6 +23,7 @@ import { createWorkspaceTemplateSchema, patchWorkspaceTemplateSchema } from '../
 import { cacheSettingSchema, compareSchema, createExperimentSchema, experimentActionSchema, feedbackSchema, promoteSchema } from '../../../agents/experiment.schemas';
 import { alertSettingsSchema } from '../routers/alerts-settings.router';
 import { createWebhookSchema } from '../../webhooks/webhook.service';
+import { keyPretestSchema } from '../../../agents/key-pretest';
 
 export type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete' | 'options';
 
@@ -98,6 +99,8 @@ export const API_ROUTES: ApiRoute[] = [
   { method: 'delete', path: AGENT, tag: 'Agents', summary: 'Delete an agent and its API keys', auth: 'user', role: 'builder', status: 204 },
   { method: 'put', path: `${AGENT}/llm`, tag: 'Agents', summary: 'Set the LLM: a managed plan or your own key (BYOK)', auth: 'user', role: 'builder', body: llmSettingSchema },
   { method: 'post', path: `${AGENT}/llm/test`, tag: 'Agents', summary: "Test the agent's LLM connection", auth: 'user', role: 'builder' },
+  // experience (#18): test a BYOK key before the agent exists (nothing stored)
+  { method: 'post', path: `${WS}/llm/test`, tag: 'Agents', summary: 'Test a provider key before creating an agent (nothing is stored)', auth: 'user', role: 'builder', body: keyPretestSchema },
   { method: 'post', path: `${AGENT}/chat`, tag: 'Agents', summary: 'Chat with the agent (JSON, or SSE with stream: true)', auth: 'user', role: 'builder', body: chatRequestSchema },
 
   // Agent API keys
