@@ -46,6 +46,15 @@ export interface AgentRoutingRecord {
   degrade: boolean;
 }
 
+/** The response cache of one agent (cache): off unless the owner turns it on (agents/response-cache.schemas.ts). */
+export interface AgentCacheSetting {
+  mode: 'off' | 'exact' | 'semantic';
+  ttlSeconds: number;
+  similarityThreshold: number;
+  maxTemperature: number;
+  allowAnyTemperature: boolean;
+}
+
 export interface AgentDocument {
   _id: Types.ObjectId;
   workspaceId: Types.ObjectId;
@@ -56,6 +65,8 @@ export interface AgentDocument {
   llm: AgentLlmRecord;
   limits: { monthlyTokenCap: number | null; monthlyBudgetMicros: number | null };
   routing?: AgentRoutingRecord | null;
+  // Response cache (cache)
+  cache?: AgentCacheSetting | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -102,6 +113,8 @@ const agentSchema = new Schema<AgentDocument>(
       monthlyBudgetMicros: { type: Number, default: null },
     },
     routing: { type: Schema.Types.Mixed, default: null },
+    // Response cache (cache)
+    cache: { type: Schema.Types.Mixed, default: undefined },
   },
   { timestamps: true, collection: 'agents', autoIndex: false, minimize: false },
 );

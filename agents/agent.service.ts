@@ -14,7 +14,7 @@ import { maskSecret } from '../server/vault/vault.service';
 import { assertSafeBaseUrl } from '../server/llm/base-url-guard';
 import type { WorkspaceService } from '../server/workspaces/workspace.service';
 import type { Role } from '../server/workspaces/workspace.model';
-import type { AgentDocument, AgentLlmRecord, KeyStatus } from './agent.model';
+import type { AgentCacheSetting, AgentDocument, AgentLlmRecord, KeyStatus } from './agent.model';
 import type { TemplateService } from './template.service';
 import type { LlmSettingInput, PatchAgentInput } from './agent.schemas';
 import { assertPlausibleProviderKey } from '../server/llm/providers/provider-key-format';
@@ -276,6 +276,16 @@ export class AgentService {
       changes: { from: this.describeLlm(agent.llm), to: this.describeLlm(llm) },
     });
     return this.toPublic(updated);
+  }
+
+  /** The agent's response cache setting (cache): validated by agents/response-cache-settings.ts. */
+  async setCacheSetting(workspaceId: string, agentId: string, actor: Actor, cache: AgentCacheSetting) {
+    const agent = await this.load(workspaceId, agentId);
+    const updated = await this.models.Agent.findOneAndUpdate({ _id: agent._id, workspaceId: agent.workspaceId }, { $set: { cache } }, { new: true }).lean<AgentDocument>();
+    if (!updated) throw notFound('Agent');
+    this.notifyChanged(agentId);
+    await this.workspaces.audit({ workspaceId, actorUserId: actor.userId, action: 'agent.cache.change', targetType: 'agent', targetId: agentId, changes: { from: agent.cache ?? null, to: cache } });
+    return updated;
   }
 
   async remove(workspaceId: string, agentId: string, actor: Actor): Promise<void> {

@@ -40,6 +40,8 @@ export class CallMetering {
       metadata?: Record<string, string>;
       /** The agent API key that made the call (activity log). */
       apiKeyId?: string;
+      // A/B experiments (cache): the variant this call runs, on its meter events.
+      experiment?: { id: string; variant: string };
     },
     readonly route: CallRouting = {},
   ) {}
@@ -174,6 +176,8 @@ export class CallMetering {
       ...(fallbackPlan ? { fallback: true } : {}),
       ...(this.route.degraded ? { degraded: this.route.degraded } : {}),
       ...(this.call.apiKeyId ? { apiKeyId: this.call.apiKeyId } : {}),
+      // A/B experiments (cache)
+      ...(this.call.experiment ? { experiment: this.call.experiment } : {}),
     });
   };
 

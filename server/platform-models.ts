@@ -8,6 +8,8 @@ import { createAgentModels } from '../agents/agent.model';
 import { createMeteringModels } from './metering/metering.models';
 import { createInviteModels } from './workspaces/invite.model';
 import { createBillingModels } from './metering/billing/statement.models';
+import { createResponseCacheModel } from '../agents/response-cache.model';
+import { createExperimentModels } from '../agents/experiment.model';
 
 export function createModels(connection: Connection) {
   return {
@@ -18,6 +20,9 @@ export function createModels(connection: Connection) {
     ...createMeteringModels(connection),
     ...createInviteModels(connection),
     ...createBillingModels(connection),
+    // Response cache and A/B experiments (cache)
+    ResponseCacheEntry: createResponseCacheModel(connection),
+    ...createExperimentModels(connection),
   };
 }
 

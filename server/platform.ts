@@ -48,6 +48,14 @@ import { StatementService, type StatementServiceOptions } from './metering/billi
 import { StatementCloseJob } from './metering/billing/statement-close-job';
 import type { StatementEvents } from './metering/billing/statement-events';
 import { createStatementsRouter } from './http/routers/statements.router';
+// Response cache, A/B experiments, side-by-side comparison (cache)
+import { ResponseCacheService } from '../agents/response-cache.service';
+import { ResponseCacheSettings } from '../agents/response-cache-settings';
+import { chooseVectorIndex } from '../agents/vector-index';
+import { ExperimentService } from '../agents/experiment.service';
+import { ModelComparison } from '../agents/model-comparison';
+import { UsageSplitsService } from './metering/usage-splits.service';
+import { createExperimentsRouter } from './http/routers/experiments.router';
 import '../server/http/express-request.types';
 // Cost-aware routing (#14)
 import { createRoutingRouter } from './http/routers/routing.router';
@@ -168,12 +176,25 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   agents.usePlanHistory(planHistory);
   const statements = new StatementService(models, catalog, logger, options.statements);
   const statementCloseJob = options.statements?.closeJob === false ? undefined : new StatementCloseJob(statements, logger, options.statements?.closeJob?.intervalMs);
+  // Response cache and A/B experiments (cache): semantic lookups on Atlas Vector Search when the deployment has it.
+  const routing = new ProviderRoutes(config, { simulator, fetch: keepAliveFetch });
+  const vectors = await chooseVectorIndex(models.ResponseCacheEntry, logger, { dimensions: 256, load: ResponseCacheService.loader(models.ResponseCacheEntry) });
+  const responseCache = new ResponseCacheService({ model: models.ResponseCacheEntry, catalog, routing, vault, meter, logger, vectors });
+  const experiments = new ExperimentService({
+    Experiment: models.Experiment,
+    Feedback: models.Feedback,
+    MeterEvent: models.MeterEvent,
+    agents,
+    catalog,
+    templates,
+    drainMeter: (timeoutMs) => meter.drain(timeoutMs),
+  });
   const runner = new AgentRunner({
     catalog,
     templates,
     vault,
     llm: new LlmRouter({ ...DEFAULT_RETRY_POLICY, ...options.retryPolicy }),
-    routing: new ProviderRoutes(config, { simulator, fetch: keepAliveFetch }),
+    routing,
     meter,
     limits,
     alerts,
@@ -183,6 +204,8 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     stickiness: new RoutingStickiness(),
     headroom: new LimitHeadroom(models),
     monthToDate,
+    responseCache,
+    experiments,
   });
 
   // Activity log, invites, usage views (experience-b)
@@ -219,6 +242,16 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       createInvitesRouter(invites, authenticate, requireWorkspaceRole),
       createApiDocsRouter(),
       createStatementsRouter(statements, planHistory, async (workspaceId) => (await models.Workspace.findById(workspaceId, { name: 1 }).lean())?.name ?? 'Workspace', authenticate, requireWorkspaceRole),
+      createExperimentsRouter(
+        {
+          cacheSettings: new ResponseCacheSettings(agents, responseCache),
+          experiments,
+          comparison: new ModelComparison({ runner, agents, catalog }),
+          usageSplits: new UsageSplitsService(models),
+        },
+        authenticate,
+        requireWorkspaceRole,
+      ),
     ],
   });
 

@@ -1,14 +1,14 @@
 // The activity log: one row per metered call attempt, newest first, filtered, in cursor pages that stay fast over
-// millions of events. Each page is read one UTC day at a time through the index { workspaceId | agentId, day,
-// timestamp: -1, _id: -1 } (migration 004): an equality on the day and a range on (timestamp, _id) below the cursor,
-// so neither MongoDB nor the built-in store ever scans the collection or sorts more than one day.
+// millions of events. Each page is read one UTC hour at a time through the index { workspaceId | agentId, hour,
+// timestamp: -1, _id: -1 } (migration 004): an equality on the hour and a range on (timestamp, _id) below the cursor,
+// so neither MongoDB nor the built-in store ever scans the collection or sorts more than one hour's events.
 // Rows are customer-safe: a managed agent's row names its plan, never the provider, model, cost or credential.
 import { Types } from 'mongoose';
 import { microsToUsd } from '../catalog/catalog.service';
 import { invalidInput, notFound } from '../errors/domain-error';
 import { OBJECT_ID_PATTERN } from '../db/driver-errors';
 import type { MeteredAgentCollection, MeterEventDocument, MeteringModels, MeterStatus } from './metering.models';
-import { dayOf } from './pricing';
+import { dayOf, hourOf } from './pricing';
 
 export const ACTIVITY_STATUSES = ['ok', 'error', 'partial', 'timeout'] as const satisfies readonly MeterStatus[];
 export const ACTIVITY_PAGE_DEFAULT = 50;
@@ -120,6 +120,11 @@ function decodeCursor(value: string): Cursor {
   throw invalidInput('INVALID_CURSOR', 'The cursor is not one this API returned. Start again without it.');
 }
 
+/** The 24 UTC hours of a day, newest first: "2026-11-30T23" … "2026-11-30T00". */
+export function hoursOf(day: string): string[] {
+  return Array.from({ length: 24 }, (_, index) => `${day}T${String(23 - index).padStart(2, '0')}`);
+}
+
 function previousDay(day: string): string {
   return dayOf(new Date(Date.parse(`${day}T00:00:00Z`) - DAY_MS));
 }
@@ -140,10 +145,10 @@ export class ActivityService {
     private readonly models: Pick<MeteringModels, 'MeterEvent'> & { Agent: { collection: MeteredAgentCollection }; AgentApiKey: { collection: ActivityApiKeyCollection } },
   ) {}
 
-  /** The filter of one day's query: the index's equality fields first, then the residual filters. */
-  private dayFilter(workspaceId: Types.ObjectId, filters: ActivityFilters, day: string, cursor: Cursor | undefined): Record<string, unknown> {
+  /** The filter of one query: the index's equality fields first (scope, hour or hours), then the residual filters. */
+  private filterFor(workspaceId: Types.ObjectId, filters: ActivityFilters, hour: string | { $in: string[] }, cursor: Cursor | undefined): Record<string, unknown> {
     // By agent: the agent index alone (the agent was checked to be this workspace's; ids are never reused).
-    const filter: Record<string, unknown> = filters.agentId ? { agentId: new Types.ObjectId(filters.agentId), day } : { workspaceId, day };
+    const filter: Record<string, unknown> = filters.agentId ? { agentId: new Types.ObjectId(filters.agentId), hour } : { workspaceId, hour };
     if (filters.status) filter.status = filters.status;
     if (filters.apiKeyId) filter.apiKeyId = filters.apiKeyId;
     if (filters.endUser) filter.endUser = filters.endUser;
@@ -162,22 +167,35 @@ export class ActivityService {
     if (!agent) throw notFound('Agent');
   }
 
-  /** The raw events of one page (and the cursor after it), walking back one day at a time. */
+  /**
+   * The raw events of one page (and the cursor after it), walking back a UTC day at a time: one probe per day (any
+   * matching event in its hours? — an index lookup that stops at the first hit), then the day's hours newest first,
+   * each one index-bounded query sorted newest first, until the page is full.
+   */
   private async pageEvents(workspaceId: string, request: ActivityPageRequest): Promise<{ events: StoredEvent[]; nextCursor: string | null }> {
     const workspace = new Types.ObjectId(workspaceId);
     await this.validate(workspace, request);
     const cursor = request.cursor ? decodeCursor(request.cursor) : undefined;
-    let day = cursor ? dayOf(new Date(cursor.t)) : request.to;
+    const cursorHour = cursor ? hourOf(new Date(cursor.t)) : undefined;
+    let day = cursorHour ? cursorHour.slice(0, 10) : request.to;
     if (day > request.to) day = request.to;
     const events: StoredEvent[] = [];
     const wanted = request.limit + 1;
+    const collection = this.models.MeterEvent.collection;
     while (day >= request.from && events.length < wanted) {
-      const found = (await this.models.MeterEvent.collection
-        .find(this.dayFilter(workspace, request, day, cursor && dayOf(new Date(cursor.t)) === day ? cursor : undefined))
-        .sort(NEWEST_FIRST)
-        .limit(wanted - events.length)
-        .toArray()) as unknown as StoredEvent[];
-      events.push(...found);
+      const hours = hoursOf(day).filter((hour) => !cursorHour || hour <= cursorHour);
+      const probe = await collection.find(this.filterFor(workspace, request, { $in: hours }, cursor), { projection: { _id: 1 } }).limit(1).toArray();
+      if (probe.length > 0) {
+        for (const hour of hours) {
+          const found = (await collection
+            .find(this.filterFor(workspace, request, hour, hour === cursorHour ? cursor : undefined))
+            .sort(NEWEST_FIRST)
+            .limit(wanted - events.length)
+            .toArray()) as unknown as StoredEvent[];
+          events.push(...found);
+          if (events.length >= wanted) break;
+        }
+      }
       day = previousDay(day);
     }
     const page = events.slice(0, request.limit);

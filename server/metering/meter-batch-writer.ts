@@ -6,7 +6,7 @@ import { duplicateWriteIndexes } from '../db/driver-errors';
 import type { MeterEventDocument, MeteringModels } from './metering.models';
 import type { MeterEventInput, RollupChange } from './meter.types';
 import { modelKey } from './model-key';
-import { costMicros, dayOf, monthOf } from './pricing';
+import { costMicros, dayOf, hourOf, monthOf } from './pricing';
 import { applyGuardedOverage, applyGuardedRollup } from './guarded-rollup';
 import { splitOverage, sumPricing, sumRollupIncrement, type EventPricing } from './rollup-updates';
 
@@ -200,9 +200,14 @@ export class MeterBatchWriter {
       ...(event.fallback ? { fallback: true } : {}),
       ...(event.degraded ? { degraded: event.degraded } : {}),
       ...(event.apiKeyId ? { apiKeyId: event.apiKeyId } : {}),
+      hour: hourOf(event.timestamp),
       // End-customer attribution, only when the request named one.
       ...(event.endUser != null ? { endUser: event.endUser } : {}),
       ...(event.metadata != null ? { metadata: event.metadata } : {}),
+      // Response cache and A/B experiments (cache): stored only when set.
+      ...(event.cacheHit !== undefined ? { cacheHit: event.cacheHit } : {}),
+      ...(event.savedPriceMicros !== undefined ? { savedPriceMicros: event.savedPriceMicros } : {}),
+      ...(event.experiment ? { experiment: event.experiment } : {}),
     };
   }
 

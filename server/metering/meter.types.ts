@@ -9,6 +9,8 @@ type RecordedEventFields = Pick<
   // Cost-aware routing (#14)
   | 'routing' | 'fallback' | 'degraded'
   | 'endUser' | 'metadata'
+  // Response cache and A/B experiments (cache)
+  | 'cacheHit' | 'savedPriceMicros' | 'experiment'
 >;
 
 export interface MeterEventInput extends RecordedEventFields {

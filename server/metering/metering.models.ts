@@ -17,7 +17,7 @@ export interface MeteredAgentRecord {
 /** Where metering reads agent records from: the agents collection, through the driver. */
 export type MeteredAgentCollection = Pick<import('mongodb').Collection, 'find' | 'findOne'>;
 
-export type RequestType = 'chat' | 'stream' | 'test' | 'tool';
+export type RequestType = 'chat' | 'stream' | 'test' | 'tool' | 'embedding';
 export type MeterStatus = 'ok' | 'error' | 'partial' | 'timeout';
 
 export interface PriceSnapshot {
@@ -73,11 +73,17 @@ export interface MeterEventDocument {
   routing?: MeterRouting | null;
   fallback?: boolean;
   degraded?: 'light_model' | 'clamped' | null;
-  // activity log (experience-b): which of the agent's API keys made the call (absent for playground/JWT calls)
+  // activity log (experience-b): which of the agent's API keys made the call (absent for playground/JWT calls), and
+  // the UTC hour "2026-11-30T14" the activity log and today-by-hour read by (index equality; backfilled by migration 004)
   apiKeyId?: string | null;
+  hour?: string;
   // End-customer attribution (the request's `user` and `metadata`; never message content).
   endUser?: string | null;
   metadata?: Record<string, string> | null;
+  // Response cache and A/B experiments (cache): a hit bills no tokens and records the price it saved.
+  cacheHit?: boolean;
+  savedPriceMicros?: number;
+  experiment?: { id: string; variant: string } | null;
 }
 
 export interface UsageMonthlyDocument {
@@ -155,7 +161,7 @@ const meterEventSchema = new Schema<MeterEventDocument>(
     tier: { type: String, default: null },
     mode: { type: String, enum: ['byok', 'managed'] },
     plan: { type: String, default: null },
-    requestType: { type: String, enum: ['chat', 'stream', 'test', 'tool'] },
+    requestType: { type: String, enum: ['chat', 'stream', 'test', 'tool', 'embedding'] },
     status: { type: String, enum: ['ok', 'error', 'partial', 'timeout'] },
     usageSource: { type: String, enum: ['provider', 'estimated'] },
     tokensInput: Number,
@@ -176,17 +182,22 @@ const meterEventSchema = new Schema<MeterEventDocument>(
     degraded: { type: String, default: undefined },
     // activity log (experience-b)
     apiKeyId: { type: String, default: undefined },
+    hour: { type: String, default: undefined },
     // End-customer attribution
     endUser: { type: String, default: undefined },
     metadata: { type: Schema.Types.Mixed, default: undefined },
+    // Response cache and A/B experiments (cache)
+    cacheHit: { type: Boolean, default: undefined },
+    savedPriceMicros: { type: Number, default: undefined },
+    experiment: { type: new Schema({ id: String, variant: String }, { _id: false }), default: undefined },
   },
   { collection: 'token_meter', autoIndex: false, versionKey: false },
 );
 meterEventSchema.index({ workspaceId: 1, month: 1, timestamp: 1 });
 meterEventSchema.index({ agentId: 1, month: 1, timestamp: 1 });
-// activity log (experience-b): newest-first pages of one day, by workspace or by agent (migration 004-activity-indexes)
-meterEventSchema.index({ workspaceId: 1, day: 1, timestamp: -1, _id: -1 }, { name: 'activity_workspace_day' });
-meterEventSchema.index({ agentId: 1, day: 1, timestamp: -1, _id: -1 }, { name: 'activity_agent_day' });
+// activity log (experience-b): newest-first pages of one UTC hour, by workspace or by agent (migration 004-activity-indexes)
+meterEventSchema.index({ workspaceId: 1, hour: 1, timestamp: -1, _id: -1 }, { name: 'activity_workspace_hour' });
+meterEventSchema.index({ agentId: 1, hour: 1, timestamp: -1, _id: -1 }, { name: 'activity_agent_hour' });
 
 const usageMonthlySchema = new Schema<UsageMonthlyDocument>(
   {

@@ -10,6 +10,11 @@ export function dayOf(date: Date): string {
   return date.toISOString().slice(0, 10);
 }
 
+/** The UTC hour "2026-11-30T14" (the activity log's index bucket). */
+export function hourOf(date: Date): string {
+  return date.toISOString().slice(0, 13);
+}
+
 /** tokens × USD per 1M tokens = micro-dollars; rounded half up once per component. */
 export function costMicros(tokens: number, usdPerMillion: number): number {
   // usdPerMillion × 1e6 is the price in micro-dollars per million tokens; keep it integral before dividing.

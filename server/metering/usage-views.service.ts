@@ -1,11 +1,12 @@
 // Usage over any date range (from the monthly rollups' daily counters) and today by hour (from today's meter
-// events through the activity day index): the workspace-level chart and an agent's own, beyond calendar months.
+// events through the activity hour index): the workspace-level chart and an agent's own, beyond calendar months.
 import { Types } from 'mongoose';
 import { microsToUsd } from '../catalog/catalog.service';
 import { notFound } from '../errors/domain-error';
 import { OBJECT_ID_PATTERN } from '../db/driver-errors';
 import type { MeteringModels, UsageMonthlyDocument } from './metering.models';
 import { dayOf } from './pricing';
+import { hoursOf } from './activity.service';
 
 const DAY_MS = 86_400_000;
 
@@ -82,7 +83,9 @@ export class UsageViewsService {
   async todayByHour(workspaceId: string, options: { agentId?: string; now?: Date } = {}) {
     const scope = await this.scope(workspaceId, options.agentId);
     const day = dayOf(options.now ?? new Date());
-    const match = scope.agentId ? { agentId: scope.agentId, day, workspaceId: scope.workspaceId } : { workspaceId: scope.workspaceId, day };
+    // Today's 24 hours through the activity hour index (an index lookup per hour, never the whole collection).
+    const hour = { $in: hoursOf(day) };
+    const match = scope.agentId ? { agentId: scope.agentId, hour } : { workspaceId: scope.workspaceId, hour };
     const groups = await this.models.MeterEvent.collection
       .aggregate<{ _id: number; requests: number; tokens: number; priceMicros: number }>([
         { $match: match },

@@ -5,6 +5,7 @@ import { expect } from 'chai';
 import OpenAI from 'openai';
 import { api, createAgent, registerUser, startTestPlatform, type TestPlatform, type TestUser } from '../support/test-platform';
 import { meterEventFixture } from '../support/meter-events';
+import { migration } from '../../migrations/004-activity-indexes';
 
 const DAY_MS = 86_400_000;
 const today = () => new Date().toISOString().slice(0, 10);
@@ -194,20 +195,33 @@ describe('activity log and named API keys', function () {
     it('reads through the activity index, never a collection scan (explain)', async () => {
       const db = platform.platform.database.connection.db!;
       const collection = platform.platform.models.MeterEvent.collection.collectionName;
-      const workspaceId = new (await import('mongoose')).Types.ObjectId(owner.workspace.id);
+      const { Types } = await import('mongoose');
+      const hour = new Date().toISOString().slice(0, 13);
       const plan = await db.command({
-        explain: { find: collection, filter: { workspaceId, day: today(), status: 'ok' }, sort: { timestamp: -1, _id: -1 }, limit: 51 },
+        explain: { find: collection, filter: { workspaceId: new Types.ObjectId(owner.workspace.id), hour, status: 'ok' }, sort: { timestamp: -1, _id: -1 }, limit: 51 },
         verbosity: 'queryPlanner',
       });
       const text = JSON.stringify(plan.queryPlanner.winningPlan);
       expect(text).to.contain('IXSCAN');
-      expect(text).to.contain('activity_workspace_day');
+      expect(text).to.contain('activity_workspace_hour');
       expect(text).to.not.contain('COLLSCAN');
       const agentPlan = await db.command({
-        explain: { find: collection, filter: { agentId: new (await import('mongoose')).Types.ObjectId(byok.id), day: today() }, sort: { timestamp: -1, _id: -1 }, limit: 51 },
+        explain: { find: collection, filter: { agentId: new Types.ObjectId(byok.id), hour: { $in: [hour, `${today()}T00`] } }, limit: 1 },
         verbosity: 'queryPlanner',
       });
-      expect(JSON.stringify(agentPlan.queryPlanner.winningPlan)).to.contain('activity_agent_day');
+      expect(JSON.stringify(agentPlan.queryPlanner.winningPlan)).to.contain('activity_agent_hour');
+    });
+
+    it('migration 004 gives events written before it their hour, and pages then find them', async () => {
+      const events = platform.platform.models.MeterEvent.collection;
+      const { Types } = await import('mongoose');
+      const at = new Date(Date.parse(`${today()}T00:00:00Z`) + 17 * 60_000);
+      await events.insertOne({ ...(await events.findOne({ requestId: 'req_seed_1' }, { projection: { _id: 0 } }))!, requestId: 'req_before_004', timestamp: at, hour: undefined, _id: new Types.ObjectId() });
+      await events.updateOne({ requestId: 'req_before_004' }, { $unset: { hour: '' } });
+      await migration.up({ connection: platform.platform.database.connection, models: platform.platform.models });
+      expect((await events.findOne({ requestId: 'req_before_004' }))!.hour).to.equal(`${today()}T00`);
+      const page = await api(platform.url, 'GET', `${ws()}/activity?from=${today()}&to=${today()}&limit=200`, { token: owner.token });
+      expect(page.body.items.map((row: { requestId: string }) => row.requestId)).to.include('req_before_004');
     });
   });
 });

@@ -47,6 +47,8 @@ interface Target {
   inviteId: string;
   /** A closed statement's month (billing). */
   statementMonth: string;
+  /** Response cache and experiments (cache): an experiment of `agentId`, for the routes that name one. */
+  experimentId?: string;
 }
 
 interface RouteCase {
@@ -128,6 +130,14 @@ describe('workspaces and roles (HTTP)', function () {
   }
 
   const agentPath = (target: Target) => `/api/workspaces/${target.workspaceId}/agents/${target.agentId}`;
+  // Response cache and experiments (cache)
+  const EXPERIMENT = { name: 'Role test', variants: [{ weight: 50 }, { weight: 50, llm: { mode: 'managed', plan: 'starter' } }] };
+  async function targetWithExperiment(): Promise<Target> {
+    const target = await freshTarget();
+    const created = await api(url, 'POST', `${agentPath(target)}/experiments`, { token: owner.token, body: EXPERIMENT });
+    expect(created.status).to.equal(201);
+    return { ...target, experimentId: created.body.id };
+  }
   const ROUTES: RouteCase[] = [
     { name: 'list members', method: 'GET', path: (t) => `/api/workspaces/${t.workspaceId}/members`, minimum: 'viewer', success: 200 },
     {
@@ -207,6 +217,29 @@ describe('workspaces and roles (HTTP)', function () {
     { name: 'statement JSON', method: 'GET', path: (t) => `/api/workspaces/${t.workspaceId}/statements/${t.statementMonth}/statement.json`, minimum: 'owner', success: 200 },
     { name: 'statement CSV', method: 'GET', path: (t) => `/api/workspaces/${t.workspaceId}/statements/${t.statementMonth}/statement.csv`, minimum: 'owner', success: 200 },
     { name: 'printable statement', method: 'GET', path: (t) => `/api/workspaces/${t.workspaceId}/statements/${t.statementMonth}/statement.html`, minimum: 'owner', success: 200 },
+    // Response cache, experiments, comparison, feedback (cache)
+    { name: 'read the answer cache', method: 'GET', path: (t) => `${agentPath(t)}/cache`, minimum: 'viewer', success: 200 },
+    { name: 'change the answer cache', method: 'PUT', path: (t) => `${agentPath(t)}/cache`, minimum: 'builder', success: 200, body: () => ({ mode: 'exact' }) },
+    { name: 'forget cached answers', method: 'DELETE', path: (t) => `${agentPath(t)}/cache/entries`, minimum: 'builder', success: 200 },
+    { name: 'compare settings', method: 'POST', path: (t) => `${agentPath(t)}/compare`, minimum: 'builder', success: 200, body: () => ({ messages: [{ role: 'user', content: 'Hi' }], settings: [{ llm: { mode: 'managed', plan: 'starter' } }, { llm: { mode: 'managed', plan: 'pro' } }] }) },
+    { name: 'list experiments', method: 'GET', path: (t) => `${agentPath(t)}/experiments`, minimum: 'viewer', success: 200 },
+    { name: 'create an experiment', method: 'POST', path: (t) => `${agentPath(t)}/experiments`, minimum: 'builder', success: 201, body: () => EXPERIMENT },
+    { name: 'read an experiment', method: 'GET', path: (t) => `${agentPath(t)}/experiments/${t.experimentId ?? ':experimentId'}`, minimum: 'viewer', success: 200, fresh: () => targetWithExperiment() },
+    { name: 'stop an experiment', method: 'POST', path: (t) => `${agentPath(t)}/experiments/${t.experimentId ?? ':experimentId'}/actions`, minimum: 'builder', success: 200, body: () => ({ action: 'stop' }), fresh: () => targetWithExperiment() },
+    { name: 'promote a variant', method: 'POST', path: (t) => `${agentPath(t)}/experiments/${t.experimentId ?? ':experimentId'}/promote`, minimum: 'builder', success: 200, body: () => ({ variant: 'B' }), fresh: () => targetWithExperiment() },
+    {
+      name: 'rate an answer',
+      method: 'POST',
+      path: (t) => `/api/workspaces/${t.workspaceId}/feedback`,
+      minimum: 'builder',
+      success: 200,
+      body: async () => {
+        const chat = await api(url, 'POST', `${agentPath(shared)}/chat`, { token: owner.token, body: { messages: [{ role: 'user', content: 'Rate me' }] } });
+        return { requestId: chat.body.requestId, rating: 'up' };
+      },
+    },
+    { name: 'cache usage', method: 'GET', path: (t) => `/api/workspaces/${t.workspaceId}/usage/cache`, minimum: 'viewer', success: 200 },
+    { name: 'experiment usage', method: 'GET', path: (t) => `/api/workspaces/${t.workspaceId}/usage/experiments`, minimum: 'viewer', success: 200 },
   ];
 
   before(async () => {

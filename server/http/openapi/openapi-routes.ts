@@ -17,6 +17,7 @@ import { createInviteSchema, inviteTokenSchema } from '../routers/invites.router
 import { usageRangeQuerySchema, usageTodayQuerySchema } from '../routers/usage-views.router';
 import { activityPageSchema, activityRowSchema, monthQuerySchema } from './openapi-shapes';
 import { lightModelSchema, routingSettingsSchema } from '../../../agents/agent-routing.schemas';
+import { cacheSettingSchema, compareSchema, createExperimentSchema, experimentActionSchema, feedbackSchema, promoteSchema } from '../../../agents/experiment.schemas';
 
 export type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
@@ -122,6 +123,20 @@ export const API_ROUTES: ApiRoute[] = [
   { method: 'delete', path: `${AGENT}/llm/light`, tag: 'Routing', summary: 'Remove the light model', auth: 'user', role: 'builder' },
   { method: 'get', path: `${AGENT}/savings`, tag: 'Routing', summary: "What routing saved this month for one agent, with a plain-words summary", auth: 'user', role: 'viewer', query: monthQuerySchema },
   { method: 'get', path: `${WS}/savings`, tag: 'Routing', summary: 'What routing saved this month across the workspace', auth: 'user', role: 'viewer', query: monthQuerySchema },
+
+  // Response cache, A/B experiments, comparison, feedback (#15)
+  { method: 'get', path: `${AGENT}/cache`, tag: 'Cache and experiments', summary: "The agent's answer cache setting and whether semantic matching is available", auth: 'user', role: 'viewer' },
+  { method: 'put', path: `${AGENT}/cache`, tag: 'Cache and experiments', summary: 'Answer cache: off / exact / semantic, time to live, similarity threshold, temperature limit', auth: 'user', role: 'builder', body: cacheSettingSchema },
+  { method: 'delete', path: `${AGENT}/cache/entries`, tag: 'Cache and experiments', summary: "Forget the agent's cached answers", auth: 'user', role: 'builder' },
+  { method: 'post', path: `${AGENT}/compare`, tag: 'Cache and experiments', summary: 'One prompt to two or three settings side by side, each metered', auth: 'user', role: 'builder', body: compareSchema },
+  { method: 'get', path: `${AGENT}/experiments`, tag: 'Cache and experiments', summary: "The agent's A/B experiments", auth: 'user', role: 'viewer' },
+  { method: 'post', path: `${AGENT}/experiments`, tag: 'Cache and experiments', summary: 'Create an experiment (variants, split, assignment unit)', auth: 'user', role: 'builder', body: createExperimentSchema, status: 201 },
+  { method: 'get', path: `${AGENT}/experiments/:experimentId`, tag: 'Cache and experiments', summary: 'An experiment with per-variant results, statistics and a plain verdict', auth: 'user', role: 'viewer' },
+  { method: 'post', path: `${AGENT}/experiments/:experimentId/actions`, tag: 'Cache and experiments', summary: 'Start, pause or stop an experiment', auth: 'user', role: 'builder', body: experimentActionSchema },
+  { method: 'post', path: `${AGENT}/experiments/:experimentId/promote`, tag: 'Cache and experiments', summary: "Make a variant the agent's setting (recorded in its plan history)", auth: 'user', role: 'builder', body: promoteSchema },
+  { method: 'post', path: `${WS}/feedback`, tag: 'Cache and experiments', summary: 'Thumbs up / down on an answer, by its request id', auth: 'user', role: 'builder', body: feedbackSchema },
+  { method: 'get', path: `${WS}/usage/cache`, tag: 'Usage', summary: 'Cache hits, misses and saved price this month', auth: 'user', role: 'viewer', query: monthQuerySchema },
+  { method: 'get', path: `${WS}/usage/experiments`, tag: 'Usage', summary: 'Usage split by experiment and variant', auth: 'user', role: 'viewer', query: monthQuerySchema },
 
   // Activity
   { method: 'get', path: `${WS}/activity`, tag: 'Activity', summary: 'Every call, newest first, filtered, in cursor pages', auth: 'user', role: 'viewer', query: activityPageQuerySchema, response: activityPageSchema },

@@ -12,14 +12,18 @@ import { renderPlayground } from './playground-tab';
 import { renderSettings } from './settings-tab';
 import type { Context } from './tab-context';
 import { renderUsage } from './usage-tab';
+import { renderCache } from './cache-tab';
+import { renderExperiments } from './experiments-tab';
 
-type TabId = 'playground' | 'setting' | 'usage' | 'api' | 'settings';
+type TabId = 'playground' | 'setting' | 'usage' | 'api' | 'settings' | 'cache' | 'experiments';
 const TABS: Array<{ id: TabId; label: string; icon: IconName }> = [
   { id: 'playground', label: 'Playground', icon: 'send' },
   { id: 'setting', label: 'AI setting', icon: 'bolt' },
   { id: 'usage', label: 'Usage', icon: 'chart' },
   { id: 'api', label: 'API access', icon: 'key' },
   { id: 'settings', label: 'Settings', icon: 'robot' },
+  { id: 'cache', label: 'Answer cache', icon: 'copy' },
+  { id: 'experiments', label: 'Experiments', icon: 'chart' },
 ];
 
 export async function renderAgent(main: HTMLElement, route: Route): Promise<() => void> {
@@ -117,6 +121,8 @@ export async function renderAgent(main: HTMLElement, route: Route): Promise<() =
       usage: renderUsage,
       api: renderApiAccess,
       settings: renderSettings,
+      cache: renderCache,
+      experiments: renderExperiments,
     };
     panel.replaceChildren();
     void Promise.resolve(renderers[id](panel, context)).then((cleanup) => {

@@ -6,6 +6,8 @@ import { errorMessage, field, formMessage } from '../../forms';
 import { formatInteger } from '../../format';
 import { can } from '../../session';
 import type { Context } from './tab-context';
+import { feedbackButtons } from './feedback-buttons';
+import { renderComparePanel } from './compare-panel';
 
 /** A reply's price in words: the list price on BYOK, the overage part (or "in the plan") on a managed plan. */
 function costWords(cost: NonNullable<Parameters<Parameters<typeof streamChat>[3]['onEnd']>[0]['cost']>): string {
@@ -106,6 +108,7 @@ export function renderPlayground(target: HTMLElement, context: Context): () => v
               h('span', { class: 'usage-chip', dataset: { tokens: String(total) } }, `${formatInteger(total)} tokens`),
               ` · ${formatInteger(end.usage.inputTokens)} in, ${formatInteger(end.usage.outputTokens)} out`,
               end.cost ? ` · ${costWords(end.cost)}` : '',
+              end.requestId ? feedbackButtons(context.workspace, end.requestId) : null,
             );
             bubble.dataset.usage = String(total);
           },
@@ -144,7 +147,7 @@ export function renderPlayground(target: HTMLElement, context: Context): () => v
     }
   }
 
-  mount(target, h('div', { class: 'card playground' }, log, form, toolsPanel.element, status.element));
+  mount(target, h('div', { class: 'card playground' }, log, form, toolsPanel.element, status.element), renderComparePanel(context));
   textarea.focus();
   return () => controller.current?.abort();
 }
