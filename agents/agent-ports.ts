@@ -5,10 +5,12 @@ import type { AttemptReport, CredentialSource, RouteTarget, StreamSession } from
 import type { MeterEventInput } from '../server/metering/meter.types';
 import type { AlertType, MeteredAgentRecord } from '../server/metering/metering.models';
 import type { Reservation } from '../server/metering/limits.service';
+import type { EndUserReservation } from '../server/metering/end-user-limits.service';
 import type { SecretBinding, SealedSecret } from '../server/vault/vault.service';
-import type { KeyStatus } from './agent.model';
+import type { AgentDocument, KeyStatus } from './agent.model';
+import type { PlanChangeInput } from '../server/metering/billing/plan-history';
 
-export type { Reservation };
+export type { Reservation, EndUserReservation };
 
 export type ByokCredential = Extract<CredentialSource, { kind: 'byok' }>;
 export type RouteEndpoint = Omit<RouteTarget, 'model' | 'maxTokens'>;
@@ -47,6 +49,12 @@ export interface UsageLimits {
   release(reservation: Reservation): Promise<void>;
 }
 
+/** The per-end-user monthly token cap (server/metering/end-user-limits.service.ts) (publish). */
+export interface EndUserLimits {
+  reserve(agent: AgentDocument, endUser: string, tokens: number): Promise<EndUserReservation | undefined>;
+  release(reservation: EndUserReservation): Promise<void>;
+}
+
 /** Opens a sealed provider key for one call (server/vault/vault.service.ts). */
 export interface KeyOpener {
   open(sealed: SealedSecret, binding: SecretBinding): string;
@@ -74,4 +82,12 @@ export interface MonthToDate {
 /** How much of an agent's monthly limit is used, 0..1+ (server/metering/limit-headroom.ts). */
 export interface LimitReading {
   usedFraction(agent: MeteredAgentRecord): Promise<number>;
+}
+
+/**
+ * Plan history (server/metering/billing/plan-history.ts): every change of an agent's LLM setting, pause/resume,
+ * creation and deletion, with its time and actor. The billing rule (docs/BILLING.md) reads nothing else.
+ */
+export interface PlanHistoryRecorder {
+  record(change: PlanChangeInput): Promise<void>;
 }

@@ -8,7 +8,8 @@ import type { AnswerCost } from '../server/metering/meter.types';
 import { upperBoundPromptTokens } from '../server/llm/token-estimator';
 import type { RouteTarget } from '../server/llm/llm-router';
 import type { AgentDocument } from './agent.model';
-import type { AgentAlerts, KeyHealth, KeyOpener, LlmCalls, MonthToDate, ProviderRouting, UsageLimits, UsageMeter } from './agent-ports';
+import type { AgentAlerts, EndUserLimits, KeyHealth, KeyOpener, LlmCalls, MonthToDate, ProviderRouting, UsageLimits, UsageMeter } from './agent-ports';
+import { normalizeEndUser, reserveForEndUser } from './run-end-user';
 import type { TemplateService } from './template.service';
 import { RunTargetResolver, type SystemPrompt } from './run-targets';
 import { CallMetering } from './run-metering';
@@ -20,6 +21,9 @@ import { RoutingStickiness } from '../server/llm/routing-stickiness';
 import type { LimitReading } from './agent-ports';
 import { RunRouting } from './run-routing';
 import { RunFallback } from './run-fallback';
+import { RunCache, type CacheOutcome } from './run-cache';
+import type { ResponseCacheService } from './response-cache.service';
+import { RunExperiments, type ExperimentAssigner } from './run-experiment';
 
 export interface RunInput {
   agent: AgentDocument;
@@ -38,6 +42,11 @@ export interface RunInput {
   conversationId?: string;
   /** The agent API key that made the call (/v1), recorded on its meter events (activity log). */
   apiKeyId?: string;
+  // Response cache and A/B experiments (cache): the client's Cache-Control, and the variant this call runs.
+  cacheControl?: string;
+  experiment?: { id: string; variant: string };
+  /** Runs exactly the given agent setting: no experiment assignment (side-by-side comparisons). */
+  pinned?: boolean;
 }
 
 /** How routing (#14) answered a call: its decision, and the plan that answered when the agent's own key failed. */
@@ -56,6 +65,8 @@ export interface RunResult extends RunRoutingOutcome {
   provider: ProviderId;
   model: string;
   requestId: string;
+  cache?: CacheOutcome;
+  experiment?: { id: string; variant: string };
 }
 
 export type RunStreamEvent =
@@ -68,6 +79,8 @@ export interface RunStream extends RunRoutingOutcome {
   model: string;
   requestId: string;
   events: AsyncGenerator<RunStreamEvent>;
+  cache?: CacheOutcome;
+  experiment?: { id: string; variant: string };
 }
 
 export interface AgentRunnerDependencies {
@@ -88,6 +101,11 @@ export interface AgentRunnerDependencies {
   // Cost-aware routing (#14): the conversation memory (default: a fresh one) and the limit reading for degradation.
   stickiness?: RoutingStickiness;
   headroom?: LimitReading;
+  // Response cache and A/B experiments (cache); absent: neither runs.
+  responseCache?: ResponseCacheService;
+  experiments?: ExperimentAssigner;
+  /** The per-end-user monthly token cap (publish). */
+  endUserLimits?: EndUserLimits;
 }
 
 /** One call in progress: its own abort (the client's hang-up or a shutdown) and the end of its metering. */
@@ -112,19 +130,23 @@ export class AgentRunner {
   private readonly fallback: RunFallback;
   private readonly inFlight = new Set<CallInFlight>();
   private readonly idleWaiters: Array<() => void> = [];
+  private readonly cache: RunCache;
+  private readonly experiments: RunExperiments;
 
   constructor(private readonly dependencies: AgentRunnerDependencies) {
     this.targets = new RunTargetResolver({ catalog: dependencies.catalog, routing: dependencies.routing, vault: dependencies.vault });
     this.failures = new RunFailures(dependencies);
     this.routing = new RunRouting({ ...dependencies, stickiness: dependencies.stickiness ?? new RoutingStickiness() });
     this.fallback = new RunFallback({ ...dependencies, targets: this.targets, failures: this.failures });
+    this.cache = new RunCache({ cache: dependencies.responseCache, catalog: dependencies.catalog, meter: dependencies.meter });
+    this.experiments = new RunExperiments(dependencies.experiments);
   }
 
-  private systemPrompt(agent: AgentDocument): SystemPrompt {
-    const cacheKey = `${agent._id.toString()}:${agent.updatedAt.getTime()}`;
+  private systemPrompt(agent: AgentDocument, experiment?: RunInput['experiment']): SystemPrompt {
+    const cacheKey = `${agent._id.toString()}:${agent.updatedAt.getTime()}${experiment ? `:${experiment.id}:${experiment.variant}` : ''}`;
     let cached = this.promptCache.get(cacheKey);
     if (!cached) {
-      const prompt = this.dependencies.templates.render(agent.templateId, agent.variables ?? {});
+      const prompt = this.dependencies.templates.renderAgent(agent);
       cached = { prompt, tokensBound: upperBoundPromptTokens([{ role: 'system', content: prompt }]) };
       if (this.promptCache.size > 5000) this.promptCache.clear();
       this.promptCache.set(cacheKey, cached);
@@ -182,7 +204,7 @@ export class AgentRunner {
     if (this.dependencies.meter.isFull()) {
       throw new DomainError('METER_BACKLOG_FULL', 'Usage recording is behind; please retry in a moment.', { retryAfterSeconds: 5 });
     }
-    const system = this.systemPrompt(agent);
+    const system = this.systemPrompt(agent, input.experiment);
     const messages: ChatMessage[] = [{ role: 'system', content: system.prompt }, ...input.messages];
     const strong = this.targets.forPrompt(agent, system, input.messages, input.maxTokens, input.options);
     const { plan, promptTokens } = strong;
@@ -192,10 +214,16 @@ export class AgentRunner {
     if (fallback) await this.fallback.raiseAlert(agent, fallback.plan, 'PROVIDER_KEY_INVALID');
     const routed = fallback ? { targets: fallback.targets, route: { fallbackPlan: fallback.plan } } : await this.routing.route(agent, input, strong);
     const targets = routed.targets;
-    const reservation = await CallMetering.reserve(this.dependencies, agent, targets[0]!, fallback?.plan ?? plan, promptTokens);
+    // publish: a call for an end user reserves against the per-end-user monthly cap first
+    const endUser = normalizeEndUser(input.endUser);
+    const endUserReservation = await reserveForEndUser(this.dependencies.endUserLimits, agent, endUser, promptTokens + targets[0]!.maxTokens);
+    const reservation = await CallMetering.reserve(this.dependencies, agent, targets[0]!, fallback?.plan ?? plan, promptTokens).catch(async (error: unknown) => {
+      if (endUserReservation) await this.dependencies.endUserLimits!.release(endUserReservation).catch(() => undefined);
+      throw error;
+    });
     const monthToDateLoading = CallMetering.prepareMonthToDate(this.dependencies.monthToDate, agent);
     if (monthToDateLoading) await monthToDateLoading;
-    const metering = new CallMetering(this.dependencies, { agent, requestId: input.requestId, requestType, plan, reservation, endUser: input.endUser, metadata: input.metadata, apiKeyId: input.apiKeyId }, routed.route);
+    const metering = new CallMetering(this.dependencies, { agent, requestId: input.requestId, requestType, plan, reservation, endUser, metadata: input.metadata, apiKeyId: input.apiKeyId, experiment: input.experiment, endUserReservation }, routed.route);
     return { targets, messages, plan, metering, promptTokens };
   }
 
@@ -240,43 +268,58 @@ export class AgentRunner {
     }
   }
 
-  async generate(request: RunInput): Promise<RunResult> {
-    const { call, input, prepared } = await this.start(request, 'chat');
-    let failed = true;
-    try {
-      const { result, target } = await this.withFallback(input, prepared, (routed) => this.dependencies.llm.generate(routed));
-      failed = false;
-      return {
-        ...this.outcome(prepared),
-        content: result.content,
-        ...(result.toolCalls?.length ? { toolCalls: result.toolCalls } : {}),
-        usage: { inputTokens: result.usage.inputTokens, outputTokens: result.usage.outputTokens },
-        finishReason: result.finishReason,
-        provider: target.provider,
-        model: target.model,
-        requestId: input.requestId,
-        cost: prepared.metering.cost,
-      };
-    } catch (error) {
-      throw await this.failures.toDomainError(error, input.agent);
-    } finally {
-      await prepared.metering.finish(failed);
-      call.done();
-    }
+  async generate(original: RunInput): Promise<RunResult> {
+    const startedAt = Date.now();
+    const request = await this.experiments.assign(original);
+    return this.experiments.observe(request, async () => {
+      const ticket = await this.cache.begin(request, () => this.systemPrompt(request.agent, request.experiment).prompt);
+      if (ticket.hit) return { ...this.cache.answer(request, ticket.hit, startedAt), cache: ticket.outcome, experiment: request.experiment };
+      const { call, input, prepared } = await this.start(request, 'chat');
+      let failed = true;
+      try {
+        const { result, target } = await this.withFallback(input, prepared, (routed) => this.dependencies.llm.generate(routed));
+        failed = false;
+        await this.cache.store(ticket, { ...result, content: result.content, finishReason: result.finishReason, provider: target.provider, model: target.model, sandbox: target.sandbox, usage: { inputTokens: result.usage.inputTokens, outputTokens: result.usage.outputTokens } });
+        return {
+          ...this.outcome(prepared),
+          content: result.content,
+          ...(result.toolCalls?.length ? { toolCalls: result.toolCalls } : {}),
+          usage: { inputTokens: result.usage.inputTokens, outputTokens: result.usage.outputTokens },
+          finishReason: result.finishReason,
+          provider: target.provider,
+          model: target.model,
+          requestId: input.requestId,
+          cost: prepared.metering.cost,
+          cache: ticket.outcome,
+          experiment: input.experiment,
+        };
+      } catch (error) {
+        throw await this.failures.toDomainError(error, input.agent);
+      } finally {
+        await prepared.metering.finish(failed);
+        call.done();
+      }
+    });
   }
 
-  async stream(request: RunInput): Promise<RunStream> {
-    const { call, input, prepared } = await this.start(request, 'stream');
+  async stream(original: RunInput): Promise<RunStream> {
+    const startedAt = Date.now();
+    const request = await this.experiments.assign(original);
+    const ticket = await this.experiments.observe(request, () => this.cache.begin(request, () => this.systemPrompt(request.agent, request.experiment).prompt));
+    if (ticket.hit) return { ...this.cache.answerStream(request, ticket.hit, startedAt), cache: ticket.outcome, experiment: request.experiment };
+    const { call, input, prepared } = await this.experiments.observe(request, () => this.start(request, 'stream'));
     let session;
     try {
       session = await this.withFallback(input, prepared, (routed) => this.dependencies.llm.openStream(routed));
     } catch (error) {
       await prepared.metering.finish(true);
       call.done();
+      this.experiments.failed(input);
       throw await this.failures.toDomainError(error, input.agent);
     }
     prepared.metering.markOutputStarted();
     const failures = this.failures;
+    const experiments = this.experiments;
     const opened = session;
     async function* events(): AsyncGenerator<RunStreamEvent> {
       let failed = true;
@@ -287,13 +330,15 @@ export class AgentRunner {
         }
         failed = false;
       } catch (error) {
+        experiments.failed(input);
         throw await failures.toDomainError(error, input.agent);
       } finally {
         await prepared.metering.finish(failed);
         call.done();
       }
     }
-    return { ...this.outcome(prepared), provider: opened.target.provider, model: opened.target.model, requestId: input.requestId, events: events() };
+    const answer = { provider: opened.target.provider, model: opened.target.model, sandbox: opened.target.sandbox };
+    return { ...this.outcome(prepared), provider: opened.target.provider, model: opened.target.model, requestId: input.requestId, events: this.cache.recording(ticket, events(), answer), cache: ticket.outcome, experiment: input.experiment };
   }
 
   testConnection(agent: AgentDocument): Promise<ConnectionTestResult> {

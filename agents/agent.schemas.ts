@@ -33,6 +33,8 @@ const limitsSchema = z
     monthlyTokenCap: z.number().int().positive().max(1e12).nullable().optional(),
     // At least one micro-dollar, the unit money is stored in: a smaller budget would be stored as 0 and block the agent.
     monthlyBudgetUsd: z.number().min(0.000001, 'must be at least 0.000001 (one micro-dollar)').max(1e7).nullable().optional(),
+    // publish: tokens one end user (a `user` on /v1, a visitor of a published chat) may use per month
+    endUserMonthlyTokenCap: z.number().int().positive().max(1e12).nullable().optional(),
   })
   .strict();
 

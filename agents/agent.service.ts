@@ -14,7 +14,7 @@ import { maskSecret } from '../server/vault/vault.service';
 import { assertSafeBaseUrl } from '../server/llm/base-url-guard';
 import type { WorkspaceService } from '../server/workspaces/workspace.service';
 import type { Role } from '../server/workspaces/workspace.model';
-import type { AgentDocument, AgentLlmRecord, KeyStatus } from './agent.model';
+import type { AgentCacheSetting, AgentDocument, AgentLlmRecord, AgentPromptTemplateRecord, KeyStatus } from './agent.model';
 import type { TemplateService } from './template.service';
 import type { LlmSettingInput, PatchAgentInput } from './agent.schemas';
 import { assertPlausibleProviderKey } from '../server/llm/providers/provider-key-format';
@@ -22,6 +22,8 @@ import { assertPlausibleProviderKey } from '../server/llm/providers/provider-key
 import type { AgentLightModelRecord } from './agent.model';
 import type { LightModelInput, RoutingSettingsInput } from './agent-routing.schemas';
 import { DEFAULT_ROUTING, effectiveRouting, publicRouting, routingOf } from './agent-routing';
+import type { PlanHistoryRecorder } from './agent-ports';
+import type { BillingSetting, PlanChangeKind } from '../server/metering/billing/plan-history';
 
 export interface Actor {
   userId: string;
@@ -29,6 +31,11 @@ export interface Actor {
 }
 
 export type AgentChangeListener = (agentId: string) => void;
+
+/** A change made by the platform itself (e.g. an experiment promoting a variant), recorded in plan history as such. */
+export interface SystemActor {
+  system: string;
+}
 
 export class AgentService {
   private readonly changeListeners: AgentChangeListener[] = [];
@@ -49,6 +56,36 @@ export class AgentService {
 
   private notifyChanged(agentId: string): void {
     for (const listener of this.changeListeners) listener(agentId);
+  }
+
+  // ---- plan history (billing): one recordPlanChange call per change; see docs/BILLING.md ----
+  private planHistory: PlanHistoryRecorder | undefined;
+
+  usePlanHistory(recorder: PlanHistoryRecorder): void {
+    this.planHistory = recorder;
+  }
+
+  private billingSettingOf(agent: Pick<AgentDocument, 'llm' | 'status'>): BillingSetting {
+    const byok = agent.llm.mode === 'byok';
+    return { mode: agent.llm.mode, plan: byok ? null : agent.llm.plan ?? null, status: agent.status ?? 'active', provider: byok ? agent.llm.provider ?? null : null, model: byok ? agent.llm.model ?? null : null };
+  }
+
+  /**
+   * Records one change of what an agent bills for. Every path that changes an agent's LLM setting or status (the API,
+   * experiment promotion, …) goes through setLlm / patch / create / remove, which call this once.
+   */
+  private async recordPlanChange(kind: PlanChangeKind, agent: Pick<AgentDocument, '_id' | 'workspaceId' | 'name'>, before: Pick<AgentDocument, 'llm' | 'status'> | null, after: Pick<AgentDocument, 'llm' | 'status'> | null, actor: Actor | SystemActor, at: Date): Promise<void> {
+    if (!this.planHistory) return;
+    await this.planHistory.record({
+      workspaceId: agent.workspaceId.toString(),
+      agentId: agent._id.toString(),
+      agentName: agent.name,
+      kind,
+      from: before ? this.billingSettingOf(before) : null,
+      to: after ? this.billingSettingOf(after) : null,
+      actor: 'system' in actor ? { type: 'system', reason: actor.system } : { type: 'user', userId: actor.userId },
+      at,
+    });
   }
 
   isSandboxed(agent: Pick<AgentDocument, 'llm'>): boolean {
@@ -83,6 +120,7 @@ export class AgentService {
       limits: {
         monthlyTokenCap: agent.limits?.monthlyTokenCap ?? null,
         monthlyBudgetUsd: agent.limits?.monthlyBudgetMicros == null ? null : microsToUsd(agent.limits.monthlyBudgetMicros),
+        endUserMonthlyTokenCap: agent.limits?.endUserMonthlyTokenCap ?? null,
       },
       sandbox: this.isSandboxed(agent),
       routing: publicRouting(agent, this.catalog),
@@ -166,8 +204,15 @@ export class AgentService {
     return agents.map((agent) => this.toPublic(agent));
   }
 
+  // publish: agents from workspace templates ("ws_<id>"), which the agent keeps a snapshot of
+  private workspaceTemplateSnapshot?: (workspaceId: string, templateId: string) => Promise<AgentPromptTemplateRecord | undefined>;
+  useWorkspaceTemplates(snapshot: (workspaceId: string, templateId: string) => Promise<AgentPromptTemplateRecord | undefined>): void {
+    this.workspaceTemplateSnapshot = snapshot;
+  }
+
   async create(workspaceId: string, actor: Actor, input: { name: string; templateId: string; variables: Record<string, string>; llm: LlmSettingInput }) {
-    const variables = this.templates.resolveVariables(input.templateId, input.variables);
+    const promptTemplate = await this.workspaceTemplateSnapshot?.(workspaceId, input.templateId);
+    const variables = promptTemplate ? this.templates.resolveVariablesFor(promptTemplate, input.variables) : this.templates.resolveVariables(input.templateId, input.variables);
     const agentId = new Types.ObjectId();
     const llm = this.buildLlmRecord(workspaceId, agentId.toString(), input.llm);
     const created = await this.models.Agent.create({
@@ -179,8 +224,10 @@ export class AgentService {
       status: 'active',
       llm,
       limits: { monthlyTokenCap: null, monthlyBudgetMicros: null },
+      ...(promptTemplate ? { promptTemplate } : {}),
     });
     this.notifyChanged(agentId.toString());
+    await this.recordPlanChange('created', created, null, created, actor, created.createdAt);
     await this.workspaces.audit({
       workspaceId,
       actorUserId: actor.userId,
@@ -201,24 +248,28 @@ export class AgentService {
     const set: Record<string, unknown> = {};
     if (input.name !== undefined) set.name = input.name;
     if (input.status !== undefined) set.status = input.status;
-    if (input.variables !== undefined) set.variables = this.templates.resolveVariables(agent.templateId, input.variables);
+    if (input.variables !== undefined) {
+      set.variables = agent.promptTemplate ? this.templates.resolveVariablesFor(agent.promptTemplate, input.variables) : this.templates.resolveVariables(agent.templateId, input.variables);
+    }
     if (input.limits !== undefined) {
       if (actor.role !== 'owner') throw forbidden('Only workspace owners can change usage limits.');
       if (input.limits.monthlyTokenCap !== undefined) set['limits.monthlyTokenCap'] = input.limits.monthlyTokenCap;
       if (input.limits.monthlyBudgetUsd !== undefined) {
         set['limits.monthlyBudgetMicros'] = input.limits.monthlyBudgetUsd === null ? null : usdToMicros(input.limits.monthlyBudgetUsd);
       }
+      if (input.limits.endUserMonthlyTokenCap !== undefined) set['limits.endUserMonthlyTokenCap'] = input.limits.endUserMonthlyTokenCap;
     }
     if (Object.keys(set).length === 0) return this.toPublic(agent);
     const updated = await this.models.Agent.findOneAndUpdate({ _id: agent._id, workspaceId: agent.workspaceId }, { $set: set }, { new: true }).lean<AgentDocument>();
     if (!updated) throw notFound('Agent');
     this.notifyChanged(agentId);
+    if (input.status !== undefined && input.status !== agent.status) await this.recordPlanChange(input.status === 'paused' ? 'paused' : 'resumed', updated, agent, updated, actor, updated.updatedAt);
     const action = input.limits !== undefined ? 'agent.limits.change' : 'agent.update';
     await this.workspaces.audit({ workspaceId, actorUserId: actor.userId, action, targetType: 'agent', targetId: agentId, changes: input as Record<string, unknown> });
     return this.toPublic(updated);
   }
 
-  async setLlm(workspaceId: string, agentId: string, actor: Actor, input: LlmSettingInput) {
+  async setLlm(workspaceId: string, agentId: string, actor: Actor | (SystemActor & { userId?: undefined }), input: LlmSettingInput) {
     // Builders set up and replace provider keys (they edit agents); "keys" that need admin+ are the agent API keys.
     const agent = await this.load(workspaceId, agentId);
     const llm = this.buildLlmRecord(workspaceId, agentId, input, agent.llm);
@@ -227,9 +278,10 @@ export class AgentService {
     const updated = await this.models.Agent.findOneAndUpdate({ _id: agent._id, workspaceId: agent.workspaceId }, { $set: { llm } }, { new: true }).lean<AgentDocument>();
     if (!updated) throw notFound('Agent');
     this.notifyChanged(agentId);
+    await this.recordPlanChange('llm_changed', updated, agent, updated, actor, updated.updatedAt);
     await this.workspaces.audit({
       workspaceId,
-      actorUserId: actor.userId,
+      actorUserId: actor.userId ?? 'system',
       action: input.mode === 'byok' && input.apiKey ? 'agent.llm.key_replaced' : 'agent.llm.change',
       targetType: 'agent',
       targetId: agentId,
@@ -238,21 +290,35 @@ export class AgentService {
     return this.toPublic(updated);
   }
 
+  /** The agent's response cache setting (cache): validated by agents/response-cache-settings.ts. */
+  async setCacheSetting(workspaceId: string, agentId: string, actor: Actor, cache: AgentCacheSetting) {
+    const agent = await this.load(workspaceId, agentId);
+    const updated = await this.models.Agent.findOneAndUpdate({ _id: agent._id, workspaceId: agent.workspaceId }, { $set: { cache } }, { new: true }).lean<AgentDocument>();
+    if (!updated) throw notFound('Agent');
+    this.notifyChanged(agentId);
+    await this.workspaces.audit({ workspaceId, actorUserId: actor.userId, action: 'agent.cache.change', targetType: 'agent', targetId: agentId, changes: { from: agent.cache ?? null, to: cache } });
+    return updated;
+  }
+
   async remove(workspaceId: string, agentId: string, actor: Actor): Promise<void> {
     const agent = await this.load(workspaceId, agentId);
     await this.models.AgentApiKey.deleteMany({ agentId: agent._id });
     await this.models.Agent.deleteOne({ _id: agent._id, workspaceId: agent.workspaceId });
     this.notifyChanged(agentId);
+    await this.recordPlanChange('deleted', agent, agent, null, actor, new Date());
     await this.workspaces.audit({ workspaceId, actorUserId: actor.userId, action: 'agent.delete', targetType: 'agent', targetId: agentId, changes: { name: agent.name } });
   }
 
   /** Part of deleting a workspace: its API keys, then its agents; caches drop them at once. */
   async removeAllInWorkspace(workspaceId: string): Promise<void> {
     const id = new Types.ObjectId(workspaceId);
-    const agentIds = (await this.models.Agent.find({ workspaceId: id }, { _id: 1 }).lean()).map((agent) => agent._id.toString());
+    const agents = await this.models.Agent.find({ workspaceId: id }, { _id: 1, workspaceId: 1, name: 1, llm: 1, status: 1 }).lean<AgentDocument[]>();
+    const agentIds = agents.map((agent) => agent._id.toString());
     await this.models.AgentApiKey.deleteMany({ workspaceId: id });
     await this.models.Agent.deleteMany({ workspaceId: id });
     for (const agentId of agentIds) this.notifyChanged(agentId);
+    const deletedAt = new Date();
+    for (const agent of agents) await this.recordPlanChange('deleted', agent, agent, null, { system: 'workspace deleted' }, deletedAt);
   }
 
   // ---- cost-aware routing (#14): light model, routing setting, opt-out, degradation, consented fallback ----

@@ -7,7 +7,7 @@ import { costMicros, monthOf, overagePriceMicros, overageTokensBetween, priceSna
 import type { AnswerCost } from '../server/metering/meter.types';
 import { applicableLimit } from '../server/metering/limits.service';
 import type { AgentDocument } from './agent.model';
-import type { KeyHealth, MonthToDate, Reservation, UsageLimits, UsageMeter } from './agent-ports';
+import type { EndUserLimits, EndUserReservation, KeyHealth, MonthToDate, Reservation, UsageLimits, UsageMeter } from './agent-ports';
 import type { MeterRouting } from '../server/metering/metering.models';
 import type { RouteDecision } from '../server/llm/prompt-router';
 
@@ -29,7 +29,7 @@ export class CallMetering {
   private answerCostUnknown = false;
 
   constructor(
-    private readonly dependencies: { catalog: Catalog; meter: UsageMeter; limits: UsageLimits; keyHealth: KeyHealth; logger: Logger; monthToDate?: MonthToDate },
+    private readonly dependencies: { catalog: Catalog; meter: UsageMeter; limits: UsageLimits; keyHealth: KeyHealth; logger: Logger; monthToDate?: MonthToDate; endUserLimits?: EndUserLimits },
     private readonly call: {
       agent: AgentDocument;
       requestId: string;
@@ -40,9 +40,14 @@ export class CallMetering {
       metadata?: Record<string, string>;
       /** The agent API key that made the call (activity log). */
       apiKeyId?: string;
+      // A/B experiments (cache): the variant this call runs, on its meter events.
+      experiment?: { id: string; variant: string };
+      // The per-end-user cap's reservation (publish)
+      endUserReservation?: EndUserReservation;
     },
     readonly route: CallRouting = {},
   ) {}
+  private endUserReservationSettled = false;
 
   /** The agent's own key failed: the next attempts are the consented fallback plan's (#14). */
   useFallback(plan: Plan): void {
@@ -139,6 +144,8 @@ export class CallMetering {
     const plan = fallbackPlan ?? this.call.plan;
     const reservation = !this.reservationSettled ? this.call.reservation : undefined;
     if (reservation) this.reservationSettled = true;
+    const endUserReservation = !this.endUserReservationSettled ? this.call.endUserReservation : undefined;
+    if (endUserReservation) this.endUserReservationSettled = true;
     const catalogSnapshot = priceSnapshotFor(this.dependencies.catalog, report.provider, report.model, plan);
     // A fallback is billed per token at the plan's overage rate, with no monthly fee and no included tokens.
     const priceSnapshot = fallbackPlan ? { ...catalogSnapshot, includedTokens: 0 } : catalogSnapshot;
@@ -174,6 +181,9 @@ export class CallMetering {
       ...(fallbackPlan ? { fallback: true } : {}),
       ...(this.route.degraded ? { degraded: this.route.degraded } : {}),
       ...(this.call.apiKeyId ? { apiKeyId: this.call.apiKeyId } : {}),
+      // A/B experiments (cache)
+      ...(this.call.experiment ? { experiment: this.call.experiment } : {}),
+      ...(endUserReservation ? { endUserReservation: { tokens: endUserReservation.tokens } } : {}),
     });
   };
 
@@ -183,6 +193,10 @@ export class CallMetering {
     if (reservation && !this.reservationSettled) {
       this.reservationSettled = true;
       await this.dependencies.limits.release(reservation).catch((error) => this.dependencies.logger.warn({ err: error }, 'could not release reservation'));
+    }
+    if (this.call.endUserReservation && !this.endUserReservationSettled) {
+      this.endUserReservationSettled = true;
+      await this.dependencies.endUserLimits?.release(this.call.endUserReservation).catch((error) => this.dependencies.logger.warn({ err: error }, 'could not release end-user reservation'));
     }
     if (failed) {
       this.dependencies.meter.recordError({ workspaceId: agent.workspaceId.toString(), agentId: agent._id.toString(), mode: agent.llm.mode, plan: agent.llm.plan ?? null, timestamp: new Date() });

@@ -8,8 +8,11 @@ import { migration as workspaceOwnerCounts } from './002-workspace-owner-counts'
 import { migration as sessionIndexes } from './003-session-indexes';
 import { migration as activityIndexes } from './004-activity-indexes';
 import { migration as invites } from './005-invites';
+import { migration as billing } from './006-billing';
+import { migration as cacheExperiments } from './007-cache-experiments';
+import { migration as publishCollections } from './008-publish-collections';
 
-export const MIGRATIONS: Migration[] = [createIndexes, workspaceOwnerCounts, sessionIndexes, activityIndexes, invites];
+export const MIGRATIONS: Migration[] = [createIndexes, workspaceOwnerCounts, sessionIndexes, activityIndexes, invites, billing, cacheExperiments, publishCollections];
 
 export async function runMigrations(connection: Connection, logger: Logger, models: Models = createModels(connection)): Promise<string[]> {
   const collection = connection.collection<{ _id: string; appliedAt: Date; description: string }>('migrations');

@@ -7,6 +7,14 @@ import { createWorkspaceModels } from './workspaces/workspace.model';
 import { createAgentModels } from '../agents/agent.model';
 import { createMeteringModels } from './metering/metering.models';
 import { createInviteModels } from './workspaces/invite.model';
+import { createBillingModels } from './metering/billing/statement.models';
+import { createResponseCacheModel } from '../agents/response-cache.model';
+import { createExperimentModels } from '../agents/experiment.model';
+// publish: end-user rollups, conversations, workspace templates, visitors' address counters
+import { createEndUserUsageModels } from './metering/end-user-usage.model';
+import { createConversationModels } from '../agents/conversation.model';
+import { createWorkspaceTemplateModels } from '../agents/workspace-template.model';
+import { createVisitorLimitModels } from '../agents/visitor-limits';
 
 export function createModels(connection: Connection) {
   return {
@@ -16,6 +24,14 @@ export function createModels(connection: Connection) {
     ...createAgentModels(connection),
     ...createMeteringModels(connection),
     ...createInviteModels(connection),
+    ...createBillingModels(connection),
+    // Response cache and A/B experiments (cache)
+    ResponseCacheEntry: createResponseCacheModel(connection),
+    ...createExperimentModels(connection),
+    ...createEndUserUsageModels(connection),
+    ...createConversationModels(connection),
+    ...createWorkspaceTemplateModels(connection),
+    ...createVisitorLimitModels(connection),
   };
 }
 

@@ -1,5 +1,6 @@
 // The composition root: builds every service from the config, wires the hooks, and starts/stops the HTTP server.
 import http from 'node:http';
+import { Types } from 'mongoose';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -43,6 +44,19 @@ import { createAgentsRouter } from './http/routers/agents.router';
 import { createChatRouter } from './http/routers/chat.router';
 import { createOpenAiCompatibleApi } from './http/openai-compatible-api';
 import { createUsageRouter } from './http/routers/usage.router';
+import { PlanHistoryService } from './metering/billing/plan-history';
+import { StatementService, type StatementServiceOptions } from './metering/billing/statement.service';
+import { StatementCloseJob } from './metering/billing/statement-close-job';
+import type { StatementEvents } from './metering/billing/statement-events';
+import { createStatementsRouter } from './http/routers/statements.router';
+// Response cache, A/B experiments, side-by-side comparison (cache)
+import { ResponseCacheService } from '../agents/response-cache.service';
+import { ResponseCacheSettings } from '../agents/response-cache-settings';
+import { chooseVectorIndex } from '../agents/vector-index';
+import { ExperimentService } from '../agents/experiment.service';
+import { ModelComparison } from '../agents/model-comparison';
+import { UsageSplitsService } from './metering/usage-splits.service';
+import { createExperimentsRouter } from './http/routers/experiments.router';
 import '../server/http/express-request.types';
 // Cost-aware routing (#14)
 import { createRoutingRouter } from './http/routers/routing.router';
@@ -58,6 +72,16 @@ import { createActivityRouter } from './http/routers/activity.router';
 import { createInvitesRouter } from './http/routers/invites.router';
 import { createUsageViewsRouter } from './http/routers/usage-views.router';
 import { createApiDocsRouter } from './http/routers/api-docs.router';
+// publish: share links, the embeddable chat, conversations, end-user usage and caps, workspace templates
+import { EndUserLimitsService } from './metering/end-user-limits.service';
+import { EndUserUsageService } from './metering/end-user-usage.service';
+import { PublishingService } from '../agents/publishing.service';
+import { ConversationService } from '../agents/conversation.service';
+import { ConversationChat } from '../agents/conversation-chat';
+import { WorkspaceTemplateService } from '../agents/workspace-template.service';
+import { VisitorLimits, DEFAULT_PUBLIC_CHAT_LIMITS, type PublicChatLimits } from '../agents/visitor-limits';
+import { createPublicChatRouter } from './http/routers/public-chat.router';
+import { createPublishingRouter } from './http/routers/publishing.router';
 
 /** The repository root (where package.json is), whether running from source or from dist/. */
 export const PROJECT_ROOT = (() => {
@@ -82,6 +106,10 @@ export interface PlatformOptions {
   runMigrationsOnStart?: boolean;
   /** How long stop() lets in-flight requests finish before it cuts them (default 10 s). */
   drainTimeoutMs?: number;
+  /** Monthly statements: grace after a month's end before it closes; false: no close job (tests close by hand). */
+  statements?: Partial<StatementServiceOptions> & { closeJob?: false | { intervalMs: number } };
+  /** Abuse limits of published chats (publish). */
+  publicChatLimits?: Partial<PublicChatLimits>;
 }
 
 export interface Platform {
@@ -99,6 +127,8 @@ export interface Platform {
   url: string;
   /** The Express application (everything but /v1); the API reference test walks its router stack. */
   app: express.Express;
+  /** Monthly statements; `statements.events.onStatementClosed(...)` is the hook for "statement closed" (webhooks). */
+  statements: StatementService & { events: StatementEvents };
   stop(): Promise<void>;
 }
 
@@ -146,6 +176,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     MeterSpool.removeRecovered(recoveredSpool);
   }
   const limits = new LimitsService(models);
+  const endUserLimits = new EndUserLimitsService(models);
   const alerts = new AlertService(models, logger);
   // Usage reads reuse a workspace's agent list for 2 s (local changes drop it); with several instances (Redis) they
   // could miss another instance's change, so they read it every time.
@@ -154,12 +185,30 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   // Prices each answer (usage.cost) from the agent's month-to-date tokens; every written rollup keeps it current.
   const monthToDate = new MonthToDateTokens(models);
   meter.onRollupsChanged((changes) => monthToDate.observe(changes));
+  // Billing: plan history recorded by the agent service; statements closed at start-up and on a timer (docs/BILLING.md).
+  const planHistory = new PlanHistoryService(models);
+  agents.usePlanHistory(planHistory);
+  const statements = new StatementService(models, catalog, logger, options.statements);
+  const statementCloseJob = options.statements?.closeJob === false ? undefined : new StatementCloseJob(statements, logger, options.statements?.closeJob?.intervalMs);
+  // Response cache and A/B experiments (cache): semantic lookups on Atlas Vector Search when the deployment has it.
+  const routing = new ProviderRoutes(config, { simulator, fetch: keepAliveFetch });
+  const vectors = await chooseVectorIndex(models.ResponseCacheEntry, logger, { dimensions: 256, load: ResponseCacheService.loader(models.ResponseCacheEntry) });
+  const responseCache = new ResponseCacheService({ model: models.ResponseCacheEntry, catalog, routing, vault, meter, logger, vectors });
+  const experiments = new ExperimentService({
+    Experiment: models.Experiment,
+    Feedback: models.Feedback,
+    MeterEvent: models.MeterEvent,
+    agents,
+    catalog,
+    templates,
+    drainMeter: (timeoutMs) => meter.drain(timeoutMs),
+  });
   const runner = new AgentRunner({
     catalog,
     templates,
     vault,
     llm: new LlmRouter({ ...DEFAULT_RETRY_POLICY, ...options.retryPolicy }),
-    routing: new ProviderRoutes(config, { simulator, fetch: keepAliveFetch }),
+    routing,
     meter,
     limits,
     alerts,
@@ -169,7 +218,21 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     stickiness: new RoutingStickiness(),
     headroom: new LimitHeadroom(models),
     monthToDate,
+    responseCache,
+    experiments,
+    endUserLimits,
   });
+  // publish
+  const publishing = new PublishingService(models, workspaces);
+  const conversations = new ConversationService(models);
+  const conversationChat = new ConversationChat({ runner, conversations, templates, catalog });
+  const workspaceTemplates = new WorkspaceTemplateService(models, templates, workspaces);
+  agents.useWorkspaceTemplates((workspaceId, templateId) => workspaceTemplates.snapshotFor(workspaceId, templateId));
+  // A deleted agent's kept conversations go with it (the change listener also fires on deletion).
+  agents.onAgentChanged((agentId) => {
+    void models.Agent.exists({ _id: agentId }).then((exists) => (exists ? undefined : conversations.removeForAgents([new Types.ObjectId(agentId)]))).catch(() => undefined);
+  });
+  const visitorLimits = new VisitorLimits(models, { ...DEFAULT_PUBLIC_CHAT_LIMITS, ...options.publicChatLimits }, (agentId, visitorId) => endUserLimits.tokensToday(agentId, visitorId));
 
   // Activity log, invites, usage views (experience-b)
   const activity = new ActivityService(models);
@@ -204,6 +267,20 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       createActivityRouter(activity, authenticate, requireWorkspaceRole),
       createInvitesRouter(invites, authenticate, requireWorkspaceRole),
       createApiDocsRouter(),
+      createStatementsRouter(statements, planHistory, async (workspaceId) => (await models.Workspace.findById(workspaceId, { name: 1 }).lean())?.name ?? 'Workspace', authenticate, requireWorkspaceRole),
+      createExperimentsRouter(
+        {
+          cacheSettings: new ResponseCacheSettings(agents, responseCache),
+          experiments,
+          comparison: new ModelComparison({ runner, agents, catalog }),
+          usageSplits: new UsageSplitsService(models),
+        },
+        authenticate,
+        requireWorkspaceRole,
+      ),
+      // publish
+      createPublicChatRouter({ publishing, chat: conversationChat, conversations, visitorLimits, widgetDirectory: path.join(PROJECT_ROOT, 'client', 'dist', 'widget') }),
+      createPublishingRouter({ agents, publishing, conversations, chat: conversationChat, endUserUsage: new EndUserUsageService(models), workspaceTemplates }, authenticate, requireWorkspaceRole),
     ],
   });
 
@@ -240,6 +317,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   const address = httpServer.address() as AddressInfo;
   const url = `http://127.0.0.1:${address.port}`;
   logger.info({ port: address.port, database: database.mode, sandbox: Boolean(simulator) }, 'Agent Host listening');
+  statementCloseJob?.start();
 
   let stopping: Promise<void> | undefined;
   const drainTimeoutMs = options.drainTimeoutMs ?? 10_000;
@@ -272,6 +350,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       // A call whose client left is aborted, but its metering finishes a moment later: wait for it before flushing.
       if (!(await runner.whenIdle(5_000))) logger.error({ calls: runner.callsInFlight }, 'calls still in flight at shutdown; their meter events may be missing');
       livePublisher.close();
+      await statementCloseJob?.stop();
       await meter.stop();
       inviteMailer.close();
       await closeKeepAliveFetch().catch(() => undefined);
@@ -280,5 +359,5 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       logger.info('Agent Host stopped');
     })());
 
-  return { config, logger, database, models, catalog, meter, agents, usage, httpServer, simulator, realtime, url, app, stop };
+  return { config, logger, database, models, catalog, meter, agents, usage, httpServer, simulator, realtime, url, app, statements, stop };
 }

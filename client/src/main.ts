@@ -18,6 +18,7 @@ import { renderActivity } from './views/activity';
 import { renderUsageOverview } from './views/usage-overview';
 import { renderModelCatalog } from './views/model-catalog';
 import { renderInviteAccept } from './views/invite-accept';
+import { renderStatement, renderStatements } from './views/statements';
 
 const app = document.getElementById('app')!;
 let cleanup: (() => void) | void = undefined;
@@ -112,6 +113,12 @@ async function render(): Promise<void> {
       break;
     case 'models':
       await renderModelCatalog(main);
+      break;
+    case 'statements':
+      await renderStatements(main);
+      break;
+    case 'statement':
+      await renderStatement(main, route.params.month ?? '');
       break;
     default:
       document.title = 'Not found · Agent Host';

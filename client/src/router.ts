@@ -1,6 +1,6 @@
 // Hash routing (#/login, #/reset?token=, #/dashboard, #/agents/new, #/agents/:id, #/members), so deep links work with a static server.
 export interface Route {
-  name: 'login' | 'signup' | 'reset' | 'dashboard' | 'new-agent' | 'agent' | 'members' | 'not-found' | 'activity' | 'usage' | 'models' | 'invite';
+  name: 'login' | 'signup' | 'reset' | 'dashboard' | 'new-agent' | 'agent' | 'members' | 'not-found' | 'activity' | 'usage' | 'models' | 'invite' | 'statements' | 'statement';
   params: Record<string, string>;
 }
 
@@ -18,6 +18,8 @@ export function parseRoute(hash: string): Route {
   // Everyday screens (activity log, usage views, model catalog, invite links)
   if (parts.length === 1 && (parts[0] === 'activity' || parts[0] === 'usage' || parts[0] === 'models')) return { name: parts[0], params: {} };
   if (parts[0] === 'invite' && parts.length === 1) return { name: 'invite', params: { token: query.token ?? '' } };
+  if (parts[0] === 'statements' && parts.length === 1) return { name: 'statements', params: {} };
+  if (parts[0] === 'statements' && parts.length === 2) return { name: 'statement', params: { month: parts[1]! } };
   if (parts[0] === 'agents' && parts[1] === 'new' && parts.length === 2) return { name: 'new-agent', params: {} };
   if (parts[0] === 'agents' && parts.length === 2) return { name: 'agent', params: { ...query, agentId: parts[1]! } };
   return { name: 'not-found', params: {} };

@@ -72,7 +72,7 @@ export interface Agent {
   variables: Record<string, string>;
   status: 'active' | 'paused';
   llm: AgentLlm;
-  limits: { monthlyTokenCap: number | null; monthlyBudgetUsd: number | null };
+  limits: { monthlyTokenCap: number | null; monthlyBudgetUsd: number | null; endUserMonthlyTokenCap?: number | null };
   sandbox: boolean;
   createdAt: string;
   updatedAt: string;
@@ -117,6 +117,10 @@ export interface UsageRow {
   budgetUsd?: number | null;
   monthlyTokenCap?: number | null;
   deleted?: boolean;
+  /** Billing: the month's plan / own-key / paused segments with their prorated fees (docs/BILLING.md). */
+  planSegments?: Array<{ kind: 'plan' | 'byok' | 'paused'; plan: string | null; from: string; to: string; feeUsd: number }>;
+  allowanceMinimumUsd?: number;
+  amountDueUsd?: number;
 }
 
 export interface UsageTotals {
@@ -139,6 +143,8 @@ export interface WorkspaceUsage {
 
 export interface AgentUsage extends UsageRow {
   month: string;
+  /** Billing: which plan would be cheapest this month (null for past months). */
+  planAdvice?: import('./statements-api').PlanAdvice | null;
   daily: Array<{ date: string; tokensInput: number; tokensOutput: number; requests: number }>;
   byModel: Array<{ provider: string; model: string; tokens: number; costUsd: number }>;
 }

@@ -21,6 +21,7 @@ import { HELMET_OPTIONS } from './app';
 // Cost-aware routing (#14)
 import { CONVERSATION_HEADER, FALLBACK_RESPONSE_HEADER, ROUTE_HEADER, ROUTING_RESPONSE_HEADER, conversationIdFrom, parseForcedRoute, routingHeaderValue } from '../../agents/run-routing';
 import type { RunRoutingOutcome } from '../../agents/agent-runner';
+import { cacheControlOf, cacheHeaders } from './response-cache-headers';
 
 /** The response headers that report how routing answered (#14). */
 export function routingHeaders(outcome: RunRoutingOutcome): Record<string, string> | undefined {
@@ -218,6 +219,8 @@ export function createOpenAiCompatibleApi(agents: AgentKeyLookup, runner: AgentR
       route: parseForcedRoute(request.headers[ROUTE_HEADER]),
       conversationId: conversationIdFrom(request.headers[CONVERSATION_HEADER], normalized.metadata),
       apiKeyId,
+      // Response cache (cache)
+      cacheControl: cacheControlOf(request.headers['cache-control']),
     };
 
     if (!input.stream) {
@@ -239,13 +242,13 @@ export function createOpenAiCompatibleApi(agents: AgentKeyLookup, runner: AgentR
         ],
         usage: openAiUsage(result.usage, result.cost),
         system_fingerprint: null,
-      }, routingHeaders(result));
+      }, { ...(routingHeaders(result) ?? {}), ...cacheHeaders(result) });
       return;
     }
 
     const stream = await runner.stream(runInput);
     const includeUsage = input.stream_options?.include_usage === true;
-    response.writeHead(200, headersFor(requestId, 'text/event-stream; charset=utf-8', { 'Cache-Control': 'no-cache, no-transform', 'X-Accel-Buffering': 'no', ...routingHeaders(stream) }));
+    response.writeHead(200, headersFor(requestId, 'text/event-stream; charset=utf-8', { 'Cache-Control': 'no-cache, no-transform', 'X-Accel-Buffering': 'no', ...(routingHeaders(stream) ?? {}), ...cacheHeaders(stream) }));
     response.flushHeaders();
     const chunk = (choices: unknown[], extra: Record<string, unknown> = {}) =>
       `data: ${JSON.stringify({ id: completionId, object: 'chat.completion.chunk', created, model, system_fingerprint: null, choices, ...extra })}\n\n`;

@@ -9,6 +9,8 @@ interface AppliedGroupEntry {
   id: string;
   tokens: number;
   costMicros: number;
+  /** Absent in entries written before billing counted managed tokens apart. */
+  managedTokens?: number;
 }
 
 /**
@@ -28,9 +30,10 @@ export async function applyGuardedRollup(
     set: Record<string, unknown>;
     groupTokens: number;
     groupCostMicros: number;
+    groupManagedTokens?: number;
   },
-): Promise<{ tokens: number; costTotalMicros: number }> {
-  const entry: AppliedGroupEntry = { id: input.groupId, tokens: input.groupTokens, costMicros: input.groupCostMicros };
+): Promise<{ tokens: number; costTotalMicros: number; managedTokens: number }> {
+  const entry: AppliedGroupEntry = { id: input.groupId, tokens: input.groupTokens, costMicros: input.groupCostMicros, managedTokens: input.groupManagedTokens ?? 0 };
   for (let attempt = 0; ; attempt += 1) {
     try {
       const result = await model.collection.findOneAndUpdate(
@@ -41,14 +44,14 @@ export async function applyGuardedRollup(
           $setOnInsert: { workspaceId: input.workspaceId },
           $push: { appliedGroups: { $each: [entry], $slice: -RECENT_GROUPS_KEPT } },
         } as never,
-        { upsert: true, returnDocument: 'after', projection: { tokens: 1, costTotalMicros: 1 } },
+        { upsert: true, returnDocument: 'after', projection: { tokens: 1, costTotalMicros: 1, managedTokens: 1 } },
       );
-      return { tokens: (result?.tokens as number) ?? 0, costTotalMicros: (result?.costTotalMicros as number) ?? 0 };
+      return { tokens: (result?.tokens as number) ?? 0, costTotalMicros: (result?.costTotalMicros as number) ?? 0, managedTokens: (result?.managedTokens as number) ?? 0 };
     } catch (error) {
       if (!isDuplicateKeyError(error) || attempt >= 5) throw error;
       const existing = await model.collection.findOne(
         { agentId: input.agentId, month: input.month },
-        { projection: { tokens: 1, costTotalMicros: 1, appliedGroups: 1 } },
+        { projection: { tokens: 1, costTotalMicros: 1, managedTokens: 1, appliedGroups: 1 } },
       );
       const applied = (existing?.appliedGroups ?? []) as unknown as AppliedGroupEntry[];
       const index = applied.findIndex((candidate) => candidate.id === input.groupId);
@@ -57,6 +60,7 @@ export async function applyGuardedRollup(
         return {
           tokens: (existing.tokens ?? 0) - later.reduce((total, candidate) => total + candidate.tokens, 0),
           costTotalMicros: (existing.costTotalMicros ?? 0) - later.reduce((total, candidate) => total + candidate.costMicros, 0),
+          managedTokens: (existing.managedTokens ?? 0) - later.reduce((total, candidate) => total + (candidate.managedTokens ?? 0), 0),
         };
       }
       // Otherwise it was the race of two first upserts: try again as an update.
@@ -70,12 +74,25 @@ export async function applyGuardedRollup(
  */
 export async function applyGuardedOverage(
   model: Model<UsageMonthlyDocument>,
-  input: { agentId: Types.ObjectId; month: string; groupId: string; overageTokens: number; priceTotalMicros: number },
+  input: {
+    agentId: Types.ObjectId;
+    month: string;
+    groupId: string;
+    overageTokens: number;
+    priceTotalMicros: number;
+    /** The same overage by plan (billing's per-plan allowance use); plan ids are plain words, safe as field names. */
+    byPlan?: Record<string, { overageTokens: number; priceTotalMicros: number }>;
+  },
 ): Promise<void> {
+  const byPlan: Record<string, number> = {};
+  for (const [plan, pricing] of Object.entries(input.byPlan ?? {})) {
+    byPlan[`byPlan.${plan}.overageTokens`] = pricing.overageTokens;
+    byPlan[`byPlan.${plan}.priceMicros`] = pricing.priceTotalMicros;
+  }
   await model.collection.updateOne(
     { agentId: input.agentId, month: input.month, pricedGroups: { $ne: input.groupId } },
     {
-      $inc: { overageTokens: input.overageTokens, priceTotalMicros: input.priceTotalMicros },
+      $inc: { overageTokens: input.overageTokens, priceTotalMicros: input.priceTotalMicros, ...byPlan },
       $push: { pricedGroups: { $each: [input.groupId], $slice: -RECENT_GROUPS_KEPT } },
     } as never,
   );

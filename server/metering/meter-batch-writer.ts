@@ -9,6 +9,8 @@ import { modelKey } from './model-key';
 import { costMicros, dayOf, hourOf, monthOf } from './pricing';
 import { applyGuardedOverage, applyGuardedRollup } from './guarded-rollup';
 import { splitOverage, sumPricing, sumRollupIncrement, type EventPricing } from './rollup-updates';
+import type { EndUserUsageModels } from './end-user-usage.model';
+import { applyEndUserPricing, applyEndUserRollups } from './end-user-rollup';
 
 export interface EventItem {
   kind: 'event';
@@ -23,6 +25,9 @@ export interface EventItem {
   pricing?: EventPricing;
   rollupPriced?: boolean;
   eventPriced?: boolean;
+  /** The end-user rollup stages (end-user-rollup.ts). */
+  endUserRolledUp?: boolean;
+  endUserPriced?: boolean;
 }
 
 export interface ErrorItem {
@@ -125,7 +130,7 @@ export class MeterBatchWriter {
   private readonly objectIds = new Map<string, Types.ObjectId>();
 
   constructor(
-    private readonly models: Pick<MeteringModels, 'MeterEvent' | 'UsageMonthly'>,
+    private readonly models: Pick<MeteringModels, 'MeterEvent' | 'UsageMonthly'> & Partial<EndUserUsageModels>,
     /** Called after each batch with the rollups it changed. */
     private readonly onRollupsChanged: (changes: RollupChange[]) => void,
     /** Called once the batch's inserts are settled and its rollup groups chosen, before any rollup is sent (the spool). */
@@ -147,11 +152,15 @@ export class MeterBatchWriter {
       }),
     );
 
+    const endUsers = this.models.EndUserUsage ? await applyEndUserRollups(this.models.EndUserUsage, eventItems).then(() => undefined, (error: unknown) => error) : undefined;
+
     await this.priceRollups(eventItems);
     await this.priceEvents(eventItems);
+    if (this.models.EndUserUsage && endUsers === undefined) await applyEndUserPricing(this.models.EndUserUsage, eventItems);
     if (changes.length > 0) this.onRollupsChanged(changes);
     const failure = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
     if (failure) throw failure.reason;
+    if (endUsers !== undefined) throw endUsers;
   }
 
   private objectId(hex: string): Types.ObjectId {
@@ -204,6 +213,10 @@ export class MeterBatchWriter {
       // End-customer attribution, only when the request named one.
       ...(event.endUser != null ? { endUser: event.endUser } : {}),
       ...(event.metadata != null ? { metadata: event.metadata } : {}),
+      // Response cache and A/B experiments (cache): stored only when set.
+      ...(event.cacheHit !== undefined ? { cacheHit: event.cacheHit } : {}),
+      ...(event.savedPriceMicros !== undefined ? { savedPriceMicros: event.savedPriceMicros } : {}),
+      ...(event.experiment ? { experiment: event.experiment } : {}),
     };
   }
 
@@ -230,7 +243,7 @@ export class MeterBatchWriter {
 
   /** Stage 2: the group's guarded rollup $inc, then each event's share past the allowance. */
   private async applyGroup(group: RollupGroup): Promise<RollupChange | undefined> {
-    const { increments, tokens: groupTokens, costMicros: groupCost } = sumRollupIncrement(
+    const { increments, tokens: groupTokens, costMicros: groupCost, managedTokens: groupManagedTokens } = sumRollupIncrement(
       group.events.map((item) => ({ event: item.event, fields: derive(item) })),
       group.errorItems.length,
     );
@@ -249,13 +262,14 @@ export class MeterBatchWriter {
       set: { mode: group.mode, plan: group.plan, updatedAt: new Date() },
       groupTokens,
       groupCostMicros: groupCost,
+      groupManagedTokens,
     });
     for (const item of group.errorItems) item.applied = true;
 
     const tokensBefore = after.tokens - groupTokens;
     const { pricing, includedTokens } = splitOverage(
       group.events.map((item) => item.event),
-      tokensBefore,
+      after.managedTokens - groupManagedTokens,
     );
     group.events.forEach((item, index) => {
       const eventPricing = pricing[index];
@@ -274,6 +288,8 @@ export class MeterBatchWriter {
       costBeforeMicros: after.costTotalMicros - groupCost,
       costAfterMicros: after.costTotalMicros,
       budgetMicros: group.budgetMicros,
+      managedTokensBefore: after.managedTokens - groupManagedTokens,
+      managedTokensAfter: after.managedTokens,
     };
   }
 
@@ -289,7 +305,14 @@ export class MeterBatchWriter {
     }
     await Promise.all(
       [...unpricedGroups.entries()].map(async ([groupId, { agentId, month, items }]) => {
-        await applyGuardedOverage(this.models.UsageMonthly, { agentId, month, groupId, ...sumPricing(items.map((item) => item.pricing)) });
+        const byPlan: Record<string, { overageTokens: number; priceTotalMicros: number }> = {};
+        for (const item of items) {
+          if (!item.event.plan) continue;
+          const entry = (byPlan[item.event.plan] ??= { overageTokens: 0, priceTotalMicros: 0 });
+          entry.overageTokens += item.pricing.overageTokens;
+          entry.priceTotalMicros += item.pricing.priceTotalMicros;
+        }
+        await applyGuardedOverage(this.models.UsageMonthly, { agentId, month, groupId, ...sumPricing(items.map((item) => item.pricing)), byPlan });
         for (const item of items) item.rollupPriced = true;
       }),
     );

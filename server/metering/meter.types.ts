@@ -9,6 +9,8 @@ type RecordedEventFields = Pick<
   // Cost-aware routing (#14)
   | 'routing' | 'fallback' | 'degraded'
   | 'endUser' | 'metadata'
+  // Response cache and A/B experiments (cache)
+  | 'cacheHit' | 'savedPriceMicros' | 'experiment'
 >;
 
 export interface MeterEventInput extends RecordedEventFields {
@@ -22,6 +24,8 @@ export interface MeterEventInput extends RecordedEventFields {
   budgetMicros?: number | null;
   // activity log (experience-b): the agent API key that made the call
   apiKeyId?: string | null;
+  /** A per-end-user cap's reservation (publish), released atomically with this event's end-user rollup. */
+  endUserReservation?: { tokens: number };
 }
 
 export interface RollupChange {
@@ -35,6 +39,9 @@ export interface RollupChange {
   costBeforeMicros: number;
   costAfterMicros: number;
   budgetMicros: number | null;
+  /** Billing: the agent-month's managed tokens (what counts against a plan's allowance) before and after the batch. */
+  managedTokensBefore?: number;
+  managedTokensAfter?: number;
 }
 
 /**

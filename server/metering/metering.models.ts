@@ -17,7 +17,7 @@ export interface MeteredAgentRecord {
 /** Where metering reads agent records from: the agents collection, through the driver. */
 export type MeteredAgentCollection = Pick<import('mongodb').Collection, 'find' | 'findOne'>;
 
-export type RequestType = 'chat' | 'stream' | 'test' | 'tool';
+export type RequestType = 'chat' | 'stream' | 'test' | 'tool' | 'embedding';
 export type MeterStatus = 'ok' | 'error' | 'partial' | 'timeout';
 
 export interface PriceSnapshot {
@@ -80,6 +80,10 @@ export interface MeterEventDocument {
   // End-customer attribution (the request's `user` and `metadata`; never message content).
   endUser?: string | null;
   metadata?: Record<string, string> | null;
+  // Response cache and A/B experiments (cache): a hit bills no tokens and records the price it saved.
+  cacheHit?: boolean;
+  savedPriceMicros?: number;
+  experiment?: { id: string; variant: string } | null;
 }
 
 export interface UsageMonthlyDocument {
@@ -111,6 +115,13 @@ export interface UsageMonthlyDocument {
   /** Cost-aware routing (#14) counters: requests per tier, saved micro-dollars, escalations, degraded and fallback calls. */
   routing?: Partial<Record<'lightRequests' | 'strongRequests' | 'savedMicros' | 'escalations' | 'forced' | 'degradedRequests' | 'fallbackRequests' | 'fallbackTokens', number>>;
   updatedAt: Date;
+  /** Billing (server/billing): tokens of managed events only — what counts against a plan's allowance. */
+  managedTokens?: number;
+  /** Billing: plan id → its managed tokens and the overage priced on them (tokens − overageTokens = allowance used). */
+  byPlan?: Record<string, { tokens?: number; overageTokens?: number; priceMicros?: number }>;
+  /** Billing: BYOK tokens and what the customer's own provider charges for them (shown for information). */
+  byokTokens?: number;
+  byokCostMicros?: number;
 }
 
 export const ALERT_TYPES = ['allowance_80', 'allowance_100', 'budget_80', 'budget_reached', 'key_invalid', 'provider_quota_exceeded',
@@ -150,7 +161,7 @@ const meterEventSchema = new Schema<MeterEventDocument>(
     tier: { type: String, default: null },
     mode: { type: String, enum: ['byok', 'managed'] },
     plan: { type: String, default: null },
-    requestType: { type: String, enum: ['chat', 'stream', 'test', 'tool'] },
+    requestType: { type: String, enum: ['chat', 'stream', 'test', 'tool', 'embedding'] },
     status: { type: String, enum: ['ok', 'error', 'partial', 'timeout'] },
     usageSource: { type: String, enum: ['provider', 'estimated'] },
     tokensInput: Number,
@@ -175,6 +186,10 @@ const meterEventSchema = new Schema<MeterEventDocument>(
     // End-customer attribution
     endUser: { type: String, default: undefined },
     metadata: { type: Schema.Types.Mixed, default: undefined },
+    // Response cache and A/B experiments (cache)
+    cacheHit: { type: Boolean, default: undefined },
+    savedPriceMicros: { type: Number, default: undefined },
+    experiment: { type: new Schema({ id: String, variant: String }, { _id: false }), default: undefined },
   },
   { collection: 'token_meter', autoIndex: false, versionKey: false },
 );
@@ -183,6 +198,8 @@ meterEventSchema.index({ agentId: 1, month: 1, timestamp: 1 });
 // activity log (experience-b): newest-first pages of one UTC hour, by workspace or by agent (migration 004-activity-indexes)
 meterEventSchema.index({ workspaceId: 1, hour: 1, timestamp: -1, _id: -1 }, { name: 'activity_workspace_hour' });
 meterEventSchema.index({ agentId: 1, hour: 1, timestamp: -1, _id: -1 }, { name: 'activity_agent_hour' });
+// Per end user reads of one agent-month (publish): only events that carry an end user are in it.
+meterEventSchema.index({ agentId: 1, month: 1, endUser: 1 }, { partialFilterExpression: { endUser: { $type: 'string' } } });
 
 const usageMonthlySchema = new Schema<UsageMonthlyDocument>(
   {
@@ -209,6 +226,10 @@ const usageMonthlySchema = new Schema<UsageMonthlyDocument>(
     pricedGroups: { type: [String], default: [] },
     routing: { type: Schema.Types.Mixed, default: undefined },
     updatedAt: Date,
+    managedTokens: { type: Number, default: 0 },
+    byPlan: { type: Schema.Types.Mixed, default: {} },
+    byokTokens: { type: Number, default: 0 },
+    byokCostMicros: { type: Number, default: 0 },
   },
   { collection: 'usage_monthly', autoIndex: false, versionKey: false, minimize: false, suppressReservedKeysWarning: true },
 );

@@ -19,10 +19,11 @@ export class MonthToDateTokens {
   /** Reads the agent-month's rollup (one findOne); a failure leaves it unknown (the answer then carries no price). */
   async load(agentId: string, agentObjectId: unknown, month: string): Promise<void> {
     try {
-      const rollup = await this.models.UsageMonthly.collection.findOne({ agentId: agentObjectId, month }, { projection: { tokens: 1 } });
+      // Managed tokens only: BYOK tokens use none of a plan's allowance (docs/BILLING.md).
+      const rollup = await this.models.UsageMonthly.collection.findOne({ agentId: agentObjectId, month }, { projection: { managedTokens: 1 } });
       if (this.isKnown(agentId, month)) return;
       if (this.totals.size >= MAX_TRACKED_AGENTS) this.totals.clear();
-      this.totals.set(agentId, { month, tokens: Number(rollup?.tokens ?? 0) });
+      this.totals.set(agentId, { month, tokens: Number(rollup?.managedTokens ?? 0) });
     } catch {
       // unknown: no price in the answer
     }
@@ -41,7 +42,8 @@ export class MonthToDateTokens {
   observe(changes: readonly RollupChange[]): void {
     for (const change of changes) {
       const entry = this.totals.get(change.agentId);
-      if (entry && entry.month === change.month && change.tokensAfter > entry.tokens) entry.tokens = change.tokensAfter;
+      const after = change.managedTokensAfter ?? change.tokensAfter;
+      if (entry && entry.month === change.month && after > entry.tokens) entry.tokens = after;
     }
   }
 }

@@ -4,7 +4,7 @@ import { overagePriceMicros, overageTokensBetween } from './pricing';
 
 /** One event of a rollup group, with the fields worked out once for it. */
 export interface RollupEntry {
-  event: Pick<MeterEventInput, 'tokensInput' | 'tokensOutput' | 'countsAsRequest' | 'reservation' | 'routing' | 'fallback' | 'degraded'>;
+  event: Pick<MeterEventInput, 'tokensInput' | 'tokensOutput' | 'countsAsRequest' | 'reservation' | 'routing' | 'fallback' | 'degraded'> & Partial<Pick<MeterEventInput, 'mode' | 'plan'>>;
   fields: { day: string; costInputMicros: number; costOutputMicros: number; modelKey: string };
 }
 
@@ -13,6 +13,8 @@ export interface RollupIncrement {
   increments: Record<string, number>;
   tokens: number;
   costMicros: number;
+  /** Tokens of the group's managed events: what counts against a plan's allowance (BYOK tokens never do). */
+  managedTokens: number;
 }
 
 export function sumRollupIncrement(entries: readonly RollupEntry[], errors: number): RollupIncrement {
@@ -22,6 +24,7 @@ export function sumRollupIncrement(entries: readonly RollupEntry[], errors: numb
   };
   let groupTokens = 0;
   let groupCost = 0;
+  let groupManagedTokens = 0;
   for (const { event, fields } of entries) {
     const tokens = event.tokensInput + event.tokensOutput;
     const costInput = fields.costInputMicros;
@@ -42,6 +45,15 @@ export function sumRollupIncrement(entries: readonly RollupEntry[], errors: numb
     const byModel = fields.modelKey;
     add(`byModel.${byModel}.tokens`, tokens);
     add(`byModel.${byModel}.costMicros`, costInput + costOutput);
+    // Billing (server/billing): the allowance counts managed tokens only, and each plan's share of them.
+    if (event.mode === 'managed') {
+      groupManagedTokens += tokens;
+      add('managedTokens', tokens);
+      if (event.plan) add(`byPlan.${event.plan}.tokens`, tokens);
+    } else if (event.mode === 'byok') {
+      add('byokTokens', tokens);
+      add('byokCostMicros', costInput + costOutput);
+    }
     if (event.reservation) {
       add('reservedTokens', -event.reservation.tokens);
       add('reservedCostMicros', -event.reservation.costMicros);
@@ -61,7 +73,7 @@ export function sumRollupIncrement(entries: readonly RollupEntry[], errors: numb
     }
   }
   add('errors', errors);
-  return { increments, tokens: groupTokens, costMicros: groupCost };
+  return { increments, tokens: groupTokens, costMicros: groupCost, managedTokens: groupManagedTokens };
 }
 
 export interface EventPricing {
@@ -77,14 +89,15 @@ export interface OverageSplit {
 }
 
 /**
- * The atomic $inc gave the group a disjoint slice [tokensBefore, tokensBefore + its tokens] of the month's tokens:
- * each event is split at the allowance inside that slice, so the month's events sum to (total − included)⁺ × rate.
+ * The atomic $inc gave the group a disjoint slice [managedTokensBefore, + its managed tokens] of the month's managed
+ * tokens: each managed event is split at its plan's allowance inside that slice (BYOK tokens take no part), so a month
+ * on one plan sums to (managed total − included)⁺ × rate. See docs/BILLING.md.
  */
 export function splitOverage(
   events: ReadonlyArray<Pick<MeterEventInput, 'mode' | 'tokensInput' | 'tokensOutput' | 'priceSnapshot' | 'fallback'>>,
-  tokensBefore: number,
+  managedTokensBefore: number,
 ): OverageSplit {
-  let running = tokensBefore;
+  let running = managedTokensBefore;
   let includedTokens = 0;
   const pricing = events.map((event): EventPricing | undefined => {
     const tokens = event.tokensInput + event.tokensOutput;
@@ -94,8 +107,9 @@ export function splitOverage(
       if (event.mode === 'managed') includedTokens = event.priceSnapshot.includedTokens;
       const overageTokens = event.fallback ? tokens : overageTokensBetween(running, running + tokens, includedTokens);
       eventPricing = { overageTokens, priceTotalMicros: overagePriceMicros(overageTokens, event.priceSnapshot.overageUsdPerMillion) };
+      // Only managed tokens move through the allowance (a fallback's are all overage and are not counted in managedTokens).
+      if (event.mode === 'managed') running += tokens;
     }
-    running += tokens;
     return eventPricing;
   });
   return { pricing, includedTokens };

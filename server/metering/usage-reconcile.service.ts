@@ -13,7 +13,7 @@ export interface RollupDrift {
   events: number;
 }
 
-const COUNTERS = ['tokensInput', 'tokensOutput', 'tokens', 'requests', 'costInputMicros', 'costOutputMicros', 'costTotalMicros', 'priceTotalMicros', 'overageTokens'] as const;
+const COUNTERS = ['tokensInput', 'tokensOutput', 'tokens', 'requests', 'costInputMicros', 'costOutputMicros', 'costTotalMicros', 'priceTotalMicros', 'overageTokens', 'managedTokens', 'byokTokens', 'byokCostMicros'] as const;
 
 /** The first month all of whose events are still kept, when events older than `keptSince` may have aged out. */
 export function firstCompleteMonth(keptSince: Date): string {
@@ -54,7 +54,10 @@ export async function reconcileUsage(
           costTotalMicros: { $sum: '$costTotalMicros' },
           priceTotalMicros: { $sum: '$priceTotalMicros' },
           overageTokens: { $sum: '$overageTokens' },
+          managedTokens: { $sum: { $cond: [{ $eq: ['$mode', 'managed'] }, { $add: ['$tokensInput', '$tokensOutput'] }, 0] } },
           requests: { $sum: { $cond: ['$countedAsRequest', 1, 0] } },
+          byokTokens: { $sum: { $cond: [{ $eq: ['$mode', 'byok'] }, { $add: ['$tokensInput', '$tokensOutput'] }, 0] } },
+          byokCostMicros: { $sum: { $cond: [{ $eq: ['$mode', 'byok'] }, '$costTotalMicros', 0] } },
         },
       },
     ])
@@ -94,7 +97,16 @@ export async function reconcileUsage(
         modelEntry.tokens += row.tokensInput + row.tokensOutput;
         modelEntry.costMicros += row.costMicros;
       }
-      const set: Record<string, unknown> = { daily, byModel, updatedAt: new Date() };
+      // Billing's per-plan allowance use (managed events only).
+      const planRows = await models.MeterEvent.collection
+        .aggregate([
+          { $match: { agentId, month, mode: 'managed' } },
+          { $group: { _id: '$plan', tokens: { $sum: { $add: ['$tokensInput', '$tokensOutput'] } }, overageTokens: { $sum: '$overageTokens' }, priceMicros: { $sum: '$priceTotalMicros' } } },
+        ])
+        .toArray();
+      const byPlan: Record<string, { tokens: number; overageTokens: number; priceMicros: number }> = {};
+      for (const row of planRows) if (row._id) byPlan[row._id as string] = { tokens: row.tokens, overageTokens: row.overageTokens, priceMicros: row.priceMicros };
+      const set: Record<string, unknown> = { daily, byModel, byPlan, updatedAt: new Date() };
       for (const field of COUNTERS) set[field] = sum[field] ?? 0;
       await models.UsageMonthly.collection.updateOne({ agentId, month }, { $set: set, $setOnInsert: { workspaceId: sum.workspaceId } }, { upsert: true });
       repaired += 1;

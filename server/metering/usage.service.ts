@@ -10,6 +10,11 @@ import { monthOf } from './pricing';
 import { invalidInput, notFound } from '../errors/domain-error';
 import { OBJECT_ID_PATTERN } from '../db/driver-errors';
 import { routingSummaryOf, sumRoutingSummaries, type RoutingSummary } from './routing-savings';
+import type { Model } from 'mongoose';
+import type { PlanChangeDocument } from './billing/plan-history';
+import { monthBounds, type AgentMonthBill } from './billing/billing-rule';
+import { billOne, billWorkspaceMonth, groupChanges, planTermsOf, type BilledAgentRecord, type BilledRollup } from './billing/workspace-bills';
+import { adviseOnPlan, type PlanAdvice } from './billing/plan-advisor';
 
 /**
  * A text cell a spreadsheet would run as a formula (=, +, -, @, tab, CR at the start: OWASP's CSV injection list) is
@@ -42,6 +47,12 @@ export interface AgentUsageRow {
   deleted: boolean;
   /** Cost-aware routing (#14): requests per tier, saved against always strong, escalations, degraded and fallback calls. */
   routing: RoutingSummary;
+  /** Billing (docs/BILLING.md): the month cut into plan / BYOK / paused segments, each with its prorated fee. */
+  planSegments: Array<{ kind: 'plan' | 'byok' | 'paused'; plan: string | null; from: string; to: string; feeUsd: number }>;
+  /** What "time or use, whichever is more" adds to the segments' fees (already inside planFeeUsd). */
+  allowanceMinimumUsd: number;
+  /** planFeeUsd + overageUsd: what this agent's month costs (the current month: if nothing changes until its end). */
+  amountDueUsd: number;
 }
 
 export interface UsageTotals {
@@ -64,9 +75,13 @@ type RollupSummary = Pick<
 const SUMMARY_PROJECTION = {
   agentId: 1, month: 1, mode: 1, plan: 1, tokensInput: 1, tokensOutput: 1, tokens: 1, requests: 1, errors: 1, costTotalMicros: 1, priceTotalMicros: 1, overageTokens: 1,
   routing: 1,
+  managedTokens: 1, byPlan: 1, byokTokens: 1, byokCostMicros: 1,
 };
 
-const AGENT_ROW_PROJECTION = { name: 1, 'llm.mode': 1, 'llm.plan': 1, 'limits.monthlyBudgetMicros': 1, 'limits.monthlyTokenCap': 1 };
+const AGENT_ROW_PROJECTION = {
+  name: 1, 'llm.mode': 1, 'llm.plan': 1, 'limits.monthlyBudgetMicros': 1, 'limits.monthlyTokenCap': 1,
+  status: 1, 'llm.provider': 1, 'llm.model': 1, createdAt: 1, updatedAt: 1,
+};
 
 const MONTH_PATTERN = /^\d{4}-(0[1-9]|1[0-2])$/;
 
@@ -103,9 +118,10 @@ export interface UsageServiceOptions {
 
 export class UsageService {
   private readonly agentLists = new Map<string, { agents: Promise<MeteredAgentRecord[]>; expiresAt: number }>();
+  private readonly changeLists = new Map<string, { changes: Promise<PlanChangeDocument[]>; expiresAt: number }>();
 
   constructor(
-    private readonly models: Pick<MeteringModels, 'MeterEvent' | 'UsageMonthly'> & { Agent: { collection: MeteredAgentCollection } },
+    private readonly models: Pick<MeteringModels, 'MeterEvent' | 'UsageMonthly'> & { Agent: { collection: MeteredAgentCollection }; PlanChange?: Model<PlanChangeDocument> },
     private readonly catalog: Catalog,
     private readonly options: UsageServiceOptions = { agentListCacheMs: 0 },
   ) {}
@@ -113,6 +129,7 @@ export class UsageService {
   /** Called on every local agent change (create, update, LLM setting, key status, delete). */
   agentsChanged(): void {
     this.agentLists.clear();
+    this.changeLists.clear();
   }
 
   /** Only what a row shows (not the sealed key, template or variables), straight from the driver. */
@@ -134,21 +151,45 @@ export class UsageService {
     return { isCurrentMonth: month === monthOf(now), fraction: elapsedFraction(month, now) };
   }
 
-  private buildRow(agent: Pick<MeteredAgentRecord, '_id' | 'name' | 'llm' | 'limits'> | undefined, rollup: Partial<RollupSummary> | undefined, agentId: string, context: MonthContext): AgentUsageRow {
+  /**
+   * The plan history of a workspace from a month's start on (what billing needs; empty without the billing models).
+   * A workspace's is reused like its agent list (it changes only with an agent change, which drops both).
+   */
+  private changesOf(workspaceId: Types.ObjectId, month: string, agentId?: Types.ObjectId): Promise<PlanChangeDocument[]> {
+    const model = this.models.PlanChange;
+    if (!model) return Promise.resolve([]);
+    const filter: Record<string, unknown> = { workspaceId, at: { $gte: monthBounds(month).start } };
+    if (agentId) filter.agentId = agentId;
+    const read = () => model.collection.find(filter).sort({ at: 1, _id: 1 }).toArray() as unknown as Promise<PlanChangeDocument[]>;
+    if (agentId || this.options.agentListCacheMs <= 0) return read();
+    const key = `${workspaceId.toHexString()}|${month}`;
+    const cached = this.changeLists.get(key);
+    if (cached && cached.expiresAt > Date.now()) return cached.changes;
+    const changes = read();
+    if (this.changeLists.size >= 1000) this.changeLists.clear();
+    this.changeLists.set(key, { changes, expiresAt: Date.now() + this.options.agentListCacheMs });
+    changes.catch(() => this.changeLists.delete(key));
+    return changes;
+  }
+
+  private buildRow(agent: Pick<MeteredAgentRecord, '_id' | 'name' | 'llm' | 'limits'> | undefined, rollup: Partial<RollupSummary> | undefined, agentId: string, context: MonthContext, bill: AgentMonthBill): AgentUsageRow {
     const { isCurrentMonth, fraction } = context;
-    // The current month bills the agent's current setting; past months what was metered.
-    const mode = (isCurrentMonth && agent ? agent.llm.mode : rollup?.mode ?? agent?.llm.mode ?? 'managed') as 'byok' | 'managed';
-    const plan = mode === 'managed' ? ((isCurrentMonth && agent ? agent.llm.plan : rollup?.plan ?? agent?.llm.plan) ?? null) : null;
+    // The current month shows the agent's current setting; past months the one the month ended on (or what was metered).
+    const ended = bill.lastSetting;
+    const mode = (isCurrentMonth && agent ? agent.llm.mode : ended?.mode ?? rollup?.mode ?? agent?.llm.mode ?? 'managed') as 'byok' | 'managed';
+    const plan = mode === 'managed' ? ((isCurrentMonth && agent ? agent.llm.plan : ended?.plan ?? rollup?.plan ?? agent?.llm.plan) ?? null) : null;
     const planEntry = plan ? this.catalog.findPlan(plan) : undefined;
     const tokens = rollup?.tokens ?? 0;
+    const managedTokens = (rollup as BilledRollup | undefined)?.managedTokens ?? 0;
     const includedTokens = mode === 'managed' ? planEntry?.includedTokens ?? 0 : 0;
-    const overageMicros = rollup?.priceTotalMicros ?? 0;
-    const planFeeMicros = mode === 'managed' && planEntry ? Math.round(planEntry.priceUsd * 1_000_000) : 0;
+    const overageMicros = bill.overageMicros;
+    const planFeeMicros = bill.planFeesMicros;
     const projectedTokens = fraction > 0 ? Math.round(tokens / fraction) : tokens;
-    const projectedOverageMicros = planEntry && mode === 'managed' ? Math.max(0, projectedTokens - includedTokens) * planEntry.overageUsdPerMillion : 0;
+    const projectedManaged = fraction > 0 ? Math.round(managedTokens / fraction) : managedTokens;
+    const projectedOverageMicros = planEntry && mode === 'managed' ? Math.max(0, projectedManaged - includedTokens) * planEntry.overageUsdPerMillion : 0;
     return {
       agentId,
-      name: agent?.name ?? '(deleted agent)',
+      name: agent?.name ?? bill.name,
       mode,
       plan,
       tokensInput: rollup?.tokensInput ?? 0,
@@ -157,7 +198,7 @@ export class UsageService {
       requests: rollup?.requests ?? 0,
       errors: rollup?.errors ?? 0,
       includedTokens,
-      percentOfIncluded: includedTokens > 0 ? Math.round((tokens / includedTokens) * 10_000) / 100 : 0,
+      percentOfIncluded: includedTokens > 0 ? Math.round((managedTokens / includedTokens) * 10_000) / 100 : 0,
       overageTokens: rollup?.overageTokens ?? 0,
       overageUsd: microsToUsd(overageMicros),
       costUsd: microsToUsd(rollup?.costTotalMicros ?? 0),
@@ -168,6 +209,9 @@ export class UsageService {
       monthlyTokenCap: agent?.limits?.monthlyTokenCap ?? null,
       deleted: !agent,
       routing: routingSummaryOf(rollup?.routing),
+      planSegments: bill.segments.map((segment) => ({ kind: segment.kind, plan: segment.plan, from: segment.from.toISOString(), to: segment.to.toISOString(), feeUsd: microsToUsd(segment.feeMicros) })),
+      allowanceMinimumUsd: microsToUsd(bill.allowanceMinimums.reduce((total, line) => total + line.topUpMicros, 0)),
+      amountDueUsd: microsToUsd(planFeeMicros + overageMicros),
     };
   }
 
@@ -192,23 +236,31 @@ export class UsageService {
 
   async workspaceUsage(workspaceId: string, month: string, now = new Date()) {
     const workspaceObjectId = new Types.ObjectId(workspaceId);
-    const [rollups, agents] = await Promise.all([
+    const [rollups, agents, changes] = await Promise.all([
       this.models.UsageMonthly.collection.find({ workspaceId: workspaceObjectId, month }, { projection: SUMMARY_PROJECTION }).toArray() as Promise<Partial<RollupSummary>[]>,
       this.agentsOf(workspaceObjectId),
+      this.changesOf(workspaceObjectId, month),
     ]);
     const rollupByAgent = new Map(rollups.map((rollup) => [rollup.agentId!.toString(), rollup]));
     const isCurrentOrFuture = month >= monthOf(now);
     const context = this.monthContext(month, now);
+    // The agents with something to bill in the month (metered, or on a plan at some moment of it): the statement's.
+    const bills = new Map(
+      billWorkspaceMonth({ month, agents: agents as unknown as BilledAgentRecord[], rollups: rollups as BilledRollup[], changes, catalog: this.catalog }).map((bill) => [bill.agentId, bill]),
+    );
+    const changesByAgent = groupChanges(changes);
+    const plans = planTermsOf(this.catalog);
     const rows: AgentUsageRow[] = [];
     for (const agent of agents) {
       const id = agent._id.toString();
       const rollup = rollupByAgent.get(id);
-      // Past months list only the agents that were metered then; the current month lists every agent.
-      if (!rollup && !isCurrentOrFuture) continue;
-      rows.push(this.buildRow(agent, rollup, id, context));
-      rollupByAgent.delete(id);
+      const bill = bills.get(id);
+      // Past months list the agents billed then; the current month lists every agent.
+      if (!bill && !isCurrentOrFuture) continue;
+      rows.push(this.buildRow(agent, rollup, id, context, bill ?? billOne(month, id, agent as unknown as BilledAgentRecord, rollup as BilledRollup, changesByAgent.get(id) ?? [], plans)));
+      bills.delete(id);
     }
-    for (const [agentId, rollup] of rollupByAgent) rows.push(this.buildRow(undefined, rollup, agentId, context));
+    for (const [agentId, bill] of bills) rows.push(this.buildRow(undefined, rollupByAgent.get(agentId), agentId, context, bill));
     return { month, workspaceId, totals: this.totalsOf(rows), agents: rows };
   }
 
@@ -222,33 +274,49 @@ export class UsageService {
     if (!OBJECT_ID_PATTERN.test(agentId)) throw notFound('Agent');
     const agent = (await this.models.Agent.collection.findOne({ _id: new Types.ObjectId(agentId), workspaceId: new Types.ObjectId(workspaceId) })) as MeteredAgentRecord | null;
     if (!agent) throw notFound('Agent');
-    const rollup = (await this.models.UsageMonthly.collection.findOne({ agentId: agent._id, month })) as UsageMonthlyDocument | null;
-    const row = this.buildRow(agent, rollup ?? undefined, agentId, this.monthContext(month, now));
+    const [rollup, changes] = await Promise.all([
+      this.models.UsageMonthly.collection.findOne({ agentId: agent._id, month }) as Promise<UsageMonthlyDocument | null>,
+      this.changesOf(agent.workspaceId, month, agent._id),
+    ]);
+    const bill = billOne(month, agentId, agent as unknown as BilledAgentRecord, (rollup ?? undefined) as BilledRollup | undefined, changes, planTermsOf(this.catalog));
+    const row = this.buildRow(agent, rollup ?? undefined, agentId, this.monthContext(month, now), bill);
+    const planAdvice: PlanAdvice | null = month === monthOf(now) ? adviseOnPlan({ month, now, agent: agent as unknown as BilledAgentRecord, rollup: (rollup ?? undefined) as BilledRollup | undefined, changes, catalog: this.catalog }) : null;
     const daily = Object.entries(rollup?.daily ?? {})
       .map(([day, counters]) => ({ date: `${month}-${day}`, tokensInput: counters.tokensInput ?? 0, tokensOutput: counters.tokensOutput ?? 0, requests: counters.requests ?? 0 }))
       .sort((a, b) => a.date.localeCompare(b.date));
     const byModel = Object.entries(rollup?.byModel ?? {})
       .map(([key, counters]) => ({ ...parseModelKey(key), tokens: counters.tokens ?? 0, costUsd: microsToUsd(counters.costMicros ?? 0) }))
       .sort((a, b) => b.tokens - a.tokens);
-    return { ...row, month, daily, byModel };
+    return { ...row, month, daily, byModel, planAdvice };
   }
 
-  /** Streams one CSV row per meter event of the month (never builds the file in memory). */
+  /**
+   * Streams one CSV row per meter event of the month (never builds the file in memory). Customer-facing: agent names,
+   * and provider cost only for BYOK calls (the customer's own provider); never the platform's cost of managed calls,
+   * credential ids or key pool names.
+   */
   async exportCsv(workspaceId: string, month: string, output: Writable): Promise<void> {
     const columns = [
-      'timestamp', 'requestId', 'agentId', 'provider', 'model', 'tier', 'mode', 'requestType', 'status', 'usageSource',
-      'tokensInput', 'tokensOutput', 'costInputUsd', 'costOutputUsd', 'costTotalUsd', 'priceTotalUsd', 'overageTokens', 'latencyMs', 'credential', 'sandbox',
+      'timestamp', 'requestId', 'agentId', 'agentName', 'provider', 'model', 'tier', 'mode', 'plan', 'requestType', 'status', 'usageSource',
+      'tokensInput', 'tokensOutput', 'costInputUsd', 'costOutputUsd', 'costTotalUsd', 'priceTotalUsd', 'overageTokens', 'latencyMs', 'sandbox',
       // Cost-aware routing (#14)
       'routingTier', 'routingReason', 'routingSavedUsd', 'degraded', 'fallback',
     ];
+    const workspaceObjectId = new Types.ObjectId(workspaceId);
+    const names = new Map<string, string>();
+    for (const change of await this.changesOf(workspaceObjectId, month)) names.set(change.agentId.toString(), change.agentName);
+    for (const agent of await this.agentsOf(workspaceObjectId)) names.set(agent._id.toString(), agent.name);
     const csv = stringify({ header: true, columns, cast: { string: neutralizeFormula } });
     csv.pipe(output);
-    const cursor = this.models.MeterEvent.collection.find({ workspaceId: new Types.ObjectId(workspaceId), month }).sort({ timestamp: 1 }).batchSize(1000);
+    const cursor = this.models.MeterEvent.collection.find({ workspaceId: workspaceObjectId, month }).sort({ timestamp: 1 }).batchSize(1000);
     for await (const event of cursor as AsyncIterable<MeterEventDocument>) {
+      const byok = event.mode === 'byok';
+      const agentId = event.agentId.toString();
       const row = [
-        event.timestamp.toISOString(), event.requestId, event.agentId.toString(), event.provider, event.model, event.tier ?? '', event.mode, event.requestType,
-        event.status, event.usageSource, event.tokensInput, event.tokensOutput, microsToUsd(event.costInputMicros), microsToUsd(event.costOutputMicros),
-        microsToUsd(event.costTotalMicros), microsToUsd(event.priceTotalMicros), event.overageTokens, event.latencyMs, event.credential, event.sandbox,
+        event.timestamp.toISOString(), event.requestId, agentId, names.get(agentId) ?? '(deleted agent)', event.provider, event.model, event.tier ?? '', event.mode, event.plan ?? '',
+        event.requestType, event.status, event.usageSource, event.tokensInput, event.tokensOutput,
+        byok ? microsToUsd(event.costInputMicros) : '', byok ? microsToUsd(event.costOutputMicros) : '', byok ? microsToUsd(event.costTotalMicros) : '',
+        microsToUsd(event.priceTotalMicros), event.overageTokens, event.latencyMs, event.sandbox,
         event.routing?.tier ?? '', event.routing?.reason ?? '', microsToUsd(event.routing?.savedMicros ?? 0), event.degraded ?? '', event.fallback === true,
       ];
       if (!csv.write(row)) await new Promise((resolve) => csv.once('drain', resolve));

@@ -154,7 +154,12 @@ describe('web client (real browser)', function () {
     expect(await dashboard.evaluate(() => (window as unknown as { noReload?: boolean }).noReload)).to.equal(true);
     const width = await row.locator('.bar-fill').evaluate((element) => (element as HTMLElement).style.width);
     expect(parseFloat(width)).to.be.greaterThan(0);
-    expect(await dashboard.locator('[data-stat="due"] .stat-value').innerText()).to.equal('$10.00');
+    // The Pro fee prorated from the agent's creation (docs/BILLING.md), as the usage API says.
+    const token = await dashboard.evaluate(() => localStorage.getItem('agentHost.token'));
+    const agentRecord = await platform.platform.models.Agent.findById(agentId).lean();
+    const usageNow = await api(platform.url, 'GET', `/api/workspaces/${agentRecord!.workspaceId.toString()}/usage`, { token: token! });
+    expect(usageNow.body.totals.amountDueUsd).to.be.within(0.01, 10);
+    expect(await dashboard.locator('[data-stat="due"] .stat-value').innerText()).to.equal(`$${usageNow.body.totals.amountDueUsd.toFixed(2)}`);
     await screenshot(dashboard, '04-dashboard-live');
 
     // CSV export goes through fetch with the auth header and arrives as a blob download.

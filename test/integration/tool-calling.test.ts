@@ -160,7 +160,7 @@ describe('tool calling, structured output and images (/v1 with the openai SDK)',
     const client = new OpenAI({ apiKey: await createAgentApiKey(platform.url, owner, agent.id), baseURL: `${platform.url}/v1`, maxRetries: 0 });
     // The month so far: 1,999,990 of Starter's 2,000,000 included tokens.
     const { models } = platform.platform;
-    await models.UsageMonthly.collection.insertOne({ agentId: new (require('mongoose').Types.ObjectId)(agent.id), workspaceId: new (require('mongoose').Types.ObjectId)(owner.workspace.id), month: new Date().toISOString().slice(0, 7), tokens: 1_999_990, mode: 'managed', plan: 'starter' });
+    await models.UsageMonthly.collection.insertOne({ agentId: new (require('mongoose').Types.ObjectId)(agent.id), workspaceId: new (require('mongoose').Types.ObjectId)(owner.workspace.id), month: new Date().toISOString().slice(0, 7), tokens: 1_999_990, managedTokens: 1_999_990, mode: 'managed', plan: 'starter' });
     const stream = await client.chat.completions.create({ model: agent.id, messages: [{ role: 'user', content: 'Hello there' }], stream: true, stream_options: { include_usage: true } });
     let usage: any;
     for await (const chunk of stream) if (chunk.usage) usage = chunk.usage;

@@ -33,7 +33,7 @@ function postOnFreshConnection(url: string, urlPath: string, headers: Record<str
   });
 }
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
+async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
@@ -44,7 +44,7 @@ async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, tim
 }
 
 describe('WEB_CONCURRENCY=2: two workers on one port', function () {
-  this.timeout(180_000);
+  this.timeout(400_000);
   let redis: ChildProcess;
   let simulator: SimulatorHandle;
   let primary: ChildProcess;
@@ -85,7 +85,7 @@ describe('WEB_CONCURRENCY=2: two workers on one port', function () {
       const listening = output.split('\n').filter((line) => line.includes('"msg":"Agent Host listening"'));
       const workers = new Set(listening.map((line) => (JSON.parse(line) as { worker?: number }).worker));
       return workers.has(1) && workers.has(2) ? true : undefined;
-    }, 60_000).catch((error: Error) => {
+    }, 180_000).catch((error: Error) => {
       throw new Error(`${error.message}\n${output.slice(-4000)}`);
     });
     url = `http://127.0.0.1:${port}`;
@@ -169,7 +169,7 @@ describe('WEB_CONCURRENCY=2: two workers on one port', function () {
     for (let call = 1; call <= 4; call += 1) {
       const response = await postOnFreshConnection(url, '/v1/chat/completions', { authorization: `Bearer ${key}` }, { model: 'agent', messages: [{ role: 'user', content: `hello ${call}` }] });
       expect(response.status).to.equal(200);
-      await waitFor(`the update for call ${call}`, async () => (requestsSeen.includes(call) ? true : undefined), 10_000);
+      await waitFor(`the update for call ${call}`, async () => (requestsSeen.includes(call) ? true : undefined), 30_000);
     }
   });
 

@@ -45,6 +45,13 @@ interface Target {
   /** A meter event of the agent (activity detail) and a pending invite (revoke). */
   eventId: string;
   inviteId: string;
+  /** A closed statement's month (billing). */
+  statementMonth: string;
+  /** Response cache and experiments (cache): an experiment of `agentId`, for the routes that name one. */
+  experimentId?: string;
+  // publish
+  conversationId: string;
+  templateId: string;
 }
 
 interface RouteCase {
@@ -81,6 +88,14 @@ describe('workspaces and roles (HTTP)', function () {
     return alert._id.toString();
   }
 
+  /** Closes this month's statement of a workspace as the close job would after the month (billing). */
+  async function closeStatement(workspaceId: string): Promise<string> {
+    const month = new Date().toISOString().slice(0, 7);
+    const [year, monthNumber] = month.split('-').map(Number) as [number, number];
+    await test.platform.statements.close(workspaceId, month, new Date(Date.UTC(year, monthNumber, 1, 1)));
+    return month;
+  }
+
   /** A target in the shared workspace: a managed agent with an API key and an alert, and a BYOK agent. */
   async function freshTarget(workspaceOwner: TestUser = owner): Promise<Target> {
     const agent = await createAgent(url, workspaceOwner);
@@ -93,6 +108,8 @@ describe('workspaces and roles (HTTP)', function () {
     await test.platform.meter.drain();
     const event = await test.platform.models.MeterEvent.collection.findOne({ requestId });
     const invite = await api(url, 'POST', `/api/workspaces/${workspaceOwner.workspace.id}/invites`, { token: workspaceOwner.token, body: { email: `invitee-${new Types.ObjectId().toString()}@example.com`, role: 'viewer' } });
+    const conversation = await api(url, 'POST', `/api/workspaces/${workspaceOwner.workspace.id}/agents/${agent.id}/conversations/record`, { token: workspaceOwner.token, body: { user: 'hello', assistant: 'hi' } });
+    const template = await api(url, 'POST', `/api/workspaces/${workspaceOwner.workspace.id}/templates`, { token: workspaceOwner.token, body: { fromAgentId: agent.id, name: 'Role template' } });
     return {
       eventId: event!._id.toString(),
       inviteId: invite.body.id,
@@ -102,6 +119,9 @@ describe('workspaces and roles (HTTP)', function () {
       byokAgentId: byokAgent.id,
       apiKeyId: keyResponse.body.id,
       alertId: await createAlert(workspaceOwner.workspace.id, agent.id),
+      statementMonth: await closeStatement(workspaceOwner.workspace.id),
+      conversationId: conversation.body.conversationId,
+      templateId: template.body.id,
     };
   }
 
@@ -117,6 +137,14 @@ describe('workspaces and roles (HTTP)', function () {
   }
 
   const agentPath = (target: Target) => `/api/workspaces/${target.workspaceId}/agents/${target.agentId}`;
+  // Response cache and experiments (cache)
+  const EXPERIMENT = { name: 'Role test', variants: [{ weight: 50 }, { weight: 50, llm: { mode: 'managed', plan: 'starter' } }] };
+  async function targetWithExperiment(): Promise<Target> {
+    const target = await freshTarget();
+    const created = await api(url, 'POST', `${agentPath(target)}/experiments`, { token: owner.token, body: EXPERIMENT });
+    expect(created.status).to.equal(201);
+    return { ...target, experimentId: created.body.id };
+  }
   const ROUTES: RouteCase[] = [
     { name: 'list members', method: 'GET', path: (t) => `/api/workspaces/${t.workspaceId}/members`, minimum: 'viewer', success: 200 },
     {
@@ -188,6 +216,56 @@ describe('workspaces and roles (HTTP)', function () {
       body: () => ({ email: `invitee-${new Types.ObjectId().toString()}@example.com`, role: 'viewer' }),
     },
     { name: 'revoke an invite', method: 'DELETE', path: (t) => `/api/workspaces/${t.workspaceId}/invites/${t.inviteId}`, minimum: 'admin', success: 204, fresh: () => freshTarget() },
+    // Billing and statements (#13)
+    { name: 'plan history', method: 'GET', path: (t) => `${agentPath(t)}/plan-history`, minimum: 'viewer', success: 200 },
+    { name: 'list statements', method: 'GET', path: (t) => `/api/workspaces/${t.workspaceId}/statements`, minimum: 'owner', success: 200 },
+    { name: 'statement preview', method: 'GET', path: (t) => `/api/workspaces/${t.workspaceId}/statements/preview`, minimum: 'owner', success: 200 },
+    { name: 'one statement', method: 'GET', path: (t) => `/api/workspaces/${t.workspaceId}/statements/${t.statementMonth}`, minimum: 'owner', success: 200 },
+    { name: 'statement JSON', method: 'GET', path: (t) => `/api/workspaces/${t.workspaceId}/statements/${t.statementMonth}/statement.json`, minimum: 'owner', success: 200 },
+    { name: 'statement CSV', method: 'GET', path: (t) => `/api/workspaces/${t.workspaceId}/statements/${t.statementMonth}/statement.csv`, minimum: 'owner', success: 200 },
+    { name: 'printable statement', method: 'GET', path: (t) => `/api/workspaces/${t.workspaceId}/statements/${t.statementMonth}/statement.html`, minimum: 'owner', success: 200 },
+    // Response cache, experiments, comparison, feedback (cache)
+    { name: 'read the answer cache', method: 'GET', path: (t) => `${agentPath(t)}/cache`, minimum: 'viewer', success: 200 },
+    { name: 'change the answer cache', method: 'PUT', path: (t) => `${agentPath(t)}/cache`, minimum: 'builder', success: 200, body: () => ({ mode: 'exact' }) },
+    { name: 'forget cached answers', method: 'DELETE', path: (t) => `${agentPath(t)}/cache/entries`, minimum: 'builder', success: 200 },
+    { name: 'compare settings', method: 'POST', path: (t) => `${agentPath(t)}/compare`, minimum: 'builder', success: 200, body: () => ({ messages: [{ role: 'user', content: 'Hi' }], settings: [{ llm: { mode: 'managed', plan: 'starter' } }, { llm: { mode: 'managed', plan: 'pro' } }] }) },
+    { name: 'list experiments', method: 'GET', path: (t) => `${agentPath(t)}/experiments`, minimum: 'viewer', success: 200 },
+    { name: 'create an experiment', method: 'POST', path: (t) => `${agentPath(t)}/experiments`, minimum: 'builder', success: 201, body: () => EXPERIMENT },
+    { name: 'read an experiment', method: 'GET', path: (t) => `${agentPath(t)}/experiments/${t.experimentId ?? ':experimentId'}`, minimum: 'viewer', success: 200, fresh: () => targetWithExperiment() },
+    { name: 'stop an experiment', method: 'POST', path: (t) => `${agentPath(t)}/experiments/${t.experimentId ?? ':experimentId'}/actions`, minimum: 'builder', success: 200, body: () => ({ action: 'stop' }), fresh: () => targetWithExperiment() },
+    { name: 'promote a variant', method: 'POST', path: (t) => `${agentPath(t)}/experiments/${t.experimentId ?? ':experimentId'}/promote`, minimum: 'builder', success: 200, body: () => ({ variant: 'B' }), fresh: () => targetWithExperiment() },
+    {
+      name: 'rate an answer',
+      method: 'POST',
+      path: (t) => `/api/workspaces/${t.workspaceId}/feedback`,
+      minimum: 'builder',
+      success: 200,
+      body: async () => {
+        const chat = await api(url, 'POST', `${agentPath(shared)}/chat`, { token: owner.token, body: { messages: [{ role: 'user', content: 'Rate me' }] } });
+        return { requestId: chat.body.requestId, rating: 'up' };
+      },
+    },
+    { name: 'cache usage', method: 'GET', path: (t) => `/api/workspaces/${t.workspaceId}/usage/cache`, minimum: 'viewer', success: 200 },
+    { name: 'experiment usage', method: 'GET', path: (t) => `/api/workspaces/${t.workspaceId}/usage/experiments`, minimum: 'viewer', success: 200 },
+    // publish
+    { name: 'read publishing settings', method: 'GET', path: (t) => `${agentPath(t)}/publishing`, minimum: 'viewer', success: 200 },
+    { name: 'change publishing settings', method: 'PATCH', path: (t) => `${agentPath(t)}/publishing`, minimum: 'admin', success: 200, body: () => ({ greeting: 'Hello there' }) },
+    { name: 'publish', method: 'POST', path: (t) => `${agentPath(t)}/publishing/publish`, minimum: 'admin', success: 200 },
+    { name: 'rotate the share link', method: 'POST', path: (t) => `${agentPath(t)}/publishing/rotate`, minimum: 'admin', success: 200 },
+    { name: 'unpublish', method: 'POST', path: (t) => `${agentPath(t)}/publishing/unpublish`, minimum: 'admin', success: 200 },
+    { name: 'usage per end user', method: 'GET', path: (t) => `${agentPath(t)}/usage/end-users`, minimum: 'viewer', success: 200 },
+    { name: 'list conversations', method: 'GET', path: (t) => `${agentPath(t)}/conversations`, minimum: 'admin', success: 200 },
+    { name: 'export conversations', method: 'GET', path: (t) => `${agentPath(t)}/conversations/export`, minimum: 'admin', success: 200 },
+    { name: 'read a conversation', method: 'GET', path: (t) => `${agentPath(t)}/conversations/${t.conversationId}`, minimum: 'admin', success: 200 },
+    { name: 'delete a conversation', method: 'DELETE', path: (t) => `${agentPath(t)}/conversations/${t.conversationId}`, minimum: 'admin', success: 204, fresh: () => freshTarget() },
+    { name: 'delete all conversations', method: 'DELETE', path: (t) => `${agentPath(t)}/conversations`, minimum: 'admin', success: 200, fresh: () => freshTarget() },
+    { name: 'record a playground exchange', method: 'POST', path: (t) => `${agentPath(t)}/conversations/record`, minimum: 'builder', success: 200, body: () => ({ user: 'hello', assistant: 'hi' }) },
+    { name: 'a server-side playground turn', method: 'POST', path: (t) => `${agentPath(t)}/conversations/turn`, minimum: 'builder', success: 200, body: () => ({ message: 'Hello' }) },
+    { name: 'list workspace templates', method: 'GET', path: (t) => `/api/workspaces/${t.workspaceId}/templates`, minimum: 'viewer', success: 200 },
+    { name: 'create a workspace template', method: 'POST', path: (t) => `/api/workspaces/${t.workspaceId}/templates`, minimum: 'builder', success: 201, body: () => ({ name: 'By a role', systemPrompt: 'You help {{who}}.', variables: [{ name: 'who', label: 'Who' }] }) },
+    { name: 'read a workspace template', method: 'GET', path: (t) => `/api/workspaces/${t.workspaceId}/templates/${t.templateId}`, minimum: 'viewer', success: 200 },
+    { name: 'edit a workspace template', method: 'PATCH', path: (t) => `/api/workspaces/${t.workspaceId}/templates/${t.templateId}`, minimum: 'builder', success: 200, body: () => ({ description: 'Edited' }) },
+    { name: 'delete a workspace template', method: 'DELETE', path: (t) => `/api/workspaces/${t.workspaceId}/templates/${t.templateId}`, minimum: 'builder', success: 204, fresh: () => freshTarget() },
   ];
 
   before(async () => {
@@ -209,7 +287,7 @@ describe('workspaces and roles (HTTP)', function () {
 
   it('lists every workspace route of the routers in the matrix (a new route must be added here)', () => {
     const registered = listRouterRoutes().filter((route) => route.includes(':workspaceId'));
-    const sample: Target = { memberUserId: ':userId', workspaceId: ':workspaceId', agentId: ':agentId', byokAgentId: ':agentId', apiKeyId: ':keyId', alertId: ':alertId', eventId: ':eventId', inviteId: ':inviteId' };
+    const sample: Target = { memberUserId: ':userId', workspaceId: ':workspaceId', agentId: ':agentId', byokAgentId: ':agentId', apiKeyId: ':keyId', alertId: ':alertId', eventId: ':eventId', inviteId: ':inviteId', statementMonth: ':month', conversationId: ':conversationId', templateId: ':templateId' };
     const covered = new Set(ROUTES.map((route) => `${route.method} ${route.path(sample)}`));
     expect(registered.filter((route) => !covered.has(route))).to.deep.equal([]);
     expect(registered.length).to.be.greaterThan(20);
@@ -259,6 +337,7 @@ describe('workspaces and roles (HTTP)', function () {
       ['DELETE', `${foreignAgent}/llm/light`],
       ['GET', `${foreignAgent}/savings`],
       ['POST', `/api/workspaces/${mine}/alerts/${shared.alertId}/read`],
+      ['GET', `${foreignAgent}/plan-history`],
     ];
     for (const [method, path, body] of attempts) {
       const response = await api(url, method, path, { token: outsider.token, body });

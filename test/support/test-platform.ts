@@ -71,6 +71,8 @@ export async function startTestPlatform(options: TestPlatformOptions = {}): Prom
     retryPolicy: { baseDelayMs: 20, maxDelayMs: 200, ...options.retryPolicy },
     realtimeCoalesceMs: options.realtimeCoalesceMs,
     drainTimeoutMs: options.drainTimeoutMs,
+    statements: options.statements,
+    publicChatLimits: options.publicChatLimits,
   });
   return {
     platform,

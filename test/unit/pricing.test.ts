@@ -78,7 +78,8 @@ describe('rollup updates', () => {
     const byok = { mode: 'byok' as const, tokensInput: 10, tokensOutput: 10, priceSnapshot: { inputUsdPerMillion: 1, outputUsdPerMillion: 1, overageUsdPerMillion: 0, includedTokens: 0 } };
     const { pricing } = splitOverage([byok, managed(30, 10, 5)], 0);
     expect(pricing[0]).to.equal(undefined);
-    expect(pricing[1]).to.deep.equal({ overageTokens: 30, priceTotalMicros: 150 });
+    // The 20 BYOK tokens use none of the allowance: 10 of the 30 managed tokens are included (docs/BILLING.md).
+    expect(pricing[1]).to.deep.equal({ overageTokens: 20, priceTotalMicros: 100 });
   });
 
   it('the $inc of a group: sums at large counts, releases reservations, counts errors, leaves zero paths out', () => {

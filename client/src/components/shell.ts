@@ -28,6 +28,7 @@ export function renderShell(route: Route): Shell {
     can('admin') ? navItem('#/members', 'Members', 'users', route.name === 'members') : null,
     navItem('#/activity', 'Activity', 'bolt', route.name === 'activity'),
     can('builder') ? navItem('#/models', 'Models', 'robot', route.name === 'models') : null,
+    can('owner') ? navItem('#/statements', 'Billing', 'download', route.name === 'statements' || route.name === 'statement') : null,
   );
 
   const switcher = workspaceSwitcher();

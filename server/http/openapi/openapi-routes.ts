@@ -17,8 +17,12 @@ import { createInviteSchema, inviteTokenSchema } from '../routers/invites.router
 import { usageRangeQuerySchema, usageTodayQuerySchema } from '../routers/usage-views.router';
 import { activityPageSchema, activityRowSchema, monthQuerySchema } from './openapi-shapes';
 import { lightModelSchema, routingSettingsSchema } from '../../../agents/agent-routing.schemas';
+import { conversationQuerySchema, endUserQuerySchema, playgroundTurnSchema, recordSchema } from '../routers/publishing.router';
+import { publishingSettingsSchema, visitorChatSchema } from '../../../agents/publishing.schemas';
+import { createWorkspaceTemplateSchema, patchWorkspaceTemplateSchema } from '../../../agents/workspace-template.service';
+import { cacheSettingSchema, compareSchema, createExperimentSchema, experimentActionSchema, feedbackSchema, promoteSchema } from '../../../agents/experiment.schemas';
 
-export type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete';
+export type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete' | 'options';
 
 export interface ApiRoute {
   method: HttpMethod;
@@ -107,12 +111,61 @@ export const API_ROUTES: ApiRoute[] = [
   { method: 'get', path: `${WS}/usage/today`, tag: 'Usage', summary: 'Today (UTC) by hour', auth: 'user', role: 'viewer', query: usageTodayQuerySchema },
   { method: 'get', path: `${AGENT}/usage`, tag: 'Usage', summary: "One agent's month: daily, by model", auth: 'user', role: 'viewer', query: monthQuerySchema },
 
+  // Billing: plan history and monthly statements (#13; docs/BILLING.md)
+  { method: 'get', path: `${WS}/statements`, tag: 'Statements', summary: 'Closed monthly statements of the workspace', auth: 'user', role: 'owner' },
+  { method: 'get', path: `${WS}/statements/preview`, tag: 'Statements', summary: "The current month's statement so far (not closed)", auth: 'user', role: 'owner' },
+  { method: 'get', path: `${WS}/statements/:month`, tag: 'Statements', summary: 'One closed statement (line items per agent, totals, number)', auth: 'user', role: 'owner' },
+  { method: 'get', path: `${WS}/statements/:month/statement.json`, tag: 'Statements', summary: 'The statement as a JSON download', auth: 'user', role: 'owner' },
+  { method: 'get', path: `${WS}/statements/:month/statement.csv`, tag: 'Statements', summary: 'The statement as CSV (agent names, plan-fee lines)', auth: 'user', role: 'owner', produces: 'text/csv' },
+  { method: 'get', path: `${WS}/statements/:month/statement.html`, tag: 'Statements', summary: 'The printable statement page', auth: 'user', role: 'owner', produces: 'text/html' },
+  { method: 'get', path: `${AGENT}/plan-history`, tag: 'Statements', summary: "Every change of the agent's LLM setting, pause and resume, with time and actor", auth: 'user', role: 'viewer' },
+
   // Cost-aware routing (#14)
   { method: 'put', path: `${AGENT}/routing`, tag: 'Routing', summary: 'Routing setting: off / quality / balanced / savings, opt-out, degradation, consented fallback', auth: 'user', role: 'builder', body: routingSettingsSchema },
   { method: 'put', path: `${AGENT}/llm/light`, tag: 'Routing', summary: "Set the agent's light model (BYOK: its own provider, model and sealed key)", auth: 'user', role: 'builder', body: lightModelSchema },
   { method: 'delete', path: `${AGENT}/llm/light`, tag: 'Routing', summary: 'Remove the light model', auth: 'user', role: 'builder' },
   { method: 'get', path: `${AGENT}/savings`, tag: 'Routing', summary: "What routing saved this month for one agent, with a plain-words summary", auth: 'user', role: 'viewer', query: monthQuerySchema },
   { method: 'get', path: `${WS}/savings`, tag: 'Routing', summary: 'What routing saved this month across the workspace', auth: 'user', role: 'viewer', query: monthQuerySchema },
+
+  // Response cache, A/B experiments, comparison, feedback (#15)
+  { method: 'get', path: `${AGENT}/cache`, tag: 'Cache and experiments', summary: "The agent's answer cache setting and whether semantic matching is available", auth: 'user', role: 'viewer' },
+  { method: 'put', path: `${AGENT}/cache`, tag: 'Cache and experiments', summary: 'Answer cache: off / exact / semantic, time to live, similarity threshold, temperature limit', auth: 'user', role: 'builder', body: cacheSettingSchema },
+  { method: 'delete', path: `${AGENT}/cache/entries`, tag: 'Cache and experiments', summary: "Forget the agent's cached answers", auth: 'user', role: 'builder' },
+  { method: 'post', path: `${AGENT}/compare`, tag: 'Cache and experiments', summary: 'One prompt to two or three settings side by side, each metered', auth: 'user', role: 'builder', body: compareSchema },
+  { method: 'get', path: `${AGENT}/experiments`, tag: 'Cache and experiments', summary: "The agent's A/B experiments", auth: 'user', role: 'viewer' },
+  { method: 'post', path: `${AGENT}/experiments`, tag: 'Cache and experiments', summary: 'Create an experiment (variants, split, assignment unit)', auth: 'user', role: 'builder', body: createExperimentSchema, status: 201 },
+  { method: 'get', path: `${AGENT}/experiments/:experimentId`, tag: 'Cache and experiments', summary: 'An experiment with per-variant results, statistics and a plain verdict', auth: 'user', role: 'viewer' },
+  { method: 'post', path: `${AGENT}/experiments/:experimentId/actions`, tag: 'Cache and experiments', summary: 'Start, pause or stop an experiment', auth: 'user', role: 'builder', body: experimentActionSchema },
+  { method: 'post', path: `${AGENT}/experiments/:experimentId/promote`, tag: 'Cache and experiments', summary: "Make a variant the agent's setting (recorded in its plan history)", auth: 'user', role: 'builder', body: promoteSchema },
+  { method: 'post', path: `${WS}/feedback`, tag: 'Cache and experiments', summary: 'Thumbs up / down on an answer, by its request id', auth: 'user', role: 'builder', body: feedbackSchema },
+  { method: 'get', path: `${WS}/usage/cache`, tag: 'Usage', summary: 'Cache hits, misses and saved price this month', auth: 'user', role: 'viewer', query: monthQuerySchema },
+  { method: 'get', path: `${WS}/usage/experiments`, tag: 'Usage', summary: 'Usage split by experiment and variant', auth: 'user', role: 'viewer', query: monthQuerySchema },
+
+  // Publishing: share link, embeddable chat, visitors, conversations, workspace templates (#19)
+  { method: 'get', path: `${AGENT}/publishing`, tag: 'Publishing', summary: "The agent's share link and embed settings", auth: 'user', role: 'viewer' },
+  { method: 'patch', path: `${AGENT}/publishing`, tag: 'Publishing', summary: 'Display name, greeting, suggested questions, accent colour, allowed origins', auth: 'user', role: 'admin', body: publishingSettingsSchema },
+  { method: 'post', path: `${AGENT}/publishing/publish`, tag: 'Publishing', summary: 'Publish the agent (share link and embeddable chat)', auth: 'user', role: 'admin' },
+  { method: 'post', path: `${AGENT}/publishing/rotate`, tag: 'Publishing', summary: 'A new share link (the old one stops working)', auth: 'user', role: 'admin' },
+  { method: 'post', path: `${AGENT}/publishing/unpublish`, tag: 'Publishing', summary: 'Take the agent off its public page and widget', auth: 'user', role: 'admin' },
+  { method: 'get', path: `${AGENT}/usage/end-users`, tag: 'Usage', summary: "Top end users (visitors, `user` ids) of the agent's month: tokens and price", auth: 'user', role: 'viewer', query: endUserQuerySchema },
+  { method: 'get', path: `${AGENT}/conversations`, tag: 'Publishing', summary: 'Kept conversations (search, filter by visitor or source)', auth: 'user', role: 'admin', query: conversationQuerySchema },
+  { method: 'get', path: `${AGENT}/conversations/export`, tag: 'Publishing', summary: 'Export the filtered conversations', auth: 'user', role: 'admin', query: conversationQuerySchema },
+  { method: 'get', path: `${AGENT}/conversations/:conversationId`, tag: 'Publishing', summary: 'One conversation', auth: 'user', role: 'admin' },
+  { method: 'delete', path: `${AGENT}/conversations/:conversationId`, tag: 'Publishing', summary: 'Delete one conversation', auth: 'user', role: 'admin', status: 204 },
+  { method: 'delete', path: `${AGENT}/conversations`, tag: 'Publishing', summary: 'Delete all (or a visitor\'s) conversations', auth: 'user', role: 'admin' },
+  { method: 'post', path: `${AGENT}/conversations/turn`, tag: 'Publishing', summary: 'A playground turn on a server-side conversation (SSE)', auth: 'user', role: 'builder', body: playgroundTurnSchema, produces: 'text/event-stream' },
+  { method: 'post', path: `${AGENT}/conversations/record`, tag: 'Publishing', summary: 'Keep a playground exchange (when retention is on)', auth: 'user', role: 'builder', body: recordSchema },
+  { method: 'get', path: `${WS}/templates`, tag: 'Templates', summary: "The workspace's own templates", auth: 'user', role: 'viewer' },
+  { method: 'post', path: `${WS}/templates`, tag: 'Templates', summary: 'Save a workspace template (validated: the prompt compiles, every variable is declared)', auth: 'user', role: 'builder', body: createWorkspaceTemplateSchema, status: 201 },
+  { method: 'get', path: `${WS}/templates/:templateId`, tag: 'Templates', summary: 'One workspace template', auth: 'user', role: 'viewer' },
+  { method: 'patch', path: `${WS}/templates/:templateId`, tag: 'Templates', summary: 'Edit a workspace template', auth: 'user', role: 'builder', body: patchWorkspaceTemplateSchema },
+  { method: 'delete', path: `${WS}/templates/:templateId`, tag: 'Templates', summary: 'Delete a workspace template', auth: 'user', role: 'builder', status: 204 },
+  // Public chat (no login; origin allowlist + CORS; per-visitor and per-address limits)
+  { method: 'get', path: '/p/:slug', tag: 'Public chat', summary: "A published agent's share page", auth: 'none', produces: 'text/html' },
+  { method: 'options', path: '/api/public/agents/:slug', tag: 'Public chat', summary: 'CORS preflight (allowed origins only)', auth: 'none', status: 204 },
+  { method: 'get', path: '/api/public/agents/:slug', tag: 'Public chat', summary: "A published agent's public face: name, greeting, suggested questions, colour", auth: 'none' },
+  { method: 'post', path: '/api/public/agents/:slug/chat', tag: 'Public chat', summary: "A visitor's message, answered as SSE (the visitor is the call's end user)", auth: 'none', body: visitorChatSchema, produces: 'text/event-stream' },
+  { method: 'get', path: '/api/public/agents/:slug/conversations/:conversationId', tag: 'Public chat', summary: "The visitor's own conversation (retention on)", auth: 'none' },
 
   // Activity
   { method: 'get', path: `${WS}/activity`, tag: 'Activity', summary: 'Every call, newest first, filtered, in cursor pages', auth: 'user', role: 'viewer', query: activityPageQuerySchema, response: activityPageSchema },
@@ -130,4 +183,4 @@ export const API_ROUTES: ApiRoute[] = [
 ];
 
 /** Express paths the coverage test does not ask for (not API: the web app and its reference page). */
-export const NOT_API_PATHS = ['/docs', '/docs/init.js'];
+export const NOT_API_PATHS = ['/docs', '/docs/init.js', '/widget.js', '/api/public/agents/:slug/*rest'];

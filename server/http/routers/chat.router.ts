@@ -9,6 +9,7 @@ import { streamFailure } from '../error-response';
 import { abortOnClientClose, routingHeaders } from '../openai-compatible-api';
 import { chatMessagesSchema, chatSurfaceFields, normalizeChatInput } from '../chat-completion-request';
 import { CONVERSATION_HEADER, ROUTE_HEADER, conversationIdFrom, parseForcedRoute } from '../../../agents/run-routing';
+import { cacheControlOf, cacheHeaders } from '../response-cache-headers';
 
 // Messages and the Chat Completions fields (tools, tool_choice, response_format, stop, sampling, user, metadata) are
 // the same schema as /v1 (chat-completion-request.ts); the output budget and temperature keep this API's names.
@@ -33,12 +34,13 @@ async function writeSse(response: Response, stream: RunStream): Promise<void> {
   response.setHeader('Cache-Control', 'no-cache, no-transform');
   response.setHeader('Connection', 'keep-alive');
   response.setHeader('X-Accel-Buffering', 'no');
+  for (const [name, value] of Object.entries(cacheHeaders(stream))) response.setHeader(name, value);
   response.flushHeaders();
   try {
     for await (const event of stream.events) {
       if (event.type === 'delta') response.write(`data: ${JSON.stringify({ type: 'delta', content: event.content })}\n\n`);
       else if (event.type === 'tool_call') response.write(`data: ${JSON.stringify(event)}\n\n`);
-      else response.write(`data: ${JSON.stringify({ type: 'end', usage: event.usage, finishReason: event.finishReason, cost: event.cost, requestId: stream.requestId, provider: stream.provider, model: stream.model, ...(stream.routing ? { routing: stream.routing } : {}), ...(stream.fallbackPlan ? { fallbackPlan: stream.fallbackPlan } : {}) })}\n\n`);
+      else response.write(`data: ${JSON.stringify({ type: 'end', usage: event.usage, finishReason: event.finishReason, cost: event.cost, requestId: stream.requestId, provider: stream.provider, model: stream.model, ...(stream.routing ? { routing: stream.routing } : {}), ...(stream.fallbackPlan ? { fallbackPlan: stream.fallbackPlan } : {}), cache: stream.cache ?? null, experiment: stream.experiment ?? null })}\n\n`);
     }
   } catch (error) {
     const appError = streamFailure(error);
@@ -65,6 +67,7 @@ export function createChatRouter(agents: AgentService, runner: AgentRunner, auth
       metadata: normalized.metadata,
       route: parseForcedRoute(request.headers[ROUTE_HEADER]),
       conversationId: conversationIdFrom(request.headers[CONVERSATION_HEADER], normalized.metadata),
+      cacheControl: cacheControlOf(request.headers['cache-control']),
     };
     if (input.stream) {
       await writeSse(response, await runner.stream(runInput));
@@ -72,6 +75,7 @@ export function createChatRouter(agents: AgentService, runner: AgentRunner, auth
     }
     const result = await runner.generate(runInput);
     for (const [name, value] of Object.entries(routingHeaders(result) ?? {})) response.setHeader(name, value);
+    for (const [name, value] of Object.entries(cacheHeaders(result))) response.setHeader(name, value);
     response.json({
       message: result.toolCalls ? { role: 'assistant', content: result.content, tool_calls: wireToolCalls(result.toolCalls) } : { role: 'assistant', content: result.content },
       usage: result.usage,
@@ -82,6 +86,8 @@ export function createChatRouter(agents: AgentService, runner: AgentRunner, auth
       finishReason: result.finishReason,
       ...(result.routing ? { routing: result.routing } : {}),
       ...(result.fallbackPlan ? { fallbackPlan: result.fallbackPlan } : {}),
+      cache: result.cache ?? null,
+      experiment: result.experiment ?? null,
     });
   });
   return router;

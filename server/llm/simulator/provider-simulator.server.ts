@@ -9,6 +9,7 @@ import { PROVIDER_IDS, type ProviderId } from '../llm.types';
 import type { SimulatedProviderRoute } from '../providers/provider-definition';
 import { PROVIDERS } from '../providers/provider-registry';
 import { createSimulatedReply } from './simulated-reply';
+import { simulatedEmbeddingsResponse } from './simulated-embeddings';
 import { hashSimulatorKey, SimulatorFaults, type SimulatedErrorFault, type SimulatorFault } from './simulator-faults';
 import {
   JSON_HEADERS,
@@ -257,6 +258,9 @@ export async function startProviderSimulator(options: ProviderSimulatorOptions =
 
     const path = url.pathname.slice(route.apiPrefix.length);
     if (context.method === 'GET' && path === wire.modelsPath) return send(response, wire.modelsResponse(context), cutAfterChunks);
+    // Embeddings (OpenAI, Mistral), for the semantic response cache.
+    const embeddings = context.method === 'POST' && path === '/embeddings' && bodyIsValidJson ? simulatedEmbeddingsResponse(provider, body, context) : undefined;
+    if (embeddings) return send(response, embeddings);
     if (context.method !== 'POST' || path !== wire.chatPath) return send(response, wire.errorResponse('not_found', context));
     const chatRequest = bodyIsValidJson ? wire.parseChatRequest(body) : undefined;
     if (!chatRequest) return send(response, wire.errorResponse('bad_request', context));

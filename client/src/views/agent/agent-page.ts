@@ -12,14 +12,24 @@ import { renderPlayground } from './playground-tab';
 import { renderSettings } from './settings-tab';
 import type { Context } from './tab-context';
 import { renderUsage } from './usage-tab';
+import { renderCache } from './cache-tab';
+import { renderExperiments } from './experiments-tab';
+// publish
+import { renderPublish } from './publish-tab';
+import { renderConversations } from './conversations-tab';
+import { openSaveTemplateDialog } from './save-template-dialog';
 
-type TabId = 'playground' | 'setting' | 'usage' | 'api' | 'settings';
+type TabId = 'playground' | 'setting' | 'usage' | 'api' | 'settings' | 'cache' | 'experiments' | 'publish' | 'conversations';
 const TABS: Array<{ id: TabId; label: string; icon: IconName }> = [
   { id: 'playground', label: 'Playground', icon: 'send' },
   { id: 'setting', label: 'AI setting', icon: 'bolt' },
   { id: 'usage', label: 'Usage', icon: 'chart' },
   { id: 'api', label: 'API access', icon: 'key' },
   { id: 'settings', label: 'Settings', icon: 'robot' },
+  { id: 'cache', label: 'Answer cache', icon: 'copy' },
+  { id: 'experiments', label: 'Experiments', icon: 'chart' },
+  { id: 'publish', label: 'Publish', icon: 'share' },
+  { id: 'conversations', label: 'Conversations', icon: 'chat' },
 ];
 
 export async function renderAgent(main: HTMLElement, route: Route): Promise<() => void> {
@@ -75,6 +85,7 @@ export async function renderAgent(main: HTMLElement, route: Route): Promise<() =
           current.sandbox ? sandboxBadge() : null,
           h('span', { class: 'muted' }, context.template ? `From the ${context.template.name} template` : ''),
         ),
+        can('builder') ? h('button', { type: 'button', class: 'btn btn-secondary', onclick: () => openSaveTemplateDialog(workspace, context.agent) }, 'Save as template') : null,
         h('a', { class: 'btn btn-secondary', href: '#/dashboard' }, icon('arrowLeft'), 'Dashboard'),
       ),
     );
@@ -117,6 +128,10 @@ export async function renderAgent(main: HTMLElement, route: Route): Promise<() =
       usage: renderUsage,
       api: renderApiAccess,
       settings: renderSettings,
+      cache: renderCache,
+      experiments: renderExperiments,
+      publish: renderPublish,
+      conversations: renderConversations,
     };
     panel.replaceChildren();
     void Promise.resolve(renderers[id](panel, context)).then((cleanup) => {

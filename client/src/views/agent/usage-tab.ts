@@ -8,6 +8,25 @@ import { formatCompact, formatInteger, formatMonth, formatUsd, formatUsdPrecise 
 import { onUsageUpdate } from '../../realtime';
 import { meterBar, summaryItem, tokensOf, usageBar } from '../common';
 import type { Context } from './tab-context';
+import type { AgentUsage } from '../../types';
+
+/** When the month has more than one setting: which plan (or own key, or paused) for which days, and what each cost. */
+function planSegmentsLine(usage: AgentUsage): HTMLElement | null {
+  const segments = usage.planSegments ?? [];
+  if (segments.length < 2) return null;
+  const day = (iso: string) => new Date(iso).toLocaleDateString('en-US', { month: 'short', day: 'numeric', timeZone: 'UTC' });
+  const label = (segment: (typeof segments)[number]) => (segment.kind === 'plan' ? `${segment.plan ? segment.plan[0]!.toUpperCase() + segment.plan.slice(1) : 'Plan'} ${formatUsd(segment.feeUsd)}` : segment.kind === 'byok' ? 'own key, free' : 'paused, free');
+  const parts = segments.map((segment) => `${day(segment.from)}–${day(segment.to)}: ${label(segment)}`);
+  const minimum = usage.allowanceMinimumUsd ? ` · plus ${formatUsdPrecise(usage.allowanceMinimumUsd)} for allowance used beyond the time on its plan` : '';
+  return h('p', { class: 'muted plan-segments' }, `This month: ${parts.join(' · ')}${minimum}.`);
+}
+
+/** The plan advisor, in plain words (managed agents, this month). */
+function planAdviceLine(advice: AgentUsage['planAdvice']): HTMLElement | null {
+  if (!advice || advice.status === 'not_managed') return null;
+  const kind = advice.status === 'cheaper_plan' ? 'callout-info' : 'callout-success';
+  return h('p', { class: `callout ${advice.status === 'not_enough_data' ? '' : kind} plan-advice`, dataset: { advice: advice.status } }, h('strong', null, 'Plan advisor: '), advice.message);
+}
 
 export async function renderUsage(target: HTMLElement, context: Context): Promise<() => void> {
   const charts: Chart[] = [];
@@ -47,6 +66,8 @@ export async function renderUsage(target: HTMLElement, context: Context): Promis
             isByok ? summaryItem('Est. provider cost', formatUsdPrecise(usage.costUsd), 'Billed by your provider') : summaryItem('Due this month', formatUsd(due), usage.overageUsd ? `incl. overage ${formatUsd(usage.overageUsd)}` : 'Plan fee, no overage'),
             usage.projectedTokens !== undefined ? summaryItem('Projected month-end', `${formatCompact(usage.projectedTokens)} tokens`, isByok ? undefined : `≈ ${formatUsd(usage.projectedAmountUsd ?? due)}`) : null,
           ),
+          planSegmentsLine(usage),
+          planAdviceLine(usage.planAdvice),
         ),
         h(
           'div',

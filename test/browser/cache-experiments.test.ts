@@ -1,0 +1,166 @@
+// The answer cache, experiments, side-by-side comparison and feedback in a real Chromium against a real platform.
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { expect } from 'chai';
+import OpenAI from 'openai';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { api, createAgent, createAgentApiKey, registerUser, startTestPlatform, type TestPlatform, type TestUser } from '../support/test-platform';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const CLIENT = path.join(ROOT, 'client');
+const SCREENSHOTS = path.join(ROOT, 'test-results', 'screenshots');
+const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'];
+
+function newestSourceTime(directory: string): number {
+  let newest = 0;
+  for (const entry of fs.readdirSync(directory, { withFileTypes: true })) {
+    if (entry.name === 'dist' || entry.name === 'node_modules') continue;
+    const full = path.join(directory, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestSourceTime(full) : fs.statSync(full).mtimeMs);
+  }
+  return newest;
+}
+
+function buildClientIfStale(): void {
+  const index = path.join(CLIENT, 'dist', 'index.html');
+  if (fs.existsSync(index) && fs.statSync(index).mtimeMs >= newestSourceTime(CLIENT)) return;
+  execFileSync(process.execPath, [path.join(ROOT, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--config', 'client/vite.config.ts', '--logLevel', 'warn'], { cwd: ROOT, stdio: 'inherit', timeout: 60_000 });
+}
+
+describe('answer cache, experiments and comparison (real browser)', function () {
+  this.timeout(60_000);
+  let platform: TestPlatform;
+  let browser: Browser;
+  let owner: TestUser;
+  const pageErrors: string[] = [];
+
+  before(async function () {
+    this.timeout(120_000);
+    buildClientIfStale();
+    fs.mkdirSync(SCREENSHOTS, { recursive: true });
+    [platform, browser] = await Promise.all([startTestPlatform(), chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS })]);
+    owner = await registerUser(platform.url);
+  });
+
+  after(async () => {
+    await browser?.close();
+    await platform?.stop();
+  });
+
+  afterEach(() => {
+    expect(pageErrors.splice(0), 'uncaught errors in the page').to.deep.equal([]);
+  });
+
+  async function openAgent(agentId: string, tab: string): Promise<Page> {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, deviceScaleFactor: 1 });
+    await context.addInitScript(
+      ({ token, workspaceId }) => {
+        if (location.protocol !== 'http:') return;
+        localStorage.setItem('agentHost.token', token);
+        localStorage.setItem('agentHost.workspaceId', workspaceId);
+      },
+      { token: owner.token, workspaceId: owner.workspace.id },
+    );
+    const page = await context.newPage();
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+    await page.goto(`${platform.url}/#/agents/${agentId}${tab === 'playground' ? '' : `?tab=${tab}`}`);
+    return page;
+  }
+
+  async function screenshot(page: Page, name: string): Promise<void> {
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
+  }
+
+  it('turns the answer cache on in plain words, and a repeated question is answered from it', async () => {
+    const agent = await createAgent(platform.url, owner);
+    const page = await openAgent(agent.id, 'cache');
+    await page.getByRole('heading', { name: 'Answer cache' }).waitFor();
+    expect(await page.getByLabel('Reuse answers', { exact: true }).inputValue()).to.equal('off');
+    await page.getByLabel('Reuse answers', { exact: true }).selectOption('semantic');
+    await page.getByLabel('How similar a question must be', { exact: false }).fill('0.9');
+    await page.getByRole('button', { name: 'Save', exact: true }).click();
+    await page.getByText('Saved. Repeat questions are now answered from saved answers', { exact: false }).waitFor();
+
+    const client = new OpenAI({ apiKey: await createAgentApiKey(platform.url, owner, agent.id), baseURL: `${platform.url}/v1`, maxRetries: 0 });
+    await client.chat.completions.create({ model: 'agent', messages: [{ role: 'user', content: 'How do I reset my password?' }] });
+    await client.chat.completions.create({ model: 'agent', messages: [{ role: 'user', content: 'How can I reset my password?' }] });
+    await page.reload();
+    await page.getByText('questions answered from them', { exact: false }).waitFor();
+    const stats = await page.locator('.summary-grid').innerText();
+    expect(stats).to.match(/1\s+saved answers · 1\s+questions answered from them/);
+    expect(stats).to.match(/embeddings/);
+    await screenshot(page, 'cache-01-answer-cache-tab');
+
+    // Out-of-range threshold: a plain message, nothing saved.
+    await page.getByLabel('How similar a question must be', { exact: false }).fill('1.5');
+    await page.getByRole('button', { name: 'Save', exact: true }).click();
+    await page.getByText('Choose a value above 0 and at most 1.').waitFor();
+    const setting = await api(platform.url, 'GET', `/api/workspaces/${owner.workspace.id}/agents/${agent.id}/cache`, { token: owner.token });
+    expect(setting.body.setting.similarityThreshold).to.equal(0.9);
+    await page.context().close();
+  });
+
+  it('compares settings side by side in the playground and rates an answer', async () => {
+    const agent = await createAgent(platform.url, owner);
+    const page = await openAgent(agent.id, 'playground');
+    await page.getByRole('heading', { name: 'Compare settings side by side' }).waitFor();
+    await page.getByLabel('Question').fill('What is your refund policy?');
+    await page.getByLabel('Setting 3').selectOption({ label: 'Ultra plan' });
+    await page.getByRole('button', { name: 'Compare' }).click();
+    await page.locator('.compare-card').nth(2).waitFor();
+    const cards = await page.locator('.compare-card').allInnerTexts();
+    expect(cards).to.have.length(3);
+    for (const card of cards) expect(card, card).to.match(/refund policy[\s\S]*tokens · \$[\d.]+ · [\d,]+ ms/i);
+    await page.locator('.compare-card').first().getByRole('button', { name: 'Good answer' }).click();
+    await page.locator('.compare-card').first().getByText('Thanks!').waitFor();
+    await screenshot(page, 'cache-02-compare-side-by-side');
+    const requestId = await page.locator('.compare-card').first().getAttribute('data-request-id');
+    const feedback = await platform.platform.models.Feedback.findOne({ requestId }).lean();
+    expect(feedback?.rating).to.equal('up');
+
+    // Thumbs on a playground reply too.
+    await page.getByLabel('Message').fill('Hello!');
+    await page.getByLabel('Message').press('Enter');
+    await page.locator('.bubble-assistant[data-usage] .feedback').waitFor();
+    await page.locator('.bubble-assistant .feedback').getByRole('button', { name: 'Bad answer' }).click();
+    await page.locator('.bubble-assistant .feedback').getByText('Thanks!').waitFor();
+    await page.context().close();
+  });
+
+  it('creates, starts and reads an experiment, and promotes the winner', async () => {
+    const agent = await createAgent(platform.url, owner);
+    const page = await openAgent(agent.id, 'experiments');
+    await page.getByRole('heading', { name: 'New experiment' }).waitFor();
+    await page.getByLabel('Name').fill('Starter vs Pro');
+    // Version A stays the current setting; version B: the Starter plan.
+    await page.locator('select[name="variant1Setting"]').selectOption({ label: 'Starter plan' });
+    await page.locator('input[name="variant1Weight"]').fill('40');
+    await page.getByRole('button', { name: 'Create experiment' }).click();
+    await page.getByText('must add up to 100 %', { exact: false }).waitFor();
+    await page.locator('input[name="variant1Weight"]').fill('50');
+    await page.getByRole('button', { name: 'Create experiment' }).click();
+    await page.locator('.experiment[data-status="draft"]').waitFor();
+    await page.locator('.experiment').getByRole('button', { name: 'Start', exact: true }).click();
+    await page.locator('.experiment[data-status="running"]').waitFor();
+
+    const client = new OpenAI({ apiKey: await createAgentApiKey(platform.url, owner, agent.id), baseURL: `${platform.url}/v1`, maxRetries: 0 });
+    for (let user = 0; user < 12; user += 1) await client.chat.completions.create({ model: 'agent', user: `u${user}`, messages: [{ role: 'user', content: `Hi from ${user}` }] });
+    await platform.platform.meter.drain();
+    await page.reload();
+    await page.locator('.experiment .verdict').waitFor();
+    const calls = await page.locator('.experiment tbody tr td:nth-child(2)').allInnerTexts();
+    expect(calls.map(Number).reduce((sum, value) => sum + value, 0)).to.equal(12);
+    expect(await page.locator('.experiment .verdict').innerText()).to.match(/Not enough calls yet/);
+    await screenshot(page, 'cache-03-experiment-results');
+
+    await page.getByRole('button', { name: 'Make Starter plan the agent’s setting' }).click();
+    await page.getByText('Starter plan is now this agent’s setting.', { exact: false }).waitFor();
+    await page.locator('.experiment[data-status="stopped"]').waitFor();
+    const updated = await api(platform.url, 'GET', `/api/workspaces/${owner.workspace.id}/agents/${agent.id}`, { token: owner.token });
+    expect(updated.body.llm).to.deep.equal({ mode: 'managed', plan: 'starter' });
+    await screenshot(page, 'cache-04-experiment-promoted');
+    await page.context().close();
+  });
+});
