@@ -17,6 +17,10 @@ import { createInviteSchema, inviteTokenSchema } from '../routers/invites.router
 import { usageRangeQuerySchema, usageTodayQuerySchema } from '../routers/usage-views.router';
 import { activityPageSchema, activityRowSchema, monthQuerySchema } from './openapi-shapes';
 import { lightModelSchema, routingSettingsSchema } from '../../../agents/agent-routing.schemas';
+// publish
+import { publishingSettingsSchema, visitorChatSchema } from '../../../agents/publishing.schemas';
+import { createWorkspaceTemplateSchema, patchWorkspaceTemplateSchema } from '../../../agents/workspace-template.service';
+import { conversationQuerySchema, endUserQuerySchema, playgroundTurnSchema, recordSchema } from '../routers/publishing.router';
 
 export type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
@@ -124,10 +128,33 @@ export const API_ROUTES: ApiRoute[] = [
   { method: 'post', path: `${WS}/alerts/read-all`, tag: 'Alerts', summary: 'Mark every alert read', auth: 'user', role: 'viewer' },
   { method: 'post', path: `${WS}/alerts/:alertId/read`, tag: 'Alerts', summary: 'Mark one alert read', auth: 'user', role: 'viewer' },
 
+  // Publishing: share links, the embeddable chat, conversations, end users, workspace templates (publish)
+  { method: 'get', path: `${AGENT}/publishing`, tag: 'Publishing', summary: 'Share link / embed settings and retention', auth: 'user', role: 'viewer' },
+  { method: 'patch', path: `${AGENT}/publishing`, tag: 'Publishing', summary: 'Change the chat’s look, allowed origins, retention', auth: 'user', role: 'admin', body: publishingSettingsSchema },
+  { method: 'post', path: `${AGENT}/publishing/publish`, tag: 'Publishing', summary: 'Publish (draws the share link the first time)', auth: 'user', role: 'admin' },
+  { method: 'post', path: `${AGENT}/publishing/rotate`, tag: 'Publishing', summary: 'A new share link; the old one stops at once', auth: 'user', role: 'admin' },
+  { method: 'post', path: `${AGENT}/publishing/unpublish`, tag: 'Publishing', summary: 'Unpublish: the link and every embed answer 404', auth: 'user', role: 'admin' },
+  { method: 'get', path: `${AGENT}/usage/end-users`, tag: 'Publishing', summary: 'Top end users of the month (tokens, requests, cost, price)', auth: 'user', role: 'viewer', query: endUserQuerySchema },
+  { method: 'get', path: `${AGENT}/conversations`, tag: 'Publishing', summary: 'Kept conversations: search, filter by visitor or source', auth: 'user', role: 'admin', query: conversationQuerySchema },
+  { method: 'get', path: `${AGENT}/conversations/export`, tag: 'Publishing', summary: 'The matching conversations as a JSON download', auth: 'user', role: 'admin', query: conversationQuerySchema },
+  { method: 'get', path: `${AGENT}/conversations/:conversationId`, tag: 'Publishing', summary: 'One conversation, whole', auth: 'user', role: 'admin' },
+  { method: 'delete', path: `${AGENT}/conversations/:conversationId`, tag: 'Publishing', summary: 'Delete one conversation', auth: 'user', role: 'admin', status: 204 },
+  { method: 'delete', path: `${AGENT}/conversations`, tag: 'Publishing', summary: 'Delete all (or one visitor’s) conversations', auth: 'user', role: 'admin', query: conversationQuerySchema.pick({ visitorId: true, source: true }) },
+  { method: 'post', path: `${AGENT}/conversations/record`, tag: 'Publishing', summary: 'Record a playground exchange (kept while retention is on)', auth: 'user', role: 'builder', body: recordSchema },
+  { method: 'post', path: `${AGENT}/conversations/turn`, tag: 'Publishing', summary: 'A server-side conversation turn (history trimmed to the context window)', auth: 'user', role: 'builder', body: playgroundTurnSchema, produces: 'text/event-stream' },
+  { method: 'get', path: `${WS}/templates`, tag: 'Workspace templates', summary: 'The workspace’s own templates', auth: 'user', role: 'viewer' },
+  { method: 'post', path: `${WS}/templates`, tag: 'Workspace templates', summary: 'Save a template (from scratch or from an agent); the prompt is checked', auth: 'user', role: 'builder', body: createWorkspaceTemplateSchema, status: 201 },
+  { method: 'get', path: `${WS}/templates/:templateId`, tag: 'Workspace templates', summary: 'One template', auth: 'user', role: 'viewer' },
+  { method: 'patch', path: `${WS}/templates/:templateId`, tag: 'Workspace templates', summary: 'Edit a template; the prompt is checked', auth: 'user', role: 'builder', body: patchWorkspaceTemplateSchema },
+  { method: 'delete', path: `${WS}/templates/:templateId`, tag: 'Workspace templates', summary: 'Delete a template (agents made from it keep working)', auth: 'user', role: 'builder', status: 204 },
+  { method: 'get', path: '/api/public/agents/:slug', tag: 'Public chat', summary: 'A published chat’s look (no login; Origin checked)', auth: 'none' },
+  { method: 'post', path: '/api/public/agents/:slug/chat', tag: 'Public chat', summary: 'A visitor’s message; the answer streams (SSE)', auth: 'none', body: visitorChatSchema, produces: 'text/event-stream' },
+  { method: 'get', path: '/api/public/agents/:slug/conversations/:conversationId', tag: 'Public chat', summary: 'The visitor’s own kept conversation', auth: 'none' },
+
   // OpenAI-compatible API (served before Express, on node:http)
   { method: 'post', path: '/v1/chat/completions', tag: 'OpenAI-compatible', summary: 'Chat Completions for the agent behind the key (JSON or SSE)', auth: 'agentKey', body: completionRequestSchema },
   { method: 'get', path: '/v1/models', tag: 'OpenAI-compatible', summary: 'The agent behind the key, as a model', auth: 'agentKey' },
 ];
 
 /** Express paths the coverage test does not ask for (not API: the web app and its reference page). */
-export const NOT_API_PATHS = ['/docs', '/docs/init.js'];
+export const NOT_API_PATHS = ['/docs', '/docs/init.js', /* publish: the share page and the widget script */ '/p/:slug', '/widget.js'];

@@ -19,7 +19,7 @@ import { abortOnClientClose } from '../openai-compatible-api';
 const AGENT = '/api/workspaces/:workspaceId/agents/:agentId';
 const TEMPLATES = '/api/workspaces/:workspaceId/templates';
 
-const conversationQuerySchema = z
+export const conversationQuerySchema = z
   .object({
     q: z.string().trim().max(200).optional(),
     visitorId: z.string().max(100).optional(),
@@ -28,11 +28,11 @@ const conversationQuerySchema = z
   })
   .strict();
 
-const endUserQuerySchema = z.object({ month: z.string().optional(), limit: z.coerce.number().int().min(1).max(200).optional(), prefix: z.string().max(100).optional() }).strict();
+export const endUserQuerySchema = z.object({ month: z.string().optional(), limit: z.coerce.number().int().min(1).max(200).optional(), prefix: z.string().max(100).optional() }).strict();
 
-const recordSchema = z.object({ conversationId: z.string().max(100).optional(), user: z.string().min(1).max(400_000), assistant: z.string().max(1_000_000) }).strict();
+export const recordSchema = z.object({ conversationId: z.string().max(100).optional(), user: z.string().min(1).max(400_000), assistant: z.string().max(1_000_000) }).strict();
 
-const playgroundTurnSchema = z.object({ message: z.string().max(1_000_000), conversationId: z.string().max(100).optional() }).strict();
+export const playgroundTurnSchema = z.object({ message: z.string().max(1_000_000), conversationId: z.string().max(100).optional() }).strict();
 
 export interface PublishingRouterDependencies {
   agents: AgentService;
