@@ -8,12 +8,14 @@ import type { AnswerCost } from '../server/metering/meter.types';
 import { upperBoundPromptTokens } from '../server/llm/token-estimator';
 import type { RouteTarget } from '../server/llm/llm-router';
 import type { AgentDocument } from './agent.model';
-import type { AgentAlerts, KeyHealth, KeyOpener, LlmCalls, MonthToDate, ProviderRouting, UsageLimits, UsageMeter } from './agent-ports';
+import type { AgentAlerts, EndUserLimits, KeyHealth, KeyOpener, LlmCalls, MonthToDate, ProviderRouting, UsageLimits, UsageMeter } from './agent-ports';
+import { normalizeEndUser, reserveForEndUser } from './run-end-user';
 import type { TemplateService } from './template.service';
 import { RunTargetResolver, type SystemPrompt } from './run-targets';
 import { CallMetering } from './run-metering';
 import { RunFailures, keyRejected } from './run-failures';
 import { testConnection, type ConnectionTestResult } from './connection-test';
+import type { KeyStatusSource } from './key-health.model';
 import type { ProviderOutages } from './provider-outages';
 // Cost-aware routing (#14)
 import type { RouteDecision, RoutingTier } from '../server/llm/prompt-router';
@@ -106,6 +108,8 @@ export interface AgentRunnerDependencies {
   // Response cache and A/B experiments (cache); absent: neither runs.
   responseCache?: ResponseCacheService;
   experiments?: ExperimentAssigner;
+  /** The per-end-user monthly token cap (publish). */
+  endUserLimits?: EndUserLimits;
 }
 
 /** One call in progress: its own abort (the client's hang-up or a shutdown) and the end of its metering. */
@@ -146,7 +150,7 @@ export class AgentRunner {
     const cacheKey = `${agent._id.toString()}:${agent.updatedAt.getTime()}${experiment ? `:${experiment.id}:${experiment.variant}` : ''}`;
     let cached = this.promptCache.get(cacheKey);
     if (!cached) {
-      const prompt = this.dependencies.templates.render(agent.templateId, agent.variables ?? {});
+      const prompt = this.dependencies.templates.renderAgent(agent);
       cached = { prompt, tokensBound: upperBoundPromptTokens([{ role: 'system', content: prompt }]) };
       if (this.promptCache.size > 5000) this.promptCache.clear();
       this.promptCache.set(cacheKey, cached);
@@ -213,11 +217,17 @@ export class AgentRunner {
     const fallback = keyInvalid && fallbackPlan ? this.fallback.targetsFor(agent, fallbackPlan, promptTokens, input.maxTokens, input) : undefined;
     if (fallback) await this.fallback.raiseAlert(agent, fallback.plan, 'PROVIDER_KEY_INVALID');
     const routed = fallback ? { targets: fallback.targets, route: { fallbackPlan: fallback.plan } } : await this.routing.route(agent, input, strong);
-    const targets = routed.targets;
-    const reservation = await CallMetering.reserve(this.dependencies, agent, targets[0]!, fallback?.plan ?? plan, promptTokens);
+    // publish: a call for an end user reserves against the per-end-user monthly cap first
+    const endUser = normalizeEndUser(input.endUser);
+    const endUserReservation = await reserveForEndUser(this.dependencies.endUserLimits, agent, endUser, promptTokens + routed.targets[0]!.maxTokens);
+    // Near a cap or budget the reservation clamps the output budget: the targets come back with it.
+    const { reservation, targets } = await CallMetering.reserve(this.dependencies, agent, routed.targets, fallback?.plan ?? plan, promptTokens).catch(async (error: unknown) => {
+      if (endUserReservation) await this.dependencies.endUserLimits!.release(endUserReservation).catch(() => undefined);
+      throw error;
+    });
     const monthToDateLoading = CallMetering.prepareMonthToDate(this.dependencies.monthToDate, agent);
     if (monthToDateLoading) await monthToDateLoading;
-    const metering = new CallMetering(this.dependencies, { agent, requestId: input.requestId, requestType, plan, reservation, endUser: input.endUser, metadata: input.metadata, apiKeyId: input.apiKeyId, experiment: input.experiment }, routed.route);
+    const metering = new CallMetering(this.dependencies, { agent, requestId: input.requestId, requestType, plan, reservation, endUser, metadata: input.metadata, apiKeyId: input.apiKeyId, experiment: input.experiment, endUserReservation }, routed.route);
     return { targets, messages, plan, metering, promptTokens };
   }
 
@@ -335,7 +345,7 @@ export class AgentRunner {
     return { ...this.outcome(prepared), provider: opened.target.provider, model: opened.target.model, requestId: input.requestId, events: this.cache.recording(ticket, events(), answer), cache: ticket.outcome, experiment: input.experiment };
   }
 
-  testConnection(agent: AgentDocument): Promise<ConnectionTestResult> {
-    return testConnection({ targets: this.targets, routing: this.dependencies.routing, keyHealth: this.dependencies.keyHealth, failures: this.failures, catalog: this.dependencies.catalog }, agent);
+  testConnection(agent: AgentDocument, source?: KeyStatusSource): Promise<ConnectionTestResult> {
+    return testConnection({ targets: this.targets, routing: this.dependencies.routing, keyHealth: this.dependencies.keyHealth, failures: this.failures, catalog: this.dependencies.catalog }, agent, source);
   }
 }

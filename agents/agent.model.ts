@@ -21,6 +21,8 @@ export interface AgentLlmRecord {
   keyMask?: string | null;
   keyStatus?: KeyStatus | null;
   keyCheckedAt?: Date | null;
+  /** alerts: when the background checker may check this key next (key-health.service.ts). */
+  keyNextCheckAt?: Date | null;
   /** experience (#18): a sandbox key (agents/byok-sandbox.ts): calls go to the built-in simulator. */
   sandboxKey?: boolean | null;
   /** Cost-aware routing (#14): a BYOK agent's second, cheaper model for easy requests, with its own sealed key. */
@@ -57,6 +59,33 @@ export interface AgentCacheSetting {
   allowAnyTemperature: boolean;
 }
 
+/** Publishing (publish): the public share link / embeddable chat of an agent. */
+export interface AgentPublishingRecord {
+  enabled: boolean;
+  /** The unguessable part of the share link; a new one on rotation. */
+  slug: string | null;
+  displayName: string;
+  greeting: string;
+  suggestedQuestions: string[];
+  accentColor: string;
+  /** Sites allowed to embed the chat ("https://shop.example.com"), checked on every request. */
+  allowedOrigins: string[];
+  publishedAt: Date | null;
+}
+
+/** Conversations kept on the server (publish): days to keep them; 0 keeps nothing; unset: the default for the mode. */
+export interface AgentConversationsRecord {
+  retentionDays?: number | null;
+}
+
+/** An agent made from a workspace template keeps the template's prompt and variables as they were then (publish). */
+export interface AgentPromptTemplateRecord {
+  workspaceTemplateId: string;
+  name: string;
+  systemPrompt: string;
+  variables: Array<{ name: string; label: string; required: boolean; default?: string }>;
+}
+
 export interface AgentDocument {
   _id: Types.ObjectId;
   workspaceId: Types.ObjectId;
@@ -65,10 +94,16 @@ export interface AgentDocument {
   variables: Record<string, string>;
   status: 'active' | 'paused';
   llm: AgentLlmRecord;
-  limits: { monthlyTokenCap: number | null; monthlyBudgetMicros: number | null };
+  limits: { monthlyTokenCap: number | null; monthlyBudgetMicros: number | null; endUserMonthlyTokenCap?: number | null; monthlyOverageBudgetMicros?: number | null };
+  /** alerts: this agent's alert thresholds in percent (null: the workspace's). */
+  alertThresholds?: number[] | null;
   routing?: AgentRoutingRecord | null;
   // Response cache (cache)
   cache?: AgentCacheSetting | null;
+  // publish
+  publishing?: AgentPublishingRecord | null;
+  conversations?: AgentConversationsRecord | null;
+  promptTemplate?: AgentPromptTemplateRecord | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -108,20 +143,31 @@ const agentSchema = new Schema<AgentDocument>(
       keyMask: { type: String, default: null },
       keyStatus: { type: String, enum: [...KEY_STATUSES, null], default: null },
       keyCheckedAt: { type: Date, default: null },
+      keyNextCheckAt: { type: Date, default: null },
       sandboxKey: { type: Boolean, default: null },
       light: { type: Schema.Types.Mixed, default: null },
     },
     limits: {
       monthlyTokenCap: { type: Number, default: null },
       monthlyBudgetMicros: { type: Number, default: null },
+      endUserMonthlyTokenCap: { type: Number, default: undefined },
+      // alerts: a managed agent's overage spend cap for the month
+      monthlyOverageBudgetMicros: { type: Number, default: null },
     },
+    alertThresholds: { type: Schema.Types.Mixed, default: null },
     routing: { type: Schema.Types.Mixed, default: null },
     // Response cache (cache)
     cache: { type: Schema.Types.Mixed, default: undefined },
+    // publish: share link / embed, conversation retention, a workspace template's prompt
+    publishing: { type: Schema.Types.Mixed, default: undefined },
+    conversations: { type: Schema.Types.Mixed, default: undefined },
+    promptTemplate: { type: Schema.Types.Mixed, default: undefined },
   },
   { timestamps: true, collection: 'agents', autoIndex: false, minimize: false },
 );
 agentSchema.index({ workspaceId: 1, createdAt: 1 });
+// publish: the share link's slug finds its agent (only published agents carry one).
+agentSchema.index({ 'publishing.slug': 1 }, { unique: true, partialFilterExpression: { 'publishing.slug': { $type: 'string' } } });
 
 const agentApiKeySchema = new Schema<AgentApiKeyDocument>(
   {

@@ -14,8 +14,9 @@ import { maskSecret } from '../server/vault/vault.service';
 import { assertSafeBaseUrl } from '../server/llm/base-url-guard';
 import type { WorkspaceService } from '../server/workspaces/workspace.service';
 import type { Role } from '../server/workspaces/workspace.model';
-import type { AgentCacheSetting, AgentDocument, AgentLlmRecord, KeyStatus } from './agent.model';
+import type { AgentCacheSetting, AgentDocument, AgentLlmRecord, AgentPromptTemplateRecord, KeyStatus } from './agent.model';
 import type { TemplateService } from './template.service';
+import type { KeyStatusSource } from './key-health.model';
 import type { LlmSettingInput, PatchAgentInput } from './agent.schemas';
 import { assertPlausibleProviderKey } from '../server/llm/providers/provider-key-format';
 import { isByokSandboxAvailable, isSandboxKey } from './byok-sandbox';
@@ -33,6 +34,7 @@ export interface Actor {
 }
 
 export type AgentChangeListener = (agentId: string) => void;
+export type KeyStatusListener = (change: { agentId: string; workspaceId: string; status: KeyStatus; previousStatus: KeyStatus; source: KeyStatusSource; keyMask: string | null; at: Date }) => void;
 
 /** A change made by the platform itself (e.g. an experiment promoting a variant), recorded in plan history as such. */
 export interface SystemActor {
@@ -41,6 +43,7 @@ export interface SystemActor {
 
 export class AgentService {
   private readonly changeListeners: AgentChangeListener[] = [];
+  private readonly keyStatusListeners: KeyStatusListener[] = [];
 
   constructor(
     private readonly models: AgentModels,
@@ -123,7 +126,10 @@ export class AgentService {
       limits: {
         monthlyTokenCap: agent.limits?.monthlyTokenCap ?? null,
         monthlyBudgetUsd: agent.limits?.monthlyBudgetMicros == null ? null : microsToUsd(agent.limits.monthlyBudgetMicros),
+        endUserMonthlyTokenCap: agent.limits?.endUserMonthlyTokenCap ?? null,
+        monthlyOverageBudgetUsd: agent.limits?.monthlyOverageBudgetMicros == null ? null : microsToUsd(agent.limits.monthlyOverageBudgetMicros),
       },
+      alertThresholds: agent.alertThresholds ?? null,
       sandbox: this.isSandboxed(agent),
       routing: publicRouting(agent, this.catalog),
       createdAt: agent.createdAt.toISOString(),
@@ -221,8 +227,15 @@ export class AgentService {
     return agents.map((agent) => this.toPublic(agent));
   }
 
+  // publish: agents from workspace templates ("ws_<id>"), which the agent keeps a snapshot of
+  private workspaceTemplateSnapshot?: (workspaceId: string, templateId: string) => Promise<AgentPromptTemplateRecord | undefined>;
+  useWorkspaceTemplates(snapshot: (workspaceId: string, templateId: string) => Promise<AgentPromptTemplateRecord | undefined>): void {
+    this.workspaceTemplateSnapshot = snapshot;
+  }
+
   async create(workspaceId: string, actor: Actor, input: { name: string; templateId: string; variables: Record<string, string>; llm: LlmSettingInput }) {
-    const variables = this.templates.resolveVariables(input.templateId, input.variables);
+    const promptTemplate = await this.workspaceTemplateSnapshot?.(workspaceId, input.templateId);
+    const variables = promptTemplate ? this.templates.resolveVariablesFor(promptTemplate, input.variables) : this.templates.resolveVariables(input.templateId, input.variables);
     const agentId = new Types.ObjectId();
     const llm = this.buildLlmRecord(workspaceId, agentId.toString(), input.llm);
     const created = await this.models.Agent.create({
@@ -234,6 +247,7 @@ export class AgentService {
       status: 'active',
       llm,
       limits: { monthlyTokenCap: null, monthlyBudgetMicros: null },
+      ...(promptTemplate ? { promptTemplate } : {}),
     });
     this.notifyChanged(agentId.toString());
     await this.recordPlanChange('created', created, null, created, actor, created.createdAt);
@@ -257,13 +271,23 @@ export class AgentService {
     const set: Record<string, unknown> = {};
     if (input.name !== undefined) set.name = input.name;
     if (input.status !== undefined) set.status = input.status;
-    if (input.variables !== undefined) set.variables = this.templates.resolveVariables(agent.templateId, input.variables);
+    if (input.variables !== undefined) {
+      set.variables = agent.promptTemplate ? this.templates.resolveVariablesFor(agent.promptTemplate, input.variables) : this.templates.resolveVariables(agent.templateId, input.variables);
+    }
     if (input.limits !== undefined) {
       if (actor.role !== 'owner') throw forbidden('Only workspace owners can change usage limits.');
       if (input.limits.monthlyTokenCap !== undefined) set['limits.monthlyTokenCap'] = input.limits.monthlyTokenCap;
       if (input.limits.monthlyBudgetUsd !== undefined) {
         set['limits.monthlyBudgetMicros'] = input.limits.monthlyBudgetUsd === null ? null : usdToMicros(input.limits.monthlyBudgetUsd);
       }
+      if (input.limits.endUserMonthlyTokenCap !== undefined) set['limits.endUserMonthlyTokenCap'] = input.limits.endUserMonthlyTokenCap;
+      if (input.limits.monthlyOverageBudgetUsd !== undefined) {
+        set['limits.monthlyOverageBudgetMicros'] = input.limits.monthlyOverageBudgetUsd === null ? null : usdToMicros(input.limits.monthlyOverageBudgetUsd);
+      }
+    }
+    if (input.alertThresholds !== undefined) {
+      if (actor.role !== 'owner' && actor.role !== 'admin') throw forbidden('Only workspace owners and admins can change alert thresholds.');
+      set.alertThresholds = input.alertThresholds;
     }
     if (Object.keys(set).length === 0) return this.toPublic(agent);
     const updated = await this.models.Agent.findOneAndUpdate({ _id: agent._id, workspaceId: agent.workspaceId }, { $set: set }, { new: true }).lean<AgentDocument>();
@@ -399,9 +423,24 @@ export class AgentService {
     return this.toPublic(updated);
   }
 
-  async recordKeyStatus(agentId: string, status: KeyStatus): Promise<void> {
-    await this.models.Agent.updateOne({ _id: new Types.ObjectId(agentId), 'llm.mode': 'byok' }, { $set: { 'llm.keyStatus': status, 'llm.keyCheckedAt': new Date() } });
+  async recordKeyStatus(agentId: string, status: KeyStatus, source: KeyStatusSource = 'call'): Promise<void> {
+    const at = new Date();
+    // The record before the change tells whether the status changed (key-health.service.ts keeps that history).
+    const before = await this.models.Agent.findOneAndUpdate(
+      { _id: new Types.ObjectId(agentId), 'llm.mode': 'byok' },
+      { $set: { 'llm.keyStatus': status, 'llm.keyCheckedAt': at } },
+      { new: false, projection: { workspaceId: 1, 'llm.keyStatus': 1, 'llm.keyMask': 1 } },
+    ).lean<Pick<AgentDocument, '_id' | 'workspaceId' | 'llm'>>();
     this.notifyChanged(agentId);
+    const previous = before ? before.llm.keyStatus ?? 'unchecked' : undefined;
+    if (before && previous !== status) {
+      for (const listener of this.keyStatusListeners) listener({ agentId, workspaceId: before.workspaceId.toString(), status, previousStatus: previous!, source, keyMask: before.llm.keyMask ?? null, at });
+    }
+  }
+
+  /** alerts: the key status history listens here (one call per actual change of a BYOK key's status). */
+  onKeyStatusChanged(listener: KeyStatusListener): void {
+    this.keyStatusListeners.push(listener);
   }
 
   // ---- agent API keys (/v1) ----

@@ -6,6 +6,7 @@ import type { AgentDocument, KeyStatus } from './agent.model';
 import type { ByokCredential, KeyHealth, ProviderRouting } from './agent-ports';
 import type { RunTargetResolver } from './run-targets';
 import type { RunFailures } from './run-failures';
+import type { KeyStatusSource } from './key-health.model';
 import type { Catalog } from '../server/catalog/catalog.service';
 import type { RouteTarget } from '../server/llm/llm-router';
 import { describeKeyCheck } from './key-check-messages';
@@ -34,6 +35,7 @@ function explain(catalog: Catalog | undefined, routing: ProviderRouting, agent: 
 export async function testConnection(
   dependencies: { targets: RunTargetResolver; routing: ProviderRouting; keyHealth: KeyHealth; failures: RunFailures; catalog?: Catalog },
   agent: AgentDocument,
+  source: KeyStatusSource = 'connection_test',
 ): Promise<ConnectionTestResult> {
   const startedAt = Date.now();
   const took = () => Date.now() - startedAt;
@@ -58,8 +60,9 @@ export async function testConnection(
     timedOut = kind === 'timeout';
     status = kind === 'auth' ? 'invalid' : kind === 'rate_limit' ? 'rate_limited' : kind === 'quota' ? 'quota_exceeded' : 'unreachable';
   }
-  await dependencies.keyHealth.recordKeyStatus(agent._id.toString(), status);
+  await dependencies.keyHealth.recordKeyStatus(agent._id.toString(), status, source);
   if (status === 'invalid') await dependencies.failures.raiseKeyAlert(agent, 'key_invalid');
   if (status === 'quota_exceeded') await dependencies.failures.raiseKeyAlert(agent, 'provider_quota_exceeded');
+  if (status === 'rate_limited' && source === 'background_check') await dependencies.failures.raiseKeyAlert(agent, 'key_rate_limited');
   return { ok: status === 'valid' || status === 'rate_limited', status, message: explain(dependencies.catalog, dependencies.routing, agent, target, status, timedOut), latencyMs: took() };
 }

@@ -32,6 +32,11 @@ export class RunFailures {
         await this.raiseKeyAlert(agent, 'provider_quota_exceeded');
         return new DomainError('PROVIDER_QUOTA_EXCEEDED', 'Your provider account is out of credit or over its quota. Add credit with your provider, then try again.');
       case 'rate_limit':
+        // Still rate limited after the router's retries: on the customer's own key that is the key's state, and news.
+        if (byok) {
+          await this.dependencies.keyHealth.recordKeyStatus(agent._id.toString(), 'rate_limited').catch(() => undefined);
+          await this.raiseKeyAlert(agent, 'key_rate_limited');
+        }
         return new DomainError('PROVIDER_RATE_LIMITED', 'The AI provider is rate limiting requests. Please retry after a short wait.', {
           retryAfterSeconds: Math.max(1, Math.ceil((failure.retryAfterMs ?? 1000) / 1000)),
         });
@@ -47,12 +52,14 @@ export class RunFailures {
     }
   }
 
-  async raiseKeyAlert(agent: AgentDocument, type: 'key_invalid' | 'provider_quota_exceeded'): Promise<void> {
+  async raiseKeyAlert(agent: AgentDocument, type: 'key_invalid' | 'provider_quota_exceeded' | 'key_rate_limited'): Promise<void> {
     const incident = `${type}:${agent.llm.sealedKey?.nonce ?? 'none'}`;
     const message =
       type === 'key_invalid'
         ? `The provider rejected the API key of ${agent.name}. Calls fail until the key is replaced.`
-        : `The provider account behind ${agent.name} is out of credit or over its quota.`;
+        : type === 'key_rate_limited'
+          ? `The provider keeps rate limiting the API key of ${agent.name}, even after retries. Calls fail until it lets up; you can ask your provider for a higher rate limit.`
+          : `The provider account behind ${agent.name} is out of credit or over its quota.`;
     await this.dependencies.alerts
       .raise({ workspaceId: agent.workspaceId.toString(), agentId: agent._id.toString(), type, message, incident })
       .catch((error) => this.dependencies.logger.warn({ err: error }, 'could not raise key alert'));

@@ -43,4 +43,9 @@ execFileSync(process.execPath, [path.join(ROOT, 'node_modules', 'vite', 'bin', '
   cwd: ROOT,
   stdio: 'inherit',
 });
+// The embeddable chat (publish): its own self-contained script in client/dist/widget.
+execFileSync(process.execPath, [path.join(ROOT, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--config', 'client/vite.widget.config.ts'], {
+  cwd: ROOT,
+  stdio: 'inherit',
+});
 fs.writeFileSync(STAMP, `${hash}\n`);

@@ -1,5 +1,6 @@
 // The composition root: builds every service from the config, wires the hooks, and starts/stops the HTTP server.
 import http from 'node:http';
+import { Types } from 'mongoose';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -62,6 +63,14 @@ import { ModelComparison } from '../agents/model-comparison';
 import { UsageSplitsService } from './metering/usage-splits.service';
 import { createExperimentsRouter } from './http/routers/experiments.router';
 import '../server/http/express-request.types';
+// alerts: thresholds, webhooks, key health
+import { AlertThresholds } from './metering/alert-thresholds';
+import { recentlyUsedByokAgents } from './metering/recent-usage';
+import { WebhookService } from './webhooks/webhook.service';
+import { WebhookDeliveryWorker, type DeliveryPolicy } from './webhooks/webhook-delivery.worker';
+import { KeyHealthService, type KeyCheckPolicy } from '../agents/key-health.service';
+import { createAlertsSettingsRouter } from './http/routers/alerts-settings.router';
+import { createKeyHealthRouter } from './http/routers/key-health.router';
 // Cost-aware routing (#14)
 import { createRoutingRouter } from './http/routers/routing.router';
 import { LimitHeadroom } from './metering/limit-headroom';
@@ -76,6 +85,16 @@ import { createActivityRouter } from './http/routers/activity.router';
 import { createInvitesRouter } from './http/routers/invites.router';
 import { createUsageViewsRouter } from './http/routers/usage-views.router';
 import { createApiDocsRouter } from './http/routers/api-docs.router';
+// publish: share links, the embeddable chat, conversations, end-user usage and caps, workspace templates
+import { EndUserLimitsService } from './metering/end-user-limits.service';
+import { EndUserUsageService } from './metering/end-user-usage.service';
+import { PublishingService } from '../agents/publishing.service';
+import { ConversationService } from '../agents/conversation.service';
+import { ConversationChat } from '../agents/conversation-chat';
+import { WorkspaceTemplateService } from '../agents/workspace-template.service';
+import { VisitorLimits, DEFAULT_PUBLIC_CHAT_LIMITS, type PublicChatLimits } from '../agents/visitor-limits';
+import { createPublicChatRouter } from './http/routers/public-chat.router';
+import { createPublishingRouter } from './http/routers/publishing.router';
 
 /** The repository root (where package.json is), whether running from source or from dist/. */
 export const PROJECT_ROOT = (() => {
@@ -100,8 +119,16 @@ export interface PlatformOptions {
   runMigrationsOnStart?: boolean;
   /** How long stop() lets in-flight requests finish before it cuts them (default 10 s). */
   drainTimeoutMs?: number;
+  /** alerts: webhook retry policy (tests use short delays). */
+  webhookDelivery?: Partial<DeliveryPolicy>;
+  /** alerts: the background key checker's policy; false turns it off. */
+  keyCheck?: Partial<KeyCheckPolicy> | false;
+  /** alerts: how often alerts of past months are resolved (default 60 s). */
+  alertSweepIntervalMs?: number;
   /** Monthly statements: grace after a month's end before it closes; false: no close job (tests close by hand). */
   statements?: Partial<StatementServiceOptions> & { closeJob?: false | { intervalMs: number } };
+  /** Abuse limits of published chats (publish). */
+  publicChatLimits?: Partial<PublicChatLimits>;
 }
 
 export interface Platform {
@@ -113,6 +140,10 @@ export interface Platform {
   meter: MeterService;
   agents: AgentService;
   usage: UsageService;
+  alerts: AlertService;
+  webhooks: WebhookService;
+  webhookDelivery: WebhookDeliveryWorker;
+  keyHealth: KeyHealthService;
   httpServer: http.Server;
   simulator: SimulatorHandle | undefined;
   realtime: Realtime;
@@ -169,7 +200,21 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     MeterSpool.removeRecovered(recoveredSpool);
   }
   const limits = new LimitsService(models);
-  const alerts = new AlertService(models, logger);
+  const endUserLimits = new EndUserLimitsService(models);
+  const alertThresholds = new AlertThresholds(models);
+  const alerts = new AlertService(models, logger, alertThresholds);
+  const webhooks = new WebhookService(models, vault, { allowPrivate: config.allowPrivateWebhookUrls });
+  const webhookDelivery = new WebhookDeliveryWorker(models, vault, logger, { allowPrivate: config.allowPrivateWebhookUrls, policy: options.webhookDelivery });
+  webhooks.onPublished(() => webhookDelivery.kick());
+  alerts.onAlertEvent((event) => {
+    void webhooks.publish({ type: event.type, workspaceId: event.workspaceId, id: `${event.type}:${event.alert.id}`, data: { alert: event.alert } })
+      .catch((error) => logger.warn({ err: error }, 'could not queue webhook deliveries'));
+  });
+  agents.onAgentChanged((agentId) => {
+    alertThresholds.agentChanged(agentId);
+    void alerts.resolveForAgent(agentId).catch((error) => logger.warn({ err: error, agentId }, 'could not resolve alerts'));
+  });
+  workspaces.onWorkspaceDeleting((workspaceId) => webhooks.removeAllInWorkspace(workspaceId));
   // Usage reads reuse a workspace's agent list for 2 s (local changes drop it); with several instances (Redis) they
   // could miss another instance's change, so they read it every time.
   const usage = new UsageService(models, catalog, { agentListCacheMs: config.redisUrl ? 0 : 2_000 });
@@ -199,6 +244,10 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     templates,
     drainMeter: (timeoutMs) => meter.drain(timeoutMs),
   });
+  // alerts: a closed statement is a webhook event.
+  statements.events.onStatementClosed(async (event) => {
+    await webhooks.publishStatementClosed(event);
+  });
   const runner = new AgentRunner({
     outages,
     catalog,
@@ -217,7 +266,30 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     monthToDate,
     responseCache,
     experiments,
+    endUserLimits,
   });
+  // publish
+  const publishing = new PublishingService(models, workspaces);
+  const conversations = new ConversationService(models);
+  const conversationChat = new ConversationChat({ runner, conversations, templates, catalog });
+  const workspaceTemplates = new WorkspaceTemplateService(models, templates, workspaces);
+  agents.useWorkspaceTemplates((workspaceId, templateId) => workspaceTemplates.snapshotFor(workspaceId, templateId));
+  // A deleted agent's kept conversations go with it (the change listener also fires on deletion).
+  agents.onAgentChanged((agentId) => {
+    void models.Agent.exists({ _id: agentId }).then((exists) => (exists ? undefined : conversations.removeForAgents([new Types.ObjectId(agentId)]))).catch(() => undefined);
+  });
+  const visitorLimits = new VisitorLimits(models, { ...DEFAULT_PUBLIC_CHAT_LIMITS, ...options.publicChatLimits }, (agentId, visitorId) => endUserLimits.tokensToday(agentId, visitorId));
+  const keyCheckPolicy = options.keyCheck === false || config.keyCheckIntervalHours === 0 ? undefined : { intervalMs: config.keyCheckIntervalHours * 3_600_000, ...options.keyCheck };
+  const keyHealth = new KeyHealthService(
+    {
+      models,
+      recentlyUsedByokAgents: (since) => recentlyUsedByokAgents(models, since),
+      checkKey: (agent, source) => runner.testConnection(agent, source),
+      logger,
+    },
+    keyCheckPolicy,
+  );
+  agents.onKeyStatusChanged(keyHealth.recordChange);
 
   // Activity log, invites, usage views (experience-b)
   const activity = new ActivityService(models);
@@ -249,6 +321,8 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       createChatRouter(agents, runner, authenticate, requireWorkspaceRole),
       createUsageViewsRouter(usageViews, catalog, authenticate, requireWorkspaceRole),
       createUsageRouter(usage, alerts, authenticate, requireWorkspaceRole),
+      createAlertsSettingsRouter(alertThresholds, webhooks, authenticate, requireWorkspaceRole),
+      createKeyHealthRouter(keyHealth, authenticate, requireWorkspaceRole),
       createRoutingRouter(agents, usage, authenticate, requireWorkspaceRole),
       // experience-b
       createActivityRouter(activity, authenticate, requireWorkspaceRole),
@@ -265,6 +339,9 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
         authenticate,
         requireWorkspaceRole,
       ),
+      // publish
+      createPublicChatRouter({ publishing, chat: conversationChat, conversations, visitorLimits, widgetDirectory: path.join(PROJECT_ROOT, 'client', 'dist', 'widget') }),
+      createPublishingRouter({ agents, publishing, conversations, chat: conversationChat, endUserUsage: new EndUserUsageService(models), workspaceTemplates }, authenticate, requireWorkspaceRole),
     ],
   });
 
@@ -300,6 +377,11 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   });
   const address = httpServer.address() as AddressInfo;
   const url = `http://127.0.0.1:${address.port}`;
+  // Background work off the request path: webhook deliveries, key checks, alerts of months that ended.
+  webhookDelivery.start();
+  if (keyCheckPolicy) keyHealth.start();
+  const alertSweep = setInterval(() => void alerts.resolvePastMonths().catch((error) => logger.warn({ err: error }, 'could not resolve past alerts')), options.alertSweepIntervalMs ?? 60_000);
+  alertSweep.unref();
   logger.info({ port: address.port, database: database.mode, sandbox: Boolean(simulator) }, 'Agent Host listening');
   statementCloseJob?.start();
 
@@ -334,6 +416,9 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       // A call whose client left is aborted, but its metering finishes a moment later: wait for it before flushing.
       if (!(await runner.whenIdle(5_000))) logger.error({ calls: runner.callsInFlight }, 'calls still in flight at shutdown; their meter events may be missing');
       livePublisher.close();
+      clearInterval(alertSweep);
+      await keyHealth.stop();
+      await webhookDelivery.stop();
       await statementCloseJob?.stop();
       await meter.stop();
       inviteMailer.close();
@@ -343,5 +428,5 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       logger.info('Agent Host stopped');
     })());
 
-  return { config, logger, database, models, catalog, meter, agents, usage, httpServer, simulator, realtime, url, app, statements, stop };
+  return { config, logger, database, models, catalog, meter, agents, usage, alerts, webhooks, webhookDelivery, keyHealth, httpServer, simulator, realtime, url, app, statements, stop };
 }

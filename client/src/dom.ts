@@ -77,6 +77,9 @@ const ICON_PATHS = {
   users: ['M16 21v-2a4 4 0 0 0-4-4H6a4 4 0 0 0-4 4v2', 'M9 11a4 4 0 1 0 0-8 4 4 0 0 0 0 8z', 'M22 21v-2a4 4 0 0 0-3-3.9', 'M16 3.1a4 4 0 0 1 0 7.8'],
   robot: ['M12 8V4', 'M8 4h8', 'M5 8h14v12H5z', 'M9 13h.01', 'M15 13h.01', 'M9 17h6'],
   arrowLeft: ['M19 12H5', 'M12 19l-7-7 7-7'],
+  // publish
+  share: ['M4 12v8h16v-8', 'M16 6l-4-4-4 4', 'M12 2v13'],
+  chat: ['M21 15a2 2 0 0 1-2 2H7l-4 4V5a2 2 0 0 1 2-2h14a2 2 0 0 1 2 2z'],
 } as const;
 
 export type IconName = keyof typeof ICON_PATHS;

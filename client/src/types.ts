@@ -76,7 +76,9 @@ export interface Agent {
   variables: Record<string, string>;
   status: 'active' | 'paused';
   llm: AgentLlm;
-  limits: { monthlyTokenCap: number | null; monthlyBudgetUsd: number | null };
+  limits: { monthlyTokenCap: number | null; monthlyBudgetUsd: number | null; endUserMonthlyTokenCap?: number | null; monthlyOverageBudgetUsd?: number | null };
+  /** This agent's alert thresholds in percent (null: the workspace's). */
+  alertThresholds?: number[] | null;
   sandbox: boolean;
   createdAt: string;
   updatedAt: string;
@@ -181,6 +183,10 @@ export interface Alert {
   message: string;
   createdAt: string;
   readAt?: string | null;
+  /** alerts: the percentage of a threshold alert; set when the cause went away. */
+  threshold?: number | null;
+  resolvedAt?: string | null;
+  resolvedReason?: string | null;
 }
 
 export interface Member {

@@ -54,6 +54,9 @@ export const ERROR_CODES = [
   'PROVIDER_UNAVAILABLE',
   'METER_BACKLOG_FULL',
   'CLIENT_CLOSED_REQUEST',
+  // Alerts and webhooks
+  'UNSAFE_WEBHOOK_URL',
+  'TOO_MANY_WEBHOOKS',
   // experience (#18): BYOK setup that cannot dead-end
   'SANDBOX_KEY_UNAVAILABLE',
   // Activity log and invites (experience-b)
@@ -79,6 +82,16 @@ export const ERROR_CODES = [
   'EXPERIMENT_VARIANT_UNKNOWN',
   'EXPERIMENT_ALREADY_RUNNING',
   'EXPERIMENT_STATE',
+  // Publishing: end-user caps, share links and the embeddable chat, visitors' abuse limits, workspace templates (publish)
+  'END_USER_LIMIT_REACHED',
+  'ORIGIN_NOT_ALLOWED',
+  'VISITOR_ID_INVALID',
+  'MESSAGE_EMPTY',
+  'MESSAGE_TOO_LONG',
+  'VISITOR_RATE_LIMITED',
+  'VISITOR_DAILY_LIMIT',
+  'TEMPLATE_INVALID',
+  'TEMPLATE_VARIABLE_UNDECLARED',
   // Ours
   'DB_UNAVAILABLE',
   'INTERNAL',

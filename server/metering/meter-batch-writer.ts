@@ -9,6 +9,8 @@ import { modelKey } from './model-key';
 import { costMicros, dayOf, hourOf, monthOf } from './pricing';
 import { applyGuardedOverage, applyGuardedRollup } from './guarded-rollup';
 import { splitOverage, sumPricing, sumRollupIncrement, type EventPricing } from './rollup-updates';
+import type { EndUserUsageModels } from './end-user-usage.model';
+import { applyEndUserPricing, applyEndUserRollups } from './end-user-rollup';
 
 export interface EventItem {
   kind: 'event';
@@ -23,6 +25,9 @@ export interface EventItem {
   pricing?: EventPricing;
   rollupPriced?: boolean;
   eventPriced?: boolean;
+  /** The end-user rollup stages (end-user-rollup.ts). */
+  endUserRolledUp?: boolean;
+  endUserPriced?: boolean;
 }
 
 export interface ErrorItem {
@@ -125,7 +130,7 @@ export class MeterBatchWriter {
   private readonly objectIds = new Map<string, Types.ObjectId>();
 
   constructor(
-    private readonly models: Pick<MeteringModels, 'MeterEvent' | 'UsageMonthly'>,
+    private readonly models: Pick<MeteringModels, 'MeterEvent' | 'UsageMonthly'> & Partial<EndUserUsageModels>,
     /** Called after each batch with the rollups it changed. */
     private readonly onRollupsChanged: (changes: RollupChange[]) => void,
     /** Called once the batch's inserts are settled and its rollup groups chosen, before any rollup is sent (the spool). */
@@ -147,11 +152,15 @@ export class MeterBatchWriter {
       }),
     );
 
+    const endUsers = this.models.EndUserUsage ? await applyEndUserRollups(this.models.EndUserUsage, eventItems).then(() => undefined, (error: unknown) => error) : undefined;
+
     await this.priceRollups(eventItems);
     await this.priceEvents(eventItems);
+    if (this.models.EndUserUsage && endUsers === undefined) await applyEndUserPricing(this.models.EndUserUsage, eventItems);
     if (changes.length > 0) this.onRollupsChanged(changes);
     const failure = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
     if (failure) throw failure.reason;
+    if (endUsers !== undefined) throw endUsers;
   }
 
   private objectId(hex: string): Types.ObjectId {

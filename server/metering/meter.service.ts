@@ -2,6 +2,7 @@
 // one batch per flush interval (a longer one under a steady load), retried with backoff while the database fails.
 import type { Logger } from '../logger';
 import type { MeteringModels } from './metering.models';
+import type { EndUserUsageModels } from './end-user-usage.model';
 import { MeterBatchWriter, createErrorItem, createEventItem, type QueueItem } from './meter-batch-writer';
 import type { MeterEventInput, RollupChange } from './meter.types';
 import type { MeterSpool } from './meter-spool';
@@ -47,7 +48,7 @@ export class MeterService {
   private lastSpoolFailureWarning = 0;
 
   constructor(
-    models: Pick<MeteringModels, 'MeterEvent' | 'UsageMonthly'>,
+    models: Pick<MeteringModels, 'MeterEvent' | 'UsageMonthly'> & Partial<EndUserUsageModels>,
     private readonly logger: Logger,
     options: Partial<MeterOptions> = {},
   ) {

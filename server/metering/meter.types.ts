@@ -24,6 +24,8 @@ export interface MeterEventInput extends RecordedEventFields {
   budgetMicros?: number | null;
   // activity log (experience-b): the agent API key that made the call
   apiKeyId?: string | null;
+  /** A per-end-user cap's reservation (publish), released atomically with this event's end-user rollup. */
+  endUserReservation?: { tokens: number };
 }
 
 export interface RollupChange {

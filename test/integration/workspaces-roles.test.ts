@@ -42,6 +42,7 @@ interface Target {
   byokAgentId: string;
   apiKeyId: string;
   alertId: string;
+  webhookId: string;
   /** A meter event of the agent (activity detail) and a pending invite (revoke). */
   eventId: string;
   inviteId: string;
@@ -49,6 +50,9 @@ interface Target {
   statementMonth: string;
   /** Response cache and experiments (cache): an experiment of `agentId`, for the routes that name one. */
   experimentId?: string;
+  // publish
+  conversationId: string;
+  templateId: string;
 }
 
 interface RouteCase {
@@ -93,6 +97,13 @@ describe('workspaces and roles (HTTP)', function () {
     return month;
   }
 
+  /** The workspace's webhook (one per workspace: a workspace has at most 10). */
+  async function webhookOf(workspaceOwner: TestUser): Promise<string> {
+    const existing = await api(url, 'GET', `/api/workspaces/${workspaceOwner.workspace.id}/webhooks`, { token: workspaceOwner.token });
+    if (existing.body.length > 0) return existing.body[0].id;
+    return (await api(url, 'POST', `/api/workspaces/${workspaceOwner.workspace.id}/webhooks`, { token: workspaceOwner.token, body: { url: 'http://127.0.0.1:9/hook' } })).body.id;
+  }
+
   /** A target in the shared workspace: a managed agent with an API key and an alert, and a BYOK agent. */
   async function freshTarget(workspaceOwner: TestUser = owner): Promise<Target> {
     const agent = await createAgent(url, workspaceOwner);
@@ -105,6 +116,8 @@ describe('workspaces and roles (HTTP)', function () {
     await test.platform.meter.drain();
     const event = await test.platform.models.MeterEvent.collection.findOne({ requestId });
     const invite = await api(url, 'POST', `/api/workspaces/${workspaceOwner.workspace.id}/invites`, { token: workspaceOwner.token, body: { email: `invitee-${new Types.ObjectId().toString()}@example.com`, role: 'viewer' } });
+    const conversation = await api(url, 'POST', `/api/workspaces/${workspaceOwner.workspace.id}/agents/${agent.id}/conversations/record`, { token: workspaceOwner.token, body: { user: 'hello', assistant: 'hi' } });
+    const template = await api(url, 'POST', `/api/workspaces/${workspaceOwner.workspace.id}/templates`, { token: workspaceOwner.token, body: { fromAgentId: agent.id, name: 'Role template' } });
     return {
       eventId: event!._id.toString(),
       inviteId: invite.body.id,
@@ -115,6 +128,9 @@ describe('workspaces and roles (HTTP)', function () {
       apiKeyId: keyResponse.body.id,
       alertId: await createAlert(workspaceOwner.workspace.id, agent.id),
       statementMonth: await closeStatement(workspaceOwner.workspace.id),
+      conversationId: conversation.body.conversationId,
+      templateId: template.body.id,
+      webhookId: await webhookOf(workspaceOwner),
     };
   }
 
@@ -194,6 +210,17 @@ describe('workspaces and roles (HTTP)', function () {
     { name: 'list alerts', method: 'GET', path: (t) => `/api/workspaces/${t.workspaceId}/alerts`, minimum: 'viewer', success: 200 },
     { name: 'mark all alerts read', method: 'POST', path: (t) => `/api/workspaces/${t.workspaceId}/alerts/read-all`, minimum: 'viewer', success: 200 },
     { name: 'mark an alert read', method: 'POST', path: (t) => `/api/workspaces/${t.workspaceId}/alerts/${t.alertId}/read`, minimum: 'viewer', success: 200 },
+    // alerts: thresholds, webhooks, key health
+    { name: 'read alert thresholds', method: 'GET', path: (t) => `/api/workspaces/${t.workspaceId}/alert-settings`, minimum: 'viewer', success: 200 },
+    { name: 'change alert thresholds', method: 'PUT', path: (t) => `/api/workspaces/${t.workspaceId}/alert-settings`, minimum: 'admin', success: 200, body: () => ({ thresholds: [80, 100] }) },
+    { name: "change an agent's alert thresholds", method: 'PATCH', path: agentPath, minimum: 'admin', success: 200, body: () => ({ alertThresholds: [50, 100] }) },
+    { name: 'list webhooks', method: 'GET', path: (t) => `/api/workspaces/${t.workspaceId}/webhooks`, minimum: 'admin', success: 200 },
+    { name: 'add a webhook', method: 'POST', path: (t) => `/api/workspaces/${t.workspaceId}/webhooks`, minimum: 'admin', success: 201, body: () => ({ url: 'http://127.0.0.1:9/other' }), fresh: freshWorkspace },
+    { name: 'read a webhook', method: 'GET', path: (t) => `/api/workspaces/${t.workspaceId}/webhooks/${t.webhookId}`, minimum: 'admin', success: 200 },
+    { name: 'delete a webhook', method: 'DELETE', path: (t) => `/api/workspaces/${t.workspaceId}/webhooks/${t.webhookId}`, minimum: 'admin', success: 204, fresh: freshWorkspace },
+    { name: 'webhook delivery log', method: 'GET', path: (t) => `/api/workspaces/${t.workspaceId}/webhooks/${t.webhookId}/deliveries`, minimum: 'admin', success: 200 },
+    { name: 'send a test webhook', method: 'POST', path: (t) => `/api/workspaces/${t.workspaceId}/webhooks/${t.webhookId}/test`, minimum: 'admin', success: 202 },
+    { name: 'key status history', method: 'GET', path: (t) => `${agentPath(t)}/key-health`, minimum: 'viewer', success: 200 },
     // Cost-aware routing (#14)
     { name: 'set the light model', method: 'PUT', path: (t) => `/api/workspaces/${t.workspaceId}/agents/${t.byokAgentId}/llm/light`, minimum: 'builder', success: 200, body: () => ({ provider: 'openai', model: 'gpt-4o-mini' }) },
     { name: 'remove the light model', method: 'DELETE', path: (t) => `/api/workspaces/${t.workspaceId}/agents/${t.byokAgentId}/llm/light`, minimum: 'builder', success: 200 },
@@ -248,10 +275,30 @@ describe('workspaces and roles (HTTP)', function () {
     },
     { name: 'cache usage', method: 'GET', path: (t) => `/api/workspaces/${t.workspaceId}/usage/cache`, minimum: 'viewer', success: 200 },
     { name: 'experiment usage', method: 'GET', path: (t) => `/api/workspaces/${t.workspaceId}/usage/experiments`, minimum: 'viewer', success: 200 },
+    // publish
+    { name: 'read publishing settings', method: 'GET', path: (t) => `${agentPath(t)}/publishing`, minimum: 'viewer', success: 200 },
+    { name: 'change publishing settings', method: 'PATCH', path: (t) => `${agentPath(t)}/publishing`, minimum: 'admin', success: 200, body: () => ({ greeting: 'Hello there' }) },
+    { name: 'publish', method: 'POST', path: (t) => `${agentPath(t)}/publishing/publish`, minimum: 'admin', success: 200 },
+    { name: 'rotate the share link', method: 'POST', path: (t) => `${agentPath(t)}/publishing/rotate`, minimum: 'admin', success: 200 },
+    { name: 'unpublish', method: 'POST', path: (t) => `${agentPath(t)}/publishing/unpublish`, minimum: 'admin', success: 200 },
+    { name: 'usage per end user', method: 'GET', path: (t) => `${agentPath(t)}/usage/end-users`, minimum: 'viewer', success: 200 },
+    { name: 'list conversations', method: 'GET', path: (t) => `${agentPath(t)}/conversations`, minimum: 'admin', success: 200 },
+    { name: 'export conversations', method: 'GET', path: (t) => `${agentPath(t)}/conversations/export`, minimum: 'admin', success: 200 },
+    { name: 'read a conversation', method: 'GET', path: (t) => `${agentPath(t)}/conversations/${t.conversationId}`, minimum: 'admin', success: 200 },
+    { name: 'delete a conversation', method: 'DELETE', path: (t) => `${agentPath(t)}/conversations/${t.conversationId}`, minimum: 'admin', success: 204, fresh: () => freshTarget() },
+    { name: 'delete all conversations', method: 'DELETE', path: (t) => `${agentPath(t)}/conversations`, minimum: 'admin', success: 200, fresh: () => freshTarget() },
+    { name: 'record a playground exchange', method: 'POST', path: (t) => `${agentPath(t)}/conversations/record`, minimum: 'builder', success: 200, body: () => ({ user: 'hello', assistant: 'hi' }) },
+    { name: 'a server-side playground turn', method: 'POST', path: (t) => `${agentPath(t)}/conversations/turn`, minimum: 'builder', success: 200, body: () => ({ message: 'Hello' }) },
+    { name: 'list workspace templates', method: 'GET', path: (t) => `/api/workspaces/${t.workspaceId}/templates`, minimum: 'viewer', success: 200 },
+    { name: 'create a workspace template', method: 'POST', path: (t) => `/api/workspaces/${t.workspaceId}/templates`, minimum: 'builder', success: 201, body: () => ({ name: 'By a role', systemPrompt: 'You help {{who}}.', variables: [{ name: 'who', label: 'Who' }] }) },
+    { name: 'read a workspace template', method: 'GET', path: (t) => `/api/workspaces/${t.workspaceId}/templates/${t.templateId}`, minimum: 'viewer', success: 200 },
+    { name: 'edit a workspace template', method: 'PATCH', path: (t) => `/api/workspaces/${t.workspaceId}/templates/${t.templateId}`, minimum: 'builder', success: 200, body: () => ({ description: 'Edited' }) },
+    { name: 'delete a workspace template', method: 'DELETE', path: (t) => `/api/workspaces/${t.workspaceId}/templates/${t.templateId}`, minimum: 'builder', success: 204, fresh: () => freshTarget() },
   ];
 
   before(async () => {
-    test = await startTestPlatform();
+    // Webhooks in the matrix point at a local address (nothing listens there).
+    test = await startTestPlatform({ env: { ALLOW_PRIVATE_WEBHOOK_URLS: 'true' } });
     url = test.url;
     owner = await registerUser(url, 'Owner');
     members = {
@@ -269,7 +316,7 @@ describe('workspaces and roles (HTTP)', function () {
 
   it('lists every workspace route of the routers in the matrix (a new route must be added here)', () => {
     const registered = listRouterRoutes().filter((route) => route.includes(':workspaceId'));
-    const sample: Target = { memberUserId: ':userId', workspaceId: ':workspaceId', agentId: ':agentId', byokAgentId: ':agentId', apiKeyId: ':keyId', alertId: ':alertId', eventId: ':eventId', inviteId: ':inviteId', statementMonth: ':month' };
+    const sample: Target = { memberUserId: ':userId', workspaceId: ':workspaceId', agentId: ':agentId', byokAgentId: ':agentId', apiKeyId: ':keyId', alertId: ':alertId', eventId: ':eventId', inviteId: ':inviteId', statementMonth: ':month', conversationId: ':conversationId', templateId: ':templateId', webhookId: ':webhookId' };
     const covered = new Set(ROUTES.map((route) => `${route.method} ${route.path(sample)}`));
     expect(registered.filter((route) => !covered.has(route))).to.deep.equal([]);
     expect(registered.length).to.be.greaterThan(20);

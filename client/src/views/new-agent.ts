@@ -9,6 +9,9 @@ import { navigate } from '../router';
 import { can, workspaceId } from '../session';
 import type { LlmSetting, Plan, Template } from '../types';
 import { pageHeader, renderLoadError } from './common';
+// publish: workspace templates beside the built-in ones
+import { publishApi, type WorkspaceTemplate } from '../publish-api';
+import { workspaceTemplatesSection } from './workspace-templates-section';
 
 export async function renderNewAgent(main: HTMLElement): Promise<void> {
   document.title = 'New agent · Agent Host';
@@ -18,10 +21,13 @@ export async function renderNewAgent(main: HTMLElement): Promise<void> {
   }
   mount(main, pageHeader('Create an agent', 'Loading templates…'));
   let templates: Template[];
+  let workspaceTemplates: WorkspaceTemplate[] = [];
   let plans: Plan[];
   let providers: Awaited<ReturnType<typeof catalog.providers>>;
   try {
     [templates, plans, providers] = await Promise.all([catalog.templates(), catalog.plans(), catalog.providers()]);
+    workspaceTemplates = await publishApi.templates(workspaceId()).catch(() => []);
+    templates = [...templates, ...workspaceTemplates];
   } catch (error) {
     renderLoadError(main, 'Create an agent', error);
     return;
@@ -52,7 +58,7 @@ export async function renderNewAgent(main: HTMLElement): Promise<void> {
         'label',
         { class: 'template-card', dataset: { template: template.id } },
         radio,
-        h('span', { class: 'template-name' }, template.name),
+        h('span', { class: 'template-name' }, template.name, 'workspaceTemplate' in template ? h('span', { class: 'badge badge-plan template-badge' }, 'Your workspace') : null),
         h('span', { class: 'template-description' }, template.description),
         h(
           'span',
@@ -161,5 +167,6 @@ export async function renderNewAgent(main: HTMLElement): Promise<void> {
     main,
     pageHeader('Create an agent', 'Start from a template, add a few details, and choose how it runs.', h('a', { class: 'btn btn-secondary', href: '#/dashboard' }, icon('arrowLeft'), 'Back')),
     form,
+    workspaceTemplatesSection(workspaceId(), workspaceTemplates, () => void renderNewAgent(main)),
   );
 }

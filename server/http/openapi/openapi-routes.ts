@@ -17,6 +17,12 @@ import { createInviteSchema, inviteTokenSchema } from '../routers/invites.router
 import { usageRangeQuerySchema, usageTodayQuerySchema } from '../routers/usage-views.router';
 import { activityPageSchema, activityRowSchema, monthQuerySchema } from './openapi-shapes';
 import { lightModelSchema, routingSettingsSchema } from '../../../agents/agent-routing.schemas';
+import { conversationQuerySchema, endUserQuerySchema, playgroundTurnSchema, recordSchema } from '../routers/publishing.router';
+import { publishingSettingsSchema, visitorChatSchema } from '../../../agents/publishing.schemas';
+import { createWorkspaceTemplateSchema, patchWorkspaceTemplateSchema } from '../../../agents/workspace-template.service';
+import { cacheSettingSchema, compareSchema, createExperimentSchema, experimentActionSchema, feedbackSchema, promoteSchema } from '../../../agents/experiment.schemas';
+import { alertSettingsSchema } from '../routers/alerts-settings.router';
+import { createWebhookSchema } from '../../webhooks/webhook.service';
 import { keyPretestSchema } from '../../../agents/key-pretest';
 
 export type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete';
@@ -126,6 +132,20 @@ export const API_ROUTES: ApiRoute[] = [
   { method: 'get', path: `${AGENT}/savings`, tag: 'Routing', summary: "What routing saved this month for one agent, with a plain-words summary", auth: 'user', role: 'viewer', query: monthQuerySchema },
   { method: 'get', path: `${WS}/savings`, tag: 'Routing', summary: 'What routing saved this month across the workspace', auth: 'user', role: 'viewer', query: monthQuerySchema },
 
+  // Response cache, A/B experiments, comparison, feedback (#15)
+  { method: 'get', path: `${AGENT}/cache`, tag: 'Cache and experiments', summary: "The agent's answer cache setting and whether semantic matching is available", auth: 'user', role: 'viewer' },
+  { method: 'put', path: `${AGENT}/cache`, tag: 'Cache and experiments', summary: 'Answer cache: off / exact / semantic, time to live, similarity threshold, temperature limit', auth: 'user', role: 'builder', body: cacheSettingSchema },
+  { method: 'delete', path: `${AGENT}/cache/entries`, tag: 'Cache and experiments', summary: "Forget the agent's cached answers", auth: 'user', role: 'builder' },
+  { method: 'post', path: `${AGENT}/compare`, tag: 'Cache and experiments', summary: 'One prompt to two or three settings side by side, each metered', auth: 'user', role: 'builder', body: compareSchema },
+  { method: 'get', path: `${AGENT}/experiments`, tag: 'Cache and experiments', summary: "The agent's A/B experiments", auth: 'user', role: 'viewer' },
+  { method: 'post', path: `${AGENT}/experiments`, tag: 'Cache and experiments', summary: 'Create an experiment (variants, split, assignment unit)', auth: 'user', role: 'builder', body: createExperimentSchema, status: 201 },
+  { method: 'get', path: `${AGENT}/experiments/:experimentId`, tag: 'Cache and experiments', summary: 'An experiment with per-variant results, statistics and a plain verdict', auth: 'user', role: 'viewer' },
+  { method: 'post', path: `${AGENT}/experiments/:experimentId/actions`, tag: 'Cache and experiments', summary: 'Start, pause or stop an experiment', auth: 'user', role: 'builder', body: experimentActionSchema },
+  { method: 'post', path: `${AGENT}/experiments/:experimentId/promote`, tag: 'Cache and experiments', summary: "Make a variant the agent's setting (recorded in its plan history)", auth: 'user', role: 'builder', body: promoteSchema },
+  { method: 'post', path: `${WS}/feedback`, tag: 'Cache and experiments', summary: 'Thumbs up / down on an answer, by its request id', auth: 'user', role: 'builder', body: feedbackSchema },
+  { method: 'get', path: `${WS}/usage/cache`, tag: 'Usage', summary: 'Cache hits, misses and saved price this month', auth: 'user', role: 'viewer', query: monthQuerySchema },
+  { method: 'get', path: `${WS}/usage/experiments`, tag: 'Usage', summary: 'Usage split by experiment and variant', auth: 'user', role: 'viewer', query: monthQuerySchema },
+
   // Activity
   { method: 'get', path: `${WS}/activity`, tag: 'Activity', summary: 'Every call, newest first, filtered, in cursor pages', auth: 'user', role: 'viewer', query: activityPageQuerySchema, response: activityPageSchema },
   { method: 'get', path: `${WS}/activity/export.csv`, tag: 'Activity', summary: 'The filtered activity as CSV', auth: 'user', role: 'viewer', query: activityFilterQuerySchema, produces: 'text/csv' },
@@ -135,6 +155,39 @@ export const API_ROUTES: ApiRoute[] = [
   { method: 'get', path: `${WS}/alerts`, tag: 'Alerts', summary: 'Alerts of the workspace', auth: 'user', role: 'viewer' },
   { method: 'post', path: `${WS}/alerts/read-all`, tag: 'Alerts', summary: 'Mark every alert read', auth: 'user', role: 'viewer' },
   { method: 'post', path: `${WS}/alerts/:alertId/read`, tag: 'Alerts', summary: 'Mark one alert read', auth: 'user', role: 'viewer' },
+  // Alert thresholds, webhooks, key health (#13 items 4, 5)
+  { method: 'get', path: `${WS}/alert-settings`, tag: 'Alerts', summary: "The workspace's alert thresholds (default 80 and 100 %)", auth: 'user', role: 'viewer' },
+  { method: 'put', path: `${WS}/alert-settings`, tag: 'Alerts', summary: 'Set the alert thresholds (1–5 whole percentages 1–100; null: the default)', auth: 'user', role: 'admin', body: alertSettingsSchema },
+  { method: 'get', path: `${WS}/webhooks`, tag: 'Webhooks', summary: 'Webhook endpoints (never their secret)', auth: 'user', role: 'admin' },
+  { method: 'post', path: `${WS}/webhooks`, tag: 'Webhooks', summary: 'Register an HTTPS endpoint for alert and statement events; the signing secret is in this answer only', auth: 'user', role: 'admin', body: createWebhookSchema, status: 201 },
+  { method: 'get', path: `${WS}/webhooks/:webhookId`, tag: 'Webhooks', summary: 'One webhook endpoint', auth: 'user', role: 'admin' },
+  { method: 'delete', path: `${WS}/webhooks/:webhookId`, tag: 'Webhooks', summary: 'Delete an endpoint and its delivery log', auth: 'user', role: 'admin', status: 204 },
+  { method: 'get', path: `${WS}/webhooks/:webhookId/deliveries`, tag: 'Webhooks', summary: 'The delivery log: attempts, answers, next retry', auth: 'user', role: 'admin' },
+  { method: 'post', path: `${WS}/webhooks/:webhookId/test`, tag: 'Webhooks', summary: 'Queue a webhook.test event to this endpoint', auth: 'user', role: 'admin', status: 202 },
+  { method: 'get', path: `${AGENT}/key-health`, tag: 'Agents', summary: "The history of the agent's own key status (calls, background checks, connection tests)", auth: 'user', role: 'viewer' },
+
+  // Publishing: share links, the embeddable chat, conversations, end users, workspace templates (publish)
+  { method: 'get', path: `${AGENT}/publishing`, tag: 'Publishing', summary: 'Share link / embed settings and retention', auth: 'user', role: 'viewer' },
+  { method: 'patch', path: `${AGENT}/publishing`, tag: 'Publishing', summary: 'Change the chat’s look, allowed origins, retention', auth: 'user', role: 'admin', body: publishingSettingsSchema },
+  { method: 'post', path: `${AGENT}/publishing/publish`, tag: 'Publishing', summary: 'Publish (draws the share link the first time)', auth: 'user', role: 'admin' },
+  { method: 'post', path: `${AGENT}/publishing/rotate`, tag: 'Publishing', summary: 'A new share link; the old one stops at once', auth: 'user', role: 'admin' },
+  { method: 'post', path: `${AGENT}/publishing/unpublish`, tag: 'Publishing', summary: 'Unpublish: the link and every embed answer 404', auth: 'user', role: 'admin' },
+  { method: 'get', path: `${AGENT}/usage/end-users`, tag: 'Publishing', summary: 'Top end users of the month (tokens, requests, cost, price)', auth: 'user', role: 'viewer', query: endUserQuerySchema },
+  { method: 'get', path: `${AGENT}/conversations`, tag: 'Publishing', summary: 'Kept conversations: search, filter by visitor or source', auth: 'user', role: 'admin', query: conversationQuerySchema },
+  { method: 'get', path: `${AGENT}/conversations/export`, tag: 'Publishing', summary: 'The matching conversations as a JSON download', auth: 'user', role: 'admin', query: conversationQuerySchema },
+  { method: 'get', path: `${AGENT}/conversations/:conversationId`, tag: 'Publishing', summary: 'One conversation, whole', auth: 'user', role: 'admin' },
+  { method: 'delete', path: `${AGENT}/conversations/:conversationId`, tag: 'Publishing', summary: 'Delete one conversation', auth: 'user', role: 'admin', status: 204 },
+  { method: 'delete', path: `${AGENT}/conversations`, tag: 'Publishing', summary: 'Delete all (or one visitor’s) conversations', auth: 'user', role: 'admin', query: conversationQuerySchema.pick({ visitorId: true, source: true }) },
+  { method: 'post', path: `${AGENT}/conversations/record`, tag: 'Publishing', summary: 'Record a playground exchange (kept while retention is on)', auth: 'user', role: 'builder', body: recordSchema },
+  { method: 'post', path: `${AGENT}/conversations/turn`, tag: 'Publishing', summary: 'A server-side conversation turn (history trimmed to the context window)', auth: 'user', role: 'builder', body: playgroundTurnSchema, produces: 'text/event-stream' },
+  { method: 'get', path: `${WS}/templates`, tag: 'Workspace templates', summary: 'The workspace’s own templates', auth: 'user', role: 'viewer' },
+  { method: 'post', path: `${WS}/templates`, tag: 'Workspace templates', summary: 'Save a template (from scratch or from an agent); the prompt is checked', auth: 'user', role: 'builder', body: createWorkspaceTemplateSchema, status: 201 },
+  { method: 'get', path: `${WS}/templates/:templateId`, tag: 'Workspace templates', summary: 'One template', auth: 'user', role: 'viewer' },
+  { method: 'patch', path: `${WS}/templates/:templateId`, tag: 'Workspace templates', summary: 'Edit a template; the prompt is checked', auth: 'user', role: 'builder', body: patchWorkspaceTemplateSchema },
+  { method: 'delete', path: `${WS}/templates/:templateId`, tag: 'Workspace templates', summary: 'Delete a template (agents made from it keep working)', auth: 'user', role: 'builder', status: 204 },
+  { method: 'get', path: '/api/public/agents/:slug', tag: 'Public chat', summary: 'A published chat’s look (no login; Origin checked)', auth: 'none' },
+  { method: 'post', path: '/api/public/agents/:slug/chat', tag: 'Public chat', summary: 'A visitor’s message; the answer streams (SSE)', auth: 'none', body: visitorChatSchema, produces: 'text/event-stream' },
+  { method: 'get', path: '/api/public/agents/:slug/conversations/:conversationId', tag: 'Public chat', summary: 'The visitor’s own kept conversation', auth: 'none' },
 
   // OpenAI-compatible API (served before Express, on node:http)
   { method: 'post', path: '/v1/chat/completions', tag: 'OpenAI-compatible', summary: 'Chat Completions for the agent behind the key (JSON or SSE)', auth: 'agentKey', body: completionRequestSchema },
@@ -142,4 +195,4 @@ export const API_ROUTES: ApiRoute[] = [
 ];
 
 /** Express paths the coverage test does not ask for (not API: the web app and its reference page). */
-export const NOT_API_PATHS = ['/docs', '/docs/init.js'];
+export const NOT_API_PATHS = ['/docs', '/docs/init.js', /* publish: the share page and the widget script */ '/p/:slug', '/widget.js'];

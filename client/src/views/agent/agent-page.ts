@@ -16,8 +16,12 @@ import { healthBadge, healthCallout, healthOf } from '../../components/agent-hea
 import { scrollHint, scrollIntoRow } from '../../components/scroll-hint';
 import { renderCache } from './cache-tab';
 import { renderExperiments } from './experiments-tab';
+// publish
+import { renderPublish } from './publish-tab';
+import { renderConversations } from './conversations-tab';
+import { openSaveTemplateDialog } from './save-template-dialog';
 
-type TabId = 'playground' | 'setting' | 'usage' | 'api' | 'settings' | 'cache' | 'experiments';
+type TabId = 'playground' | 'setting' | 'usage' | 'api' | 'settings' | 'cache' | 'experiments' | 'publish' | 'conversations';
 const TABS: Array<{ id: TabId; label: string; icon: IconName }> = [
   { id: 'playground', label: 'Playground', icon: 'send' },
   { id: 'setting', label: 'AI setting', icon: 'bolt' },
@@ -26,6 +30,8 @@ const TABS: Array<{ id: TabId; label: string; icon: IconName }> = [
   { id: 'settings', label: 'Settings', icon: 'robot' },
   { id: 'cache', label: 'Answer cache', icon: 'copy' },
   { id: 'experiments', label: 'Experiments', icon: 'chart' },
+  { id: 'publish', label: 'Publish', icon: 'share' },
+  { id: 'conversations', label: 'Conversations', icon: 'chat' },
 ];
 
 export async function renderAgent(main: HTMLElement, route: Route): Promise<() => void> {
@@ -82,6 +88,7 @@ export async function renderAgent(main: HTMLElement, route: Route): Promise<() =
           current.sandbox && health.state !== 'sandbox' ? sandboxBadge() : null,
           h('span', { class: 'muted' }, context.template ? `From the ${context.template.name} template` : ''),
         ),
+        can('builder') ? h('button', { type: 'button', class: 'btn btn-secondary', onclick: () => openSaveTemplateDialog(workspace, context.agent) }, 'Save as template') : null,
         h('a', { class: 'btn btn-secondary', href: '#/dashboard' }, icon('arrowLeft'), 'Dashboard'),
       ),
       healthCallout(health, (tab) => selectTab(tab, true)),
@@ -129,6 +136,8 @@ export async function renderAgent(main: HTMLElement, route: Route): Promise<() =
       settings: renderSettings,
       cache: renderCache,
       experiments: renderExperiments,
+      publish: renderPublish,
+      conversations: renderConversations,
     };
     panel.replaceChildren();
     void Promise.resolve(renderers[id](panel, context)).then((cleanup) => {

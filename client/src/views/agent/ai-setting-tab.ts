@@ -8,6 +8,7 @@ import { can } from '../../session';
 import type { KeyStatus } from '../../types';
 import { summaryItem } from '../common';
 import type { Context } from './tab-context';
+import { keyHealthLine } from './key-health-line';
 import { renderRoutingPanel } from './routing-panel';
 
 /** The routing section's live subscription per tab panel, ended when the tab is drawn again or left (#14). */
@@ -80,6 +81,7 @@ export function renderSetting(target: HTMLElement, context: Context): () => void
         llm.baseUrl ? summaryItem('Base URL', h('code', null, llm.baseUrl)) : null,
         context.agent.sandbox ? summaryItem('Runs on', 'Sandbox simulator (sandbox key, billing simulated)') : null,
       ),
+      keyHealthLine(context.workspace, context.agent.id),
       can('builder') ? h('div', { class: 'row' }, test, testMessage.element) : null,
     );
   }

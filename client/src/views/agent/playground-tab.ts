@@ -9,6 +9,7 @@ import { composerGate } from './playground-health';
 import { replyUsage } from './plain-usage';
 import { feedbackButtons } from './feedback-buttons';
 import { renderComparePanel } from './compare-panel';
+import { publishApi } from '../../publish-api';
 
 /** A reply's price in words: the list price on BYOK, the overage part (or "in the plan") on a managed plan. */
 function costWords(cost: NonNullable<Parameters<Parameters<typeof streamChat>[3]['onEnd']>[0]['cost']>): string {
@@ -34,6 +35,8 @@ export function renderPlayground(target: HTMLElement, context: Context): () => v
   const clear = h('button', { type: 'button', class: 'btn btn-ghost' }, 'New conversation');
   const status = formMessage();
   const controller = { current: null as AbortController | null };
+  // publish: each exchange is kept server-side while the agent's retention is on (Conversations tab)
+  let conversationId: string | undefined;
 
   const form = h('form', { class: 'composer' }, message.element, h('div', { class: 'composer-actions' }, clear, send));
   textarea.addEventListener('keydown', (event) => {
@@ -45,6 +48,7 @@ export function renderPlayground(target: HTMLElement, context: Context): () => v
   clear.addEventListener('click', () => {
     controller.current?.abort();
     history.length = 0;
+    conversationId = undefined;
     mount(log, emptyHint);
     status.show(null);
     textarea.focus();
@@ -125,6 +129,10 @@ export function renderPlayground(target: HTMLElement, context: Context): () => v
         announce(`The agent calls ${toolCalls.map((call) => call.name).join(', ')}: paste the result to go on.`);
       } else {
         history.push({ role: 'assistant', content: reply });
+        // publish: the exchange is kept server-side while the agent's retention is on (Conversations tab)
+        const lastUser = [...history].reverse().find((entry) => entry.role === 'user');
+        const userText = typeof lastUser?.content === 'string' ? lastUser.content : '';
+        if (userText) void publishApi.recordPlayground(context.workspace, context.agent.id, { conversationId, user: userText, assistant: reply }).then((saved) => (conversationId = saved.conversationId ?? undefined), () => undefined);
         announce('Reply finished.');
       }
     } catch (error) {

@@ -5,6 +5,7 @@ import { clearFieldErrors, errorMessage, field, formMessage, input, showFieldErr
 import { navigate } from '../../router';
 import { can } from '../../session';
 import type { Context } from './tab-context';
+import { alertSection } from './alert-section';
 import { limitSection } from './limit-form';
 
 export function renderSettings(target: HTMLElement, context: Context): void {
@@ -51,6 +52,7 @@ export function renderSettings(target: HTMLElement, context: Context): void {
 
   // Limits: owners only, in the plan's own unit (views/agent/limit-form.ts).
   sections.push(limitSection(context, () => undefined));
+  sections.push(alertSection(context));
 
   if (editable) {
     const statusMessage = formMessage();
