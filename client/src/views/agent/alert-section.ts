@@ -44,7 +44,7 @@ export function alertSection(context: Context): HTMLElement {
     const current = agent.limits.monthlyOverageBudgetUsd ?? null;
     budgetInput.value = current === null ? '' : String(current);
     const budget = field('Most overage may cost per month (USD)', budgetInput, {
-      hint: 'Usage past the plan\'s included tokens is billed as overage. Near this amount answers get shorter to fit; then calls stop until next month. 0 = no overage at all. Empty = no limit.',
+      hint: 'Usage past the plan\'s included usage is billed as overage. Near this amount answers get shorter to fit; then calls stop until next month. 0 = no overage at all. Empty = no limit.',
     });
     const budgetMessage = formMessage();
     const saveBudget = h('button', { type: 'submit', class: 'btn btn-primary' }, 'Save overage limit');
