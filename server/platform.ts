@@ -323,7 +323,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       createUsageRouter(usage, alerts, authenticate, requireWorkspaceRole),
       createAlertsSettingsRouter(alertThresholds, webhooks, authenticate, requireWorkspaceRole),
       createKeyHealthRouter(keyHealth, authenticate, requireWorkspaceRole),
-      createRoutingRouter(agents, usage, authenticate, requireWorkspaceRole),
+      createRoutingRouter(agents, usage, new UsageSplitsService(models), authenticate, requireWorkspaceRole),
       // experience-b
       createActivityRouter(activity, authenticate, requireWorkspaceRole),
       createInvitesRouter(invites, authenticate, requireWorkspaceRole),

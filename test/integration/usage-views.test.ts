@@ -78,6 +78,6 @@ describe('usage views: date ranges, today by hour, model catalog', function () {
     expect(models.status).to.equal(200);
     const mini = models.body.find((model: { id: string }) => model.id === 'gpt-4o-mini');
     expect(mini).to.deep.include({ provider: 'openai', providerName: 'OpenAI', inputUsdPerMillion: 0.15, outputUsdPerMillion: 0.6, contextWindow: 128000 });
-    expect(mini.capabilities).to.include.members(['chat', 'streaming']);
+    expect(mini.capabilities).to.include.members(['chat', 'streaming', 'tools', 'images', 'structured output']);
   });
 });

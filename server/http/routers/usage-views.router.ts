@@ -20,8 +20,15 @@ export const usageRangeQuerySchema = z
 export const usageTodayQuerySchema = z.object({ agentId: objectId.optional().meta({ description: 'Only this agent' }) }).strict();
 
 /** What a model can do, as far as the catalog and the platform know (a catalog entry may list its own). */
+const CAPABILITY_NAMES: Record<string, string> = { tools: 'tools', vision: 'images', jsonSchema: 'structured output' };
+
 function capabilitiesOf(model: Record<string, unknown>): string[] {
-  const listed = Array.isArray(model.capabilities) ? model.capabilities.filter((entry): entry is string => typeof entry === 'string') : [];
+  const declared = model.capabilities;
+  const listed = Array.isArray(declared)
+    ? declared.filter((entry): entry is string => typeof entry === 'string')
+    : declared && typeof declared === 'object'
+      ? Object.entries(declared as Record<string, unknown>).filter(([, on]) => on === true).map(([name]) => CAPABILITY_NAMES[name] ?? name)
+      : [];
   return [...new Set(['chat', 'streaming', ...listed])];
 }
 
