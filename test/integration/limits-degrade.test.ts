@@ -175,7 +175,7 @@ describe('limits that degrade gracefully', function () {
     expect(nan.body.error.code).to.equal('INVALID_JSON');
     const after = (await api(platform.url, 'GET', `/api/workspaces/${owner.workspace.id}/agents/${agent.id}`, { token: owner.token })).body;
     expect(after.limits).to.deep.equal(before.limits);
-    expect(after.limits).to.deep.equal({ monthlyTokenCap: 10_000, monthlyBudgetUsd: null, monthlyOverageBudgetUsd: 5 });
+    expect(after.limits).to.deep.equal({ monthlyTokenCap: 10_000, monthlyBudgetUsd: null, monthlyOverageBudgetUsd: 5, endUserMonthlyTokenCap: null });
     // 0 is a meaningful overage budget (no overage at all) and null removes it.
     expect((await patchLimits(agent.id, { monthlyOverageBudgetUsd: 0 })).body.limits.monthlyOverageBudgetUsd).to.equal(0);
     expect((await patchLimits(agent.id, { monthlyOverageBudgetUsd: null })).body.limits.monthlyOverageBudgetUsd).to.equal(null);
