@@ -4,10 +4,11 @@ import type { ChatRequest, GenerateResult, ProviderId } from '../server/llm/llm.
 import type { AttemptReport, CredentialSource, RouteTarget, StreamSession } from '../server/llm/llm-router';
 import type { MeterEventInput } from '../server/metering/meter.types';
 import type { AlertType, MeteredAgentRecord } from '../server/metering/metering.models';
-import type { Reservation } from '../server/metering/limits.service';
+import type { Reservation, ReservationRequest } from '../server/metering/limits.service';
 import type { EndUserReservation } from '../server/metering/end-user-limits.service';
 import type { SecretBinding, SealedSecret } from '../server/vault/vault.service';
 import type { AgentDocument, KeyStatus } from './agent.model';
+import type { KeyStatusSource } from './key-health.model';
 import type { PlanChangeInput } from '../server/metering/billing/plan-history';
 
 export type { Reservation, EndUserReservation };
@@ -34,6 +35,8 @@ export interface ProviderRouting {
   byok(provider: ProviderId, credential: ByokCredential, customBaseUrl: string | undefined): RouteEndpoint;
   pooled(provider: ProviderId): RouteEndpoint | undefined;
   checkKey(target: RouteTarget & { credential: ByokCredential }): Promise<void>;
+  /** experience (#18): a sandbox key's calls on the built-in simulator; undefined when no simulator runs. */
+  sandboxByok(provider: ProviderId, credential: ByokCredential): RouteEndpoint | undefined;
 }
 
 /** The post-call hook: every attempt that produced tokens is one meter event (server/metering/meter.service.ts). */
@@ -45,7 +48,7 @@ export interface UsageMeter {
 
 /** The pre-call hook: reserves the call's worst case against a cap or budget (server/metering/limits.service.ts). */
 export interface UsageLimits {
-  reserve(agent: MeteredAgentRecord, estimate: { tokens: number; costMicros: number }): Promise<Reservation | undefined>;
+  reserve(agent: MeteredAgentRecord, request: ReservationRequest): Promise<Reservation | undefined>;
   release(reservation: Reservation): Promise<void>;
 }
 
@@ -67,7 +70,7 @@ export interface AgentAlerts {
 
 /** Records what the provider said of an agent's key (agents/agent.service.ts). */
 export interface KeyHealth {
-  recordKeyStatus(agentId: string, status: KeyStatus): Promise<void>;
+  recordKeyStatus(agentId: string, status: KeyStatus, source?: KeyStatusSource): Promise<void>;
 }
 
 /** Each agent's tokens so far this month, to price an answer when it is sent (server/metering/month-to-date-tokens.ts). */

@@ -15,6 +15,8 @@ import { RunTargetResolver, type SystemPrompt } from './run-targets';
 import { CallMetering } from './run-metering';
 import { RunFailures, keyRejected } from './run-failures';
 import { testConnection, type ConnectionTestResult } from './connection-test';
+import type { KeyStatusSource } from './key-health.model';
+import type { ProviderOutages } from './provider-outages';
 // Cost-aware routing (#14)
 import type { RouteDecision, RoutingTier } from '../server/llm/prompt-router';
 import { RoutingStickiness } from '../server/llm/routing-stickiness';
@@ -96,6 +98,8 @@ export interface AgentRunnerDependencies {
   logger: Logger;
   /** LLM_DEADLINE_MS: one call's whole budget, retries and failover included. */
   deadlineMs: number;
+  /** experience (#18): recent provider outages per agent, for its health. */
+  outages?: ProviderOutages;
   /** Month-to-date tokens, to price each answer (usage.cost); without it managed answers carry no price. */
   monthToDate?: MonthToDate;
   // Cost-aware routing (#14): the conversation memory (default: a fresh one) and the limit reading for degradation.
@@ -213,11 +217,11 @@ export class AgentRunner {
     const fallback = keyInvalid && fallbackPlan ? this.fallback.targetsFor(agent, fallbackPlan, promptTokens, input.maxTokens, input) : undefined;
     if (fallback) await this.fallback.raiseAlert(agent, fallback.plan, 'PROVIDER_KEY_INVALID');
     const routed = fallback ? { targets: fallback.targets, route: { fallbackPlan: fallback.plan } } : await this.routing.route(agent, input, strong);
-    const targets = routed.targets;
     // publish: a call for an end user reserves against the per-end-user monthly cap first
     const endUser = normalizeEndUser(input.endUser);
-    const endUserReservation = await reserveForEndUser(this.dependencies.endUserLimits, agent, endUser, promptTokens + targets[0]!.maxTokens);
-    const reservation = await CallMetering.reserve(this.dependencies, agent, targets[0]!, fallback?.plan ?? plan, promptTokens).catch(async (error: unknown) => {
+    const endUserReservation = await reserveForEndUser(this.dependencies.endUserLimits, agent, endUser, promptTokens + routed.targets[0]!.maxTokens);
+    // Near a cap or budget the reservation clamps the output budget: the targets come back with it.
+    const { reservation, targets } = await CallMetering.reserve(this.dependencies, agent, routed.targets, fallback?.plan ?? plan, promptTokens).catch(async (error: unknown) => {
       if (endUserReservation) await this.dependencies.endUserLimits!.release(endUserReservation).catch(() => undefined);
       throw error;
     });
@@ -341,7 +345,7 @@ export class AgentRunner {
     return { ...this.outcome(prepared), provider: opened.target.provider, model: opened.target.model, requestId: input.requestId, events: this.cache.recording(ticket, events(), answer), cache: ticket.outcome, experiment: input.experiment };
   }
 
-  testConnection(agent: AgentDocument): Promise<ConnectionTestResult> {
-    return testConnection({ targets: this.targets, routing: this.dependencies.routing, keyHealth: this.dependencies.keyHealth, failures: this.failures }, agent);
+  testConnection(agent: AgentDocument, source?: KeyStatusSource): Promise<ConnectionTestResult> {
+    return testConnection({ targets: this.targets, routing: this.dependencies.routing, keyHealth: this.dependencies.keyHealth, failures: this.failures, catalog: this.dependencies.catalog }, agent, source);
   }
 }

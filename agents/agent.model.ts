@@ -21,6 +21,10 @@ export interface AgentLlmRecord {
   keyMask?: string | null;
   keyStatus?: KeyStatus | null;
   keyCheckedAt?: Date | null;
+  /** alerts: when the background checker may check this key next (key-health.service.ts). */
+  keyNextCheckAt?: Date | null;
+  /** experience (#18): a sandbox key (agents/byok-sandbox.ts): calls go to the built-in simulator. */
+  sandboxKey?: boolean | null;
   /** Cost-aware routing (#14): a BYOK agent's second, cheaper model for easy requests, with its own sealed key. */
   light?: AgentLightModelRecord | null;
 }
@@ -90,7 +94,9 @@ export interface AgentDocument {
   variables: Record<string, string>;
   status: 'active' | 'paused';
   llm: AgentLlmRecord;
-  limits: { monthlyTokenCap: number | null; monthlyBudgetMicros: number | null; endUserMonthlyTokenCap?: number | null };
+  limits: { monthlyTokenCap: number | null; monthlyBudgetMicros: number | null; endUserMonthlyTokenCap?: number | null; monthlyOverageBudgetMicros?: number | null };
+  /** alerts: this agent's alert thresholds in percent (null: the workspace's). */
+  alertThresholds?: number[] | null;
   routing?: AgentRoutingRecord | null;
   // Response cache (cache)
   cache?: AgentCacheSetting | null;
@@ -137,13 +143,18 @@ const agentSchema = new Schema<AgentDocument>(
       keyMask: { type: String, default: null },
       keyStatus: { type: String, enum: [...KEY_STATUSES, null], default: null },
       keyCheckedAt: { type: Date, default: null },
+      keyNextCheckAt: { type: Date, default: null },
+      sandboxKey: { type: Boolean, default: null },
       light: { type: Schema.Types.Mixed, default: null },
     },
     limits: {
       monthlyTokenCap: { type: Number, default: null },
       monthlyBudgetMicros: { type: Number, default: null },
       endUserMonthlyTokenCap: { type: Number, default: undefined },
+      // alerts: a managed agent's overage spend cap for the month
+      monthlyOverageBudgetMicros: { type: Number, default: null },
     },
+    alertThresholds: { type: Schema.Types.Mixed, default: null },
     routing: { type: Schema.Types.Mixed, default: null },
     // Response cache (cache)
     cache: { type: Schema.Types.Mixed, default: undefined },

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { PROVIDER_IDS } from '../server/llm/llm.types';
 import { displayNameSchema } from '../server/validation/display-name';
+import { alertThresholdsSchema } from '../server/metering/alert-thresholds';
 
 const name = displayNameSchema;
 const variables = z.record(z.string(), z.string().max(20_000));
@@ -35,6 +36,8 @@ const limitsSchema = z
     monthlyBudgetUsd: z.number().min(0.000001, 'must be at least 0.000001 (one micro-dollar)').max(1e7).nullable().optional(),
     // publish: tokens one end user (a `user` on /v1, a visitor of a published chat) may use per month
     endUserMonthlyTokenCap: z.number().int().positive().max(1e12).nullable().optional(),
+    // A managed agent's overage spend for the month; 0 allows no overage at all (the plan's included usage only).
+    monthlyOverageBudgetUsd: z.number().min(0).max(1e7).refine((usd) => usd === 0 || usd >= 0.000001, 'must be 0 or at least 0.000001 (one micro-dollar)').nullable().optional(),
   })
   .strict();
 
@@ -44,6 +47,8 @@ export const patchAgentSchema = z
     variables: variables.optional(),
     status: z.enum(['active', 'paused']).optional(),
     limits: limitsSchema.optional(),
+    // alerts: percentages of the allowance or budget at which owners are alerted (null: the workspace's)
+    alertThresholds: alertThresholdsSchema.nullable().optional(),
   })
   .strict();
 export type PatchAgentInput = z.infer<typeof patchAgentSchema>;

@@ -16,8 +16,11 @@ import type { WorkspaceService } from '../server/workspaces/workspace.service';
 import type { Role } from '../server/workspaces/workspace.model';
 import type { AgentCacheSetting, AgentDocument, AgentLlmRecord, AgentPromptTemplateRecord, KeyStatus } from './agent.model';
 import type { TemplateService } from './template.service';
+import type { KeyStatusSource } from './key-health.model';
 import type { LlmSettingInput, PatchAgentInput } from './agent.schemas';
 import { assertPlausibleProviderKey } from '../server/llm/providers/provider-key-format';
+import { isByokSandboxAvailable, isSandboxKey } from './byok-sandbox';
+import { explainBaseUrlRefusal } from './base-url-advice';
 // Cost-aware routing (#14)
 import type { AgentLightModelRecord } from './agent.model';
 import type { LightModelInput, RoutingSettingsInput } from './agent-routing.schemas';
@@ -31,6 +34,7 @@ export interface Actor {
 }
 
 export type AgentChangeListener = (agentId: string) => void;
+export type KeyStatusListener = (change: { agentId: string; workspaceId: string; status: KeyStatus; previousStatus: KeyStatus; source: KeyStatusSource; keyMask: string | null; at: Date }) => void;
 
 /** A change made by the platform itself (e.g. an experiment promoting a variant), recorded in plan history as such. */
 export interface SystemActor {
@@ -39,6 +43,7 @@ export interface SystemActor {
 
 export class AgentService {
   private readonly changeListeners: AgentChangeListener[] = [];
+  private readonly keyStatusListeners: KeyStatusListener[] = [];
 
   constructor(
     private readonly models: AgentModels,
@@ -89,7 +94,8 @@ export class AgentService {
   }
 
   isSandboxed(agent: Pick<AgentDocument, 'llm'>): boolean {
-    if (agent.llm.mode !== 'managed' || !agent.llm.plan) return false;
+    if (agent.llm.mode === 'byok') return Boolean(agent.llm.sandboxKey);
+    if (!agent.llm.plan) return false;
     const plan = this.catalog.getPlan(agent.llm.plan);
     return plan.backends.some((backend) => backend.provider !== 'custom' && isSandboxedProvider(this.config, backend.provider as PooledProviderId));
   }
@@ -121,12 +127,46 @@ export class AgentService {
         monthlyTokenCap: agent.limits?.monthlyTokenCap ?? null,
         monthlyBudgetUsd: agent.limits?.monthlyBudgetMicros == null ? null : microsToUsd(agent.limits.monthlyBudgetMicros),
         endUserMonthlyTokenCap: agent.limits?.endUserMonthlyTokenCap ?? null,
+        monthlyOverageBudgetUsd: agent.limits?.monthlyOverageBudgetMicros == null ? null : microsToUsd(agent.limits.monthlyOverageBudgetMicros),
       },
+      alertThresholds: agent.alertThresholds ?? null,
       sandbox: this.isSandboxed(agent),
       routing: publicRouting(agent, this.catalog),
       createdAt: agent.createdAt.toISOString(),
       updatedAt: agent.updatedAt.toISOString(),
     };
+  }
+
+  /**
+   * The checks of a BYOK setting that need no stored record (also used by the key test before an agent exists):
+   * provider, model, base URL (only where the provider takes one, never to a private address unless the operator
+   * allows it) and, when given, the key's format and whether it is a sandbox key.
+   */
+  checkByokSetting(input: Extract<LlmSettingInput, { mode: 'byok' }>) {
+    const provider = this.catalog.findProvider(input.provider);
+    if (!provider) throw invalidInput('UNKNOWN_PROVIDER', `Unknown provider "${input.provider}".`);
+    if (!this.catalog.findModel(input.provider, input.model)) {
+      throw invalidInput('UNKNOWN_MODEL', `${provider.name} has no model "${input.model}" in the catalog.`);
+    }
+    const sandboxKey = input.apiKey ? isSandboxKey(input.apiKey) : false;
+    if (sandboxKey && !isByokSandboxAvailable(this.config)) {
+      throw invalidInput('SANDBOX_KEY_UNAVAILABLE', 'Sandbox keys only work while Agent Host runs in sandbox mode (outside production, or with LLM_SANDBOX=on). Paste a real provider key.');
+    }
+    let baseUrl: string | null = null;
+    if (input.baseUrl) {
+      if (input.provider !== 'custom' && !this.config.allowProviderBaseUrlOverride) {
+        throw invalidInput('BASE_URL_NOT_ALLOWED', `${provider.name} is always called at its own address; a base URL is only taken by "Custom (OpenAI-compatible)".`);
+      }
+      try {
+        baseUrl = assertSafeBaseUrl(input.baseUrl, { allowPrivate: this.config.allowPrivateBaseUrls }).toString().replace(/\/+$/, '');
+      } catch (error) {
+        throw invalidInput('UNSAFE_BASE_URL', explainBaseUrlRefusal(input.baseUrl, error as Error, this.config.allowPrivateBaseUrls));
+      }
+    } else if (input.provider === 'custom' && !sandboxKey) {
+      throw invalidInput('BASE_URL_REQUIRED', 'A custom provider needs the base URL of its OpenAI-compatible API (for example https://llm.example.com/v1, or http://localhost:11434/v1 for Ollama).');
+    }
+    if (input.apiKey) assertPlausibleProviderKey(this.catalog, input.provider, input.apiKey);
+    return { provider, baseUrl, sandboxKey };
   }
 
   /** Validates an LLM setting and seals a new key when one is given. */
@@ -140,28 +180,10 @@ export class AgentService {
       if (!this.catalog.findPlan(input.plan)) throw invalidInput('UNKNOWN_PLAN', `Unknown plan "${input.plan}".`);
       return { mode: 'managed', plan: input.plan, provider: null, model: null, baseUrl: null, sealedKey: null, keyMask: null, keyStatus: null, keyCheckedAt: null };
     }
-    const provider = this.catalog.findProvider(input.provider);
-    if (!provider) throw invalidInput('UNKNOWN_PROVIDER', `Unknown provider "${input.provider}".`);
-    if (!this.catalog.findModel(input.provider, input.model)) {
-      throw invalidInput('UNKNOWN_MODEL', `${provider.name} has no model "${input.model}" in the catalog.`);
-    }
-    let baseUrl: string | null = null;
-    if (input.baseUrl) {
-      if (input.provider !== 'custom' && !this.config.allowProviderBaseUrlOverride) {
-        throw invalidInput('BASE_URL_NOT_ALLOWED', `A custom base URL is only allowed for the "custom" provider.`);
-      }
-      try {
-        baseUrl = assertSafeBaseUrl(input.baseUrl, { allowPrivate: this.config.allowPrivateBaseUrls }).toString().replace(/\/+$/, '');
-      } catch (error) {
-        throw invalidInput('UNSAFE_BASE_URL', (error as Error).message);
-      }
-    } else if (input.provider === 'custom') {
-      throw invalidInput('BASE_URL_REQUIRED', 'A custom provider needs the base URL of its OpenAI-compatible API (for example https://llm.example.com/v1).');
-    }
+    const { provider, baseUrl, sandboxKey } = this.checkByokSetting(input);
 
     const binding = { workspaceId, agentId, provider: input.provider };
     if (input.apiKey) {
-      assertPlausibleProviderKey(this.catalog, input.provider, input.apiKey);
       return {
         mode: 'byok',
         plan: null,
@@ -172,6 +194,7 @@ export class AgentService {
         keyMask: maskSecret(input.apiKey),
         keyStatus: 'unchecked',
         keyCheckedAt: null,
+        sandboxKey,
       };
     }
     // No new key: keep the stored one, but only for the same provider (the seal is bound to it) and the same endpoint:
@@ -258,6 +281,13 @@ export class AgentService {
         set['limits.monthlyBudgetMicros'] = input.limits.monthlyBudgetUsd === null ? null : usdToMicros(input.limits.monthlyBudgetUsd);
       }
       if (input.limits.endUserMonthlyTokenCap !== undefined) set['limits.endUserMonthlyTokenCap'] = input.limits.endUserMonthlyTokenCap;
+      if (input.limits.monthlyOverageBudgetUsd !== undefined) {
+        set['limits.monthlyOverageBudgetMicros'] = input.limits.monthlyOverageBudgetUsd === null ? null : usdToMicros(input.limits.monthlyOverageBudgetUsd);
+      }
+    }
+    if (input.alertThresholds !== undefined) {
+      if (actor.role !== 'owner' && actor.role !== 'admin') throw forbidden('Only workspace owners and admins can change alert thresholds.');
+      set.alertThresholds = input.alertThresholds;
     }
     if (Object.keys(set).length === 0) return this.toPublic(agent);
     const updated = await this.models.Agent.findOneAndUpdate({ _id: agent._id, workspaceId: agent.workspaceId }, { $set: set }, { new: true }).lean<AgentDocument>();
@@ -393,9 +423,24 @@ export class AgentService {
     return this.toPublic(updated);
   }
 
-  async recordKeyStatus(agentId: string, status: KeyStatus): Promise<void> {
-    await this.models.Agent.updateOne({ _id: new Types.ObjectId(agentId), 'llm.mode': 'byok' }, { $set: { 'llm.keyStatus': status, 'llm.keyCheckedAt': new Date() } });
+  async recordKeyStatus(agentId: string, status: KeyStatus, source: KeyStatusSource = 'call'): Promise<void> {
+    const at = new Date();
+    // The record before the change tells whether the status changed (key-health.service.ts keeps that history).
+    const before = await this.models.Agent.findOneAndUpdate(
+      { _id: new Types.ObjectId(agentId), 'llm.mode': 'byok' },
+      { $set: { 'llm.keyStatus': status, 'llm.keyCheckedAt': at } },
+      { new: false, projection: { workspaceId: 1, 'llm.keyStatus': 1, 'llm.keyMask': 1 } },
+    ).lean<Pick<AgentDocument, '_id' | 'workspaceId' | 'llm'>>();
     this.notifyChanged(agentId);
+    const previous = before ? before.llm.keyStatus ?? 'unchecked' : undefined;
+    if (before && previous !== status) {
+      for (const listener of this.keyStatusListeners) listener({ agentId, workspaceId: before.workspaceId.toString(), status, previousStatus: previous!, source, keyMask: before.llm.keyMask ?? null, at });
+    }
+  }
+
+  /** alerts: the key status history listens here (one call per actual change of a BYOK key's status). */
+  onKeyStatusChanged(listener: KeyStatusListener): void {
+    this.keyStatusListeners.push(listener);
   }
 
   // ---- agent API keys (/v1) ----

@@ -6,6 +6,10 @@ import type { AgentDocument, KeyStatus } from './agent.model';
 import type { ByokCredential, KeyHealth, ProviderRouting } from './agent-ports';
 import type { RunTargetResolver } from './run-targets';
 import type { RunFailures } from './run-failures';
+import type { KeyStatusSource } from './key-health.model';
+import type { Catalog } from '../server/catalog/catalog.service';
+import type { RouteTarget } from '../server/llm/llm-router';
+import { describeKeyCheck } from './key-check-messages';
 
 export interface ConnectionTestResult {
   ok: boolean;
@@ -14,18 +18,24 @@ export interface ConnectionTestResult {
   latencyMs: number;
 }
 
-const KEY_STATUS_MESSAGES: Record<KeyStatus, string> = {
-  valid: 'Connected: the provider accepted the key.',
-  invalid: 'The provider rejected this key. Check that you copied it completely and that it is still active.',
-  rate_limited: 'The key works but the provider is rate limiting it right now. Try again in a minute.',
-  quota_exceeded: 'The key is valid but the provider account is out of credit. Add credit with your provider.',
-  unreachable: 'Could not reach the provider. Check the base URL and try again.',
-  unchecked: '',
-};
+/** The words of a key check for this agent (agents/key-check-messages.ts names the real cause). */
+function explain(catalog: Catalog | undefined, routing: ProviderRouting, agent: AgentDocument, target: RouteTarget & { credential: ByokCredential }, status: KeyStatus, timedOut: boolean): string {
+  const provider = catalog?.findProvider(agent.llm.provider ?? '');
+  return describeKeyCheck(status, {
+    providerName: provider?.name ?? agent.llm.provider ?? 'The provider',
+    baseUrl: agent.llm.sandboxKey ? null : agent.llm.baseUrl ?? null,
+    defaultBaseUrl: target.baseUrl,
+    keyPrefix: provider?.keyPrefixes[0] ?? null,
+    sandbox: Boolean(agent.llm.sandboxKey),
+    timedOut,
+    sandboxAvailable: routing.sandboxByok(target.provider, target.credential) !== undefined,
+  });
+}
 
 export async function testConnection(
-  dependencies: { targets: RunTargetResolver; routing: ProviderRouting; keyHealth: KeyHealth; failures: RunFailures },
+  dependencies: { targets: RunTargetResolver; routing: ProviderRouting; keyHealth: KeyHealth; failures: RunFailures; catalog?: Catalog },
   agent: AgentDocument,
+  source: KeyStatusSource = 'connection_test',
 ): Promise<ConnectionTestResult> {
   const startedAt = Date.now();
   const took = () => Date.now() - startedAt;
@@ -33,23 +43,26 @@ export async function testConnection(
     try {
       const { targets } = dependencies.targets.resolve(agent, 1, 1);
       const sandbox = targets.every((target) => target.sandbox);
-      return { ok: true, status: 'valid', message: sandbox ? 'Managed plan running in sandbox mode (simulated provider).' : 'Managed plan: served from platform keys.', latencyMs: took() };
+      return { ok: true, status: 'valid', message: sandbox ? 'Managed plan running in sandbox mode: the built-in simulator answers and billing is simulated.' : 'Managed plan: served from platform keys.', latencyMs: took() };
     } catch (error) {
       return { ok: false, status: 'unreachable', message: (error as Error).message, latencyMs: took() };
     }
   }
-  const target = dependencies.targets.resolve(agent, 1, 1).targets[0]!;
+  const target = dependencies.targets.resolve(agent, 1, 1).targets[0]! as RouteTarget & { credential: ByokCredential };
   let status: KeyStatus = 'valid';
+  let timedOut = false;
   try {
-    await dependencies.routing.checkKey({ ...target, credential: target.credential as ByokCredential });
+    await dependencies.routing.checkKey(target);
   } catch (error) {
     const ours = domainErrorInCauses(error);
     if (ours) return { ok: false, status: 'invalid', message: ours.message, latencyMs: took() };
     const kind = isLlmCallError(error) ? error.kind : 'network';
+    timedOut = kind === 'timeout';
     status = kind === 'auth' ? 'invalid' : kind === 'rate_limit' ? 'rate_limited' : kind === 'quota' ? 'quota_exceeded' : 'unreachable';
   }
-  await dependencies.keyHealth.recordKeyStatus(agent._id.toString(), status);
+  await dependencies.keyHealth.recordKeyStatus(agent._id.toString(), status, source);
   if (status === 'invalid') await dependencies.failures.raiseKeyAlert(agent, 'key_invalid');
   if (status === 'quota_exceeded') await dependencies.failures.raiseKeyAlert(agent, 'provider_quota_exceeded');
-  return { ok: status === 'valid' || status === 'rate_limited', status, message: KEY_STATUS_MESSAGES[status], latencyMs: took() };
+  if (status === 'rate_limited' && source === 'background_check') await dependencies.failures.raiseKeyAlert(agent, 'key_rate_limited');
+  return { ok: status === 'valid' || status === 'rate_limited', status, message: explain(dependencies.catalog, dependencies.routing, agent, target, status, timedOut), latencyMs: took() };
 }

@@ -5,9 +5,11 @@ import type { Logger } from '../server/logger';
 import type { AttemptReport, RouteTarget } from '../server/llm/llm-router';
 import { costMicros, monthOf, overagePriceMicros, overageTokensBetween, priceSnapshotFor } from '../server/metering/pricing';
 import type { AnswerCost } from '../server/metering/meter.types';
-import { applicableLimit } from '../server/metering/limits.service';
+import { applicableLimit, PlanLimitReachedError } from '../server/metering/limits.service';
 import type { AgentDocument } from './agent.model';
-import type { EndUserLimits, EndUserReservation, KeyHealth, MonthToDate, Reservation, UsageLimits, UsageMeter } from './agent-ports';
+import type { AgentAlerts, EndUserLimits, EndUserReservation, KeyHealth, MonthToDate, Reservation, UsageLimits, UsageMeter } from './agent-ports';
+import { raiseLimitAlert } from './limit-alerts';
+import type { ProviderOutages } from './provider-outages';
 import type { MeterRouting } from '../server/metering/metering.models';
 import type { RouteDecision } from '../server/llm/prompt-router';
 
@@ -24,12 +26,13 @@ export interface CallRouting {
 export class CallMetering {
   private reservationSettled = false;
   private outputStarted = false;
+  private unusedReleased: Promise<void> | undefined;
   /** What the attempts so far cost the customer (undefined while unknown: no month-to-date total for a managed plan). */
   private answerCost: AnswerCost | undefined;
   private answerCostUnknown = false;
 
   constructor(
-    private readonly dependencies: { catalog: Catalog; meter: UsageMeter; limits: UsageLimits; keyHealth: KeyHealth; logger: Logger; monthToDate?: MonthToDate; endUserLimits?: EndUserLimits },
+    private readonly dependencies: { catalog: Catalog; meter: UsageMeter; limits: UsageLimits; keyHealth: KeyHealth; logger: Logger; monthToDate?: MonthToDate; endUserLimits?: EndUserLimits; outages?: ProviderOutages },
     private readonly call: {
       agent: AgentDocument;
       requestId: string;
@@ -120,14 +123,38 @@ export class CallMetering {
       : cost;
   }
 
-  /** The pre-call hook: reserves the worst case (prompt + the primary target's output budget) when a limit applies. */
-  static async reserve(dependencies: { catalog: Catalog; limits: UsageLimits }, agent: AgentDocument, primary: RouteTarget, plan: Plan | undefined, promptTokens: number) {
-    if (!applicableLimit(agent)) return undefined;
+  /**
+   * The pre-call hook: reserves the worst case (prompt + the primary target's output budget) when a limit applies.
+   * Near the limit the reservation allows less output: every target's max tokens is cut to it (limit-alerts.ts).
+   */
+  static async reserve(
+    dependencies: { catalog: Catalog; limits: UsageLimits; alerts: AgentAlerts; logger: Logger },
+    agent: AgentDocument,
+    targets: RouteTarget[],
+    plan: Plan | undefined,
+    promptTokens: number,
+  ): Promise<{ reservation: Reservation | undefined; targets: RouteTarget[] }> {
+    if (!applicableLimit(agent)) return { reservation: undefined, targets };
+    const primary = targets[0]!;
     const snapshot = priceSnapshotFor(dependencies.catalog, primary.provider, primary.model, plan);
-    return dependencies.limits.reserve(agent, {
-      tokens: promptTokens + primary.maxTokens,
-      costMicros: costMicros(promptTokens, snapshot.inputUsdPerMillion) + costMicros(primary.maxTokens, snapshot.outputUsdPerMillion),
-    });
+    let reservation: Reservation | undefined;
+    try {
+      reservation = await dependencies.limits.reserve(agent, {
+        promptTokens,
+        outputTokens: primary.maxTokens,
+        inputUsdPerMillion: snapshot.inputUsdPerMillion,
+        outputUsdPerMillion: snapshot.outputUsdPerMillion,
+        includedTokens: snapshot.includedTokens,
+        overageUsdPerMillion: snapshot.overageUsdPerMillion,
+      });
+    } catch (error) {
+      if (error instanceof PlanLimitReachedError) raiseLimitAlert(dependencies, agent, error.limit, 'refused');
+      throw error;
+    }
+    if (!reservation?.clamped) return { reservation, targets };
+    raiseLimitAlert(dependencies, agent, reservation.limit, 'clamped');
+    const allowed = reservation.maxOutputTokens;
+    return { reservation, targets: targets.map((target) => (target.maxTokens > allowed ? { ...target, maxTokens: allowed } : target)) };
   }
 
   /** A stream opened and its output goes to the client: a failure after this still counts as a request. */
@@ -150,6 +177,17 @@ export class CallMetering {
     // A fallback is billed per token at the plan's overage rate, with no monthly fee and no included tokens.
     const priceSnapshot = fallbackPlan ? { ...catalogSnapshot, includedTokens: 0 } : catalogSnapshot;
     this.addCost(report, priceSnapshot);
+    // The event keeps reserved only what the call used (released with its rollup, atomically); the rest of the worst
+    // case goes back now, so the next call is not held to a reservation of an answer that has already ended.
+    const kept = reservation && {
+      tokens: Math.min(reservation.tokens, usage.inputTokens + usage.outputTokens),
+      costMicros: Math.min(reservation.costMicros, costMicros(usage.inputTokens, priceSnapshot.inputUsdPerMillion) + costMicros(usage.outputTokens, priceSnapshot.outputUsdPerMillion)),
+    };
+    if (reservation && kept && (kept.tokens < reservation.tokens || kept.costMicros < reservation.costMicros)) {
+      this.unusedReleased = this.dependencies.limits
+        .release({ ...reservation, tokens: reservation.tokens - kept.tokens, costMicros: reservation.costMicros - kept.costMicros })
+        .catch((error) => this.dependencies.logger.warn({ err: error }, 'could not release the unused reservation'));
+    }
     const routing = this.meterRouting(usage.inputTokens, usage.outputTokens, priceSnapshot);
     this.dependencies.meter.record({
       requestId: report.attempt === 1 ? requestId : `${requestId}:${report.attempt}`,
@@ -172,8 +210,9 @@ export class CallMetering {
       attempt: report.attempt,
       priceSnapshot,
       countsAsRequest: report.status === 'ok' || (report.status !== 'error' && this.outputStarted),
-      reservation: reservation ? { tokens: reservation.tokens, costMicros: reservation.costMicros } : undefined,
+      reservation: kept,
       budgetMicros: agent.llm.mode === 'byok' ? agent.limits?.monthlyBudgetMicros ?? null : undefined,
+      ...(this.call.reservation?.clamped ? { degraded: 'clamped' as const } : {}),
       ...(this.call.endUser !== undefined ? { endUser: this.call.endUser } : {}),
       ...(this.call.metadata !== undefined ? { metadata: this.call.metadata } : {}),
       // Cost-aware routing (#14)
@@ -190,6 +229,7 @@ export class CallMetering {
   /** The call is over: give back an unused reservation; count a failure, or mark a BYOK key as working. */
   async finish(failed: boolean): Promise<void> {
     const { agent, reservation } = this.call;
+    await this.unusedReleased;
     if (reservation && !this.reservationSettled) {
       this.reservationSettled = true;
       await this.dependencies.limits.release(reservation).catch((error) => this.dependencies.logger.warn({ err: error }, 'could not release reservation'));
@@ -198,6 +238,7 @@ export class CallMetering {
       this.endUserReservationSettled = true;
       await this.dependencies.endUserLimits?.release(this.call.endUserReservation).catch((error) => this.dependencies.logger.warn({ err: error }, 'could not release end-user reservation'));
     }
+    if (!failed) this.dependencies.outages?.recordSuccess(agent._id.toString());
     if (failed) {
       this.dependencies.meter.recordError({ workspaceId: agent.workspaceId.toString(), agentId: agent._id.toString(), mode: agent.llm.mode, plan: agent.llm.plan ?? null, timestamp: new Date() });
     } else if (agent.llm.mode === 'byok' && agent.llm.keyStatus !== 'valid' && !this.route.fallbackPlan) {

@@ -38,6 +38,10 @@ interface ResolvedTargets {
 export const storedKeyUnusable = () =>
   new DomainError('PROVIDER_KEY_UNUSABLE', "The stored provider key of this agent can no longer be used. Paste the key again in the agent's LLM settings.");
 
+const sandboxUnavailable = (): never => {
+  throw new DomainError('PROVIDER_UNAVAILABLE', 'This agent uses a sandbox key, and Agent Host is not running its sandbox now. Paste a real provider key.');
+};
+
 /** The output budget for a model, or undefined when the prompt leaves no room; `roomLimited` when the prompt decided it. */
 export function outputBudget(model: CatalogModel, promptTokens: number, requested: number | undefined): { maxTokens: number | undefined; roomLimited: boolean } {
   const wanted = Math.min(requested ?? DEFAULT_MAX_OUTPUT_TOKENS, model.maxOutputTokens ?? Number.MAX_SAFE_INTEGER);
@@ -104,7 +108,9 @@ export class RunTargetResolver {
       }
       const { maxTokens, roomLimited } = outputBudget(model, promptTokens, requestedMaxTokens);
       if (maxTokens === undefined) throw tooLarge();
-      const endpoint = routing.byok(provider, this.byokCredential(agent), agent.llm.baseUrl ?? undefined);
+      const endpoint = agent.llm.sandboxKey
+        ? routing.sandboxByok(provider, this.byokCredential(agent)) ?? sandboxUnavailable()
+        : routing.byok(provider, this.byokCredential(agent), agent.llm.baseUrl ?? undefined);
       return { plan: undefined, roomLimited, targets: [{ ...endpoint, model: model.id, maxTokens }] };
     }
     const plan = catalog.getPlan(agent.llm.plan ?? '');

@@ -1,4 +1,4 @@
-// `npm run vault:rotate [-- --database <name>]`: re-seals every stored provider key under the newest VAULT_KEYS entry.
+// `npm run vault:rotate [-- --database <name>]`: re-seals every stored provider key and webhook signing secret under the newest VAULT_KEYS entry.
 // Rotation: add the new key last (VAULT_KEYS=old:...,new:...), restart the servers, run this, then drop the old key.
 import path from 'node:path';
 import { loadConfig, type Config } from '../server/config/config';
@@ -10,6 +10,7 @@ import { loadCatalog } from '../server/catalog/catalog.service';
 import { WorkspaceService } from '../server/workspaces/workspace.service';
 import { TemplateService } from '../agents/template.service';
 import { AgentService } from '../agents/agent.service';
+import { WebhookService } from '../server/webhooks/webhook.service';
 
 export interface VaultRotationCounts {
   total: number;
@@ -27,7 +28,15 @@ export async function rotateVaultKeys(config: Config, logger: Logger, options: {
   try {
     const models = createModels(database.connection);
     const agents = new AgentService(models, config, loadCatalog(config.catalogFile), new TemplateService(TEMPLATES_DIRECTORY), vault, new WorkspaceService(models));
-    const counts = await agents.resealAllKeys();
+    const agentCounts = await agents.resealAllKeys();
+    // Webhook signing secrets are sealed by the same vault: counted with the provider keys.
+    const webhookCounts = await new WebhookService(models, vault, { allowPrivate: config.allowPrivateWebhookUrls }).resealAllSecrets();
+    const counts = {
+      total: agentCounts.total + webhookCounts.total,
+      resealed: agentCounts.resealed + webhookCounts.resealed,
+      alreadyCurrent: agentCounts.alreadyCurrent + webhookCounts.alreadyCurrent,
+      failed: agentCounts.failed + webhookCounts.failed,
+    };
     logger.info({ ...counts, newestKeyId: vault.newestKeyId }, 'vault rotation finished');
     return counts;
   } finally {

@@ -6,6 +6,9 @@ import { createAuthModels } from './auth/auth.models';
 import { createWorkspaceModels } from './workspaces/workspace.model';
 import { createAgentModels } from '../agents/agent.model';
 import { createMeteringModels } from './metering/metering.models';
+import { createAlertSettingsModels } from './metering/alert-thresholds';
+import { createWebhookModels } from './webhooks/webhook.models';
+import { createKeyHealthModels } from '../agents/key-health.model';
 import { createInviteModels } from './workspaces/invite.model';
 import { createBillingModels } from './metering/billing/statement.models';
 import { createResponseCacheModel } from '../agents/response-cache.model';
@@ -23,6 +26,9 @@ export function createModels(connection: Connection) {
     ...createWorkspaceModels(connection),
     ...createAgentModels(connection),
     ...createMeteringModels(connection),
+    ...createAlertSettingsModels(connection),
+    ...createWebhookModels(connection),
+    ...createKeyHealthModels(connection),
     ...createInviteModels(connection),
     ...createBillingModels(connection),
     // Response cache and A/B experiments (cache)

@@ -23,6 +23,11 @@ import { createWorkspaceAccess } from './http/middleware/workspace-access.middle
 import { TemplateService } from '../agents/template.service';
 import { AgentService } from '../agents/agent.service';
 import { AgentRunner } from '../agents/agent-runner';
+import { isByokSandboxAvailable } from '../agents/byok-sandbox';
+import { ProviderOutages } from '../agents/provider-outages';
+import { AgentHealthService } from '../agents/agent-health';
+import { KeyPretest } from '../agents/key-pretest';
+import { createKeyTestRouter } from './http/routers/key-test.router';
 import { LlmRouter, DEFAULT_RETRY_POLICY, type RetryPolicy } from './llm/llm-router';
 import type { SimulatorHandle } from './llm/simulator';
 import { createKeepAliveFetch } from './llm/keep-alive-fetch';
@@ -58,6 +63,14 @@ import { ModelComparison } from '../agents/model-comparison';
 import { UsageSplitsService } from './metering/usage-splits.service';
 import { createExperimentsRouter } from './http/routers/experiments.router';
 import '../server/http/express-request.types';
+// alerts: thresholds, webhooks, key health
+import { AlertThresholds } from './metering/alert-thresholds';
+import { recentlyUsedByokAgents } from './metering/recent-usage';
+import { WebhookService } from './webhooks/webhook.service';
+import { WebhookDeliveryWorker, type DeliveryPolicy } from './webhooks/webhook-delivery.worker';
+import { KeyHealthService, type KeyCheckPolicy } from '../agents/key-health.service';
+import { createAlertsSettingsRouter } from './http/routers/alerts-settings.router';
+import { createKeyHealthRouter } from './http/routers/key-health.router';
 // Cost-aware routing (#14)
 import { createRoutingRouter } from './http/routers/routing.router';
 import { LimitHeadroom } from './metering/limit-headroom';
@@ -106,6 +119,12 @@ export interface PlatformOptions {
   runMigrationsOnStart?: boolean;
   /** How long stop() lets in-flight requests finish before it cuts them (default 10 s). */
   drainTimeoutMs?: number;
+  /** alerts: webhook retry policy (tests use short delays). */
+  webhookDelivery?: Partial<DeliveryPolicy>;
+  /** alerts: the background key checker's policy; false turns it off. */
+  keyCheck?: Partial<KeyCheckPolicy> | false;
+  /** alerts: how often alerts of past months are resolved (default 60 s). */
+  alertSweepIntervalMs?: number;
   /** Monthly statements: grace after a month's end before it closes; false: no close job (tests close by hand). */
   statements?: Partial<StatementServiceOptions> & { closeJob?: false | { intervalMs: number } };
   /** Abuse limits of published chats (publish). */
@@ -121,6 +140,10 @@ export interface Platform {
   meter: MeterService;
   agents: AgentService;
   usage: UsageService;
+  alerts: AlertService;
+  webhooks: WebhookService;
+  webhookDelivery: WebhookDeliveryWorker;
+  keyHealth: KeyHealthService;
   httpServer: http.Server;
   simulator: SimulatorHandle | undefined;
   realtime: Realtime;
@@ -134,6 +157,7 @@ export interface Platform {
 
 function needsSimulator(config: Config): boolean {
   if (config.llmSandbox === 'off') return false;
+  if (isByokSandboxAvailable(config)) return true; // experience (#18): BYOK sandbox keys
   return POOLED_PROVIDER_IDS.some((provider) => isSandboxedProvider(config, provider));
 }
 
@@ -177,11 +201,27 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   }
   const limits = new LimitsService(models);
   const endUserLimits = new EndUserLimitsService(models);
-  const alerts = new AlertService(models, logger);
+  const alertThresholds = new AlertThresholds(models);
+  const alerts = new AlertService(models, logger, alertThresholds);
+  const webhooks = new WebhookService(models, vault, { allowPrivate: config.allowPrivateWebhookUrls });
+  const webhookDelivery = new WebhookDeliveryWorker(models, vault, logger, { allowPrivate: config.allowPrivateWebhookUrls, policy: options.webhookDelivery });
+  webhooks.onPublished(() => webhookDelivery.kick());
+  alerts.onAlertEvent((event) => {
+    void webhooks.publish({ type: event.type, workspaceId: event.workspaceId, id: `${event.type}:${event.alert.id}`, data: { alert: event.alert } })
+      .catch((error) => logger.warn({ err: error }, 'could not queue webhook deliveries'));
+  });
+  agents.onAgentChanged((agentId) => {
+    alertThresholds.agentChanged(agentId);
+    void alerts.resolveForAgent(agentId).catch((error) => logger.warn({ err: error, agentId }, 'could not resolve alerts'));
+  });
+  workspaces.onWorkspaceDeleting((workspaceId) => webhooks.removeAllInWorkspace(workspaceId));
   // Usage reads reuse a workspace's agent list for 2 s (local changes drop it); with several instances (Redis) they
   // could miss another instance's change, so they read it every time.
   const usage = new UsageService(models, catalog, { agentListCacheMs: config.redisUrl ? 0 : 2_000 });
   agents.onAgentChanged(() => usage.agentsChanged());
+  // experience (#18): agent health (provider outages seen by the runner) and the key test before an agent exists.
+  const outages = new ProviderOutages();
+  const agentHealth = new AgentHealthService({ catalog, config, usage, outages });
   // Prices each answer (usage.cost) from the agent's month-to-date tokens; every written rollup keeps it current.
   const monthToDate = new MonthToDateTokens(models);
   meter.onRollupsChanged((changes) => monthToDate.observe(changes));
@@ -192,6 +232,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   const statementCloseJob = options.statements?.closeJob === false ? undefined : new StatementCloseJob(statements, logger, options.statements?.closeJob?.intervalMs);
   // Response cache and A/B experiments (cache): semantic lookups on Atlas Vector Search when the deployment has it.
   const routing = new ProviderRoutes(config, { simulator, fetch: keepAliveFetch });
+  const keyPretest = new KeyPretest({ settings: agents, catalog, routing }); // experience (#18)
   const vectors = await chooseVectorIndex(models.ResponseCacheEntry, logger, { dimensions: 256, load: ResponseCacheService.loader(models.ResponseCacheEntry) });
   const responseCache = new ResponseCacheService({ model: models.ResponseCacheEntry, catalog, routing, vault, meter, logger, vectors });
   const experiments = new ExperimentService({
@@ -203,7 +244,12 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     templates,
     drainMeter: (timeoutMs) => meter.drain(timeoutMs),
   });
+  // alerts: a closed statement is a webhook event.
+  statements.events.onStatementClosed(async (event) => {
+    await webhooks.publishStatementClosed(event);
+  });
   const runner = new AgentRunner({
+    outages,
     catalog,
     templates,
     vault,
@@ -233,6 +279,17 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     void models.Agent.exists({ _id: agentId }).then((exists) => (exists ? undefined : conversations.removeForAgents([new Types.ObjectId(agentId)]))).catch(() => undefined);
   });
   const visitorLimits = new VisitorLimits(models, { ...DEFAULT_PUBLIC_CHAT_LIMITS, ...options.publicChatLimits }, (agentId, visitorId) => endUserLimits.tokensToday(agentId, visitorId));
+  const keyCheckPolicy = options.keyCheck === false || config.keyCheckIntervalHours === 0 ? undefined : { intervalMs: config.keyCheckIntervalHours * 3_600_000, ...options.keyCheck };
+  const keyHealth = new KeyHealthService(
+    {
+      models,
+      recentlyUsedByokAgents: (since) => recentlyUsedByokAgents(models, since),
+      checkKey: (agent, source) => runner.testConnection(agent, source),
+      logger,
+    },
+    keyCheckPolicy,
+  );
+  agents.onKeyStatusChanged(keyHealth.recordChange);
 
   // Activity log, invites, usage views (experience-b)
   const activity = new ActivityService(models);
@@ -258,11 +315,15 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
         { testConnection: async (workspaceId, agentId) => runner.testConnection(await agents.getRecord(workspaceId, agentId)) },
         authenticate,
         requireWorkspaceRole,
+        agentHealth,
       ),
+      createKeyTestRouter(keyPretest, authenticate, requireWorkspaceRole),
       createChatRouter(agents, runner, authenticate, requireWorkspaceRole),
       createUsageViewsRouter(usageViews, catalog, authenticate, requireWorkspaceRole),
       createUsageRouter(usage, alerts, authenticate, requireWorkspaceRole),
-      createRoutingRouter(agents, usage, authenticate, requireWorkspaceRole),
+      createAlertsSettingsRouter(alertThresholds, webhooks, authenticate, requireWorkspaceRole),
+      createKeyHealthRouter(keyHealth, authenticate, requireWorkspaceRole),
+      createRoutingRouter(agents, usage, new UsageSplitsService(models), authenticate, requireWorkspaceRole),
       // experience-b
       createActivityRouter(activity, authenticate, requireWorkspaceRole),
       createInvitesRouter(invites, authenticate, requireWorkspaceRole),
@@ -316,6 +377,11 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   });
   const address = httpServer.address() as AddressInfo;
   const url = `http://127.0.0.1:${address.port}`;
+  // Background work off the request path: webhook deliveries, key checks, alerts of months that ended.
+  webhookDelivery.start();
+  if (keyCheckPolicy) keyHealth.start();
+  const alertSweep = setInterval(() => void alerts.resolvePastMonths().catch((error) => logger.warn({ err: error }, 'could not resolve past alerts')), options.alertSweepIntervalMs ?? 60_000);
+  alertSweep.unref();
   logger.info({ port: address.port, database: database.mode, sandbox: Boolean(simulator) }, 'Agent Host listening');
   statementCloseJob?.start();
 
@@ -350,6 +416,9 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       // A call whose client left is aborted, but its metering finishes a moment later: wait for it before flushing.
       if (!(await runner.whenIdle(5_000))) logger.error({ calls: runner.callsInFlight }, 'calls still in flight at shutdown; their meter events may be missing');
       livePublisher.close();
+      clearInterval(alertSweep);
+      await keyHealth.stop();
+      await webhookDelivery.stop();
       await statementCloseJob?.stop();
       await meter.stop();
       inviteMailer.close();
@@ -359,5 +428,5 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       logger.info('Agent Host stopped');
     })());
 
-  return { config, logger, database, models, catalog, meter, agents, usage, httpServer, simulator, realtime, url, app, statements, stop };
+  return { config, logger, database, models, catalog, meter, agents, usage, alerts, webhooks, webhookDelivery, keyHealth, httpServer, simulator, realtime, url, app, statements, stop };
 }

@@ -1,4 +1,5 @@
 // The API client: JSON over fetch with the JWT, errors turned into ApiError (code, human message, field issues).
+import type { KeyPretestResult } from './types';
 import type { Agent, AgentUsage, Alert, ApiKeyCreated, ApiKeySummary, ConnectionTest, LlmSetting, Me, Member, Plan, Provider, Template, WorkspaceSummary, WorkspaceUsage } from './types';
 
 const TOKEN_KEY = 'agentHost.token';
@@ -104,6 +105,7 @@ export const api = {
   patchAgent: (workspaceId: string, agentId: string, input: Record<string, unknown>) => request<Agent>('PATCH', agentPath(workspaceId, agentId), input),
   deleteAgent: (workspaceId: string, agentId: string) => request<void>('DELETE', agentPath(workspaceId, agentId)),
   setLlm: (workspaceId: string, agentId: string, llm: LlmSetting) => request<Agent>('PUT', `${agentPath(workspaceId, agentId)}/llm`, llm),
+  testKey: (workspaceId: string, llm: Extract<LlmSetting, { mode: 'byok' }>) => request<KeyPretestResult>('POST', `${ws(workspaceId)}/llm/test`, llm),
   testConnection: (workspaceId: string, agentId: string) => request<ConnectionTest>('POST', `${agentPath(workspaceId, agentId)}/llm/test`),
   apiKeys: (workspaceId: string, agentId: string) => request<ApiKeySummary[]>('GET', `${agentPath(workspaceId, agentId)}/api-keys`),
   createApiKey: (workspaceId: string, agentId: string) => request<ApiKeyCreated>('POST', `${agentPath(workspaceId, agentId)}/api-keys`),

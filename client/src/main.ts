@@ -14,6 +14,7 @@ import { pageHeader } from './views/common';
 import { renderDashboard } from './views/dashboard';
 import { renderMembers } from './views/members';
 import { renderNewAgent } from './views/new-agent';
+import { renderAlertSettings } from './views/alert-settings';
 import { renderActivity } from './views/activity';
 import { renderUsageOverview } from './views/usage-overview';
 import { renderModelCatalog } from './views/model-catalog';
@@ -104,6 +105,9 @@ async function render(): Promise<void> {
       break;
     case 'members':
       await renderMembers(main);
+      break;
+    case 'alerts':
+      await renderAlertSettings(main);
       break;
     case 'activity':
       await renderActivity(main);

@@ -1,6 +1,6 @@
 // Hash routing (#/login, #/reset?token=, #/dashboard, #/agents/new, #/agents/:id, #/members), so deep links work with a static server.
 export interface Route {
-  name: 'login' | 'signup' | 'reset' | 'dashboard' | 'new-agent' | 'agent' | 'members' | 'not-found' | 'activity' | 'usage' | 'models' | 'invite' | 'statements' | 'statement';
+  name: 'login' | 'signup' | 'reset' | 'dashboard' | 'new-agent' | 'agent' | 'members' | 'not-found' | 'activity' | 'usage' | 'models' | 'invite' | 'statements' | 'statement' | 'alerts';
   params: Record<string, string>;
 }
 
@@ -15,6 +15,7 @@ export function parseRoute(hash: string): Route {
   if (parts[0] === 'reset' && parts.length === 1) return { name: 'reset', params: { token: query.token ?? '' } };
   if (parts[0] === 'dashboard' && parts.length === 1) return { name: 'dashboard', params: {} };
   if (parts[0] === 'members' && parts.length === 1) return { name: 'members', params: {} };
+  if (parts[0] === 'alerts' && parts.length === 1) return { name: 'alerts', params: {} };
   // Everyday screens (activity log, usage views, model catalog, invite links)
   if (parts.length === 1 && (parts[0] === 'activity' || parts[0] === 'usage' || parts[0] === 'models')) return { name: parts[0], params: {} };
   if (parts[0] === 'invite' && parts.length === 1) return { name: 'invite', params: { token: query.token ?? '' } };

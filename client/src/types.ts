@@ -38,6 +38,10 @@ export interface Provider {
   pooled: boolean;
   anyModel?: boolean;
   keyPrefix?: string | null;
+  /** experience (#18): where a base URL is taken, the offline sandbox key, whether local endpoints are allowed. */
+  baseUrl?: 'required' | 'optional' | 'none';
+  sandboxKey?: string | null;
+  privateAddressesAllowed?: boolean;
 }
 
 export interface TemplateVariable {
@@ -72,10 +76,32 @@ export interface Agent {
   variables: Record<string, string>;
   status: 'active' | 'paused';
   llm: AgentLlm;
-  limits: { monthlyTokenCap: number | null; monthlyBudgetUsd: number | null; endUserMonthlyTokenCap?: number | null };
+  limits: { monthlyTokenCap: number | null; monthlyBudgetUsd: number | null; endUserMonthlyTokenCap?: number | null; monthlyOverageBudgetUsd?: number | null };
+  /** This agent's alert thresholds in percent (null: the workspace's). */
+  alertThresholds?: number[] | null;
   sandbox: boolean;
   createdAt: string;
   updatedAt: string;
+  /** experience (#18): computed by the server (agents/agent-health.ts). */
+  health?: AgentHealth;
+}
+
+export type HealthState = 'active' | 'sandbox' | 'paused' | 'key_rejected' | 'out_of_credit' | 'cap_reached' | 'provider_down';
+
+export interface AgentHealth {
+  state: HealthState;
+  label: string;
+  message: string;
+  canRun: boolean;
+  fix: { tab: 'setting' | 'settings'; label: string; role: 'builder' | 'owner' } | null;
+}
+
+export interface KeyPretestResult {
+  ok: boolean;
+  status: KeyStatus;
+  message: string;
+  latencyMs: number;
+  sandbox: boolean;
 }
 
 export interface ConnectionTest {
@@ -110,7 +136,8 @@ export interface UsageRow {
   percentOfIncluded: number | null;
   overageTokens: number;
   overageUsd: number;
-  costUsd: number;
+  /** Own-key agents only: what their provider charges. */
+  costUsd?: number;
   planFeeUsd: number;
   projectedTokens?: number;
   projectedAmountUsd?: number;
@@ -156,6 +183,10 @@ export interface Alert {
   message: string;
   createdAt: string;
   readAt?: string | null;
+  /** alerts: the percentage of a threshold alert; set when the cause went away. */
+  threshold?: number | null;
+  resolvedAt?: string | null;
+  resolvedReason?: string | null;
 }
 
 export interface Member {

@@ -45,6 +45,10 @@ export interface Config {
   meterSpoolSync: 'never' | 'batch' | 'always';
   meterBusyFlushIntervalMs: number;
   trustProxy: boolean;
+  /** alerts: ALLOW_PRIVATE_WEBHOOK_URLS accepts loopback/private webhook targets (and plain http to them). */
+  allowPrivateWebhookUrls: boolean;
+  /** alerts: KEY_CHECK_INTERVAL_HOURS, how often at most a BYOK key in use is checked in the background (0: never). */
+  keyCheckIntervalHours: number;
   // Invites (experience-b): mailed when SMTP_URL is set; the link is always shown to the inviter as well.
   /** smtp(s)://user:pass@host:port — a secret: never logged or answered. */
   smtpUrl: string | undefined;
@@ -97,6 +101,8 @@ const environmentSchema = z.object({
   METER_EVENT_RETENTION_MONTHS: z.coerce.number().int().min(0).max(1200).default(13),
   METER_SPOOL_SYNC: z.enum(['never', 'batch', 'always']).default('batch'),
   TRUST_PROXY: booleanString,
+  ALLOW_PRIVATE_WEBHOOK_URLS: booleanString,
+  KEY_CHECK_INTERVAL_HOURS: z.coerce.number().min(0).max(720).default(6),
   // Invites (experience-b)
   SMTP_URL: z.string().regex(/^smtps?:\/\//, 'must start with smtp:// or smtps://').optional(),
   MAIL_FROM: z.string().max(320).default('Agent Host <no-reply@localhost>'),
@@ -220,6 +226,8 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     meterEventRetentionMonths: env.METER_EVENT_RETENTION_MONTHS,
     meterSpoolSync: env.METER_SPOOL_SYNC,
     trustProxy: env.TRUST_PROXY,
+    allowPrivateWebhookUrls: env.ALLOW_PRIVATE_WEBHOOK_URLS,
+    keyCheckIntervalHours: env.KEY_CHECK_INTERVAL_HOURS,
     // Invites (experience-b)
     smtpUrl: env.SMTP_URL,
     mailFrom: env.MAIL_FROM,

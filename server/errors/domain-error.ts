@@ -54,6 +54,11 @@ export const ERROR_CODES = [
   'PROVIDER_UNAVAILABLE',
   'METER_BACKLOG_FULL',
   'CLIENT_CLOSED_REQUEST',
+  // Alerts and webhooks
+  'UNSAFE_WEBHOOK_URL',
+  'TOO_MANY_WEBHOOKS',
+  // experience (#18): BYOK setup that cannot dead-end
+  'SANDBOX_KEY_UNAVAILABLE',
   // Activity log and invites (experience-b)
   'INVALID_DATE_RANGE',
   'INVALID_CURSOR',

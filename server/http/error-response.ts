@@ -51,6 +51,9 @@ export const HTTP_STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
   PROVIDER_UNAVAILABLE: 503,
   METER_BACKLOG_FULL: 503,
   CLIENT_CLOSED_REQUEST: 499,
+  // Alerts and webhooks
+  UNSAFE_WEBHOOK_URL: 400,
+  TOO_MANY_WEBHOOKS: 400,
   // Activity log and invites (experience-b)
   INVALID_DATE_RANGE: 400,
   INVALID_CURSOR: 400,
@@ -86,6 +89,8 @@ export const HTTP_STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
   TEMPLATE_VARIABLE_UNDECLARED: 400,
   DB_UNAVAILABLE: 503,
   INTERNAL: 500,
+  // experience (#18): BYOK setup that cannot dead-end
+  SANDBOX_KEY_UNAVAILABLE: 400,
 };
 
 const OPENAI_ERROR_TYPES: Record<number, string> = {

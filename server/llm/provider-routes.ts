@@ -47,6 +47,13 @@ export class ProviderRoutes {
     };
   }
 
+  /** A BYOK sandbox key (agents/byok-sandbox.ts): the provider's own wire format on the built-in simulator. */
+  sandboxByok(provider: ProviderId, credential: Extract<CredentialSource, { kind: 'byok' }>): RouteEndpoint | undefined {
+    const { simulator, fetch } = this.options;
+    if (!simulator) return undefined;
+    return { provider, baseUrl: simulator.baseUrls[provider], credential, sandbox: true, fetch };
+  }
+
   /** A managed backend: the platform's key pool, the simulator when the provider is sandboxed; undefined when neither. */
   pooled(provider: ProviderId): RouteEndpoint | undefined {
     const { simulator, fetch } = this.options;

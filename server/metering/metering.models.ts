@@ -11,7 +11,7 @@ export interface MeteredAgentRecord {
   name: string;
   status?: 'active' | 'paused';
   llm: { mode: 'managed' | 'byok'; plan?: string | null };
-  limits?: { monthlyTokenCap: number | null; monthlyBudgetMicros: number | null };
+  limits?: { monthlyTokenCap: number | null; monthlyBudgetMicros: number | null; monthlyOverageBudgetMicros?: number | null };
 }
 
 /** Where metering reads agent records from: the agents collection, through the driver. */
@@ -124,7 +124,10 @@ export interface UsageMonthlyDocument {
   byokCostMicros?: number;
 }
 
-export const ALERT_TYPES = ['allowance_80', 'allowance_100', 'budget_80', 'budget_reached', 'key_invalid', 'provider_quota_exceeded',
+export const ALERT_TYPES = [
+  'allowance_80', 'allowance_100', 'budget_80', 'budget_reached', 'key_invalid', 'provider_quota_exceeded',
+  // alerts: limits reached, thresholds other than 80 %, a key the provider rate limits
+  'cap_reached', 'overage_budget_reached', 'allowance_threshold', 'budget_threshold', 'key_rate_limited',
   // Cost-aware routing (#14)
   'routing_degraded', 'byok_fallback',
 ] as const;
@@ -141,6 +144,11 @@ export interface AlertDocument {
   message: string;
   createdAt: Date;
   readAt: Date | null;
+  /** alerts: the percentage a threshold alert is for (null for others). */
+  threshold?: number | null;
+  /** alerts: set when the cause went away (key replaced or valid again, month over, limit raised). */
+  resolvedAt?: Date | null;
+  resolvedReason?: string | null;
 }
 
 const priceSnapshotSchema = new Schema<PriceSnapshot>(
@@ -245,10 +253,14 @@ const alertSchema = new Schema<AlertDocument>(
     dedupeKey: { type: String, required: true, unique: true },
     message: { type: String, required: true },
     readAt: { type: Date, default: null },
+    threshold: { type: Number, default: null },
+    resolvedAt: { type: Date, default: null },
+    resolvedReason: { type: String, default: null },
   },
   { collection: 'alerts', autoIndex: false, timestamps: { createdAt: true, updatedAt: false }, versionKey: false },
 );
 alertSchema.index({ workspaceId: 1, createdAt: -1 });
+alertSchema.index({ agentId: 1, resolvedAt: 1 });
 
 export const createMeterEventModel = (connection: Connection): Model<MeterEventDocument> => connection.model<MeterEventDocument>('MeterEvent', meterEventSchema);
 export const createUsageMonthlyModel = (connection: Connection): Model<UsageMonthlyDocument> =>

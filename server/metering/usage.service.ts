@@ -38,7 +38,8 @@ export interface AgentUsageRow {
   percentOfIncluded: number;
   overageTokens: number;
   overageUsd: number;
-  costUsd: number;
+  /** What the provider charges: BYOK agents only (a managed agent's provider cost is the platform's, never shown). */
+  costUsd?: number;
   planFeeUsd: number;
   projectedTokens: number;
   projectedAmountUsd: number;
@@ -201,7 +202,7 @@ export class UsageService {
       percentOfIncluded: includedTokens > 0 ? Math.round((managedTokens / includedTokens) * 10_000) / 100 : 0,
       overageTokens: rollup?.overageTokens ?? 0,
       overageUsd: microsToUsd(overageMicros),
-      costUsd: microsToUsd(rollup?.costTotalMicros ?? 0),
+      ...(mode === 'byok' ? { costUsd: microsToUsd(rollup?.costTotalMicros ?? 0) } : {}),
       planFeeUsd: microsToUsd(planFeeMicros),
       projectedTokens,
       projectedAmountUsd: microsToUsd(planFeeMicros + Math.max(overageMicros, projectedOverageMicros)),
@@ -226,7 +227,7 @@ export class UsageService {
       tokensOutput: sum((row) => row.tokensOutput),
       tokens: sum((row) => row.tokens),
       requests: sum((row) => row.requests),
-      costUsd: microsToUsd(micros((row) => row.costUsd)),
+      costUsd: microsToUsd(micros((row) => row.costUsd ?? 0)),
       planFeesUsd: microsToUsd(planFeesMicros),
       overageUsd: microsToUsd(overageMicros),
       amountDueUsd: microsToUsd(planFeesMicros + overageMicros),
@@ -284,10 +285,20 @@ export class UsageService {
     const daily = Object.entries(rollup?.daily ?? {})
       .map(([day, counters]) => ({ date: `${month}-${day}`, tokensInput: counters.tokensInput ?? 0, tokensOutput: counters.tokensOutput ?? 0, requests: counters.requests ?? 0 }))
       .sort((a, b) => a.date.localeCompare(b.date));
-    const byModel = Object.entries(rollup?.byModel ?? {})
+    // A managed plan's models are the platform's business: the plan is the customer's unit (experience, #18).
+    const byModel = row.mode === 'managed' ? [] : Object.entries(rollup?.byModel ?? {})
       .map(([key, counters]) => ({ ...parseModelKey(key), tokens: counters.tokens ?? 0, costUsd: microsToUsd(counters.costMicros ?? 0) }))
       .sort((a, b) => b.tokens - a.tokens);
     return { ...row, month, daily, byModel, planAdvice };
+  }
+
+  /** experience (#18): this month's tokens and cost of some agents, for their health (one indexed read). */
+  async monthCounters(agentIds: string[], now = new Date()): Promise<Map<string, { tokens: number; costMicros: number }>> {
+    const ids = agentIds.filter((id) => OBJECT_ID_PATTERN.test(id)).map((id) => new Types.ObjectId(id));
+    const rollups = (await this.models.UsageMonthly.collection
+      .find({ agentId: { $in: ids }, month: monthOf(now) }, { projection: { agentId: 1, tokens: 1, costTotalMicros: 1 } })
+      .toArray()) as unknown as Array<Pick<UsageMonthlyDocument, 'agentId' | 'tokens' | 'costTotalMicros'>>;
+    return new Map(rollups.map((rollup) => [rollup.agentId.toString(), { tokens: rollup.tokens ?? 0, costMicros: rollup.costTotalMicros ?? 0 }]));
   }
 
   /**
@@ -310,10 +321,11 @@ export class UsageService {
     csv.pipe(output);
     const cursor = this.models.MeterEvent.collection.find({ workspaceId: workspaceObjectId, month }).sort({ timestamp: 1 }).batchSize(1000);
     for await (const event of cursor as AsyncIterable<MeterEventDocument>) {
+      // A managed call's provider, model and tier stay out of the customer's file too (experience, #18).
       const byok = event.mode === 'byok';
       const agentId = event.agentId.toString();
       const row = [
-        event.timestamp.toISOString(), event.requestId, agentId, names.get(agentId) ?? '(deleted agent)', event.provider, event.model, event.tier ?? '', event.mode, event.plan ?? '',
+        event.timestamp.toISOString(), event.requestId, agentId, names.get(agentId) ?? '(deleted agent)', byok ? event.provider : '', byok ? event.model : '', byok ? event.tier ?? '' : '', event.mode, event.plan ?? '',
         event.requestType, event.status, event.usageSource, event.tokensInput, event.tokensOutput,
         byok ? microsToUsd(event.costInputMicros) : '', byok ? microsToUsd(event.costOutputMicros) : '', byok ? microsToUsd(event.costTotalMicros) : '',
         microsToUsd(event.priceTotalMicros), event.overageTokens, event.latencyMs, event.sandbox,

@@ -10,7 +10,7 @@ const BYOK = { mode: 'byok', provider: 'openai', model: 'gpt-4o-mini', apiKey: C
 const CANARY_MASK = 'sk-…9876';
 const REPLACEMENT_KEY = 'sk-replacement-key-00000000000000000000ZZ42';
 const TEMPLATE_IDS = ['coding-assistant', 'content-writer', 'faq-bot', 'research-agent', 'support-email'];
-const AGENT_FIELDS = ['createdAt', 'id', 'limits', 'llm', 'name', 'sandbox', 'status', 'templateId', 'updatedAt', 'variables', 'workspaceId',
+const AGENT_FIELDS = ['alertThresholds', 'createdAt', 'health', 'id', 'limits', 'llm', 'name', 'sandbox', 'status', 'templateId', 'updatedAt', 'variables', 'workspaceId',
   'routing', // cost-aware routing (#14)
 ];
 
@@ -112,7 +112,7 @@ describe('agents and templates (HTTP)', function () {
       expect(agent).to.include({ workspaceId: owner.workspace.id, name: 'FAQ', templateId: 'faq-bot', status: 'active' });
       expect(agent.variables).to.deep.equal({ businessName: 'Acme', facts: '', fallbackContact: 'our support team' });
       expect(agent.llm).to.deep.equal({ mode: 'managed', plan: 'starter' });
-      expect(agent.limits).to.deep.equal({ monthlyTokenCap: null, monthlyBudgetUsd: null, endUserMonthlyTokenCap: null });
+      expect(agent.limits).to.deep.equal({ monthlyTokenCap: null, monthlyBudgetUsd: null, endUserMonthlyTokenCap: null, monthlyOverageBudgetUsd: null });
       expect(agent.sandbox).to.be.a('boolean');
 
       const list = await api(url, 'GET', agentsPath(), { token: owner.token });
@@ -146,11 +146,11 @@ describe('agents and templates (HTTP)', function () {
       expect(patched.status, patched.text).to.equal(200);
       expect(patched.body).to.include({ name: 'Renamed', status: 'paused' });
       expect(patched.body.variables).to.deep.equal({ businessName: 'Globex', facts: '', fallbackContact: 'help@globex.example' });
-      expect(patched.body.limits).to.deep.equal({ monthlyTokenCap: 500_000, monthlyBudgetUsd: 12.5, endUserMonthlyTokenCap: null });
+      expect(patched.body.limits).to.deep.equal({ monthlyTokenCap: 500_000, monthlyBudgetUsd: 12.5, endUserMonthlyTokenCap: null, monthlyOverageBudgetUsd: null });
       expect((await api(url, 'GET', agentPath(agent.id), { token: owner.token })).body).to.deep.equal(patched.body);
 
       const cleared = await api(url, 'PATCH', agentPath(agent.id), { token: owner.token, body: { status: 'active', limits: { monthlyTokenCap: null, monthlyBudgetUsd: null } } });
-      expect(cleared.body.limits).to.deep.equal({ monthlyTokenCap: null, monthlyBudgetUsd: null, endUserMonthlyTokenCap: null });
+      expect(cleared.body.limits).to.deep.equal({ monthlyTokenCap: null, monthlyBudgetUsd: null, endUserMonthlyTokenCap: null, monthlyOverageBudgetUsd: null });
       expect(cleared.body.status).to.equal('active');
     });
 

@@ -88,6 +88,18 @@ describe('A/B experiments and side-by-side comparison', function () {
 
     const split = await api(platform.url, 'GET', `/api/workspaces/${owner.workspace.id}/usage/experiments`, { token: owner.token });
     expect(split.body.variants.filter((row: { experimentId: string }) => row.experimentId === experimentId).reduce((sum: number, row: { calls: number }) => sum + row.calls, 0)).to.equal(16);
+    // The savings view takes the experiment as a source: each variant's saving against the first at this month's prices.
+    type VariantRow = { experimentId: string; variant: string; calls: number; priceMicros: number };
+    const variantRows = (split.body.variants as VariantRow[]).filter((row) => row.experimentId === experimentId);
+    const savings = await api(platform.url, 'GET', `${base(owner, agent.id)}/savings`, { token: owner.token });
+    expect(savings.status).to.equal(200);
+    const first = variantRows[0]!;
+    const average = (row: VariantRow) => (row.calls > 0 ? Math.round(row.priceMicros / row.calls) : 0);
+    for (const row of variantRows) {
+      const reported = (savings.body.experiments as Array<{ experimentId: string; variant: string; savedVsFirstMicros: number }>).find((entry) => entry.experimentId === experimentId && entry.variant === row.variant);
+      expect(reported, row.variant).to.not.equal(undefined);
+      expect(reported!.savedVsFirstMicros).to.equal(row === first || row.calls === 0 ? 0 : (average(first) - average(row)) * row.calls);
+    }
 
     // Pause: calls run the agent's own setting again, without a variant.
     await api(platform.url, 'POST', `${base(owner, agent.id)}/experiments/${experimentId}/actions`, { token: owner.token, body: { action: 'pause' } });

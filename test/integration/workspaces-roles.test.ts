@@ -42,6 +42,7 @@ interface Target {
   byokAgentId: string;
   apiKeyId: string;
   alertId: string;
+  webhookId: string;
   /** A meter event of the agent (activity detail) and a pending invite (revoke). */
   eventId: string;
   inviteId: string;
@@ -96,6 +97,13 @@ describe('workspaces and roles (HTTP)', function () {
     return month;
   }
 
+  /** The workspace's webhook (one per workspace: a workspace has at most 10). */
+  async function webhookOf(workspaceOwner: TestUser): Promise<string> {
+    const existing = await api(url, 'GET', `/api/workspaces/${workspaceOwner.workspace.id}/webhooks`, { token: workspaceOwner.token });
+    if (existing.body.length > 0) return existing.body[0].id;
+    return (await api(url, 'POST', `/api/workspaces/${workspaceOwner.workspace.id}/webhooks`, { token: workspaceOwner.token, body: { url: 'http://127.0.0.1:9/hook' } })).body.id;
+  }
+
   /** A target in the shared workspace: a managed agent with an API key and an alert, and a BYOK agent. */
   async function freshTarget(workspaceOwner: TestUser = owner): Promise<Target> {
     const agent = await createAgent(url, workspaceOwner);
@@ -122,6 +130,7 @@ describe('workspaces and roles (HTTP)', function () {
       statementMonth: await closeStatement(workspaceOwner.workspace.id),
       conversationId: conversation.body.conversationId,
       templateId: template.body.id,
+      webhookId: await webhookOf(workspaceOwner),
     };
   }
 
@@ -183,6 +192,14 @@ describe('workspaces and roles (HTTP)', function () {
       body: () => BYOK,
     },
     { name: 'test the connection', method: 'POST', path: (t) => `${agentPath(t)}/llm/test`, minimum: 'builder', success: 200 },
+    {
+      name: 'test a key before creating an agent',
+      method: 'POST',
+      path: (t) => `/api/workspaces/${t.workspaceId}/llm/test`,
+      minimum: 'builder',
+      success: 200,
+      body: () => ({ mode: 'byok', provider: 'openai', model: 'gpt-4o-mini', apiKey: 'sk-sandbox-roles-test' }),
+    },
     { name: 'chat', method: 'POST', path: (t) => `${agentPath(t)}/chat`, minimum: 'builder', success: 200, body: () => ({ messages: [{ role: 'user', content: 'Hello' }] }) },
     { name: 'list API keys', method: 'GET', path: (t) => `${agentPath(t)}/api-keys`, minimum: 'viewer', success: 200 },
     { name: 'create an API key', method: 'POST', path: (t) => `${agentPath(t)}/api-keys`, minimum: 'admin', success: 201 },
@@ -193,6 +210,17 @@ describe('workspaces and roles (HTTP)', function () {
     { name: 'list alerts', method: 'GET', path: (t) => `/api/workspaces/${t.workspaceId}/alerts`, minimum: 'viewer', success: 200 },
     { name: 'mark all alerts read', method: 'POST', path: (t) => `/api/workspaces/${t.workspaceId}/alerts/read-all`, minimum: 'viewer', success: 200 },
     { name: 'mark an alert read', method: 'POST', path: (t) => `/api/workspaces/${t.workspaceId}/alerts/${t.alertId}/read`, minimum: 'viewer', success: 200 },
+    // alerts: thresholds, webhooks, key health
+    { name: 'read alert thresholds', method: 'GET', path: (t) => `/api/workspaces/${t.workspaceId}/alert-settings`, minimum: 'viewer', success: 200 },
+    { name: 'change alert thresholds', method: 'PUT', path: (t) => `/api/workspaces/${t.workspaceId}/alert-settings`, minimum: 'admin', success: 200, body: () => ({ thresholds: [80, 100] }) },
+    { name: "change an agent's alert thresholds", method: 'PATCH', path: agentPath, minimum: 'admin', success: 200, body: () => ({ alertThresholds: [50, 100] }) },
+    { name: 'list webhooks', method: 'GET', path: (t) => `/api/workspaces/${t.workspaceId}/webhooks`, minimum: 'admin', success: 200 },
+    { name: 'add a webhook', method: 'POST', path: (t) => `/api/workspaces/${t.workspaceId}/webhooks`, minimum: 'admin', success: 201, body: () => ({ url: 'http://127.0.0.1:9/other' }), fresh: freshWorkspace },
+    { name: 'read a webhook', method: 'GET', path: (t) => `/api/workspaces/${t.workspaceId}/webhooks/${t.webhookId}`, minimum: 'admin', success: 200 },
+    { name: 'delete a webhook', method: 'DELETE', path: (t) => `/api/workspaces/${t.workspaceId}/webhooks/${t.webhookId}`, minimum: 'admin', success: 204, fresh: freshWorkspace },
+    { name: 'webhook delivery log', method: 'GET', path: (t) => `/api/workspaces/${t.workspaceId}/webhooks/${t.webhookId}/deliveries`, minimum: 'admin', success: 200 },
+    { name: 'send a test webhook', method: 'POST', path: (t) => `/api/workspaces/${t.workspaceId}/webhooks/${t.webhookId}/test`, minimum: 'admin', success: 202 },
+    { name: 'key status history', method: 'GET', path: (t) => `${agentPath(t)}/key-health`, minimum: 'viewer', success: 200 },
     // Cost-aware routing (#14)
     { name: 'set the light model', method: 'PUT', path: (t) => `/api/workspaces/${t.workspaceId}/agents/${t.byokAgentId}/llm/light`, minimum: 'builder', success: 200, body: () => ({ provider: 'openai', model: 'gpt-4o-mini' }) },
     { name: 'remove the light model', method: 'DELETE', path: (t) => `/api/workspaces/${t.workspaceId}/agents/${t.byokAgentId}/llm/light`, minimum: 'builder', success: 200 },
@@ -269,7 +297,8 @@ describe('workspaces and roles (HTTP)', function () {
   ];
 
   before(async () => {
-    test = await startTestPlatform();
+    // Webhooks in the matrix point at a local address (nothing listens there).
+    test = await startTestPlatform({ env: { ALLOW_PRIVATE_WEBHOOK_URLS: 'true' } });
     url = test.url;
     owner = await registerUser(url, 'Owner');
     members = {
@@ -287,7 +316,7 @@ describe('workspaces and roles (HTTP)', function () {
 
   it('lists every workspace route of the routers in the matrix (a new route must be added here)', () => {
     const registered = listRouterRoutes().filter((route) => route.includes(':workspaceId'));
-    const sample: Target = { memberUserId: ':userId', workspaceId: ':workspaceId', agentId: ':agentId', byokAgentId: ':agentId', apiKeyId: ':keyId', alertId: ':alertId', eventId: ':eventId', inviteId: ':inviteId', statementMonth: ':month', conversationId: ':conversationId', templateId: ':templateId' };
+    const sample: Target = { memberUserId: ':userId', workspaceId: ':workspaceId', agentId: ':agentId', byokAgentId: ':agentId', apiKeyId: ':keyId', alertId: ':alertId', eventId: ':eventId', inviteId: ':inviteId', statementMonth: ':month', conversationId: ':conversationId', templateId: ':templateId', webhookId: ':webhookId' };
     const covered = new Set(ROUTES.map((route) => `${route.method} ${route.path(sample)}`));
     expect(registered.filter((route) => !covered.has(route))).to.deep.equal([]);
     expect(registered.length).to.be.greaterThan(20);

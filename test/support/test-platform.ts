@@ -71,6 +71,10 @@ export async function startTestPlatform(options: TestPlatformOptions = {}): Prom
     retryPolicy: { baseDelayMs: 20, maxDelayMs: 200, ...options.retryPolicy },
     realtimeCoalesceMs: options.realtimeCoalesceMs,
     drainTimeoutMs: options.drainTimeoutMs,
+    webhookDelivery: options.webhookDelivery,
+    // The background key checker would add provider calls to tests that count them: only the tests that want it run it.
+    keyCheck: options.keyCheck ?? false,
+    alertSweepIntervalMs: options.alertSweepIntervalMs,
     statements: options.statements,
     publicChatLimits: options.publicChatLimits,
   });

@@ -12,10 +12,17 @@ const ALERT_TITLES: Record<string, string> = {
   budget_reached: 'Budget reached',
   key_invalid: 'Provider key rejected',
   provider_quota_exceeded: 'Provider out of credit',
+  // alerts: limits, thresholds, rate limits
+  budget_80: '80% of budget',
+  cap_reached: 'Usage cap reached',
+  overage_budget_reached: 'Overage limit reached',
+  key_rate_limited: 'Provider key rate limited',
   // Cost-aware routing (#14)
   routing_degraded: 'Moved to the light model near the limit',
   byok_fallback: 'Answered from the fallback plan',
 };
+const titleOf = (alert: Alert) =>
+  alert.type === 'allowance_threshold' ? `${alert.threshold}% of included usage` : alert.type === 'budget_threshold' ? `${alert.threshold}% of budget` : ALERT_TITLES[alert.type] ?? 'Alert';
 
 export function alertsBell(workspaceId: string): { element: HTMLElement; dispose(): void } {
   let alerts: Alert[] = [];
@@ -23,7 +30,9 @@ export function alertsBell(workspaceId: string): { element: HTMLElement; dispose
   const button = h('button', { type: 'button', class: 'icon-button bell', 'aria-haspopup': 'true', 'aria-expanded': 'false', 'aria-label': 'Alerts' }, icon('bell', 20), count);
   const list = h('ul', { class: 'alert-list' });
   const markAll = h('button', { type: 'button', class: 'btn btn-ghost btn-small' }, 'Mark all read');
-  const panel = h('div', { class: 'popover alerts-panel', role: 'region', 'aria-label': 'Alerts', hidden: true }, h('div', { class: 'popover-header' }, h('h2', { class: 'popover-title' }, 'Alerts'), markAll), list);
+  // alerts: thresholds and webhooks live on #/alerts, reached from here (the main navigation is full).
+  const settingsLink = h('a', { class: 'btn btn-ghost btn-small', href: '#/alerts' }, 'Alert settings');
+  const panel = h('div', { class: 'popover alerts-panel', role: 'region', 'aria-label': 'Alerts', hidden: true }, h('div', { class: 'popover-header' }, h('h2', { class: 'popover-title' }, 'Alerts'), markAll, settingsLink), list);
   const element = h('div', { class: 'bell-wrap' }, button, panel);
 
   const unread = () => alerts.filter((alert) => !alert.readAt).length;
@@ -41,12 +50,13 @@ export function alertsBell(workspaceId: string): { element: HTMLElement; dispose
             h(
               'li',
               { class: `alert-item${alert.readAt ? '' : ' unread'}`, dataset: { alertType: alert.type } },
-              h('p', { class: 'alert-title' }, ALERT_TITLES[alert.type] ?? 'Alert'),
+              h('p', { class: 'alert-title' }, titleOf(alert)),
               h('p', { class: 'alert-message' }, alert.message),
               h(
                 'p',
                 { class: 'alert-meta' },
                 formatDateTime(alert.createdAt),
+                alert.resolvedAt ? ' · Resolved' : null,
                 alert.agentId ? [' · ', h('a', { href: `#/agents/${alert.agentId}`, onClick: () => close() }, 'Open agent')] : null,
               ),
             ),

@@ -3,6 +3,7 @@ import { h } from '../dom';
 import { field, input, select, type Field } from '../forms';
 import { formatPrice } from '../format';
 import type { AgentLlm, LlmSetting, Provider } from '../types';
+import { byokSetupHelp, isSandboxKey, takesBaseUrl } from './byok-setup-help';
 
 export interface ByokForm {
   element: HTMLElement;
@@ -13,7 +14,7 @@ export interface ByokForm {
   clearKey(): void;
 }
 
-export function byokForm(providers: Provider[], existing?: Extract<AgentLlm, { mode: 'byok' }> | null): ByokForm {
+export function byokForm(providers: Provider[], existing?: Extract<AgentLlm, { mode: 'byok' }> | null, options: { workspaceId?: string } = {}): ByokForm {
   const provider = field(
     'Provider',
     select(
@@ -33,6 +34,7 @@ export function byokForm(providers: Provider[], existing?: Extract<AgentLlm, { m
   const baseUrl = field('Base URL', input({ type: 'url', name: 'baseUrl', autocomplete: 'off', spellcheck: false, placeholder: 'https://llm.example.com/v1' }), {
     hint: 'Any OpenAI-compatible server (Ollama, vLLM, LM Studio…). Include the /v1 path if your server uses one.',
   });
+  const setup = byokSetupHelp(); // experience (#18): local endpoints, the sandbox key, the key test
   baseUrl.control.value = existing?.baseUrl ?? '';
 
   const apiKey = field(
@@ -50,7 +52,11 @@ export function byokForm(providers: Provider[], existing?: Extract<AgentLlm, { m
     const anyModel = chosen.anyModel || chosen.models.length === 0;
     modelSelect.element.hidden = anyModel;
     modelText.element.hidden = !anyModel;
-    baseUrl.element.hidden = chosen.id !== 'custom';
+    baseUrl.element.hidden = !takesBaseUrl(chosen);
+    setup.showFor(chosen, (key) => {
+      apiKey.control.value = key;
+      apiKey.setError(null);
+    });
     apiKey.control.placeholder = chosen.keyPrefix ? `${chosen.keyPrefix}…` : existing ? '' : 'Your API key';
     if (anyModel) {
       if (preferred) modelText.control.value = preferred;
@@ -82,7 +88,10 @@ export function byokForm(providers: Provider[], existing?: Extract<AgentLlm, { m
     { class: 'byok-form stack' },
     h('div', { class: 'grid-2' }, provider.element, h('div', null, modelSelect.element, modelText.element)),
     baseUrl.element,
+    setup.localEndpoints,
     apiKey.element,
+    setup.sandboxHint,
+    options.workspaceId ? setup.keyTest(options.workspaceId, () => (result.validate() && apiKey.control.value.trim() ? { ...result.value(), apiKey: apiKey.control.value.trim() } : null)) : null,
   );
 
   const fields: Record<string, Field<HTMLInputElement | HTMLSelectElement>> = {
@@ -94,7 +103,7 @@ export function byokForm(providers: Provider[], existing?: Extract<AgentLlm, { m
     baseUrl,
     apiKey,
   };
-  return {
+  const result: ByokForm = {
     element,
     fields,
     value() {
@@ -107,7 +116,7 @@ export function byokForm(providers: Provider[], existing?: Extract<AgentLlm, { m
       };
       const key = apiKey.control.value.trim();
       if (key) setting.apiKey = key;
-      if (chosen.id === 'custom') setting.baseUrl = baseUrl.control.value.trim() || null;
+      if (takesBaseUrl(chosen)) setting.baseUrl = baseUrl.control.value.trim() || null;
       return setting;
     },
     validate() {
@@ -118,7 +127,7 @@ export function byokForm(providers: Provider[], existing?: Extract<AgentLlm, { m
         modelText.control.focus();
         return false;
       }
-      if (chosen.id === 'custom' && !baseUrl.control.value.trim()) {
+      if (chosen.id === 'custom' && !baseUrl.control.value.trim() && !isSandboxKey(apiKey.control.value)) {
         baseUrl.setError('Enter the base URL of your server.');
         baseUrl.control.focus();
         return false;
@@ -135,4 +144,5 @@ export function byokForm(providers: Provider[], existing?: Extract<AgentLlm, { m
       apiKey.control.value = '';
     },
   };
+  return result;
 }

@@ -19,7 +19,7 @@ export async function loadChart(): Promise<typeof import('chart.js')> {
 const COLORS = { input: '#4c6ef5', output: '#9fb3fb', models: ['#4c6ef5', '#12b886', '#f59f00', '#e64980', '#7950f2', '#15aabf'] };
 
 /** Every day of the month on the x axis, so a quiet day shows as a gap rather than disappearing. */
-function daysOf(month: string): string[] {
+export function daysOf(month: string): string[] {
   const [year, monthNumber] = month.split('-').map(Number);
   const count = new Date(Date.UTC(year!, monthNumber!, 0)).getUTCDate();
   return Array.from({ length: count }, (_, index) => `${month}-${String(index + 1).padStart(2, '0')}`);

@@ -11,7 +11,7 @@ export interface LlmChoice {
   byok: ByokForm;
 }
 
-export function llmChoice(plans: Plan[], providers: Provider[], options: { current?: AgentLlm | null; recommended?: PlanId | null; allowByok?: boolean }): LlmChoice {
+export function llmChoice(plans: Plan[], providers: Provider[], options: { current?: AgentLlm | null; recommended?: PlanId | null; allowByok?: boolean; workspaceId?: string }): LlmChoice {
   const name = uniqueId('mode');
   const current = options.current ?? null;
   const plan = planPicker(plans, {
@@ -19,7 +19,7 @@ export function llmChoice(plans: Plan[], providers: Provider[], options: { curre
     recommended: options.recommended ?? null,
     legend: 'Choose a plan',
   });
-  const byok = byokForm(providers, current?.mode === 'byok' ? current : null);
+  const byok = byokForm(providers, current?.mode === 'byok' ? current : null, { workspaceId: options.workspaceId });
   const segment = (value: 'managed' | 'byok', label: string, description: string) => {
     const radio = h('input', { type: 'radio', name, value, class: 'visually-hidden', checked: (current?.mode ?? 'managed') === value });
     radio.addEventListener('change', sync);

@@ -32,7 +32,7 @@ export function renderShell(route: Route): Shell {
   );
 
   const switcher = workspaceSwitcher();
-  const sandboxBadge = h('span', { class: 'badge badge-sandbox', title: 'Managed plans run against the built-in provider simulator: no real model is called and nothing is charged.', hidden: true }, 'Sandbox');
+  const sandboxBadge = h('span', { class: 'badge badge-sandbox', title: 'Managed plans run against the built-in provider simulator: no real model is called, and billing is simulated.', hidden: true }, 'Sandbox');
   const bell = alertsBell(workspace.id);
   const account = accountMenu();
 

@@ -27,7 +27,7 @@ export function llmLabel(llm: Agent['llm'] | { mode: 'managed' | 'byok'; plan?: 
 }
 
 export function sandboxBadge(): HTMLElement {
-  return h('span', { class: 'badge badge-sandbox', title: 'Runs against the built-in provider simulator: no real model is called and nothing is charged.' }, 'Sandbox');
+  return h('span', { class: 'badge badge-sandbox', title: 'Runs against the built-in provider simulator: no real model is called, and billing is simulated.' }, 'Sandbox');
 }
 
 /** A bar of a value against its limit; past 80% it turns amber, past 100% the warning colour. */

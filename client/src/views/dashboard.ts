@@ -7,7 +7,9 @@ import { currentMonth, formatCompact, formatInteger, formatMonth, formatUsd, for
 import { isRealtimeConnected, onRealtimeStatus, onUsageUpdate } from '../realtime';
 import { can, session, workspaceId } from '../session';
 import type { Agent, Plan, Provider, UsageRow, WorkspaceUsage } from '../types';
-import { llmLabel, meterBar, pageHeader, renderLoadError, sandboxBadge, tokensOf, usageBar } from './common';
+import { llmLabel, meterBar, pageHeader, renderLoadError, sandboxBadge } from './common';
+import { healthBadge, healthOf } from '../components/agent-health';
+import { conversationsIn, plainAllowance, plainUsageBar } from '../components/plain-usage';
 
 export async function renderDashboard(main: HTMLElement): Promise<() => void> {
   document.title = 'Dashboard · Agent Host';
@@ -75,17 +77,17 @@ export async function renderDashboard(main: HTMLElement): Promise<() => void> {
   function renderStats(): void {
     const totals = usage!.totals;
     const rows = rowsToShow();
-    const byokCost = rows.filter((row) => row.mode === 'byok').reduce((sum, row) => sum + row.costUsd, 0);
+    const byokCost = rows.filter((row) => row.mode === 'byok').reduce((sum, row) => sum + (row.costUsd ?? 0), 0);
     const projected = rows.filter((row) => row.mode === 'managed').reduce((sum, row) => sum + (row.projectedAmountUsd ?? row.planFeeUsd + row.overageUsd), 0);
     const isCurrent = month === currentMonth();
     const stat = (label: string, value: string, note: string, key: string) =>
       h('div', { class: 'stat card', dataset: { stat: key } }, h('p', { class: 'stat-label' }, label), h('p', { class: 'stat-value' }, value), h('p', { class: 'stat-note' }, note));
     mount(
       stats,
-      stat('Amount due', formatUsd(totals.amountDueUsd), `Plans ${formatUsd(totals.planFeesUsd)} + overage ${formatUsd(totals.overageUsd)}`, 'due'),
+      stat('Amount due', formatUsd(totals.amountDueUsd), `Plans ${formatUsd(totals.planFeesUsd)} + extra usage ${formatUsd(totals.overageUsd)}${agents.some((agent) => agent.sandbox) ? ' · billing simulated (sandbox)' : ''}`, 'due'),
       stat(isCurrent ? 'Projected month-end' : 'Month total', formatUsd(isCurrent ? projected : totals.amountDueUsd), isCurrent ? 'If usage keeps its current pace' : 'Final for this month', 'projected'),
-      stat('Usage', `${formatCompact(totals.tokens)} tokens`, `${formatInteger(totals.requests)} ${totals.requests === 1 ? 'request' : 'requests'}`, 'tokens'),
-      stat('Own-key provider cost', formatUsdPrecise(byokCost), 'Estimated; billed by your providers', 'byok'),
+      stat('Usage', `${formatInteger(totals.requests)} ${totals.requests === 1 ? 'reply' : 'replies'}`, 'Across every agent this month', 'tokens'),
+      rows.some((row) => row.mode === 'byok') ? stat('Own-key provider cost', formatUsdPrecise(byokCost), 'Estimated; billed by your providers', 'byok') : null,
     );
   }
 
@@ -97,13 +99,14 @@ export async function renderDashboard(main: HTMLElement): Promise<() => void> {
     const llm = agent ? llmLabel(agent.llm, plans, providerName) : llmLabel({ mode: row.mode, plan: row.plan }, plans);
     let bar: HTMLElement;
     let barCaption: string;
+    const cost = row.costUsd ?? 0;
     if (!isByok) {
-      bar = usageBar(row, `${row.name}: usage of included allowance`);
-      const percent = row.includedTokens ? Math.round((row.tokens / row.includedTokens) * 100) : 0;
-      barCaption = `${tokensOf(row)} · ${percent}% of included`;
+      // A managed plan in its own unit (experience, #18): share of the included usage and conversations, no tokens.
+      bar = plainUsageBar(row, `${row.name}: share of the included usage`);
+      barCaption = plainAllowance(row);
     } else if (row.budgetUsd) {
-      bar = meterBar(row.costUsd, row.budgetUsd, `${row.name}: provider cost against budget`, `${formatUsdPrecise(row.costUsd)} of ${formatUsd(row.budgetUsd)} budget`);
-      barCaption = `${formatCompact(row.tokens)} tokens · ${formatUsdPrecise(row.costUsd)} of ${formatUsd(row.budgetUsd)} budget`;
+      bar = meterBar(cost, row.budgetUsd, `${row.name}: provider cost against budget`, `${formatUsdPrecise(cost)} of ${formatUsd(row.budgetUsd)} budget`);
+      barCaption = `${formatCompact(row.tokens)} tokens · ${formatUsdPrecise(cost)} of ${formatUsd(row.budgetUsd)} budget`;
     } else {
       bar = meterBar(0, null, `${row.name}: no allowance (own key)`, 'No allowance: billed by your provider');
       bar.classList.add('bar-none');
@@ -115,12 +118,19 @@ export async function renderDashboard(main: HTMLElement): Promise<() => void> {
       h(
         'div',
         { class: 'usage-row-head' },
-        h('div', { class: 'usage-row-title' }, name, h('span', { class: `badge ${isByok ? 'badge-byok' : 'badge-plan'}` }, llm), agent?.sandbox ? sandboxBadge() : null, agent?.status === 'paused' ? h('span', { class: 'badge badge-warning' }, 'Paused') : null),
+        h(
+          'div',
+          { class: 'usage-row-title' },
+          name,
+          h('span', { class: `badge ${isByok ? 'badge-byok' : 'badge-plan'}` }, llm),
+          agent ? healthBadge(healthOf(agent)) : null,
+          agent?.sandbox && healthOf(agent).state !== 'sandbox' ? sandboxBadge() : null,
+        ),
         h(
           'div',
           { class: 'usage-row-amount' },
           isByok ? h('span', { class: 'amount-label' }, 'Est. provider cost') : h('span', { class: 'amount-label' }, 'Due'),
-          h('span', { class: 'amount' }, isByok ? formatUsdPrecise(row.costUsd) : formatUsd(due)),
+          h('span', { class: 'amount' }, isByok ? formatUsdPrecise(cost) : formatUsd(due)),
         ),
       ),
       bar,
@@ -131,9 +141,9 @@ export async function renderDashboard(main: HTMLElement): Promise<() => void> {
         h(
           'span',
           { class: 'usage-extra' },
-          `${formatInteger(row.requests)} ${row.requests === 1 ? 'request' : 'requests'}`,
+          `${formatInteger(row.requests)} ${row.requests === 1 ? 'reply' : 'replies'}`,
           row.errors ? ` · ${formatInteger(row.errors)} failed` : '',
-          !isByok && row.overageTokens > 0 ? h('span', { class: 'overage' }, ` · Overage ${formatCompact(row.overageTokens)} tokens = ${formatUsd(row.overageUsd)}`) : null,
+          !isByok && row.overageTokens > 0 ? h('span', { class: 'overage' }, ` · Extra usage, about ${conversationsIn(row.overageTokens)} conversations = ${formatUsd(row.overageUsd)}`) : null,
           !isByok && month === currentMonth() && row.projectedAmountUsd !== undefined ? ` · Projected ${formatUsd(row.projectedAmountUsd)}` : null,
         ),
       ),
@@ -192,9 +202,27 @@ export async function renderDashboard(main: HTMLElement): Promise<() => void> {
     }
   });
 
+  let healthTimer: number | null = null;
+  function refreshHealthSoon(): void {
+    if (healthTimer !== null) return;
+    healthTimer = window.setTimeout(async () => {
+      healthTimer = null;
+      try {
+        agents = await api.agents(workspace);
+        render();
+      } catch {
+        // The badges stay as they were until the next update.
+      }
+    }, 500);
+  }
   const unsubscribeUsage = onUsageUpdate((update) => {
     if (!usage || update.month !== month) return;
     const rows = [...usage.agents];
+    // A new failure or a cap in reach may change an agent's health: reload the agents (with their health) once.
+    if (update.agents.some((row) => {
+      const before = rows.find((existing) => existing.agentId === row.agentId);
+      return row.errors > (before?.errors ?? 0) || (row.monthlyTokenCap != null && row.tokens >= row.monthlyTokenCap);
+    })) refreshHealthSoon();
     for (const row of update.agents) {
       const index = rows.findIndex((existing) => existing.agentId === row.agentId);
       if (index >= 0) rows[index] = { ...rows[index], ...row };
@@ -230,6 +258,7 @@ export async function renderDashboard(main: HTMLElement): Promise<() => void> {
   );
   render();
   return () => {
+    if (healthTimer !== null) window.clearTimeout(healthTimer);
     unsubscribeUsage();
     unsubscribeStatus();
   };

@@ -103,7 +103,7 @@ export async function renderNewAgent(main: HTMLElement): Promise<void> {
       }),
     );
     const previous = choice;
-    choice = llmChoice(plans, providers, { recommended: template.recommendedPlan });
+    choice = llmChoice(plans, providers, { recommended: template.recommendedPlan, workspaceId: workspaceId() });
     if (previous.plan.value() && previous.mode() === 'managed' && previous !== choice) choice.plan.setValue(previous.plan.value()!);
     mount(choiceBox, choice.element);
     detailsSection.hidden = false;

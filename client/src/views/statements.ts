@@ -61,7 +61,7 @@ export async function renderStatements(main: HTMLElement): Promise<void> {
         ),
       ))
     : h('div', { class: 'empty' }, h('p', { class: 'empty-title' }, 'No closed statements yet'), h('p', { class: 'muted' }, 'A statement is closed for each month on the 1st of the next one.'));
-  mount(main, pageHeader('Statements', 'One per month, closed on the 1st. Closed statements never change; anything recorded late shows as an adjustment on the next one.'), h('div', { class: 'stack-lg' }, thisMonth, h('section', { class: 'card section' }, h('h2', { class: 'section-title' }, 'Closed months'), message.element, list)));
+  mount(main, pageHeader('Statements', 'One per month, closed on the 1st. Closed statements never change; anything recorded late shows as an adjustment on the next one.'), h('div', { class: 'stack-lg statements-page' }, thisMonth, h('section', { class: 'card section' }, h('h2', { class: 'section-title' }, 'Closed months'), message.element, list)));
 }
 
 export async function renderStatement(main: HTMLElement, month: string): Promise<void> {

@@ -21,8 +21,11 @@ import { conversationQuerySchema, endUserQuerySchema, playgroundTurnSchema, reco
 import { publishingSettingsSchema, visitorChatSchema } from '../../../agents/publishing.schemas';
 import { createWorkspaceTemplateSchema, patchWorkspaceTemplateSchema } from '../../../agents/workspace-template.service';
 import { cacheSettingSchema, compareSchema, createExperimentSchema, experimentActionSchema, feedbackSchema, promoteSchema } from '../../../agents/experiment.schemas';
+import { alertSettingsSchema } from '../routers/alerts-settings.router';
+import { createWebhookSchema } from '../../webhooks/webhook.service';
+import { keyPretestSchema } from '../../../agents/key-pretest';
 
-export type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete' | 'options';
+export type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
 export interface ApiRoute {
   method: HttpMethod;
@@ -96,6 +99,8 @@ export const API_ROUTES: ApiRoute[] = [
   { method: 'delete', path: AGENT, tag: 'Agents', summary: 'Delete an agent and its API keys', auth: 'user', role: 'builder', status: 204 },
   { method: 'put', path: `${AGENT}/llm`, tag: 'Agents', summary: 'Set the LLM: a managed plan or your own key (BYOK)', auth: 'user', role: 'builder', body: llmSettingSchema },
   { method: 'post', path: `${AGENT}/llm/test`, tag: 'Agents', summary: "Test the agent's LLM connection", auth: 'user', role: 'builder' },
+  // experience (#18): test a BYOK key before the agent exists (nothing stored)
+  { method: 'post', path: `${WS}/llm/test`, tag: 'Agents', summary: 'Test a provider key before creating an agent (nothing is stored)', auth: 'user', role: 'builder', body: keyPretestSchema },
   { method: 'post', path: `${AGENT}/chat`, tag: 'Agents', summary: 'Chat with the agent (JSON, or SSE with stream: true)', auth: 'user', role: 'builder', body: chatRequestSchema },
 
   // Agent API keys
@@ -141,32 +146,6 @@ export const API_ROUTES: ApiRoute[] = [
   { method: 'get', path: `${WS}/usage/cache`, tag: 'Usage', summary: 'Cache hits, misses and saved price this month', auth: 'user', role: 'viewer', query: monthQuerySchema },
   { method: 'get', path: `${WS}/usage/experiments`, tag: 'Usage', summary: 'Usage split by experiment and variant', auth: 'user', role: 'viewer', query: monthQuerySchema },
 
-  // Publishing: share link, embeddable chat, visitors, conversations, workspace templates (#19)
-  { method: 'get', path: `${AGENT}/publishing`, tag: 'Publishing', summary: "The agent's share link and embed settings", auth: 'user', role: 'viewer' },
-  { method: 'patch', path: `${AGENT}/publishing`, tag: 'Publishing', summary: 'Display name, greeting, suggested questions, accent colour, allowed origins', auth: 'user', role: 'admin', body: publishingSettingsSchema },
-  { method: 'post', path: `${AGENT}/publishing/publish`, tag: 'Publishing', summary: 'Publish the agent (share link and embeddable chat)', auth: 'user', role: 'admin' },
-  { method: 'post', path: `${AGENT}/publishing/rotate`, tag: 'Publishing', summary: 'A new share link (the old one stops working)', auth: 'user', role: 'admin' },
-  { method: 'post', path: `${AGENT}/publishing/unpublish`, tag: 'Publishing', summary: 'Take the agent off its public page and widget', auth: 'user', role: 'admin' },
-  { method: 'get', path: `${AGENT}/usage/end-users`, tag: 'Usage', summary: "Top end users (visitors, `user` ids) of the agent's month: tokens and price", auth: 'user', role: 'viewer', query: endUserQuerySchema },
-  { method: 'get', path: `${AGENT}/conversations`, tag: 'Publishing', summary: 'Kept conversations (search, filter by visitor or source)', auth: 'user', role: 'admin', query: conversationQuerySchema },
-  { method: 'get', path: `${AGENT}/conversations/export`, tag: 'Publishing', summary: 'Export the filtered conversations', auth: 'user', role: 'admin', query: conversationQuerySchema },
-  { method: 'get', path: `${AGENT}/conversations/:conversationId`, tag: 'Publishing', summary: 'One conversation', auth: 'user', role: 'admin' },
-  { method: 'delete', path: `${AGENT}/conversations/:conversationId`, tag: 'Publishing', summary: 'Delete one conversation', auth: 'user', role: 'admin', status: 204 },
-  { method: 'delete', path: `${AGENT}/conversations`, tag: 'Publishing', summary: 'Delete all (or a visitor\'s) conversations', auth: 'user', role: 'admin' },
-  { method: 'post', path: `${AGENT}/conversations/turn`, tag: 'Publishing', summary: 'A playground turn on a server-side conversation (SSE)', auth: 'user', role: 'builder', body: playgroundTurnSchema, produces: 'text/event-stream' },
-  { method: 'post', path: `${AGENT}/conversations/record`, tag: 'Publishing', summary: 'Keep a playground exchange (when retention is on)', auth: 'user', role: 'builder', body: recordSchema },
-  { method: 'get', path: `${WS}/templates`, tag: 'Templates', summary: "The workspace's own templates", auth: 'user', role: 'viewer' },
-  { method: 'post', path: `${WS}/templates`, tag: 'Templates', summary: 'Save a workspace template (validated: the prompt compiles, every variable is declared)', auth: 'user', role: 'builder', body: createWorkspaceTemplateSchema, status: 201 },
-  { method: 'get', path: `${WS}/templates/:templateId`, tag: 'Templates', summary: 'One workspace template', auth: 'user', role: 'viewer' },
-  { method: 'patch', path: `${WS}/templates/:templateId`, tag: 'Templates', summary: 'Edit a workspace template', auth: 'user', role: 'builder', body: patchWorkspaceTemplateSchema },
-  { method: 'delete', path: `${WS}/templates/:templateId`, tag: 'Templates', summary: 'Delete a workspace template', auth: 'user', role: 'builder', status: 204 },
-  // Public chat (no login; origin allowlist + CORS; per-visitor and per-address limits)
-  { method: 'get', path: '/p/:slug', tag: 'Public chat', summary: "A published agent's share page", auth: 'none', produces: 'text/html' },
-  { method: 'options', path: '/api/public/agents/:slug', tag: 'Public chat', summary: 'CORS preflight (allowed origins only)', auth: 'none', status: 204 },
-  { method: 'get', path: '/api/public/agents/:slug', tag: 'Public chat', summary: "A published agent's public face: name, greeting, suggested questions, colour", auth: 'none' },
-  { method: 'post', path: '/api/public/agents/:slug/chat', tag: 'Public chat', summary: "A visitor's message, answered as SSE (the visitor is the call's end user)", auth: 'none', body: visitorChatSchema, produces: 'text/event-stream' },
-  { method: 'get', path: '/api/public/agents/:slug/conversations/:conversationId', tag: 'Public chat', summary: "The visitor's own conversation (retention on)", auth: 'none' },
-
   // Activity
   { method: 'get', path: `${WS}/activity`, tag: 'Activity', summary: 'Every call, newest first, filtered, in cursor pages', auth: 'user', role: 'viewer', query: activityPageQuerySchema, response: activityPageSchema },
   { method: 'get', path: `${WS}/activity/export.csv`, tag: 'Activity', summary: 'The filtered activity as CSV', auth: 'user', role: 'viewer', query: activityFilterQuerySchema, produces: 'text/csv' },
@@ -176,6 +155,39 @@ export const API_ROUTES: ApiRoute[] = [
   { method: 'get', path: `${WS}/alerts`, tag: 'Alerts', summary: 'Alerts of the workspace', auth: 'user', role: 'viewer' },
   { method: 'post', path: `${WS}/alerts/read-all`, tag: 'Alerts', summary: 'Mark every alert read', auth: 'user', role: 'viewer' },
   { method: 'post', path: `${WS}/alerts/:alertId/read`, tag: 'Alerts', summary: 'Mark one alert read', auth: 'user', role: 'viewer' },
+  // Alert thresholds, webhooks, key health (#13 items 4, 5)
+  { method: 'get', path: `${WS}/alert-settings`, tag: 'Alerts', summary: "The workspace's alert thresholds (default 80 and 100 %)", auth: 'user', role: 'viewer' },
+  { method: 'put', path: `${WS}/alert-settings`, tag: 'Alerts', summary: 'Set the alert thresholds (1–5 whole percentages 1–100; null: the default)', auth: 'user', role: 'admin', body: alertSettingsSchema },
+  { method: 'get', path: `${WS}/webhooks`, tag: 'Webhooks', summary: 'Webhook endpoints (never their secret)', auth: 'user', role: 'admin' },
+  { method: 'post', path: `${WS}/webhooks`, tag: 'Webhooks', summary: 'Register an HTTPS endpoint for alert and statement events; the signing secret is in this answer only', auth: 'user', role: 'admin', body: createWebhookSchema, status: 201 },
+  { method: 'get', path: `${WS}/webhooks/:webhookId`, tag: 'Webhooks', summary: 'One webhook endpoint', auth: 'user', role: 'admin' },
+  { method: 'delete', path: `${WS}/webhooks/:webhookId`, tag: 'Webhooks', summary: 'Delete an endpoint and its delivery log', auth: 'user', role: 'admin', status: 204 },
+  { method: 'get', path: `${WS}/webhooks/:webhookId/deliveries`, tag: 'Webhooks', summary: 'The delivery log: attempts, answers, next retry', auth: 'user', role: 'admin' },
+  { method: 'post', path: `${WS}/webhooks/:webhookId/test`, tag: 'Webhooks', summary: 'Queue a webhook.test event to this endpoint', auth: 'user', role: 'admin', status: 202 },
+  { method: 'get', path: `${AGENT}/key-health`, tag: 'Agents', summary: "The history of the agent's own key status (calls, background checks, connection tests)", auth: 'user', role: 'viewer' },
+
+  // Publishing: share links, the embeddable chat, conversations, end users, workspace templates (publish)
+  { method: 'get', path: `${AGENT}/publishing`, tag: 'Publishing', summary: 'Share link / embed settings and retention', auth: 'user', role: 'viewer' },
+  { method: 'patch', path: `${AGENT}/publishing`, tag: 'Publishing', summary: 'Change the chat’s look, allowed origins, retention', auth: 'user', role: 'admin', body: publishingSettingsSchema },
+  { method: 'post', path: `${AGENT}/publishing/publish`, tag: 'Publishing', summary: 'Publish (draws the share link the first time)', auth: 'user', role: 'admin' },
+  { method: 'post', path: `${AGENT}/publishing/rotate`, tag: 'Publishing', summary: 'A new share link; the old one stops at once', auth: 'user', role: 'admin' },
+  { method: 'post', path: `${AGENT}/publishing/unpublish`, tag: 'Publishing', summary: 'Unpublish: the link and every embed answer 404', auth: 'user', role: 'admin' },
+  { method: 'get', path: `${AGENT}/usage/end-users`, tag: 'Publishing', summary: 'Top end users of the month (tokens, requests, cost, price)', auth: 'user', role: 'viewer', query: endUserQuerySchema },
+  { method: 'get', path: `${AGENT}/conversations`, tag: 'Publishing', summary: 'Kept conversations: search, filter by visitor or source', auth: 'user', role: 'admin', query: conversationQuerySchema },
+  { method: 'get', path: `${AGENT}/conversations/export`, tag: 'Publishing', summary: 'The matching conversations as a JSON download', auth: 'user', role: 'admin', query: conversationQuerySchema },
+  { method: 'get', path: `${AGENT}/conversations/:conversationId`, tag: 'Publishing', summary: 'One conversation, whole', auth: 'user', role: 'admin' },
+  { method: 'delete', path: `${AGENT}/conversations/:conversationId`, tag: 'Publishing', summary: 'Delete one conversation', auth: 'user', role: 'admin', status: 204 },
+  { method: 'delete', path: `${AGENT}/conversations`, tag: 'Publishing', summary: 'Delete all (or one visitor’s) conversations', auth: 'user', role: 'admin', query: conversationQuerySchema.pick({ visitorId: true, source: true }) },
+  { method: 'post', path: `${AGENT}/conversations/record`, tag: 'Publishing', summary: 'Record a playground exchange (kept while retention is on)', auth: 'user', role: 'builder', body: recordSchema },
+  { method: 'post', path: `${AGENT}/conversations/turn`, tag: 'Publishing', summary: 'A server-side conversation turn (history trimmed to the context window)', auth: 'user', role: 'builder', body: playgroundTurnSchema, produces: 'text/event-stream' },
+  { method: 'get', path: `${WS}/templates`, tag: 'Workspace templates', summary: 'The workspace’s own templates', auth: 'user', role: 'viewer' },
+  { method: 'post', path: `${WS}/templates`, tag: 'Workspace templates', summary: 'Save a template (from scratch or from an agent); the prompt is checked', auth: 'user', role: 'builder', body: createWorkspaceTemplateSchema, status: 201 },
+  { method: 'get', path: `${WS}/templates/:templateId`, tag: 'Workspace templates', summary: 'One template', auth: 'user', role: 'viewer' },
+  { method: 'patch', path: `${WS}/templates/:templateId`, tag: 'Workspace templates', summary: 'Edit a template; the prompt is checked', auth: 'user', role: 'builder', body: patchWorkspaceTemplateSchema },
+  { method: 'delete', path: `${WS}/templates/:templateId`, tag: 'Workspace templates', summary: 'Delete a template (agents made from it keep working)', auth: 'user', role: 'builder', status: 204 },
+  { method: 'get', path: '/api/public/agents/:slug', tag: 'Public chat', summary: 'A published chat’s look (no login; Origin checked)', auth: 'none' },
+  { method: 'post', path: '/api/public/agents/:slug/chat', tag: 'Public chat', summary: 'A visitor’s message; the answer streams (SSE)', auth: 'none', body: visitorChatSchema, produces: 'text/event-stream' },
+  { method: 'get', path: '/api/public/agents/:slug/conversations/:conversationId', tag: 'Public chat', summary: 'The visitor’s own kept conversation', auth: 'none' },
 
   // OpenAI-compatible API (served before Express, on node:http)
   { method: 'post', path: '/v1/chat/completions', tag: 'OpenAI-compatible', summary: 'Chat Completions for the agent behind the key (JSON or SSE)', auth: 'agentKey', body: completionRequestSchema },
@@ -183,4 +195,4 @@ export const API_ROUTES: ApiRoute[] = [
 ];
 
 /** Express paths the coverage test does not ask for (not API: the web app and its reference page). */
-export const NOT_API_PATHS = ['/docs', '/docs/init.js', '/widget.js', '/api/public/agents/:slug/*rest'];
+export const NOT_API_PATHS = ['/docs', '/docs/init.js', /* publish: the share page and the widget script */ '/p/:slug', '/widget.js'];

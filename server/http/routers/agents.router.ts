@@ -4,6 +4,7 @@ import type { AgentService } from '../../../agents/agent.service';
 import { createAgentSchema, createApiKeySchema, llmSettingSchema, patchAgentSchema, renameApiKeySchema } from '../../../agents/agent.schemas';
 import type { RequireWorkspaceRole } from '../middleware/workspace-access.middleware';
 import { parseInput } from '../middleware/validate-request';
+import type { HealthSubject } from '../../../agents/agent-health';
 
 const AGENT = '/api/workspaces/:workspaceId/agents/:agentId';
 
@@ -11,29 +12,38 @@ export interface ConnectionTester {
   testConnection(workspaceId: string, agentId: string): Promise<{ ok: boolean; status: string; message: string; latencyMs: number }>;
 }
 
+/** experience (#18): adds `health` to every agent the router answers with (agents/agent-health.ts). */
+export interface AgentHealthAttacher {
+  attach<T extends HealthSubject>(agents: T[]): Promise<Array<T & { health: unknown }>>;
+  attachOne<T extends HealthSubject>(agent: T): Promise<T & { health: unknown }>;
+}
+
+const NO_HEALTH: AgentHealthAttacher = { attach: async (agents) => agents as never, attachOne: async (agent) => agent as never };
+
 export function createAgentsRouter(
   agents: AgentService,
   tester: ConnectionTester,
   authenticate: RequestHandler,
   requireWorkspaceRole: RequireWorkspaceRole,
+  health: AgentHealthAttacher = NO_HEALTH,
 ): Router {
   const router = Router();
   const actor = (request: Express.Request) => ({ userId: request.user!.userId, role: request.workspaceAccess!.role });
   const ids = (request: import('express').Request) => [request.workspaceAccess!.workspaceId, String(request.params.agentId)] as const;
 
   router.get('/api/workspaces/:workspaceId/agents', authenticate, requireWorkspaceRole('viewer'), async (request, response) => {
-    response.json(await agents.list(request.workspaceAccess!.workspaceId));
+    response.json(await health.attach(await agents.list(request.workspaceAccess!.workspaceId)));
   });
   router.post('/api/workspaces/:workspaceId/agents', authenticate, requireWorkspaceRole('builder'), async (request, response) => {
     const input = parseInput(createAgentSchema, request.body);
-    response.status(201).json(await agents.create(request.workspaceAccess!.workspaceId, actor(request), input));
+    response.status(201).json(await health.attachOne(await agents.create(request.workspaceAccess!.workspaceId, actor(request), input)));
   });
   router.get(AGENT, authenticate, requireWorkspaceRole('viewer'), async (request, response) => {
-    response.json(await agents.get(...ids(request)));
+    response.json(await health.attachOne(await agents.get(...ids(request))));
   });
   router.patch(AGENT, authenticate, requireWorkspaceRole('builder'), async (request, response) => {
     const input = parseInput(patchAgentSchema, request.body);
-    response.json(await agents.patch(...ids(request), actor(request), input));
+    response.json(await health.attachOne(await agents.patch(...ids(request), actor(request), input)));
   });
   router.delete(AGENT, authenticate, requireWorkspaceRole('builder'), async (request, response) => {
     await agents.remove(...ids(request), actor(request));
@@ -41,7 +51,7 @@ export function createAgentsRouter(
   });
   router.put(`${AGENT}/llm`, authenticate, requireWorkspaceRole('builder'), async (request, response) => {
     const input = parseInput(llmSettingSchema, request.body);
-    response.json(await agents.setLlm(...ids(request), actor(request), input));
+    response.json(await health.attachOne(await agents.setLlm(...ids(request), actor(request), input)));
   });
   router.post(`${AGENT}/llm/test`, authenticate, requireWorkspaceRole('builder'), async (request, response) => {
     response.json(await tester.testConnection(...ids(request)));

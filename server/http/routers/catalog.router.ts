@@ -4,6 +4,7 @@ import type { Catalog } from '../../catalog/catalog.service';
 import type { TemplateService } from '../../../agents/template.service';
 import type { Config, PooledProviderId } from '../../config/config';
 import { notFound } from '../../errors/domain-error';
+import { isByokSandboxAvailable, sandboxKeyFor } from '../../../agents/byok-sandbox';
 import { planRoutingDisclosure } from '../../../agents/agent-routing';
 
 export function createCatalogRouter(catalog: Catalog, templates: TemplateService, config: Config): Router {
@@ -34,6 +35,10 @@ export function createCatalogRouter(catalog: Catalog, templates: TemplateService
     pooled: provider.id !== 'custom' && config.poolKeys[provider.id as PooledProviderId].length > 0,
     anyModel: provider.anyModel ?? false,
     keyPrefix: provider.keyPrefixes[0] ?? null,
+    // experience (#18): where a base URL is taken, the offline sandbox key, and whether local endpoints are allowed.
+    baseUrl: provider.id === 'custom' ? ('required' as const) : config.allowProviderBaseUrlOverride ? ('optional' as const) : ('none' as const),
+    sandboxKey: isByokSandboxAvailable(config) ? sandboxKeyFor(provider.keyPrefixes[0]) : null,
+    privateAddressesAllowed: config.allowPrivateBaseUrls,
   }));
   const describeTemplate = (template: ReturnType<TemplateService['list']>[number]) => ({
     id: template.id,

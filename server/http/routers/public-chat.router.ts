@@ -103,7 +103,8 @@ export function createPublicChatRouter(dependencies: PublicChatDependencies): Ro
   });
 
   const API = '/api/public/agents/:slug';
-  router.options([API, `${API}/*rest`], published, (_request, response) => response.status(204).end());
+  // Preflights: the same checks; cors() answers an allowed one with 204 (a middleware, not a documented route).
+  router.use(API, (request, response, next) => (request.method === 'OPTIONS' ? published(request, response, next) : next()));
 
   router.get(API, published, (request, response) => {
     response.json(publishing.publicView(request.publishedAgent!));

@@ -12,6 +12,8 @@ import { renderPlayground } from './playground-tab';
 import { renderSettings } from './settings-tab';
 import type { Context } from './tab-context';
 import { renderUsage } from './usage-tab';
+import { healthBadge, healthCallout, healthOf } from '../../components/agent-health';
+import { scrollHint, scrollIntoRow } from '../../components/scroll-hint';
 import { renderCache } from './cache-tab';
 import { renderExperiments } from './experiments-tab';
 // publish
@@ -72,7 +74,8 @@ export async function renderAgent(main: HTMLElement, route: Route): Promise<() =
 
   function renderHeader(): void {
     const current = context.agent;
-    const status = h('span', { class: `badge ${current.status === 'paused' ? 'badge-warning' : 'badge-success'}` }, current.status === 'paused' ? 'Paused' : 'Active');
+    const health = healthOf(current);
+    const status = healthBadge(health);
     mount(
       header,
       pageHeader(
@@ -82,12 +85,13 @@ export async function renderAgent(main: HTMLElement, route: Route): Promise<() =
           { class: 'badges' },
           h('span', { class: `badge ${current.llm.mode === 'byok' ? 'badge-byok' : 'badge-plan'}` }, llmLabel(current.llm, plans, providerName)),
           status,
-          current.sandbox ? sandboxBadge() : null,
+          current.sandbox && health.state !== 'sandbox' ? sandboxBadge() : null,
           h('span', { class: 'muted' }, context.template ? `From the ${context.template.name} template` : ''),
         ),
         can('builder') ? h('button', { type: 'button', class: 'btn btn-secondary', onclick: () => openSaveTemplateDialog(workspace, context.agent) }, 'Save as template') : null,
         h('a', { class: 'btn btn-secondary', href: '#/dashboard' }, icon('arrowLeft'), 'Dashboard'),
       ),
+      healthCallout(health, (tab) => selectTab(tab, true)),
     );
   }
 
@@ -119,6 +123,8 @@ export async function renderAgent(main: HTMLElement, route: Route): Promise<() =
       button.tabIndex = selected ? 0 : -1;
     }
     panel.setAttribute('aria-labelledby', `tab-${id}`);
+    const selectedButton = tabButtons.find((button) => button.dataset.tab === id);
+    if (selectedButton) scrollIntoRow(tabList, selectedButton);
     if (fromUser) history.replaceState(null, '', `#/agents/${agentId}${id === defaultTab ? '' : `?tab=${id}`}`);
     for (const cleanup of panelCleanups) cleanup();
     panelCleanups = [];
@@ -142,10 +148,14 @@ export async function renderAgent(main: HTMLElement, route: Route): Promise<() =
     });
   }
 
+  context.selectTab = (tab) => selectTab(tab as TabId, true);
+  context.refreshAgent = async () => context.setAgent(await api.agent(workspace, agentId));
+  const tabScroller = scrollHint(tabList, 'agent sections');
   renderHeader();
-  mount(main, header, tabList, panel);
+  mount(main, header, tabScroller.element, panel);
   selectTab(activeTab, false);
   return () => {
+    tabScroller.dispose();
     for (const cleanup of panelCleanups) cleanup();
   };
 }

@@ -8,6 +8,7 @@ import { can } from '../../session';
 import type { KeyStatus } from '../../types';
 import { summaryItem } from '../common';
 import type { Context } from './tab-context';
+import { keyHealthLine } from './key-health-line';
 import { renderRoutingPanel } from './routing-panel';
 
 /** The routing section's live subscription per tab panel, ended when the tab is drawn again or left (#14). */
@@ -40,7 +41,7 @@ export function renderSetting(target: HTMLElement, context: Context): () => void
           summaryItem('Plan', plan?.name ?? llm.plan),
           summaryItem('Price', plan ? `${formatPrice(plan.priceUsd)} / month` : '—'),
           summaryItem('Included usage', plan ? `About ${conversationsFor(plan.includedTokens)} conversations a month` : '—'),
-          summaryItem('Runs on', context.agent.sandbox ? 'Sandbox simulator (no charges)' : 'Agent Host’s managed AI'),
+          summaryItem('Runs on', context.agent.sandbox ? 'Sandbox simulator (billing simulated)' : 'Agent Host’s managed AI'),
         ),
       );
       testResult.replaceChildren();
@@ -56,6 +57,7 @@ export function renderSetting(target: HTMLElement, context: Context): () => void
         showTestResult(result.status, result.message, result.latencyMs);
         if (context.agent.llm.mode === 'byok') context.setAgent({ ...context.agent, llm: { ...context.agent.llm, key: { ...context.agent.llm.key, status: result.status, checkedAt: new Date().toISOString() } } });
         renderKeyStatus();
+        void context.refreshAgent?.();
       } catch (error) {
         testMessage.show(errorMessage(error));
       }
@@ -77,7 +79,9 @@ export function renderSetting(target: HTMLElement, context: Context): () => void
         summaryItem('Key', h('code', { class: 'key-mask' }, llm.key.mask)),
         summaryItem('Key status', keyStatus),
         llm.baseUrl ? summaryItem('Base URL', h('code', null, llm.baseUrl)) : null,
+        context.agent.sandbox ? summaryItem('Runs on', 'Sandbox simulator (sandbox key, billing simulated)') : null,
       ),
+      keyHealthLine(context.workspace, context.agent.id),
       can('builder') ? h('div', { class: 'row' }, test, testMessage.element) : null,
     );
   }
@@ -99,7 +103,7 @@ export function renderSetting(target: HTMLElement, context: Context): () => void
   const children: Array<Node | null> = [h('section', { class: 'card section' }, h('h2', { class: 'section-title' }, 'Current setting'), summary, testResult)];
 
   if (can('builder')) {
-    const choice = llmChoice(plans, providers, { current: context.agent.llm, recommended: context.template?.recommendedPlan ?? null });
+    const choice = llmChoice(plans, providers, { current: context.agent.llm, recommended: context.template?.recommendedPlan ?? null, workspaceId: context.workspace });
     const save = h('button', { type: 'submit', class: 'btn btn-primary' }, 'Save setting');
     const message = formMessage();
     const form = h('form', { class: 'stack', novalidate: true }, choice.element, h('div', { class: 'form-actions' }, message.element, save));

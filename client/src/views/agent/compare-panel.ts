@@ -80,7 +80,7 @@ export function renderComparePanel(context: Context): HTMLElement {
     'section',
     { class: 'card section compare' },
     h('h2', { class: 'section-title' }, 'Compare settings side by side'),
-    h('p', { class: 'muted small' }, 'Ask two or three AI settings the same question. Each answer is billed like any other call; the price shown is what those tokens cost on that setting.'),
+    h('p', { class: 'muted small' }, 'Ask two or three AI settings the same question. Each answer is billed like any other call; the price shown is what that answer costs on that setting.'),
     form,
     results,
   );

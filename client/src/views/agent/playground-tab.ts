@@ -3,9 +3,10 @@ import { streamChat, type ChatWireMessage } from '../../api';
 import { createToolsPanel, renderReplyText, renderToolCalls, type PlaygroundToolCall } from './playground-tools';
 import { announce, h, icon, mount } from '../../dom';
 import { errorMessage, field, formMessage } from '../../forms';
-import { formatInteger } from '../../format';
 import { can } from '../../session';
 import type { Context } from './tab-context';
+import { composerGate } from './playground-health';
+import { replyUsage } from './plain-usage';
 import { feedbackButtons } from './feedback-buttons';
 import { renderComparePanel } from './compare-panel';
 import { publishApi } from '../../publish-api';
@@ -107,13 +108,7 @@ export function renderPlayground(target: HTMLElement, context: Context): () => v
           },
           onEnd(end) {
             const total = end.usage.inputTokens + end.usage.outputTokens;
-            mount(
-              meta,
-              h('span', { class: 'usage-chip', dataset: { tokens: String(total) } }, `${formatInteger(total)} tokens`),
-              ` · ${formatInteger(end.usage.inputTokens)} in, ${formatInteger(end.usage.outputTokens)} out`,
-              end.cost ? ` · ${costWords(end.cost)}` : '',
-              end.requestId ? feedbackButtons(context.workspace, end.requestId) : null,
-            );
+            mount(meta, replyUsage(context, end.usage, end.cost ? costWords(end.cost) : undefined), end.requestId ? feedbackButtons(context.workspace, end.requestId) : null);
             bubble.dataset.usage = String(total);
           },
         },
@@ -147,6 +142,8 @@ export function renderPlayground(target: HTMLElement, context: Context): () => v
       text.textContent = reply || 'No reply.';
       mount(meta, h('span', { class: 'text-danger' }, errorMessage(error)));
       status.show(errorMessage(error));
+      // The header now explains the cause and the composer links to the fix: no second copy of the error below.
+      if (await gate.afterFailure(error)) status.show(null);
     } finally {
       bubble.removeAttribute('aria-busy');
       send.disabled = false;
@@ -155,7 +152,9 @@ export function renderPlayground(target: HTMLElement, context: Context): () => v
     }
   }
 
-  mount(target, h('div', { class: 'card playground' }, log, form, toolsPanel.element, status.element), renderComparePanel(context));
+  const gate = composerGate(context, form);
+  gate.render();
+  mount(target, h('div', { class: 'card playground' }, log, gate.element, toolsPanel.element, status.element), renderComparePanel(context));
   textarea.focus();
   return () => controller.current?.abort();
 }

@@ -49,6 +49,10 @@ export interface Savings {
   degradedRequests: number;
   fallbackRequests: number;
   fallbackTokens: number;
+  /** The answer cache as a source of savings (#15). */
+  cache?: { hits: number; calls: number; hitRate: number; savedUsd: number };
+  /** Per A/B experiment variant: its saving against the first variant at this month's prices (#15). */
+  experiments?: Array<{ experimentId: string; variant: string; calls: number; savedVsFirstUsd: number }>;
   summary: string;
 }
 
@@ -239,6 +243,12 @@ export function renderRoutingPanel(target: HTMLElement, context: Context): () =>
               ['Errors', formatInteger(savings.errors)],
               ['Near-limit light answers', formatInteger(savings.degradedRequests)],
               ['Fallback answers', formatInteger(savings.fallbackRequests)],
+              ...(savings.cache && savings.cache.hits > 0
+                ? [['Answers from the cache', `${formatInteger(savings.cache.hits)} of ${formatInteger(savings.cache.calls)}${savings.mode === 'byok' ? `, saved ${formatUsdPrecise(savings.cache.savedUsd)}` : ''}`]]
+                : []),
+              ...(savings.experiments ?? [])
+                .filter((row) => row.savedVsFirstUsd !== 0)
+                .map((row) => [`Experiment variant ${row.variant} vs the first`, `${row.savedVsFirstUsd > 0 ? 'saved' : 'cost'} ${formatUsdPrecise(Math.abs(row.savedVsFirstUsd))} over ${formatInteger(row.calls)} calls`]),
             ].flatMap(([label, value]) => [h('dt', null, label), h('dd', null, value)]),
           )
         : null;

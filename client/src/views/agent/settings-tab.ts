@@ -1,10 +1,12 @@
 // The agent page's Settings tab: name and template variables, the monthly limit, pause/resume and delete.
-import { api, ApiError } from '../../api';
+import { api } from '../../api';
 import { h, icon, mount } from '../../dom';
 import { clearFieldErrors, errorMessage, field, formMessage, input, showFieldError, withBusy, type Field } from '../../forms';
 import { navigate } from '../../router';
 import { can } from '../../session';
 import type { Context } from './tab-context';
+import { alertSection } from './alert-section';
+import { limitSection } from './limit-form';
 
 export function renderSettings(target: HTMLElement, context: Context): void {
   const agent = context.agent;
@@ -48,34 +50,9 @@ export function renderSettings(target: HTMLElement, context: Context): void {
   });
   sections.push(h('section', { class: 'card section' }, h('h2', { class: 'section-title' }, 'Details'), detailsForm));
 
-  // Limits: owners only.
-  const isByok = agent.llm.mode === 'byok';
-  const limitInput = input({ type: 'number', name: isByok ? 'monthlyBudgetUsd' : 'monthlyTokenCap', min: isByok ? '1' : '1000', step: isByok ? '1' : '1000', inputMode: 'decimal', readOnly: !can('owner') });
-  const current = isByok ? agent.limits.monthlyBudgetUsd : agent.limits.monthlyTokenCap;
-  limitInput.value = current === null ? '' : String(current);
-  const limit = field(isByok ? 'Monthly budget (USD)' : 'Hard monthly token cap', limitInput, {
-    hint: isByok ? 'Calls stop when the estimated provider cost reaches this. Empty = no budget.' : 'Calls stop at this many tokens in a month, so there is no overage beyond it. Empty = no cap.',
-  });
-  const limitMessage = formMessage();
-  const saveLimit = h('button', { type: 'submit', class: 'btn btn-primary' }, 'Save limit');
-  const limitForm = h('form', { class: 'stack', novalidate: true }, limit.element, can('owner') ? h('div', { class: 'form-actions' }, limitMessage.element, saveLimit) : h('p', { class: 'muted small' }, 'Only workspace owners can change limits.'));
-  limitForm.addEventListener('submit', async (event) => {
-    event.preventDefault();
-    limit.setError(null);
-    limitMessage.show(null);
-    const raw = limitInput.value.trim();
-    const value = raw === '' ? null : Number(raw);
-    if (value !== null && (!Number.isFinite(value) || value <= 0)) return limit.setError('Enter a positive number, or leave it empty for no limit.');
-    try {
-      const updated = await withBusy(saveLimit, 'Saving…', () => api.patchAgent(context.workspace, agent.id, { limits: isByok ? { monthlyBudgetUsd: value } : { monthlyTokenCap: value === null ? null : Math.round(value) } }));
-      context.setAgent(updated);
-      limitMessage.show('Limit saved.', 'success');
-    } catch (error) {
-      if (error instanceof ApiError) limit.setError(error.message);
-      else limitMessage.show(errorMessage(error));
-    }
-  });
-  sections.push(h('section', { class: 'card section' }, h('h2', { class: 'section-title' }, 'Limits'), limitForm));
+  // Limits: owners only, in the plan's own unit (views/agent/limit-form.ts).
+  sections.push(limitSection(context, () => undefined));
+  sections.push(alertSection(context));
 
   if (editable) {
     const statusMessage = formMessage();

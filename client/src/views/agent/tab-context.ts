@@ -9,4 +9,7 @@ export interface Context {
   template: Template | undefined;
   setAgent(agent: Agent): void;
   cleanups: Array<() => void>;
+  /** experience (#18): open another tab (a health fix), and reload the agent (its health after a refused call). */
+  selectTab?(tab: string): void;
+  refreshAgent?(): Promise<void>;
 }

@@ -8,6 +8,8 @@ import { formatCompact, formatInteger, formatMonth, formatUsd, formatUsdPrecise 
 import { onUsageUpdate } from '../../realtime';
 import { meterBar, summaryItem, tokensOf, usageBar } from '../common';
 import type { Context } from './tab-context';
+import { managedUsageView } from './managed-usage';
+import { dailyConversationsChart } from '../../components/plain-charts';
 import type { AgentUsage } from '../../types';
 
 /** When the month has more than one setting: which plan (or own key, or paused) for which days, and what each cost. */
@@ -47,6 +49,14 @@ export async function renderUsage(target: HTMLElement, context: Context): Promis
     const dailyCanvas = h('canvas', { role: 'img', 'aria-label': `Daily tokens in ${formatMonth(month)}` });
     const modelCanvas = h('canvas', { role: 'img', 'aria-label': 'Tokens by model' });
     const due = usage.planFeeUsd + usage.overageUsd;
+    if (!isByok) {
+      // experience (#18): a managed agent's usage in the plan's own words (views/agent/managed-usage.ts).
+      dailyCanvas.setAttribute('aria-label', `Conversations per day in ${formatMonth(month)}`);
+      mount(target, managedUsageView(usage, month, dailyCanvas, [planSegmentsLine(usage), planAdviceLine(usage.planAdvice)]));
+      charts.push(await dailyConversationsChart(dailyCanvas, usage));
+      if (disposed) for (const chart of charts.splice(0)) chart.destroy();
+      return;
+    }
     mount(
       target,
       h(
@@ -56,14 +66,14 @@ export async function renderUsage(target: HTMLElement, context: Context): Promis
           'section',
           { class: 'card section' },
           h('h2', { class: 'section-title' }, formatMonth(month)),
-          isByok ? meterBar(usage.costUsd, usage.budgetUsd ?? null, 'Provider cost against budget', usage.budgetUsd ? `${formatUsdPrecise(usage.costUsd)} of ${formatUsd(usage.budgetUsd)}` : 'No budget set') : usageBar(usage, 'Usage of included allowance'),
+          isByok ? meterBar(usage.costUsd ?? 0, usage.budgetUsd ?? null, 'Provider cost against budget', usage.budgetUsd ? `${formatUsdPrecise(usage.costUsd ?? 0)} of ${formatUsd(usage.budgetUsd)}` : 'No budget set') : usageBar(usage, 'Usage of included allowance'),
           h('p', { class: 'usage-tokens' }, isByok ? `${formatCompact(usage.tokens)} tokens${usage.budgetUsd ? ` · budget ${formatUsd(usage.budgetUsd)}` : ''}` : tokensOf(usage)),
           h(
             'div',
             { class: 'summary-grid' },
             summaryItem('Requests', formatInteger(usage.requests), usage.errors ? `${formatInteger(usage.errors)} failed` : undefined),
             summaryItem('Tokens', formatInteger(usage.tokens), `${formatInteger(usage.tokensInput)} in · ${formatInteger(usage.tokensOutput)} out`),
-            isByok ? summaryItem('Est. provider cost', formatUsdPrecise(usage.costUsd), 'Billed by your provider') : summaryItem('Due this month', formatUsd(due), usage.overageUsd ? `incl. overage ${formatUsd(usage.overageUsd)}` : 'Plan fee, no overage'),
+            isByok ? summaryItem('Est. provider cost', formatUsdPrecise(usage.costUsd ?? 0), 'Billed by your provider') : summaryItem('Due this month', formatUsd(due), usage.overageUsd ? `incl. overage ${formatUsd(usage.overageUsd)}` : 'Plan fee, no overage'),
             usage.projectedTokens !== undefined ? summaryItem('Projected month-end', `${formatCompact(usage.projectedTokens)} tokens`, isByok ? undefined : `≈ ${formatUsd(usage.projectedAmountUsd ?? due)}`) : null,
           ),
           planSegmentsLine(usage),

@@ -1,0 +1,97 @@
+// Real Chromium for the UI tests: builds client/dist when its sources are newer, launches Debian's chromium, and
+// makes contexts signed in as a given user; page errors are collected so each test can assert there were none.
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const CLIENT = path.join(ROOT, 'client');
+export const SCREENSHOTS = path.join(ROOT, 'test-results', 'screenshots');
+const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'];
+
+export const DESKTOP = { width: 1280, height: 860 };
+export const PHONE = { width: 375, height: 740 };
+
+function newestSourceTime(directory: string): number {
+  let newest = 0;
+  for (const entry of fs.readdirSync(directory, { withFileTypes: true })) {
+    if (entry.name === 'dist' || entry.name === 'node_modules') continue;
+    const full = path.join(directory, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestSourceTime(full) : fs.statSync(full).mtimeMs);
+  }
+  return newest;
+}
+
+export function buildClientIfStale(): void {
+  const index = path.join(CLIENT, 'dist', 'index.html');
+  if (fs.existsSync(index) && fs.statSync(index).mtimeMs >= newestSourceTime(CLIENT)) return;
+  execFileSync(process.execPath, [path.join(ROOT, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--config', 'client/vite.config.ts', '--logLevel', 'warn'], {
+    cwd: ROOT,
+    stdio: 'inherit',
+    timeout: 120_000,
+  });
+}
+
+export interface BrowserSession {
+  browser: Browser;
+  pageErrors: string[];
+  newContext(options?: { viewport?: { width: number; height: number }; token?: string; workspaceId?: string }): Promise<BrowserContext>;
+  close(): Promise<void>;
+}
+
+export async function launchBrowser(): Promise<BrowserSession> {
+  buildClientIfStale();
+  fs.mkdirSync(SCREENSHOTS, { recursive: true });
+  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  const pageErrors: string[] = [];
+  return {
+    browser,
+    pageErrors,
+    async newContext(options = {}) {
+      const context = await browser.newContext({ viewport: options.viewport ?? DESKTOP, deviceScaleFactor: 1, acceptDownloads: true });
+      if (options.token) {
+        await context.addInitScript(
+          ({ token, workspaceId }) => {
+            if (location.protocol !== 'http:') return;
+            if (!localStorage.getItem('agentHost.token')) localStorage.setItem('agentHost.token', token);
+            if (workspaceId && !localStorage.getItem('agentHost.workspaceId')) localStorage.setItem('agentHost.workspaceId', workspaceId);
+          },
+          { token: options.token, workspaceId: options.workspaceId ?? '' },
+        );
+      }
+      context.on('page', (page) => page.on('pageerror', (error) => pageErrors.push(`${page.url()}: ${error.message}`)));
+      return context;
+    },
+    close: () => browser.close(),
+  };
+}
+
+export async function screenshot(page: Page, name: string): Promise<void> {
+  await page.bringToFront();
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
+}
+
+/** The page's visible text with every closed or open "Details" disclosure left out (what a customer reads at a glance). */
+export function textOutsideDetails(page: Page, selector = 'main'): Promise<string> {
+  return page.evaluate((root) => {
+    const element = document.querySelector(root) as HTMLElement | null;
+    if (!element) return '';
+    const copy = element.cloneNode(true) as HTMLElement;
+    for (const details of Array.from(copy.querySelectorAll('details'))) details.remove();
+    // Attribute text a person can meet too: tooltips and accessible names.
+    const attributes = Array.from(copy.querySelectorAll('[title],[aria-label],[aria-valuetext]')).filter((node) => !node.closest('[hidden]')).map((node) =>
+      ['title', 'aria-label', 'aria-valuetext'].map((name) => node.getAttribute(name) ?? '').join(' '),
+    );
+    document.body.appendChild(copy);
+    const text = copy.innerText;
+    copy.remove();
+    return `${text}\n${attributes.join('\n')}`;
+  }, selector);
+}
+
+/** Document width beyond the viewport: 0 when nothing scrolls sideways. */
+export function horizontalOverflow(page: Page): Promise<number> {
+  return page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+}
