@@ -168,7 +168,7 @@ async function main(): Promise<void> {
       `${fmt.int(EVENTS)} meter events of one workspace over ${DAYS} UTC days (≈${fmt.int(perDay)} a day, 20 agents, 2/3 with a named API key),`,
       `plus ${fmt.int(OTHER_EVENTS)} of ${OTHER_WORKSPACES.length} other workspaces, in the built-in store in its own process (RSS ${fmt.mib(storeRss)} MiB after`,
       `inserting them in ${insertSeconds.toFixed(0)} s). Each page is \`ActivityService.page\` (${LIMIT} rows, names of agents and keys included) over the`,
-      'driver, timed in the client process: per UTC day touched one probe (any event in its hours?) and one query per hour read, through the activity indexes of migration 004.',
+      'driver, timed in the client process: one query per UTC hour read (newest first), through the activity indexes of migration 004.',
       '',
       table,
       '',
