@@ -14,7 +14,8 @@ export interface StatementLine {
   from: string | null;
   to: string | null;
   quantity: number | null;
-  unit: 'days' | 'tokens' | null;
+  /** A plan's usage is counted in conversations (1 conversation = 1,000 tokens, as the plan picker says); own-key usage in tokens. */
+  unit: 'days' | 'conversations' | 'tokens' | null;
   unitPriceUsd: number | null;
   amountMicros: number;
   /** BYOK only: what the customer's own provider charges, for information (not due here). */
@@ -37,8 +38,19 @@ function days(from: Date, to: Date): number {
   return Math.round(((to.getTime() - from.getTime()) / DAY_MS) * 100) / 100;
 }
 
-function tokensText(tokens: number): string {
-  return tokens.toLocaleString('en-US');
+/** Plans are sold in conversations (about 1,000 tokens each): the statement counts a plan's usage in them too (#18). */
+const TOKENS_PER_CONVERSATION = 1000;
+
+/** Exact conversations in a number of tokens (1,234,567 tokens = 1,234.567 conversations). */
+function conversations(tokens: number): number {
+  return tokens / TOKENS_PER_CONVERSATION;
+}
+
+/** "under 1", "3", "1,235": the same rounding as the app's usage screens. */
+function conversationsText(tokens: number): string {
+  if (tokens <= 0) return '0';
+  if (tokens < TOKENS_PER_CONVERSATION) return 'under 1';
+  return Math.round(tokens / TOKENS_PER_CONVERSATION).toLocaleString('en-US');
 }
 
 /** Cents, except an amount under a cent that is not zero, which shows its first digits rather than "$0.00". */
@@ -68,23 +80,23 @@ export function statementLines(statement: StatementDocument): StatementLine[] {
         ...base,
         ...who,
         type: 'allowance_minimum',
-        description: `${minimum.planName} allowance used: ${tokensText(minimum.includedUsedTokens)} of ${tokensText(minimum.includedTokens)} tokens, so at least ${usdText(minimum.minimumMicros)} of its fee (time-based fee was ${usdText(minimum.segmentFeesMicros)})`,
-        quantity: minimum.includedUsedTokens,
-        unit: 'tokens',
+        description: `${minimum.planName} allowance used: about ${conversationsText(minimum.includedUsedTokens)} of ${conversationsText(minimum.includedTokens)} conversations, so at least ${usdText(minimum.minimumMicros)} of its fee (time-based fee was ${usdText(minimum.segmentFeesMicros)})`,
+        quantity: conversations(minimum.includedUsedTokens),
+        unit: 'conversations',
         amountMicros: minimum.topUpMicros,
       });
     }
     for (const usage of agent.planUsage) {
-      lines.push({ ...base, ...who, type: 'included_usage', description: `${usage.planName} included tokens used`, quantity: usage.includedUsedTokens, unit: 'tokens', amountMicros: 0 });
+      lines.push({ ...base, ...who, type: 'included_usage', description: `${usage.planName} included usage: about ${conversationsText(usage.includedUsedTokens)} conversations`, quantity: conversations(usage.includedUsedTokens), unit: 'conversations', amountMicros: 0 });
       if (usage.overageTokens > 0 || usage.overageMicros !== 0) {
         lines.push({
           ...base,
           ...who,
           type: 'overage',
-          description: `${usage.planName} overage: ${tokensText(usage.overageTokens)} tokens × $${usage.overageUsdPerMillion} per 1M`,
-          quantity: usage.overageTokens,
-          unit: 'tokens',
-          unitPriceUsd: usage.overageUsdPerMillion / 1_000_000,
+          description: `${usage.planName} extra usage: about ${conversationsText(usage.overageTokens)} conversations × $${usage.overageUsdPerMillion} per 1,000 conversations`,
+          quantity: conversations(usage.overageTokens),
+          unit: 'conversations',
+          unitPriceUsd: usage.overageUsdPerMillion / 1_000,
           amountMicros: usage.overageMicros,
         });
       }
@@ -95,7 +107,7 @@ export function statementLines(statement: StatementDocument): StatementLine[] {
     }
   }
   for (const adjustment of statement.adjustments) {
-    lines.push({ ...base, agentId: adjustment.agentId, agentName: adjustment.name, type: 'adjustment', description: `Adjustment: ${adjustment.description}`, quantity: adjustment.tokens, unit: 'tokens', amountMicros: adjustment.amountMicros });
+    lines.push({ ...base, agentId: adjustment.agentId, agentName: adjustment.name, type: 'adjustment', description: `Adjustment: ${adjustment.description}`, quantity: conversations(adjustment.tokens), unit: 'conversations', amountMicros: adjustment.amountMicros });
   }
   return lines;
 }
@@ -179,7 +191,7 @@ export function statementHtml(statement: StatementDocument, workspaceName: strin
     byAgent.set(line.agentId, [...(byAgent.get(line.agentId) ?? []), line]);
   }
   const row = (line: (typeof lines)[number]) =>
-    `<tr><td>${escapeHtml(line.description)}</td><td class="num">${line.quantity === null ? '' : `${line.quantity.toLocaleString('en-US')} ${line.unit ?? ''}`}</td><td class="num">${line.infoProviderCostMicros !== null ? `<span class="info">${usdText(line.infoProviderCostMicros, 4)} (info)</span>` : ''}</td><td class="num">${usdText(line.amountMicros)}</td></tr>`;
+    `<tr><td>${escapeHtml(line.description)}</td><td class="num">${line.quantity === null ? '' : line.unit === 'conversations' ? `about ${escapeHtml(conversationsText(line.quantity * TOKENS_PER_CONVERSATION))} conversations` : `${line.quantity.toLocaleString('en-US')} ${line.unit ?? ''}`}</td><td class="num">${line.infoProviderCostMicros !== null ? `<span class="info">${usdText(line.infoProviderCostMicros, 4)} (info)</span>` : ''}</td><td class="num">${usdText(line.amountMicros)}</td></tr>`;
   const agentSections = statement.agents
     .map((agent) => `<section><h2>${escapeHtml(agent.name)}</h2><table><thead><tr><th>Item</th><th class="num">Quantity</th><th class="num">Your provider</th><th class="num">Amount</th></tr></thead><tbody>${(byAgent.get(agent.agentId) ?? []).map(row).join('')}</tbody><tfoot><tr><td colspan="3">Subtotal</td><td class="num">${usdText(agent.amountDueMicros)}</td></tr></tfoot></table></section>`)
     .join('');
@@ -209,6 +221,6 @@ ${adjustmentSection}
 ${totals.adjustmentsMicros ? `<tr><td>Adjustments</td><td class="num">${usdText(totals.adjustmentsMicros)}</td></tr>` : ''}
 <tr class="due"><td>Amount due</td><td class="num">${usdText(totals.amountDueMicros)}</td></tr>
 </tbody></table>
-<p class="note">Plan fees are prorated by the time each agent spent on each plan; time on your own provider key or paused is free. A plan's fee is at least the share of its allowance used on it. Overage is priced when each call is recorded. Amounts are rounded to the cent here; the CSV and JSON downloads carry exact micro-dollars.</p>
+<p class="note">Plan fees are prorated by the time each agent spent on each plan; time on your own provider key or paused is free. A plan's fee is at least the share of its allowance used on it. Overage is priced when each call is recorded. A plan's usage is counted in conversations, as on the plan page; the CSV and JSON downloads carry the exact amounts (to a thousandth of a conversation). Amounts are rounded to the cent here; the CSV and JSON downloads carry exact micro-dollars.</p>
 </body></html>`;
 }
