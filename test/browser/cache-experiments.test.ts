@@ -112,7 +112,10 @@ describe('answer cache, experiments and comparison (real browser)', function () 
     await page.locator('.compare-card').nth(2).waitFor();
     const cards = await page.locator('.compare-card').allInnerTexts();
     expect(cards).to.have.length(3);
-    for (const card of cards) expect(card, card).to.match(/refund policy[\s\S]*tokens · \$[\d.]+ · [\d,]+ ms/i);
+    // A managed agent's answers say their price and time; tokens only inside "Details" (#18).
+    for (const card of cards) expect(card, card).to.match(/refund policy[\s\S]*\$[\d.]+ · [\d,]+ ms · Details/i);
+    await page.locator('.compare-card').first().locator('summary', { hasText: 'Details' }).click();
+    expect(await page.locator('.compare-card').first().innerText()).to.match(/\d+ tokens · \d+ in, \d+ out/);
     await page.locator('.compare-card').first().getByRole('button', { name: 'Good answer' }).click();
     await page.locator('.compare-card').first().getByText('Thanks!').waitFor();
     await screenshot(page, 'cache-02-compare-side-by-side');

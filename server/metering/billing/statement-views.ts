@@ -46,11 +46,12 @@ function conversations(tokens: number): number {
   return tokens / TOKENS_PER_CONVERSATION;
 }
 
-/** "under 1", "3", "1,235": the same rounding as the app's usage screens. */
+/** "no conversations", "under 1 conversation", "about 1,235 conversations": the same rounding as the app's usage screens. */
 function conversationsText(tokens: number): string {
-  if (tokens <= 0) return '0';
-  if (tokens < TOKENS_PER_CONVERSATION) return 'under 1';
-  return Math.round(tokens / TOKENS_PER_CONVERSATION).toLocaleString('en-US');
+  if (tokens <= 0) return 'no conversations';
+  if (tokens < TOKENS_PER_CONVERSATION) return 'under 1 conversation';
+  const count = Math.round(tokens / TOKENS_PER_CONVERSATION);
+  return `about ${count.toLocaleString('en-US')} ${count === 1 ? 'conversation' : 'conversations'}`;
 }
 
 /** Cents, except an amount under a cent that is not zero, which shows its first digits rather than "$0.00". */
@@ -80,20 +81,20 @@ export function statementLines(statement: StatementDocument): StatementLine[] {
         ...base,
         ...who,
         type: 'allowance_minimum',
-        description: `${minimum.planName} allowance used: about ${conversationsText(minimum.includedUsedTokens)} of ${conversationsText(minimum.includedTokens)} conversations, so at least ${usdText(minimum.minimumMicros)} of its fee (time-based fee was ${usdText(minimum.segmentFeesMicros)})`,
+        description: `${minimum.planName} allowance used: ${conversationsText(minimum.includedUsedTokens)} of ${Math.round(conversations(minimum.includedTokens)).toLocaleString('en-US')}, so at least ${usdText(minimum.minimumMicros)} of its fee (time-based fee was ${usdText(minimum.segmentFeesMicros)})`,
         quantity: conversations(minimum.includedUsedTokens),
         unit: 'conversations',
         amountMicros: minimum.topUpMicros,
       });
     }
     for (const usage of agent.planUsage) {
-      lines.push({ ...base, ...who, type: 'included_usage', description: `${usage.planName} included usage: about ${conversationsText(usage.includedUsedTokens)} conversations`, quantity: conversations(usage.includedUsedTokens), unit: 'conversations', amountMicros: 0 });
+      lines.push({ ...base, ...who, type: 'included_usage', description: `${usage.planName} included usage: ${conversationsText(usage.includedUsedTokens)}`, quantity: conversations(usage.includedUsedTokens), unit: 'conversations', amountMicros: 0 });
       if (usage.overageTokens > 0 || usage.overageMicros !== 0) {
         lines.push({
           ...base,
           ...who,
           type: 'overage',
-          description: `${usage.planName} extra usage: about ${conversationsText(usage.overageTokens)} conversations × $${usage.overageUsdPerMillion} per 1,000 conversations`,
+          description: `${usage.planName} extra usage: ${conversationsText(usage.overageTokens)} × $${usage.overageUsdPerMillion} per 1,000 conversations`,
           quantity: conversations(usage.overageTokens),
           unit: 'conversations',
           unitPriceUsd: usage.overageUsdPerMillion / 1_000,
@@ -191,7 +192,7 @@ export function statementHtml(statement: StatementDocument, workspaceName: strin
     byAgent.set(line.agentId, [...(byAgent.get(line.agentId) ?? []), line]);
   }
   const row = (line: (typeof lines)[number]) =>
-    `<tr><td>${escapeHtml(line.description)}</td><td class="num">${line.quantity === null ? '' : line.unit === 'conversations' ? `about ${escapeHtml(conversationsText(line.quantity * TOKENS_PER_CONVERSATION))} conversations` : `${line.quantity.toLocaleString('en-US')} ${line.unit ?? ''}`}</td><td class="num">${line.infoProviderCostMicros !== null ? `<span class="info">${usdText(line.infoProviderCostMicros, 4)} (info)</span>` : ''}</td><td class="num">${usdText(line.amountMicros)}</td></tr>`;
+    `<tr><td>${escapeHtml(line.description)}</td><td class="num">${line.quantity === null ? '' : line.unit === 'conversations' ? escapeHtml(conversationsText(line.quantity * TOKENS_PER_CONVERSATION)) : `${line.quantity.toLocaleString('en-US')} ${line.unit ?? ''}`}</td><td class="num">${line.infoProviderCostMicros !== null ? `<span class="info">${usdText(line.infoProviderCostMicros, 4)} (info)</span>` : ''}</td><td class="num">${usdText(line.amountMicros)}</td></tr>`;
   const agentSections = statement.agents
     .map((agent) => `<section><h2>${escapeHtml(agent.name)}</h2><table><thead><tr><th>Item</th><th class="num">Quantity</th><th class="num">Your provider</th><th class="num">Amount</th></tr></thead><tbody>${(byAgent.get(agent.agentId) ?? []).map(row).join('')}</tbody><tfoot><tr><td colspan="3">Subtotal</td><td class="num">${usdText(agent.amountDueMicros)}</td></tr></tfoot></table></section>`)
     .join('');
@@ -221,6 +222,6 @@ ${adjustmentSection}
 ${totals.adjustmentsMicros ? `<tr><td>Adjustments</td><td class="num">${usdText(totals.adjustmentsMicros)}</td></tr>` : ''}
 <tr class="due"><td>Amount due</td><td class="num">${usdText(totals.amountDueMicros)}</td></tr>
 </tbody></table>
-<p class="note">Plan fees are prorated by the time each agent spent on each plan; time on your own provider key or paused is free. A plan's fee is at least the share of its allowance used on it. Overage is priced when each call is recorded. A plan's usage is counted in conversations, as on the plan page; the CSV and JSON downloads carry the exact amounts (to a thousandth of a conversation). Amounts are rounded to the cent here; the CSV and JSON downloads carry exact micro-dollars.</p>
+<p class="note">Plan fees are prorated by the time each agent spent on each plan; time on your own provider key or paused is free. A plan's fee is at least the share of its allowance used on it. Overage is priced when each call is recorded. A plan's usage is counted in conversations, as on the plan page. Amounts are rounded to the cent and conversations to whole ones here; the CSV and JSON downloads carry exact micro-dollars and conversations to a thousandth.</p>
 </body></html>`;
 }
