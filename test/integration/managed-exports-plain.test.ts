@@ -148,6 +148,42 @@ describe('customer exports of a managed agent: no model, platform cost or creden
     expect(exports['statement CSV']).to.not.match(/\btokens?\b/i);
   });
 
+  it('the comparison, the experiment results and the usage split of plans carry no backend model or platform cost', async () => {
+    const compared = await api(platform.url, 'POST', `${ws()}/agents/${agent.id}/compare`, {
+      token: owner.token,
+      body: { messages: [{ role: 'user', content: 'Write a long answer about shipping.' }], settings: [{ llm: { mode: 'managed', plan: 'starter' } }, { llm: { mode: 'managed', plan: 'pro' } }] },
+    });
+    expect(compared.status, compared.text).to.equal(200);
+    const experiment = await api(platform.url, 'POST', `${ws()}/agents/${agent.id}/experiments`, {
+      token: owner.token,
+      body: { name: 'Starter vs Pro', assignBy: 'request', variants: [{ name: 'A', weight: 50 }, { name: 'B', weight: 50, llm: { mode: 'managed', plan: 'pro' } }] },
+    });
+    await api(platform.url, 'POST', `${ws()}/agents/${agent.id}/experiments/${experiment.body.id}/actions`, { token: owner.token, body: { action: 'start' } });
+    for (let index = 0; index < 6; index++) {
+      expect((await api(platform.url, 'POST', `${ws()}/agents/${agent.id}/chat`, { token: owner.token, body: { messages: [{ role: 'user', content: `A long answer about returns, ${index}` }] } })).status).to.equal(200);
+    }
+    await platform.platform.meter.drain();
+    const events = await platform.platform.models.MeterEvent.find({ agentId: new Types.ObjectId(agent.id) }).lean();
+    const all: PlatformFigures = {
+      ...figures,
+      models: [...new Set(events.map((event) => event.model).filter((model): model is string => !!model))],
+      costUsd: [],
+    };
+    const results = await api(platform.url, 'GET', `${ws()}/agents/${agent.id}/experiments/${experiment.body.id}`, { token: owner.token });
+    const split = await api(platform.url, 'GET', `${ws()}/usage/experiments`, { token: owner.token });
+    expect(results.body.variants.reduce((sum: number, variant: { calls: number }) => sum + variant.calls, 0)).to.equal(6);
+    expect(events.filter((event) => event.experiment).some((event) => (event.costTotalMicros ?? 0) > 0), 'the variants have a platform cost to hide').to.equal(true);
+    const problems = [
+      ...exportProblems(compared.text, all, catalogModels).map((problem) => `compare: ${problem}`),
+      ...exportProblems(JSON.stringify({ ...results.body, comparisons: undefined }), all, catalogModels).map((problem) => `experiment results: ${problem}`),
+      ...ownKeyCostsNotEmpty(split.body).map((problem) => `usage split: ${problem}`),
+    ];
+    expect(problems, problems.join('\n')).to.deep.equal([]);
+    // The verdict's cost is what a call costs the customer (inside the allowance: nothing), not the platform's cost.
+    expect(results.body.comparisons[0].cost.medianA).to.equal(0);
+    expect(results.body.comparisons[0].cost.medianB).to.equal(0);
+  });
+
   it('an own-key agent keeps its provider cost on its visitors’ usage (its own money)', async () => {
     const byok = await createAgent(platform.url, owner, { mode: 'byok', provider: 'openai', model: 'gpt-4o-mini', apiKey: 'sk-sandbox-demo' });
     const key = await api(platform.url, 'POST', `${ws()}/agents/${byok.id}/api-keys`, { token: owner.token, body: { name: 'Own' } });

@@ -20,7 +20,7 @@ interface Experiment {
 
 interface Results {
   experiment: Experiment;
-  variants: Array<{ key: string; name: string; calls: number; tokens: number; priceMicros: number; costMicros: number; latencyP50Ms: number; latencyP95Ms: number; errorRate: number; ratingsUp: number; ratingsDown: number; feedbackRate: number; thumbsUpRate: number | null; cacheHits: number }>;
+  variants: Array<{ key: string; name: string; calls: number; tokens: number; priceMicros: number; costMicros?: number; latencyP50Ms: number; latencyP95Ms: number; errorRate: number; ratingsUp: number; ratingsDown: number; feedbackRate: number; thumbsUpRate: number | null; cacheHits: number }>;
   minimumSample: { callsPerVariant: number; ratingsPerVariant: number };
   verdict: string;
 }
@@ -94,7 +94,7 @@ export async function renderExperiments(target: HTMLElement, context: Context): 
         // A managed agent's versions in the plan's unit, without the platform's cost (#18); own keys keep tokens and their provider's cost.
         h('td', null, managed ? conversationsIn(variant.tokens) : formatInteger(variant.tokens)),
         h('td', null, formatUsdPrecise(variant.priceMicros / 1_000_000)),
-        managed ? null : h('td', null, variantMode(experiment, variant.key) === 'byok' ? formatUsdPrecise(variant.costMicros / 1_000_000) : '—'),
+        managed ? null : h('td', null, variantMode(experiment, variant.key) === 'byok' ? formatUsdPrecise((variant.costMicros ?? 0) / 1_000_000) : '—'),
         h('td', null, `${formatInteger(variant.latencyP50Ms)} / ${formatInteger(variant.latencyP95Ms)} ms`),
         h('td', null, `${(variant.errorRate * 100).toFixed(1)} %`),
         h('td', null, variant.thumbsUpRate === null ? '—' : `${Math.round(variant.thumbsUpRate * 100)} % helpful (${formatInteger(variant.ratingsUp + variant.ratingsDown)} ratings)`),
