@@ -90,7 +90,10 @@ describe('answer cache, experiments and comparison (real browser)', function () 
     await page.getByText('questions answered from them', { exact: false }).waitFor();
     const stats = await page.locator('.summary-grid').innerText();
     expect(stats).to.match(/1\s+saved answers · 1\s+questions answered from them/);
-    expect(stats).to.match(/embeddings/);
+    // A managed agent: by meaning, in plain words; the embeddings model for builders inside "Details" (#18).
+    expect(stats).to.match(/recognised by their meaning/);
+    await page.locator('.summary-grid summary', { hasText: 'Details' }).click();
+    expect(await page.locator('.summary-grid').innerText()).to.match(/embeddings \(/);
     await screenshot(page, 'cache-01-answer-cache-tab');
 
     // Out-of-range threshold: a plain message, nothing saved.
