@@ -134,6 +134,27 @@ describe('plain words on every tab and workspace screen of a managed agent (real
           return { extra: document.documentElement.scrollWidth - client, wide: wide.length ? wide : all.slice(0, 12) };
         });
         if (overflow.extra > 0) failures.push(`${what}: scrolls sideways by ${overflow.extra} px (${overflow.wide.join(', ')})`);
+        // Controls sticking out of the screen or of their card on either side (no scrollbar shows one on the left).
+        const outside = await page.evaluate(() => {
+          const client = document.documentElement.clientWidth;
+          return Array.from(document.querySelectorAll<HTMLElement>('main button, main a, main input, main select, main textarea, main summary'))
+            .filter((element) => {
+              const box = element.getBoundingClientRect();
+              if (box.width === 0 || box.height === 0 || element.closest('[hidden], .visually-hidden')) return false;
+              // Inside the screen and inside its card (a too-long button sticks out of its card on the left).
+              const card = element.closest('.card')?.getBoundingClientRect();
+              const left = Math.max(-1, (card?.left ?? 0) - 1);
+              const right = Math.min(client + 1, (card?.right ?? client) + 1);
+              if (box.left >= left && box.right <= right) return false;
+              for (let parent = element.parentElement; parent && parent !== document.body; parent = parent.parentElement) {
+                if (['auto', 'scroll', 'hidden', 'clip'].includes(getComputedStyle(parent).overflowX)) return false;
+              }
+              return true;
+            })
+            .slice(0, 4)
+            .map((element) => `${element.tagName.toLowerCase()} "${(element.textContent ?? '').trim().slice(0, 40)}" (${Math.round(element.getBoundingClientRect().left)}…${Math.round(element.getBoundingClientRect().right)} px)`);
+        });
+        if (outside.length) failures.push(`${what}: controls outside the screen or their card: ${outside.join(', ')}`);
       };
       const panelReady = () =>
         page.waitForFunction(() => {
@@ -199,6 +220,18 @@ describe('plain words on every tab and workspace screen of a managed agent (real
         await screen.ready(page);
         await page.waitForFunction(() => !/Loading…/.test(document.querySelector('main')?.textContent ?? ''));
         await check(screen.what, { plain: screen.plain });
+        if (viewport === PHONE) {
+          // The top bar's links scroll with a visible hint, and the current screen's link is in view.
+          const hint = page.locator('.main-nav-hint');
+          const more = await hint.evaluate((element) => element.getAttribute('data-more-after') === 'true' || element.getAttribute('data-more-before') === 'true');
+          const arrow = await page.locator('.main-nav-hint .scroll-more').evaluateAll((buttons) => buttons.some((button) => getComputedStyle(button).display !== 'none'));
+          if (!more || !arrow) failures.push(`${screen.what}: the top links scroll without a visible hint`);
+          const active = page.locator('.main-nav .nav-link.active');
+          if (await active.count()) {
+            const box = (await active.boundingBox())!;
+            if (box.x < 0 || box.x + box.width > viewport.width) failures.push(`${screen.what}: its link in the top bar is out of view`);
+          }
+        }
         await screenshot(page, `pw-${name}-${String(index + 20)}-${screen.hash.replace(/\W+/g, '-').replace(/^-|-$/g, '')}`);
       }
 
@@ -217,6 +250,10 @@ describe('plain words on every tab and workspace screen of a managed agent (real
       const frame = page.frameLocator('iframe.statement-frame');
       await frame.getByText('Amount due').first().waitFor();
       await check('the statement', { extraText: await frame.locator('body').innerText() });
+      // The printable page fits its frame too (its amounts are not cut off on a phone).
+      const paper = page.frames().find((candidate) => candidate !== page.mainFrame())!;
+      const paperOverflow = await paper.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+      if (paperOverflow > 0) failures.push(`the printable statement: wider than its frame by ${paperOverflow} px`);
       await screenshot(page, `pw-${name}-31-statement`);
 
       // Popovers: the alerts list (with the limit alert) and the account menu stay inside the viewport.

@@ -191,14 +191,18 @@ export function statementHtml(statement: StatementDocument, workspaceName: strin
   for (const line of lines.filter((candidate) => candidate.type !== 'adjustment')) {
     byAgent.set(line.agentId, [...(byAgent.get(line.agentId) ?? []), line]);
   }
+  // The "Your provider" column only when an own-key agent has something in it (a plan-only statement has no such column).
+  const providerColumn = lines.some((line) => line.infoProviderCostMicros !== null);
+  const providerCell = (line: (typeof lines)[number]) => (providerColumn ? `<td class="num">${line.infoProviderCostMicros !== null ? `<span class="info">${usdText(line.infoProviderCostMicros, 4)} (info)</span>` : ''}</td>` : '');
   const row = (line: (typeof lines)[number]) =>
-    `<tr><td>${escapeHtml(line.description)}</td><td class="num">${line.quantity === null ? '' : line.unit === 'conversations' ? escapeHtml(conversationsText(line.quantity * TOKENS_PER_CONVERSATION)) : `${line.quantity.toLocaleString('en-US')} ${line.unit ?? ''}`}</td><td class="num">${line.infoProviderCostMicros !== null ? `<span class="info">${usdText(line.infoProviderCostMicros, 4)} (info)</span>` : ''}</td><td class="num">${usdText(line.amountMicros)}</td></tr>`;
+    `<tr><td>${escapeHtml(line.description)}</td><td class="num qty">${line.quantity === null ? '' : line.unit === 'conversations' ? escapeHtml(conversationsText(line.quantity * TOKENS_PER_CONVERSATION)) : `${line.quantity.toLocaleString('en-US')} ${line.unit ?? ''}`}</td>${providerCell(line)}<td class="num">${usdText(line.amountMicros)}</td></tr>`;
+  const head = (providerTitle: string) => `<thead><tr><th>Item</th><th class="num qty">Quantity</th>${providerColumn ? `<th class="num">${providerTitle}</th>` : ''}<th class="num">Amount</th></tr></thead>`;
   const agentSections = statement.agents
-    .map((agent) => `<section><h2>${escapeHtml(agent.name)}</h2><table><thead><tr><th>Item</th><th class="num">Quantity</th><th class="num">Your provider</th><th class="num">Amount</th></tr></thead><tbody>${(byAgent.get(agent.agentId) ?? []).map(row).join('')}</tbody><tfoot><tr><td colspan="3">Subtotal</td><td class="num">${usdText(agent.amountDueMicros)}</td></tr></tfoot></table></section>`)
+    .map((agent) => `<section><h2>${escapeHtml(agent.name)}</h2><table>${head('Your provider')}<tbody>${(byAgent.get(agent.agentId) ?? []).map(row).join('')}</tbody><tfoot><tr><td colspan="${providerColumn ? 3 : 2}">Subtotal</td><td class="num">${usdText(agent.amountDueMicros)}</td></tr></tfoot></table></section>`)
     .join('');
   const adjustments = lines.filter((line) => line.type === 'adjustment');
   const adjustmentSection = adjustments.length
-    ? `<section><h2>Adjustments</h2><table><thead><tr><th>Item</th><th class="num">Quantity</th><th class="num"></th><th class="num">Amount</th></tr></thead><tbody>${adjustments.map((line) => row({ ...line, description: `${line.agentName}: ${line.description}` })).join('')}</tbody></table></section>`
+    ? `<section><h2>Adjustments</h2><table>${head('')}<tbody>${adjustments.map((line) => row({ ...line, description: `${line.agentName}: ${line.description}` })).join('')}</tbody></table></section>`
     : '';
   const totals = statement.totals;
   return `<!doctype html>
@@ -211,6 +215,7 @@ h1{font-size:22px;margin:0 0 4px}h2{font-size:16px;margin:24px 0 8px}
 th{font-size:12px;text-transform:uppercase;letter-spacing:.04em;color:#555}.num{text-align:right;white-space:nowrap}tfoot td{font-weight:600}
 .info{color:#666}.totals{margin-top:28px;margin-left:auto;width:320px}.totals td{border:none;padding:4px 8px}.totals tr.due td{font-size:18px;font-weight:700;border-top:2px solid #1a1f2b}
 .note{color:#555;font-size:12px;margin-top:28px}@media print{body{margin:0;max-width:none}a{color:inherit}}
+@media (max-width:560px){body{margin:16px auto;padding:0 12px}header{flex-direction:column;gap:8px}th,td{padding:6px 4px}.num.qty{white-space:normal;text-align:right}.totals{width:100%}}
 </style></head><body>
 <header><div><h1>Statement ${escapeHtml(statement.number)}</h1><p class="meta">${escapeHtml(workspaceName)} · ${escapeHtml(monthLabel(statement.month))}</p></div>
 <div><p class="meta">Closed ${escapeHtml(when(new Date(statement.closedAt)))}</p><p class="meta">Currency: USD</p></div></header>

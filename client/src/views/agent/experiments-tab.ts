@@ -90,14 +90,14 @@ export async function renderExperiments(target: HTMLElement, context: Context): 
         'tr',
         { dataset: { variant: variant.key } },
         h('th', { scope: 'row' }, variant.name),
-        h('td', null, formatInteger(variant.calls)),
+        h('td', { 'data-label': 'Calls' }, formatInteger(variant.calls)),
         // A managed agent's versions in the plan's unit, without the platform's cost (#18); own keys keep tokens and their provider's cost.
-        h('td', null, managed ? conversationsIn(variant.tokens) : formatInteger(variant.tokens)),
-        h('td', null, formatUsdPrecise(variant.priceMicros / 1_000_000)),
-        managed ? null : h('td', null, variantMode(experiment, variant.key) === 'byok' ? formatUsdPrecise((variant.costMicros ?? 0) / 1_000_000) : '—'),
-        h('td', null, `${formatInteger(variant.latencyP50Ms)} / ${formatInteger(variant.latencyP95Ms)} ms`),
-        h('td', null, `${(variant.errorRate * 100).toFixed(1)} %`),
-        h('td', null, variant.thumbsUpRate === null ? '—' : `${Math.round(variant.thumbsUpRate * 100)} % helpful (${formatInteger(variant.ratingsUp + variant.ratingsDown)} ratings)`),
+        h('td', { 'data-label': managed ? 'Conversations' : 'Tokens' }, managed ? conversationsIn(variant.tokens) : formatInteger(variant.tokens)),
+        h('td', { 'data-label': 'Billed' }, formatUsdPrecise(variant.priceMicros / 1_000_000)),
+        managed ? null : h('td', { 'data-label': 'Provider cost' }, variantMode(experiment, variant.key) === 'byok' ? formatUsdPrecise((variant.costMicros ?? 0) / 1_000_000) : '—'),
+        h('td', { 'data-label': 'Speed (typical / slowest 5 %)' }, `${formatInteger(variant.latencyP50Ms)} / ${formatInteger(variant.latencyP95Ms)} ms`),
+        h('td', { 'data-label': 'Errors' }, `${(variant.errorRate * 100).toFixed(1)} %`),
+        h('td', { 'data-label': 'Ratings' }, variant.thumbsUpRate === null ? '—' : `${Math.round(variant.thumbsUpRate * 100)} % helpful (${formatInteger(variant.ratingsUp + variant.ratingsDown)} ratings)`),
       ),
     );
     return h(
@@ -111,7 +111,7 @@ export async function renderExperiments(target: HTMLElement, context: Context): 
             { class: 'table-wrap' },
             h(
               'table',
-              { class: 'table' },
+              { class: 'table table-cards' },
               h('thead', null, h('tr', null, (managed ? ['Version', 'Calls', 'Conversations', 'Billed', 'Speed (typical / slowest 5 %)', 'Errors', 'Ratings'] : ['Version', 'Calls', 'Tokens', 'Billed', 'Provider cost', 'Speed (typical / slowest 5 %)', 'Errors', 'Ratings']).map((label) => h('th', { scope: 'col' }, label)))),
               h('tbody', null, rows),
             ),

@@ -173,7 +173,7 @@ export async function renderPublish(target: HTMLElement, context: Context): Prom
         usage.top.length
           ? h('div', { class: 'table-scroll' }, h(
               'table',
-              { class: 'table compact', dataset: { testid: 'visitor-usage' } },
+              { class: 'table compact table-cards', dataset: { testid: 'visitor-usage' } },
               h('caption', { class: 'visually-hidden' }, managed ? 'Usage per visitor, most used first' : 'Usage per visitor, most tokens first'),
               h('thead', null, h('tr', null, h('th', { scope: 'col' }, 'Visitor'), h('th', { scope: 'col', class: 'num' }, 'Messages'), h('th', { scope: 'col', class: 'num' }, managed ? 'Conversations' : 'Tokens'), h('th', { scope: 'col', class: 'num' }, managed ? 'Billed' : 'Est. cost'), h('th', { scope: 'col' }, 'Last seen'))),
               h(
@@ -183,11 +183,11 @@ export async function renderPublish(target: HTMLElement, context: Context): Prom
                   h(
                     'tr',
                     null,
-                    h('td', null, h('a', { href: `#/agents/${context.agent.id}?tab=conversations&visitor=${encodeURIComponent(row.endUser)}`, class: 'mono' }, row.endUser)),
-                    h('td', { class: 'num' }, formatInteger(row.requests)),
-                    h('td', { class: 'num' }, managed ? conversationsIn(row.tokens) : formatInteger(row.tokens)),
-                    h('td', { class: 'num' }, formatUsdPrecise(managed ? row.priceUsd : row.costUsd ?? 0)),
-                    h('td', null, row.lastSeenAt ? formatDateTime(row.lastSeenAt) : '—'),
+                    h('td', { 'data-label': 'Visitor' }, h('a', { href: `#/agents/${context.agent.id}?tab=conversations&visitor=${encodeURIComponent(row.endUser)}`, class: 'mono' }, row.endUser)),
+                    h('td', { class: 'num', 'data-label': 'Messages' }, formatInteger(row.requests)),
+                    h('td', { class: 'num', 'data-label': managed ? 'Conversations' : 'Tokens' }, managed ? conversationsIn(row.tokens) : formatInteger(row.tokens)),
+                    h('td', { class: 'num', 'data-label': managed ? 'Billed' : 'Est. cost' }, formatUsdPrecise(managed ? row.priceUsd : row.costUsd ?? 0)),
+                    h('td', { 'data-label': 'Last seen' }, row.lastSeenAt ? formatDateTime(row.lastSeenAt) : '—'),
                   ),
                 ),
               ),
