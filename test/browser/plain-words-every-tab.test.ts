@@ -167,7 +167,7 @@ describe('plain words on every tab and workspace screen of a managed agent (real
       await page.getByLabel('Message').waitFor();
       if (viewport === PHONE) {
         // The tab strip is wider than a phone: it scrolls, with a fade and an arrow on the side that has more.
-        await page.waitForFunction(() => document.querySelector('.scroll-hint')?.getAttribute('data-more-after') === 'true');
+        await page.waitForFunction(() => document.querySelector('.scroll-hint:has(> .tabs)')?.getAttribute('data-more-after') === 'true');
         expect(await page.getByRole('button', { name: 'More agent sections' }).isVisible()).to.equal(true);
       }
       // A playground reply and a side-by-side comparison, so their result lines are on the screen.
