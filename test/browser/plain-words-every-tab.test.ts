@@ -36,6 +36,8 @@ describe('plain words on every tab and workspace screen of a managed agent (real
   let owner: TestUser;
   let agent: { id: string };
   let capped: { id: string };
+  let byok: { id: string };
+  let builder: TestUser;
   let month: string;
 
   before(async function () {
@@ -52,6 +54,9 @@ describe('plain words on every tab and workspace screen of a managed agent (real
     capped = await createAgent(platform.url, owner, { mode: 'managed', plan: 'starter' }, { name: 'Small helper' });
     expect((await api(platform.url, 'PATCH', `${w}/agents/${capped.id}`, { token: owner.token, body: { limits: { monthlyTokenCap: 1_000 } } })).status).to.equal(200);
 
+    // A builder's own-key agent in a workspace of its own (the managed owner's workspace stays plan-only).
+    builder = await registerUser(platform.url, 'Bruno Builder');
+    byok = await createAgent(platform.url, builder, { mode: 'byok', provider: 'openai', model: 'gpt-4o-mini', apiKey: 'sk-sandbox-demo' }, { name: 'Own key helper' });
     // A running experiment (the current plan against Starter), a named key, calls from two visitors through /v1.
     const experiment = await api(platform.url, 'POST', `${w}/agents/${agent.id}/experiments`, {
       token: owner.token,
@@ -270,6 +275,14 @@ describe('plain words on every tab and workspace screen of a managed agent (real
       await page.keyboard.press('Escape');
 
       await context.close();
+
+      // An own-key agent (a builder's) keeps its tokens: its per-visitor cap is in tokens.
+      const builderContext = await session.newContext({ viewport, token: builder.token, workspaceId: builder.workspace.id });
+      const builderPage = await builderContext.newPage();
+      await builderPage.goto(`${platform.url}/#/agents/${byok.id}?tab=publish`);
+      await builderPage.getByRole('heading', { name: 'How the chat looks and behaves' }).waitFor();
+      if ((await builderPage.getByLabel('Monthly tokens per visitor').count()) !== 1) failures.push('own-key agent: the per-visitor cap is not in tokens');
+      await builderContext.close();
       expect(failures, failures.join('\n')).to.deep.equal([]);
     });
   }
