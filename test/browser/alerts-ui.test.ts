@@ -6,7 +6,7 @@ import path from 'node:path';
 import { expect } from 'chai';
 import type { Browser, Page } from 'playwright-core';
 import { api, createAgent, createAgentApiKey, registerUser, startTestPlatform, type TestPlatform, type TestUser } from '../support/test-platform';
-import { buildClientIfStale, launchChromium, SCREENSHOTS } from '../support/browser';
+import { buildClientIfStale, launchChromium, SCREENSHOTS, signInOnLoad } from '../support/browser';
 
 describe('alerts screens (real browser)', function () {
   this.timeout(60_000);
@@ -46,14 +46,7 @@ describe('alerts screens (real browser)', function () {
 
   async function signedInPage(): Promise<Page> {
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, deviceScaleFactor: 1 });
-    await context.addInitScript(
-      ({ token, workspaceId }) => {
-        if (location.protocol !== 'http:') return;
-        if (!localStorage.getItem('agentHost.token')) localStorage.setItem('agentHost.token', token);
-        if (!localStorage.getItem('agentHost.workspaceId')) localStorage.setItem('agentHost.workspaceId', workspaceId);
-      },
-      { token: owner.token, workspaceId: owner.workspace.id },
-    );
+    await signInOnLoad(context, { token: owner.token, workspaceId: owner.workspace.id });
     const page = await context.newPage();
     page.on('pageerror', (error) => pageErrors.push(error.message));
     return page;

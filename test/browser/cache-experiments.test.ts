@@ -4,7 +4,7 @@ import { expect } from 'chai';
 import OpenAI from 'openai';
 import type { Browser, Page } from 'playwright-core';
 import { api, createAgent, createAgentApiKey, registerUser, startTestPlatform, type TestPlatform, type TestUser } from '../support/test-platform';
-import { buildClientIfStale, launchChromium, SCREENSHOTS } from '../support/browser';
+import { buildClientIfStale, launchChromium, SCREENSHOTS, signInOnLoad } from '../support/browser';
 
 describe('answer cache, experiments and comparison (real browser)', function () {
   this.timeout(60_000);
@@ -31,14 +31,7 @@ describe('answer cache, experiments and comparison (real browser)', function () 
 
   async function openAgent(agentId: string, tab: string): Promise<Page> {
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, deviceScaleFactor: 1 });
-    await context.addInitScript(
-      ({ token, workspaceId }) => {
-        if (location.protocol !== 'http:') return;
-        localStorage.setItem('agentHost.token', token);
-        localStorage.setItem('agentHost.workspaceId', workspaceId);
-      },
-      { token: owner.token, workspaceId: owner.workspace.id },
-    );
+    await signInOnLoad(context, { token: owner.token, workspaceId: owner.workspace.id }, { replace: true });
     const page = await context.newPage();
     page.on('pageerror', (error) => pageErrors.push(error.message));
     await page.goto(`${platform.url}/#/agents/${agentId}${tab === 'playground' ? '' : `?tab=${tab}`}`);

@@ -7,7 +7,7 @@ import { expect } from 'chai';
 import OpenAI from 'openai';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { api, createAgent, registerUser, startTestPlatform, type TestPlatform, type TestUser } from '../support/test-platform';
-import { buildClientIfStale, launchChromium, SCREENSHOTS } from '../support/browser';
+import { buildClientIfStale, launchChromium, SCREENSHOTS, signInOnLoad } from '../support/browser';
 import { meterEventFixture } from '../support/meter-events';
 
 const DESKTOP = { width: 1280, height: 860 };
@@ -66,14 +66,7 @@ describe('everyday screens (real browser): activity, invites, usage, models, /do
   async function newContext(viewport: { width: number; height: number }, user?: TestUser): Promise<BrowserContext> {
     const context = await browser.newContext({ viewport, deviceScaleFactor: 1, acceptDownloads: true });
     if (user) {
-      await context.addInitScript(
-        ({ token, workspaceId }) => {
-          if (location.protocol !== 'http:') return;
-          if (!localStorage.getItem('agentHost.token')) localStorage.setItem('agentHost.token', token);
-          if (!localStorage.getItem('agentHost.workspaceId')) localStorage.setItem('agentHost.workspaceId', workspaceId);
-        },
-        { token: user.token, workspaceId: user.workspace.id },
-      );
+      await signInOnLoad(context, { token: user.token, workspaceId: user.workspace.id });
     }
     context.on('page', (page) => page.on('pageerror', (error) => pageErrors.push(`${page.url()}: ${error.message}`)));
     return context;

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { expect } from 'chai';
 import type { Browser, Page } from 'playwright-core';
 import { createAgent, registerUser, startTestPlatform, type TestPlatform, type TestUser } from '../support/test-platform';
-import { buildClientIfStale, launchChromium, SCREENSHOTS } from '../support/browser';
+import { buildClientIfStale, launchChromium, SCREENSHOTS, signInOnLoad } from '../support/browser';
 
 describe('playground tool calls (real browser)', function () {
   this.timeout(45_000);
@@ -26,14 +26,7 @@ describe('playground tool calls (real browser)', function () {
 
   async function openPlayground(agentId: string): Promise<Page> {
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, deviceScaleFactor: 1 });
-    await context.addInitScript(
-      ({ token, workspaceId }) => {
-        if (location.protocol !== 'http:') return;
-        if (!localStorage.getItem('agentHost.token')) localStorage.setItem('agentHost.token', token);
-        if (!localStorage.getItem('agentHost.workspaceId')) localStorage.setItem('agentHost.workspaceId', workspaceId);
-      },
-      { token: owner.token, workspaceId: owner.workspace.id },
-    );
+    await signInOnLoad(context, { token: owner.token, workspaceId: owner.workspace.id });
     const page = await context.newPage();
     page.on('pageerror', (error) => pageErrors.push(error.message));
     await page.goto(`${platform.url}/#/agents/${agentId}`);

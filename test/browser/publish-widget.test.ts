@@ -9,7 +9,7 @@ import { expect } from 'chai';
 import { Types } from 'mongoose';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { api, createAgent, registerUser, startTestPlatform, type TestPlatform, type TestUser } from '../support/test-platform';
-import { buildClientIfStale, launchChromium, SCREENSHOTS } from '../support/browser';
+import { buildClientIfStale, launchChromium, SCREENSHOTS, signInOnLoad } from '../support/browser';
 
 /** A customer's website on its own local origin, with hostile styles, embedding the snippet. */
 async function hostSite(snippet: string): Promise<{ origin: string; close(): Promise<void> }> {
@@ -48,14 +48,7 @@ describe('published chats (real browser)', function () {
   async function newContext(viewport = { width: 1280, height: 860 }, token?: string): Promise<BrowserContext> {
     const context = await browser.newContext({ viewport, deviceScaleFactor: 1 });
     if (token) {
-      await context.addInitScript(
-        ({ token: value, workspaceId }) => {
-          if (location.protocol !== 'http:') return;
-          if (!localStorage.getItem('agentHost.token')) localStorage.setItem('agentHost.token', value);
-          if (!localStorage.getItem('agentHost.workspaceId')) localStorage.setItem('agentHost.workspaceId', workspaceId);
-        },
-        { token, workspaceId: owner.workspace.id },
-      );
+      await signInOnLoad(context, { token, workspaceId: owner.workspace.id });
     }
     context.on('page', (page) => page.on('pageerror', (error) => pageErrors.push(`${page.url()}: ${error.message}`)));
     return context;

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { expect } from 'chai';
 import type { Browser, Page } from 'playwright-core';
 import { api, createAgent, registerUser, startTestPlatform, type TestPlatform, type TestUser } from '../support/test-platform';
-import { buildClientIfStale, launchChromium, SCREENSHOTS } from '../support/browser';
+import { buildClientIfStale, launchChromium, SCREENSHOTS, signInOnLoad } from '../support/browser';
 
 describe('smart routing in the AI setting tab (real browser)', function () {
   this.timeout(60_000);
@@ -32,14 +32,7 @@ describe('smart routing in the AI setting tab (real browser)', function () {
 
   async function openSettingTab(user: TestUser, agentId: string): Promise<Page> {
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, deviceScaleFactor: 1 });
-    await context.addInitScript(
-      ({ token, workspaceId }) => {
-        if (location.protocol !== 'http:') return;
-        if (!localStorage.getItem('agentHost.token')) localStorage.setItem('agentHost.token', token);
-        if (!localStorage.getItem('agentHost.workspaceId')) localStorage.setItem('agentHost.workspaceId', workspaceId);
-      },
-      { token: user.token, workspaceId: user.workspace.id },
-    );
+    await signInOnLoad(context, { token: user.token, workspaceId: user.workspace.id });
     const page = await context.newPage();
     page.on('pageerror', (error) => pageErrors.push(error.message));
     await page.goto(`${platform.url}/#/agents/${agentId}?tab=setting`);

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { expect } from 'chai';
 import type { Browser, Page } from 'playwright-core';
 import { api, createAgent, createAgentApiKey, registerUser, startTestPlatform, type TestPlatform } from '../support/test-platform';
-import { buildClientIfStale, launchChromium, SCREENSHOTS } from '../support/browser';
+import { buildClientIfStale, launchChromium, SCREENSHOTS, signInOnLoad } from '../support/browser';
 import { monthOf } from '../../server/metering/pricing';
 import { monthBounds, nextMonth } from '../../server/metering/billing/billing-rule';
 
@@ -31,14 +31,7 @@ describe('statements and plan advisor (real browser)', function () {
 
   async function pageFor(token: string, workspaceId: string): Promise<Page> {
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, acceptDownloads: true });
-    await context.addInitScript(
-      ({ token: value, workspace }) => {
-        if (location.protocol !== 'http:') return;
-        localStorage.setItem('agentHost.token', value);
-        localStorage.setItem('agentHost.workspaceId', workspace);
-      },
-      { token, workspace: workspaceId },
-    );
+    await signInOnLoad(context, { token, workspaceId }, { replace: true });
     const page = await context.newPage();
     page.on('pageerror', (error) => pageErrors.push(error.message));
     return page;

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { expect } from 'chai';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { api, createAgent, registerUser, startTestPlatform, type TestPlatform, type TestUser } from '../support/test-platform';
-import { buildClientIfStale, launchChromium, SCREENSHOTS } from '../support/browser';
+import { buildClientIfStale, launchChromium, SCREENSHOTS, signInOnLoad } from '../support/browser';
 import { PasswordResetService } from '../../server/auth/password-reset.service';
 
 describe('web client (real browser)', function () {
@@ -32,14 +32,7 @@ describe('web client (real browser)', function () {
   async function newContext(options: { viewport?: { width: number; height: number }; token?: string; workspaceId?: string } = {}): Promise<BrowserContext> {
     const context = await browser.newContext({ viewport: options.viewport ?? { width: 1280, height: 860 }, deviceScaleFactor: 1 });
     if (options.token) {
-      await context.addInitScript(
-        ({ token, workspaceId }) => {
-          if (location.protocol !== 'http:') return; // about:blank has no storage
-          if (!localStorage.getItem('agentHost.token')) localStorage.setItem('agentHost.token', token);
-          if (workspaceId && !localStorage.getItem('agentHost.workspaceId')) localStorage.setItem('agentHost.workspaceId', workspaceId);
-        },
-        { token: options.token, workspaceId: options.workspaceId ?? '' },
-      );
+      await signInOnLoad(context, { token: options.token, workspaceId: options.workspaceId });
     }
     context.on('page', watchPage);
     return context;

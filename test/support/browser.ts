@@ -18,6 +18,22 @@ export function launchChromium(): Promise<Browser> {
   return chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
 }
 
+/**
+ * Signs every page of the context in as that user: the token (and workspace) the web app keeps in localStorage, set
+ * before the app's scripts run. A value the page already holds is kept (a sign-out or switch made in the test stays
+ * across reloads) unless `replace`, which sets them on every load.
+ */
+export async function signInOnLoad(context: BrowserContext, user: { token: string; workspaceId?: string }, options: { replace?: boolean } = {}): Promise<void> {
+  await context.addInitScript(
+    ({ token, workspaceId, replace }) => {
+      if (location.protocol !== 'http:') return; // about:blank has no storage
+      if (replace || !localStorage.getItem('agentHost.token')) localStorage.setItem('agentHost.token', token);
+      if (workspaceId && (replace || !localStorage.getItem('agentHost.workspaceId'))) localStorage.setItem('agentHost.workspaceId', workspaceId);
+    },
+    { token: user.token, workspaceId: user.workspaceId ?? '', replace: options.replace ?? false },
+  );
+}
+
 export interface BrowserSession {
   browser: Browser;
   pageErrors: string[];
@@ -34,16 +50,7 @@ export async function launchBrowser(): Promise<BrowserSession> {
     pageErrors,
     async newContext(options = {}) {
       const context = await browser.newContext({ viewport: options.viewport ?? DESKTOP, deviceScaleFactor: 1, acceptDownloads: true });
-      if (options.token) {
-        await context.addInitScript(
-          ({ token, workspaceId }) => {
-            if (location.protocol !== 'http:') return;
-            if (!localStorage.getItem('agentHost.token')) localStorage.setItem('agentHost.token', token);
-            if (workspaceId && !localStorage.getItem('agentHost.workspaceId')) localStorage.setItem('agentHost.workspaceId', workspaceId);
-          },
-          { token: options.token, workspaceId: options.workspaceId ?? '' },
-        );
-      }
+      if (options.token) await signInOnLoad(context, { token: options.token, workspaceId: options.workspaceId });
       context.on('page', (page) => page.on('pageerror', (error) => pageErrors.push(`${page.url()}: ${error.message}`)));
       return context;
     },
