@@ -106,9 +106,12 @@ export async function startStack(): Promise<Stack> {
   return { store, storeUri, fake, fakeUrl, agentHostEnv, agentHost, agentHostUrl };
 }
 
-/** The floor: a bare node:http JSON forwarder to the fake (scripts/bench-floor-forwarder.ts). */
-export async function startFloorForwarder(fakeUrl: string): Promise<{ child: Child; url: string }> {
-  const child = nodeChild('floor forwarder', ['--import', 'tsx', 'scripts/bench-floor-forwarder.ts'], { PATH: process.env.PATH, UPSTREAM: fakeUrl });
+/**
+ * The floors: a bare node:http JSON forwarder to the fake (scripts/bench-floor-forwarder.ts), and the same with the
+ * call made through the official openai SDK (scripts/bench-sdk-floor.ts), with the server's memory flags.
+ */
+export async function startFloorForwarder(fakeUrl: string, script = 'scripts/bench-floor-forwarder.ts'): Promise<{ child: Child; url: string }> {
+  const child = nodeChild(script, [...SERVE.nodeFlags, '--import', 'tsx', script], { PATH: process.env.PATH, UPSTREAM: fakeUrl });
   const port = Number(parseJsonLine(await child.waitForLine((line) => line.startsWith('{"port"'), 30_000)).port);
   return { child, url: `http://127.0.0.1:${port}` };
 }

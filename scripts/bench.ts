@@ -136,9 +136,11 @@ async function main(): Promise<void> {
     if (ONLY.has('gateway')) {
       const portkey = await startPortkey();
       const floor = await startFloorForwarder(stack.fakeUrl);
+      const sdkFloor = await startFloorForwarder(stack.fakeUrl, 'scripts/bench-sdk-floor.ts');
       const targets: GatewayTarget[] = [
         { id: 'direct', label: '(a) direct to fake', url: `${stack.fakeUrl}/v1/chat/completions`, headers: { authorization: 'Bearer sk-bench-direct' }, metered: false },
         { id: 'floor', label: '(e) node:http floor', url: `${floor.url}/v1/chat/completions`, headers: { authorization: 'Bearer sk-bench-direct' }, serverPid: floor.child.pid, metered: false },
+        { id: 'sdk-floor', label: '(f) SDK floor (node:http + openai SDK)', url: `${sdkFloor.url}/v1/chat/completions`, headers: { authorization: 'Bearer sk-bench-direct' }, serverPid: sdkFloor.child.pid, metered: false },
         { id: 'byok', label: '(b) Agent Host BYOK', url: `${stack.agentHostUrl}/v1/chat/completions`, headers: { authorization: `Bearer ${byokKey}` }, serverPid: stack.agentHost.pid, metered: true },
         { id: 'managed', label: '(c) Agent Host Pro plan', url: `${stack.agentHostUrl}/v1/chat/completions`, headers: { authorization: `Bearer ${managedKey}` }, serverPid: stack.agentHost.pid, metered: true },
         { id: 'tools', label: '(b′) Agent Host BYOK, 5 tools → tool call', url: `${stack.agentHostUrl}/v1/chat/completions`, headers: { authorization: `Bearer ${byokKey}` }, serverPid: stack.agentHost.pid, metered: true, body: TOOLS_BODY },
@@ -165,6 +167,7 @@ async function main(): Promise<void> {
       });
       await portkey.child.stop();
       await floor.child.stop();
+      await sdkFloor.child.stop();
       gatewayBody = [
         'Method. Four processes on this one machine: the fake provider (a minimal `node:http` OpenAI chat-completions server,',
         'fixed JSON body with `usage`, fixed delay), Agent Host from the build (`node dist/server/main.js`, `NODE_ENV=production`,',
@@ -174,6 +177,9 @@ async function main(): Promise<void> {
         '`x-portkey-custom-host`). autocannon runs in the benchmark process. Body:',
         `\`${CHAT_BODY}\`. The floor (e) is a bare \`node:http\` forwarder (scripts/bench-floor-forwarder.ts: parse + re-serialize the`,
         'request and the answer, keep-alive upstream, nothing else): what any JSON gateway costs at least on this machine.',
+        'The SDK floor (f) is the same with the call made through the official `openai` SDK on the platform\'s keep-alive fetch',
+        '(scripts/bench-sdk-floor.ts): what a gateway that must call providers through their SDK costs at least. Both floors run',
+        'with the server\'s node flags (`npm run serve`).',
         'For each fake delay and concurrency the cases run one after another',
         `(${PLAN.warmupSeconds} s warm-up; before a server's first case, ${QUICK ? PLAN.warmupSeconds : 5} s of each of its cases and a pause; then ${PLAN.durationSeconds} s measured). Latencies are every 2xx response's own time`,
         '(sub-millisecond; autocannon\'s histogram rounds to whole ms), percentiles nearest-rank. Overhead = the case\'s',
