@@ -217,7 +217,7 @@ export async function renderActivity(main: HTMLElement): Promise<void> {
       filterForm,
       can('builder') ? h('label', { class: 'checkbox-row' }, technicalToggle, h('span', { title: 'Adds the raw usage counts and your own-key models to the list' }, 'Show technical details')) : null,
       message.element,
-      h('div', { class: 'activity-table-wrap' }, h('table', { class: 'table activity-table' }, h('thead', null, headRow), tbody)),
+      h('div', { class: 'activity-table-wrap' }, h('table', { class: 'table table-cards activity-table' }, h('thead', null, headRow), tbody)),
       summary,
       h('div', { class: 'row-center' }, more),
     ),
