@@ -148,8 +148,9 @@ export interface KeepAliveFetch {
   close(): Promise<void>;
 }
 
-export function createKeepAliveFetch(options: { keepAliveTimeoutMs?: number; connections?: number } = {}): KeepAliveFetch {
-  const dispatcher = new Agent({ keepAliveTimeout: options.keepAliveTimeoutMs ?? 10_000, connections: options.connections ?? 256 });
+/** `connections`: the most connections per origin (null: no limit; calls past the limit wait for a free connection). */
+export function createKeepAliveFetch(options: { keepAliveTimeoutMs?: number; connections?: number | null } = {}): KeepAliveFetch {
+  const dispatcher = new Agent({ keepAliveTimeout: options.keepAliveTimeoutMs ?? 10_000, connections: options.connections === undefined ? 256 : options.connections });
   const viaFetch = (input: unknown, init?: RequestInit) => undiciFetch(input as never, { ...(init ?? {}), dispatcher } as never) as unknown as Promise<Response>;
 
   const keepAliveFetch = async (input: unknown, init?: RequestInit): Promise<Response> => {
