@@ -2,6 +2,7 @@
 // connection, against one target (direct to the fake provider, or Agent Host /v1). Per stream: time from the burst's
 // start to its first content delta, the largest gap between two deltas, and whether it completed ([DONE]).
 import http from 'node:http';
+import os from 'node:os';
 import { cpuTimeMs, markdownTable, percentile, sortedCopy } from './bench-support';
 
 export interface BurstOptions {
@@ -31,6 +32,8 @@ export interface BurstResult {
   wallSeconds: number;
   /** CPU time of `serverPid` over the burst ÷ streams (NaN without a pid): stable where the shared machine's latencies are not. */
   serverCpuMsPerStream: number;
+  /** The machine's 1-minute load average as the burst started (other engineers' work shares it). */
+  loadAverage: number;
 }
 
 const STALL_MS = 250;
@@ -86,6 +89,7 @@ export async function runStreamBurst(options: BurstOptions): Promise<BurstResult
   const body = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Tell me a long story' }], stream: true, stream_options: { include_usage: true } });
   const agent = new http.Agent({ keepAlive: false, maxSockets: Infinity });
   const cpuBefore = options.serverPid ? cpuTimeMs(options.serverPid) : Number.NaN;
+  const loadAverage = os.loadavg()[0]!;
   const startedAt = performance.now();
   const outcomes = await Promise.all(Array.from({ length: options.streams }, () => oneStream(options, startedAt, body, agent)));
   const wallSeconds = (performance.now() - startedAt) / 1000;
@@ -104,6 +108,7 @@ export async function runStreamBurst(options: BurstOptions): Promise<BurstResult
     stalledStreams: outcomes.filter((outcome) => outcome.largestGap > STALL_MS).length,
     wallSeconds,
     serverCpuMsPerStream,
+    loadAverage,
   };
 }
 
@@ -132,6 +137,7 @@ export async function streamBurstSection(options: BurstSectionOptions, log: (mes
         String(streams), label, result.firstDeltaP50Ms.toFixed(0), result.firstDeltaP99Ms.toFixed(0), result.firstDeltaMaxMs.toFixed(0), result.largestGapMs.toFixed(0),
         String(result.stalledStreams), `${result.completed}/${streams}`, String(result.short), label === 'direct to fake' ? '—' : metered ? 'yes' : '**NO**', result.wallSeconds.toFixed(1),
         Number.isNaN(result.serverCpuMsPerStream) ? '—' : result.serverCpuMsPerStream.toFixed(1),
+        result.loadAverage.toFixed(1),
       ]);
     }
     const ratio = viaAgentHost.firstDeltaP99Ms / direct.firstDeltaP99Ms;
@@ -145,11 +151,13 @@ export async function streamBurstSection(options: BurstSectionOptions, log: (mes
     'stream\'s first content delta; gap = time between two consecutive deltas of one stream (stall: a gap over 250 ms).',
     'Agent Host meters every stream: after each burst the benchmark checks one meter event per completed stream.',
     'Server CPU = utime + stime of the server process (the fake for "direct", Agent Host for "Agent Host") over the burst ÷ N:',
-    'unlike the latencies it does not move with the other load on this shared machine.',
+    'unlike the latencies it does not move much with the other load on this shared machine. Load avg = the machine\'s 1-minute',
+    'load average as the burst started (2 cores; other engineers\' builds and tests run beside it): compare Agent Host with',
+    'the direct run of the same moment, never with another run\'s.',
     '',
     markdownTable(
-      ['N', 'case', 'first delta p50 ms', 'p99 ms', 'max ms', 'largest gap ms', 'stalled streams', 'completed', 'short', 'metered once', 'wall s', 'server CPU ms/stream'],
-      ['r', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'l', 'r', 'r'],
+      ['N', 'case', 'first delta p50 ms', 'p99 ms', 'max ms', 'largest gap ms', 'stalled streams', 'completed', 'short', 'metered once', 'wall s', 'server CPU ms/stream', 'load avg'],
+      ['r', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'l', 'r', 'r', 'r'],
       rows,
     ),
     '',

@@ -12,24 +12,27 @@ export interface ServerSentEvent {
 }
 
 /**
- * Parses a byte (UTF-8) or text stream into events; an event still open when the stream ends is dropped, as the
- * standard says. Bytes are decoded here (a character split across chunks is joined), not by a layer in between.
+ * Parses a byte (UTF-8) or text stream into events, chunk by chunk as they arrive: `feed` returns the events a chunk
+ * completed (a plain array: no generator step per event on the hot path). Bytes are decoded here (a character split
+ * across chunks is joined). An event still open when the stream ends is dropped, as the standard says.
  */
-export async function* serverSentEvents(stream: AsyncIterable<Uint8Array | string>): AsyncGenerator<ServerSentEvent> {
-  const decoder = new StringDecoder('utf8');
-  let pending = '';
-  let event: string | null = null;
-  let data: string[] = [];
+export class ServerSentEventParser {
+  private readonly decoder = new StringDecoder('utf8');
+  private pending = '';
+  private event: string | null = null;
+  private data: string[] = [];
   /** The previous chunk ended with CR: an LF starting this one belongs to that line end. */
-  let afterCarriageReturn = false;
-  for await (const piece of stream) {
-    const chunk = typeof piece === 'string' ? piece : decoder.write(piece as Buffer);
-    if (chunk.length === 0) continue;
+  private afterCarriageReturn = false;
+
+  feed(piece: Uint8Array | string): ServerSentEvent[] {
+    const events: ServerSentEvent[] = [];
+    const chunk = typeof piece === 'string' ? piece : this.decoder.write(piece as Buffer);
+    if (chunk.length === 0) return events;
     let start = 0;
-    if (afterCarriageReturn && chunk.charCodeAt(0) === 10) start = 1;
-    afterCarriageReturn = false;
-    const buffer = pending.length > 0 ? pending + chunk.slice(start) : start > 0 ? chunk.slice(start) : chunk;
-    pending = '';
+    if (this.afterCarriageReturn && chunk.charCodeAt(0) === 10) start = 1;
+    this.afterCarriageReturn = false;
+    const buffer = this.pending.length > 0 ? this.pending + chunk.slice(start) : start > 0 ? chunk.slice(start) : chunk;
+    this.pending = '';
     let position = 0;
     for (;;) {
       const lineFeed = buffer.indexOf('\n', position);
@@ -39,7 +42,7 @@ export async function* serverSentEvents(stream: AsyncIterable<Uint8Array | strin
       if (carriageReturn !== -1 && (lineFeed === -1 || carriageReturn < lineFeed)) {
         end = carriageReturn;
         if (carriageReturn + 1 === buffer.length) {
-          afterCarriageReturn = true;
+          this.afterCarriageReturn = true;
           next = carriageReturn + 1;
         } else {
           next = buffer.charCodeAt(carriageReturn + 1) === 10 ? carriageReturn + 2 : carriageReturn + 1;
@@ -48,16 +51,16 @@ export async function* serverSentEvents(stream: AsyncIterable<Uint8Array | strin
         end = lineFeed;
         next = lineFeed + 1;
       } else {
-        pending = buffer.slice(position);
-        break;
+        this.pending = buffer.slice(position);
+        return events;
       }
       const line = buffer.slice(position, end);
       position = next;
       if (line.length === 0) {
-        if (data.length > 0 || event !== null) {
-          yield { event, data: data.length === 1 ? data[0]! : data.join('\n') };
-          event = null;
-          data = [];
+        if (this.data.length > 0 || this.event !== null) {
+          events.push({ event: this.event, data: this.data.length === 1 ? this.data[0]! : this.data.join('\n') });
+          this.event = null;
+          this.data = [];
         }
         continue;
       }
@@ -66,8 +69,14 @@ export async function* serverSentEvents(stream: AsyncIterable<Uint8Array | strin
       const field = colon === -1 ? line : line.slice(0, colon);
       let value = colon === -1 ? '' : line.slice(colon + 1);
       if (value.charCodeAt(0) === 32) value = value.slice(1);
-      if (field === 'data') data.push(value);
-      else if (field === 'event') event = value;
+      if (field === 'data') this.data.push(value);
+      else if (field === 'event') this.event = value;
     }
   }
+}
+
+/** The events of a whole stream (ServerSentEventParser over every chunk). */
+export async function* serverSentEvents(stream: AsyncIterable<Uint8Array | string>): AsyncGenerator<ServerSentEvent> {
+  const parser = new ServerSentEventParser();
+  for await (const piece of stream) yield* parser.feed(piece);
 }

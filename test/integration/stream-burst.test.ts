@@ -92,6 +92,14 @@ describe('a burst of streams through /v1 (openai SDK, simulator)', function () {
         expect(event, `meter event of stream ${outcome.index}`).to.not.equal(undefined);
         expect(event).to.include({ status: 'ok', requestType: 'stream', usageSource: 'provider', tokensInput: outcome.usage!.prompt_tokens, tokensOutput: outcome.usage!.completion_tokens });
       }
+      if (agent === managed) {
+        // Each answer of the plan's first burst is priced (the month-to-date total read once for all of them): inside
+        // the allowance, nothing to pay, every token included.
+        for (const outcome of streamed) {
+          const details = (outcome.usage as unknown as { cost_details?: { cost_micros: number; included_tokens: number; overage_tokens: number } }).cost_details;
+          expect(details, `price of stream ${outcome.index}`).to.deep.include({ cost_micros: 0, included_tokens: outcome.usage!.prompt_tokens + outcome.usage!.completion_tokens, overage_tokens: 0 });
+        }
+      }
       const tokens = streamed.reduce((total, outcome) => total + outcome.usage!.prompt_tokens + outcome.usage!.completion_tokens, 0);
       const rollups = await UsageMonthly.collection.find({ agentId: new Types.ObjectId(agent.id) }).toArray();
       expect(rollups.reduce((total, rollup) => total + (rollup.tokens as number), 0), `rollup tokens of ${agent.id}`).to.equal(tokens);

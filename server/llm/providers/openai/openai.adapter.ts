@@ -26,7 +26,7 @@ import {
 import { convertOpenAiError, convertOpenAiUsage, mapOpenAiFinishReason } from './openai.converters';
 import { openAiOptionFields, readOpenAiToolCallDeltas, readOpenAiToolCalls, toOpenAiMessages } from './openai.request-converters';
 import { StreamedResponse } from '../../keep-alive-fetch';
-import { serverSentEvents } from '../../sse-events';
+import { ServerSentEventParser } from '../../sse-events';
 
 /**
  * The chunks of a streamed answer, read from the response the SDK returned (it sent the request and turned an error
@@ -38,20 +38,24 @@ async function* chatChunksOf(response: Response, signal: AbortSignal | undefined
   const node = response instanceof StreamedResponse ? response.takeNodeBody() : undefined;
   if (!node && !response.body) throw new APIError(response.status, { message: 'the streamed answer has no body' }, undefined, response.headers);
   const bytes = node ?? (response.body as unknown as AsyncIterable<Uint8Array>);
+  const parser = new ServerSentEventParser();
   let finished = false;
   try {
     let done = false;
-    for await (const event of serverSentEvents(bytes)) {
+    for await (const piece of bytes) {
       if (done) continue;
-      if (event.data.startsWith('[DONE]')) {
-        done = true;
-        continue;
+      for (const event of parser.feed(piece)) {
+        if (done) break;
+        if (event.data.startsWith('[DONE]')) {
+          done = true;
+          break;
+        }
+        if (event.event !== null && event.event.startsWith('thread.')) continue;
+        const data = JSON.parse(event.data) as ChatCompletionChunk & { error?: unknown; message?: string };
+        if (event.event === 'error') throw new APIError(undefined, data.error as object | undefined, data.message, undefined);
+        if (data && data.error) throw new APIError(undefined, data.error as object, undefined, response.headers);
+        yield data;
       }
-      if (event.event !== null && event.event.startsWith('thread.')) continue;
-      const data = JSON.parse(event.data) as ChatCompletionChunk & { error?: unknown; message?: string };
-      if (event.event === 'error') throw new APIError(undefined, data.error as object | undefined, data.message, undefined);
-      if (data && data.error) throw new APIError(undefined, data.error as object, undefined, response.headers);
-      yield data;
     }
     finished = true;
   } catch (error) {
