@@ -37,6 +37,7 @@ export interface BurstResult {
 }
 
 const STALL_MS = 250;
+const WARMUP_STREAMS = 50;
 const CONTENT_MARKER = '"content":"word';
 
 interface StreamOutcome {
@@ -126,6 +127,12 @@ export interface BurstSectionOptions {
 export async function streamBurstSection(options: BurstSectionOptions, log: (message: string) => void): Promise<string[]> {
   const rows: string[][] = [];
   const targets: string[] = [];
+  // Warm-up (not measured): a small burst against each target first, as the gateway cases warm up, so the first size
+  // does not also measure the server's first connections and JIT. Its streams are metered too.
+  const warmup = { streams: WARMUP_STREAMS, deltas: options.deltas, timeoutMs: 60_000 + options.deltas * options.intervalMs * 4 };
+  await runStreamBurst({ ...options.direct, ...warmup });
+  const warmed = await runStreamBurst({ ...options.agentHost, ...warmup });
+  if (!(await options.meteredExactly(warmed.completed))) log('warm-up burst: the meter did not write exactly one event per stream');
   for (const streams of options.sizes) {
     const timeoutMs = 60_000 + options.deltas * options.intervalMs * 4;
     const direct = await runStreamBurst({ ...options.direct, streams, deltas: options.deltas, timeoutMs });
@@ -150,6 +157,7 @@ export async function streamBurstSection(options: BurstSectionOptions, log: (mes
     `each with ${options.deltas} content deltas, one every ${options.intervalMs} ms (first at once). First delta = time from the burst's start to the`,
     'stream\'s first content delta; gap = time between two consecutive deltas of one stream (stall: a gap over 250 ms).',
     'Agent Host meters every stream: after each burst the benchmark checks one meter event per completed stream.',
+    `Before the first size, a warm-up burst of ${WARMUP_STREAMS} streams against each target (not measured; metered and checked too).`,
     'Server CPU = utime + stime of the server process (the fake for "direct", Agent Host for "Agent Host") over the burst ÷ N:',
     'unlike the latencies it does not move much with the other load on this shared machine. Load avg = the machine\'s 1-minute',
     'load average as the burst started (2 cores; other engineers\' builds and tests run beside it): compare Agent Host with',
