@@ -4,7 +4,8 @@
 //   --quick        a short smoke run (fewer and shorter cases, smaller data); numbers are not meaningful and are
 //                  only printed (add --write to write them to docs/BENCHMARKS.md anyway)
 //   --skip-build   use the existing dist/ (default: `npm run build:server` first)
-//   --only=a,b     run only some parts: gateway, profile, streams, usage, meter, live (sections are written only when complete)
+//   --only=a,b     run only some parts: gateway, profile, streams, features, workers, usage, meter, live (sections are
+//                  written only when complete)
 //   --no-write     print, do not touch docs/BENCHMARKS.md
 //   --profile-c=<n>  concurrency of the profiled run (default 10)
 //   --profile-case=byok|managed  which agent the profiled run calls (default byok)
@@ -52,6 +53,8 @@ import {
   type ProfileSummary,
 } from './bench-gateway';
 import { runStreamBurst, streamBurstSection } from './bench-stream-burst';
+import { createFeatureCases, featureCostSection, workersSection } from './bench-feature-costs';
+import { findFreePort, startRedis } from '../test/support/redis-server';
 import { benchLiveUpdates, benchMeterPipeline, benchUsageQuery, createAgent, createAgentKey, registerUser } from './bench-usage';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -62,14 +65,14 @@ const SKIP_BUILD = argv.includes('--skip-build');
 const listFlag = (name: string): number[] | undefined => argv.find((value) => value.startsWith(`--${name}=`))?.slice(name.length + 3).split(',').map(Number);
 const NARROWED = ['delays', 'concurrencies', 'duration', 'stream-sizes'].some((name) => argv.some((value) => value.startsWith(`--${name}=`)));
 const NO_WRITE = argv.includes('--no-write') || ((QUICK || NARROWED) && !argv.includes('--write'));
-const ONLY = new Set((argv.find((value) => value.startsWith('--only='))?.slice(7) ?? 'gateway,profile,streams,usage,meter,live').split(',').filter(Boolean));
+const ONLY = new Set((argv.find((value) => value.startsWith('--only='))?.slice(7) ?? 'gateway,profile,streams,features,workers,usage,meter,live').split(',').filter(Boolean));
 const PROFILE_CONCURRENCY = Number(argv.find((value) => value.startsWith('--profile-c='))?.slice('--profile-c='.length) ?? 10);
 const PROFILE_CASE = argv.find((value) => value.startsWith('--profile-case='))?.slice('--profile-case='.length) === 'managed' ? 'managed' : 'byok';
 const COMMAND = `npm run bench${QUICK ? ' -- --quick' : ''}`;
 
 const PLAN = QUICK
-  ? { delays: [0, 50], concurrencies: [1, 10], warmupSeconds: 0.5, durationSeconds: 1, profileSeconds: 2, usageAgents: 100, syntheticEvents: 200_000, materializeEvery: 10, usageRequests: 50, meterEvents: 10_000, liveCalls: 20, streamSizes: [50], streamDeltas: 20 }
-  : { delays: [0, 50], concurrencies: [1, 10, 50], warmupSeconds: 3, durationSeconds: 4, profileSeconds: 6, usageAgents: 1_000, syntheticEvents: 10_000_000, materializeEvery: 10, usageRequests: 300, meterEvents: 100_000, liveCalls: 200, streamSizes: [100, 500, 1_000], streamDeltas: 100 };
+  ? { delays: [0, 50], concurrencies: [1, 10], warmupSeconds: 0.5, durationSeconds: 1, profileSeconds: 2, usageAgents: 100, syntheticEvents: 200_000, materializeEvery: 10, usageRequests: 50, meterEvents: 10_000, liveCalls: 20, streamSizes: [50], streamDeltas: 20, featureRounds: 2, featureSeconds: 1 }
+  : { delays: [0, 50], concurrencies: [1, 10, 50], warmupSeconds: 3, durationSeconds: 4, profileSeconds: 6, usageAgents: 1_000, syntheticEvents: 10_000_000, materializeEvery: 10, usageRequests: 300, meterEvents: 100_000, liveCalls: 200, streamSizes: [100, 500, 1_000], streamDeltas: 100, featureRounds: 5, featureSeconds: 3 };
 
 if (NARROWED) {
   Object.assign(PLAN, {
@@ -339,14 +342,14 @@ async function startPortkey(): Promise<{ child: Child; url: string }> {
 }
 
 /** Waits until the platform's meter has written every event of the calls made so far (it runs off the response path). */
-function meterWatcher(storeUri: string) {
+function meterWatcher(storeUri: string, databaseName = STORE_DB) {
   let expected = 0;
   let client: MongoClient | undefined;
   return {
     async caughtUp(okCalls: number): Promise<void> {
       expected += okCalls;
       client ??= await MongoClient.connect(storeUri, { maxPoolSize: 1 });
-      const collection = client.db(STORE_DB).collection('token_meter');
+      const collection = client.db(databaseName).collection('token_meter');
       const started = Date.now();
       for (;;) {
         const count = await collection.estimatedDocumentCount();
@@ -361,7 +364,7 @@ function meterWatcher(storeUri: string) {
     /** After `caughtUp`: true when there is exactly one event per answered call so far (none lost, none twice). */
     async exactly(okCalls: number): Promise<boolean> {
       await this.caughtUp(okCalls);
-      return (await client!.db(STORE_DB).collection('token_meter').countDocuments()) === expected;
+      return (await client!.db(databaseName).collection('token_meter').countDocuments()) === expected;
     },
     async close() {
       await client?.close();
@@ -398,7 +401,7 @@ async function profileAgentHost(stack: Stack, agentKey: string): Promise<Profile
 }
 
 /** One burst of `streams` streams against a second Agent Host process under `--cpu-prof` (the stream path's profile). */
-async function profileStreamBurst(stack: Stack, agentKey: string, streams: number): Promise<ProfileSummary> {
+async function profileStreamBurst(stack: Stack, agentKey: string, streams: number): Promise<{ summary: ProfileSummary; completed: number }> {
   const directory = fs.mkdtempSync(path.join(os.tmpdir(), 'agent-host-stream-prof-'));
   const port = await freePort();
   const child = nodeChild('agent host (profiled, streams)', [EXIT_WITH_PARENT_IMPORT, ...SERVE.nodeFlags, '--cpu-prof', `--cpu-prof-dir=${directory}`, '--cpu-prof-interval=500', SERVE.script], {
@@ -409,7 +412,7 @@ async function profileStreamBurst(stack: Stack, agentKey: string, streams: numbe
     const url = `http://127.0.0.1:${port}`;
     await waitForHttp(`${url}/health`, 60_000, child);
     const target = { url: `${url}/v1/chat/completions`, headers: { authorization: `Bearer ${agentKey}` }, deltas: PLAN.streamDeltas, timeoutMs: 120_000 };
-    await runStreamBurst({ ...target, streams: 20 });
+    const warm = await runStreamBurst({ ...target, streams: 20 });
     await sleep(1000);
     const fromUs = Number(process.hrtime.bigint() / 1000n);
     const result = await runStreamBurst({ ...target, streams });
@@ -420,7 +423,7 @@ async function profileStreamBurst(stack: Stack, agentKey: string, streams: numbe
     if (!file) throw new Error('no .cpuprofile written');
     const keep = argv.find((value) => value.startsWith('--keep-profile='))?.slice('--keep-profile='.length);
     if (keep) fs.copyFileSync(file, path.resolve(keep));
-    return summarizeCpuProfile(file, { fromUs, toUs }, result.completed, ROOT, 30);
+    return { summary: summarizeCpuProfile(file, { fromUs, toUs }, result.completed, ROOT, 30), completed: warm.completed + result.completed };
   } finally {
     await child.stop();
     fs.rmSync(directory, { recursive: true, force: true });
@@ -556,9 +559,60 @@ async function main(): Promise<void> {
     write('bursts of streams', [...body, ...STREAM_NOTES].join('\n'));
     const profiled = Number(argv.find((value) => value.startsWith('--stream-profile='))?.slice('--stream-profile='.length) ?? 0);
     if (profiled > 0) {
-      const summary = await profileStreamBurst(stack, byokKey, profiled);
-      await meter.caughtUp(summary.requests).catch(() => undefined);
+      const { summary, completed } = await profileStreamBurst(stack, byokKey, profiled);
+      await meter.caughtUp(completed).catch(() => undefined);
       process.stdout.write(`\n### CPU profile of a burst of ${profiled} streams (per stream)\n\n${profileMarkdown(summary)}\n\n`);
+    }
+  }
+
+  if (ONLY.has('features')) {
+    await setFakeDelay(stack, 0);
+    log('feature costs: tools, routing, cache off and on');
+    const cases = await createFeatureCases(stack.agentHostUrl, owner, byokKey);
+    const body = await featureCostSection({
+      url: stack.agentHostUrl,
+      serverPid: stack.agentHost.pid,
+      cases,
+      concurrencies: QUICK ? [1] : [1, 10],
+      rounds: PLAN.featureRounds,
+      secondsPerRound: PLAN.featureSeconds,
+      afterCalls: (okCalls) => meter.caughtUp(okCalls),
+      log,
+    });
+    write('feature costs', body.join('\n'));
+  }
+
+  if (ONLY.has('workers')) {
+    await setFakeDelay(stack, 0);
+    const redisPort = await findFreePort();
+    const redis = await startRedis(redisPort);
+    try {
+      const port = await freePort();
+      const cluster = nodeChild('agent host, 2 workers', [EXIT_WITH_PARENT_IMPORT, ...SERVE.nodeFlags, SERVE.script], {
+        ...stack.agentHostEnv,
+        PORT: String(port),
+        WEB_CONCURRENCY: '2',
+        REDIS_URL: `redis://127.0.0.1:${redisPort}`,
+        DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'agent-host-bench-workers-')),
+      });
+      const clusterUrl = `http://127.0.0.1:${port}`;
+      await waitForHttp(`${clusterUrl}/health`, 60_000, cluster);
+      log(`Agent Host with 2 workers ${clusterUrl} (primary pid ${cluster.pid})`);
+      const afterCalls = (okCalls: number) => meter.caughtUp(okCalls);
+      const body = await workersSection({
+        targets: [
+          { workers: 1, url: stack.agentHostUrl, key: byokKey, rootPid: stack.agentHost.pid, afterCalls },
+          { workers: 2, url: clusterUrl, key: byokKey, rootPid: cluster.pid, afterCalls },
+        ],
+        concurrencies: QUICK ? [10] : [10, 50],
+        rounds: PLAN.featureRounds,
+        secondsPerRound: PLAN.featureSeconds,
+        log,
+      });
+      await cluster.stop();
+      write('workers', body.join('\n'));
+    } finally {
+      redis.kill('SIGKILL');
     }
   }
 
