@@ -220,7 +220,9 @@ const STREAM_NOTES = [
   '| 0 | `main` before (profiled burst of 1000: 37.5 ms main-thread CPU per stream under the profiler) | 7–17 | not measured | not measured | 47.0 s vs 12.5 s |',
   '| 1 | upstream pool uncapped (`connections: null`, was 256 per origin); the delta chunk\'s envelope built once per stream | 14 | 37.9 / 18.7 / 15.5 | 5.5 / 3.2 / 2.6 | 41.6 s vs 3.8 s |',
   '| 2 | + the OpenAI stream read by our event-stream reader straight from the Node body (the SDK still sends the request); one key lookup per key for a burst | 12–14 | 36.7 / 11.8 / 11.6 | 6.7 / 3.2 / 3.0 | 27.3 s vs 7.0 s (profiled: 27.2 ms/stream) |',
-  '| 3 | + the parser hands back each chunk\'s events (one generator step less per delta); the table above | see above | see above | see above | see above |',
+  '| 3 | + the parser hands back each chunk\'s events (one generator step less per delta) | 14 | 36.8 / 13.7 / 11.0 | 6.7 / 3.5 / 3.2 | 32.9 s vs 2.4 s |',
+  '| 4 | + merged with main; a 50-stream warm-up burst per target before the first size (the table above, 14:55 UTC) | 15–17 | 15.0 / 10.7 / 9.6 | 3.7 / 3.4 / 3.2 | 45.8 s vs 10.2 s (at 100: 1.27 s vs 0.64 s) |',
+  '| 4′ | same code as 4, while this engineer\'s own test suite ran beside it (not kept: shows the failure mode) | 17–21 | 18.0 / 10.0 / 7.3 | 3.9 / 3.2 / 3.1 | 703 of 1,000 streams cut mid-answer (short; most likely the 30 s attempt timeout below: first deltas took 35 s) |',
   '',
   'Where the time goes (the profile printed with `--stream-profile=1000`; shares of main-thread samples, profiler on):',
   'before, the `openai` SDK\'s stream reader was 16% (every network chunk copied into new byte arrays twice, a TextDecoder,',
@@ -238,6 +240,11 @@ const STREAM_NOTES = [
   'Left: the 4 async-generator steps per delta (adapter → router → runner → HTTP), a `writev` per delta (coalescing',
   'across a stream\'s deltas would add latency), `--max-semi-space-size=6` (GC at 8% with 1,000 streams alive),',
   'the limits reservation (two round trips per call with a limit; not in this benchmark\'s BYOK agent).',
+  '',
+  'Found, left alone: a stream\'s attempt keeps its 30 s attempt timeout (`DEFAULT_RETRY_POLICY.attemptTimeoutMs`, within',
+  '`LLM_DEADLINE_MS`) after its first delta, so a stream that lasts longer than ~31 s in total is cut (metered as',
+  'partial). A starved burst (4′) stretches 5 s streams past it; a real long answer would hit it too. An idle timeout',
+  'between deltas once output started would be the usual rule; that is a behaviour change for the router\'s owner.',
 ];
 
 function freePort(): Promise<number> {
