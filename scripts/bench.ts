@@ -11,6 +11,9 @@
 //   --profile-case=byok|managed  which agent the profiled run calls (default byok)
 //   --keep-profile=<file>  keep the raw .cpuprofile of the profiled Agent Host (open it in Chrome DevTools)
 //   --delays=0,50 --concurrencies=1,10,50 --duration=<s>  narrow the gateway cases (printed only unless --write)
+//   --stream-sizes=100,500,1000  the burst sizes of the streams part (printed only unless --write)
+//   --stream-profile=<n>  after the bursts, one burst of n streams against a second, profiled Agent Host (printed;
+//                  --keep-profile=<file> keeps its .cpuprofile)
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -28,6 +31,7 @@ import {
   peakRssMiB,
   currentRssMiB,
   runLoad,
+  sleep,
   stopAllChildren,
   waitForHttp,
 } from './bench-support';
@@ -43,19 +47,19 @@ import {
   type GatewayTarget,
   type ProfileSummary,
 } from './bench-gateway';
-import { streamBurstSection } from './bench-stream-burst';
+import { runStreamBurst, streamBurstSection } from './bench-stream-burst';
 import { createFeatureCases, featureCostSection, workersSection } from './bench-feature-costs';
 import { findFreePort, startRedis } from '../test/support/redis-server';
 import { benchLiveUpdates, benchMeterPipeline, benchUsageQuery, createAgent, createAgentKey, registerUser } from './bench-usage';
 import { freePort, meterWatcher, nodeChild, ROOT, SERVE, setFakeDelay, startFloorForwarder, startPortkey, startStack, STORE_DB, type Stack } from './bench-stack';
-import { GATEWAY_NOTES, METER_NOTES, PROFILE_NOTES } from './bench-notes';
+import { GATEWAY_NOTES, METER_NOTES, PROFILE_NOTES, STREAM_NOTES } from './bench-notes';
 
 const argv = process.argv.slice(2);
 const QUICK = argv.includes('--quick');
 const SKIP_BUILD = argv.includes('--skip-build');
 // A smoke run does not replace the measured sections unless asked to (--write).
 const listFlag = (name: string): number[] | undefined => argv.find((value) => value.startsWith(`--${name}=`))?.slice(name.length + 3).split(',').map(Number);
-const NARROWED = ['delays', 'concurrencies', 'duration'].some((name) => argv.some((value) => value.startsWith(`--${name}=`)));
+const NARROWED = ['delays', 'concurrencies', 'duration', 'stream-sizes'].some((name) => argv.some((value) => value.startsWith(`--${name}=`)));
 const NO_WRITE = argv.includes('--no-write') || ((QUICK || NARROWED) && !argv.includes('--write'));
 const ONLY = new Set((argv.find((value) => value.startsWith('--only='))?.slice(7) ?? 'gateway,profile,streams,features,workers,usage,meter,live').split(',').filter(Boolean));
 const PROFILE_CONCURRENCY = Number(argv.find((value) => value.startsWith('--profile-c='))?.slice('--profile-c='.length) ?? 10);
@@ -71,6 +75,7 @@ if (NARROWED) {
     delays: listFlag('delays') ?? PLAN.delays,
     concurrencies: listFlag('concurrencies') ?? PLAN.concurrencies,
     durationSeconds: listFlag('duration')?.[0] ?? PLAN.durationSeconds,
+    streamSizes: listFlag('stream-sizes') ?? PLAN.streamSizes,
   });
 }
 
@@ -96,6 +101,36 @@ async function profileAgentHost(stack: Stack, agentKey: string): Promise<Profile
     const keep = argv.find((value) => value.startsWith('--keep-profile='))?.slice('--keep-profile='.length);
     if (keep) fs.copyFileSync(file, path.resolve(keep));
     return summarizeCpuProfile(file, { fromUs, toUs }, load.ok, ROOT);
+  } finally {
+    await child.stop();
+    fs.rmSync(directory, { recursive: true, force: true });
+  }
+}
+
+/** One burst of `streams` streams against a second Agent Host process under `--cpu-prof` (the stream path's profile). */
+async function profileStreamBurst(stack: Stack, agentKey: string, streams: number): Promise<{ summary: ProfileSummary; completed: number }> {
+  const directory = fs.mkdtempSync(path.join(os.tmpdir(), 'agent-host-stream-prof-'));
+  const port = await freePort();
+  const child = nodeChild('agent host (profiled, streams)', [EXIT_WITH_PARENT_IMPORT, ...SERVE.nodeFlags, '--cpu-prof', `--cpu-prof-dir=${directory}`, '--cpu-prof-interval=500', SERVE.script], {
+    ...stack.agentHostEnv,
+    PORT: String(port),
+  });
+  try {
+    const url = `http://127.0.0.1:${port}`;
+    await waitForHttp(`${url}/health`, 60_000, child);
+    const target = { url: `${url}/v1/chat/completions`, headers: { authorization: `Bearer ${agentKey}` }, deltas: PLAN.streamDeltas, timeoutMs: 120_000 };
+    const warm = await runStreamBurst({ ...target, streams: 20 });
+    await sleep(1000);
+    const fromUs = Number(process.hrtime.bigint() / 1000n);
+    const result = await runStreamBurst({ ...target, streams });
+    const toUs = Number(process.hrtime.bigint() / 1000n);
+    log(`profiled burst ${streams}: first delta p50 ${result.firstDeltaP50Ms.toFixed(0)} p99 ${result.firstDeltaP99Ms.toFixed(0)} ms, largest gap ${result.largestGapMs.toFixed(0)} ms, stalled ${result.stalledStreams}, completed ${result.completed}/${streams}`);
+    await child.stop(30_000);
+    const file = newestCpuProfile(directory);
+    if (!file) throw new Error('no .cpuprofile written');
+    const keep = argv.find((value) => value.startsWith('--keep-profile='))?.slice('--keep-profile='.length);
+    if (keep) fs.copyFileSync(file, path.resolve(keep));
+    return { summary: summarizeCpuProfile(file, { fromUs, toUs }, result.completed, ROOT, 30), completed: warm.completed + result.completed };
   } finally {
     await child.stop();
     fs.rmSync(directory, { recursive: true, force: true });
@@ -230,11 +265,17 @@ async function main(): Promise<void> {
       sizes: PLAN.streamSizes,
       deltas: PLAN.streamDeltas,
       intervalMs: 50,
-      direct: { url: `${stack.fakeUrl}/v1/chat/completions`, headers: { authorization: 'Bearer sk-bench-direct' } },
-      agentHost: { url: `${stack.agentHostUrl}/v1/chat/completions`, headers: { authorization: `Bearer ${byokKey}` } },
+      direct: { url: `${stack.fakeUrl}/v1/chat/completions`, headers: { authorization: 'Bearer sk-bench-direct' }, serverPid: stack.fake.pid },
+      agentHost: { url: `${stack.agentHostUrl}/v1/chat/completions`, headers: { authorization: `Bearer ${byokKey}` }, serverPid: stack.agentHost.pid },
       meteredExactly: (completed) => meter.exactly(completed),
     }, log);
-    write('bursts of streams', body.join('\n'));
+    write('bursts of streams', [...body, ...STREAM_NOTES].join('\n'));
+    const profiled = Number(argv.find((value) => value.startsWith('--stream-profile='))?.slice('--stream-profile='.length) ?? 0);
+    if (profiled > 0) {
+      const { summary, completed } = await profileStreamBurst(stack, byokKey, profiled);
+      await meter.caughtUp(completed).catch(() => undefined);
+      process.stdout.write(`\n### CPU profile of a burst of ${profiled} streams (per stream)\n\n${profileMarkdown(summary)}\n\n`);
+    }
   }
 
   if (ONLY.has('features')) {

@@ -181,7 +181,9 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   }
 
   // One keep-alive connection pool for every provider SDK, on undici's request() for the SDKs' plain calls (keep-alive-fetch.ts).
-  const { fetch: keepAliveFetch, close: closeKeepAliveFetch } = createKeepAliveFetch({ keepAliveTimeoutMs: 10_000, connections: 256 });
+  // No cap on connections per provider origin: a stream holds its connection for its whole answer, so a cap queued every
+  // call past it behind whole answers (1,000 streams at once: the 257th waited for a stream to end; #20, BENCHMARKS.md).
+  const { fetch: keepAliveFetch, close: closeKeepAliveFetch } = createKeepAliveFetch({ keepAliveTimeoutMs: 10_000, connections: null });
 
   const tokens = new TokenService(config);
   const workspaces = new WorkspaceService(models);
