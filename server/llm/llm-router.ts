@@ -51,6 +51,8 @@ export interface RetryPolicy {
   /** A retry-after longer than this is not waited for: the caller gets a 429 with the provider's Retry-After. */
   maxRetryAfterMs: number;
   attemptTimeoutMs: number;
+  /** Once a stream has started answering: the longest silence between its events before it is cut (default attemptTimeoutMs). */
+  streamIdleTimeoutMs?: number;
 }
 
 export const DEFAULT_RETRY_POLICY: RetryPolicy = {
@@ -118,19 +120,43 @@ function attemptReport(
  * `AbortSignal.any([call.signal, AbortSignal.timeout(ms)])`), but can be released as soon as the attempt is over.
  * With `AbortSignal.any` + `AbortSignal.timeout`, the abort listener each SDK adds kept every finished attempt
  * (signals, SDK controllers) reachable until its timer fired, a minute later: heap that grew with the request rate.
+ * A stream that has started answering switches to an idle timeout (`streaming`, re-armed by `touch` at each event):
+ * a long answer is not cut while it keeps coming, a provider that goes silent still is.
  */
-function attemptSignalFor(callSignal: AbortSignal, timeoutMs: number): { signal: AbortSignal; release(): void } {
+export interface AttemptSignal {
+  signal: AbortSignal;
+  release(): void;
+  streaming(idleTimeoutMs: number): void;
+  touch(): void;
+}
+
+function attemptSignalFor(callSignal: AbortSignal, timeoutMs: number): AttemptSignal {
   const controller = new AbortController();
   const onCallAbort = () => controller.abort(callSignal.reason);
-  const timer = setTimeout(() => controller.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError')), timeoutMs);
+  const timedOut = () => controller.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError'));
+  let timer = setTimeout(timedOut, timeoutMs);
   timer.unref();
+  let idleTimeoutMs = 0;
+  let released = false;
   if (callSignal.aborted) onCallAbort();
   else callSignal.addEventListener('abort', onCallAbort, { once: true });
   return {
     signal: controller.signal,
     release() {
+      released = true;
       clearTimeout(timer);
       callSignal.removeEventListener('abort', onCallAbort);
+    },
+    streaming(idleMs) {
+      if (released) return;
+      // The attempt's whole-answer timeout gives way to the idle one, re-armed (not re-made) at each event.
+      clearTimeout(timer);
+      idleTimeoutMs = idleMs;
+      timer = setTimeout(timedOut, idleMs);
+      timer.unref();
+    },
+    touch() {
+      if (!released && idleTimeoutMs > 0) timer.refresh();
     },
   };
 }
@@ -164,8 +190,10 @@ export class LlmRouter {
    * a cut after output is reported as a partial attempt and rethrown from `events`.
    */
   async openStream(call: RoutedCall): Promise<StreamSession> {
-    // The stream is read after this returns: its attempt signal stays armed (caller abort, timeout) until it times out.
-    return this.runWithRetries(call, { keepSignalOnSuccess: true }, async (target, credential, attempt, attemptSignal, startedAt) => {
+    // The stream is read after this returns: its attempt signal stays armed (caller abort, timeout) until the stream
+    // ends; once it has answered, the timeout is an idle one between events (a long answer is not cut).
+    const idleTimeoutMs = this.policy.streamIdleTimeoutMs ?? this.policy.attemptTimeoutMs;
+    return this.runWithRetries(call, { keepSignalOnSuccess: true }, async (target, credential, attempt, attemptSignal, startedAt, attemptTimer) => {
       const adapter = getProviderAdapter(target.provider);
       const iterator = adapter
         .stream(
@@ -181,13 +209,15 @@ export class LlmRouter {
         call.onAttempt(attemptReported);
       };
       if (!first.done && first.value.type === 'end') report('ok', first.value.usage);
+      attemptTimer.streaming(idleTimeoutMs);
       async function* events(): AsyncGenerator<StreamEvent> {
-        if (first.done) return;
+        if (first.done) return attemptTimer.release();
         yield first.value;
-        if (first.value.type === 'end') return;
+        if (first.value.type === 'end') return attemptTimer.release();
         try {
           for (;;) {
             const next = await iterator.next();
+            attemptTimer.touch();
             if (next.done) return;
             if (next.value.type === 'tool_call') toolCalls = true;
             else if (next.value.type === 'end') report('ok', next.value.usage);
@@ -198,6 +228,8 @@ export class LlmRouter {
           const failure = toLlmCallError(error, target.provider, attemptSignal);
           report(failure.kind === 'timeout' ? 'timeout' : 'partial', failure.partial?.usage, failure.kind, failure.partial?.toolCalls);
           throw failure;
+        } finally {
+          attemptTimer.release();
         }
       }
       return { target, events: events() };
@@ -221,7 +253,7 @@ export class LlmRouter {
   private async runWithRetries<T>(
     call: RoutedCall,
     options: { keepSignalOnSuccess: boolean },
-    attemptOnce: (target: RouteTarget, credential: LeasedCredential, attempt: number, signal: AbortSignal, startedAt: number) => Promise<T>,
+    attemptOnce: (target: RouteTarget, credential: LeasedCredential, attempt: number, signal: AbortSignal, startedAt: number, timer: AttemptSignal) => Promise<T>,
   ): Promise<T> {
     const { targets } = call;
     const managed = targets[0]?.credential.kind === 'pool';
@@ -253,7 +285,7 @@ export class LlmRouter {
       const startedAt = Date.now();
       const attemptSignal = attemptSignalFor(call.signal, this.attemptTimeout(call) + 1000);
       try {
-        const result = await attemptOnce(target, credential, attempts, attemptSignal.signal, startedAt);
+        const result = await attemptOnce(target, credential, attempts, attemptSignal.signal, startedAt, attemptSignal);
         if (!options.keepSignalOnSuccess) attemptSignal.release();
         return result;
       } catch (error) {

@@ -95,6 +95,34 @@ describe('LLM router', function () {
     });
   }
 
+  it('a stream longer than one attempt\'s timeout is not cut while its events keep coming; one that goes silent is', async () => {
+    const key = 'sk-router-long-stream';
+    const target = byokTarget(simulator, 'openai', key);
+    const router = new LlmRouter({ ...DEFAULT_RETRY_POLICY, attemptTimeoutMs: 800, streamIdleTimeoutMs: 2_000 });
+    // Every event 400 ms after the last (well inside the 2 s idle timeout): the whole answer takes several times the
+    // attempt's timeout (800 ms, and the router's 1 s of slack on top).
+    simulator.faults.script('openai', [{ kind: 'slow_stream', eventIntervalMs: 400 }], { apiKey: key });
+    const reports: AttemptReport[] = [];
+    const startedAt = Date.now();
+    const session = await router.openStream(call([target], reports, 60_000));
+    const types: string[] = [];
+    for await (const event of session.events) types.push(event.type);
+    expect(Date.now() - startedAt, 'the answer outlasted one attempt timeout').to.be.greaterThan(2_500);
+    expect(types.at(-1)).to.equal('end');
+    expect(reports.map((report) => report.status)).to.deep.equal(['ok']);
+
+    // Once answering, a provider that stays silent for longer than the idle timeout is cut (reported partial).
+    const strict = new LlmRouter({ ...DEFAULT_RETRY_POLICY, attemptTimeoutMs: 5_000, streamIdleTimeoutMs: 1_000 });
+    simulator.faults.script('openai', [{ kind: 'slow_stream', eventIntervalMs: 1_500 }], { apiKey: key });
+    const silentReports: AttemptReport[] = [];
+    const silent = await strict.openStream(call([target], silentReports, 60_000));
+    const failure = await (async () => {
+      for await (const event of silent.events) void event;
+    })().catch((error: unknown) => error);
+    expect(failure).to.be.instanceOf(LlmCallError);
+    expect(silentReports.map((report) => report.status)).to.deep.equal(['partial']);
+  });
+
   it('anthropic 529 overloaded is retried', async () => {
     simulator.faults.script('anthropic', [{ status: 529 }], { apiKey: 'sk-ant-529' });
     const reports: AttemptReport[] = [];

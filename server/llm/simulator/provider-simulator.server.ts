@@ -177,7 +177,7 @@ export async function startProviderSimulator(options: ProviderSimulatorOptions =
     return new Promise((resolve) => response.write(text, () => resolve()));
   }
 
-  async function send(response: ServerResponse, simulated: SimulatedResponse, cutAfterChunks?: number): Promise<void> {
+  async function send(response: ServerResponse, simulated: SimulatedResponse, cutAfterChunks?: number, eventIntervalMs = 0): Promise<void> {
     if (isGone(response)) return;
     if (simulated.events) {
       response.writeHead(simulated.status, simulated.headers);
@@ -190,7 +190,8 @@ export async function startProviderSimulator(options: ProviderSimulatorOptions =
         }
         await writeChunk(response, event);
         // Let each event leave as its own network chunk, as a real stream would.
-        await new Promise((resolve) => setImmediate(resolve));
+        if (eventIntervalMs > 0 && index < simulated.events.length - 1) await wait(eventIntervalMs, response);
+        else await new Promise((resolve) => setImmediate(resolve));
       }
       response.end();
       return;
@@ -246,6 +247,7 @@ export async function startProviderSimulator(options: ProviderSimulatorOptions =
 
     const fault: SimulatorFault = faults.nextFault(provider, apiKey);
     let cutAfterChunks: number | undefined;
+    let eventIntervalMs = 0;
     if (fault !== 'ok') {
       if ('status' in fault) {
         const error = wire.errorResponse(reasonForStatus(fault), context, fault.status);
@@ -253,6 +255,7 @@ export async function startProviderSimulator(options: ProviderSimulatorOptions =
       }
       if (fault.kind === 'timeout') await wait(fault.delayMs, response);
       if (fault.kind === 'cut') cutAfterChunks = fault.afterChunks;
+      if (fault.kind === 'slow_stream') eventIntervalMs = fault.eventIntervalMs;
     }
     const omitUsage = typeof fault === 'object' && 'kind' in fault && fault.kind === 'omit_usage';
 
@@ -268,7 +271,7 @@ export async function startProviderSimulator(options: ProviderSimulatorOptions =
     const simulated = chatRequest.stream
       ? wire.streamResponse(chatRequest, reply, context)
       : wire.chatResponse(chatRequest, reply, context);
-    return send(response, omitUsage ? withoutUsage(simulated) : simulated, cutAfterChunks);
+    return send(response, omitUsage ? withoutUsage(simulated) : simulated, cutAfterChunks, eventIntervalMs);
   }
 
   const server = createServer((request, response) => {

@@ -26,12 +26,18 @@ export interface SimulatedCutFault {
   afterChunks: number;
 }
 
+/** Stream normally, but wait `eventIntervalMs` between events (a long answer: longer in total than one attempt's timeout). */
+export interface SimulatedSlowStreamFault {
+  kind: 'slow_stream';
+  eventIntervalMs: number;
+}
+
 /** Answer without token usage, as some OpenAI-compatible servers do (OpenAI-style wires: top-level and `x_groq` usage). */
 export interface SimulatedOmitUsageFault {
   kind: 'omit_usage';
 }
 
-export type SimulatorFault = 'ok' | SimulatedErrorFault | SimulatedTimeoutFault | SimulatedCutFault | SimulatedOmitUsageFault;
+export type SimulatorFault = 'ok' | SimulatedErrorFault | SimulatedTimeoutFault | SimulatedCutFault | SimulatedSlowStreamFault | SimulatedOmitUsageFault;
 
 export interface SimulatorFaultRate {
   status: number;
