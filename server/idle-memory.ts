@@ -20,6 +20,12 @@ export interface IdleMemoryOptions {
 
 /** The young generation's committed size once V8 has shrunk it (two 512 KiB semi-spaces) is below this. */
 const SHRUNK_NEW_SPACE_BYTES = 2 * 1024 * 1024;
+/**
+ * V8 shrinks the young generation at a collection only when the allocation rate it measured over the ~5 s before it
+ * was low; right after a busy period it is not, so the collection that shrinks comes at least this long after the
+ * previous one (the first one collects, the next one shrinks).
+ */
+const MIN_COLLECTION_GAP_MS = 5_500;
 
 type Collect = () => void;
 
@@ -61,6 +67,7 @@ export function startIdleMemoryTrim(options: IdleMemoryOptions = {}): { stop(): 
   let pending = true;
   let collections = 0;
   let lastCpu = cpuMs(process.cpuUsage());
+  let lastCollectionAt = 0;
   const timer = setInterval(() => {
     const now = cpuMs(process.cpuUsage());
     const used = now - lastCpu;
@@ -75,6 +82,7 @@ export function startIdleMemoryTrim(options: IdleMemoryOptions = {}): { stop(): 
       pending = false;
       return;
     }
+    if (Date.now() - lastCollectionAt < MIN_COLLECTION_GAP_MS) return;
     const collect = fullCollection();
     if (!collect) {
       pending = false;
@@ -82,6 +90,7 @@ export function startIdleMemoryTrim(options: IdleMemoryOptions = {}): { stop(): 
     }
     collect();
     collections += 1;
+    lastCollectionAt = Date.now();
     // The collection's own CPU time does not make the next interval look busy.
     lastCpu = cpuMs(process.cpuUsage());
   }, intervalMs);
