@@ -33,6 +33,11 @@ export interface RunInput {
   maxTokens?: number;
   temperature?: number;
   signal: AbortSignal;
+  /**
+   * The controller behind `signal`, when the caller owns one (/v1): the runner aborts it at shutdown instead of making
+   * a controller of its own that follows `signal` (one controller and one abort listener fewer per call).
+   */
+  abortController?: AbortController;
   requestId: string;
   /** Tools, tool choice, response format, stop, sampling: passed to the provider in the normalized shape. */
   options?: ChatOptions;
@@ -160,14 +165,17 @@ export class AgentRunner {
 
   /** Follows the caller's signal (a client hang-up) and can also be cut by `abortInFlight`: both take the same path. */
   private track(input: RunInput): CallInFlight {
-    const controller = new AbortController();
+    const owned = input.abortController?.signal === input.signal ? input.abortController : undefined;
+    const controller = owned ?? new AbortController();
     const forward = () => controller.abort(input.signal.reason);
-    if (input.signal.aborted) forward();
-    else input.signal.addEventListener('abort', forward, { once: true });
+    if (!owned) {
+      if (input.signal.aborted) forward();
+      else input.signal.addEventListener('abort', forward, { once: true });
+    }
     const call: CallInFlight = {
       controller,
       done: () => {
-        input.signal.removeEventListener('abort', forward);
+        if (!owned) input.signal.removeEventListener('abort', forward);
         this.inFlight.delete(call);
         if (this.inFlight.size === 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
       },
@@ -283,7 +291,7 @@ export class AgentRunner {
       try {
         const { result, target } = await this.withFallback(input, prepared, (routed) => this.dependencies.llm.generate(routed));
         failed = false;
-        await this.cache.store(ticket, { ...result, content: result.content, finishReason: result.finishReason, provider: target.provider, model: target.model, sandbox: target.sandbox, usage: { inputTokens: result.usage.inputTokens, outputTokens: result.usage.outputTokens } });
+        if (this.cache.stores(ticket)) await this.cache.store(ticket, { ...result, content: result.content, finishReason: result.finishReason, provider: target.provider, model: target.model, sandbox: target.sandbox, usage: { inputTokens: result.usage.inputTokens, outputTokens: result.usage.outputTokens } });
         return {
           ...this.outcome(prepared),
           content: result.content,

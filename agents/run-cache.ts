@@ -46,6 +46,11 @@ export class RunCache {
     return cache.begin(input, systemPrompt());
   }
 
+  /** Whether `store` can keep anything for this ticket (not when the cache is off or answered): skip building the answer. */
+  stores(ticket: CacheTicket): boolean {
+    return ticket !== SKIPPED_OFF && ticket.outcome.status !== 'hit';
+  }
+
   /** Stores a successful answer unless it asked for tool calls. */
   async store(ticket: CacheTicket, answer: CachedAnswer & object): Promise<void> {
     if (ticket.outcome.status === 'hit' || answerInvolvesTools(answer as unknown as { finishReason: string; [field: string]: unknown })) return;

@@ -235,6 +235,8 @@ export interface LoadOptions {
   url: string;
   headers: Record<string, string>;
   body: string;
+  /** A new body per request instead of `body` (e.g. every call a cache miss). */
+  makeBody?: () => string;
   connections: number;
   durationSeconds: number;
 }
@@ -250,6 +252,7 @@ export function runLoad(options: LoadOptions): Promise<LoadResult> {
         method: 'POST',
         headers: options.headers,
         body: options.body,
+        ...(options.makeBody ? { requests: [{ setupRequest: (request: autocannon.Request) => ({ ...request, body: options.makeBody!() }) }] } : {}),
         connections: options.connections,
         pipelining: 1,
         duration: options.durationSeconds,

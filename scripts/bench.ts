@@ -4,7 +4,8 @@
 //   --quick        a short smoke run (fewer and shorter cases, smaller data); numbers are not meaningful and are
 //                  only printed (add --write to write them to docs/BENCHMARKS.md anyway)
 //   --skip-build   use the existing dist/ (default: `npm run build:server` first)
-//   --only=a,b     run only some parts: gateway, profile, streams, usage, meter, live (sections are written only when complete)
+//   --only=a,b     run only some parts: gateway, profile, streams, features, workers, usage, meter, live (sections are
+//                  written only when complete)
 //   --no-write     print, do not touch docs/BENCHMARKS.md
 //   --profile-c=<n>  concurrency of the profiled run (default 10)
 //   --profile-case=byok|managed  which agent the profiled run calls (default byok)
@@ -49,6 +50,8 @@ import {
   type ProfileSummary,
 } from './bench-gateway';
 import { streamBurstSection } from './bench-stream-burst';
+import { createFeatureCases, featureCostSection, workersSection } from './bench-feature-costs';
+import { findFreePort, startRedis } from '../test/support/redis-server';
 import { benchLiveUpdates, benchMeterPipeline, benchUsageQuery, createAgent, createAgentKey, registerUser } from './bench-usage';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -59,14 +62,14 @@ const SKIP_BUILD = argv.includes('--skip-build');
 const listFlag = (name: string): number[] | undefined => argv.find((value) => value.startsWith(`--${name}=`))?.slice(name.length + 3).split(',').map(Number);
 const NARROWED = ['delays', 'concurrencies', 'duration'].some((name) => argv.some((value) => value.startsWith(`--${name}=`)));
 const NO_WRITE = argv.includes('--no-write') || ((QUICK || NARROWED) && !argv.includes('--write'));
-const ONLY = new Set((argv.find((value) => value.startsWith('--only='))?.slice(7) ?? 'gateway,profile,streams,usage,meter,live').split(',').filter(Boolean));
+const ONLY = new Set((argv.find((value) => value.startsWith('--only='))?.slice(7) ?? 'gateway,profile,streams,features,workers,usage,meter,live').split(',').filter(Boolean));
 const PROFILE_CONCURRENCY = Number(argv.find((value) => value.startsWith('--profile-c='))?.slice('--profile-c='.length) ?? 10);
 const PROFILE_CASE = argv.find((value) => value.startsWith('--profile-case='))?.slice('--profile-case='.length) === 'managed' ? 'managed' : 'byok';
 const COMMAND = `npm run bench${QUICK ? ' -- --quick' : ''}`;
 
 const PLAN = QUICK
-  ? { delays: [0, 50], concurrencies: [1, 10], warmupSeconds: 0.5, durationSeconds: 1, profileSeconds: 2, usageAgents: 100, syntheticEvents: 200_000, materializeEvery: 10, usageRequests: 50, meterEvents: 10_000, liveCalls: 20, streamSizes: [50], streamDeltas: 20 }
-  : { delays: [0, 50], concurrencies: [1, 10, 50], warmupSeconds: 3, durationSeconds: 4, profileSeconds: 6, usageAgents: 1_000, syntheticEvents: 10_000_000, materializeEvery: 10, usageRequests: 300, meterEvents: 100_000, liveCalls: 200, streamSizes: [100, 500, 1_000], streamDeltas: 100 };
+  ? { delays: [0, 50], concurrencies: [1, 10], warmupSeconds: 0.5, durationSeconds: 1, profileSeconds: 2, usageAgents: 100, syntheticEvents: 200_000, materializeEvery: 10, usageRequests: 50, meterEvents: 10_000, liveCalls: 20, streamSizes: [50], streamDeltas: 20, featureRounds: 2, featureSeconds: 1 }
+  : { delays: [0, 50], concurrencies: [1, 10, 50], warmupSeconds: 3, durationSeconds: 4, profileSeconds: 6, usageAgents: 1_000, syntheticEvents: 10_000_000, materializeEvery: 10, usageRequests: 300, meterEvents: 100_000, liveCalls: 200, streamSizes: [100, 500, 1_000], streamDeltas: 100, featureRounds: 5, featureSeconds: 3 };
 
 if (NARROWED) {
   Object.assign(PLAN, {
@@ -272,9 +275,12 @@ async function startStack(): Promise<Stack> {
   return { store, storeUri, fake, fakeUrl, agentHostEnv, agentHost, agentHostUrl };
 }
 
-/** The floor: a bare node:http JSON forwarder to the fake (scripts/bench-floor-forwarder.ts). */
-async function startFloorForwarder(fakeUrl: string): Promise<{ child: Child; url: string }> {
-  const child = nodeChild('floor forwarder', ['--import', 'tsx', 'scripts/bench-floor-forwarder.ts'], { PATH: process.env.PATH, UPSTREAM: fakeUrl });
+/**
+ * The floors: a bare node:http JSON forwarder to the fake (scripts/bench-floor-forwarder.ts), and the same with the
+ * call made through the official openai SDK (scripts/bench-sdk-floor.ts), with the server's memory flags.
+ */
+async function startFloorForwarder(fakeUrl: string, script = 'scripts/bench-floor-forwarder.ts'): Promise<{ child: Child; url: string }> {
+  const child = nodeChild(script, [...SERVE.nodeFlags, '--import', 'tsx', script], { PATH: process.env.PATH, UPSTREAM: fakeUrl });
   const port = Number(parseJsonLine(await child.waitForLine((line) => line.startsWith('{"port"'), 30_000)).port);
   return { child, url: `http://127.0.0.1:${port}` };
 }
@@ -299,14 +305,14 @@ async function startPortkey(): Promise<{ child: Child; url: string }> {
 }
 
 /** Waits until the platform's meter has written every event of the calls made so far (it runs off the response path). */
-function meterWatcher(storeUri: string) {
+function meterWatcher(storeUri: string, databaseName = STORE_DB) {
   let expected = 0;
   let client: MongoClient | undefined;
   return {
     async caughtUp(okCalls: number): Promise<void> {
       expected += okCalls;
       client ??= await MongoClient.connect(storeUri, { maxPoolSize: 1 });
-      const collection = client.db(STORE_DB).collection('token_meter');
+      const collection = client.db(databaseName).collection('token_meter');
       const started = Date.now();
       for (;;) {
         const count = await collection.estimatedDocumentCount();
@@ -321,7 +327,7 @@ function meterWatcher(storeUri: string) {
     /** After `caughtUp`: true when there is exactly one event per answered call so far (none lost, none twice). */
     async exactly(okCalls: number): Promise<boolean> {
       await this.caughtUp(okCalls);
-      return (await client!.db(STORE_DB).collection('token_meter').countDocuments()) === expected;
+      return (await client!.db(databaseName).collection('token_meter').countDocuments()) === expected;
     },
     async close() {
       await client?.close();
@@ -391,9 +397,11 @@ async function main(): Promise<void> {
     if (ONLY.has('gateway')) {
       const portkey = await startPortkey();
       const floor = await startFloorForwarder(stack.fakeUrl);
+      const sdkFloor = await startFloorForwarder(stack.fakeUrl, 'scripts/bench-sdk-floor.ts');
       const targets: GatewayTarget[] = [
         { id: 'direct', label: '(a) direct to fake', url: `${stack.fakeUrl}/v1/chat/completions`, headers: { authorization: 'Bearer sk-bench-direct' }, metered: false },
         { id: 'floor', label: '(e) node:http floor', url: `${floor.url}/v1/chat/completions`, headers: { authorization: 'Bearer sk-bench-direct' }, serverPid: floor.child.pid, metered: false },
+        { id: 'sdk-floor', label: '(f) SDK floor (node:http + openai SDK)', url: `${sdkFloor.url}/v1/chat/completions`, headers: { authorization: 'Bearer sk-bench-direct' }, serverPid: sdkFloor.child.pid, metered: false },
         { id: 'byok', label: '(b) Agent Host BYOK', url: `${stack.agentHostUrl}/v1/chat/completions`, headers: { authorization: `Bearer ${byokKey}` }, serverPid: stack.agentHost.pid, metered: true },
         { id: 'managed', label: '(c) Agent Host Pro plan', url: `${stack.agentHostUrl}/v1/chat/completions`, headers: { authorization: `Bearer ${managedKey}` }, serverPid: stack.agentHost.pid, metered: true },
         { id: 'tools', label: '(b′) Agent Host BYOK, 5 tools → tool call', url: `${stack.agentHostUrl}/v1/chat/completions`, headers: { authorization: `Bearer ${byokKey}` }, serverPid: stack.agentHost.pid, metered: true, body: TOOLS_BODY },
@@ -420,6 +428,7 @@ async function main(): Promise<void> {
       });
       await portkey.child.stop();
       await floor.child.stop();
+      await sdkFloor.child.stop();
       gatewayBody = [
         'Method. Four processes on this one machine: the fake provider (a minimal `node:http` OpenAI chat-completions server,',
         'fixed JSON body with `usage`, fixed delay), Agent Host from the build (`node dist/server/main.js`, `NODE_ENV=production`,',
@@ -429,6 +438,9 @@ async function main(): Promise<void> {
         '`x-portkey-custom-host`). autocannon runs in the benchmark process. Body:',
         `\`${CHAT_BODY}\`. The floor (e) is a bare \`node:http\` forwarder (scripts/bench-floor-forwarder.ts: parse + re-serialize the`,
         'request and the answer, keep-alive upstream, nothing else): what any JSON gateway costs at least on this machine.',
+        'The SDK floor (f) is the same with the call made through the official `openai` SDK on the platform\'s keep-alive fetch',
+        '(scripts/bench-sdk-floor.ts): what a gateway that must call providers through their SDK costs at least. Both floors run',
+        'with the server\'s node flags (`npm run serve`).',
         'For each fake delay and concurrency the cases run one after another',
         `(${PLAN.warmupSeconds} s warm-up; before a server's first case, ${QUICK ? PLAN.warmupSeconds : 5} s of each of its cases and a pause; then ${PLAN.durationSeconds} s measured). Latencies are every 2xx response's own time`,
         '(sub-millisecond; autocannon\'s histogram rounds to whole ms), percentiles nearest-rank. Overhead = the case\'s',
@@ -484,6 +496,57 @@ async function main(): Promise<void> {
       meteredExactly: (completed) => meter.exactly(completed),
     }, log);
     write('bursts of streams', body.join('\n'));
+  }
+
+  if (ONLY.has('features')) {
+    await setFakeDelay(stack, 0);
+    log('feature costs: tools, routing, cache off and on');
+    const cases = await createFeatureCases(stack.agentHostUrl, owner, byokKey);
+    const body = await featureCostSection({
+      url: stack.agentHostUrl,
+      serverPid: stack.agentHost.pid,
+      cases,
+      concurrencies: QUICK ? [1] : [1, 10],
+      rounds: PLAN.featureRounds,
+      secondsPerRound: PLAN.featureSeconds,
+      afterCalls: (okCalls) => meter.caughtUp(okCalls),
+      log,
+    });
+    write('feature costs', body.join('\n'));
+  }
+
+  if (ONLY.has('workers')) {
+    await setFakeDelay(stack, 0);
+    const redisPort = await findFreePort();
+    const redis = await startRedis(redisPort);
+    try {
+      const port = await freePort();
+      const cluster = nodeChild('agent host, 2 workers', [EXIT_WITH_PARENT_IMPORT, ...SERVE.nodeFlags, SERVE.script], {
+        ...stack.agentHostEnv,
+        PORT: String(port),
+        WEB_CONCURRENCY: '2',
+        REDIS_URL: `redis://127.0.0.1:${redisPort}`,
+        DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'agent-host-bench-workers-')),
+      });
+      const clusterUrl = `http://127.0.0.1:${port}`;
+      await waitForHttp(`${clusterUrl}/health`, 60_000, cluster);
+      log(`Agent Host with 2 workers ${clusterUrl} (primary pid ${cluster.pid})`);
+      const afterCalls = (okCalls: number) => meter.caughtUp(okCalls);
+      const body = await workersSection({
+        targets: [
+          { workers: 1, url: stack.agentHostUrl, key: byokKey, rootPid: stack.agentHost.pid, afterCalls },
+          { workers: 2, url: clusterUrl, key: byokKey, rootPid: cluster.pid, afterCalls },
+        ],
+        concurrencies: QUICK ? [10] : [10, 50],
+        rounds: PLAN.featureRounds,
+        secondsPerRound: PLAN.featureSeconds,
+        log,
+      });
+      await cluster.stop();
+      write('workers', body.join('\n'));
+    } finally {
+      redis.kill('SIGKILL');
+    }
   }
 
   // Live updates and the meter pipeline first, the bulk month of events last: the in-memory store's heap grows to

@@ -45,13 +45,18 @@ export const completionRequestSchema = z
   })
   .passthrough();
 
-/** An AbortSignal that fires when the client goes away, so the upstream call is cancelled too (also the chat router's). */
-export function abortOnClientClose(response: ServerResponse): AbortSignal {
+/** An AbortController that aborts when the client goes away, so the upstream call is cancelled too. */
+export function abortControllerOnClientClose(response: ServerResponse): AbortController {
   const controller = new AbortController();
   response.on('close', () => {
     if (!response.writableFinished) controller.abort(new Error('client closed the connection'));
   });
-  return controller.signal;
+  return controller;
+}
+
+/** Its signal (the chat, publishing and comparison routers). */
+export function abortOnClientClose(response: ServerResponse): AbortSignal {
+  return abortControllerOnClientClose(response).signal;
 }
 
 const OPENAI_FINISH_REASONS: Record<string, string> = { stop: 'stop', length: 'length', content_filter: 'content_filter', tool_calls: 'tool_calls' };
@@ -206,12 +211,14 @@ export function createOpenAiCompatibleApi(agents: AgentKeyLookup, runner: AgentR
     const completionId = `chatcmpl-${requestId.replace(/^req_/, '')}`;
     const created = Math.floor(Date.now() / 1000);
     const model = input.model || agent._id.toString();
+    const abortController = abortControllerOnClientClose(response);
     const runInput = {
       agent,
       messages: normalized.messages,
       maxTokens: input.max_completion_tokens ?? input.max_tokens ?? undefined,
       temperature: input.temperature ?? undefined,
-      signal: abortOnClientClose(response),
+      signal: abortController.signal,
+      abortController,
       requestId,
       options: normalized.options,
       endUser: normalized.endUser,

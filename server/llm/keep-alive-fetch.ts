@@ -6,7 +6,7 @@
 // someone asks for `.body`.
 import { Readable } from 'node:stream';
 import zlib from 'node:zlib';
-import { Agent, fetch as undiciFetch, request, Response as UndiciResponse } from 'undici';
+import { Agent, fetch as undiciFetch, Response as UndiciResponse, type Dispatcher } from 'undici';
 
 const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
 const JSON_CONTENT_TYPE = /^\s*application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
@@ -143,6 +143,106 @@ function fetchFailure(error: unknown, signal: AbortSignal | null | undefined): u
   return new TypeError('fetch failed', { cause: error });
 }
 
+/**
+ * One plain call on the pool through undici's `dispatch` with a handler of our own (undici's `request()` wraps the
+ * same dispatch in an async resource, a body stream and its async iterator per call, all of which a JSON answer
+ * read whole does not need). A JSON answer is gathered into a BufferedResponse; anything else (an event stream, an
+ * encoded body) is handed on as a Node stream that follows backpressure, resolved as soon as its headers arrive.
+ * An abort of `init.signal` aborts the request, or destroys the body stream with the signal's reason once the
+ * answer has started, as `request()` did.
+ */
+function dispatchPlain(dispatcher: Agent, url: URL, init: RequestInit | undefined, body: string | Uint8Array | undefined): Promise<Response> {
+  const signal = init?.signal ?? undefined;
+  return new Promise<Response>((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    let controller: Dispatcher.DispatchController | undefined;
+    let status = 0;
+    let headers: [string, string][] = [];
+    let mode: 'none' | 'buffer' | 'stream' = 'none';
+    const chunks: Buffer[] = [];
+    let stream: Readable | undefined;
+    let settled = false;
+    const onAbort = () => {
+      if (controller) controller.abort(signal!.reason);
+      else if (!settled) {
+        settled = true;
+        reject(signal!.reason);
+      }
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const done = () => signal?.removeEventListener('abort', onAbort);
+    const fail = (error: unknown) => {
+      done();
+      if (!settled) {
+        settled = true;
+        reject(fetchFailure(error, signal));
+      } else stream?.destroy((signal?.aborted ? signal.reason : error) as Error);
+    };
+    const answer = (response: Response) => {
+      settled = true;
+      resolve(response);
+    };
+    try {
+      dispatcher.dispatch(
+        { origin: url.origin, path: `${url.pathname}${url.search}`, method: (init?.method ?? 'GET') as Dispatcher.HttpMethod, headers: headerRecord(init?.headers), body },
+        {
+          onRequestStart(requestController) {
+            controller = requestController;
+            if (signal?.aborted) requestController.abort(signal.reason);
+          },
+          onResponseStart(requestController, statusCode, rawHeaders) {
+            if (statusCode < 200) return;
+            status = statusCode;
+            headers = responseHeaders(rawHeaders as Record<string, string | string[] | undefined>);
+            if (NULL_BODY_STATUSES.has(statusCode)) return;
+            const contentEncoding = rawHeaders['content-encoding'];
+            const encoding = Array.isArray(contentEncoding) ? contentEncoding[0] : contentEncoding;
+            const identity = !encoding || encoding.trim().toLowerCase() === 'identity';
+            if (identity && JSON_CONTENT_TYPE.test(String(rawHeaders['content-type'] ?? ''))) {
+              mode = 'buffer';
+              return;
+            }
+            mode = 'stream';
+            let ended = false;
+            const source = new Readable({
+              read: () => requestController.resume(),
+              // A reader that gives up (cancels the body) ends the request too.
+              destroy: (error, callback) => {
+                if (!ended && !requestController.aborted) requestController.abort(error ?? new Error('The response body was cancelled.'));
+                callback(error);
+              },
+            });
+            source.once('end', () => (ended = true));
+            stream = source;
+            answer(streamedResponse(decoded(source, encoding), { status, headers }));
+          },
+          onResponseData(requestController, chunk) {
+            if (mode === 'buffer') chunks.push(chunk);
+            else if (mode === 'stream' && !stream!.push(chunk)) requestController.pause();
+          },
+          onResponseEnd() {
+            done();
+            if (mode === 'stream') stream!.push(null);
+            else if (mode === 'buffer') answer(new BufferedResponse(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks), { status, headers }) as unknown as Response);
+            else answer(new UndiciResponse(null, { status, headers }) as unknown as Response);
+          },
+          onResponseError(_requestController, error) {
+            fail(error);
+          },
+        },
+      );
+    } catch (error) {
+      fail(error);
+    }
+  });
+}
+
+/** A streamed (non-JSON) answer over a Node stream. */
+function streamedResponse(stream: Readable, init: ResponseInit): Response {
+  // undici's Response reads an async iterable lazily: SSE streams through as it arrives.
+  return new UndiciResponse(stream as unknown as AsyncIterable<Uint8Array>, init as never) as unknown as Response;
+}
+
 export interface KeepAliveFetch {
   fetch: typeof fetch;
   close(): Promise<void>;
@@ -156,40 +256,7 @@ export function createKeepAliveFetch(options: { keepAliveTimeoutMs?: number; con
     const body = init?.body;
     const plainBody = body === undefined || body === null || typeof body === 'string' || body instanceof Uint8Array || body instanceof ArrayBuffer;
     if (!(typeof input === 'string' || input instanceof URL) || !plainBody) return viaFetch(input, init);
-    let response;
-    try {
-      response = await request(input, {
-        method: (init?.method ?? 'GET') as never,
-        headers: headerRecord(init?.headers),
-        body: body instanceof ArrayBuffer ? Buffer.from(body) : (body ?? undefined),
-        signal: init?.signal ?? undefined,
-        dispatcher,
-      });
-    } catch (error) {
-      throw fetchFailure(error, init?.signal);
-    }
-    const headers = responseHeaders(response.headers);
-    if (NULL_BODY_STATUSES.has(response.statusCode)) {
-      await response.body.dump().catch(() => undefined);
-      return new UndiciResponse(null, { status: response.statusCode, headers }) as unknown as Response;
-    }
-    const contentEncoding = response.headers['content-encoding'];
-    const stream = decoded(response.body, Array.isArray(contentEncoding) ? contentEncoding[0] : contentEncoding);
-    const contentType = String(response.headers['content-type'] ?? '');
-    if (JSON_CONTENT_TYPE.test(contentType)) {
-      // A JSON answer is read whole here (see BufferedResponse).
-      let bytes: Buffer;
-      try {
-        const chunks: Buffer[] = [];
-        for await (const chunk of stream) chunks.push(chunk as Buffer);
-        bytes = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
-      } catch (error) {
-        throw fetchFailure(error, init?.signal);
-      }
-      return new BufferedResponse(bytes, { status: response.statusCode, headers }) as unknown as Response;
-    }
-    // undici's Response reads an async iterable lazily: SSE streams through as it arrives.
-    return new UndiciResponse(stream as unknown as AsyncIterable<Uint8Array>, { status: response.statusCode, headers }) as unknown as Response;
+    return dispatchPlain(dispatcher, typeof input === 'string' ? new URL(input) : input, init, body instanceof ArrayBuffer ? Buffer.from(body) : (body ?? undefined));
   };
 
   return { fetch: keepAliveFetch as unknown as typeof fetch, close: () => dispatcher.close() };

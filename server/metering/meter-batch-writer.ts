@@ -85,6 +85,9 @@ interface RollupGroup {
   budgetMicros: number | null;
 }
 
+/** Events per insert command (see insertEvents). */
+export const INSERT_CHUNK_EVENTS = 64;
+
 /** Items keep the rollup group they were first attempted in; new items form new groups per agent-month. */
 function groupForRollup(batch: readonly QueueItem[]): RollupGroup[] {
   const groups = new Map<string, RollupGroup>();
@@ -220,10 +223,19 @@ export class MeterBatchWriter {
     };
   }
 
-  /** Stage 1: one document per event, idempotent by requestId. */
+  /**
+   * Stage 1: one document per event, idempotent by requestId. Sent in chunks of INSERT_CHUNK_EVENTS, one after the
+   * other: the driver encodes a whole insert on the event loop, and a busy interval's batch (hundreds of events) in one
+   * piece held every call in flight for a millisecond or more (the c1 p99 tail, docs/BENCHMARKS.md).
+   */
   private async insertEvents(items: EventItem[]): Promise<void> {
     const toInsert = items.filter((item) => !item.inserted);
-    if (toInsert.length === 0) return;
+    for (let start = 0; start < toInsert.length; start += INSERT_CHUNK_EVENTS) {
+      await this.insertChunk(toInsert.slice(start, start + INSERT_CHUNK_EVENTS));
+    }
+  }
+
+  private async insertChunk(toInsert: EventItem[]): Promise<void> {
     const documents = toInsert.map((item) => this.toDocument(item));
     const retried = toInsert.map((item) => item.insertAttempted);
     for (const item of toInsert) item.insertAttempted = true;
