@@ -98,7 +98,9 @@ export class AgentHealthService {
 
   /** The agents as given, each with its `health`; one read of this month's counters for all of them. */
   async attach<T extends HealthSubject>(agents: T[]): Promise<Array<T & { health: AgentHealth }>> {
-    const counters = agents.length ? await this.dependencies.usage.monthCounters(agents.map((agent) => agent.id)) : new Map();
+    const ids = agents.map((agent) => agent.id);
+    // Provider outages seen by any instance (agents/provider-outages.ts): read here, never on the call path.
+    const [counters, outages] = agents.length ? await Promise.all([this.dependencies.usage.monthCounters(ids), this.dependencies.outages.downSince(ids)]) : [new Map(), new Map<string, Date>()];
     return agents.map((agent) => {
       const month = counters.get(agent.id);
       return {
@@ -107,7 +109,7 @@ export class AgentHealthService {
           tokens: month?.tokens ?? 0,
           costMicros: month?.costMicros ?? 0,
           planServable: this.planServable(agent),
-          providerFailingSince: this.dependencies.outages.failingSince(agent.id),
+          providerFailingSince: outages.get(agent.id),
         }),
       };
     });

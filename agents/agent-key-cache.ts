@@ -28,10 +28,16 @@ const MAX_ENTRIES = 10_000;
 export class AgentKeyCache {
   private readonly entries = new Map<string, AuthenticatedAgent>();
   private readonly lastUsedWrites = new Map<string, number>();
+  /** Lookups in progress by key hash: a burst of calls with one key (cold or just expired) reads it once (#20). */
+  private readonly lookups = new Map<string, Promise<AuthenticatedAgent | undefined>>();
+  /** Bumped by every agent change: a lookup that started before one is not cached (it may have read the old agent). */
+  private generation = 0;
 
   constructor(private readonly agents: AgentKeyLookup) {
     agents.onAgentChanged((agentId) => {
       for (const [hash, entry] of this.entries) if (entry.agent._id.toString() === agentId) this.entries.delete(hash);
+      this.generation += 1;
+      this.lookups.clear();
     });
   }
 
@@ -46,12 +52,26 @@ export class AgentKeyCache {
     const hash = hashAgentApiKey(key);
     const cached = this.entries.get(hash);
     if (cached && cached.expiresAt > Date.now()) return cached;
+    let lookup = this.lookups.get(hash);
+    if (!lookup) {
+      lookup = this.lookUp(key, hash).finally(() => {
+        if (this.lookups.get(hash) === lookup) this.lookups.delete(hash);
+      });
+      this.lookups.set(hash, lookup);
+    }
+    return lookup;
+  }
+
+  private async lookUp(key: string, hash: string): Promise<AuthenticatedAgent | undefined> {
+    const generation = this.generation;
     const found = await this.agents.findByApiKey(key);
+    const current = generation === this.generation;
     if (!found) {
-      this.entries.delete(hash);
+      if (current) this.entries.delete(hash);
       return undefined;
     }
     const entry = { agent: found.agent, apiKeyId: found.apiKeyId, expiresAt: Date.now() + AGENT_CACHE_TTL_MS };
+    if (!current) return entry;
     if (this.entries.size > MAX_ENTRIES) this.entries.clear();
     this.entries.set(hash, entry);
     return entry;

@@ -223,16 +223,20 @@ export class ExperimentService implements ExperimentAssigner {
       if (!entry) continue;
       Object.assign(entry, { calls: row.calls, tokens: row.tokens, priceMicros: row.price, costMicros: row.cost, cacheHits: row.hits });
     }
+    // What a call costs the customer: a plan's price, or the own key's provider cost; a plan's platform cost is neither
+    // compared nor sent (#18). A variant without an LLM setting runs on the agent's.
+    const agentMode = (await this.dependencies.agents.getRecord(workspaceId, agentId)).llm.mode;
+    const ownKey = (key: string) => (experiment.variants.find((variant) => variant.key === key)?.llm?.mode ?? agentMode) === 'byok';
     for (const entry of samples.values()) {
       const events = await this.dependencies.MeterEvent.find(
         { 'experiment.id': id, 'experiment.variant': entry.key, workspaceId: experiment.workspaceId, countedAsRequest: true },
-        { latencyMs: 1, costTotalMicros: 1 },
+        { latencyMs: 1, costTotalMicros: 1, priceTotalMicros: 1 },
       )
         .sort({ timestamp: -1 })
         .limit(MAX_SAMPLES_PER_VARIANT)
-        .lean<Array<Pick<MeterEventDocument, 'latencyMs' | 'costTotalMicros'>>>();
+        .lean<Array<Pick<MeterEventDocument, 'latencyMs' | 'costTotalMicros' | 'priceTotalMicros'>>>();
       entry.latencies = events.map((event) => event.latencyMs);
-      entry.costs = events.map((event) => event.costTotalMicros);
+      entry.costs = events.map((event) => (ownKey(entry.key) ? event.costTotalMicros : event.priceTotalMicros ?? 0));
     }
     const ratings = await this.dependencies.Feedback.aggregate<{ _id: { variant: string; rating: string }; count: number }>([
       { $match: { 'experiment.id': id, workspaceId: experiment.workspaceId } },
@@ -257,7 +261,7 @@ export class ExperimentService implements ExperimentAssigner {
         calls: entry.calls,
         tokens: entry.tokens,
         priceMicros: entry.priceMicros,
-        costMicros: entry.costMicros,
+        ...(ownKey(entry.key) ? { costMicros: entry.costMicros } : {}),
         cacheHits: entry.cacheHits,
         latencyP50Ms: Math.round(percentile(entry.latencies, 0.5)),
         latencyP95Ms: Math.round(percentile(entry.latencies, 0.95)),

@@ -33,18 +33,19 @@ export class ModelComparison {
             cacheControl: 'no-store',
             pinned: true,
           });
+          // A plan's answer: no backend model and no platform cost (#18); an own-key answer keeps its model and provider cost.
+          const ownKey = setting.llm.mode === 'byok';
           return {
             label,
             llm: setting.llm,
             ok: true as const,
             requestId: callRequestId,
             content: result.content,
-            provider: result.provider,
-            model: result.model,
+            ...(ownKey ? { provider: result.provider, model: result.model } : {}),
             usage: result.usage,
             latencyMs: Date.now() - startedAt,
             priceMicros: listPriceMicros(catalog, variantAgent, result),
-            costMicros: providerCostMicros(catalog, result),
+            ...(ownKey ? { costMicros: providerCostMicros(catalog, result) } : {}),
           };
         } catch (error) {
           return {

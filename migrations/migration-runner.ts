@@ -12,8 +12,10 @@ import { migration as billing } from './006-billing';
 import { migration as cacheExperiments } from './007-cache-experiments';
 import { migration as publishCollections } from './008-publish-collections';
 import { migration as alertsWebhooksKeyHealth } from './009-alerts-webhooks-key-health';
+import { migration as activityFilterIndexes } from './010-activity-filter-indexes';
+import { migration as providerOutages } from './011-provider-outages';
 
-export const MIGRATIONS: Migration[] = [createIndexes, workspaceOwnerCounts, sessionIndexes, activityIndexes, invites, billing, cacheExperiments, publishCollections, alertsWebhooksKeyHealth];
+export const MIGRATIONS: Migration[] = [createIndexes, workspaceOwnerCounts, sessionIndexes, activityIndexes, invites, billing, cacheExperiments, publishCollections, alertsWebhooksKeyHealth, activityFilterIndexes, providerOutages];
 
 export async function runMigrations(connection: Connection, logger: Logger, models: Models = createModels(connection)): Promise<string[]> {
   const collection = connection.collection<{ _id: string; appliedAt: Date; description: string }>('migrations');

@@ -11,6 +11,7 @@ import { startProviderSimulator } from '../server/llm/simulator';
 import { cosineSimilarity, embed, EMBEDDING_MODELS } from '../server/llm/embeddings/embeddings';
 import { InProcessVectorIndex } from '../agents/vector-index';
 import { writeBenchmarkSection } from './benchmark-report';
+import { seededRandom as seeded } from './bench-seeded-random';
 
 const THRESHOLDS = [0.8, 0.85, 0.9, 0.95, 0.98];
 const SIZES = [1_000, 10_000, 100_000];
@@ -21,17 +22,6 @@ interface ParaphraseSet {
   rule: string;
   same: Array<[string, string]>;
   different: Array<[string, string]>;
-}
-
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function randomVector(next: () => number): number[] {

@@ -26,6 +26,14 @@ interface CaseResult {
   failed: number;
 }
 
+function recordRound(result: CaseResult, load: LoadResult, cpuMsPerCall: number): void {
+  result.cpu.push(cpuMsPerCall);
+  result.rps.push(load.requestsPerSecond);
+  result.p50.push(percentile(load.latencies, 50));
+  result.p99.push(percentile(load.latencies, 99));
+  result.failed += load.non2xx + load.errors;
+}
+
 let uniqueCounter = 0;
 /** The plain chat body with a question that never repeats. */
 export const uniqueChatBody = (): string =>
@@ -90,12 +98,7 @@ export async function featureCostSection(options: FeatureCostOptions): Promise<s
         const before = cpuTimeMs(options.serverPid);
         const load = await loadCase(url, target, concurrency, options.secondsPerRound);
         const cpu = (cpuTimeMs(options.serverPid) - before) / Math.max(1, load.ok);
-        const result = results.get(target.id)!;
-        result.cpu.push(cpu);
-        result.rps.push(load.requestsPerSecond);
-        result.p50.push(percentile(load.latencies, 50));
-        result.p99.push(percentile(load.latencies, 99));
-        result.failed += load.non2xx + load.errors;
+        recordRound(results.get(target.id)!, load, cpu);
         await options.afterCalls(warm.ok + load.ok);
         await sleep(200);
       }
@@ -186,12 +189,7 @@ export async function workersSection(options: { targets: WorkerTarget[]; concurr
         const warm = await run(target, 1);
         const before = cpuTimeTreeMs(target.rootPid);
         const load = await run(target, options.secondsPerRound);
-        const result = results.get(target.workers)!;
-        result.cpu.push((cpuTimeTreeMs(target.rootPid) - before) / Math.max(1, load.ok));
-        result.rps.push(load.requestsPerSecond);
-        result.p50.push(percentile(load.latencies, 50));
-        result.p99.push(percentile(load.latencies, 99));
-        result.failed += load.non2xx + load.errors;
+        recordRound(results.get(target.workers)!, load, (cpuTimeTreeMs(target.rootPid) - before) / Math.max(1, load.ok));
         await target.afterCalls(warm.ok + load.ok);
         await sleep(200);
       }

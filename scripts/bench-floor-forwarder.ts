@@ -5,7 +5,7 @@
 //   UPSTREAM=http://127.0.0.1:port  (the fake provider)   PORT=0
 // Prints one line `{"port":…}` on stdout when listening; exits when its parent does.
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { serveForBenchmark } from './bench-child-server';
 
 const upstream = new URL(process.env.UPSTREAM ?? 'http://127.0.0.1:1');
 const agent = new http.Agent({ keepAlive: true, maxSockets: 4096 });
@@ -41,14 +41,4 @@ const server = http.createServer((request, response) => {
     forwarded.end(body);
   });
 });
-server.keepAliveTimeout = 65_000;
-server.listen(Number(process.env.PORT ?? 0), '127.0.0.1', () => {
-  process.stdout.write(`${JSON.stringify({ port: (server.address() as AddressInfo).port })}\n`);
-});
-
-const parent = process.ppid;
-setInterval(() => {
-  if (process.ppid !== parent) process.exit(0);
-}, 500).unref();
-process.once('SIGTERM', () => process.exit(0));
-process.once('SIGINT', () => process.exit(0));
+serveForBenchmark(server, Number(process.env.PORT ?? 0));

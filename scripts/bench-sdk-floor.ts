@@ -7,7 +7,7 @@
 //   UPSTREAM=http://127.0.0.1:port  (the fake provider)   PORT=0
 // Prints one line `{"port":…}` on stdout when listening; exits when its parent does.
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { serveForBenchmark } from './bench-child-server';
 import OpenAI from 'openai';
 import { createKeepAliveFetch } from '../server/llm/keep-alive-fetch';
 
@@ -46,14 +46,4 @@ const server = http.createServer((request, response) => {
     })();
   });
 });
-server.keepAliveTimeout = 65_000;
-server.listen(Number(process.env.PORT ?? 0), '127.0.0.1', () => {
-  process.stdout.write(`${JSON.stringify({ port: (server.address() as AddressInfo).port })}\n`);
-});
-
-const parent = process.ppid;
-setInterval(() => {
-  if (process.ppid !== parent) process.exit(0);
-}, 500).unref();
-process.once('SIGTERM', () => process.exit(0));
-process.once('SIGINT', () => process.exit(0));
+serveForBenchmark(server, Number(process.env.PORT ?? 0));

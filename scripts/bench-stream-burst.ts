@@ -2,7 +2,8 @@
 // connection, against one target (direct to the fake provider, or Agent Host /v1). Per stream: time from the burst's
 // start to its first content delta, the largest gap between two deltas, and whether it completed ([DONE]).
 import http from 'node:http';
-import { markdownTable, percentile, sortedCopy } from './bench-support';
+import os from 'node:os';
+import { cpuTimeMs, markdownTable, percentile, sortedCopy } from './bench-support';
 
 export interface BurstOptions {
   url: string;
@@ -11,6 +12,8 @@ export interface BurstOptions {
   /** Deltas each stream is expected to carry (the fake's setting), to check none was lost. */
   deltas: number;
   timeoutMs: number;
+  /** The server process whose CPU time over the burst is reported (utime + stime). */
+  serverPid?: number;
 }
 
 export interface BurstResult {
@@ -27,9 +30,14 @@ export interface BurstResult {
   /** Streams with at least one gap over 250 ms. */
   stalledStreams: number;
   wallSeconds: number;
+  /** CPU time of `serverPid` over the burst ÷ streams (NaN without a pid): stable where the shared machine's latencies are not. */
+  serverCpuMsPerStream: number;
+  /** The machine's 1-minute load average as the burst started (other engineers' work shares it). */
+  loadAverage: number;
 }
 
 const STALL_MS = 250;
+const WARMUP_STREAMS = 50;
 const CONTENT_MARKER = '"content":"word';
 
 interface StreamOutcome {
@@ -81,10 +89,13 @@ function oneStream(options: BurstOptions, startedAt: number, body: string, agent
 export async function runStreamBurst(options: BurstOptions): Promise<BurstResult> {
   const body = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Tell me a long story' }], stream: true, stream_options: { include_usage: true } });
   const agent = new http.Agent({ keepAlive: false, maxSockets: Infinity });
+  const cpuBefore = options.serverPid ? cpuTimeMs(options.serverPid) : Number.NaN;
+  const loadAverage = os.loadavg()[0]!;
   const startedAt = performance.now();
   const outcomes = await Promise.all(Array.from({ length: options.streams }, () => oneStream(options, startedAt, body, agent)));
   const wallSeconds = (performance.now() - startedAt) / 1000;
   agent.destroy();
+  const serverCpuMsPerStream = options.serverPid ? (cpuTimeMs(options.serverPid) - cpuBefore) / options.streams : Number.NaN;
   const firstDeltas = sortedCopy(outcomes.filter((outcome) => outcome.deltas > 0).map((outcome) => outcome.firstDeltaAt));
   return {
     streams: options.streams,
@@ -97,6 +108,8 @@ export async function runStreamBurst(options: BurstOptions): Promise<BurstResult
     largestGapMs: Math.max(0, ...outcomes.map((outcome) => outcome.largestGap)),
     stalledStreams: outcomes.filter((outcome) => outcome.largestGap > STALL_MS).length,
     wallSeconds,
+    serverCpuMsPerStream,
+    loadAverage,
   };
 }
 
@@ -104,8 +117,8 @@ export interface BurstSectionOptions {
   sizes: number[];
   deltas: number;
   intervalMs: number;
-  direct: { url: string; headers: Record<string, string> };
-  agentHost: { url: string; headers: Record<string, string> };
+  direct: { url: string; headers: Record<string, string>; serverPid?: number };
+  agentHost: { url: string; headers: Record<string, string>; serverPid?: number };
   /** Waits until the meter has written one event per completed Agent Host stream. */
   meteredExactly(completed: number): Promise<boolean>;
 }
@@ -114,16 +127,24 @@ export interface BurstSectionOptions {
 export async function streamBurstSection(options: BurstSectionOptions, log: (message: string) => void): Promise<string[]> {
   const rows: string[][] = [];
   const targets: string[] = [];
+  // Warm-up (not measured): a small burst against each target first, as the gateway cases warm up, so the first size
+  // does not also measure the server's first connections and JIT. Its streams are metered too.
+  const warmup = { streams: WARMUP_STREAMS, deltas: options.deltas, timeoutMs: 60_000 + options.deltas * options.intervalMs * 4 };
+  await runStreamBurst({ ...options.direct, ...warmup });
+  const warmed = await runStreamBurst({ ...options.agentHost, ...warmup });
+  if (!(await options.meteredExactly(warmed.completed))) log('warm-up burst: the meter did not write exactly one event per stream');
   for (const streams of options.sizes) {
     const timeoutMs = 60_000 + options.deltas * options.intervalMs * 4;
     const direct = await runStreamBurst({ ...options.direct, streams, deltas: options.deltas, timeoutMs });
     const viaAgentHost = await runStreamBurst({ ...options.agentHost, streams, deltas: options.deltas, timeoutMs });
     const metered = await options.meteredExactly(viaAgentHost.completed);
     for (const [label, result] of [['direct to fake', direct], ['Agent Host BYOK', viaAgentHost]] as const) {
-      log(`streams ${streams} ${label}: first delta p50 ${result.firstDeltaP50Ms.toFixed(0)} p99 ${result.firstDeltaP99Ms.toFixed(0)} ms, largest gap ${result.largestGapMs.toFixed(0)} ms, stalled ${result.stalledStreams}, completed ${result.completed}/${streams}`);
+      log(`streams ${streams} ${label}: first delta p50 ${result.firstDeltaP50Ms.toFixed(0)} p99 ${result.firstDeltaP99Ms.toFixed(0)} ms, largest gap ${result.largestGapMs.toFixed(0)} ms, stalled ${result.stalledStreams}, completed ${result.completed}/${streams}, server CPU ${result.serverCpuMsPerStream.toFixed(1)} ms/stream`);
       rows.push([
         String(streams), label, result.firstDeltaP50Ms.toFixed(0), result.firstDeltaP99Ms.toFixed(0), result.firstDeltaMaxMs.toFixed(0), result.largestGapMs.toFixed(0),
         String(result.stalledStreams), `${result.completed}/${streams}`, String(result.short), label === 'direct to fake' ? '—' : metered ? 'yes' : '**NO**', result.wallSeconds.toFixed(1),
+        Number.isNaN(result.serverCpuMsPerStream) ? '—' : result.serverCpuMsPerStream.toFixed(1),
+        result.loadAverage.toFixed(1),
       ]);
     }
     const ratio = viaAgentHost.firstDeltaP99Ms / direct.firstDeltaP99Ms;
@@ -136,10 +157,15 @@ export async function streamBurstSection(options: BurstSectionOptions, log: (mes
     `each with ${options.deltas} content deltas, one every ${options.intervalMs} ms (first at once). First delta = time from the burst's start to the`,
     'stream\'s first content delta; gap = time between two consecutive deltas of one stream (stall: a gap over 250 ms).',
     'Agent Host meters every stream: after each burst the benchmark checks one meter event per completed stream.',
+    `Before the first size, a warm-up burst of ${WARMUP_STREAMS} streams against each target (not measured; metered and checked too).`,
+    'Server CPU = utime + stime of the server process (the fake for "direct", Agent Host for "Agent Host") over the burst ÷ N:',
+    'unlike the latencies it does not move much with the other load on this shared machine. Load avg = the machine\'s 1-minute',
+    'load average as the burst started (2 cores; other engineers\' builds and tests run beside it): compare Agent Host with',
+    'the direct run of the same moment, never with another run\'s.',
     '',
     markdownTable(
-      ['N', 'case', 'first delta p50 ms', 'p99 ms', 'max ms', 'largest gap ms', 'stalled streams', 'completed', 'short', 'metered once', 'wall s'],
-      ['r', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'l', 'r'],
+      ['N', 'case', 'first delta p50 ms', 'p99 ms', 'max ms', 'largest gap ms', 'stalled streams', 'completed', 'short', 'metered once', 'wall s', 'server CPU ms/stream', 'load avg'],
+      ['r', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'l', 'r', 'r', 'r'],
       rows,
     ),
     '',

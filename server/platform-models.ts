@@ -9,6 +9,7 @@ import { createMeteringModels } from './metering/metering.models';
 import { createAlertSettingsModels } from './metering/alert-thresholds';
 import { createWebhookModels } from './webhooks/webhook.models';
 import { createKeyHealthModels } from '../agents/key-health.model';
+import { createProviderOutageModels } from '../agents/provider-outage.model';
 import { createInviteModels } from './workspaces/invite.model';
 import { createBillingModels } from './metering/billing/statement.models';
 import { createResponseCacheModel } from '../agents/response-cache.model';
@@ -29,6 +30,7 @@ export function createModels(connection: Connection) {
     ...createAlertSettingsModels(connection),
     ...createWebhookModels(connection),
     ...createKeyHealthModels(connection),
+    ...createProviderOutageModels(connection),
     ...createInviteModels(connection),
     ...createBillingModels(connection),
     // Response cache and A/B experiments (cache)

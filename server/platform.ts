@@ -24,7 +24,7 @@ import { TemplateService } from '../agents/template.service';
 import { AgentService } from '../agents/agent.service';
 import { AgentRunner } from '../agents/agent-runner';
 import { isByokSandboxAvailable } from '../agents/byok-sandbox';
-import { ProviderOutages } from '../agents/provider-outages';
+import { OUTAGE_WINDOW_MS, ProviderOutages } from '../agents/provider-outages';
 import { AgentHealthService } from '../agents/agent-health';
 import { KeyPretest } from '../agents/key-pretest';
 import { createKeyTestRouter } from './http/routers/key-test.router';
@@ -185,7 +185,9 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   }
 
   // One keep-alive connection pool for every provider SDK, on undici's request() for the SDKs' plain calls (keep-alive-fetch.ts).
-  const { fetch: keepAliveFetch, close: closeKeepAliveFetch } = createKeepAliveFetch({ keepAliveTimeoutMs: 10_000, connections: 256 });
+  // No cap on connections per provider origin: a stream holds its connection for its whole answer, so a cap queued every
+  // call past it behind whole answers (1,000 streams at once: the 257th waited for a stream to end; #20, BENCHMARKS.md).
+  const { fetch: keepAliveFetch, close: closeKeepAliveFetch } = createKeepAliveFetch({ keepAliveTimeoutMs: 10_000, connections: null });
 
   const tokens = new TokenService(config);
   const workspaces = new WorkspaceService(models);
@@ -224,7 +226,8 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   const usage = new UsageService(models, catalog, { agentListCacheMs: config.redisUrl ? 0 : 2_000 });
   agents.onAgentChanged(() => usage.agentsChanged());
   // experience (#18): agent health (provider outages seen by the runner) and the key test before an agent exists.
-  const outages = new ProviderOutages();
+  // Shared by every instance and worker through provider_outages (written on down/up flips only, read by health reads).
+  const outages = new ProviderOutages(OUTAGE_WINDOW_MS, { board: models.ProviderOutage.collection, onError: (error, what) => logger.warn({ err: error, what }, 'provider outage record failed') });
   const agentHealth = new AgentHealthService({ catalog, config, usage, outages });
   // Prices each answer (usage.cost) from the agent's month-to-date tokens; every written rollup keeps it current.
   const monthToDate = new MonthToDateTokens(models);

@@ -23,7 +23,8 @@ export interface EndUserRow {
   tokensOutput: number;
   tokens: number;
   requests: number;
-  costUsd: number;
+  /** Own-key agents only: what their provider charges (a managed plan's provider cost is never sent). */
+  costUsd?: number;
   priceUsd: number;
   lastSeenAt: string | null;
 }

@@ -93,6 +93,22 @@ function helmetHeaders(): string[] {
   return [...headers].flat();
 }
 
+/** Stands for a content delta's text in a chunk built once per stream (see contentChunkWriter). */
+const CONTENT_SLOT = '\u0000content\u0000';
+const CONTENT_SLOT_JSON = JSON.stringify(CONTENT_SLOT);
+
+/**
+ * Splits a chunk built with CONTENT_SLOT as the delta's content around it: each delta is then prefix + its JSON string +
+ * suffix, byte for byte what JSON.stringify of the whole chunk gives. The slot is found from the end: the content comes
+ * after every caller-chosen field (the model name) in the chunk.
+ */
+export function contentChunkWriter(template: string): (content: string) => string {
+  const at = template.lastIndexOf(CONTENT_SLOT_JSON);
+  const prefix = template.slice(0, at);
+  const suffix = template.slice(at + CONTENT_SLOT_JSON.length);
+  return (content) => prefix + JSON.stringify(content) + suffix;
+}
+
 const JSON_CONTENT_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
 
 export interface OpenAiCompatibleApiOptions {
@@ -260,10 +276,12 @@ export function createOpenAiCompatibleApi(agents: AgentKeyLookup, runner: AgentR
     const chunk = (choices: unknown[], extra: Record<string, unknown> = {}) =>
       `data: ${JSON.stringify({ id: completionId, object: 'chat.completion.chunk', created, model, system_fingerprint: null, choices, ...extra })}\n\n`;
     response.write(chunk([{ index: 0, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }], includeUsage ? { usage: null } : {}));
+    // A content delta is the same envelope every time: built once, the delta's text spliced in (#20: per-chunk work).
+    const deltaChunk = contentChunkWriter(chunk([{ index: 0, delta: { content: CONTENT_SLOT }, logprobs: null, finish_reason: null }], includeUsage ? { usage: null } : {}));
     try {
       for await (const event of stream.events) {
         if (event.type === 'delta') {
-          response.write(chunk([{ index: 0, delta: { content: event.content }, logprobs: null, finish_reason: null }], includeUsage ? { usage: null } : {}));
+          response.write(deltaChunk(event.content));
         } else if (event.type === 'tool_call') {
           const call = event.id === undefined ? { index: event.index, function: { arguments: event.arguments } } : { index: event.index, id: event.id, type: 'function', function: { name: event.name, arguments: event.arguments } };
           response.write(chunk([{ index: 0, delta: { tool_calls: [call] }, logprobs: null, finish_reason: null }], includeUsage ? { usage: null } : {}));

@@ -137,6 +137,73 @@ export class BufferedResponse extends (UndiciResponse as unknown as ResponseWith
   }
 }
 
+/**
+ * A streamed (non-JSON) answer: an undici Response whose body is a Node stream until someone asks for the web one.
+ * `takeNodeBody` hands the Node stream itself to a reader that knows it (the OpenAI adapter's SSE reader, #20): no web
+ * ReadableStream, no async-iterable bridge, no byte copies per chunk. Anyone else gets the usual web body.
+ */
+export class StreamedResponse extends (UndiciResponse as unknown as ResponseWithoutBodyMembers) {
+  readonly #node: Readable;
+  readonly #init: ResponseInit;
+  #taken = false;
+  #web: UndiciResponse | undefined;
+
+  constructor(node: Readable, init: ResponseInit) {
+    super(null, init);
+    this.#node = node;
+    this.#init = init;
+  }
+
+  #webResponse(): UndiciResponse {
+    // undici's Response reads an async iterable lazily: SSE streams through as it arrives.
+    this.#web ??= new UndiciResponse(this.#taken ? new Uint8Array(0) : (this.#node as unknown as AsyncIterable<Uint8Array>), this.#init as never);
+    return this.#web;
+  }
+
+  /** The Node stream of the body, once, unless the web body was asked for first. */
+  takeNodeBody(): Readable | undefined {
+    if (this.#taken || this.#web) return undefined;
+    this.#taken = true;
+    return this.#node;
+  }
+
+  get body() {
+    return this.#webResponse().body;
+  }
+
+  get bodyUsed(): boolean {
+    return this.#taken || (this.#web?.bodyUsed ?? false);
+  }
+
+  json(): Promise<any> {
+    return this.#webResponse().json();
+  }
+
+  text(): Promise<string> {
+    return this.#webResponse().text();
+  }
+
+  arrayBuffer(): Promise<ArrayBuffer> {
+    return this.#webResponse().arrayBuffer();
+  }
+
+  bytes(): Promise<Uint8Array> {
+    return this.#webResponse().bytes();
+  }
+
+  blob() {
+    return this.#webResponse().blob();
+  }
+
+  formData() {
+    return this.#webResponse().formData();
+  }
+
+  clone() {
+    return this.#webResponse().clone();
+  }
+}
+
 /** Same shape as fetch's failures: an abort rejects with the signal's reason, anything else is TypeError('fetch failed'). */
 function fetchFailure(error: unknown, signal: AbortSignal | null | undefined): unknown {
   if (signal?.aborted) return signal.reason ?? error;
@@ -237,10 +304,9 @@ function dispatchPlain(dispatcher: Agent, url: URL, init: RequestInit | undefine
   });
 }
 
-/** A streamed (non-JSON) answer over a Node stream. */
+/** A streamed (non-JSON) answer over a Node stream (see StreamedResponse). */
 function streamedResponse(stream: Readable, init: ResponseInit): Response {
-  // undici's Response reads an async iterable lazily: SSE streams through as it arrives.
-  return new UndiciResponse(stream as unknown as AsyncIterable<Uint8Array>, init as never) as unknown as Response;
+  return new StreamedResponse(stream, init) as unknown as Response;
 }
 
 export interface KeepAliveFetch {
@@ -248,8 +314,9 @@ export interface KeepAliveFetch {
   close(): Promise<void>;
 }
 
-export function createKeepAliveFetch(options: { keepAliveTimeoutMs?: number; connections?: number } = {}): KeepAliveFetch {
-  const dispatcher = new Agent({ keepAliveTimeout: options.keepAliveTimeoutMs ?? 10_000, connections: options.connections ?? 256 });
+/** `connections`: the most connections per origin (null: no limit; calls past the limit wait for a free connection). */
+export function createKeepAliveFetch(options: { keepAliveTimeoutMs?: number; connections?: number | null } = {}): KeepAliveFetch {
+  const dispatcher = new Agent({ keepAliveTimeout: options.keepAliveTimeoutMs ?? 10_000, connections: options.connections === undefined ? 256 : options.connections });
   const viaFetch = (input: unknown, init?: RequestInit) => undiciFetch(input as never, { ...(init ?? {}), dispatcher } as never) as unknown as Promise<Response>;
 
   const keepAliveFetch = async (input: unknown, init?: RequestInit): Promise<Response> => {

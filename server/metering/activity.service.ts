@@ -1,7 +1,10 @@
 // The activity log: one row per metered call attempt, newest first, filtered, in cursor pages that stay fast over
-// millions of events. Each page is read one UTC hour at a time through the index { workspaceId | agentId, hour,
-// timestamp: -1, _id: -1 } (migration 004): an equality on the hour and a range on (timestamp, _id) below the cursor,
-// so neither MongoDB nor the built-in store ever scans the collection or sorts more than one hour's events.
+// millions of events. Every filter has its own index with the UTC hour and (timestamp: -1, _id: -1) after its
+// equality fields (migrations 004 and 010, see ACTIVITY_INDEXES): a page reads a window of hours newest first —
+// one hour, then one more, then twice as many each time the window came back short (at most a week) — as
+// equality/`$in` on the hour plus a range on (timestamp, _id) below the cursor. MongoDB answers each from the index
+// in order (IXSCAN, or SORT_MERGE of one IXSCAN per hour) and stops at the page; the built-in store looks the window's
+// matching events up through the same index and sorts only those. Neither scans the collection.
 // Rows are customer-safe: a managed agent's row names its plan, never the provider, model, cost or credential.
 import { Types } from 'mongoose';
 import { microsToUsd } from '../catalog/catalog.service';
@@ -16,6 +19,9 @@ export const ACTIVITY_PAGE_MAX = 200;
 /** The longest date range one query may cover (the retention default is 13 months). */
 export const ACTIVITY_MAX_RANGE_DAYS = 400;
 const DAY_MS = 86_400_000;
+const HOUR_MS = 3_600_000;
+/** The widest window of hours one query reads (MongoDB merges up to 200 sorted index scans of an `$in` without a SORT). */
+export const ACTIVITY_MAX_WINDOW_HOURS = 168;
 
 export interface ActivityFilters {
   agentId?: string;
@@ -125,12 +131,73 @@ export function hoursOf(day: string): string[] {
   return Array.from({ length: 24 }, (_, index) => `${day}T${String(23 - index).padStart(2, '0')}`);
 }
 
-function previousDay(day: string): string {
-  return dayOf(new Date(Date.parse(`${day}T00:00:00Z`) - DAY_MS));
+/** The UTC hours from `first` (an hour like "2026-11-30T14") back to the first hour of day `from`, newest first. */
+function* hoursBack(first: string, from: string): Generator<string> {
+  const stop = Date.parse(`${from}T00:00:00Z`);
+  for (let at = Date.parse(`${first}:00:00Z`); at >= stop; at -= HOUR_MS) yield hourOf(new Date(at));
+}
+
+function take(hours: Iterator<string>, count: number): string[] {
+  const out: string[] = [];
+  while (out.length < count) {
+    const next = hours.next();
+    if (next.done) break;
+    out.push(next.value);
+  }
+  return out;
+}
+
+/**
+ * The meter event indexes of the activity log (schema in metering.models.ts, created by migrations 004 and 010): the
+ * equality fields of one filter, then the hour, then newest first. `activityIndexFor` says which one a page uses.
+ */
+export const ACTIVITY_INDEXES = {
+  activity_workspace_hour: { workspaceId: 1, hour: 1, timestamp: -1, _id: -1 },
+  activity_agent_hour: { agentId: 1, hour: 1, timestamp: -1, _id: -1 },
+  activity_status_hour: { workspaceId: 1, status: 1, hour: 1, timestamp: -1, _id: -1 },
+  activity_api_key_hour: { workspaceId: 1, apiKeyId: 1, hour: 1, timestamp: -1, _id: -1 },
+  activity_end_user_hour: { workspaceId: 1, endUser: 1, hour: 1, timestamp: -1, _id: -1 },
+} as const;
+export type ActivityIndexName = keyof typeof ACTIVITY_INDEXES;
+
+/**
+ * The index that serves a filter set: the most selective filter's own (end user, then API key, then agent, then
+ * status), else the workspace's. The query then carries exactly that index's equality fields plus the others as
+ * residual conditions, so a planner that picks the index whose prefix the equalities cover (MongoDB's, the built-in
+ * store's) picks it: by agent the query has no workspaceId (the agent was checked to be the workspace's), so the
+ * status index (workspaceId first) does not compete with the agent's.
+ */
+export function activityIndexFor(filters: Pick<ActivityFilters, 'agentId' | 'status' | 'apiKeyId' | 'endUser'>): ActivityIndexName {
+  if (filters.endUser !== undefined) return 'activity_end_user_hour';
+  if (filters.apiKeyId !== undefined) return 'activity_api_key_hour';
+  if (filters.agentId !== undefined) return 'activity_agent_hour';
+  if (filters.status !== undefined) return 'activity_status_hour';
+  return 'activity_workspace_hour';
 }
 
 /** Sort and index direction of every activity read: newest first, ties by _id. */
 const NEWEST_FIRST = { timestamp: -1, _id: -1 } as const;
+
+/**
+ * The filter of one activity query over a window of hours (newest first): the equality fields of the index
+ * `activityIndexFor` picks, `hour` as one value or `$in`, the other filters as residual conditions, and below the
+ * cursor a range on timestamp (an index bound after the hour) with the (timestamp, _id) tie-break.
+ */
+export function activityQuery(workspaceId: Types.ObjectId, filters: Pick<ActivityFilters, 'agentId' | 'status' | 'apiKeyId' | 'endUser'>, hours: string[], cursor?: { t: number; id: string }): Record<string, unknown> {
+  const index = activityIndexFor(filters);
+  const filter: Record<string, unknown> = index === 'activity_agent_hour' ? {} : { workspaceId };
+  if (filters.agentId !== undefined) filter.agentId = new Types.ObjectId(filters.agentId);
+  if (filters.endUser !== undefined) filter.endUser = filters.endUser;
+  if (filters.apiKeyId !== undefined) filter.apiKeyId = filters.apiKeyId;
+  if (filters.status !== undefined) filter.status = filters.status;
+  filter.hour = hours.length === 1 ? hours[0] : { $in: hours };
+  if (cursor) {
+    const at = new Date(cursor.t);
+    filter.timestamp = { $lte: at };
+    filter.$or = [{ timestamp: { $lt: at } }, { _id: { $lt: new Types.ObjectId(cursor.id) } }];
+  }
+  return filter;
+}
 
 export interface ActivityApiKeyRecord {
   _id: Types.ObjectId;
@@ -145,18 +212,9 @@ export class ActivityService {
     private readonly models: Pick<MeteringModels, 'MeterEvent'> & { Agent: { collection: MeteredAgentCollection }; AgentApiKey: { collection: ActivityApiKeyCollection } },
   ) {}
 
-  /** The filter of one query: the index's equality fields first (scope, hour or hours), then the residual filters. */
-  private filterFor(workspaceId: Types.ObjectId, filters: ActivityFilters, hour: string | { $in: string[] }, cursor: Cursor | undefined): Record<string, unknown> {
-    // By agent: the agent index alone (the agent was checked to be this workspace's; ids are never reused).
-    const filter: Record<string, unknown> = filters.agentId ? { agentId: new Types.ObjectId(filters.agentId), hour } : { workspaceId, hour };
-    if (filters.status) filter.status = filters.status;
-    if (filters.apiKeyId) filter.apiKeyId = filters.apiKeyId;
-    if (filters.endUser) filter.endUser = filters.endUser;
-    if (cursor) {
-      const at = new Date(cursor.t);
-      filter.$or = [{ timestamp: { $lt: at } }, { timestamp: at, _id: { $lt: new Types.ObjectId(cursor.id) } }];
-    }
-    return filter;
+  /** The filter of one query: the chosen index's equality fields (scope, filter field, hour or hours), then the rest. */
+  private filterFor(workspaceId: Types.ObjectId, filters: ActivityFilters, hours: string[], cursor: Cursor | undefined): Record<string, unknown> {
+    return activityQuery(workspaceId, filters, hours, cursor);
   }
 
   private async validate(workspaceId: Types.ObjectId, filters: ActivityFilters): Promise<void> {
@@ -168,32 +226,36 @@ export class ActivityService {
   }
 
   /**
-   * The raw events of one page (and the cursor after it), walking back one UTC hour at a time, each an index-bounded
-   * query sorted newest first, until the page is full. (A per-day probe with `hour: {$in: the day's hours}` was tried:
-   * on the built-in store it costs as much as reading the whole day, so an empty hour is one cheap query instead.)
+   * The raw events of one page (and the cursor after it): windows of UTC hours newest first, each one index-bounded
+   * query sorted newest first and limited to what the page still lacks, until the page is full or the range ends.
+   * The window starts at one hour (a busy workspace fills a page from one hour, as before), stays one hour once more
+   * (the cursor's hour may hold only a page's tail) and then doubles up to ACTIVITY_MAX_WINDOW_HOURS, so a rare
+   * filter value reads a month in about ten queries, each returning only matching events.
    */
   private async pageEvents(workspaceId: string, request: ActivityPageRequest): Promise<{ events: StoredEvent[]; nextCursor: string | null }> {
     const workspace = new Types.ObjectId(workspaceId);
     await this.validate(workspace, request);
     const cursor = request.cursor ? decodeCursor(request.cursor) : undefined;
+    const lastHour = `${request.to}T23`;
     const cursorHour = cursor ? hourOf(new Date(cursor.t)) : undefined;
-    let day = cursorHour ? cursorHour.slice(0, 10) : request.to;
-    if (day > request.to) day = request.to;
+    const first = cursorHour && cursorHour < lastHour ? cursorHour : lastHour;
+    const hours = hoursBack(first, request.from);
     const events: StoredEvent[] = [];
     const wanted = request.limit + 1;
     const collection = this.models.MeterEvent.collection;
-    while (day >= request.from && events.length < wanted) {
-      const hours = hoursOf(day).filter((hour) => !cursorHour || hour <= cursorHour);
-      for (const hour of hours) {
-        const found = (await collection
-          .find(this.filterFor(workspace, request, hour, hour === cursorHour ? cursor : undefined))
-          .sort(NEWEST_FIRST)
-          .limit(wanted - events.length)
-          .toArray()) as unknown as StoredEvent[];
-        events.push(...found);
-        if (events.length >= wanted) break;
-      }
-      day = previousDay(day);
+    let windows = 0;
+    let size = 1;
+    while (events.length < wanted) {
+      const window = take(hours, size);
+      if (window.length === 0) break;
+      const found = (await collection
+        .find(this.filterFor(workspace, request, window, cursor))
+        .sort(NEWEST_FIRST)
+        .limit(wanted - events.length)
+        .toArray()) as unknown as StoredEvent[];
+      events.push(...found);
+      windows += 1;
+      if (windows >= 2) size = Math.min(size * 2, ACTIVITY_MAX_WINDOW_HOURS);
     }
     const page = events.slice(0, request.limit);
     const last = page[page.length - 1];

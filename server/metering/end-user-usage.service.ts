@@ -13,7 +13,8 @@ export interface EndUserUsageRow {
   tokensOutput: number;
   tokens: number;
   requests: number;
-  costUsd: number;
+  /** Own-key agents only; a managed plan's provider cost is the platform's and is not sent (#18). */
+  costUsd?: number;
   priceUsd: number;
   lastSeenAt: string | null;
 }
@@ -21,8 +22,8 @@ export interface EndUserUsageRow {
 export class EndUserUsageService {
   constructor(private readonly models: EndUserUsageModels & { Agent: { collection: MeteredAgentCollection } }) {}
 
-  private toRow(document: Partial<EndUserUsageDocument>): EndUserUsageRow {
-    return {
+  private toRow(document: Partial<EndUserUsageDocument>, managed = false): EndUserUsageRow {
+    const row: EndUserUsageRow = {
       endUser: document.endUser ?? '',
       tokensInput: document.tokensInput ?? 0,
       tokensOutput: document.tokensOutput ?? 0,
@@ -32,13 +33,15 @@ export class EndUserUsageService {
       priceUsd: microsToUsd(document.priceMicros ?? 0),
       lastSeenAt: document.lastSeenAt ? new Date(document.lastSeenAt).toISOString() : null,
     };
+    if (managed) delete row.costUsd;
+    return row;
   }
 
   private async agentOf(workspaceId: string, agentId: string) {
     if (!OBJECT_ID_PATTERN.test(agentId)) throw notFound('Agent');
-    const agent = await this.models.Agent.collection.findOne({ _id: new Types.ObjectId(agentId), workspaceId: new Types.ObjectId(workspaceId) }, { projection: { _id: 1, limits: 1 } });
+    const agent = await this.models.Agent.collection.findOne({ _id: new Types.ObjectId(agentId), workspaceId: new Types.ObjectId(workspaceId) }, { projection: { _id: 1, limits: 1, 'llm.mode': 1 } });
     if (!agent) throw notFound('Agent');
-    return agent as unknown as { _id: Types.ObjectId; limits?: { endUserMonthlyTokenCap?: number | null } };
+    return agent as unknown as { _id: Types.ObjectId; limits?: { endUserMonthlyTokenCap?: number | null }; llm?: { mode?: string } };
   }
 
   /** The agent's end users of the month with the most tokens first (at most `limit`), and how many there are. */
@@ -58,7 +61,7 @@ export class EndUserUsageService {
       month,
       endUserMonthlyTokenCap: agent.limits?.endUserMonthlyTokenCap ?? null,
       endUsers: count,
-      top: documents.map((document) => this.toRow(document as Partial<EndUserUsageDocument>)),
+      top: documents.map((document) => this.toRow(document as Partial<EndUserUsageDocument>, agent.llm?.mode === 'managed')),
     };
   }
 }

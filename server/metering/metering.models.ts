@@ -206,6 +206,10 @@ meterEventSchema.index({ agentId: 1, month: 1, timestamp: 1 });
 // activity log (experience-b): newest-first pages of one UTC hour, by workspace or by agent (migration 004-activity-indexes)
 meterEventSchema.index({ workspaceId: 1, hour: 1, timestamp: -1, _id: -1 }, { name: 'activity_workspace_hour' });
 meterEventSchema.index({ agentId: 1, hour: 1, timestamp: -1, _id: -1 }, { name: 'activity_agent_hour' });
+// activity log filters (migration 010-activity-filter-indexes): status, API key and end user, each after the workspace
+meterEventSchema.index({ workspaceId: 1, status: 1, hour: 1, timestamp: -1, _id: -1 }, { name: 'activity_status_hour' });
+meterEventSchema.index({ workspaceId: 1, apiKeyId: 1, hour: 1, timestamp: -1, _id: -1 }, { name: 'activity_api_key_hour' });
+meterEventSchema.index({ workspaceId: 1, endUser: 1, hour: 1, timestamp: -1, _id: -1 }, { name: 'activity_end_user_hour' });
 // Per end user reads of one agent-month (publish): only events that carry an end user are in it.
 meterEventSchema.index({ agentId: 1, month: 1, endUser: 1 }, { partialFilterExpression: { endUser: { $type: 'string' } } });
 

@@ -9,6 +9,8 @@ const MAX_TRACKED_AGENTS = 50_000;
 
 export class MonthToDateTokens {
   private readonly totals = new Map<string, { month: string; tokens: number }>();
+  /** Reads in progress by agent-month: a burst of an agent's first calls reads the rollup once (#20). */
+  private readonly loading = new Map<string, Promise<void>>();
 
   constructor(private readonly models: Pick<MeteringModels, 'UsageMonthly'>) {}
 
@@ -16,8 +18,18 @@ export class MonthToDateTokens {
     return this.totals.get(agentId)?.month === month;
   }
 
-  /** Reads the agent-month's rollup (one findOne); a failure leaves it unknown (the answer then carries no price). */
-  async load(agentId: string, agentObjectId: unknown, month: string): Promise<void> {
+  /** Reads the agent-month's rollup (one findOne, shared by concurrent callers); a failure leaves it unknown (no price). */
+  load(agentId: string, agentObjectId: unknown, month: string): Promise<void> {
+    const key = `${agentId}:${month}`;
+    let loading = this.loading.get(key);
+    if (!loading) {
+      loading = this.read(agentId, agentObjectId, month).finally(() => this.loading.delete(key));
+      this.loading.set(key, loading);
+    }
+    return loading;
+  }
+
+  private async read(agentId: string, agentObjectId: unknown, month: string): Promise<void> {
     try {
       // Managed tokens only: BYOK tokens use none of a plan's allowance (docs/BILLING.md).
       const rollup = await this.models.UsageMonthly.collection.findOne({ agentId: agentObjectId, month }, { projection: { managedTokens: 1 } });

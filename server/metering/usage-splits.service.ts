@@ -47,7 +47,8 @@ export class UsageSplitsService {
           _id: { experiment: '$experiment.id', variant: '$experiment.variant', agentId: '$agentId' },
           calls: { $sum: { $cond: ['$countedAsRequest', 1, 0] } },
           tokens: { $sum: { $add: ['$tokensInput', '$tokensOutput'] } },
-          costMicros: { $sum: '$costTotalMicros' },
+          // Own-key provider cost only: a plan's provider cost is the platform's and is not shown (#18), as in usage totals.
+          costMicros: { $sum: { $cond: [{ $eq: ['$mode', 'byok'] }, '$costTotalMicros', 0] } },
           priceMicros: { $sum: '$priceTotalMicros' },
           cacheHits: { $sum: { $cond: [{ $eq: ['$cacheHit', true] }, 1, 0] } },
         },

@@ -1,34 +1,12 @@
 // The alert screens in a real Chromium: workspace thresholds, a webhook added against a real local receiver (its
 // secret shown once, its delivery log filling in), an agent's own thresholds and overage limit, and a key's history.
-import { execFileSync } from 'node:child_process';
-import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { expect } from 'chai';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { api, createAgent, createAgentApiKey, registerUser, startTestPlatform, type TestPlatform, type TestUser } from '../support/test-platform';
-
-const ROOT = path.resolve(__dirname, '..', '..');
-const CLIENT = path.join(ROOT, 'client');
-const SCREENSHOTS = path.join(ROOT, 'test-results', 'screenshots');
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'];
-
-function newestSourceTime(directory: string): number {
-  let newest = 0;
-  for (const entry of fs.readdirSync(directory, { withFileTypes: true })) {
-    if (entry.name === 'dist' || entry.name === 'node_modules') continue;
-    const full = path.join(directory, entry.name);
-    newest = Math.max(newest, entry.isDirectory() ? newestSourceTime(full) : fs.statSync(full).mtimeMs);
-  }
-  return newest;
-}
-
-function buildClientIfStale(): void {
-  const index = path.join(CLIENT, 'dist', 'index.html');
-  if (fs.existsSync(index) && fs.statSync(index).mtimeMs >= newestSourceTime(CLIENT)) return;
-  execFileSync(process.execPath, [path.join(ROOT, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--config', 'client/vite.config.ts', '--logLevel', 'warn'], { cwd: ROOT, stdio: 'inherit', timeout: 60_000 });
-}
+import { buildClientIfStale, launchChromium, SCREENSHOTS, signInOnLoad } from '../support/browser';
 
 describe('alerts screens (real browser)', function () {
   this.timeout(60_000);
@@ -43,7 +21,6 @@ describe('alerts screens (real browser)', function () {
   before(async function () {
     this.timeout(120_000);
     buildClientIfStale();
-    fs.mkdirSync(SCREENSHOTS, { recursive: true });
     receiver = http.createServer((request, response) => {
       let body = '';
       request.on('data', (chunk) => (body += chunk));
@@ -56,7 +33,7 @@ describe('alerts screens (real browser)', function () {
     receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/agent-host`;
     [platform, browser] = await Promise.all([
       startTestPlatform({ env: { ALLOW_PRIVATE_WEBHOOK_URLS: 'true' }, webhookDelivery: { baseDelayMs: 200, maxDelayMs: 400, pollIntervalMs: 100 } }),
-      chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS }),
+      launchChromium(),
     ]);
     owner = await registerUser(platform.url, 'Alert Owner');
   });
@@ -69,14 +46,7 @@ describe('alerts screens (real browser)', function () {
 
   async function signedInPage(): Promise<Page> {
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, deviceScaleFactor: 1 });
-    await context.addInitScript(
-      ({ token, workspaceId }) => {
-        if (location.protocol !== 'http:') return;
-        if (!localStorage.getItem('agentHost.token')) localStorage.setItem('agentHost.token', token);
-        if (!localStorage.getItem('agentHost.workspaceId')) localStorage.setItem('agentHost.workspaceId', workspaceId);
-      },
-      { token: owner.token, workspaceId: owner.workspace.id },
-    );
+    await signInOnLoad(context, { token: owner.token, workspaceId: owner.workspace.id });
     const page = await context.newPage();
     page.on('pageerror', (error) => pageErrors.push(error.message));
     return page;

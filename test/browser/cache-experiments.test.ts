@@ -1,32 +1,10 @@
 // The answer cache, experiments, side-by-side comparison and feedback in a real Chromium against a real platform.
-import { execFileSync } from 'node:child_process';
-import fs from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
 import OpenAI from 'openai';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { api, createAgent, createAgentApiKey, registerUser, startTestPlatform, type TestPlatform, type TestUser } from '../support/test-platform';
-
-const ROOT = path.resolve(__dirname, '..', '..');
-const CLIENT = path.join(ROOT, 'client');
-const SCREENSHOTS = path.join(ROOT, 'test-results', 'screenshots');
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'];
-
-function newestSourceTime(directory: string): number {
-  let newest = 0;
-  for (const entry of fs.readdirSync(directory, { withFileTypes: true })) {
-    if (entry.name === 'dist' || entry.name === 'node_modules') continue;
-    const full = path.join(directory, entry.name);
-    newest = Math.max(newest, entry.isDirectory() ? newestSourceTime(full) : fs.statSync(full).mtimeMs);
-  }
-  return newest;
-}
-
-function buildClientIfStale(): void {
-  const index = path.join(CLIENT, 'dist', 'index.html');
-  if (fs.existsSync(index) && fs.statSync(index).mtimeMs >= newestSourceTime(CLIENT)) return;
-  execFileSync(process.execPath, [path.join(ROOT, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--config', 'client/vite.config.ts', '--logLevel', 'warn'], { cwd: ROOT, stdio: 'inherit', timeout: 60_000 });
-}
+import { buildClientIfStale, launchChromium, SCREENSHOTS, signInOnLoad } from '../support/browser';
 
 describe('answer cache, experiments and comparison (real browser)', function () {
   this.timeout(60_000);
@@ -38,8 +16,7 @@ describe('answer cache, experiments and comparison (real browser)', function () 
   before(async function () {
     this.timeout(120_000);
     buildClientIfStale();
-    fs.mkdirSync(SCREENSHOTS, { recursive: true });
-    [platform, browser] = await Promise.all([startTestPlatform(), chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS })]);
+    [platform, browser] = await Promise.all([startTestPlatform(), launchChromium()]);
     owner = await registerUser(platform.url);
   });
 
@@ -54,14 +31,7 @@ describe('answer cache, experiments and comparison (real browser)', function () 
 
   async function openAgent(agentId: string, tab: string): Promise<Page> {
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, deviceScaleFactor: 1 });
-    await context.addInitScript(
-      ({ token, workspaceId }) => {
-        if (location.protocol !== 'http:') return;
-        localStorage.setItem('agentHost.token', token);
-        localStorage.setItem('agentHost.workspaceId', workspaceId);
-      },
-      { token: owner.token, workspaceId: owner.workspace.id },
-    );
+    await signInOnLoad(context, { token: owner.token, workspaceId: owner.workspace.id }, { replace: true });
     const page = await context.newPage();
     page.on('pageerror', (error) => pageErrors.push(error.message));
     await page.goto(`${platform.url}/#/agents/${agentId}${tab === 'playground' ? '' : `?tab=${tab}`}`);
@@ -90,7 +60,10 @@ describe('answer cache, experiments and comparison (real browser)', function () 
     await page.getByText('questions answered from them', { exact: false }).waitFor();
     const stats = await page.locator('.summary-grid').innerText();
     expect(stats).to.match(/1\s+saved answers · 1\s+questions answered from them/);
-    expect(stats).to.match(/embeddings/);
+    // A managed agent: by meaning, in plain words; the embeddings model for builders inside "Details" (#18).
+    expect(stats).to.match(/recognised by their meaning/);
+    await page.locator('.summary-grid summary', { hasText: 'Details' }).click();
+    expect(await page.locator('.summary-grid').innerText()).to.match(/embeddings \(/);
     await screenshot(page, 'cache-01-answer-cache-tab');
 
     // Out-of-range threshold: a plain message, nothing saved.
@@ -112,7 +85,10 @@ describe('answer cache, experiments and comparison (real browser)', function () 
     await page.locator('.compare-card').nth(2).waitFor();
     const cards = await page.locator('.compare-card').allInnerTexts();
     expect(cards).to.have.length(3);
-    for (const card of cards) expect(card, card).to.match(/refund policy[\s\S]*tokens · \$[\d.]+ · [\d,]+ ms/i);
+    // A managed agent's answers say their price and time; tokens only inside "Details" (#18).
+    for (const card of cards) expect(card, card).to.match(/refund policy[\s\S]*\$[\d.]+ · [\d,]+ ms · Details/i);
+    await page.locator('.compare-card').first().locator('summary', { hasText: 'Details' }).click();
+    expect(await page.locator('.compare-card').first().innerText()).to.match(/\d+ tokens · \d+ in, \d+ out/);
     await page.locator('.compare-card').first().getByRole('button', { name: 'Good answer' }).click();
     await page.locator('.compare-card').first().getByText('Thanks!').waitFor();
     await screenshot(page, 'cache-02-compare-side-by-side');

@@ -5,13 +5,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
 import OpenAI from 'openai';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { api, createAgent, registerUser, startTestPlatform, type TestPlatform, type TestUser } from '../support/test-platform';
+import { buildClientIfStale, launchChromium, SCREENSHOTS, signInOnLoad } from '../support/browser';
 import { meterEventFixture } from '../support/meter-events';
-import { buildClientIfStale, ROOT } from '../support/client-build';
 
-const SCREENSHOTS = path.join(ROOT, 'test-results', 'screenshots');
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'];
 const DESKTOP = { width: 1280, height: 860 };
 const PHONE = { width: 375, height: 760 };
 
@@ -28,8 +26,7 @@ describe('everyday screens (real browser): activity, invites, usage, models, /do
   before(async function () {
     this.timeout(180_000);
     buildClientIfStale();
-    fs.mkdirSync(SCREENSHOTS, { recursive: true });
-    [platform, browser] = await Promise.all([startTestPlatform(), chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS })]);
+    [platform, browser] = await Promise.all([startTestPlatform(), launchChromium()]);
     owner = await registerUser(platform.url, 'Ada Owner');
     managed = await createAgent(platform.url, owner, { mode: 'managed', plan: 'pro' }, { name: 'Support bot' });
     byok = await createAgent(platform.url, owner, { mode: 'byok', provider: 'openai', model: 'gpt-4o-mini', apiKey: 'sk-test-browser-activity-01' }, { name: 'Own key bot' });
@@ -69,14 +66,7 @@ describe('everyday screens (real browser): activity, invites, usage, models, /do
   async function newContext(viewport: { width: number; height: number }, user?: TestUser): Promise<BrowserContext> {
     const context = await browser.newContext({ viewport, deviceScaleFactor: 1, acceptDownloads: true });
     if (user) {
-      await context.addInitScript(
-        ({ token, workspaceId }) => {
-          if (location.protocol !== 'http:') return;
-          if (!localStorage.getItem('agentHost.token')) localStorage.setItem('agentHost.token', token);
-          if (!localStorage.getItem('agentHost.workspaceId')) localStorage.setItem('agentHost.workspaceId', workspaceId);
-        },
-        { token: user.token, workspaceId: user.workspace.id },
-      );
+      await signInOnLoad(context, { token: user.token, workspaceId: user.workspace.id });
     }
     context.on('page', (page) => page.on('pageerror', (error) => pageErrors.push(`${page.url()}: ${error.message}`)));
     return context;

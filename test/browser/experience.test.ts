@@ -246,9 +246,9 @@ describe('experience: plain words, health, BYOK setup, mobile (real browser)', f
     await page.keyboard.press('Escape');
 
     await page.goto(`${platform.url}/#/agents/${agent.id}`);
-    const hint = page.locator('.scroll-hint');
+    const hint = page.locator('.scroll-hint:has(> .tabs)');
     await hint.waitFor();
-    await page.waitForFunction(() => document.querySelector('.scroll-hint')?.getAttribute('data-more-after') === 'true');
+    await page.waitForFunction(() => document.querySelector('.scroll-hint:has(> .tabs)')?.getAttribute('data-more-after') === 'true');
     const more = page.getByRole('button', { name: 'More agent sections' });
     expect(await more.isVisible()).to.equal(true);
     await screenshot(page, 'x12-375-tabs-hint');

@@ -1,32 +1,10 @@
 // The playground's tool calling in a real Chromium: the builder offers a tool, the agent's reply shows the tool call
 // (name and arguments), the builder pastes the result back and the agent answers from it; JSON answers are formatted.
-import { execFileSync } from 'node:child_process';
-import fs from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { createAgent, registerUser, startTestPlatform, type TestPlatform, type TestUser } from '../support/test-platform';
-
-const ROOT = path.resolve(__dirname, '..', '..');
-const CLIENT = path.join(ROOT, 'client');
-const SCREENSHOTS = path.join(ROOT, 'test-results', 'screenshots');
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'];
-
-function newestSourceTime(directory: string): number {
-  let newest = 0;
-  for (const entry of fs.readdirSync(directory, { withFileTypes: true })) {
-    if (entry.name === 'dist' || entry.name === 'node_modules') continue;
-    const full = path.join(directory, entry.name);
-    newest = Math.max(newest, entry.isDirectory() ? newestSourceTime(full) : fs.statSync(full).mtimeMs);
-  }
-  return newest;
-}
-
-function buildClientIfStale(): void {
-  const index = path.join(CLIENT, 'dist', 'index.html');
-  if (fs.existsSync(index) && fs.statSync(index).mtimeMs >= newestSourceTime(CLIENT)) return;
-  execFileSync(process.execPath, [path.join(ROOT, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--config', 'client/vite.config.ts', '--logLevel', 'warn'], { cwd: ROOT, stdio: 'inherit', timeout: 60_000 });
-}
+import { buildClientIfStale, launchChromium, SCREENSHOTS, signInOnLoad } from '../support/browser';
 
 describe('playground tool calls (real browser)', function () {
   this.timeout(45_000);
@@ -38,8 +16,7 @@ describe('playground tool calls (real browser)', function () {
   before(async function () {
     this.timeout(90_000);
     buildClientIfStale();
-    fs.mkdirSync(SCREENSHOTS, { recursive: true });
-    [platform, browser] = await Promise.all([startTestPlatform(), chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS })]);
+    [platform, browser] = await Promise.all([startTestPlatform(), launchChromium()]);
     owner = await registerUser(platform.url);
   });
   after(async () => {
@@ -49,14 +26,7 @@ describe('playground tool calls (real browser)', function () {
 
   async function openPlayground(agentId: string): Promise<Page> {
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, deviceScaleFactor: 1 });
-    await context.addInitScript(
-      ({ token, workspaceId }) => {
-        if (location.protocol !== 'http:') return;
-        if (!localStorage.getItem('agentHost.token')) localStorage.setItem('agentHost.token', token);
-        if (!localStorage.getItem('agentHost.workspaceId')) localStorage.setItem('agentHost.workspaceId', workspaceId);
-      },
-      { token: owner.token, workspaceId: owner.workspace.id },
-    );
+    await signInOnLoad(context, { token: owner.token, workspaceId: owner.workspace.id });
     const page = await context.newPage();
     page.on('pageerror', (error) => pageErrors.push(error.message));
     await page.goto(`${platform.url}/#/agents/${agentId}`);

@@ -2,37 +2,14 @@
 // streams, stays keyboard and screen-reader friendly, isolated from the page's styles) and a third (refused); the
 // share page at 375 px; answers with <script>, an onerror image and a javascript: link rendered inert; the owner's
 // Publish tab (publish, settings, visitors' usage), Conversations tab and a workspace template round trip.
-import { execFileSync } from 'node:child_process';
-import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
 import { Types } from 'mongoose';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { api, createAgent, registerUser, startTestPlatform, type TestPlatform, type TestUser } from '../support/test-platform';
-
-const ROOT = path.resolve(__dirname, '..', '..');
-const SCREENSHOTS = path.join(ROOT, 'test-results', 'screenshots');
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'];
-
-function newest(directory: string): number {
-  let time = 0;
-  for (const entry of fs.readdirSync(directory, { withFileTypes: true })) {
-    if (entry.name === 'dist' || entry.name === 'node_modules') continue;
-    const full = path.join(directory, entry.name);
-    time = Math.max(time, entry.isDirectory() ? newest(full) : fs.statSync(full).mtimeMs);
-  }
-  return time;
-}
-
-/** The app and the widget, built when missing or older than the client sources. */
-function buildClientIfStale(): void {
-  const outputs = [path.join(ROOT, 'client', 'dist', 'index.html'), path.join(ROOT, 'client', 'dist', 'widget', 'widget.js')];
-  const sources = newest(path.join(ROOT, 'client'));
-  if (outputs.every((file) => fs.existsSync(file) && fs.statSync(file).mtimeMs >= sources)) return;
-  execFileSync(process.execPath, [path.join(ROOT, 'scripts', 'build-client.mjs'), '--force'], { cwd: ROOT, stdio: 'inherit', timeout: 120_000 });
-}
+import { buildClientIfStale, launchChromium, SCREENSHOTS, signInOnLoad } from '../support/browser';
 
 /** A customer's website on its own local origin, with hostile styles, embedding the snippet. */
 async function hostSite(snippet: string): Promise<{ origin: string; close(): Promise<void> }> {
@@ -54,9 +31,8 @@ describe('published chats (real browser)', function () {
 
   before(async function () {
     this.timeout(180_000);
-    buildClientIfStale();
-    fs.mkdirSync(SCREENSHOTS, { recursive: true });
-    [platform, browser] = await Promise.all([startTestPlatform({ publicChatLimits: { visitorRequestsPerMinute: 1000, addressRequestsPerMinute: 1000 } }), chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS })]);
+    buildClientIfStale({ widget: true });
+    [platform, browser] = await Promise.all([startTestPlatform({ publicChatLimits: { visitorRequestsPerMinute: 1000, addressRequestsPerMinute: 1000 } }), launchChromium()]);
     owner = await registerUser(platform.url);
   });
   after(async () => {
@@ -72,14 +48,7 @@ describe('published chats (real browser)', function () {
   async function newContext(viewport = { width: 1280, height: 860 }, token?: string): Promise<BrowserContext> {
     const context = await browser.newContext({ viewport, deviceScaleFactor: 1 });
     if (token) {
-      await context.addInitScript(
-        ({ token: value, workspaceId }) => {
-          if (location.protocol !== 'http:') return;
-          if (!localStorage.getItem('agentHost.token')) localStorage.setItem('agentHost.token', value);
-          if (!localStorage.getItem('agentHost.workspaceId')) localStorage.setItem('agentHost.workspaceId', workspaceId);
-        },
-        { token, workspaceId: owner.workspace.id },
-      );
+      await signInOnLoad(context, { token, workspaceId: owner.workspace.id });
     }
     context.on('page', (page) => page.on('pageerror', (error) => pageErrors.push(`${page.url()}: ${error.message}`)));
     return context;

@@ -1,33 +1,12 @@
 // The AI setting tab's smart-routing section (#14) in a real Chromium: a builder adds a light model on another
 // provider and picks Balanced, the savings update live as calls are answered; a managed owner reads plain words.
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { api, createAgent, registerUser, startTestPlatform, type TestPlatform, type TestUser } from '../support/test-platform';
-
-const ROOT = path.resolve(__dirname, '..', '..');
-const CLIENT = path.join(ROOT, 'client');
-const SCREENSHOTS = path.join(ROOT, 'test-results', 'screenshots');
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'];
-
-function newestSourceTime(directory: string): number {
-  let newest = 0;
-  for (const entry of fs.readdirSync(directory, { withFileTypes: true })) {
-    if (entry.name === 'dist' || entry.name === 'node_modules') continue;
-    const full = path.join(directory, entry.name);
-    newest = Math.max(newest, entry.isDirectory() ? newestSourceTime(full) : fs.statSync(full).mtimeMs);
-  }
-  return newest;
-}
-
-function buildClientIfStale(): void {
-  const index = path.join(CLIENT, 'dist', 'index.html');
-  if (fs.existsSync(index) && fs.statSync(index).mtimeMs >= newestSourceTime(CLIENT)) return;
-  execFileSync(process.execPath, [path.join(ROOT, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--config', 'client/vite.config.ts', '--logLevel', 'warn'], { cwd: ROOT, stdio: 'inherit', timeout: 90_000 });
-}
+import { buildClientIfStale, launchChromium, SCREENSHOTS, signInOnLoad } from '../support/browser';
 
 describe('smart routing in the AI setting tab (real browser)', function () {
   this.timeout(60_000);
@@ -39,11 +18,10 @@ describe('smart routing in the AI setting tab (real browser)', function () {
   before(async function () {
     this.timeout(120_000);
     buildClientIfStale();
-    fs.mkdirSync(SCREENSHOTS, { recursive: true });
     catalogDir = fs.mkdtempSync(path.join(os.tmpdir(), 'routing-catalog-'));
     const catalogFile = path.join(catalogDir, 'catalog.json');
     fs.writeFileSync(catalogFile, JSON.stringify({ plans: [{ id: 'pro', routing: 'balanced' }] }));
-    [platform, browser] = await Promise.all([startTestPlatform({ env: { CATALOG_FILE: catalogFile } }), chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS })]);
+    [platform, browser] = await Promise.all([startTestPlatform({ env: { CATALOG_FILE: catalogFile } }), launchChromium()]);
   });
   after(async () => {
     await browser?.close();
@@ -54,14 +32,7 @@ describe('smart routing in the AI setting tab (real browser)', function () {
 
   async function openSettingTab(user: TestUser, agentId: string): Promise<Page> {
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, deviceScaleFactor: 1 });
-    await context.addInitScript(
-      ({ token, workspaceId }) => {
-        if (location.protocol !== 'http:') return;
-        if (!localStorage.getItem('agentHost.token')) localStorage.setItem('agentHost.token', token);
-        if (!localStorage.getItem('agentHost.workspaceId')) localStorage.setItem('agentHost.workspaceId', workspaceId);
-      },
-      { token: user.token, workspaceId: user.workspace.id },
-    );
+    await signInOnLoad(context, { token: user.token, workspaceId: user.workspace.id });
     const page = await context.newPage();
     page.on('pageerror', (error) => pageErrors.push(error.message));
     await page.goto(`${platform.url}/#/agents/${agentId}?tab=setting`);

@@ -1,28 +1,13 @@
 // Statements and the plan advisor in a real Chromium: an owner lists the closed months, opens the printable statement,
 // downloads its CSV, and reads the plan advisor on an agent's usage tab; a builder has no Statements screen.
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { api, createAgent, createAgentApiKey, registerUser, startTestPlatform, type TestPlatform } from '../support/test-platform';
+import { buildClientIfStale, launchChromium, SCREENSHOTS, signInOnLoad } from '../support/browser';
 import { monthOf } from '../../server/metering/pricing';
 import { monthBounds, nextMonth } from '../../server/metering/billing/billing-rule';
-
-const ROOT = path.resolve(__dirname, '..', '..');
-const SCREENSHOTS = path.join(ROOT, 'test-results', 'screenshots');
-
-function buildClientIfStale(): void {
-  const newest = (directory: string): number =>
-    fs.readdirSync(directory, { withFileTypes: true }).reduce((latest, entry) => {
-      if (entry.name === 'dist' || entry.name === 'node_modules') return latest;
-      const full = path.join(directory, entry.name);
-      return Math.max(latest, entry.isDirectory() ? newest(full) : fs.statSync(full).mtimeMs);
-    }, 0);
-  const index = path.join(ROOT, 'client', 'dist', 'index.html');
-  if (fs.existsSync(index) && fs.statSync(index).mtimeMs >= newest(path.join(ROOT, 'client'))) return;
-  execFileSync(process.execPath, [path.join(ROOT, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--config', 'client/vite.config.ts', '--logLevel', 'warn'], { cwd: ROOT, stdio: 'inherit', timeout: 60_000 });
-}
 
 describe('statements and plan advisor (real browser)', function () {
   this.timeout(60_000);
@@ -33,10 +18,9 @@ describe('statements and plan advisor (real browser)', function () {
   before(async function () {
     this.timeout(120_000);
     buildClientIfStale();
-    fs.mkdirSync(SCREENSHOTS, { recursive: true });
     [platform, browser] = await Promise.all([
       startTestPlatform({ statements: { closeJob: false } }),
-      chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'] }),
+      launchChromium(),
     ]);
   });
   after(async () => {
@@ -47,14 +31,7 @@ describe('statements and plan advisor (real browser)', function () {
 
   async function pageFor(token: string, workspaceId: string): Promise<Page> {
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, acceptDownloads: true });
-    await context.addInitScript(
-      ({ token: value, workspace }) => {
-        if (location.protocol !== 'http:') return;
-        localStorage.setItem('agentHost.token', value);
-        localStorage.setItem('agentHost.workspaceId', workspace);
-      },
-      { token, workspace: workspaceId },
-    );
+    await signInOnLoad(context, { token, workspaceId }, { replace: true });
     const page = await context.newPage();
     page.on('pageerror', (error) => pageErrors.push(error.message));
     return page;

@@ -1,37 +1,11 @@
 // The web client in a real Chromium against a real in-process platform (built-in store, provider simulator).
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { api, createAgent, registerUser, startTestPlatform, type TestPlatform, type TestUser } from '../support/test-platform';
+import { buildClientIfStale, launchChromium, SCREENSHOTS, signInOnLoad } from '../support/browser';
 import { PasswordResetService } from '../../server/auth/password-reset.service';
-
-const ROOT = path.resolve(__dirname, '..', '..');
-const CLIENT = path.join(ROOT, 'client');
-const SCREENSHOTS = path.join(ROOT, 'test-results', 'screenshots');
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'];
-
-/** Newest modification time under a directory (the client sources, not its build output). */
-function newestSourceTime(directory: string): number {
-  let newest = 0;
-  for (const entry of fs.readdirSync(directory, { withFileTypes: true })) {
-    if (entry.name === 'dist' || entry.name === 'node_modules') continue;
-    const full = path.join(directory, entry.name);
-    newest = Math.max(newest, entry.isDirectory() ? newestSourceTime(full) : fs.statSync(full).mtimeMs);
-  }
-  return newest;
-}
-
-function buildClientIfStale(): void {
-  const index = path.join(CLIENT, 'dist', 'index.html');
-  if (fs.existsSync(index) && fs.statSync(index).mtimeMs >= newestSourceTime(CLIENT)) return;
-  execFileSync(process.execPath, [path.join(ROOT, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--config', 'client/vite.config.ts', '--logLevel', 'warn'], {
-    cwd: ROOT,
-    stdio: 'inherit',
-    timeout: 60_000,
-  });
-}
 
 describe('web client (real browser)', function () {
   this.timeout(45_000);
@@ -42,8 +16,7 @@ describe('web client (real browser)', function () {
   before(async function () {
     this.timeout(90_000);
     buildClientIfStale();
-    fs.mkdirSync(SCREENSHOTS, { recursive: true });
-    [platform, browser] = await Promise.all([startTestPlatform(), chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS })]);
+    [platform, browser] = await Promise.all([startTestPlatform(), launchChromium()]);
   });
 
   after(async () => {
@@ -59,14 +32,7 @@ describe('web client (real browser)', function () {
   async function newContext(options: { viewport?: { width: number; height: number }; token?: string; workspaceId?: string } = {}): Promise<BrowserContext> {
     const context = await browser.newContext({ viewport: options.viewport ?? { width: 1280, height: 860 }, deviceScaleFactor: 1 });
     if (options.token) {
-      await context.addInitScript(
-        ({ token, workspaceId }) => {
-          if (location.protocol !== 'http:') return; // about:blank has no storage
-          if (!localStorage.getItem('agentHost.token')) localStorage.setItem('agentHost.token', token);
-          if (workspaceId && !localStorage.getItem('agentHost.workspaceId')) localStorage.setItem('agentHost.workspaceId', workspaceId);
-        },
-        { token: options.token, workspaceId: options.workspaceId ?? '' },
-      );
+      await signInOnLoad(context, { token: options.token, workspaceId: options.workspaceId });
     }
     context.on('page', watchPage);
     return context;

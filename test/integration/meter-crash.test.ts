@@ -79,7 +79,14 @@ describe('meter spool: SIGKILL after the answer', function () {
       second = startPlatformProcess(env);
       await urlOf(second);
       await waitForEvents(8);
-      await second.stop();
+      // The replayed events' rollups follow their inserts: wait for them before stopping (on a loaded machine a
+      // stop that took longer than its grace was killed before the rollups, which read as a short total).
+      const rollups = client.db(databaseName).collection('usage_monthly');
+      const rollupDeadline = Date.now() + 60_000;
+      while (((await rollups.findOne({ agentId: new Types.ObjectId(agent.id), month: monthOf(new Date()) }))?.requests ?? 0) < 8 && Date.now() < rollupDeadline) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      await second.stop(60_000);
       expect(await events.countDocuments(agentFilter), 'no event twice').to.equal(8);
       const rollup = await client.db(databaseName).collection('usage_monthly').findOne({ agentId: new Types.ObjectId(agent.id), month: monthOf(new Date()) });
       const all = await events.find(agentFilter).toArray();

@@ -2,7 +2,9 @@
 // route the server registers (walked from the Express router stack, plus /v1 on node:http), and /docs renders it
 // offline from the installed swagger-ui-dist.
 import { expect } from 'chai';
-import { api, startTestPlatform, type TestPlatform } from '../support/test-platform';
+import { api, createAgent, registerUser, startTestPlatform, type TestPlatform } from '../support/test-platform';
+import { HEALTH_STATES } from '../../agents/agent-health';
+import { agentSchema, agentWithoutHealthSchema } from '../../server/http/openapi/agent-shapes';
 import { API_ROUTES, NOT_API_PATHS } from '../../server/http/openapi/openapi-routes';
 import { toOpenApiPath } from '../../server/http/openapi/openapi-document';
 
@@ -81,6 +83,46 @@ describe('API reference (OpenAPI 3.1 at /api/openapi.json, /docs)', function () 
     expect(activity.parameters.map((parameter: { name: string }) => parameter.name)).to.include.members(['workspaceId', 'agentId', 'status', 'apiKeyId', 'endUser', 'from', 'to', 'cursor', 'limit']);
     // The v1 route really answers: the listener serves it before Express.
     expect((await api(platform.url, 'GET', '/v1/models')).status).to.equal(401);
+  });
+
+  it('describes the agent answers: health with its states, and every field real answers carry (validated)', async () => {
+    const agent = document.components.schemas.Agent;
+    expect(agent.required).to.include('health');
+    const health = document.components.schemas.AgentHealth;
+    expect(agent.properties.health).to.deep.equal({ $ref: '#/components/schemas/AgentHealth' });
+    expect(health.properties.state.enum).to.deep.equal([...HEALTH_STATES]);
+    expect(health.properties.state.enum).to.include.members(['active', 'sandbox', 'paused', 'key_rejected', 'cap_reached', 'provider_down']);
+    expect(health.required).to.include.members(['state', 'label', 'message', 'canRun', 'fix']);
+    const ws = '/api/workspaces/{workspaceId}/agents';
+    for (const [path, method] of [[ws, 'get'], [ws, 'post'], [`${ws}/{agentId}`, 'get'], [`${ws}/{agentId}`, 'patch'], [`${ws}/{agentId}/llm`, 'put']] as const) {
+      expect(JSON.stringify(document.paths[path][method].responses[method === 'post' ? '201' : '200'].content['application/json'].schema), `${method} ${path}`).to.contain('#/components/schemas/Agent"');
+    }
+    // Real answers (managed, BYOK with a light model, paused) parse with the strict zod shapes the document is built
+    // from (no undescribed field allowed): an answer that gains a field the document does not describe fails here.
+    const validAgent = (answer: unknown) => agentSchema.safeParse(answer);
+    const owner = await registerUser(platform.url, 'Shape Owner');
+    const base = `/api/workspaces/${owner.workspace.id}/agents`;
+    const managed = await createAgent(platform.url, owner, { mode: 'managed', plan: 'pro' });
+    const byok = await createAgent(platform.url, owner, { mode: 'byok', provider: 'openai', model: 'gpt-4o', apiKey: 'sk-sandbox-demo' });
+    const light = await api(platform.url, 'PUT', `${base}/${byok.id}/llm/light`, { token: owner.token, body: { provider: 'openai', model: 'gpt-4o-mini', apiKey: 'sk-sandbox-demo' } });
+    expect(light.status, light.text).to.equal(200);
+    const paused = await api(platform.url, 'PATCH', `${base}/${managed.id}`, { token: owner.token, body: { status: 'paused' } });
+    expect(paused.status, paused.text).to.equal(200);
+    const list = await api(platform.url, 'GET', base, { token: owner.token });
+    const one = await api(platform.url, 'GET', `${base}/${byok.id}`, { token: owner.token });
+    const answers = [managed, byok, paused.body, one.body, ...list.body];
+    expect(list.body).to.have.length(2);
+    expect(one.body.llm.light).to.be.an('object');
+    expect(answers.map((answer: { health: { state: string } }) => answer.health.state)).to.include('paused');
+    for (const answer of answers) {
+      const parsed = validAgent(answer);
+      expect(parsed.success, JSON.stringify(parsed.error?.issues)).to.equal(true);
+    }
+    const setting = agentWithoutHealthSchema.safeParse(light.body);
+    expect(setting.success, JSON.stringify(setting.error?.issues)).to.equal(true);
+    // The check can fail: an undescribed field, or a health state outside the list, is refused.
+    expect(validAgent({ ...one.body, surprise: 1 }).success).to.equal(false);
+    expect(validAgent({ ...one.body, health: { ...one.body.health, state: 'melting' } }).success).to.equal(false);
   });
 
   it('renders at /docs from local files (no CDN), within the content security policy', async () => {

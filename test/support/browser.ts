@@ -1,36 +1,37 @@
 // Real Chromium for the UI tests: builds client/dist when its sources are newer, launches Debian's chromium, and
 // makes contexts signed in as a given user; page errors are collected so each test can assert there were none.
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { buildClientIfStale, ROOT } from './client-build';
 
-const ROOT = path.resolve(__dirname, '..', '..');
-const CLIENT = path.join(ROOT, 'client');
+export { buildClientIfStale } from './client-build';
 export const SCREENSHOTS = path.join(ROOT, 'test-results', 'screenshots');
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'];
 
 export const DESKTOP = { width: 1280, height: 860 };
 export const PHONE = { width: 375, height: 740 };
 
-function newestSourceTime(directory: string): number {
-  let newest = 0;
-  for (const entry of fs.readdirSync(directory, { withFileTypes: true })) {
-    if (entry.name === 'dist' || entry.name === 'node_modules') continue;
-    const full = path.join(directory, entry.name);
-    newest = Math.max(newest, entry.isDirectory() ? newestSourceTime(full) : fs.statSync(full).mtimeMs);
-  }
-  return newest;
+/** Debian's headless Chromium with the flags every UI test uses (screenshot folder made). */
+export function launchChromium(): Promise<Browser> {
+  fs.mkdirSync(SCREENSHOTS, { recursive: true });
+  return chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
 }
 
-export function buildClientIfStale(): void {
-  const index = path.join(CLIENT, 'dist', 'index.html');
-  if (fs.existsSync(index) && fs.statSync(index).mtimeMs >= newestSourceTime(CLIENT)) return;
-  execFileSync(process.execPath, [path.join(ROOT, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--config', 'client/vite.config.ts', '--logLevel', 'warn'], {
-    cwd: ROOT,
-    stdio: 'inherit',
-    timeout: 120_000,
-  });
+/**
+ * Signs every page of the context in as that user: the token (and workspace) the web app keeps in localStorage, set
+ * before the app's scripts run. A value the page already holds is kept (a sign-out or switch made in the test stays
+ * across reloads) unless `replace`, which sets them on every load.
+ */
+export async function signInOnLoad(context: BrowserContext, user: { token: string; workspaceId?: string }, options: { replace?: boolean } = {}): Promise<void> {
+  await context.addInitScript(
+    ({ token, workspaceId, replace }) => {
+      if (location.protocol !== 'http:') return; // about:blank has no storage
+      if (replace || !localStorage.getItem('agentHost.token')) localStorage.setItem('agentHost.token', token);
+      if (workspaceId && (replace || !localStorage.getItem('agentHost.workspaceId'))) localStorage.setItem('agentHost.workspaceId', workspaceId);
+    },
+    { token: user.token, workspaceId: user.workspaceId ?? '', replace: options.replace ?? false },
+  );
 }
 
 export interface BrowserSession {
@@ -42,24 +43,14 @@ export interface BrowserSession {
 
 export async function launchBrowser(): Promise<BrowserSession> {
   buildClientIfStale();
-  fs.mkdirSync(SCREENSHOTS, { recursive: true });
-  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  const browser = await launchChromium();
   const pageErrors: string[] = [];
   return {
     browser,
     pageErrors,
     async newContext(options = {}) {
       const context = await browser.newContext({ viewport: options.viewport ?? DESKTOP, deviceScaleFactor: 1, acceptDownloads: true });
-      if (options.token) {
-        await context.addInitScript(
-          ({ token, workspaceId }) => {
-            if (location.protocol !== 'http:') return;
-            if (!localStorage.getItem('agentHost.token')) localStorage.setItem('agentHost.token', token);
-            if (workspaceId && !localStorage.getItem('agentHost.workspaceId')) localStorage.setItem('agentHost.workspaceId', workspaceId);
-          },
-          { token: options.token, workspaceId: options.workspaceId ?? '' },
-        );
-      }
+      if (options.token) await signInOnLoad(context, { token: options.token, workspaceId: options.workspaceId });
       context.on('page', (page) => page.on('pageerror', (error) => pageErrors.push(`${page.url()}: ${error.message}`)));
       return context;
     },

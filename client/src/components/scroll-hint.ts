@@ -25,6 +25,8 @@ export function scrollHint(row: HTMLElement, label: string): { element: HTMLElem
 export function scrollIntoRow(row: HTMLElement, child: HTMLElement): void {
   const rowBox = row.getBoundingClientRect();
   const childBox = child.getBoundingClientRect();
-  if (childBox.left < rowBox.left) row.scrollBy({ left: childBox.left - rowBox.left - 24 });
-  else if (childBox.right > rowBox.right) row.scrollBy({ left: childBox.right - rowBox.right + 24 });
+  // The margin clears the fade and arrow button drawn over the row's ends, so the chosen tab is not half covered.
+  const margin = 44;
+  if (childBox.left < rowBox.left + margin) row.scrollBy({ left: childBox.left - rowBox.left - margin });
+  else if (childBox.right > rowBox.right - margin) row.scrollBy({ left: childBox.right - rowBox.right + margin });
 }

@@ -7,6 +7,7 @@ import { can, loadSession, selectWorkspace, session } from '../session';
 import { alertsBell } from './alerts-bell';
 import { accountMenu } from './account-menu';
 import { formDialog } from './form-dialog';
+import { scrollHint, scrollIntoRow } from './scroll-hint';
 
 export interface Shell {
   element: HTMLElement;
@@ -31,6 +32,16 @@ export function renderShell(route: Route): Shell {
     can('owner') ? navItem('#/statements', 'Billing', 'download', route.name === 'statements' || route.name === 'statement') : null,
   );
 
+  // On a narrow screen the links scroll sideways: a fade and an arrow show that more are there (#18 item 7), and the
+  // current screen's link is scrolled into view.
+  const navHint = scrollHint(nav, 'navigation links');
+  navHint.element.classList.add('main-nav-hint');
+  requestAnimationFrame(() => {
+    const active = nav.querySelector<HTMLElement>('.nav-link.active');
+    if (active) scrollIntoRow(nav, active);
+    navHint.update();
+  });
+
   const switcher = workspaceSwitcher();
   const sandboxBadge = h('span', { class: 'badge badge-sandbox', title: 'Managed plans run against the built-in provider simulator: no real model is called, and billing is simulated.', hidden: true }, 'Sandbox');
   const bell = alertsBell(workspace.id);
@@ -47,7 +58,7 @@ export function renderShell(route: Route): Shell {
         'div',
         { class: 'topbar-inner' },
         h('a', { class: 'brand', href: '#/dashboard', 'aria-label': 'Agent Host, dashboard' }, h('span', { class: 'brand-mark', 'aria-hidden': 'true' }, icon('robot', 18)), h('span', { class: 'brand-name' }, 'Agent Host')),
-        nav,
+        navHint.element,
         h('div', { class: 'topbar-tools' }, sandboxBadge, switcher, h('span', { class: 'role-chip', title: 'Your role in this workspace' }, workspace.role), bell.element, account.element),
       ),
     ),
@@ -60,6 +71,7 @@ export function renderShell(route: Route): Shell {
       sandboxBadge.hidden = !on;
     },
     dispose() {
+      navHint.dispose();
       bell.dispose();
       account.dispose();
     },

@@ -8,6 +8,7 @@ import { formatInteger, formatUsdPrecise } from '../format';
 import { can, workspaceId } from '../session';
 import type { Agent } from '../types';
 import { pageHeader, renderLoadError } from './common';
+import { aboutConversations } from '../components/plain-usage';
 
 const STATUS_LABELS: Record<ActivityRow['status'], string> = { ok: 'Answered', error: 'Failed', partial: 'Cut short', timeout: 'Timed out' };
 const PLAN_NAMES: Record<string, string> = { starter: 'Starter plan', pro: 'Pro plan', ultra: 'Ultra plan' };
@@ -40,6 +41,8 @@ function decisionBadges(row: ActivityRow): Array<HTMLElement | null> {
   ];
 }
 
+const tokensLine = (row: ActivityRow) => `${formatInteger(row.tokens)} tokens (${formatInteger(row.tokensInput)} in, ${formatInteger(row.tokensOutput)} out${row.usageSource === 'estimated' ? ', estimated' : ''})`;
+
 function detailDialog(row: ActivityRow): void {
   const item = (label: string, value: string | Node | null) => (value === null ? null : [h('dt', null, label), h('dd', null, value)]);
   const dialog = h(
@@ -58,7 +61,10 @@ function detailDialog(row: ActivityRow): void {
       item('Price', formatUsdPrecise(row.priceUsd)),
       row.providerCostUsd !== null ? item('Your provider’s charge', formatUsdPrecise(row.providerCostUsd)) : null,
       item('Latency', `${formatInteger(row.latencyMs)} ms`),
-      item('Tokens', `${formatInteger(row.tokens)} (${formatInteger(row.tokensInput)} in, ${formatInteger(row.tokensOutput)} out${row.usageSource === 'estimated' ? ', estimated' : ''})`),
+      // A plan's call in the plan's unit, tokens inside "Details" (#18); an own-key call keeps its tokens.
+      row.mode === 'managed'
+        ? item('Usage', h('span', null, `${aboutConversations(row.tokens)} · `, h('details', { class: 'inline-details' }, h('summary', null, 'Details'), ` ${tokensLine(row)}`)))
+        : item('Tokens', tokensLine(row)),
       row.routing ? item('Routing', `${row.routing.tier}${row.routing.forced ? ' (forced)' : ''}${row.routing.reason ? ` — ${row.routing.reason}` : ''}`) : null,
       row.cacheHit !== null ? item('Cache', row.cacheHit ? `Answered from cache${row.savedPriceUsd ? `, saved ${formatUsdPrecise(row.savedPriceUsd)}` : ''}` : 'Not cached') : null,
       item('Kind', row.requestType === 'stream' ? 'Streamed reply' : row.requestType === 'chat' ? 'Reply' : row.requestType),
@@ -209,9 +215,9 @@ export async function renderActivity(main: HTMLElement): Promise<void> {
       'section',
       { class: 'card section stack' },
       filterForm,
-      can('builder') ? h('label', { class: 'checkbox-row' }, technicalToggle, h('span', { title: 'Adds token counts and your own-key models to the list' }, 'Show technical details')) : null,
+      can('builder') ? h('label', { class: 'checkbox-row' }, technicalToggle, h('span', { title: 'Adds the raw usage counts and your own-key models to the list' }, 'Show technical details')) : null,
       message.element,
-      h('div', { class: 'activity-table-wrap' }, h('table', { class: 'table activity-table' }, h('thead', null, headRow), tbody)),
+      h('div', { class: 'activity-table-wrap' }, h('table', { class: 'table table-cards activity-table' }, h('thead', null, headRow), tbody)),
       summary,
       h('div', { class: 'row-center' }, more),
     ),

@@ -74,7 +74,7 @@ export async function renderModelCatalog(main: HTMLElement): Promise<void> {
         { class: 'activity-table-wrap' },
         h(
           'table',
-          { class: 'table catalog-table' },
+          { class: 'table table-cards catalog-table' },
           h('thead', null, h('tr', null, ['Model', 'Provider', 'Input / 1M', 'Output / 1M', 'Context', 'Max reply', 'Can do'].map((label, index) => h('th', { scope: 'col', class: index >= 2 && index <= 5 ? 'num' : undefined }, label)))),
           tbody,
         ),

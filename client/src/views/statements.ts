@@ -42,7 +42,7 @@ export async function renderStatements(main: HTMLElement): Promise<void> {
   const list = statements.length
     ? h('div', { class: 'table-scroll' }, h(
         'table',
-        { class: 'table statements-table' },
+        { class: 'table statements-table table-cards' },
         h('thead', null, h('tr', null, h('th', { scope: 'col' }, 'Month'), h('th', { scope: 'col' }, 'Number'), h('th', { scope: 'col' }, 'Closed'), h('th', { scope: 'col', class: 'num' }, 'Amount due'), h('th', { scope: 'col' }, h('span', { class: 'visually-hidden' }, 'Actions')))),
         h(
           'tbody',
@@ -51,10 +51,10 @@ export async function renderStatements(main: HTMLElement): Promise<void> {
             h(
               'tr',
               null,
-              h('td', null, h('a', { href: `#/statements/${statement.month}` }, formatMonth(statement.month))),
-              h('td', null, h('code', null, statement.number)),
-              h('td', null, formatDateTime(statement.closedAt)),
-              h('td', { class: 'num' }, formatUsd(statement.amountDueUsd)),
+              h('td', { 'data-label': 'Month' }, h('a', { href: `#/statements/${statement.month}` }, formatMonth(statement.month))),
+              h('td', { 'data-label': 'Number' }, h('code', null, statement.number)),
+              h('td', { 'data-label': 'Closed' }, formatDateTime(statement.closedAt)),
+              h('td', { class: 'num', 'data-label': 'Amount due' }, formatUsd(statement.amountDueUsd)),
               h('td', { class: 'statement-actions' }, h('a', { class: 'btn btn-secondary btn-small', href: `#/statements/${statement.month}` }, 'Open'), downloadButton(statement, 'csv'), downloadButton(statement, 'json')),
             ),
           ),

@@ -24,6 +24,7 @@ import { cacheSettingSchema, compareSchema, createExperimentSchema, experimentAc
 import { alertSettingsSchema } from '../routers/alerts-settings.router';
 import { createWebhookSchema } from '../../webhooks/webhook.service';
 import { keyPretestSchema } from '../../../agents/key-pretest';
+import { agentSchema, agentWithoutHealthSchema } from './agent-shapes';
 
 export type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
@@ -92,12 +93,12 @@ export const API_ROUTES: ApiRoute[] = [
   { method: 'post', path: '/api/invites/accept', tag: 'Invites', summary: 'Accept an invite as the signed-in user (the invited address)', auth: 'user', body: inviteTokenSchema },
 
   // Agents
-  { method: 'get', path: `${WS}/agents`, tag: 'Agents', summary: 'Agents of the workspace', auth: 'user', role: 'viewer' },
-  { method: 'post', path: `${WS}/agents`, tag: 'Agents', summary: 'Create an agent from a template with its LLM setting', auth: 'user', role: 'builder', body: createAgentSchema, status: 201 },
-  { method: 'get', path: AGENT, tag: 'Agents', summary: 'One agent', auth: 'user', role: 'viewer' },
-  { method: 'patch', path: AGENT, tag: 'Agents', summary: 'Rename, change variables, pause/resume, limits', auth: 'user', role: 'builder', body: patchAgentSchema },
+  { method: 'get', path: `${WS}/agents`, tag: 'Agents', summary: 'Agents of the workspace', auth: 'user', role: 'viewer', response: z.array(agentSchema) },
+  { method: 'post', path: `${WS}/agents`, tag: 'Agents', summary: 'Create an agent from a template with its LLM setting', auth: 'user', role: 'builder', body: createAgentSchema, status: 201, response: agentSchema },
+  { method: 'get', path: AGENT, tag: 'Agents', summary: 'One agent', auth: 'user', role: 'viewer', response: agentSchema },
+  { method: 'patch', path: AGENT, tag: 'Agents', summary: 'Rename, change variables, pause/resume, limits', auth: 'user', role: 'builder', body: patchAgentSchema, response: agentSchema },
   { method: 'delete', path: AGENT, tag: 'Agents', summary: 'Delete an agent and its API keys', auth: 'user', role: 'builder', status: 204 },
-  { method: 'put', path: `${AGENT}/llm`, tag: 'Agents', summary: 'Set the LLM: a managed plan or your own key (BYOK)', auth: 'user', role: 'builder', body: llmSettingSchema },
+  { method: 'put', path: `${AGENT}/llm`, tag: 'Agents', summary: 'Set the LLM: a managed plan or your own key (BYOK)', auth: 'user', role: 'builder', body: llmSettingSchema, response: agentSchema },
   { method: 'post', path: `${AGENT}/llm/test`, tag: 'Agents', summary: "Test the agent's LLM connection", auth: 'user', role: 'builder' },
   // experience (#18): test a BYOK key before the agent exists (nothing stored)
   { method: 'post', path: `${WS}/llm/test`, tag: 'Agents', summary: 'Test a provider key before creating an agent (nothing is stored)', auth: 'user', role: 'builder', body: keyPretestSchema },
@@ -126,9 +127,9 @@ export const API_ROUTES: ApiRoute[] = [
   { method: 'get', path: `${AGENT}/plan-history`, tag: 'Statements', summary: "Every change of the agent's LLM setting, pause and resume, with time and actor", auth: 'user', role: 'viewer' },
 
   // Cost-aware routing (#14)
-  { method: 'put', path: `${AGENT}/routing`, tag: 'Routing', summary: 'Routing setting: off / quality / balanced / savings, opt-out, degradation, consented fallback', auth: 'user', role: 'builder', body: routingSettingsSchema },
-  { method: 'put', path: `${AGENT}/llm/light`, tag: 'Routing', summary: "Set the agent's light model (BYOK: its own provider, model and sealed key)", auth: 'user', role: 'builder', body: lightModelSchema },
-  { method: 'delete', path: `${AGENT}/llm/light`, tag: 'Routing', summary: 'Remove the light model', auth: 'user', role: 'builder' },
+  { method: 'put', path: `${AGENT}/routing`, tag: 'Routing', summary: 'Routing setting: off / quality / balanced / savings, opt-out, degradation, consented fallback', auth: 'user', role: 'builder', body: routingSettingsSchema, response: agentWithoutHealthSchema },
+  { method: 'put', path: `${AGENT}/llm/light`, tag: 'Routing', summary: "Set the agent's light model (BYOK: its own provider, model and sealed key)", auth: 'user', role: 'builder', body: lightModelSchema, response: agentWithoutHealthSchema },
+  { method: 'delete', path: `${AGENT}/llm/light`, tag: 'Routing', summary: 'Remove the light model', auth: 'user', role: 'builder', response: agentWithoutHealthSchema },
   { method: 'get', path: `${AGENT}/savings`, tag: 'Routing', summary: "What routing saved this month for one agent, with a plain-words summary", auth: 'user', role: 'viewer', query: monthQuerySchema },
   { method: 'get', path: `${WS}/savings`, tag: 'Routing', summary: 'What routing saved this month across the workspace', auth: 'user', role: 'viewer', query: monthQuerySchema },
 

@@ -38,7 +38,8 @@ async function writeSse(response: Response, stream: RunStream): Promise<void> {
   response.flushHeaders();
   try {
     for await (const event of stream.events) {
-      if (event.type === 'delta') response.write(`data: ${JSON.stringify({ type: 'delta', content: event.content })}\n\n`);
+      // Same bytes as JSON.stringify({ type: 'delta', content }), without building the object per delta (#20).
+      if (event.type === 'delta') response.write(`data: {"type":"delta","content":${JSON.stringify(event.content)}}\n\n`);
       else if (event.type === 'tool_call') response.write(`data: ${JSON.stringify(event)}\n\n`);
       else response.write(`data: ${JSON.stringify({ type: 'end', usage: event.usage, finishReason: event.finishReason, cost: event.cost, requestId: stream.requestId, provider: stream.provider, model: stream.model, ...(stream.routing ? { routing: stream.routing } : {}), ...(stream.fallbackPlan ? { fallbackPlan: stream.fallbackPlan } : {}), cache: stream.cache ?? null, experiment: stream.experiment ?? null })}\n\n`);
     }

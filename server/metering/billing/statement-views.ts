@@ -14,7 +14,8 @@ export interface StatementLine {
   from: string | null;
   to: string | null;
   quantity: number | null;
-  unit: 'days' | 'tokens' | null;
+  /** A plan's usage is counted in conversations (1 conversation = 1,000 tokens, as the plan picker says); own-key usage in tokens. */
+  unit: 'days' | 'conversations' | 'tokens' | null;
   unitPriceUsd: number | null;
   amountMicros: number;
   /** BYOK only: what the customer's own provider charges, for information (not due here). */
@@ -41,8 +42,20 @@ function days(from: Date, to: Date): number {
   return Math.round(((to.getTime() - from.getTime()) / DAY_MS) * 100) / 100;
 }
 
-function tokensText(tokens: number): string {
-  return tokens.toLocaleString('en-US');
+/** Plans are sold in conversations (about 1,000 tokens each): the statement counts a plan's usage in them too (#18). */
+const TOKENS_PER_CONVERSATION = 1000;
+
+/** Exact conversations in a number of tokens (1,234,567 tokens = 1,234.567 conversations). */
+function conversations(tokens: number): number {
+  return tokens / TOKENS_PER_CONVERSATION;
+}
+
+/** "no conversations", "under 1 conversation", "about 1,235 conversations": the same rounding as the app's usage screens. */
+function conversationsText(tokens: number): string {
+  if (tokens <= 0) return 'no conversations';
+  if (tokens < TOKENS_PER_CONVERSATION) return 'under 1 conversation';
+  const count = Math.round(tokens / TOKENS_PER_CONVERSATION);
+  return `about ${count.toLocaleString('en-US')} ${count === 1 ? 'conversation' : 'conversations'}`;
 }
 
 /** Cents, except an amount under a cent that is not zero, which shows its first digits rather than "$0.00". */
@@ -72,23 +85,23 @@ export function statementLines(statement: StatementDocument): StatementLine[] {
         ...base,
         ...who,
         type: 'allowance_minimum',
-        description: `${minimum.planName} allowance used: ${tokensText(minimum.includedUsedTokens)} of ${tokensText(minimum.includedTokens)} tokens, so at least ${usdText(minimum.minimumMicros)} of its fee (time-based fee was ${usdText(minimum.segmentFeesMicros)})`,
-        quantity: minimum.includedUsedTokens,
-        unit: 'tokens',
+        description: `${minimum.planName} allowance used: ${conversationsText(minimum.includedUsedTokens)} of ${Math.round(conversations(minimum.includedTokens)).toLocaleString('en-US')}, so at least ${usdText(minimum.minimumMicros)} of its fee (time-based fee was ${usdText(minimum.segmentFeesMicros)})`,
+        quantity: conversations(minimum.includedUsedTokens),
+        unit: 'conversations',
         amountMicros: minimum.topUpMicros,
       });
     }
     for (const usage of agent.planUsage) {
-      lines.push({ ...base, ...who, type: 'included_usage', description: `${usage.planName} included tokens used`, quantity: usage.includedUsedTokens, unit: 'tokens', amountMicros: 0 });
+      lines.push({ ...base, ...who, type: 'included_usage', description: `${usage.planName} included usage: ${conversationsText(usage.includedUsedTokens)}`, quantity: conversations(usage.includedUsedTokens), unit: 'conversations', amountMicros: 0 });
       if (usage.overageTokens > 0 || usage.overageMicros !== 0) {
         lines.push({
           ...base,
           ...who,
           type: 'overage',
-          description: `${usage.planName} overage: ${tokensText(usage.overageTokens)} tokens × $${usage.overageUsdPerMillion} per 1M`,
-          quantity: usage.overageTokens,
-          unit: 'tokens',
-          unitPriceUsd: usage.overageUsdPerMillion / 1_000_000,
+          description: `${usage.planName} extra usage: ${conversationsText(usage.overageTokens)} × $${usage.overageUsdPerMillion} per 1,000 conversations`,
+          quantity: conversations(usage.overageTokens),
+          unit: 'conversations',
+          unitPriceUsd: usage.overageUsdPerMillion / 1_000,
           amountMicros: usage.overageMicros,
         });
       }
@@ -99,7 +112,7 @@ export function statementLines(statement: StatementDocument): StatementLine[] {
     }
   }
   for (const adjustment of statement.adjustments) {
-    lines.push({ ...base, agentId: adjustment.agentId, agentName: adjustment.name, type: 'adjustment', description: `Adjustment: ${adjustment.description}`, quantity: adjustment.tokens, unit: 'tokens', amountMicros: adjustment.amountMicros });
+    lines.push({ ...base, agentId: adjustment.agentId, agentName: adjustment.name, type: 'adjustment', description: `Adjustment: ${adjustment.description}`, quantity: conversations(adjustment.tokens), unit: 'conversations', amountMicros: adjustment.amountMicros });
   }
   return lines;
 }
@@ -182,14 +195,18 @@ export function statementHtml(statement: StatementDocument, workspaceName: strin
   for (const line of lines.filter((candidate) => candidate.type !== 'adjustment')) {
     byAgent.set(line.agentId, [...(byAgent.get(line.agentId) ?? []), line]);
   }
+  // The "Your provider" column only when an own-key agent has something in it (a plan-only statement has no such column).
+  const providerColumn = lines.some((line) => line.infoProviderCostMicros !== null);
+  const providerCell = (line: (typeof lines)[number]) => (providerColumn ? `<td class="num">${line.infoProviderCostMicros !== null ? `<span class="info">${usdText(line.infoProviderCostMicros, 4)} (info)</span>` : ''}</td>` : '');
   const row = (line: (typeof lines)[number]) =>
-    `<tr><td>${escapeHtml(line.description)}</td><td class="num">${line.quantity === null ? '' : `${line.quantity.toLocaleString('en-US')} ${line.unit ?? ''}`}</td><td class="num">${line.infoProviderCostMicros !== null ? `<span class="info">${usdText(line.infoProviderCostMicros, 4)} (info)</span>` : ''}</td><td class="num">${usdText(line.amountMicros)}</td></tr>`;
+    `<tr><td>${escapeHtml(line.description)}</td><td class="num qty">${line.quantity === null ? '' : line.unit === 'conversations' ? escapeHtml(conversationsText(line.quantity * TOKENS_PER_CONVERSATION)) : `${line.quantity.toLocaleString('en-US')} ${line.unit ?? ''}`}</td>${providerCell(line)}<td class="num">${usdText(line.amountMicros)}</td></tr>`;
+  const head = (providerTitle: string) => `<thead><tr><th>Item</th><th class="num qty">Quantity</th>${providerColumn ? `<th class="num">${providerTitle}</th>` : ''}<th class="num">Amount</th></tr></thead>`;
   const agentSections = statement.agents
-    .map((agent) => `<section><h2>${escapeHtml(agent.name)}</h2><table><thead><tr><th>Item</th><th class="num">Quantity</th><th class="num">Your provider</th><th class="num">Amount</th></tr></thead><tbody>${(byAgent.get(agent.agentId) ?? []).map(row).join('')}</tbody><tfoot><tr><td colspan="3">Subtotal</td><td class="num">${usdText(agent.amountDueMicros)}</td></tr></tfoot></table></section>`)
+    .map((agent) => `<section><h2>${escapeHtml(agent.name)}</h2><table>${head('Your provider')}<tbody>${(byAgent.get(agent.agentId) ?? []).map(row).join('')}</tbody><tfoot><tr><td colspan="${providerColumn ? 3 : 2}">Subtotal</td><td class="num">${usdText(agent.amountDueMicros)}</td></tr></tfoot></table></section>`)
     .join('');
   const adjustments = lines.filter((line) => line.type === 'adjustment');
   const adjustmentSection = adjustments.length
-    ? `<section><h2>Adjustments</h2><table><thead><tr><th>Item</th><th class="num">Quantity</th><th class="num"></th><th class="num">Amount</th></tr></thead><tbody>${adjustments.map((line) => row({ ...line, description: `${line.agentName}: ${line.description}` })).join('')}</tbody></table></section>`
+    ? `<section><h2>Adjustments</h2><table>${head('')}<tbody>${adjustments.map((line) => row({ ...line, description: `${line.agentName}: ${line.description}` })).join('')}</tbody></table></section>`
     : '';
   const totals = statement.totals;
   return `<!doctype html>
@@ -202,6 +219,7 @@ h1{font-size:22px;margin:0 0 4px}h2{font-size:16px;margin:24px 0 8px}
 th{font-size:12px;text-transform:uppercase;letter-spacing:.04em;color:#555}.num{text-align:right;white-space:nowrap}tfoot td{font-weight:600}
 .info{color:#666}.totals{margin-top:28px;margin-left:auto;width:320px}.totals td{border:none;padding:4px 8px}.totals tr.due td{font-size:18px;font-weight:700;border-top:2px solid #1a1f2b}
 .note{color:#555;font-size:12px;margin-top:28px}@media print{body{margin:0;max-width:none}a{color:inherit}}
+@media (max-width:560px){body{margin:16px auto;padding:0 12px}header{flex-direction:column;gap:8px}th,td{padding:6px 4px}.num.qty{white-space:normal;text-align:right}.totals{width:100%}}
 </style></head><body>
 <header><div><h1>Statement ${escapeHtml(statement.number)}</h1><p class="meta">${escapeHtml(workspaceName)} · ${escapeHtml(monthLabel(statement.month))}</p></div>
 <div><p class="meta">Closed ${escapeHtml(when(new Date(statement.closedAt)))}</p><p class="meta">Currency: USD</p></div></header>
@@ -213,6 +231,6 @@ ${adjustmentSection}
 ${totals.adjustmentsMicros ? `<tr><td>Adjustments</td><td class="num">${usdText(totals.adjustmentsMicros)}</td></tr>` : ''}
 <tr class="due"><td>Amount due</td><td class="num">${usdText(totals.amountDueMicros)}</td></tr>
 </tbody></table>
-<p class="note">Plan fees are prorated by the time each agent spent on each plan; time on your own provider key or paused is free. A plan's fee is at least the share of its allowance used on it. Overage is priced when each call is recorded. Amounts are rounded to the cent here; the CSV and JSON downloads carry exact micro-dollars.</p>
+<p class="note">Plan fees are prorated by the time each agent spent on each plan; time on your own provider key or paused is free. A plan's fee is at least the share of its allowance used on it. Overage is priced when each call is recorded. A plan's usage is counted in conversations, as on the plan page. Amounts are rounded to the cent and conversations to whole ones here; the CSV and JSON downloads carry exact micro-dollars and conversations to a thousandth.</p>
 </body></html>`;
 }

@@ -26,7 +26,7 @@ export async function renderApiAccess(target: HTMLElement, context: Context): Pr
         list,
         h(
           'table',
-          { class: 'table' },
+          { class: 'table table-cards' },
           h('thead', null, h('tr', null, h('th', { scope: 'col' }, 'Name'), h('th', { scope: 'col' }, 'Key'), h('th', { scope: 'col' }, 'Created'), h('th', { scope: 'col' }, 'Last used'), can('admin') ? h('th', { scope: 'col' }, h('span', { class: 'visually-hidden' }, 'Actions')) : null)),
           h(
             'tbody',
@@ -52,10 +52,10 @@ export async function renderApiAccess(target: HTMLElement, context: Context): Pr
               return h(
                 'tr',
                 { dataset: { keyId: key.id } },
-                h('td', null, key.name ?? h('span', { class: 'muted' }, 'Unnamed')),
-                h('td', null, h('code', null, `${key.prefix}…`)),
-                h('td', null, formatDate(key.createdAt)),
-                h('td', null, key.lastUsedAt ? formatDateTime(key.lastUsedAt) : 'Never'),
+                h('td', { 'data-label': 'Name' }, key.name ?? h('span', { class: 'muted' }, 'Unnamed')),
+                h('td', { 'data-label': 'Key' }, h('code', null, `${key.prefix}…`)),
+                h('td', { 'data-label': 'Created' }, formatDate(key.createdAt)),
+                h('td', { 'data-label': 'Last used' }, key.lastUsedAt ? formatDateTime(key.lastUsedAt) : 'Never'),
                 can('admin') ? h('td', { class: 'num' }, rename, revoke) : null,
               );
             }),

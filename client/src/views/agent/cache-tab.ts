@@ -93,6 +93,8 @@ export async function renderCache(target: HTMLElement, context: Context): Promis
       message.show(errorMessage(error));
     }
   });
+  const managed = context.agent.llm.mode === 'managed';
+  const embeddingsName = () => context.providers.find((provider) => provider.id === view.embeddings?.provider)?.name ?? view.embeddings?.provider ?? '';
   function renderStats(): void {
     mount(
       stats,
@@ -101,7 +103,10 @@ export async function renderCache(target: HTMLElement, context: Context): Promis
         'p',
         { class: 'muted small' },
         view.semanticAvailable
-          ? `Similar questions are recognised with ${context.providers.find((provider) => provider.id === view.embeddings?.provider)?.name ?? view.embeddings?.provider ?? ''} embeddings (${view.embeddings?.model ?? ''}), billed at the provider’s price; the search runs ${view.vectorIndex === 'atlas' ? 'in MongoDB Atlas' : 'inside Agent Host'}.`
+          ? managed
+            ? // A plan in its own words: the lookup counts in the plan's usage like any message; the embeddings model for builders in Details.
+              [`Similar questions are recognised by their meaning; each lookup counts a little in the plan’s usage. The search runs ${view.vectorIndex === 'atlas' ? 'in MongoDB Atlas' : 'inside Agent Host'}. `, h('details', { class: 'inline-details' }, h('summary', null, 'Details'), ` ${embeddingsName()} embeddings (${view.embeddings?.model ?? ''}).`)]
+            : `Similar questions are recognised with ${embeddingsName()} embeddings (${view.embeddings?.model ?? ''}), billed at the provider’s price; the search runs ${view.vectorIndex === 'atlas' ? 'in MongoDB Atlas' : 'inside Agent Host'}.`
           : 'Similar-question matching needs an OpenAI or Mistral key (this agent’s own, or the platform’s); this agent can reuse answers to the same question.',
       ),
     );
@@ -114,7 +119,7 @@ export async function renderCache(target: HTMLElement, context: Context): Promis
       'section',
       { class: 'card section' },
       h('h2', { class: 'section-title' }, 'Answer cache'),
-      h('p', { class: 'muted' }, 'When a customer asks something this agent has already answered, the saved answer is sent again instantly. Reused answers use no tokens and cost nothing. Changing the AI setting or the agent’s details starts afresh. Requests that use tools are never reused.'),
+      h('p', { class: 'muted' }, `When a customer asks something this agent has already answered, the saved answer is sent again instantly. ${managed ? 'Reused answers are free: they do not count in the plan’s usage.' : 'Reused answers use no tokens and cost nothing.'} Changing the AI setting or the agent’s details starts afresh. Requests that use tools are never reused.`),
       form,
     ),
     h('section', { class: 'card section' }, h('h2', { class: 'section-title' }, 'Saved answers'), stats, editable ? clear : null),

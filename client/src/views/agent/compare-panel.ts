@@ -20,6 +20,16 @@ interface CompareResult {
   error?: { code: string; message: string };
 }
 
+/** A managed plan's answer in the plan's words (price and time; tokens inside "Details"); an own-key answer with its tokens. */
+function resultLine(result: CompareResult, mode: 'managed' | 'byok'): Array<Node | string> {
+  const price = formatUsdPrecise((result.priceMicros ?? 0) / 1_000_000);
+  const tokens = (result.usage?.inputTokens ?? 0) + (result.usage?.outputTokens ?? 0);
+  if (mode === 'managed') {
+    return [`${price} · ${formatInteger(result.latencyMs)} ms · `, h('details', null, h('summary', null, 'Details'), ` ${formatInteger(tokens)} tokens · ${formatInteger(result.usage?.inputTokens ?? 0)} in, ${formatInteger(result.usage?.outputTokens ?? 0)} out`)];
+  }
+  return [`${formatInteger(tokens)} tokens · ${price} · ${formatInteger(result.latencyMs)} ms`];
+}
+
 export function renderComparePanel(context: Context): HTMLElement {
   const options = settingOptions(context);
   const textarea = h('textarea', { class: 'input', name: 'compareMessage', rows: 2, maxLength: 20000, placeholder: 'A question to ask every setting' });
@@ -61,13 +71,7 @@ export function renderComparePanel(context: Context): HTMLElement {
             { class: `card compare-card${result.ok ? '' : ' compare-error'}`, dataset: { requestId: result.requestId } },
             h('h3', { class: 'section-title' }, result.label),
             h('p', { class: 'bubble-text' }, result.ok ? result.content ?? '' : result.error?.message ?? 'No answer.'),
-            result.ok && result.usage
-              ? h(
-                  'p',
-                  { class: 'bubble-meta' },
-                  `${formatInteger(result.usage.inputTokens + result.usage.outputTokens)} tokens · ${formatUsdPrecise((result.priceMicros ?? 0) / 1_000_000)} · ${formatInteger(result.latencyMs)} ms`,
-                )
-              : null,
+            result.ok && result.usage ? h('p', { class: 'bubble-meta' }, ...resultLine(result, settings.find((setting) => setting.label === result.label)?.llm.mode ?? context.agent.llm.mode)) : null,
             result.ok ? feedbackButtons(context.workspace, result.requestId) : null,
           ),
         ),

@@ -5,6 +5,7 @@ import { h, mount } from '../../dom';
 import { errorMessage, field, formMessage, input, select, withBusy } from '../../forms';
 import { formatInteger, formatUsdPrecise } from '../../format';
 import { can } from '../../session';
+import { conversationsIn } from '../../components/plain-usage';
 import { currentOptionValue, settingOptions } from './setting-options';
 import type { Context } from './tab-context';
 
@@ -19,7 +20,7 @@ interface Experiment {
 
 interface Results {
   experiment: Experiment;
-  variants: Array<{ key: string; name: string; calls: number; tokens: number; priceMicros: number; costMicros: number; latencyP50Ms: number; latencyP95Ms: number; errorRate: number; ratingsUp: number; ratingsDown: number; feedbackRate: number; thumbsUpRate: number | null; cacheHits: number }>;
+  variants: Array<{ key: string; name: string; calls: number; tokens: number; priceMicros: number; costMicros?: number; latencyP50Ms: number; latencyP95Ms: number; errorRate: number; ratingsUp: number; ratingsDown: number; feedbackRate: number; thumbsUpRate: number | null; cacheHits: number }>;
   minimumSample: { callsPerVariant: number; ratingsPerVariant: number };
   verdict: string;
 }
@@ -30,6 +31,10 @@ const UNIT_WORDS: Record<Experiment['assignBy'], string> = { user: 'each custome
 export async function renderExperiments(target: HTMLElement, context: Context): Promise<void> {
   const base = `/api/workspaces/${encodeURIComponent(context.workspace)}/agents/${encodeURIComponent(context.agent.id)}/experiments`;
   const editable = can('builder');
+  const managed = context.agent.llm.mode === 'managed';
+  /** Whether a version runs on a plan or on the agent's own key (no `llm`: the agent's current setting). */
+  const variantMode = (experiment: Experiment, key: string): 'managed' | 'byok' =>
+    (experiment.variants.find((variant) => variant.key === key)?.llm as { mode?: 'managed' | 'byok' } | null | undefined)?.mode ?? context.agent.llm.mode;
   const list = h('div', { class: 'stack' });
   const message = formMessage();
 
@@ -85,13 +90,14 @@ export async function renderExperiments(target: HTMLElement, context: Context): 
         'tr',
         { dataset: { variant: variant.key } },
         h('th', { scope: 'row' }, variant.name),
-        h('td', null, formatInteger(variant.calls)),
-        h('td', null, formatInteger(variant.tokens)),
-        h('td', null, formatUsdPrecise(variant.priceMicros / 1_000_000)),
-        h('td', null, formatUsdPrecise(variant.costMicros / 1_000_000)),
-        h('td', null, `${formatInteger(variant.latencyP50Ms)} / ${formatInteger(variant.latencyP95Ms)} ms`),
-        h('td', null, `${(variant.errorRate * 100).toFixed(1)} %`),
-        h('td', null, variant.thumbsUpRate === null ? '—' : `${Math.round(variant.thumbsUpRate * 100)} % helpful (${formatInteger(variant.ratingsUp + variant.ratingsDown)} ratings)`),
+        h('td', { 'data-label': 'Calls' }, formatInteger(variant.calls)),
+        // A managed agent's versions in the plan's unit, without the platform's cost (#18); own keys keep tokens and their provider's cost.
+        h('td', { 'data-label': managed ? 'Conversations' : 'Tokens' }, managed ? conversationsIn(variant.tokens) : formatInteger(variant.tokens)),
+        h('td', { 'data-label': 'Billed' }, formatUsdPrecise(variant.priceMicros / 1_000_000)),
+        managed ? null : h('td', { 'data-label': 'Provider cost' }, variantMode(experiment, variant.key) === 'byok' ? formatUsdPrecise((variant.costMicros ?? 0) / 1_000_000) : '—'),
+        h('td', { 'data-label': 'Speed (typical / slowest 5 %)' }, `${formatInteger(variant.latencyP50Ms)} / ${formatInteger(variant.latencyP95Ms)} ms`),
+        h('td', { 'data-label': 'Errors' }, `${(variant.errorRate * 100).toFixed(1)} %`),
+        h('td', { 'data-label': 'Ratings' }, variant.thumbsUpRate === null ? '—' : `${Math.round(variant.thumbsUpRate * 100)} % helpful (${formatInteger(variant.ratingsUp + variant.ratingsDown)} ratings)`),
       ),
     );
     return h(
@@ -105,11 +111,14 @@ export async function renderExperiments(target: HTMLElement, context: Context): 
             { class: 'table-wrap' },
             h(
               'table',
-              { class: 'table' },
-              h('thead', null, h('tr', null, ['Version', 'Calls', 'Tokens', 'Billed', 'Provider cost', 'Speed (typical / slowest 5 %)', 'Errors', 'Ratings'].map((label) => h('th', { scope: 'col' }, label)))),
+              { class: 'table table-cards' },
+              h('thead', null, h('tr', null, (managed ? ['Version', 'Calls', 'Conversations', 'Billed', 'Speed (typical / slowest 5 %)', 'Errors', 'Ratings'] : ['Version', 'Calls', 'Tokens', 'Billed', 'Provider cost', 'Speed (typical / slowest 5 %)', 'Errors', 'Ratings']).map((label) => h('th', { scope: 'col' }, label)))),
               h('tbody', null, rows),
             ),
           )
+        : null,
+      results && managed
+        ? h('details', { class: 'usage-details' }, h('summary', null, 'Details'), h('p', { class: 'muted small' }, `${results.variants.map((variant) => `${variant.name}: ${formatInteger(variant.tokens)} tokens`).join(' · ')}. A conversation is counted as about 1,000 tokens.`))
         : null,
       results ? h('p', { class: 'verdict', role: 'status' }, h('strong', null, 'Verdict: '), results.verdict) : null,
       results ? h('p', { class: 'muted small' }, `A fair comparison needs at least ${results.minimumSample.callsPerVariant} calls per version, and about ${formatInteger(results.minimumSample.ratingsPerVariant)} ratings per version to see a 10-point difference in helpful ratings.`) : null,

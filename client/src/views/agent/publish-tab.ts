@@ -8,6 +8,7 @@ import { formatDateTime, formatInteger, formatUsdPrecise } from '../../format';
 import { publishApi, type PublishingSettings } from '../../publish-api';
 import { can } from '../../session';
 import type { Context } from './tab-context';
+import { conversationsForTokens, conversationsIn, tokensForConversations } from '../../components/plain-usage';
 
 const lines = (text: string) => text.split('\n').map((line) => line.trim()).filter(Boolean);
 
@@ -97,9 +98,20 @@ export async function renderPublish(target: HTMLElement, context: Context): Prom
   const retention = field('Keep conversations for (days)', input({ type: 'number', name: 'retentionDays', min: 0, max: 365, value: String(settings.retentionDays) }), {
     hint: `0 keeps nothing: each message is passed through and forgotten. ${context.agent.llm.mode === 'byok' ? 'Agents on your own key keep nothing unless you choose a number of days.' : 'Plans keep 30 days unless you choose otherwise.'} Kept conversations are deleted automatically when their time is up.`,
   });
-  const capField = field('Monthly tokens per visitor', input({ type: 'number', name: 'endUserMonthlyTokenCap', min: 1, value: context.agent.limits.endUserMonthlyTokenCap ? String(context.agent.limits.endUserMonthlyTokenCap) : '', placeholder: 'No limit' }), {
-    hint: 'A visitor who reaches it is told kindly to come back next month. Applies to every end user of this agent, including the API’s `user`.',
-  });
+  // A managed agent's per-visitor cap in the plan's unit (conversations of about 1,000 tokens, #18); own keys keep tokens.
+  const managed = context.agent.llm.mode === 'managed';
+  const savedCap = context.agent.limits.endUserMonthlyTokenCap ?? null;
+  const capField = field(
+    managed ? 'Monthly conversations per visitor' : 'Monthly tokens per visitor',
+    input({ type: 'number', name: 'endUserMonthlyTokenCap', min: 1, value: savedCap ? String(managed ? Math.max(1, conversationsForTokens(savedCap)) : savedCap) : '', placeholder: 'No limit' }),
+    { hint: 'A visitor who reaches it is told kindly to come back next month. Applies to every end user of this agent, including the API’s `user`.' },
+  );
+  /** The cap as the API stores it (tokens); a managed owner's unchanged number keeps the stored value exactly. */
+  const capTokens = (typed: number | null): number | null => {
+    if (typed === null || !managed) return typed;
+    if (savedCap !== null && Math.max(1, conversationsForTokens(savedCap)) === typed) return savedCap;
+    return tokensForConversations(typed);
+  };
   const fields = { displayName, greeting, suggestedQuestions: questions, accentColor: accent, allowedOrigins: origins, retentionDays: retention, endUserMonthlyTokenCap: capField };
   const save = h('button', { type: 'submit', class: 'btn btn-primary' }, 'Save');
   const saveMessage = formMessage();
@@ -120,7 +132,7 @@ export async function renderPublish(target: HTMLElement, context: Context): Prom
     for (const entry of Object.values(fields)) entry.setError(null);
     saveMessage.show(null);
     const retentionDays = Number(retention.control.value);
-    const cap = capField.control.value.trim() ? Number(capField.control.value) : null;
+    const cap = capTokens(capField.control.value.trim() ? Number(capField.control.value) : null);
     try {
       settings = await withBusy(save, 'Saving…', async () => {
         const saved = await publishApi.update(context.workspace, context.agent.id, {
@@ -159,11 +171,11 @@ export async function renderPublish(target: HTMLElement, context: Context): Prom
         visitorsBox,
         h('div', { class: 'section-head' }, h('h2', { class: 'section-title', id: 'visitors-title' }, 'Visitors this month'), h('span', { class: 'muted', dataset: { testid: 'visitor-count' } }, `${formatInteger(usage.endUsers)} ${usage.endUsers === 1 ? 'visitor' : 'visitors'}`)),
         usage.top.length
-          ? h(
+          ? h('div', { class: 'table-scroll' }, h(
               'table',
-              { class: 'table compact', dataset: { testid: 'visitor-usage' } },
-              h('caption', { class: 'visually-hidden' }, 'Usage per visitor, most tokens first'),
-              h('thead', null, h('tr', null, h('th', { scope: 'col' }, 'Visitor'), h('th', { scope: 'col', class: 'num' }, 'Messages'), h('th', { scope: 'col', class: 'num' }, 'Tokens'), h('th', { scope: 'col', class: 'num' }, context.agent.llm.mode === 'byok' ? 'Est. cost' : 'Overage'), h('th', { scope: 'col' }, 'Last seen'))),
+              { class: 'table compact table-cards', dataset: { testid: 'visitor-usage' } },
+              h('caption', { class: 'visually-hidden' }, managed ? 'Usage per visitor, most used first' : 'Usage per visitor, most tokens first'),
+              h('thead', null, h('tr', null, h('th', { scope: 'col' }, 'Visitor'), h('th', { scope: 'col', class: 'num' }, 'Messages'), h('th', { scope: 'col', class: 'num' }, managed ? 'Conversations' : 'Tokens'), h('th', { scope: 'col', class: 'num' }, managed ? 'Billed' : 'Est. cost'), h('th', { scope: 'col' }, 'Last seen'))),
               h(
                 'tbody',
                 null,
@@ -171,15 +183,15 @@ export async function renderPublish(target: HTMLElement, context: Context): Prom
                   h(
                     'tr',
                     null,
-                    h('td', null, h('a', { href: `#/agents/${context.agent.id}?tab=conversations&visitor=${encodeURIComponent(row.endUser)}`, class: 'mono' }, row.endUser)),
-                    h('td', { class: 'num' }, formatInteger(row.requests)),
-                    h('td', { class: 'num' }, formatInteger(row.tokens)),
-                    h('td', { class: 'num' }, formatUsdPrecise(context.agent.llm.mode === 'byok' ? row.costUsd : row.priceUsd)),
-                    h('td', null, row.lastSeenAt ? formatDateTime(row.lastSeenAt) : '—'),
+                    h('td', { 'data-label': 'Visitor' }, h('a', { href: `#/agents/${context.agent.id}?tab=conversations&visitor=${encodeURIComponent(row.endUser)}`, class: 'mono' }, row.endUser)),
+                    h('td', { class: 'num', 'data-label': 'Messages' }, formatInteger(row.requests)),
+                    h('td', { class: 'num', 'data-label': managed ? 'Conversations' : 'Tokens' }, managed ? conversationsIn(row.tokens) : formatInteger(row.tokens)),
+                    h('td', { class: 'num', 'data-label': managed ? 'Billed' : 'Est. cost' }, formatUsdPrecise(managed ? row.priceUsd : row.costUsd ?? 0)),
+                    h('td', { 'data-label': 'Last seen' }, row.lastSeenAt ? formatDateTime(row.lastSeenAt) : '—'),
                   ),
                 ),
               ),
-            )
+            ))
           : h('p', { class: 'muted' }, 'No visitor has chatted yet this month.'),
       );
     } catch (error) {

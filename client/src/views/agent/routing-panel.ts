@@ -103,7 +103,15 @@ export function renderRoutingPanel(target: HTMLElement, context: Context): () =>
     else if (!routing.lightAvailable) sections.push(h('p', { class: 'callout callout-info', dataset: { testid: 'plan-routing-off' } }, 'This plan answers every request with its main models.'));
     else {
       const light = routing.lightModel;
-      sections.push(h('p', { class: 'muted' }, `This plan routes easy questions to ${light ? `${providerName(light.provider)} ${light.model}` : 'a faster model'}.`));
+      // A plan in its own words; which model answers is for builders, inside "Details" (#18).
+      sections.push(
+        h(
+          'p',
+          { class: 'muted' },
+          'This plan sends easy questions to a faster, lighter model, at the same price. ',
+          light && can('builder') ? h('details', { class: 'inline-details' }, h('summary', null, 'Details'), ` ${providerName(light.provider)} ${light.model}.`) : null,
+        ),
+      );
     }
     if (routing.lightAvailable) sections.push(settingsForm(agent, routing));
     mount(target, h('section', { class: 'card section routing-panel', dataset: { testid: 'routing-panel' } }, sections));

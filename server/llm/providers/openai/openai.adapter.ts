@@ -1,7 +1,7 @@
 // Providers that speak OpenAI chat completions, through the `openai` SDK: OpenAI itself, MiniMax,
 // OpenRouter and custom endpoints (Ollama, vLLM). One adapter per provider id, built by one factory from the
 // settings in that provider's folder.
-import OpenAI from 'openai';
+import OpenAI, { APIError } from 'openai';
 import type {
   ChatCompletion,
   ChatCompletionChunk,
@@ -25,6 +25,47 @@ import {
 } from '../provider-support';
 import { convertOpenAiError, convertOpenAiUsage, mapOpenAiFinishReason } from './openai.converters';
 import { openAiOptionFields, readOpenAiToolCallDeltas, readOpenAiToolCalls, toOpenAiMessages } from './openai.request-converters';
+import { StreamedResponse } from '../../keep-alive-fetch';
+import { ServerSentEventParser } from '../../sse-events';
+
+/**
+ * The chunks of a streamed answer, read from the response the SDK returned (it sent the request and turned an error
+ * status into its APIError). As the SDK's own Stream reads them: `[DONE]` ends the data, a payload with `error` (or an
+ * `error` event) is the SDK's APIError, and the iteration ends quietly when the call is aborted (the caller sees a
+ * cut stream). From the keep-alive fetch the Node stream is read directly (#20).
+ */
+async function* chatChunksOf(response: Response, signal: AbortSignal | undefined): AsyncGenerator<ChatCompletionChunk> {
+  const node = response instanceof StreamedResponse ? response.takeNodeBody() : undefined;
+  if (!node && !response.body) throw new APIError(response.status, { message: 'the streamed answer has no body' }, undefined, response.headers);
+  const bytes = node ?? (response.body as unknown as AsyncIterable<Uint8Array>);
+  const parser = new ServerSentEventParser();
+  let finished = false;
+  try {
+    let done = false;
+    for await (const piece of bytes) {
+      if (done) continue;
+      for (const event of parser.feed(piece)) {
+        if (done) break;
+        if (event.data.startsWith('[DONE]')) {
+          done = true;
+          break;
+        }
+        if (event.event !== null && event.event.startsWith('thread.')) continue;
+        const data = JSON.parse(event.data) as ChatCompletionChunk & { error?: unknown; message?: string };
+        if (event.event === 'error') throw new APIError(undefined, data.error as object | undefined, data.message, undefined);
+        if (data && data.error) throw new APIError(undefined, data.error as object, undefined, response.headers);
+        yield data;
+      }
+    }
+    finished = true;
+  } catch (error) {
+    if (signal?.aborted) return;
+    throw error;
+  } finally {
+    // Left early (the caller stopped reading, or an error): the connection is not reusable mid-answer.
+    if (!finished) node?.destroy();
+  }
+}
 
 /** How each OpenAI-compatible provider differs, as data rather than branches (each provider's folder holds its own). */
 export interface OpenAiCompatibleSettings {
@@ -118,9 +159,9 @@ export function createOpenAiCompatibleAdapter(id: ProviderId, settings: OpenAiCo
     try {
       const response = await openAiClientFor(options)
         .chat.completions.create({ ...buildRequestBody(request, settings), stream: true, stream_options: { include_usage: true } }, requestOptionsFor(options))
-        .withResponse();
-      chunks = response.data;
-      providerRequestId = response.request_id ?? undefined;
+        .asResponse();
+      chunks = chatChunksOf(response, options.signal);
+      providerRequestId = response.headers.get('x-request-id') ?? undefined;
     } catch (error) {
       throw convertOpenAiError(error, context);
     }

@@ -2,76 +2,36 @@
 // choice, response format, stop and sampling), and OpenAI's tool calls → ours. Groq, MiniMax, OpenRouter and custom
 // endpoints speak the same shapes.
 import type { ChatMessage, ChatRequest, ToolCall } from '../../llm.types';
+import { openAiShapeOptionFields, toOpenAiShapeMessages, type OpenAiShapeDialect, type OpenAiShapeMessage } from '../openai-shape.request-converters';
 
-type OpenAiMessage = Record<string, unknown> & { role: string };
+/** OpenAI's own spelling: snake_case, null text beside tool calls. */
+const OPENAI_DIALECT: OpenAiShapeDialect = {
+  names: {
+    imageUrl: 'image_url',
+    toolCalls: 'tool_calls',
+    toolCallId: 'tool_call_id',
+    toolChoice: 'tool_choice',
+    parallelToolCalls: 'parallel_tool_calls',
+    responseFormat: 'response_format',
+    jsonSchema: 'json_schema',
+    schema: 'schema',
+    topP: 'top_p',
+    seed: 'seed',
+    presencePenalty: 'presence_penalty',
+    frequencyPenalty: 'frequency_penalty',
+  },
+  assistantContentWithToolCalls: (content) => content || null,
+  namesToolMessages: false,
+  requiredToolChoice: 'required',
+};
 
-function toOpenAiMessage(message: ChatMessage): OpenAiMessage {
-  switch (message.role) {
-    case 'user':
-      if (!message.parts) return { role: 'user', content: message.content };
-      return {
-        role: 'user',
-        content: message.parts.map((part) =>
-          part.type === 'text' ? { type: 'text', text: part.text } : { type: 'image_url', image_url: { url: part.url, ...(part.detail ? { detail: part.detail } : {}) } },
-        ),
-      };
-    case 'assistant':
-      if (!message.toolCalls?.length) return { role: 'assistant', content: message.content };
-      return {
-        role: 'assistant',
-        content: message.content || null,
-        tool_calls: message.toolCalls.map((call) => ({ id: call.id, type: 'function', function: { name: call.name, arguments: call.arguments } })),
-      };
-    case 'tool':
-      return { role: 'tool', tool_call_id: message.toolCallId ?? '', content: message.content };
-    default:
-      return { role: 'system', content: message.content };
-  }
-}
-
-export function toOpenAiMessages(messages: readonly ChatMessage[]): OpenAiMessage[] {
-  return messages.map(toOpenAiMessage);
+export function toOpenAiMessages(messages: readonly ChatMessage[]): OpenAiShapeMessage[] {
+  return toOpenAiShapeMessages(messages, OPENAI_DIALECT);
 }
 
 /** The request's optional fields in OpenAI's names; empty for a plain call. */
 export function openAiOptionFields(request: ChatRequest): Record<string, unknown> {
-  const fields: Record<string, unknown> = {};
-  if (request.tools?.length) {
-    fields.tools = request.tools.map((tool) => ({
-      type: 'function',
-      function: {
-        name: tool.name,
-        ...(tool.description !== undefined ? { description: tool.description } : {}),
-        parameters: tool.parameters,
-        ...(tool.strict !== undefined ? { strict: tool.strict } : {}),
-      },
-    }));
-  }
-  if (request.toolChoice !== undefined) {
-    fields.tool_choice = typeof request.toolChoice === 'string' ? request.toolChoice : { type: 'function', function: { name: request.toolChoice.name } };
-  }
-  if (request.parallelToolCalls !== undefined && request.tools?.length) fields.parallel_tool_calls = request.parallelToolCalls;
-  const format = request.responseFormat;
-  if (format) {
-    fields.response_format =
-      format.type === 'json_schema'
-        ? {
-            type: 'json_schema',
-            json_schema: {
-              name: format.name,
-              ...(format.description !== undefined ? { description: format.description } : {}),
-              schema: format.schema,
-              ...(format.strict !== undefined ? { strict: format.strict } : {}),
-            },
-          }
-        : { type: format.type };
-  }
-  if (request.stop?.length) fields.stop = request.stop;
-  if (request.topP !== undefined) fields.top_p = request.topP;
-  if (request.seed !== undefined) fields.seed = request.seed;
-  if (request.presencePenalty !== undefined) fields.presence_penalty = request.presencePenalty;
-  if (request.frequencyPenalty !== undefined) fields.frequency_penalty = request.frequencyPenalty;
-  return fields;
+  return openAiShapeOptionFields(request, OPENAI_DIALECT);
 }
 
 interface OpenAiToolCallShape {

@@ -1,0 +1,168 @@
+// The processes `npm run bench` measures and how it starts them: the built-in store, the fake provider and Agent Host
+// from dist/ run exactly as `npm run serve` runs it in production; the bare node:http floor and Portkey beside them;
+// the fake's delay; and a watcher that waits until the meter has written every answered call.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { MongoClient } from 'mongodb';
+import { EXIT_WITH_PARENT_IMPORT, fmt, log, sleep, startChild, waitForHttp, type Child } from './bench-support';
+
+export const ROOT = path.resolve(__dirname, '..');
+
+/**
+ * Agent Host runs exactly as `npm run serve` (and the Procfile) runs it in production: the same environment settings
+ * and node flags, read from package.json so the benchmark cannot drift from what is deployed.
+ */
+export function serveCommand(): { env: Record<string, string>; nodeFlags: string[]; script: string } {
+  const scripts = (JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
+  const words = (scripts.serve ?? '').trim().split(/\s+/);
+  const env: Record<string, string> = {};
+  while (words.length > 0 && /^[A-Z_][A-Z0-9_]*=/.test(words[0]!)) {
+    const [name, ...value] = words.shift()!.split('=');
+    env[name!] = value.join('=');
+  }
+  if (words.shift() !== 'node' || words.length === 0) throw new Error('package.json scripts.serve must be "[NAME=value ...] node [flags] <script>"');
+  const script = words.pop()!;
+  return { env, nodeFlags: words, script };
+}
+export const SERVE = serveCommand();
+
+export const STORE_DB = 'agent_host';
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export function nodeChild(name: string, args: string[], env: NodeJS.ProcessEnv = process.env): Child {
+  return startChild(name, process.execPath, args, { cwd: ROOT, env });
+}
+
+export function parseJsonLine(line: string): Record<string, unknown> {
+  return JSON.parse(line) as Record<string, unknown>;
+}
+
+export interface Stack {
+  store: Child;
+  storeUri: string;
+  fake: Child;
+  fakeUrl: string;
+  agentHostEnv: NodeJS.ProcessEnv;
+  agentHost: Child;
+  agentHostUrl: string;
+}
+
+export async function startStack(): Promise<Stack> {
+  // 1. The built-in store (own process; a large heap for the 10M-event month).
+  const store = nodeChild('wire store', ['--max-old-space-size=16384', '--import', 'tsx', 'scripts/wire-store-server.ts', '--port', '0', '--exit-with-parent'], {
+    ...process.env,
+    LOG_LEVEL: 'warn',
+  });
+  const storeUri = String(parseJsonLine(await store.waitForLine((line) => line.startsWith('{"uri"'), 30_000)).uri);
+  // 2. The fake provider.
+  const fake = nodeChild('fake provider', ['--import', 'tsx', 'scripts/bench-fake-provider.ts']);
+  const fakePort = Number(parseJsonLine(await fake.waitForLine((line) => line.startsWith('{"port"'), 30_000)).port);
+  const fakeUrl = `http://127.0.0.1:${fakePort}`;
+  log(`store ${storeUri}, fake provider ${fakeUrl}`);
+
+  // 3. Agent Host from the build, production settings, its primary OpenAI backend and BYOK base URL on the fake.
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'agent-host-bench-'));
+  process.on('exit', () => fs.rmSync(dataDir, { recursive: true, force: true }));
+  const port = await freePort();
+  const agentHostEnv: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    NODE_ENV: 'production',
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'warn',
+    MONGODB_URI: storeUri,
+    JWT_SECRET: crypto.randomBytes(48).toString('base64url'),
+    VAULT_KEYS: `bench1:${crypto.randomBytes(32).toString('base64')}`,
+    DATA_DIR: dataDir,
+    OPENAI_BASE_URL: `${fakeUrl}/v1`,
+    OPENAI_POOL_KEYS: 'sk-bench-pool',
+    // Passed through for experiments (e.g. METER_FLUSH_INTERVAL_MS=50 npm run bench -- --concurrencies=1).
+    ...(process.env.METER_FLUSH_INTERVAL_MS ? { METER_FLUSH_INTERVAL_MS: process.env.METER_FLUSH_INTERVAL_MS } : {}),
+    ...(process.env.METER_BUSY_FLUSH_INTERVAL_MS ? { METER_BUSY_FLUSH_INTERVAL_MS: process.env.METER_BUSY_FLUSH_INTERVAL_MS } : {}),
+    ...SERVE.env,
+    ...(process.env.AGENT_HOST_NODE_OPTIONS ? { NODE_OPTIONS: process.env.AGENT_HOST_NODE_OPTIONS } : {}),
+  };
+  const migrate = nodeChild('migrations', ['dist/migrations/run-migrations.js'], agentHostEnv);
+  const migrated = await migrate.exited;
+  if (migrated !== 0) throw new Error(`migrations failed (exit ${migrated}):\n${migrate.tail.join('\n')}`);
+  const agentHost = nodeChild('agent host', [EXIT_WITH_PARENT_IMPORT, ...SERVE.nodeFlags, SERVE.script], agentHostEnv);
+  const agentHostUrl = `http://127.0.0.1:${port}`;
+  await waitForHttp(`${agentHostUrl}/health`, 60_000, agentHost);
+  log(`Agent Host ${agentHostUrl} (pid ${agentHost.pid}, NODE_ENV=production, LOG_LEVEL=warn)`);
+  return { store, storeUri, fake, fakeUrl, agentHostEnv, agentHost, agentHostUrl };
+}
+
+/**
+ * The floors: a bare node:http JSON forwarder to the fake (scripts/bench-floor-forwarder.ts), and the same with the
+ * call made through the official openai SDK (scripts/bench-sdk-floor.ts), with the server's memory flags.
+ */
+export async function startFloorForwarder(fakeUrl: string, script = 'scripts/bench-floor-forwarder.ts'): Promise<{ child: Child; url: string }> {
+  const child = nodeChild(script, [...SERVE.nodeFlags, '--import', 'tsx', script], { PATH: process.env.PATH, UPSTREAM: fakeUrl });
+  const port = Number(parseJsonLine(await child.waitForLine((line) => line.startsWith('{"port"'), 30_000)).port);
+  return { child, url: `http://127.0.0.1:${port}` };
+}
+
+export async function setFakeDelay(stack: Stack, ms: number): Promise<void> {
+  const response = await fetch(`${stack.fakeUrl}/__bench/delay?ms=${ms}`, { method: 'POST' });
+  await response.arrayBuffer();
+  if (response.status !== 204) throw new Error(`fake provider: could not set delay (${response.status})`);
+}
+
+export async function startPortkey(): Promise<{ child: Child; url: string }> {
+  const port = await freePort();
+  const child = nodeChild('portkey', [EXIT_WITH_PARENT_IMPORT, 'node_modules/@portkey-ai/gateway/build/start-server.js', '--headless', `--port=${port}`], {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    NODE_ENV: 'production',
+  });
+  const url = `http://127.0.0.1:${port}`;
+  await waitForHttp(`${url}/`, 60_000, child);
+  log(`Portkey gateway ${url} (pid ${child.pid})`);
+  return { child, url };
+}
+
+/** Waits until the platform's meter has written every event of the calls made so far (it runs off the response path). */
+export function meterWatcher(storeUri: string, databaseName = STORE_DB) {
+  let expected = 0;
+  let client: MongoClient | undefined;
+  return {
+    async caughtUp(okCalls: number): Promise<void> {
+      expected += okCalls;
+      client ??= await MongoClient.connect(storeUri, { maxPoolSize: 1 });
+      const collection = client.db(databaseName).collection('token_meter');
+      const started = Date.now();
+      for (;;) {
+        const count = await collection.estimatedDocumentCount();
+        if (count >= expected) break;
+        if (Date.now() - started > 120_000) throw new Error(`meter did not catch up: ${count} events written, ${expected} calls answered`);
+        await sleep(100);
+      }
+      const waited = Date.now() - started;
+      if (waited > 500) log(`(waited ${(waited / 1000).toFixed(1)} s for the meter to write ${fmt.int(expected)} events)`);
+      await sleep(200);
+    },
+    /** After `caughtUp`: true when there is exactly one event per answered call so far (none lost, none twice). */
+    async exactly(okCalls: number): Promise<boolean> {
+      await this.caughtUp(okCalls);
+      return (await client!.db(databaseName).collection('token_meter').countDocuments()) === expected;
+    },
+    async close() {
+      await client?.close();
+    },
+  };
+}
+
