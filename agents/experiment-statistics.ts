@@ -1,7 +1,11 @@
 // The statistics of an A/B experiment, on simple-statistics: a two-proportion z-test for rates (thumbs up, errors),
 // the Wilcoxon rank-sum (Mann-Whitney) test for skewed measures (latency, cost), the minimum sample sizes, and one plain
 // sentence per comparison. Pure functions: the experiment service feeds them the samples.
-import { errorFunction, median, probit, quantile, wilcoxonRankSum } from 'simple-statistics';
+import type * as SimpleStatistics from 'simple-statistics';
+
+// Loaded on first use (an experiment's results are asked for), not at start-up: it is not needed by an idle server.
+let simpleStatistics: typeof SimpleStatistics | undefined;
+const stats = (): typeof SimpleStatistics => (simpleStatistics ??= require('simple-statistics') as typeof SimpleStatistics);
 
 export const SIGNIFICANCE = 0.05;
 export const POWER = 0.8;
@@ -18,7 +22,7 @@ export interface TestResult {
 function twoSidedP(z: number): number {
   if (!Number.isFinite(z)) return 0;
   // Two-sided: P(|Z| ≥ |z|) = 1 − erf(|z| / √2) (the library's normal table stops at 0.999, too coarse for small p).
-  return Math.min(1, Math.max(0, 1 - errorFunction(Math.abs(z) / Math.SQRT2)));
+  return Math.min(1, Math.max(0, 1 - stats().errorFunction(Math.abs(z) / Math.SQRT2)));
 }
 
 /** Two-proportion z-test: successes x out of n in each group. */
@@ -35,8 +39,8 @@ export function twoProportionTest(x1: number, n1: number, x2: number, n2: number
 
 /** Wilcoxon rank-sum / Mann-Whitney U, normal approximation with the tie correction. */
 export function rankSumTest(a: readonly number[], b: readonly number[]): TestResult & { medianA: number; medianB: number } {
-  if (a.length === 0 || b.length === 0) return { medianA: a.length ? median([...a]) : 0, medianB: b.length ? median([...b]) : 0, pValue: 1, significant: false };
-  const rankSumA = wilcoxonRankSum([...a], [...b]);
+  if (a.length === 0 || b.length === 0) return { medianA: a.length ? stats().median([...a]) : 0, medianB: b.length ? stats().median([...b]) : 0, pValue: 1, significant: false };
+  const rankSumA = stats().wilcoxonRankSum([...a], [...b]);
   const n1 = a.length;
   const n2 = b.length;
   const n = n1 + n2;
@@ -50,8 +54,8 @@ export function rankSumTest(a: readonly number[], b: readonly number[]): TestRes
     start = end;
   }
   const variance = ((n1 * n2) / 12) * (n + 1 - tieTerm / (n * (n - 1)));
-  const medianA = median([...a]);
-  const medianB = median([...b]);
+  const medianA = stats().median([...a]);
+  const medianB = stats().median([...b]);
   if (variance <= 0) return { medianA, medianB, pValue: 1, significant: false };
   const z = (rankSumA - (n1 * (n + 1)) / 2) / Math.sqrt(variance);
   const pValue = twoSidedP(z);
@@ -62,15 +66,15 @@ export function rankSumTest(a: readonly number[], b: readonly number[]): TestRes
 export function minimumSampleSize(baseline: number, effect = RATING_EFFECT): number {
   const p1 = Math.min(0.99, Math.max(0.01, baseline));
   const p2 = Math.min(0.99, Math.max(0.01, p1 + (p1 + effect <= 0.99 ? effect : -effect)));
-  const zAlpha = probit(1 - SIGNIFICANCE / 2);
-  const zBeta = probit(POWER);
+  const zAlpha = stats().probit(1 - SIGNIFICANCE / 2);
+  const zBeta = stats().probit(POWER);
   const mean = (p1 + p2) / 2;
   const numerator = zAlpha * Math.sqrt(2 * mean * (1 - mean)) + zBeta * Math.sqrt(p1 * (1 - p1) + p2 * (1 - p2));
   return Math.ceil((numerator * numerator) / ((p1 - p2) * (p1 - p2)));
 }
 
 export function percentile(values: readonly number[], p: number): number {
-  return values.length === 0 ? 0 : quantile([...values], p);
+  return values.length === 0 ? 0 : stats().quantile([...values], p);
 }
 
 export interface VariantSamples {

@@ -1,7 +1,7 @@
 // Agent templates as data (templates/<id>/template.json + system.hbs), rendered with Handlebars in strict mode.
 import fs from 'node:fs';
 import path from 'node:path';
-import Handlebars from 'handlebars';
+import type Handlebars from 'handlebars';
 import { z } from 'zod';
 import { invalidInput } from '../server/errors/domain-error';
 
@@ -32,8 +32,13 @@ const MAX_VARIABLE_LENGTH = 20_000;
 export class TemplateService {
   private readonly templates = new Map<string, AgentTemplate>();
   private readonly compiled = new Map<string, Handlebars.TemplateDelegate>();
-  // An isolated Handlebars environment: no globally registered helpers or partials leak in.
-  private readonly handlebars = Handlebars.create();
+  // An isolated Handlebars environment: no globally registered helpers or partials leak in. Handlebars is loaded on
+  // the first render or check, not at start-up (an idle server does not need its ~1 MB of code).
+  private handlebarsEnvironment: typeof Handlebars | undefined;
+
+  private get handlebars(): typeof Handlebars {
+    return (this.handlebarsEnvironment ??= (require('handlebars') as typeof Handlebars).create());
+  }
 
   constructor(templatesDirectory: string) {
     for (const id of fs.readdirSync(templatesDirectory).sort()) {
@@ -43,9 +48,6 @@ export class TemplateService {
       const file = templateFileSchema.parse(JSON.parse(fs.readFileSync(jsonFile, 'utf8')));
       const systemPrompt = fs.readFileSync(path.join(directory, 'system.hbs'), 'utf8');
       this.templates.set(id, { id, ...file, systemPrompt });
-      // strict: a variable missing from the context throws instead of leaving a hole;
-      // noEscape: prompts are plain text, so no HTML entities such as &amp; appear in them.
-      this.compiled.set(id, this.handlebars.compile(systemPrompt, { strict: true, noEscape: true }));
     }
   }
 
@@ -140,8 +142,15 @@ export class TemplateService {
   }
 
   render(templateId: string, variables: TemplateVariables): string {
-    const compiled = this.compiled.get(templateId);
-    if (!compiled) throw invalidInput('TEMPLATE_NOT_FOUND', `There is no template "${templateId}".`);
+    let compiled = this.compiled.get(templateId);
+    if (!compiled) {
+      const template = this.templates.get(templateId);
+      if (!template) throw invalidInput('TEMPLATE_NOT_FOUND', `There is no template "${templateId}".`);
+      // strict: a variable missing from the context throws instead of leaving a hole;
+      // noEscape: prompts are plain text, so no HTML entities such as &amp; appear in them.
+      compiled = this.handlebars.compile(template.systemPrompt, { strict: true, noEscape: true });
+      this.compiled.set(templateId, compiled);
+    }
     return compiled(variables).trim();
   }
 }

@@ -95,6 +95,8 @@ import { WorkspaceTemplateService } from '../agents/workspace-template.service';
 import { VisitorLimits, DEFAULT_PUBLIC_CHAT_LIMITS, type PublicChatLimits } from '../agents/visitor-limits';
 import { createPublicChatRouter } from './http/routers/public-chat.router';
 import { createPublishingRouter } from './http/routers/publishing.router';
+// memory (#20): the young generation given back when the server goes quiet
+import { startIdleMemoryTrim } from './idle-memory';
 
 /** The repository root (where package.json is), whether running from source or from dist/. */
 export const PROJECT_ROOT = (() => {
@@ -129,6 +131,8 @@ export interface PlatformOptions {
   statements?: Partial<StatementServiceOptions> & { closeJob?: false | { intervalMs: number } };
   /** Abuse limits of published chats (publish). */
   publicChatLimits?: Partial<PublicChatLimits>;
+  /** memory (#20): full collections when the process goes quiet (server/idle-memory.ts); default: in production. */
+  idleMemoryTrim?: boolean;
 }
 
 export interface Platform {
@@ -387,6 +391,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   alertSweep.unref();
   logger.info({ port: address.port, database: database.mode, sandbox: Boolean(simulator) }, 'Agent Host listening');
   statementCloseJob?.start();
+  const idleMemory = (options.idleMemoryTrim ?? config.isProduction) ? startIdleMemoryTrim() : undefined;
 
   let stopping: Promise<void> | undefined;
   const drainTimeoutMs = options.drainTimeoutMs ?? 10_000;
@@ -419,6 +424,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       // A call whose client left is aborted, but its metering finishes a moment later: wait for it before flushing.
       if (!(await runner.whenIdle(5_000))) logger.error({ calls: runner.callsInFlight }, 'calls still in flight at shutdown; their meter events may be missing');
       livePublisher.close();
+      idleMemory?.stop();
       clearInterval(alertSweep);
       await keyHealth.stop();
       await webhookDelivery.stop();

@@ -1,7 +1,7 @@
 // Usage read models: workspace month, agent month (daily, by model), CSV export — all from rollups except the export.
 import { Types } from 'mongoose';
 import type { Writable } from 'node:stream';
-import { stringify } from 'csv-stringify';
+import type { stringify as csvStringify } from 'csv-stringify';
 import type { Catalog } from '../catalog/catalog.service';
 import { microsToUsd } from '../catalog/catalog.service';
 import type { MeteredAgentCollection, MeteredAgentRecord, MeterEventDocument, MeteringModels, UsageMonthlyDocument } from './metering.models';
@@ -317,6 +317,8 @@ export class UsageService {
     const names = new Map<string, string>();
     for (const change of await this.changesOf(workspaceObjectId, month)) names.set(change.agentId.toString(), change.agentName);
     for (const agent of await this.agentsOf(workspaceObjectId)) names.set(agent._id.toString(), agent.name);
+    // Loaded when an export is asked for, not at start-up.
+    const { stringify } = require('csv-stringify') as { stringify: typeof csvStringify };
     const csv = stringify({ header: true, columns, cast: { string: neutralizeFormula } });
     csv.pipe(output);
     const cursor = this.models.MeterEvent.collection.find({ workspaceId: workspaceObjectId, month }).sort({ timestamp: 1 }).batchSize(1000);

@@ -1,5 +1,5 @@
 // Sends an invite link by email when SMTP is configured (nodemailer); without it the link is only shown to the inviter.
-import nodemailer, { type Transporter } from 'nodemailer';
+import type { Transporter } from 'nodemailer';
 
 export interface InviteMail {
   to: string;
@@ -19,6 +19,8 @@ export interface InviteMailer {
 
 export function createInviteMailer(options: { smtpUrl: string | undefined; from: string; onError?: (error: unknown) => void }): InviteMailer {
   if (!options.smtpUrl) return { configured: false, send: async () => false, close: () => undefined };
+  // Loaded only when SMTP is configured (it is ~1 MB of code an idle server without mail does not need).
+  const nodemailer = require('nodemailer') as typeof import('nodemailer');
   const transport: Transporter = nodemailer.createTransport(options.smtpUrl, { from: options.from });
   return {
     configured: true,

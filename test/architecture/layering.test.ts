@@ -12,6 +12,7 @@ const MAY_IMPORT: Record<string, string[]> = {
   'server/validation': [],
   'server/config': [],
   'server/logger.ts': [],
+  'server/idle-memory.ts': [],
   'server/db': ['server/errors', 'server/config', 'server/logger.ts'],
   'server/users': [],
   'server/vault': ['server/config', 'server/errors'],

@@ -23,14 +23,18 @@ export interface StatementLine {
 }
 
 const DAY_MS = 24 * 3600_000;
-const dateFormat = new Intl.DateTimeFormat('en-US', { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', hourCycle: 'h23', timeZone: 'UTC' });
-const monthFormat = new Intl.DateTimeFormat('en-US', { month: 'long', year: 'numeric', timeZone: 'UTC' });
+// Made on first use (memory, #20): the first Intl.DateTimeFormat of a process reads ~6 MiB of ICU locale and time-zone
+// data into memory, which an idle server does not need.
+let dateFormat: Intl.DateTimeFormat | undefined;
+let monthFormat: Intl.DateTimeFormat | undefined;
 
 function when(date: Date): string {
+  dateFormat ??= new Intl.DateTimeFormat('en-US', { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', hourCycle: 'h23', timeZone: 'UTC' });
   return `${dateFormat.format(date)} UTC`;
 }
 
 export function monthLabel(month: string): string {
+  monthFormat ??= new Intl.DateTimeFormat('en-US', { month: 'long', year: 'numeric', timeZone: 'UTC' });
   return monthFormat.format(new Date(`${month}-01T00:00:00Z`));
 }
 

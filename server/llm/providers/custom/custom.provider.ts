@@ -1,9 +1,9 @@
 // Custom endpoints (Ollama, vLLM, …): the OpenAI-compatible adapter at the base URL the user gives.
-import { createOpenAiCompatibleAdapter } from '../openai/openai.adapter';
-import type { ProviderDefinition } from '../provider-definition';
+import { lazyAdapter, type ProviderDefinition } from '../provider-definition';
 
 export const customProvider: ProviderDefinition = {
-  adapter: createOpenAiCompatibleAdapter('custom', { maxTokensParameter: 'max_tokens', temperatureRange: { min: 0, max: 2 } }),
+  // The `openai` SDK loads on the first call (memory, #20: an idle server does not need it).
+  adapter: lazyAdapter('custom', () => (require('../openai/openai.adapter') as typeof import('../openai/openai.adapter')).createOpenAiCompatibleAdapter('custom', { maxTokensParameter: 'max_tokens', temperatureRange: { min: 0, max: 2 } })),
   // No default: the user's agent names its endpoint.
   defaultBaseUrl: '',
   simulator: {

@@ -1,9 +1,9 @@
 // MiniMax: the OpenAI-compatible adapter with MiniMax's endpoint and parameter ranges.
-import { createOpenAiCompatibleAdapter } from '../openai/openai.adapter';
-import type { ProviderDefinition } from '../provider-definition';
+import { lazyAdapter, type ProviderDefinition } from '../provider-definition';
 
 export const minimaxProvider: ProviderDefinition = {
-  adapter: createOpenAiCompatibleAdapter('minimax', { maxTokensParameter: 'max_tokens', temperatureRange: { min: 0.01, max: 1 } }),
+  // The `openai` SDK loads on the first call (memory, #20: an idle server does not need it).
+  adapter: lazyAdapter('minimax', () => (require('../openai/openai.adapter') as typeof import('../openai/openai.adapter')).createOpenAiCompatibleAdapter('minimax', { maxTokensParameter: 'max_tokens', temperatureRange: { min: 0.01, max: 1 } })),
   defaultBaseUrl: 'https://api.minimax.io/v1',
   simulator: {
     apiPrefix: '/minimax/v1',

@@ -1,12 +1,12 @@
-// OpenAI: chat completions through the `openai` SDK. Loaded at start: most plans use it.
-import type { ProviderDefinition } from '../provider-definition';
-import { createOpenAiCompatibleAdapter } from './openai.adapter';
+// OpenAI: chat completions through the `openai` SDK, loaded on the first call (most plans use it).
+import { lazyAdapter, type ProviderDefinition } from '../provider-definition';
 
 export const openAiProvider: ProviderDefinition = {
-  adapter: createOpenAiCompatibleAdapter('openai', {
+  // The `openai` SDK loads on the first call (memory, #20: an idle server does not need it).
+  adapter: lazyAdapter('openai', () => (require('./openai.adapter') as typeof import('./openai.adapter')).createOpenAiCompatibleAdapter('openai', {
     maxTokensParameter: 'max_completion_tokens',
     temperatureRange: { min: 0, max: 2 },
-  }),
+  })),
   defaultBaseUrl: 'https://api.openai.com/v1',
   simulator: {
     apiPrefix: '/openai/v1',

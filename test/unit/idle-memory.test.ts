@@ -1,0 +1,49 @@
+import v8 from 'node:v8';
+import { expect } from 'chai';
+import { startIdleMemoryTrim } from '../../server/idle-memory';
+
+const MiB = 1024 * 1024;
+
+function newSpaceCommitted(): number {
+  return v8.getHeapSpaceStatistics().find((space) => space.space_name === 'new_space')!.physical_space_size;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('idle memory trim (server/idle-memory.ts)', () => {
+  it('gives the young generation back once the process is quiet, and only then', async function () {
+    this.timeout(30_000);
+    // Grow the young generation the way start-up does: many objects that survive several scavenges.
+    let keep: Array<{ i: number; text: string }> = [];
+    for (let round = 0; round < 60 && newSpaceCommitted() <= 4 * MiB; round++) {
+      for (let i = 0; i < 60_000; i++) keep.push({ i, text: `item ${round}:${i}` });
+      if (keep.length > 600_000) keep = keep.slice(300_000);
+    }
+    keep = [];
+    const grown = newSpaceCommitted();
+    expect(grown, 'precondition: the young generation has grown').to.be.greaterThan(4 * MiB);
+
+    const gcBefore = (globalThis as { gc?: unknown }).gc;
+    // Busy (CPU-bound, yielding so the trim's timer runs): intervals with more CPU than the idle share do not trim.
+    const trim = startIdleMemoryTrim({ intervalMs: 300, idleCpuShare: 0.2 });
+    try {
+      const busyUntil = Date.now() + 1_500;
+      let spin = 0;
+      while (Date.now() < busyUntil) {
+        const slice = Date.now() + 20;
+        while (Date.now() < slice) spin += Math.sqrt(spin + 1);
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      expect(spin).to.be.greaterThan(0);
+      expect(newSpaceCommitted(), 'no collection while busy').to.be.greaterThan(4 * MiB);
+      // Quiet: full collections until the young generation is back to its minimum.
+      const deadline = Date.now() + 15_000;
+      while (newSpaceCommitted() > 2 * MiB && Date.now() < deadline) await sleep(100);
+      expect(newSpaceCommitted()).to.be.at.most(2 * MiB);
+    } finally {
+      trim.stop();
+    }
+    // The application does not get a `gc` it did not have (it is obtained in a throw-away context).
+    expect((globalThis as { gc?: unknown }).gc).to.equal(gcBefore);
+  });
+});
