@@ -7,7 +7,7 @@ import crypto from 'node:crypto';
 import type { AgentCacheSetting, AgentDocument } from './agent.model';
 
 /** RunInput fields that never change the answer (or are already folded into the agent): everything else is keyed. */
-export const NON_SHAPING_FIELDS = ['agent', 'signal', 'requestId', 'endUser', 'metadata', 'conversationId', 'apiKeyId', 'cacheControl', 'experiment', 'pinned'] as const;
+export const NON_SHAPING_FIELDS = ['agent', 'signal', 'abortController', 'requestId', 'endUser', 'metadata', 'conversationId', 'apiKeyId', 'cacheControl', 'experiment', 'pinned'] as const;
 
 export const DEFAULT_CACHE_SETTING: AgentCacheSetting = {
   mode: 'off',

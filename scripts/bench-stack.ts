@@ -155,6 +155,22 @@ export function meterWatcher(storeUri: string, databaseName = STORE_DB) {
       if (waited > 500) log(`(waited ${(waited / 1000).toFixed(1)} s for the meter to write ${fmt.int(expected)} events)`);
       await sleep(200);
     },
+    /**
+     * After calls the benchmark did not count (a second, profiled Agent Host on the same database): waits until the
+     * count stops moving and takes it as the new base, so `exactly` keeps checking only the calls counted after it.
+     */
+    async settle(): Promise<void> {
+      client ??= await MongoClient.connect(storeUri, { maxPoolSize: 1 });
+      const collection = client.db(databaseName).collection('token_meter');
+      let last = -1;
+      for (let stable = 0; stable < 5; ) {
+        const count = await collection.countDocuments();
+        stable = count === last ? stable + 1 : 0;
+        last = count;
+        await sleep(200);
+      }
+      expected = last;
+    },
     /** After `caughtUp`: true when there is exactly one event per answered call so far (none lost, none twice). */
     async exactly(okCalls: number): Promise<boolean> {
       await this.caughtUp(okCalls);
