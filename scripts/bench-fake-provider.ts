@@ -8,7 +8,7 @@
 //   POST /__bench/stream?deltas=100&intervalMs=50 → sets the stream's shape
 // Prints one line `{"port":…}` on stdout when listening; exits when its parent does.
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { serveForBenchmark } from './bench-child-server';
 
 let delayMs = Number(process.env.FAKE_DELAY_MS ?? 0);
 let streamDeltas = 100;
@@ -104,14 +104,4 @@ const server = http.createServer((request, response) => {
     response.writeHead(404, { 'content-type': 'application/json' }).end('{"error":{"message":"not found","type":"invalid_request_error"}}');
   });
 });
-server.keepAliveTimeout = 65_000;
-server.listen(Number(process.env.FAKE_PORT ?? 0), '127.0.0.1', () => {
-  process.stdout.write(`${JSON.stringify({ port: (server.address() as AddressInfo).port })}\n`);
-});
-
-const parent = process.ppid;
-setInterval(() => {
-  if (process.ppid !== parent) process.exit(0);
-}, 500).unref();
-process.once('SIGTERM', () => process.exit(0));
-process.once('SIGINT', () => process.exit(0));
+serveForBenchmark(server, Number(process.env.FAKE_PORT ?? 0));

@@ -7,26 +7,12 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { MongoClient } from 'mongodb';
+import { serveCommand } from './serve-command';
 import { EXIT_WITH_PARENT_IMPORT, fmt, log, sleep, startChild, waitForHttp, type Child } from './bench-support';
 
 export const ROOT = path.resolve(__dirname, '..');
 
-/**
- * Agent Host runs exactly as `npm run serve` (and the Procfile) runs it in production: the same environment settings
- * and node flags, read from package.json so the benchmark cannot drift from what is deployed.
- */
-export function serveCommand(): { env: Record<string, string>; nodeFlags: string[]; script: string } {
-  const scripts = (JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
-  const words = (scripts.serve ?? '').trim().split(/\s+/);
-  const env: Record<string, string> = {};
-  while (words.length > 0 && /^[A-Z_][A-Z0-9_]*=/.test(words[0]!)) {
-    const [name, ...value] = words.shift()!.split('=');
-    env[name!] = value.join('=');
-  }
-  if (words.shift() !== 'node' || words.length === 0) throw new Error('package.json scripts.serve must be "[NAME=value ...] node [flags] <script>"');
-  const script = words.pop()!;
-  return { env, nodeFlags: words, script };
-}
+/** Agent Host runs exactly as `npm run serve` (and the Procfile) runs it in production (scripts/serve-command.ts). */
 export const SERVE = serveCommand();
 
 export const STORE_DB = 'agent_host';
