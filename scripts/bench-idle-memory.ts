@@ -12,7 +12,7 @@
 //   --modules      also print the per-package table (adds ~30 s)
 //   --seconds=<n>  seconds per load case (default 4)
 //   --write        write the section "memory" of docs/BENCHMARKS.md (the measured tables and the notes below)
-import crypto from 'node:crypto';
+import { benchServerEnv } from './bench-stack';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -187,17 +187,7 @@ async function startBackends(): Promise<Stack> {
   process.on('exit', () => fs.rmSync(dataDir, { recursive: true, force: true }));
   // The same environment scripts/bench.ts gives the server.
   const env: NodeJS.ProcessEnv = {
-    PATH: process.env.PATH,
-    HOME: process.env.HOME,
-    NODE_ENV: 'production',
-    HOST: '127.0.0.1',
-    LOG_LEVEL: 'warn',
-    MONGODB_URI: storeUri,
-    JWT_SECRET: crypto.randomBytes(48).toString('base64url'),
-    VAULT_KEYS: `bench1:${crypto.randomBytes(32).toString('base64')}`,
-    DATA_DIR: dataDir,
-    OPENAI_BASE_URL: `${fakeUrl}/v1`,
-    OPENAI_POOL_KEYS: 'sk-bench-pool',
+    ...benchServerEnv({ storeUri, fakeUrl, dataDir }),
     ...SERVE.env,
   };
   const migrate = nodeChild('migrations', ['dist/migrations/run-migrations.js'], env);

@@ -17,6 +17,26 @@ export const SERVE = serveCommand();
 
 export const STORE_DB = 'agent_host';
 
+/**
+ * The environment every benchmark gives Agent Host: production mode, its own secrets, the store, and the OpenAI
+ * backend (BYOK base URL and the Pro plan's pool) on the fake provider. Add PORT and the settings of `npm run serve`.
+ */
+export function benchServerEnv(options: { storeUri: string; fakeUrl: string; dataDir: string }): NodeJS.ProcessEnv {
+  return {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    NODE_ENV: 'production',
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'warn',
+    MONGODB_URI: options.storeUri,
+    JWT_SECRET: crypto.randomBytes(48).toString('base64url'),
+    VAULT_KEYS: `bench1:${crypto.randomBytes(32).toString('base64')}`,
+    DATA_DIR: options.dataDir,
+    OPENAI_BASE_URL: `${options.fakeUrl}/v1`,
+    OPENAI_POOL_KEYS: 'sk-bench-pool',
+  };
+}
+
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
@@ -64,18 +84,8 @@ export async function startStack(): Promise<Stack> {
   process.on('exit', () => fs.rmSync(dataDir, { recursive: true, force: true }));
   const port = await freePort();
   const agentHostEnv: NodeJS.ProcessEnv = {
-    PATH: process.env.PATH,
-    HOME: process.env.HOME,
-    NODE_ENV: 'production',
+    ...benchServerEnv({ storeUri, fakeUrl, dataDir }),
     PORT: String(port),
-    HOST: '127.0.0.1',
-    LOG_LEVEL: 'warn',
-    MONGODB_URI: storeUri,
-    JWT_SECRET: crypto.randomBytes(48).toString('base64url'),
-    VAULT_KEYS: `bench1:${crypto.randomBytes(32).toString('base64')}`,
-    DATA_DIR: dataDir,
-    OPENAI_BASE_URL: `${fakeUrl}/v1`,
-    OPENAI_POOL_KEYS: 'sk-bench-pool',
     // Passed through for experiments (e.g. METER_FLUSH_INTERVAL_MS=50 npm run bench -- --concurrencies=1).
     ...(process.env.METER_FLUSH_INTERVAL_MS ? { METER_FLUSH_INTERVAL_MS: process.env.METER_FLUSH_INTERVAL_MS } : {}),
     ...(process.env.METER_BUSY_FLUSH_INTERVAL_MS ? { METER_BUSY_FLUSH_INTERVAL_MS: process.env.METER_BUSY_FLUSH_INTERVAL_MS } : {}),
