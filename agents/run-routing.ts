@@ -4,18 +4,18 @@
 import type { Catalog } from '../server/catalog/catalog.service';
 import { DomainError } from '../server/errors/domain-error';
 import type { Logger } from '../server/logger';
-import type { ChatMessage, ChatOptions, ProviderId } from '../server/llm/llm.types';
+import type { ChatMessage, ChatOptions } from '../server/llm/llm.types';
 import { requestNeeds, type RequestNeeds } from '../server/llm/capabilities';
 import type { RouteTarget } from '../server/llm/llm-router';
 import { decideRoute, scorePrompt, type PromptExtras, type RouteDecision, type RoutingTier } from '../server/llm/prompt-router';
 import { conversationKey, type RoutingStickiness } from '../server/llm/routing-stickiness';
-import { DEGRADE_AT_FRACTION, LimitHeadroom } from '../server/metering/limit-headroom';
+import { DEGRADE_AT_FRACTION } from '../server/metering/limit-headroom';
 import { monthOf } from '../server/metering/pricing';
 import type { AgentDocument } from './agent.model';
 import type { AgentAlerts, KeyOpener, LimitReading, ProviderRouting } from './agent-ports';
-import { effectiveRouting, planOf, routingOf } from './agent-routing';
+import { AgentRoutingStates, type LightModelState } from './agent-routing-state';
 import type { CallRouting } from './run-metering';
-import { outputBudget, sealedKeyCredential, unmetNeed, type RunTargets } from './run-targets';
+import { outputBudget, unmetNeed, type RunTargets } from './run-targets';
 
 /** The request header that forces a model, and the headers that report the decision. */
 export const ROUTE_HEADER = 'x-agent-host-route';
@@ -80,28 +80,31 @@ export class RunRouting {
   /** Agent-months whose degradation alert this instance raised (the alert store dedupes across instances too). */
   private readonly degradedAlerted = new Set<string>();
 
-  constructor(private readonly dependencies: RunRoutingDependencies) {}
+  private readonly states: AgentRoutingStates;
+
+  constructor(private readonly dependencies: RunRoutingDependencies) {
+    this.states = new AgentRoutingStates(dependencies);
+  }
 
   /** The targets for this call: the strong ones unchanged unless routing, a forced model or degradation says light. */
   async route(agent: AgentDocument, request: RoutingRequest, strong: RunTargets): Promise<RoutedTargets> {
-    const { catalog } = this.dependencies;
-    const settings = routingOf(agent);
-    const effective = effectiveRouting(agent, catalog);
-    const degradable = settings.degrade && effective.lightAvailable && LimitHeadroom.hasLimit(agent);
+    // Everything that depends on the agent alone is derived once per agent version (agent-routing-state.ts, #20).
+    const state = this.states.of(agent);
+    const { settings, effective } = state;
+    const degradable = settings.degrade && effective.lightAvailable && state.hasLimit;
     // The common case first: routing off, nothing forced, no degradation — not one extra step.
     if (effective.setting === 'off' && !request.route && !degradable) return { targets: strong.targets, route: {} };
     const needs = requestNeeds(request.messages, request.options);
     const extras = extrasOf(needs);
     const strongPrimary = strong.targets[0]!;
-    const strongModel = catalog.findModel(strongPrimary.provider, strongPrimary.model);
-    const strongPrice = strongModel ? { inputUsdPerMillion: strongModel.inputUsdPerMillion, outputUsdPerMillion: strongModel.outputUsdPerMillion } : undefined;
+    const strongPrice = this.states.strongPrice(state, strongPrimary.provider, strongPrimary.model);
     const asStrong = (reason: string, forced?: boolean): RoutedTargets => ({
       targets: strong.targets,
       route: { decision: { tier: 'strong', score: scorePrompt(request.messages, extras).score, reason, ...(forced ? { forced } : {}) }, strongPrice },
     });
 
     if (!effective.lightAvailable) return asStrong('no_light_model', true);
-    const light = this.lightTargets(agent, strong, request.maxTokens, needs);
+    const light = this.lightTargets(state.light, strong, request.maxTokens, needs);
 
     if (degradable && light && (await this.nearLimit(agent))) {
       const score = scorePrompt(request.messages, extras).score;
@@ -143,25 +146,16 @@ export class RunRouting {
    * The light model's targets with their own output budgets: a managed plan's light backend (then its strong
    * backends, for failover), or a BYOK agent's light model with its own key. Undefined when the prompt does not fit.
    */
-  private lightTargets(agent: AgentDocument, strong: RunTargets, requestedMaxTokens: number | undefined, needs: RequestNeeds | undefined): RouteTarget[] | undefined {
-    const { catalog, routing, vault } = this.dependencies;
-    if (agent.llm.mode === 'managed') {
-      const backend = planOf(agent, catalog)?.lightBackend;
-      const model = backend && catalog.findModel(backend.provider, backend.model);
-      if (!backend || !model || (needs && unmetNeed(backend.provider as ProviderId, model, needs))) return undefined;
-      const { maxTokens } = outputBudget(model, strong.promptTokens, requestedMaxTokens);
-      const endpoint = routing.pooled(backend.provider as ProviderId);
-      if (maxTokens === undefined || !endpoint) return undefined;
-      return [{ ...endpoint, model: model.id, maxTokens }, ...strong.targets];
-    }
-    const light = agent.llm.light;
-    if (!light?.sealedKey) return undefined;
-    const model = catalog.findModel(light.provider, light.model);
-    if (!model || (needs && unmetNeed(light.provider as ProviderId, model, needs))) return undefined;
-    const { maxTokens } = outputBudget(model, strong.promptTokens, requestedMaxTokens);
+  private lightTargets(light: LightModelState | undefined, strong: RunTargets, requestedMaxTokens: number | undefined, needs: RequestNeeds | undefined): RouteTarget[] | undefined {
+    if (!light || (needs && unmetNeed(light.provider, light.model, needs))) return undefined;
+    const { maxTokens } = outputBudget(light.model, strong.promptTokens, requestedMaxTokens);
     if (maxTokens === undefined) return undefined;
-    const endpoint = routing.byok(light.provider as ProviderId, sealedKeyCredential(vault, agent, light.sealedKey, light.provider), light.baseUrl ?? undefined);
-    return [{ ...endpoint, model: model.id, maxTokens }];
+    if (!light.endpoint) {
+      // A managed plan's light backend: its pool is read per call (a pool can be empty, a provider sandboxed).
+      const endpoint = this.dependencies.routing.pooled(light.provider);
+      return endpoint ? [{ ...endpoint, model: light.model.id, maxTokens }, ...strong.targets] : undefined;
+    }
+    return [{ ...light.endpoint, model: light.model.id, maxTokens }];
   }
 
   private async raiseDegradedAlert(agent: AgentDocument): Promise<void> {

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { DomainError } from '../errors/domain-error';
 import { jsonSchemaProblem } from '../llm/json-schema';
+import { checkedToolSet } from '../llm/tool-sets';
 import type { ChatMessage, ChatOptions, ContentPart, ImagePart, ResponseFormat, ToolCall, ToolChoice, ToolDefinition } from '../llm/llm.types';
 
 /** OpenAI's own limit on the number of tools in one request. */
@@ -175,15 +176,18 @@ function readContent(content: MessageInput['content'], role: string, field: stri
 
 function readTools(tools: NonNullable<SurfaceInput['tools']>): ToolDefinition[] {
   if (tools.length > MAX_TOOLS) throw refuse('TOO_MANY_TOOLS', `At most ${MAX_TOOLS} tools per request (this one has ${tools.length}).`, 'tools');
-  const names = new Set<string>();
-  return tools.map((tool, index) => {
-    const { name, description, strict } = tool.function;
-    if (names.has(name)) throw refuse('VALIDATION_FAILED', `Two tools are named "${name}".`, `tools.${index}.function.name`);
-    names.add(name);
-    const parameters = (tool.function.parameters ?? { type: 'object', properties: {} }) as Record<string, unknown>;
-    const problem = jsonSchemaProblem(parameters, { objectRoot: true });
-    if (problem) throw refuse('JSON_SCHEMA_INVALID', `The parameters of tool "${name}" are not a valid JSON Schema: ${problem}`, `tools.${index}.function.parameters`);
-    return { name, parameters, ...(description ? { description } : {}), ...(typeof strict === 'boolean' ? { strict } : {}) };
+  // The same tools come with every call of a client: checked once per set, then shared frozen (#20, tool-sets.ts).
+  return checkedToolSet(JSON.stringify(tools), () => {
+    const names = new Set<string>();
+    return tools.map((tool, index) => {
+      const { name, description, strict } = tool.function;
+      if (names.has(name)) throw refuse('VALIDATION_FAILED', `Two tools are named "${name}".`, `tools.${index}.function.name`);
+      names.add(name);
+      const parameters = (tool.function.parameters ?? { type: 'object', properties: {} }) as Record<string, unknown>;
+      const problem = jsonSchemaProblem(parameters, { objectRoot: true });
+      if (problem) throw refuse('JSON_SCHEMA_INVALID', `The parameters of tool "${name}" are not a valid JSON Schema: ${problem}`, `tools.${index}.function.parameters`);
+      return { name, parameters, ...(description ? { description } : {}), ...(typeof strict === 'boolean' ? { strict } : {}) };
+    });
   });
 }
 

@@ -29,7 +29,8 @@ const IDENTITY_PREFIX_CHARS = 2000;
 export function conversationKey(agentId: string, messages: readonly ChatMessage[], explicitId?: string): string {
   if (explicitId) return `${agentId}:id:${explicitId.slice(0, 200)}`;
   const first = messages.find((message) => message.role === 'user')?.content ?? '';
-  const digest = crypto.createHash('sha256').update(first.length > IDENTITY_PREFIX_CHARS ? first.slice(0, IDENTITY_PREFIX_CHARS) : first).digest('base64url');
+  // One-shot hash: no Hash object per call (#20).
+  const digest = crypto.hash('sha256', first.length > IDENTITY_PREFIX_CHARS ? first.slice(0, IDENTITY_PREFIX_CHARS) : first, 'base64url');
   return `${agentId}:h:${digest.slice(0, 22)}`;
 }
 
@@ -65,11 +66,11 @@ export class RoutingStickiness {
   remember(key: string, tier: 'light' | 'strong'): void {
     const now = this.now();
     const previous = this.read(key);
-    const entry: ConversationEntry = {
-      strongUntil: tier === 'strong' ? now + this.options.ttlMs : previous?.strongUntil ?? 0,
-      lightSeen: (previous?.lightSeen ?? false) || tier === 'light',
-      expiresAt: now + this.options.ttlMs,
-    };
+    // A conversation seen before keeps its entry object (updated, not replaced: one allocation fewer per call, #20).
+    const entry: ConversationEntry = previous ?? { strongUntil: 0, lightSeen: false, expiresAt: 0 };
+    if (tier === 'strong') entry.strongUntil = now + this.options.ttlMs;
+    else entry.lightSeen = true;
+    entry.expiresAt = now + this.options.ttlMs;
     // Re-inserted at the end: the map's order is least recently used first.
     this.entries.delete(key);
     this.entries.set(key, entry);

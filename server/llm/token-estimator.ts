@@ -2,6 +2,7 @@
 // and a tokenizer-free upper bound for the checks that only need to know a prompt surely fits.
 // Tool definitions, tool calls and images count too (a plain text message takes none of those branches).
 import type { ChatMessage, ChatRequest, ImagePart, ToolDefinition, Usage } from './llm.types';
+import { perToolSet } from './tool-sets';
 
 /** Like OpenAI's counting: each message costs a few tokens for its role and separators. */
 const TOKENS_PER_MESSAGE = 3;
@@ -56,6 +57,10 @@ function toolsTokens(tools: readonly ToolDefinition[] | undefined, count: (text:
   return total;
 }
 
+// A shared (frozen) tool set is counted once (tool-sets.ts, #20).
+const toolsTokensBound = perToolSet((tools) => toolsTokens(tools, byteBound));
+const toolsTokensExact = perToolSet((tools) => toolsTokens(tools, countTokens));
+
 /** Every BPE token covers at least one byte, and each role name is one token: so this never undercounts. */
 const ROLE_TOKENS_BOUND = 2;
 const byteBound = (text: string) => Buffer.byteLength(text, 'utf8');
@@ -66,7 +71,7 @@ export function upperBoundPromptTokens(messages: readonly ChatMessage[], tools?:
     total += TOKENS_PER_MESSAGE + ROLE_TOKENS_BOUND + Buffer.byteLength(message.content, 'utf8');
     if (message.toolCalls || message.parts || message.toolCallId) total += extrasTokens(message, byteBound);
   }
-  return total + toolsTokens(tools, byteBound);
+  return tools?.length ? total + toolsTokensBound(tools) : total;
 }
 
 export function countPromptTokens(messages: readonly ChatMessage[], tools?: readonly ToolDefinition[]): number {
@@ -75,7 +80,7 @@ export function countPromptTokens(messages: readonly ChatMessage[], tools?: read
     total += TOKENS_PER_MESSAGE + countTokens(message.role) + countTokens(message.content);
     if (message.toolCalls || message.parts || message.toolCallId) total += extrasTokens(message, countTokens);
   }
-  return total + toolsTokens(tools, countTokens);
+  return tools?.length ? total + toolsTokensExact(tools) : total;
 }
 
 export function estimateUsage(request: ChatRequest, outputText: string): Usage {

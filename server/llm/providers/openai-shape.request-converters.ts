@@ -3,6 +3,7 @@
 // MiniMax, OpenRouter, custom endpoints) in snake_case, and Mistral's SDK in camelCase with its few differences.
 // Each provider names its dialect (field names and those differences) in its own request-converters file.
 import type { ChatMessage, ChatRequest } from '../llm.types';
+import { deepFreeze, perToolSet } from '../tool-sets';
 
 export type OpenAiShapeMessage = Record<string, unknown> & { role: string };
 
@@ -61,12 +62,10 @@ export function toOpenAiShapeMessages(messages: readonly ChatMessage[], dialect:
   });
 }
 
-/** The request's optional fields in the dialect's names; empty for a plain call. */
-export function openAiShapeOptionFields(request: ChatRequest, dialect: OpenAiShapeDialect): Record<string, unknown> {
-  const names = dialect.names;
-  const fields: Record<string, unknown> = {};
-  if (request.tools?.length) {
-    fields.tools = request.tools.map((tool) => ({
+/** The tools in the wire's shape (the same in every OpenAI-shape dialect): built once per shared tool set (#20). */
+const openAiShapeTools = perToolSet((tools) =>
+  deepFreeze(
+    tools.map((tool) => ({
       type: 'function',
       function: {
         name: tool.name,
@@ -74,8 +73,15 @@ export function openAiShapeOptionFields(request: ChatRequest, dialect: OpenAiSha
         parameters: tool.parameters,
         ...(tool.strict !== undefined ? { strict: tool.strict } : {}),
       },
-    }));
-  }
+    })),
+  ),
+);
+
+/** The request's optional fields in the dialect's names; empty for a plain call. */
+export function openAiShapeOptionFields(request: ChatRequest, dialect: OpenAiShapeDialect): Record<string, unknown> {
+  const names = dialect.names;
+  const fields: Record<string, unknown> = {};
+  if (request.tools?.length) fields.tools = openAiShapeTools(request.tools);
   const choice = request.toolChoice;
   if (choice !== undefined) {
     fields[names.toolChoice] = choice === 'required' ? dialect.requiredToolChoice : typeof choice === 'string' ? choice : { type: 'function', function: { name: choice.name } };

@@ -2,6 +2,7 @@
 // input_schema, tool_choice (auto / any / tool / none, parallel calls off with disable_parallel_tool_use), JSON
 // Schema output (output_config.format), stop sequences; and Anthropic's tool_use blocks → our tool calls.
 import type { ChatMessage, ChatRequest, ContentPart, ToolCall } from '../../llm.types';
+import { deepFreeze, perToolSet } from '../../tool-sets';
 
 type Block = Record<string, unknown> & { type: string };
 interface AnthropicMessage {
@@ -67,11 +68,16 @@ export function anthropicSystem(request: ChatRequest): string {
   return system ? `${system}\n\n${JSON_OBJECT_INSTRUCTION}` : JSON_OBJECT_INSTRUCTION;
 }
 
+/** The tools in Anthropic's shape: built once per shared tool set (#20). */
+const anthropicTools = perToolSet((tools) =>
+  deepFreeze(tools.map((tool) => ({ name: tool.name, ...(tool.description ? { description: tool.description } : {}), input_schema: tool.parameters }))),
+);
+
 /** The request's tool, output-format and stop fields in Anthropic's names; empty for a plain call. */
 export function anthropicOptionFields(request: ChatRequest): Record<string, unknown> {
   const fields: Record<string, unknown> = {};
   if (request.tools?.length) {
-    fields.tools = request.tools.map((tool) => ({ name: tool.name, ...(tool.description ? { description: tool.description } : {}), input_schema: tool.parameters }));
+    fields.tools = anthropicTools(request.tools);
     const noParallel = request.parallelToolCalls === false ? { disable_parallel_tool_use: true } : {};
     const choice = request.toolChoice;
     if (choice === 'none') fields.tool_choice = { type: 'none' };
