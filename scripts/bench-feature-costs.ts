@@ -16,6 +16,8 @@ export interface FeatureCase {
   body: string | (() => string);
   /** The case it is compared with (its feature off). */
   against?: string;
+  /** A floor case (the same bodies through the node:http or SDK floor, #20): its own server, nothing metered. */
+  floor?: { url: string; serverPid: number };
 }
 
 interface CaseResult {
@@ -65,7 +67,8 @@ export async function createFeatureCases(baseUrl: string, owner: BenchUser, plai
   ];
 }
 
-function loadCase(url: string, target: FeatureCase, connections: number, durationSeconds: number): Promise<LoadResult> {
+function loadCase(hostUrl: string, target: FeatureCase, connections: number, durationSeconds: number): Promise<LoadResult> {
+  const url = target.floor ? `${target.floor.url}/v1/chat/completions` : hostUrl;
   const headers = { 'content-type': 'application/json', authorization: `Bearer ${target.key}` };
   return typeof target.body === 'string'
     ? runLoad({ url, headers, body: target.body, connections, durationSeconds })
@@ -88,18 +91,22 @@ export async function featureCostSection(options: FeatureCostOptions): Promise<s
   const url = `${options.url}/v1/chat/completions`;
   const tableRows: string[][] = [];
   const verdicts: string[] = [];
+  const floorLines: string[] = [];
   for (const concurrency of options.concurrencies) {
     const results = new Map<string, CaseResult>(options.cases.map((target) => [target.id, { cpu: [], rps: [], p50: [], p99: [], failed: 0 }]));
-    for (const target of options.cases) await options.afterCalls((await loadCase(url, target, concurrency, 2)).ok);
+    // A floor case meters nothing: there is no meter to wait for.
+    const settle = (target: FeatureCase, okCalls: number) => (target.floor ? sleep(0) : options.afterCalls(okCalls));
+    for (const target of options.cases) await settle(target, (await loadCase(url, target, concurrency, 2)).ok);
     for (let round = 0; round < options.rounds; round += 1) {
       const order = round % 2 === 0 ? options.cases : [...options.cases].reverse();
       for (const target of order) {
+        const pid = target.floor?.serverPid ?? options.serverPid;
         const warm = await loadCase(url, target, concurrency, 1);
-        const before = cpuTimeMs(options.serverPid);
+        const before = cpuTimeMs(pid);
         const load = await loadCase(url, target, concurrency, options.secondsPerRound);
-        const cpu = (cpuTimeMs(options.serverPid) - before) / Math.max(1, load.ok);
+        const cpu = (cpuTimeMs(pid) - before) / Math.max(1, load.ok);
         recordRound(results.get(target.id)!, load, cpu);
-        await options.afterCalls(warm.ok + load.ok);
+        await settle(target, warm.ok + load.ok);
         await sleep(200);
       }
     }
@@ -119,9 +126,11 @@ export async function featureCostSection(options: FeatureCostOptions): Promise<s
         target.against ? `${extra >= 0 ? '+' : ''}${extra.toFixed(1)} % vs ${target.against}` : '—',
         String(result.failed),
       ]);
-      if (target.against && target.id !== 'cache-hit') verdicts.push(`c${concurrency} ${target.id} ${extra >= 0 ? '+' : ''}${extra.toFixed(1)} % (${extra <= 5 ? 'met' : 'missed'})`);
-      options.log(`features c${concurrency} ${target.id.padEnd(12)} cpu ${fmt.ms(cpu, 3)} ms/call${target.against ? ` (${extra.toFixed(1)} % vs ${target.against})` : ''}`);
+      if (target.against && target.id !== 'cache-hit' && !target.floor) verdicts.push(`c${concurrency} ${target.id} ${extra >= 0 ? '+' : ''}${extra.toFixed(1)} % (${extra <= 5 ? 'met' : 'missed'})`);
+      options.log(`features c${concurrency} ${target.id.padEnd(16)} cpu ${fmt.ms(cpu, 3)} ms/call${target.against ? ` (${extra.toFixed(1)} % vs ${target.against})` : ''}`);
     }
+    const floorLine = toolsThroughFloors(concurrency, (id) => (results.has(id) ? median(results.get(id)!.cpu) : undefined));
+    if (floorLine) floorLines.push(floorLine);
   }
   return [
     `Each case is the BYOK \`/v1\` call on the fake provider at delay 0, the same Agent Host process; ${options.rounds} interleaved`,
@@ -137,7 +146,41 @@ export async function featureCostSection(options: FeatureCostOptions): Promise<s
     ),
     '',
     `Target "on costs ≤ 5 % more" (measured, not asserted): ${verdicts.join(', ')}.`,
+    ...(floorLines.length
+      ? [
+          '',
+          'Tools on vs the same two bodies through the floors (not the target\'s measure: what of the tools case\'s extra CPU the',
+          'bigger request and answer cost any gateway — JSON parse and re-serialization, the SDK, the sockets — and what is',
+          "Agent Host's own: its extra minus the SDK floor's extra, as a share of its plain call):",
+          '',
+          ...floorLines.map((line) => `- ${line}`),
+        ]
+      : []),
   ];
+}
+
+/** The floor cases beside the tools case (#20): the plain and tools bodies through the node:http and the SDK floor. */
+export function floorFeatureCases(floor: { url: string; serverPid: number }, sdkFloor: { url: string; serverPid: number }): FeatureCase[] {
+  return [
+    { id: 'floor-plain', label: '(floor) node:http floor, plain body', key: 'sk-bench-direct', body: CHAT_BODY, floor },
+    { id: 'floor-tools', label: '(floor) node:http floor, tools body → tool call', key: 'sk-bench-direct', body: TOOLS_BODY, against: 'floor-plain', floor },
+    { id: 'sdk-floor-plain', label: '(floor) SDK floor, plain body', key: 'sk-bench-direct', body: CHAT_BODY, floor: sdkFloor },
+    { id: 'sdk-floor-tools', label: '(floor) SDK floor, tools body → tool call', key: 'sk-bench-direct', body: TOOLS_BODY, against: 'sdk-floor-plain', floor: sdkFloor },
+  ];
+}
+
+function toolsThroughFloors(concurrency: number, cpuOf: (id: string) => number | undefined): string | undefined {
+  const [plain, tools, floorPlain, floorTools, sdkPlain, sdkTools] = ['plain', 'tools', 'floor-plain', 'floor-tools', 'sdk-floor-plain', 'sdk-floor-tools'].map(cpuOf);
+  if ([plain, tools, floorPlain, floorTools, sdkPlain, sdkTools].some((value) => value === undefined)) return undefined;
+  const host = tools! - plain!;
+  const floor = floorTools! - floorPlain!;
+  const sdk = sdkTools! - sdkPlain!;
+  const own = host - sdk;
+  const percent = (ms: number, of: number) => `${fmt.signedMs((ms / of) * 100, 1)} %`;
+  return (
+    `c${concurrency}: tools add ${fmt.signedMs(host, 3)} ms/call on Agent Host (${percent(host, plain!)}), ${fmt.signedMs(floor, 3)} on the node:http floor ` +
+    `(${percent(floor, floorPlain!)}), ${fmt.signedMs(sdk, 3)} on the SDK floor (${percent(sdk, sdkPlain!)}) → Agent Host's own ${fmt.signedMs(own, 3)} ms/call (${percent(own, plain!)} of its plain call)`
+  );
 }
 
 // ---------------------------------------------------------------- 1 vs 2 workers

@@ -48,11 +48,11 @@ import {
   type ProfileSummary,
 } from './bench-gateway';
 import { runStreamBurst, streamBurstSection } from './bench-stream-burst';
-import { createFeatureCases, featureCostSection, workersSection } from './bench-feature-costs';
+import { createFeatureCases, featureCostSection, floorFeatureCases, workersSection } from './bench-feature-costs';
 import { findFreePort, startRedis } from '../test/support/redis-server';
 import { benchLiveUpdates, benchMeterPipeline, benchUsageQuery, createAgent, createAgentKey, registerUser } from './bench-usage';
 import { freePort, meterWatcher, nodeChild, ROOT, SERVE, setFakeDelay, startFloorForwarder, startPortkey, startStack, STORE_DB, type Stack } from './bench-stack';
-import { GATEWAY_NOTES, METER_NOTES, PROFILE_NOTES, STREAM_NOTES } from './bench-notes';
+import { FEATURE_NOTES, GATEWAY_NOTES, METER_NOTES, PROFILE_NOTES, STREAM_NOTES } from './bench-notes';
 
 const argv = process.argv.slice(2);
 const QUICK = argv.includes('--quick');
@@ -282,7 +282,11 @@ async function main(): Promise<void> {
   if (ONLY.has('features')) {
     await setFakeDelay(stack, 0);
     log('feature costs: tools, routing, cache off and on');
-    const cases = await createFeatureCases(stack.agentHostUrl, owner, byokKey);
+    // The tools case's two bodies through the floors too (#20): what the bigger request and answer cost any gateway.
+    const floor = await startFloorForwarder(stack.fakeUrl);
+    const sdkFloor = await startFloorForwarder(stack.fakeUrl, 'scripts/bench-sdk-floor.ts');
+    const floors = floorFeatureCases({ url: floor.url, serverPid: floor.child.pid }, { url: sdkFloor.url, serverPid: sdkFloor.child.pid });
+    const cases = [...(await createFeatureCases(stack.agentHostUrl, owner, byokKey)), ...floors];
     const body = await featureCostSection({
       url: stack.agentHostUrl,
       serverPid: stack.agentHost.pid,
@@ -293,7 +297,9 @@ async function main(): Promise<void> {
       afterCalls: (okCalls) => meter.caughtUp(okCalls),
       log,
     });
-    write('feature costs', body.join('\n'));
+    await floor.child.stop();
+    await sdkFloor.child.stop();
+    write('feature costs', [...body, ...FEATURE_NOTES].join('\n'));
   }
 
   if (ONLY.has('workers')) {
