@@ -2,7 +2,8 @@
 // held as its BSON bytes (see DocumentMap) and decoded on every read; every mutation goes through here so
 // indexes and the journal stay consistent.
 import { ObjectId, deserialize, serialize, type Document } from 'bson';
-import { canonicalKey, isPlainObject, idFirst, getPath } from './bson-values';
+import { canonicalKey, isPlainObject, idFirst } from './bson-values';
+import { getPath } from './document-paths';
 import { CommandError, ErrorCodes } from './command-error';
 import { IndexManager, duplicateKeyError, normalizeIndexSpec, type IndexSpec } from './index-manager';
 import { extractEqualities, type CompiledFilter } from './query-engine';

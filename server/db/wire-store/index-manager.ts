@@ -1,7 +1,8 @@
 // Secondary indexes of one collection: canonical key string → ids, with unique enforcement (compound,
 // sparse, partialFilterExpression, multikey) and equality lookups that avoid collection scans.
 import type { Document } from 'bson';
-import { canonicalKey, formatKeyValue, isPlainObject, pathValues, EMPTY_ARRAY, type Value } from './bson-values';
+import { canonicalKey, formatKeyValue, isPlainObject, type Value } from './bson-values';
+import { pathValues, EMPTY_ARRAY } from './document-paths';
 import { CommandError, ErrorCodes, notSupported } from './command-error';
 import { compileFilter, type CompiledFilter } from './query-engine';
 

@@ -12,18 +12,8 @@ import * as queryOperators from 'mingo/operators/query';
 import * as windowOperators from 'mingo/operators/window';
 import { BSONRegExp, DBRef, Decimal128, Long, type Document } from 'bson';
 import { CommandError, ErrorCodes, notSupported } from './command-error';
-import {
-  bsonTypeNumber,
-  canonicalType,
-  compareValues,
-  dbRefFields,
-  fieldOf,
-  isEmbeddedDocument,
-  isIndexableEqualityValue,
-  isPlainObject,
-  valuesEqual,
-  type Value,
-} from './bson-values';
+import { dbRefFields, fieldOf, isEmbeddedDocument, isIndexableEqualityValue, isPlainObject, type Value } from './bson-values';
+import { bsonTypeNumber, canonicalType, compareValues, valuesEqual } from './bson-ordering';
 
 const UNSUPPORTED_QUERY_OPERATORS = new Set([
   '$text',

@@ -5,7 +5,8 @@
 import { updateOne as mingoUpdateOne } from 'mingo';
 import { compare as mingoCompare } from 'mingo/util';
 import { Long, Decimal128, Timestamp, ObjectId, type Document } from 'bson';
-import { canonicalKey, cloneValue, isPlainObject, setPath, toNumber, serializeSafeEqual } from './bson-values';
+import { canonicalKey, cloneValue, isPlainObject, toNumber, serializeSafeEqual } from './bson-values';
+import { setPath } from './document-paths';
 import { CommandError, ErrorCodes } from './command-error';
 import { compileFilter, mingoOptions, refuseUnsupportedOperators, type CompiledFilter } from './query-engine';
 
