@@ -147,6 +147,22 @@ export function serializeSafeEqual(a: Document, b: Document): boolean {
   return Buffer.from(serialize(a)).equals(serialize(b));
 }
 
+/** Same value and same BSON type (what makes mongod treat a `$set` as a no-op). */
+export function bsonIdentical(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a === 'number' || typeof b === 'number') return false;
+  if (a === null || b === null || a === undefined || b === undefined || typeof a !== 'object' || typeof b !== 'object') return false;
+  return serializeSafeEqual({ v: a }, { v: b });
+}
+
+const INT32_MIN = -2147483648;
+const INT32_MAX = 2147483647;
+
+/** Whether a JS number is an integer that fits an Int32. */
+export function isInt32(n: number): boolean {
+  return Number.isInteger(n) && n >= INT32_MIN && n <= INT32_MAX;
+}
+
 /** A DBRef seen as the embedded document it is on the wire: `{ $ref, $id, $db?, ...fields }`. */
 export function dbRefFields(v: DBRef): Record<string, unknown> {
   const out: Record<string, unknown> = { $ref: v.collection, $id: v.oid };
