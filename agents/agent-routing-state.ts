@@ -25,6 +25,8 @@ export interface LightModelState {
 }
 
 export interface AgentRoutingState {
+  /** The agent's id as text (a conversation's key starts with it). */
+  agentId: string;
   settings: AgentRoutingRecord;
   effective: EffectiveRouting;
   hasLimit: boolean;
@@ -72,6 +74,7 @@ export class AgentRoutingStates {
     const { catalog } = this.dependencies;
     const effective = effectiveRouting(agent, catalog);
     return {
+      agentId: agent._id.toString(),
       settings: routingOf(agent),
       effective,
       hasLimit: LimitHeadroom.hasLimit(agent),

@@ -116,7 +116,7 @@ export class RunRouting {
 
     const conversation =
       effective.setting !== 'off'
-        ? { key: conversationKey(agent._id.toString(), request.messages, request.conversationId ?? request.metadata?.conversation_id), memory: this.dependencies.stickiness }
+        ? { key: conversationKey(state.agentId, request.messages, request.conversationId ?? request.metadata?.conversation_id), memory: this.dependencies.stickiness }
         : undefined;
     const decision = decideRoute({
       messages: request.messages,
