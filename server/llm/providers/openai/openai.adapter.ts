@@ -1,6 +1,7 @@
 // Providers that speak OpenAI chat completions, through the `openai` SDK: OpenAI itself, MiniMax,
 // OpenRouter and custom endpoints (Ollama, vLLM). One adapter per provider id, built by one factory from the
 // settings in that provider's folder.
+import { Readable } from 'node:stream';
 import OpenAI, { APIError } from 'openai';
 import type {
   ChatCompletion,
@@ -17,54 +18,84 @@ import type {
 } from '../../llm.types';
 import { estimateUsage } from '../../token-estimator';
 import {
+  ChatChunkState,
+  type ChunkReading,
   clampToRange,
   createProviderErrorContext,
   hasChatOptions,
   type NumberRange,
-  readChatChunkStream,
+  type ProviderErrorContext,
 } from '../provider-support';
 import { convertOpenAiError, convertOpenAiUsage, mapOpenAiFinishReason } from './openai.converters';
 import { openAiOptionFields, readOpenAiToolCallDeltas, readOpenAiToolCalls, toOpenAiMessages } from './openai.request-converters';
 import { StreamedResponse } from '../../keep-alive-fetch';
 import { ServerSentEventParser } from '../../sse-events';
+import { type ChunkHandler, openedOnFirstNext, ReadableEvents } from '../../readable-events';
 
 /**
- * The chunks of a streamed answer, read from the response the SDK returned (it sent the request and turned an error
- * status into its APIError). As the SDK's own Stream reads them: `[DONE]` ends the data, a payload with `error` (or an
- * `error` event) is the SDK's APIError, and the iteration ends quietly when the call is aborted (the caller sees a
- * cut stream). From the keep-alive fetch the Node stream is read directly (#20).
+ * Reads a streamed answer, as the SDK's own Stream would, from the response the SDK returned (it sent the request and
+ * turned an error status into its APIError): `[DONE]` ends the data, a payload with `error` (or an `error` event) is
+ * the SDK's APIError, and a call aborted mid-answer ends as a cut stream. Each network chunk becomes its StreamEvents
+ * at once (SSE, JSON, ChatChunkState) without a generator step per delta (#20, readable-events.ts).
  */
-async function* chatChunksOf(response: Response, signal: AbortSignal | undefined): AsyncGenerator<ChatCompletionChunk> {
-  const node = response instanceof StreamedResponse ? response.takeNodeBody() : undefined;
-  if (!node && !response.body) throw new APIError(response.status, { message: 'the streamed answer has no body' }, undefined, response.headers);
-  const bytes = node ?? (response.body as unknown as AsyncIterable<Uint8Array>);
-  const parser = new ServerSentEventParser();
-  let finished = false;
-  try {
-    let done = false;
-    for await (const piece of bytes) {
-      if (done) continue;
-      for (const event of parser.feed(piece)) {
-        if (done) break;
-        if (event.data.startsWith('[DONE]')) {
-          done = true;
-          break;
-        }
-        if (event.event !== null && event.event.startsWith('thread.')) continue;
-        const data = JSON.parse(event.data) as ChatCompletionChunk & { error?: unknown; message?: string };
-        if (event.event === 'error') throw new APIError(undefined, data.error as object | undefined, data.message, undefined);
-        if (data && data.error) throw new APIError(undefined, data.error as object, undefined, response.headers);
-        yield data;
-      }
-    }
-    finished = true;
-  } catch (error) {
-    if (signal?.aborted) return;
-    throw error;
-  } finally {
-    // Left early (the caller stopped reading, or an error): the connection is not reusable mid-answer.
-    if (!finished) node?.destroy();
+class OpenAiChunkHandler implements ChunkHandler<StreamEvent> {
+  private readonly parser = new ServerSentEventParser();
+  private readonly state: ChatChunkState;
+  private done = false;
+
+  constructor(
+    private readonly request: ChatRequest,
+    private readonly context: ProviderErrorContext,
+    private readonly headers: Headers,
+    providerRequestId: string | undefined,
+  ) {
+    this.state = new ChatChunkState(request, context, providerRequestId);
   }
+
+  chunk(piece: Buffer, out: StreamEvent[]): void {
+    if (this.done) return;
+    for (const event of this.parser.feed(piece)) {
+      if (event.data.startsWith('[DONE]')) {
+        this.done = true;
+        return;
+      }
+      if (event.event !== null && event.event.startsWith('thread.')) continue;
+      const data = JSON.parse(event.data) as ChatCompletionChunk & { error?: unknown; message?: string };
+      if (event.event === 'error') throw new APIError(undefined, data.error as object | undefined, data.message, undefined);
+      if (data && data.error) throw new APIError(undefined, data.error as object, undefined, this.headers);
+      this.state.read(readOpenAiChunk(data), out);
+    }
+  }
+
+  end(out: StreamEvent[]): void {
+    out.push(this.state.end());
+  }
+
+  failed(error: unknown, out: StreamEvent[]): void {
+    // Aborted (the caller's signal or our attempt timeout): the stream was cut, whatever the body's error says.
+    if (this.context.signal.aborted) this.end(out);
+    else throw this.state.failure(convertOpenAiError(error, this.context));
+  }
+}
+
+function readOpenAiChunk(chunk: ChatCompletionChunk): ChunkReading {
+  const choice = chunk.choices?.[0];
+  return {
+    model: chunk.model,
+    // With include_usage, the usage arrives in a last chunk whose `choices` is empty.
+    usage: chunk.usage ? convertOpenAiUsage(chunk.usage) : undefined,
+    text: choice?.delta?.content,
+    toolCalls: readOpenAiToolCallDeltas(choice?.delta?.tool_calls),
+    finishReason: choice?.finish_reason ? mapOpenAiFinishReason(choice.finish_reason) : undefined,
+  };
+}
+
+/** The body as a Node stream: from the keep-alive fetch directly (no web stream, no copies), else bridged. */
+function nodeBodyOf(response: Response): Readable {
+  const node = response instanceof StreamedResponse ? response.takeNodeBody() : undefined;
+  if (node) return node;
+  if (!response.body) throw new APIError(response.status, { message: 'the streamed answer has no body' }, undefined, response.headers);
+  return Readable.fromWeb(response.body as import('node:stream/web').ReadableStream<Uint8Array>);
 }
 
 /** How each OpenAI-compatible provider differs, as data rather than branches (each provider's folder holds its own). */
@@ -152,35 +183,22 @@ export function createOpenAiCompatibleAdapter(id: ProviderId, settings: OpenAiCo
     };
   }
 
-  async function* stream(request: ChatRequest, options: ProviderCallOptions): AsyncIterable<StreamEvent> {
-    const context = createProviderErrorContext(id, options);
-    let chunks: AsyncIterable<ChatCompletionChunk>;
-    let providerRequestId: string | undefined;
-    try {
-      const response = await openAiClientFor(options)
-        .chat.completions.create({ ...buildRequestBody(request, settings), stream: true, stream_options: { include_usage: true } }, requestOptionsFor(options))
-        .asResponse();
-      chunks = chatChunksOf(response, options.signal);
-      providerRequestId = response.headers.get('x-request-id') ?? undefined;
-    } catch (error) {
-      throw convertOpenAiError(error, context);
-    }
-
-    yield* readChatChunkStream(
-      chunks,
-      (chunk) => ({
-        model: chunk.model,
-        // With include_usage, the usage arrives in a last chunk whose `choices` is empty.
-        usage: chunk.usage ? convertOpenAiUsage(chunk.usage) : undefined,
-        text: chunk.choices?.[0]?.delta?.content,
-        toolCalls: readOpenAiToolCallDeltas(chunk.choices?.[0]?.delta?.tool_calls),
-        finishReason: chunk.choices?.[0]?.finish_reason ? mapOpenAiFinishReason(chunk.choices[0].finish_reason) : undefined,
-      }),
-      (error) => convertOpenAiError(error, context),
-      request,
-      context,
-      providerRequestId,
-    );
+  function stream(request: ChatRequest, options: ProviderCallOptions): AsyncIterable<StreamEvent> {
+    return openedOnFirstNext(async () => {
+      const context = createProviderErrorContext(id, options);
+      let response: Response;
+      let body: Readable;
+      try {
+        response = await openAiClientFor(options)
+          .chat.completions.create({ ...buildRequestBody(request, settings), stream: true, stream_options: { include_usage: true } }, requestOptionsFor(options))
+          .asResponse();
+        body = nodeBodyOf(response);
+      } catch (error) {
+        throw convertOpenAiError(error, context);
+      }
+      const providerRequestId = response.headers.get('x-request-id') ?? undefined;
+      return new ReadableEvents(body, new OpenAiChunkHandler(request, context, response.headers, providerRequestId));
+    });
   }
 
   async function checkKey(options: ProviderCallOptions): Promise<void> {
