@@ -1,7 +1,7 @@
 // Providers that speak OpenAI chat completions, through the `openai` SDK: OpenAI itself, MiniMax,
 // OpenRouter and custom endpoints (Ollama, vLLM). One adapter per provider id, built by one factory from the
 // settings in that provider's folder.
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import OpenAI, { APIError } from 'openai';
 import type {
   ChatCompletion,
@@ -18,65 +18,16 @@ import type {
 } from '../../llm.types';
 import { estimateUsage } from '../../token-estimator';
 import {
-  ChatChunkState,
   type ChunkReading,
   clampToRange,
   createProviderErrorContext,
   hasChatOptions,
   type NumberRange,
-  type ProviderErrorContext,
 } from '../provider-support';
 import { convertOpenAiError, convertOpenAiUsage, mapOpenAiFinishReason } from './openai.converters';
 import { openAiOptionFields, readOpenAiToolCallDeltas, readOpenAiToolCalls, toOpenAiMessages } from './openai.request-converters';
-import { StreamedResponse } from '../../keep-alive-fetch';
-import { ServerSentEventParser } from '../../sse-events';
-import { type ChunkHandler, openedOnFirstNext, ReadableEvents } from '../../readable-events';
-
-/**
- * Reads a streamed answer, as the SDK's own Stream would, from the response the SDK returned (it sent the request and
- * turned an error status into its APIError): `[DONE]` ends the data, a payload with `error` (or an `error` event) is
- * the SDK's APIError, and a call aborted mid-answer ends as a cut stream. Each network chunk becomes its StreamEvents
- * at once (SSE, JSON, ChatChunkState) without a generator step per delta (#20, readable-events.ts).
- */
-class OpenAiChunkHandler implements ChunkHandler<StreamEvent> {
-  private readonly parser = new ServerSentEventParser();
-  private readonly state: ChatChunkState;
-  private done = false;
-
-  constructor(
-    private readonly request: ChatRequest,
-    private readonly context: ProviderErrorContext,
-    private readonly headers: Headers,
-    providerRequestId: string | undefined,
-  ) {
-    this.state = new ChatChunkState(request, context, providerRequestId);
-  }
-
-  chunk(piece: Buffer, out: StreamEvent[]): void {
-    if (this.done) return;
-    for (const event of this.parser.feed(piece)) {
-      if (event.data.startsWith('[DONE]')) {
-        this.done = true;
-        return;
-      }
-      if (event.event !== null && event.event.startsWith('thread.')) continue;
-      const data = JSON.parse(event.data) as ChatCompletionChunk & { error?: unknown; message?: string };
-      if (event.event === 'error') throw new APIError(undefined, data.error as object | undefined, data.message, undefined);
-      if (data && data.error) throw new APIError(undefined, data.error as object, undefined, this.headers);
-      this.state.read(readOpenAiChunk(data), out);
-    }
-  }
-
-  end(out: StreamEvent[]): void {
-    out.push(this.state.end());
-  }
-
-  failed(error: unknown, out: StreamEvent[]): void {
-    // Aborted (the caller's signal or our attempt timeout): the stream was cut, whatever the body's error says.
-    if (this.context.signal.aborted) this.end(out);
-    else throw this.state.failure(convertOpenAiError(error, this.context));
-  }
-}
+import { openedOnFirstNext, ReadableEvents } from '../../readable-events';
+import { ChatSseChunkHandler, type ChatSseDialect, nodeBodyOf } from '../chat-sse-stream';
 
 function readOpenAiChunk(chunk: ChatCompletionChunk): ChunkReading {
   const choice = chunk.choices?.[0];
@@ -90,13 +41,12 @@ function readOpenAiChunk(chunk: ChatCompletionChunk): ChunkReading {
   };
 }
 
-/** The body as a Node stream: from the keep-alive fetch directly (no web stream, no copies), else bridged. */
-function nodeBodyOf(response: Response): Readable {
-  const node = response instanceof StreamedResponse ? response.takeNodeBody() : undefined;
-  if (node) return node;
-  if (!response.body) throw new APIError(response.status, { message: 'the streamed answer has no body' }, undefined, response.headers);
-  return Readable.fromWeb(response.body as import('node:stream/web').ReadableStream<Uint8Array>);
-}
+/** The stream as the `openai` SDK's own Stream reads it (its errors are the SDK's APIError, converted as any call's). */
+const OPENAI_SSE: ChatSseDialect<ChatCompletionChunk> = {
+  read: readOpenAiChunk,
+  streamError: (error, message, headers) => new APIError(undefined, error, message, headers),
+  convertError: convertOpenAiError,
+};
 
 /** How each OpenAI-compatible provider differs, as data rather than branches (each provider's folder holds its own). */
 export interface OpenAiCompatibleSettings {
@@ -192,12 +142,12 @@ export function createOpenAiCompatibleAdapter(id: ProviderId, settings: OpenAiCo
         response = await openAiClientFor(options)
           .chat.completions.create({ ...buildRequestBody(request, settings), stream: true, stream_options: { include_usage: true } }, requestOptionsFor(options))
           .asResponse();
-        body = nodeBodyOf(response);
+        body = nodeBodyOf(response, () => new APIError(response.status, { message: 'the streamed answer has no body' }, undefined, response.headers));
       } catch (error) {
         throw convertOpenAiError(error, context);
       }
       const providerRequestId = response.headers.get('x-request-id') ?? undefined;
-      return new ReadableEvents(body, new OpenAiChunkHandler(request, context, response.headers, providerRequestId));
+      return new ReadableEvents(body, new ChatSseChunkHandler(OPENAI_SSE, request, context, response.headers, providerRequestId));
     });
   }
 
