@@ -34,7 +34,8 @@ export class ReadableEvents<T> implements AsyncIterableIterator<T> {
   /** The source is over (ended, failed, or given up): after the queued values, the iteration ends. */
   private over = false;
   private failure: unknown = NO_FAILURE;
-  private waiting: Waiting<T> | undefined;
+  /** next() calls waiting for a value (one, from `for await`; more if a caller does not wait for each). */
+  private readonly waiting: Waiting<T>[] = [];
   private paused = false;
 
   constructor(
@@ -94,10 +95,10 @@ export class ReadableEvents<T> implements AsyncIterableIterator<T> {
   }
 
   private wake(): void {
-    const waiting = this.waiting;
-    if (!waiting || (this.head === this.values.length && !this.over)) return;
-    this.waiting = undefined;
-    this.settle(waiting.resolve, waiting.reject);
+    while (this.waiting.length > 0 && (this.head < this.values.length || this.over)) {
+      const waiting = this.waiting.shift()!;
+      this.settle(waiting.resolve, waiting.reject);
+    }
   }
 
   /** Hands out the next value, the end or the failure (there is one, or the source is over). */
@@ -125,8 +126,8 @@ export class ReadableEvents<T> implements AsyncIterableIterator<T> {
 
   next(): Promise<IteratorResult<T>> {
     return new Promise<IteratorResult<T>>((resolve, reject) => {
-      if (this.head < this.values.length || this.over) this.settle(resolve, reject);
-      else this.waiting = { resolve, reject };
+      if (this.waiting.length === 0 && (this.head < this.values.length || this.over)) this.settle(resolve, reject);
+      else this.waiting.push({ resolve, reject });
     });
   }
 
@@ -134,6 +135,7 @@ export class ReadableEvents<T> implements AsyncIterableIterator<T> {
     this.values = [];
     this.head = 0;
     this.failure = NO_FAILURE;
+    for (const waiting of this.waiting.splice(0)) waiting.resolve({ value: undefined, done: true });
     if (!this.over) {
       this.over = true;
       // Left mid-answer: the connection is not reusable.
