@@ -52,7 +52,7 @@ export interface CacheKeys {
   /** Everything: the exact key. */
   key: string;
   /** Everything but the last user message: semantic lookups only compare entries of one scope. */
-  scope: string;
+  readonly scope: string;
   /** The text a semantic lookup embeds (the last user message). */
   lastUserText: string;
 }
@@ -85,10 +85,14 @@ export function cacheKeys(input: { agent: AgentDocument; messages: readonly Mess
       break;
     }
   }
-  const scopeFields = { ...fields, messages: messages.map((message, index) => (index === lastUser ? { role: 'user', content: '<last user message>' } : message)) };
+  let scope: string | undefined;
   return {
     key: sha256(canonicalJson({ ...context, request: fields })),
-    scope: sha256(canonicalJson({ ...context, request: scopeFields })),
+    // Made when first read (a store or a semantic lookup): an exact hit never needs it.
+    get scope() {
+      scope ??= sha256(canonicalJson({ ...context, request: { ...fields, messages: messages.map((message, index) => (index === lastUser ? { role: 'user', content: '<last user message>' } : message)) } }));
+      return scope;
+    },
     lastUserText: lastUser >= 0 ? textOf(messages[lastUser]!.content) : '',
   };
 }
