@@ -77,11 +77,16 @@ export class ResponseCacheWrites {
       while (this.queued.length > 0) {
         const batch = this.queued;
         this.queued = [];
-        const write = this.collection()
-          .bulkWrite(
-            batch.map(({ entry, update }) => ({ updateOne: { filter: { agentId: entry.agentId, key: entry.key }, update, upsert: true } })),
-            { ordered: false },
-          )
+        const collection = this.collection();
+        // One entry (a low rate): a plain upsert, the bulk API costs more for a single operation.
+        const sent =
+          batch.length === 1
+            ? collection.updateOne({ agentId: batch[0]!.entry.agentId, key: batch[0]!.entry.key }, batch[0]!.update, { upsert: true })
+            : collection.bulkWrite(
+                batch.map(({ entry, update }) => ({ updateOne: { filter: { agentId: entry.agentId, key: entry.key }, update, upsert: true } })),
+                { ordered: false },
+              );
+        const write = (sent as Promise<unknown>)
           .then(() => undefined)
           .catch((error: unknown) => {
             // A lost cache write costs a future hit, never an answer.
