@@ -1,10 +1,10 @@
 // The response cache's writes on their way. A miss's answer is stored after the call has been answered (the write never
-// holds the response up). Exact entries are upserted together: one unordered bulk write at a time, the entries stored
-// while it runs go in the next one (at a low rate each entry is written at once; under load a round trip carries many).
-// A semantic entry is written on its own (its id goes into the vector index). At most one write per entry at a time:
+// holds the response up). Exact entries are upserted together: the entries stored within `WRITE_BATCH_MS` of the first
+// go in one unordered bulk write, one write at a time (the ones stored while it runs go next), so a round trip carries
+// many answers even at concurrency 1 (the store's cost per command is several times its cost per entry). A semantic entry is written on its own (its id goes into the vector index). At most one write per entry at a time:
 // concurrent misses of one question on this instance write it once. A lookup of an entry on its way waits for it to
-// land (given up after the deadline), so asking again at once is still a hit, from the database. Stats and clears of
-// an agent first let its writes land (response-cache.service.ts).
+// land (given up after the deadline), so asking again at once is still a hit, from the database; another instance sees
+// an entry WRITE_BATCH_MS and a round trip after its answer. Stats, clears and shutdown write what is queued at once.
 import type { Model, Types } from 'mongoose';
 import type { Logger } from '../server/logger';
 import type { ResponseCacheEntryDocument } from './response-cache.model';
@@ -15,6 +15,9 @@ export interface EntryToWrite {
   agentId: Types.ObjectId;
   key: string;
 }
+
+/** How long the first queued entry waits for others to share its write. */
+export const WRITE_BATCH_MS = 20;
 
 interface Queued {
   id: string;
@@ -27,11 +30,12 @@ export class ResponseCacheWrites {
   private readonly onTheirWay = new Map<string, Promise<void>>();
   private queued: Queued[] = [];
   private writing = false;
-  private scheduled = false;
+  private timer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly collection: () => Model<ResponseCacheEntryDocument>['collection'],
     private readonly logger: Logger,
+    private readonly batchMs = WRITE_BATCH_MS,
   ) {}
 
   private static id(agentId: Types.ObjectId, key: string): string {
@@ -50,13 +54,10 @@ export class ResponseCacheWrites {
     let landed!: () => void;
     this.onTheirWay.set(id, new Promise<void>((resolve) => (landed = resolve)));
     this.queued.push({ id, entry, update, landed });
-    // The entries stored in the same turn of the event loop go together.
-    if (!this.writing && !this.scheduled) {
-      this.scheduled = true;
-      setImmediate(() => {
-        this.scheduled = false;
-        void this.writeQueued();
-      });
+    // While a write runs, the entries queued meanwhile go right after it.
+    if (!this.writing && !this.timer) {
+      this.timer = setTimeout(() => void this.writeQueued(), this.batchMs);
+      this.timer.unref();
     }
     return true;
   }
@@ -71,6 +72,8 @@ export class ResponseCacheWrites {
 
   /** Writes the queued entries in one unordered bulk upsert, then the ones queued meanwhile, until none is left. */
   private async writeQueued(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
     if (this.writing) return;
     this.writing = true;
     try {
@@ -108,6 +111,8 @@ export class ResponseCacheWrites {
     const prefix = agentId ? `${agentId.toString()}:` : '';
     const waiting: Array<Promise<void>> = [];
     for (const [id, landed] of this.onTheirWay) if (id.startsWith(prefix)) waiting.push(landed);
+    if (waiting.length === 0) return;
+    if (this.queued.length > 0) void this.writeQueued();
     await Promise.all(waiting);
   }
 }

@@ -57,7 +57,7 @@ describe('response cache writes and hit counts (the driver, off the call path)',
     $setOnInsert: { hits: 0, lastHitAt: null },
   });
 
-  it('entries stored together go in one bulk upsert; the same entry queued again while on its way is written once', async () => {
+  it('entries stored within the batch interval go in one bulk upsert; the same entry queued again while on its way is written once', async () => {
     const writes = new ResponseCacheWrites(() => model.collection, quietLogger);
     const agentId = new Types.ObjectId();
     const workspaceId = new Types.ObjectId();
@@ -93,8 +93,8 @@ describe('response cache writes and hit counts (the driver, off the call path)',
     const workspaceId = new Types.ObjectId();
     commands.length = 0;
     writes.queue({ agentId, key: 'k0' }, entryUpdate(workspaceId, 'answer 0'));
-    // The first bulk write is sent on the next turn of the event loop; these arrive while it runs.
-    await new Promise((resolve) => setImmediate(resolve));
+    // These arrive while the first write runs (once its command is sent).
+    while (commands.length === 0) await new Promise((resolve) => setImmediate(resolve));
     for (let index = 1; index <= 5; index += 1) writes.queue({ agentId, key: `k${index}` }, entryUpdate(workspaceId, `answer ${index}`));
     await writes.settled();
     expect(commands.map((command) => command.operations)).to.deep.equal([1, 5]);
