@@ -2,13 +2,14 @@
 // one Agent Host from dist/ under `--cpu-prof`, its database connection through a counting TCP proxy, then for each
 // case (plain, cache miss, cache hit) a warm-up and a measured window at c1 and c10: main-thread CPU per call from
 // the profile's samples in the window, the top self-time functions, and the database commands sent per call (every
-// request message the driver wrote, meter batches and background work included, divided by the calls answered).
+// request message the driver wrote, meter batches and background work included, divided by the calls answered), and
+// the store process's CPU per call (utime+stime over the window, meter writes included).
 // Usage: npx tsx scripts/bench-cache-profile.ts [--seconds=5] [--top=25] [--cases=plain,cache-miss,cache-hit] [--c=1,10]
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { EXIT_WITH_PARENT_IMPORT, installCleanup, log, runLoad, sleep, stopAllChildren, waitForHttp } from './bench-support';
+import { cpuTimeMs, EXIT_WITH_PARENT_IMPORT, installCleanup, log, runLoad, sleep, stopAllChildren, waitForHttp } from './bench-support';
 import { freePort, nodeChild, ROOT, SERVE, setFakeDelay, startStack } from './bench-stack';
 import { registerUser, createAgent, createAgentKey } from './bench-http-setup';
 import { createFeatureCases, type FeatureCase } from './bench-feature-costs';
@@ -67,7 +68,7 @@ async function main(): Promise<void> {
   });
   const url = `http://127.0.0.1:${port}`;
   await waitForHttp(`${url}/health`, 60_000, child);
-  const windows: Array<{ label: string; fromUs: number; toUs: number; ok: number; messages: number; rps: number }> = [];
+  const windows: Array<{ label: string; fromUs: number; toUs: number; ok: number; messages: number; rps: number; storeMs: number }> = [];
   const load = (target: FeatureCase, connections: number, durationSeconds: number) => {
     const headers = { 'content-type': 'application/json', authorization: `Bearer ${target.key}` };
     return typeof target.body === 'string'
@@ -79,12 +80,14 @@ async function main(): Promise<void> {
       await load(target, connections, 2);
       await sleep(300);
       const before = proxy.messages();
+      const storeBefore = cpuTimeMs(stack.store.pid);
       const fromUs = Number(process.hrtime.bigint() / 1000n);
       const result = await load(target, connections, SECONDS);
       const toUs = Number(process.hrtime.bigint() / 1000n);
       await sleep(400); // the meter's last batch of the window
-      windows.push({ label: `c${connections} ${target.id}`, fromUs, toUs, ok: result.ok, messages: proxy.messages() - before, rps: result.requestsPerSecond });
-      log(`c${connections} ${target.id}: ${result.ok} ok, ${result.requestsPerSecond.toFixed(0)} req/s, ${((proxy.messages() - before) / Math.max(1, result.ok)).toFixed(2)} db commands per call`);
+      const storeMs = (cpuTimeMs(stack.store.pid) - storeBefore) / Math.max(1, result.ok);
+      windows.push({ label: `c${connections} ${target.id}`, fromUs, toUs, ok: result.ok, messages: proxy.messages() - before, rps: result.requestsPerSecond, storeMs });
+      log(`c${connections} ${target.id}: ${result.ok} ok, ${result.requestsPerSecond.toFixed(0)} req/s, ${((proxy.messages() - before) / Math.max(1, result.ok)).toFixed(2)} db commands per call, store CPU ${storeMs.toFixed(3)} ms per call`);
     }
   }
   await child.stop(30_000);
@@ -94,7 +97,7 @@ async function main(): Promise<void> {
   if (keep) fs.copyFileSync(file, path.resolve(keep));
   for (const window of windows) {
     const summary = summarizeCpuProfile(file, window, window.ok, ROOT, TOP);
-    process.stdout.write(`\n## ${window.label}: ${window.rps.toFixed(0)} req/s, ${(summary.busyMs / Math.max(1, window.ok)).toFixed(3)} ms main-thread CPU per call, ${(window.messages / Math.max(1, window.ok)).toFixed(2)} db commands per call\n`);
+    process.stdout.write(`\n## ${window.label}: ${window.rps.toFixed(0)} req/s, ${(summary.busyMs / Math.max(1, window.ok)).toFixed(3)} ms main-thread CPU per call, ${(window.messages / Math.max(1, window.ok)).toFixed(2)} db commands per call, store CPU ${window.storeMs.toFixed(3)} ms per call\n`);
     process.stdout.write(`${profileMarkdown(summary)}\n`);
   }
   proxy.close();
