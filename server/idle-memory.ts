@@ -5,7 +5,9 @@
 // which it was (nearly) idle, following start-up or a busy interval, it runs a full collection, and again on the next
 // quiet interval until the young generation is back to its minimum (at most `maxCollections` times). Then it waits for
 // the next busy interval. A collection runs only when the process has been idle for a whole interval (tens of ms of
-// CPU on a 40-60 MB heap), never while requests keep it busy.
+// CPU on a 40-60 MB heap), never while requests keep it busy. A burst that starts just before the tick is too short to
+// make the whole interval look busy, so the collection waits for one more short window (`confirmMs`) and runs only if
+// that window was idle too: a collection never lands in the first moments of a burst.
 import v8 from 'node:v8';
 import vm from 'node:vm';
 
@@ -16,6 +18,8 @@ export interface IdleMemoryOptions {
   idleCpuShare?: number;
   /** Full collections after one busy period at most (default 3). */
   maxCollections?: number;
+  /** The short window just before a collection that must be idle as well (default 250 ms). */
+  confirmMs?: number;
 }
 
 /** The young generation's committed size once V8 has shrunk it (two 512 KiB semi-spaces) is below this. */
@@ -61,28 +65,31 @@ function cpuMs(usage: NodeJS.CpuUsage): number {
 
 export function startIdleMemoryTrim(options: IdleMemoryOptions = {}): { stop(): void } {
   const intervalMs = options.intervalMs ?? 5_000;
-  const idleCpuMs = intervalMs * (options.idleCpuShare ?? 0.05);
+  const idleCpuShare = options.idleCpuShare ?? 0.05;
+  const idleCpuMs = intervalMs * idleCpuShare;
   const maxCollections = options.maxCollections ?? 3;
+  const confirmMs = options.confirmMs ?? 250;
   // Start-up counts as busy: the first quiet interval after it trims.
   let pending = true;
   let collections = 0;
   let lastCpu = cpuMs(process.cpuUsage());
   let lastCollectionAt = 0;
-  const timer = setInterval(() => {
+  let confirming: NodeJS.Timeout | undefined;
+
+  const becameBusy = (): void => {
+    pending = true;
+    collections = 0;
+  };
+
+  /** The last `confirmMs` were idle too: collect now (nothing else runs between the check and the collection). */
+  const collectIfStillIdle = (cpuAtStart: number): void => {
+    confirming = undefined;
     const now = cpuMs(process.cpuUsage());
-    const used = now - lastCpu;
     lastCpu = now;
-    if (used > idleCpuMs) {
-      pending = true;
-      collections = 0;
+    if (now - cpuAtStart > confirmMs * idleCpuShare) {
+      becameBusy();
       return;
     }
-    if (!pending) return;
-    if (collections >= maxCollections || newSpaceCommittedBytes() <= SHRUNK_NEW_SPACE_BYTES) {
-      pending = false;
-      return;
-    }
-    if (Date.now() - lastCollectionAt < MIN_COLLECTION_GAP_MS) return;
     const collect = fullCollection();
     if (!collect) {
       pending = false;
@@ -93,7 +100,31 @@ export function startIdleMemoryTrim(options: IdleMemoryOptions = {}): { stop(): 
     lastCollectionAt = Date.now();
     // The collection's own CPU time does not make the next interval look busy.
     lastCpu = cpuMs(process.cpuUsage());
+  };
+
+  const timer = setInterval(() => {
+    if (confirming) return;
+    const now = cpuMs(process.cpuUsage());
+    const used = now - lastCpu;
+    lastCpu = now;
+    if (used > idleCpuMs) {
+      becameBusy();
+      return;
+    }
+    if (!pending) return;
+    if (collections >= maxCollections || newSpaceCommittedBytes() <= SHRUNK_NEW_SPACE_BYTES) {
+      pending = false;
+      return;
+    }
+    if (Date.now() - lastCollectionAt < MIN_COLLECTION_GAP_MS) return;
+    confirming = setTimeout(collectIfStillIdle, confirmMs, now);
+    confirming.unref();
   }, intervalMs);
   timer.unref();
-  return { stop: () => clearInterval(timer) };
+  return {
+    stop: () => {
+      clearInterval(timer);
+      if (confirming) clearTimeout(confirming);
+    },
+  };
 }

@@ -4,7 +4,7 @@
 // undici's fetch on the same pool. Redirects are not followed either way (a 3xx comes back as the response).
 // A JSON answer comes back as a `BufferedResponse`: its bytes are read whole and only turned into a web stream if
 // someone asks for `.body`.
-import { Readable } from 'node:stream';
+import { Readable, pipeline } from 'node:stream';
 import zlib from 'node:zlib';
 import { Agent, fetch as undiciFetch, Response as UndiciResponse, type Dispatcher } from 'undici';
 
@@ -38,18 +38,29 @@ function responseHeaders(raw: Record<string, string | string[] | undefined>): [s
   return list;
 }
 
+/**
+ * The body through its decoder. `pipeline`, not `pipe`: a source that fails (the connection cut mid-body) fails the
+ * decoded stream too — with `pipe` the decoder waited forever and the source's error had no listener, which took the
+ * process down — and a reader that stops early (destroys the decoded stream) destroys the source.
+ */
 function decoded(body: Readable, encoding: string | undefined): Readable {
+  let decoder: zlib.Gunzip | zlib.Inflate | zlib.BrotliDecompress;
   switch (encoding?.trim().toLowerCase()) {
     case 'gzip':
     case 'x-gzip':
-      return body.pipe(zlib.createGunzip());
+      decoder = zlib.createGunzip();
+      break;
     case 'deflate':
-      return body.pipe(zlib.createInflate());
+      decoder = zlib.createInflate();
+      break;
     case 'br':
-      return body.pipe(zlib.createBrotliDecompress());
+      decoder = zlib.createBrotliDecompress();
+      break;
     default:
       return body;
   }
+  // The error reaches the reader through the decoder, which pipeline destroys with it.
+  return pipeline(body, decoder, () => undefined);
 }
 
 /** undici's Response typed without its body members, which BufferedResponse redefines (the types call them properties). */

@@ -22,7 +22,7 @@ export type SpoolSyncPolicy = 'never' | 'batch' | 'always';
 export interface MeterSpoolOptions {
   directory: string;
   sync: SpoolSyncPolicy;
-  /** A new file is started past this size; a file whose items are all acknowledged is deleted (or emptied). */
+  /** A new file is started past this size; a finished file whose items are all acknowledged is deleted. */
   segmentBytes: number;
 }
 
@@ -91,6 +91,8 @@ export class MeterSpool {
   private segmentNumber = 0;
   private current: SpoolSegment;
   private readonly segments = new Set<SpoolSegment>();
+  /** Finished segments being deleted off the event loop. */
+  private readonly removing = new Set<string>();
   private readonly positions = new WeakMap<QueueItem, { seq: number; segment: SpoolSegment; progressed: boolean }>();
   private nextSeq = 1;
   private closed = false;
@@ -156,7 +158,12 @@ export class MeterSpool {
     if (this.options.sync !== 'never') await Promise.all([...bySegment.keys()].map((segment) => segment.syncOffLoop()));
   }
 
-  /** The batch is in the database: its items will not be replayed; a file left with nothing to replay goes. */
+  /**
+   * The batch is in the database: its items will not be replayed. An acknowledgement is one appended line; a file
+   * with nothing left to replay (a finished segment) is closed and deleted on the thread pool. Nothing here waits for
+   * the disk on the event loop: truncating a file whose pages are being flushed waited 1–5 ms (p99 13–20 ms) here,
+   * once per batch, in the middle of the calls in flight.
+   */
   acknowledge(batch: readonly QueueItem[]): void {
     const bySegment = new Map<SpoolSegment, number[]>();
     for (const item of batch) {
@@ -169,15 +176,22 @@ export class MeterSpool {
     }
     for (const [segment, seqs] of bySegment) {
       segment.unacknowledged -= seqs.length;
-      if (segment.unacknowledged > 0) segment.write(`${JSON.stringify({ a: seqs } satisfies SpoolRecord)}\n`);
-      else if (segment !== this.current) this.removeSegment(segment);
-      else if (segment.bytes > 0) {
-        // Everything in the current file is acknowledged: empty it rather than write the acknowledgement.
-        fs.ftruncateSync(segment.fd, 0);
-        segment.bytes = 0;
-        segment.unsynced = false;
-      }
+      if (segment.unacknowledged === 0 && segment !== this.current) this.removeSegmentOffLoop(segment);
+      else segment.write(`${JSON.stringify({ a: seqs } satisfies SpoolRecord)}\n`);
     }
+  }
+
+  /** A finished segment whose items are all acknowledged: gone from this spool now, from the disk shortly after. */
+  private removeSegmentOffLoop(segment: SpoolSegment): void {
+    this.segments.delete(segment);
+    this.removing.add(segment.file);
+    // Still "open" for recover() until the file is gone: another platform of this process must not replay it.
+    fs.close(segment.fd, () =>
+      fs.rm(segment.file, { force: true }, () => {
+        this.removing.delete(segment.file);
+        OPEN_FILES.delete(segment.file);
+      }),
+    );
   }
 
   private removeSegment(segment: SpoolSegment): void {
@@ -191,6 +205,7 @@ export class MeterSpool {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    for (const file of this.removing) fs.rmSync(file, { force: true });
     for (const segment of [...this.segments]) {
       if (segment.unacknowledged === 0) this.removeSegment(segment);
       else {

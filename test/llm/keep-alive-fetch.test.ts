@@ -26,6 +26,13 @@ describe('keep-alive fetch (server/llm/keep-alive-fetch.ts)', () => {
             response.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' });
             response.end(zlib.gzipSync(JSON.stringify({ zipped: true })));
             return;
+          case '/gzip-cut': {
+            // Half of a gzip body, then the connection breaks.
+            const zipped = zlib.gzipSync(JSON.stringify({ text: 'x'.repeat(20_000) }), { level: 0 });
+            response.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip', 'content-length': String(zipped.length) });
+            response.write(zipped.subarray(0, zipped.length >> 1), () => setTimeout(() => response.socket?.destroy(), 20));
+            return;
+          }
           case '/error':
             response.writeHead(429, { 'content-type': 'application/json', 'retry-after': '2' });
             response.end(JSON.stringify({ error: { message: 'slow down' } }));
@@ -108,6 +115,19 @@ describe('keep-alive fetch (server/llm/keep-alive-fetch.ts)', () => {
     const empty = await client.fetch(`${base}/empty`);
     expect([empty.status, empty.body]).to.deep.equal([204, null]);
     expect(await (await client.fetch(`${base}/plain`)).text()).to.equal('plain');
+  });
+
+  it('a compressed body cut mid-way fails its read (the decoder gets the source error) instead of hanging', async () => {
+    const response = await client.fetch(`${base}/gzip-cut`);
+    expect(response.status).to.equal(200);
+    const outcome = await Promise.race([
+      response.text().then(
+        () => 'read',
+        () => 'failed',
+      ),
+      new Promise((resolve) => setTimeout(() => resolve('hung'), 3_000)),
+    ]);
+    expect(outcome).to.equal('failed');
   });
 
   it('streams an event stream as it arrives', async () => {
