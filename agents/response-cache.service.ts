@@ -2,8 +2,8 @@
 // user message among entries of the same scope (vector-index.ts), embeddings metered as their own events, entries
 // written after a successful answer. Per agent, never across agents or workspaces (every query names the agent).
 // The call path reads and writes through the driver's collection (no mongoose documents or query casting): a hit is
-// one indexed findOne with a projection, a miss that and one upsert written after the answer (response-cache-writes.ts);
-// hit counters are batched (response-cache-hits.ts).
+// one indexed findOne with a projection, a miss that and its share of a batched upsert written after the answer
+// (response-cache-writes.ts); hit counters are batched (response-cache-hits.ts).
 import { Types, type Model } from 'mongoose';
 import type { Catalog, Plan } from '../server/catalog/catalog.service';
 import type { Logger } from '../server/logger';
@@ -147,7 +147,7 @@ export class ResponseCacheService {
     const agentId = input.agent._id;
     // This instance is still writing that very answer (asked again at once): look it up once it landed.
     const landing = this.writes.landing(agentId, keys.key);
-    if (landing) await landing;
+    if (landing && !(await withinDeadline(landing.then(() => true), false))) return { outcome: { status: 'skipped', reason: 'cache_unavailable' }, store: NOOP_STORE };
     const exact = await withinDeadline<LookedUpEntry | null | 'unavailable'>(
       this.dependencies.model.collection.findOne({ agentId, workspaceId: input.agent.workspaceId, key: keys.key, expiresAt: { $gt: now } }, { projection: LOOKUP_PROJECTION }) as Promise<LookedUpEntry | null>,
       'unavailable',
@@ -246,8 +246,8 @@ export class ResponseCacheService {
 
   /**
    * Starts storing a successful answer and returns at once: the write lands after the call is answered (given up
-   * after 1 s). While it is in flight this instance answers the same question from it, and a second answer to the
-   * same question is not written again.
+   * after 1 s). While it is on its way a lookup of the same question on this instance waits for it, and a second
+   * answer to the same question is not written again.
    */
   private async store(input: CacheLookupInput, setting: AgentCacheSetting, keys: CacheKeys, embedding: number[] | undefined, answer: CachedAnswer): Promise<void> {
     if (answer.finishReason !== 'stop' && answer.finishReason !== 'length') return;
