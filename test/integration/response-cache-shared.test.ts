@@ -210,6 +210,8 @@ describe('response cache on two instances of one database', function () {
     expect(cleared.status).to.equal(200);
     expect(cleared.body.removed).to.equal(1);
     expect((await ask(on.first, question)).cache).to.equal('miss');
+    // Once the first instance's fresh answer landed (its stats let its writes land), the other instance hits it.
+    expect(await statsOn(first, agent.id)).to.include({ entries: 1 });
     expect((await ask(on.second, question)).cache).to.equal('hit');
     expect(await statsOn(second, agent.id)).to.include({ entries: 1 });
   });
