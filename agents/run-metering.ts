@@ -23,6 +23,9 @@ export interface CallRouting {
 }
 
 /** What one call's metering remembers between its attempts. */
+/** The agent records (as loaded, often shared by many calls) whose BYOK key a call has already marked valid. */
+const keyValidRecorded = new WeakMap<object, Promise<unknown>>();
+
 export class CallMetering {
   private reservationSettled = false;
   private outputStarted = false;
@@ -242,7 +245,13 @@ export class CallMetering {
     if (failed) {
       this.dependencies.meter.recordError({ workspaceId: agent.workspaceId.toString(), agentId: agent._id.toString(), mode: agent.llm.mode, plan: agent.llm.plan ?? null, timestamp: new Date() });
     } else if (agent.llm.mode === 'byok' && agent.llm.keyStatus !== 'valid' && !this.route.fallbackPlan) {
-      await this.dependencies.keyHealth.recordKeyStatus(agent._id.toString(), 'valid').catch(() => undefined);
+      // Once per agent record: the calls of a new key's first burst share one (cached) record, and one write (#20).
+      let recorded = keyValidRecorded.get(agent);
+      if (!recorded) {
+        recorded = this.dependencies.keyHealth.recordKeyStatus(agent._id.toString(), 'valid').catch(() => undefined);
+        keyValidRecorded.set(agent, recorded);
+      }
+      await recorded;
     }
   }
 }

@@ -12,15 +12,13 @@
 //   --modules      also print the per-package table (adds ~30 s)
 //   --seconds=<n>  seconds per load case (default 4)
 //   --write        write the section "memory" of docs/BENCHMARKS.md (the measured tables and the notes below)
-import { benchServerEnv } from './bench-stack';
+import { benchDataDir, benchServerEnv, runMigrations, startAgentHost, startBackends } from './bench-stack';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { describeMachine, writeBenchmarkSection } from './benchmark-report';
 import {
-  EXIT_WITH_PARENT_IMPORT,
   currentRssMiB,
   fmt,
   installCleanup,
@@ -31,9 +29,7 @@ import {
   resetPeakRss,
   runLoad,
   sleep,
-  startChild,
   stopAllChildren,
-  waitForHttp,
   type Child,
 } from './bench-support';
 import { CHAT_BODY, TOOLS_BODY } from './bench-gateway';
@@ -121,21 +117,6 @@ interface Reading {
   probe: ProbeLine;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-function nodeChild(name: string, args: string[], env: NodeJS.ProcessEnv = process.env): Child {
-  return startChild(name, process.execPath, args, { cwd: ROOT, env });
-}
-
 function threadsOf(pid: number): number {
   const match = /Threads:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
   return match ? Number(match[1]) : NaN;
@@ -177,37 +158,26 @@ interface Stack {
   env: NodeJS.ProcessEnv;
 }
 
-async function startBackends(): Promise<Stack> {
-  const store = nodeChild('wire store', ['--import', 'tsx', 'scripts/wire-store-server.ts', '--port', '0', '--exit-with-parent'], { ...process.env, LOG_LEVEL: 'warn' });
-  const storeUri = String((JSON.parse(await store.waitForLine((line) => line.startsWith('{"uri"'), 30_000)) as { uri: string }).uri);
-  const fake = nodeChild('fake provider', ['--import', 'tsx', 'scripts/bench-fake-provider.ts']);
-  const fakePort = Number((JSON.parse(await fake.waitForLine((line) => line.startsWith('{"port"'), 30_000)) as { port: number }).port);
-  const fakeUrl = `http://127.0.0.1:${fakePort}`;
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'agent-host-bench-memory-'));
-  process.on('exit', () => fs.rmSync(dataDir, { recursive: true, force: true }));
+async function startMemoryBackends(): Promise<Stack> {
+  const { store, storeUri, fakeUrl } = await startBackends();
+  const dataDir = benchDataDir('agent-host-bench-memory-');
   // The same environment scripts/bench.ts gives the server.
   const env: NodeJS.ProcessEnv = {
     ...benchServerEnv({ storeUri, fakeUrl, dataDir }),
     ...SERVE.env,
   };
-  const migrate = nodeChild('migrations', ['dist/migrations/run-migrations.js'], env);
-  const migrated = await migrate.exited;
-  if (migrated !== 0) throw new Error(`migrations failed (exit ${migrated}):\n${migrate.tail.join('\n')}`);
+  await runMigrations(env);
   log(`store ${storeUri}, fake provider ${fakeUrl}`);
   return { store, fakeUrl, env };
 }
 
-async function startAgentHost(stack: Stack, probeFile: string, extra: { flags?: string[]; env?: NodeJS.ProcessEnv; startTimeoutMs?: number } = {}): Promise<{ child: Child; url: string }> {
-  const port = await freePort();
-  const child = nodeChild('agent host', [EXIT_WITH_PARENT_IMPORT, '--require', PROBE, ...(extra.flags ?? []), ...SERVE.nodeFlags, SERVE.script], {
-    ...stack.env,
-    PORT: String(port),
-    MEMORY_PROBE_FILE: probeFile,
-    ...extra.env,
+/** Agent Host as `npm run serve` starts it, with the memory probe (scripts/memory-probe.cjs) loaded first. */
+function startProbedAgentHost(stack: Stack, probeFile: string, extra: { flags?: string[]; env?: NodeJS.ProcessEnv; startTimeoutMs?: number } = {}): Promise<{ child: Child; url: string }> {
+  return startAgentHost({
+    env: { ...stack.env, MEMORY_PROBE_FILE: probeFile, ...extra.env },
+    flags: ['--require', PROBE, ...(extra.flags ?? [])],
+    startTimeoutMs: extra.startTimeoutMs,
   });
-  const url = `http://127.0.0.1:${port}`;
-  await waitForHttp(`${url}/health`, extra.startTimeoutMs ?? 90_000, child);
-  return { child, url };
 }
 
 /** Dashboard traffic alongside the /v1 load: `concurrency` loops of the workspace usage query. */
@@ -254,7 +224,7 @@ const READING_HEADER = ['when', 'RSS MiB', 'heap used', 'heap total', 'young gen
 async function moduleTable(stack: Stack): Promise<string> {
   const file = path.join(os.tmpdir(), `agent-host-memory-probe-modules-${process.pid}.jsonl`);
   fs.rmSync(file, { force: true });
-  const server = await startAgentHost(stack, file, { flags: ['--expose-gc'], env: { MEMORY_PROBE_MODULES: '1' }, startTimeoutMs: 400_000 });
+  const server = await startProbedAgentHost(stack, file, { flags: ['--expose-gc'], env: { MEMORY_PROBE_MODULES: '1' }, startTimeoutMs: 400_000 });
   try {
     const reading = await settledReading(server.child, file, 5, 20);
     const packages = (reading.probe.packages ?? []).sort((a, b) => b.heap - a.heap);
@@ -284,12 +254,12 @@ async function main(): Promise<void> {
     const build = spawnSync('npm', ['run', 'build:server'], { cwd: ROOT, stdio: 'inherit' });
     if (build.status !== 0 && !fs.existsSync(path.join(ROOT, 'dist', 'server', 'main.js'))) throw new Error('build failed and there is no dist/server/main.js');
   }
-  const stack = await startBackends();
+  const stack = await startMemoryBackends();
   const probeFile = path.join(os.tmpdir(), `agent-host-memory-probe-${process.pid}.jsonl`);
   fs.rmSync(probeFile, { force: true });
   process.on('exit', () => fs.rmSync(probeFile, { force: true }));
 
-  const server = await startAgentHost(stack, probeFile);
+  const server = await startProbedAgentHost(stack, probeFile);
   const pid = server.child.pid;
   log(`Agent Host ${server.url} (pid ${pid}): ${SERVE.nodeFlags.join(' ')} ${Object.entries(SERVE.env).map(([name, value]) => `${name}=${value}`).join(' ')}`);
   await sleep(5_000);

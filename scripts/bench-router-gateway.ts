@@ -1,27 +1,10 @@
 // The gateway with routing on vs off (#14): Agent Host's CPU per /v1 call for two BYOK agents on the fake provider,
 // one without routing and one with a light model and `balanced` routing, measured in alternating rounds on one
 // server process (from source through tsx, so both cases pay the same loader). Used by scripts/bench-router.ts.
-import crypto from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
-import { EXIT_WITH_PARENT_IMPORT, cpuTimeMs, expectStatus, jsonRequest, log, runLoad, sleep, startChild, stopAllChildren, waitForHttp, installCleanup } from './bench-support';
+import { cpuTimeMs, expectStatus, jsonRequest, log, runLoad, sleep, stopAllChildren, installCleanup } from './bench-support';
+import { benchDataDir, benchServerEnv, startAgentHost, startBackends } from './bench-stack';
 import { createAgent, createAgentKey, registerUser } from './bench-usage';
-
-const ROOT = path.resolve(__dirname, '..');
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = net.createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-const parseJsonLine = (line: string) => JSON.parse(line) as Record<string, unknown>;
 
 export interface RouterGatewayResult {
   rounds: Array<{ routing: 'off' | 'on'; calls: number; cpuMsPerCall: number; requestsPerSecond: number }>;
@@ -41,30 +24,14 @@ const median = (values: number[]) => {
 
 export async function benchRouterGateway(options: { rounds: number; roundSeconds: number; concurrency: number }): Promise<RouterGatewayResult> {
   installCleanup();
-  const node = (name: string, args: string[], env: NodeJS.ProcessEnv = process.env) => startChild(name, process.execPath, args, { cwd: ROOT, env });
-  const store = node('wire store', ['--import', 'tsx', 'scripts/wire-store-server.ts', '--port', '0', '--exit-with-parent'], { ...process.env, LOG_LEVEL: 'warn' });
-  const storeUri = String(parseJsonLine(await store.waitForLine((line) => line.startsWith('{"uri"'), 30_000)).uri);
-  const fake = node('fake provider', ['--import', 'tsx', 'scripts/bench-fake-provider.ts']);
-  const fakeUrl = `http://127.0.0.1:${Number(parseJsonLine(await fake.waitForLine((line) => line.startsWith('{"port"'), 30_000)).port)}`;
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'agent-host-router-bench-'));
-  const port = await freePort();
-  const agentHost = node('agent host', [EXIT_WITH_PARENT_IMPORT, '--import', 'tsx', 'server/main.ts'], {
-    PATH: process.env.PATH,
-    HOME: process.env.HOME,
-    NODE_ENV: 'development',
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    LOG_LEVEL: 'warn',
-    MONGODB_URI: storeUri,
-    JWT_SECRET: crypto.randomBytes(48).toString('base64url'),
-    VAULT_KEYS: `bench1:${crypto.randomBytes(32).toString('base64')}`,
-    DATA_DIR: dataDir,
-    OPENAI_BASE_URL: `${fakeUrl}/v1`,
-    LLM_SANDBOX: 'off',
-  });
+  const { storeUri, fakeUrl } = await startBackends();
+  const dataDir = benchDataDir('agent-host-router-bench-');
   try {
-    const url = `http://127.0.0.1:${port}`;
-    await waitForHttp(`${url}/health`, 90_000, agentHost);
+    // From source in development mode (the server migrates on start), without the Pro plan's pool: its agents are BYOK.
+    const { child: agentHost, url } = await startAgentHost({
+      env: { ...benchServerEnv({ storeUri, fakeUrl, dataDir }), NODE_ENV: 'development', OPENAI_POOL_KEYS: undefined, LLM_SANDBOX: 'off' },
+      command: ['--import', 'tsx', 'server/main.ts'],
+    });
     log(`Agent Host ${url} (pid ${agentHost.pid}), fake provider ${fakeUrl}`);
     const owner = await registerUser(url, 'Router bench');
     const byok = { mode: 'byok', provider: 'openai', model: 'gpt-4o', apiKey: 'sk-fake-bench-router-0123456789abcdef' };

@@ -56,6 +56,53 @@ export function parseJsonLine(line: string): Record<string, unknown> {
   return JSON.parse(line) as Record<string, unknown>;
 }
 
+/** A temporary DATA_DIR for one benchmark's Agent Host, removed when the benchmark exits. */
+export function benchDataDir(prefix: string): string {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  process.on('exit', () => fs.rmSync(dataDir, { recursive: true, force: true }));
+  return dataDir;
+}
+
+export interface Backends {
+  store: Child;
+  storeUri: string;
+  fake: Child;
+  fakeUrl: string;
+}
+
+/** The built-in store and the fake provider, each in its own process; `storeFlags` are the store's node flags. */
+export async function startBackends(storeFlags: string[] = []): Promise<Backends> {
+  const store = nodeChild('wire store', [...storeFlags, '--import', 'tsx', 'scripts/wire-store-server.ts', '--port', '0', '--exit-with-parent'], {
+    ...process.env,
+    LOG_LEVEL: 'warn',
+  });
+  const storeUri = String(parseJsonLine(await store.waitForLine((line) => line.startsWith('{"uri"'), 30_000)).uri);
+  const fake = nodeChild('fake provider', ['--import', 'tsx', 'scripts/bench-fake-provider.ts']);
+  const fakePort = Number(parseJsonLine(await fake.waitForLine((line) => line.startsWith('{"port"'), 30_000)).port);
+  return { store, storeUri, fake, fakeUrl: `http://127.0.0.1:${fakePort}` };
+}
+
+/** Runs the migrations from the build (dist/) with Agent Host's environment. */
+export async function runMigrations(env: NodeJS.ProcessEnv): Promise<void> {
+  const migrate = nodeChild('migrations', ['dist/migrations/run-migrations.js'], env);
+  const migrated = await migrate.exited;
+  if (migrated !== 0) throw new Error(`migrations failed (exit ${migrated}):\n${migrate.tail.join('\n')}`);
+}
+
+/**
+ * Starts Agent Host on `port` (a free one when not given) with `env` plus PORT, and waits for its /health. It runs as
+ * `npm run serve` runs it (SERVE's node flags and script, from dist/) after `flags`; `command` replaces SERVE's flags
+ * and script (e.g. `--import tsx server/main.ts`, from source).
+ */
+export async function startAgentHost(options: { env: NodeJS.ProcessEnv; port?: number; flags?: string[]; command?: string[]; startTimeoutMs?: number }): Promise<{ child: Child; url: string }> {
+  const port = options.port ?? (await freePort());
+  const command = options.command ?? [...SERVE.nodeFlags, SERVE.script];
+  const child = nodeChild('agent host', [EXIT_WITH_PARENT_IMPORT, ...(options.flags ?? []), ...command], { ...options.env, PORT: String(port) });
+  const url = `http://127.0.0.1:${port}`;
+  await waitForHttp(`${url}/health`, options.startTimeoutMs ?? 90_000, child);
+  return { child, url };
+}
+
 export interface Stack {
   store: Child;
   storeUri: string;
@@ -67,21 +114,12 @@ export interface Stack {
 }
 
 export async function startStack(): Promise<Stack> {
-  // 1. The built-in store (own process; a large heap for the 10M-event month).
-  const store = nodeChild('wire store', ['--max-old-space-size=16384', '--import', 'tsx', 'scripts/wire-store-server.ts', '--port', '0', '--exit-with-parent'], {
-    ...process.env,
-    LOG_LEVEL: 'warn',
-  });
-  const storeUri = String(parseJsonLine(await store.waitForLine((line) => line.startsWith('{"uri"'), 30_000)).uri);
-  // 2. The fake provider.
-  const fake = nodeChild('fake provider', ['--import', 'tsx', 'scripts/bench-fake-provider.ts']);
-  const fakePort = Number(parseJsonLine(await fake.waitForLine((line) => line.startsWith('{"port"'), 30_000)).port);
-  const fakeUrl = `http://127.0.0.1:${fakePort}`;
+  // 1. The built-in store (own process; a large heap for the 10M-event month), 2. the fake provider.
+  const { store, storeUri, fake, fakeUrl } = await startBackends(['--max-old-space-size=16384']);
   log(`store ${storeUri}, fake provider ${fakeUrl}`);
 
   // 3. Agent Host from the build, production settings, its primary OpenAI backend and BYOK base URL on the fake.
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'agent-host-bench-'));
-  process.on('exit', () => fs.rmSync(dataDir, { recursive: true, force: true }));
+  const dataDir = benchDataDir('agent-host-bench-');
   const port = await freePort();
   const agentHostEnv: NodeJS.ProcessEnv = {
     ...benchServerEnv({ storeUri, fakeUrl, dataDir }),
@@ -92,12 +130,8 @@ export async function startStack(): Promise<Stack> {
     ...SERVE.env,
     ...(process.env.AGENT_HOST_NODE_OPTIONS ? { NODE_OPTIONS: process.env.AGENT_HOST_NODE_OPTIONS } : {}),
   };
-  const migrate = nodeChild('migrations', ['dist/migrations/run-migrations.js'], agentHostEnv);
-  const migrated = await migrate.exited;
-  if (migrated !== 0) throw new Error(`migrations failed (exit ${migrated}):\n${migrate.tail.join('\n')}`);
-  const agentHost = nodeChild('agent host', [EXIT_WITH_PARENT_IMPORT, ...SERVE.nodeFlags, SERVE.script], agentHostEnv);
-  const agentHostUrl = `http://127.0.0.1:${port}`;
-  await waitForHttp(`${agentHostUrl}/health`, 60_000, agentHost);
+  await runMigrations(agentHostEnv);
+  const { child: agentHost, url: agentHostUrl } = await startAgentHost({ env: agentHostEnv, port, startTimeoutMs: 60_000 });
   log(`Agent Host ${agentHostUrl} (pid ${agentHost.pid}, NODE_ENV=production, LOG_LEVEL=warn)`);
   return { store, storeUri, fake, fakeUrl, agentHostEnv, agentHost, agentHostUrl };
 }

@@ -12,6 +12,7 @@
 //   --keep-profile=<file>  keep the raw .cpuprofile of the profiled Agent Host (open it in Chrome DevTools)
 //   --delays=0,50 --concurrencies=1,10,50 --duration=<s>  narrow the gateway cases (printed only unless --write)
 //   --stream-sizes=100,500,1000  the burst sizes of the streams part (printed only unless --write)
+//   --stream-deltas=100  content deltas per stream (1: what starting a stream costs; printed only unless --write)
 //   --stream-profile=<n>  after the bursts, one burst of n streams against a second, profiled Agent Host (printed;
 //                  --keep-profile=<file> keeps its .cpuprofile)
 import fs from 'node:fs';
@@ -59,7 +60,7 @@ const QUICK = argv.includes('--quick');
 const SKIP_BUILD = argv.includes('--skip-build');
 // A smoke run does not replace the measured sections unless asked to (--write).
 const listFlag = (name: string): number[] | undefined => argv.find((value) => value.startsWith(`--${name}=`))?.slice(name.length + 3).split(',').map(Number);
-const NARROWED = ['delays', 'concurrencies', 'duration', 'stream-sizes'].some((name) => argv.some((value) => value.startsWith(`--${name}=`)));
+const NARROWED = ['delays', 'concurrencies', 'duration', 'stream-sizes', 'stream-deltas'].some((name) => argv.some((value) => value.startsWith(`--${name}=`)));
 const NO_WRITE = argv.includes('--no-write') || ((QUICK || NARROWED) && !argv.includes('--write'));
 const ONLY = new Set((argv.find((value) => value.startsWith('--only='))?.slice(7) ?? 'gateway,profile,streams,features,workers,usage,meter,live').split(',').filter(Boolean));
 const PROFILE_CONCURRENCY = Number(argv.find((value) => value.startsWith('--profile-c='))?.slice('--profile-c='.length) ?? 10);
@@ -76,6 +77,7 @@ if (NARROWED) {
     concurrencies: listFlag('concurrencies') ?? PLAN.concurrencies,
     durationSeconds: listFlag('duration')?.[0] ?? PLAN.durationSeconds,
     streamSizes: listFlag('stream-sizes') ?? PLAN.streamSizes,
+    streamDeltas: listFlag('stream-deltas')?.[0] ?? PLAN.streamDeltas,
   });
 }
 

@@ -1,5 +1,5 @@
 // npm run build:client — the Vite build of client/ into client/dist, skipped when nothing it is built from changed
-// since the last build: a hash of every file under client/ (but dist/) and of package-lock.json, kept in
+// since the last build: a hash of every file under client/ (but dist/), shared/ and package-lock.json, kept in
 // client/dist/.source-hash. `npm run build:client -- --force` builds regardless.
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
@@ -9,6 +9,8 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CLIENT = path.join(ROOT, 'client');
+/** Types the client shares with the server (imported as types only, but hashed so that a change rebuilds). */
+const SHARED = path.join(ROOT, 'shared');
 const DIST = path.join(CLIENT, 'dist');
 const STAMP = path.join(DIST, '.source-hash');
 
@@ -25,7 +27,7 @@ function sourceFiles(directory) {
 
 function sourceHash() {
   const hash = createHash('sha256');
-  for (const file of [...sourceFiles(CLIENT), path.join(ROOT, 'package-lock.json')].sort()) {
+  for (const file of [...sourceFiles(CLIENT), ...(fs.existsSync(SHARED) ? sourceFiles(SHARED) : []), path.join(ROOT, 'package-lock.json')].sort()) {
     hash.update(path.relative(ROOT, file)).update('\0').update(fs.readFileSync(file)).update('\0');
   }
   return hash.digest('hex');

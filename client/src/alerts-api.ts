@@ -1,31 +1,12 @@
 // The API of alert thresholds, webhooks (with their delivery log) and key health, for the screens that show them.
+import type { WebhookDelivery, WebhookEndpoint } from '../../shared/webhook-answers';
 import { request } from './api';
+
+export type { WebhookDelivery, WebhookEndpoint };
 
 export interface AlertSettings {
   thresholds: number[];
   isDefault: boolean;
-}
-
-export interface WebhookEndpoint {
-  id: string;
-  url: string;
-  description: string;
-  events: string[];
-  secretPrefix: string;
-  enabled: boolean;
-  createdAt: string;
-}
-
-export interface WebhookDelivery {
-  id: string;
-  eventType: string;
-  status: 'pending' | 'delivered' | 'failed';
-  attempts: number;
-  nextAttemptAt: string | null;
-  lastStatusCode: number | null;
-  lastError: string | null;
-  deliveredAt: string | null;
-  createdAt: string;
 }
 
 export interface KeyStatusChange {

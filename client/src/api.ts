@@ -1,5 +1,6 @@
 // The API client: JSON over fetch with the JWT, errors turned into ApiError (code, human message, field issues).
 import type { KeyPretestResult } from './types';
+import { readErrorAnswer } from './error-answer';
 import type { Agent, AgentUsage, Alert, ApiKeyCreated, ApiKeySummary, ConnectionTest, LlmSetting, Me, Member, Plan, Provider, Template, WorkspaceSummary, WorkspaceUsage } from './types';
 
 const TOKEN_KEY = 'agentHost.token';
@@ -43,14 +44,9 @@ export function setUnauthorizedHandler(handler: () => void): void {
 }
 
 async function toApiError(response: Response): Promise<ApiError> {
-  let body: { error?: { code?: string; message?: string; details?: ApiError['details'] } } | undefined;
-  try {
-    body = await response.json();
-  } catch {
-    body = undefined;
-  }
+  const error = await readErrorAnswer(response);
   const fallback = response.status >= 500 ? 'The server had a problem. Please try again in a moment.' : `The request failed (${response.status}).`;
-  return new ApiError(response.status, body?.error?.code ?? 'HTTP_ERROR', body?.error?.message ?? fallback, body?.error?.details);
+  return new ApiError(response.status, error?.code ?? 'HTTP_ERROR', error?.message ?? fallback, error?.details);
 }
 
 export async function request<T>(method: string, path: string, body?: unknown, options: { auth?: boolean } = {}): Promise<T> {

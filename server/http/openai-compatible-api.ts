@@ -16,6 +16,7 @@ import { chatMessagesSchema, chatSurfaceFields, normalizeChatInput } from './cha
 import { parseInput } from './middleware/validate-request';
 import { DomainError } from '../errors/domain-error';
 import { errorResponse, streamFailure } from './error-response';
+import { SseWriter } from './sse-writer';
 import { assertUtf8Body } from './request-encoding';
 import { HELMET_OPTIONS } from './app';
 // Cost-aware routing (#14)
@@ -275,29 +276,32 @@ export function createOpenAiCompatibleApi(agents: AgentKeyLookup, runner: AgentR
     response.flushHeaders();
     const chunk = (choices: unknown[], extra: Record<string, unknown> = {}) =>
       `data: ${JSON.stringify({ id: completionId, object: 'chat.completion.chunk', created, model, system_fingerprint: null, choices, ...extra })}\n\n`;
-    response.write(chunk([{ index: 0, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }], includeUsage ? { usage: null } : {}));
+    // Events that come close together go out in one write (sse-writer.ts); the opening chunk goes with the first delta.
+    const writer = new SseWriter(response);
+    writer.hold(chunk([{ index: 0, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }], includeUsage ? { usage: null } : {}));
     // A content delta is the same envelope every time: built once, the delta's text spliced in (#20: per-chunk work).
     const deltaChunk = contentChunkWriter(chunk([{ index: 0, delta: { content: CONTENT_SLOT }, logprobs: null, finish_reason: null }], includeUsage ? { usage: null } : {}));
     try {
       for await (const event of stream.events) {
         if (event.type === 'delta') {
-          response.write(deltaChunk(event.content));
+          writer.write(deltaChunk(event.content));
         } else if (event.type === 'tool_call') {
           const call = event.id === undefined ? { index: event.index, function: { arguments: event.arguments } } : { index: event.index, id: event.id, type: 'function', function: { name: event.name, arguments: event.arguments } };
-          response.write(chunk([{ index: 0, delta: { tool_calls: [call] }, logprobs: null, finish_reason: null }], includeUsage ? { usage: null } : {}));
+          writer.write(chunk([{ index: 0, delta: { tool_calls: [call] }, logprobs: null, finish_reason: null }], includeUsage ? { usage: null } : {}));
         } else {
-          response.write(chunk([{ index: 0, delta: {}, logprobs: null, finish_reason: OPENAI_FINISH_REASONS[event.finishReason] ?? 'stop' }], includeUsage ? { usage: null } : {}));
+          // The last chunks go out with [DONE] and the end of the response.
+          writer.hold(chunk([{ index: 0, delta: {}, logprobs: null, finish_reason: OPENAI_FINISH_REASONS[event.finishReason] ?? 'stop' }], includeUsage ? { usage: null } : {}));
           if (includeUsage) {
-            response.write(chunk([], { usage: openAiUsage(event.usage, event.cost) }));
+            writer.hold(chunk([], { usage: openAiUsage(event.usage, event.cost) }));
           }
         }
       }
-      response.write('data: [DONE]\n\n');
+      writer.hold('data: [DONE]\n\n');
     } catch (error) {
       const appError = streamFailure(error);
-      if (!response.destroyed) response.write(`data: ${JSON.stringify({ error: { message: appError.message, type: 'api_error', code: appError.code } })}\n\n`);
+      writer.hold(`data: ${JSON.stringify({ error: { message: appError.message, type: 'api_error', code: appError.code } })}\n\n`);
     }
-    response.end();
+    writer.end();
   };
 
   const route = (request: IncomingMessage, response: ServerResponse, requestId: string): Promise<void> => {

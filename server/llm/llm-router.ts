@@ -120,7 +120,7 @@ function attemptReport(
  * `AbortSignal.any([call.signal, AbortSignal.timeout(ms)])`), but can be released as soon as the attempt is over.
  * With `AbortSignal.any` + `AbortSignal.timeout`, the abort listener each SDK adds kept every finished attempt
  * (signals, SDK controllers) reachable until its timer fired, a minute later: heap that grew with the request rate.
- * A stream that has started answering switches to an idle timeout (`streaming`, re-armed by `touch` at each event):
+ * A stream that has started answering switches to an idle timeout (`streaming`; `touch` notes each event's time):
  * a long answer is not cut while it keeps coming, a provider that goes silent still is.
  */
 export interface AttemptSignal {
@@ -137,7 +137,16 @@ function attemptSignalFor(callSignal: AbortSignal, timeoutMs: number): AttemptSi
   let timer = setTimeout(timedOut, timeoutMs);
   timer.unref();
   let idleTimeoutMs = 0;
+  // Streaming: one timer for the whole stream; each event only notes its time (no timer work per delta, #20), and the
+  // timer, when it fires, waits out the rest of the idle time since the last event.
+  let lastEventAt = 0;
   let released = false;
+  const idleCheck = () => {
+    const idleFor = performance.now() - lastEventAt;
+    if (idleFor >= idleTimeoutMs) return timedOut();
+    timer = setTimeout(idleCheck, idleTimeoutMs - idleFor);
+    timer.unref();
+  };
   if (callSignal.aborted) onCallAbort();
   else callSignal.addEventListener('abort', onCallAbort, { once: true });
   return {
@@ -149,14 +158,15 @@ function attemptSignalFor(callSignal: AbortSignal, timeoutMs: number): AttemptSi
     },
     streaming(idleMs) {
       if (released) return;
-      // The attempt's whole-answer timeout gives way to the idle one, re-armed (not re-made) at each event.
+      // The attempt's whole-answer timeout gives way to the idle one between events.
       clearTimeout(timer);
       idleTimeoutMs = idleMs;
-      timer = setTimeout(timedOut, idleMs);
+      lastEventAt = performance.now();
+      timer = setTimeout(idleCheck, idleMs);
       timer.unref();
     },
     touch() {
-      if (!released && idleTimeoutMs > 0) timer.refresh();
+      lastEventAt = performance.now();
     },
   };
 }

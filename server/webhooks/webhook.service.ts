@@ -7,6 +7,7 @@ import { DomainError, invalidInput, notFound } from '../errors/domain-error';
 import { isDuplicateKeyError, OBJECT_ID_PATTERN } from '../db/driver-errors';
 import { assertSafeBaseUrl, resolveAndCheckHost, UnsafeBaseUrlError, type HostResolver } from '../llm/base-url-guard';
 import type { Vault } from '../vault/vault.service';
+import type { WebhookDelivery, WebhookEndpoint } from '../../shared/webhook-answers';
 import { WEBHOOK_EVENT_TYPES, type DeliveryAttempt, type WebhookDeliveryDocument, type WebhookEndpointDocument, type WebhookEventType, type WebhookModels } from './webhook.models';
 
 export const MAX_ENDPOINTS_PER_WORKSPACE = 10;
@@ -19,31 +20,6 @@ export const createWebhookSchema = z
   })
   .strict();
 export type CreateWebhookInput = z.infer<typeof createWebhookSchema>;
-
-export interface PublicWebhookEndpoint {
-  id: string;
-  url: string;
-  description: string;
-  events: string[];
-  secretPrefix: string;
-  enabled: boolean;
-  createdAt: string;
-}
-
-export interface PublicDelivery {
-  id: string;
-  endpointId: string;
-  eventId: string;
-  eventType: string;
-  status: string;
-  attempts: number;
-  nextAttemptAt: string | null;
-  lastStatusCode: number | null;
-  lastError: string | null;
-  deliveredAt: string | null;
-  createdAt: string;
-  log: Array<{ at: string; statusCode: number | null; error: string | null; durationMs: number }>;
-}
 
 export interface WebhookEventInput {
   type: WebhookEventType;
@@ -72,7 +48,7 @@ export const secretBinding = (endpoint: Pick<WebhookEndpointDocument, '_id' | 'w
   provider: 'webhook',
 });
 
-function toPublicEndpoint(endpoint: WebhookEndpointDocument): PublicWebhookEndpoint {
+function toPublicEndpoint(endpoint: WebhookEndpointDocument): WebhookEndpoint {
   return {
     id: endpoint._id.toString(),
     url: endpoint.url,
@@ -84,7 +60,7 @@ function toPublicEndpoint(endpoint: WebhookEndpointDocument): PublicWebhookEndpo
   };
 }
 
-function toPublicDelivery(delivery: WebhookDeliveryDocument): PublicDelivery {
+function toPublicDelivery(delivery: WebhookDeliveryDocument): WebhookDelivery {
   return {
     id: delivery._id.toString(),
     endpointId: delivery.endpointId.toString(),
@@ -134,7 +110,7 @@ export class WebhookService {
   }
 
   /** Registers an endpoint; the signing secret is in this answer only (it is stored sealed). */
-  async create(workspaceId: string, userId: string, input: CreateWebhookInput): Promise<PublicWebhookEndpoint & { secret: string }> {
+  async create(workspaceId: string, userId: string, input: CreateWebhookInput): Promise<WebhookEndpoint & { secret: string }> {
     const url = (await this.assertSafeUrl(input.url)).toString();
     const workspace = new Types.ObjectId(workspaceId);
     if ((await this.models.WebhookEndpoint.countDocuments({ workspaceId: workspace })) >= MAX_ENDPOINTS_PER_WORKSPACE) {
@@ -156,7 +132,7 @@ export class WebhookService {
     return { ...toPublicEndpoint(created.toObject() as WebhookEndpointDocument), secret };
   }
 
-  async list(workspaceId: string): Promise<PublicWebhookEndpoint[]> {
+  async list(workspaceId: string): Promise<WebhookEndpoint[]> {
     const endpoints = await this.models.WebhookEndpoint.find({ workspaceId: new Types.ObjectId(workspaceId) }).sort({ createdAt: 1 }).lean<WebhookEndpointDocument[]>();
     return endpoints.map(toPublicEndpoint);
   }
@@ -168,7 +144,7 @@ export class WebhookService {
     return endpoint;
   }
 
-  async get(workspaceId: string, endpointId: string): Promise<PublicWebhookEndpoint> {
+  async get(workspaceId: string, endpointId: string): Promise<WebhookEndpoint> {
     return toPublicEndpoint(await this.load(workspaceId, endpointId));
   }
 
@@ -207,14 +183,14 @@ export class WebhookService {
     await this.models.WebhookDelivery.deleteMany({ workspaceId: id });
   }
 
-  async deliveries(workspaceId: string, endpointId: string, limit = 50): Promise<PublicDelivery[]> {
+  async deliveries(workspaceId: string, endpointId: string, limit = 50): Promise<WebhookDelivery[]> {
     const endpoint = await this.load(workspaceId, endpointId);
     const deliveries = await this.models.WebhookDelivery.find({ endpointId: endpoint._id }).sort({ createdAt: -1, _id: -1 }).limit(limit).lean<WebhookDeliveryDocument[]>();
     return deliveries.map(toPublicDelivery);
   }
 
   /** A `webhook.test` event to one endpoint, to try a receiver. */
-  async sendTest(workspaceId: string, endpointId: string): Promise<PublicDelivery> {
+  async sendTest(workspaceId: string, endpointId: string): Promise<WebhookDelivery> {
     const endpoint = await this.load(workspaceId, endpointId);
     const [delivery] = await this.enqueue([endpoint], { type: 'webhook.test', workspaceId, data: { message: 'A test event from Agent Host.' } });
     return toPublicDelivery(delivery!);

@@ -4,7 +4,8 @@
 import { expect } from 'chai';
 import { MongoClient, MongoServerError, type Db, type Document } from 'mongodb';
 import { getTestMongoUri, uniqueDatabaseName } from '../support/test-database';
-import { Store, type JournalRecord } from '../../server/db/wire-store/collection-store';
+import { Store } from '../../server/db/wire-store/collection-store';
+import type { JournalRecord } from '../../server/db/wire-store/journal-records';
 import { CommandHandlers } from '../../server/db/wire-store/command-handlers';
 import { CursorManager } from '../../server/db/wire-store/cursor-manager';
 import { sweepExpired } from '../../server/db/wire-store/ttl-monitor';

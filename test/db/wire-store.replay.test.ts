@@ -8,7 +8,8 @@ import { expect } from 'chai';
 import { serialize } from 'bson';
 import { Binary, Decimal128, Long, MongoClient, ObjectId } from 'mongodb';
 import { startWireStore } from '../../server/db/wire-store';
-import { encodeDocument, encodeDocumentRecord } from '../../server/db/wire-store/collection-store';
+import { encodeDocument } from '../../server/db/wire-store/document-map';
+import { encodeDocumentRecord } from '../../server/db/wire-store/journal-records';
 
 describe('built-in wire store journal replay', function () {
   this.timeout(120_000);

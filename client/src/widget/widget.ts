@@ -1,6 +1,7 @@
 // The embeddable chat: one <script src=".../widget.js" data-agent="<slug>"> renders a chat bubble (or, with
 // data-mode="page", the share link's full-page chat) inside a Shadow DOM, talks to the platform it was loaded from,
 // streams replies over SSE, renders them as sanitized Markdown, and keeps an anonymous visitor id in localStorage.
+import { readErrorAnswer } from '../error-answer';
 import { renderMarkdown } from './widget-markdown';
 import { WIDGET_CSS } from './widget-styles';
 
@@ -42,13 +43,7 @@ function visitorId(): string {
 }
 
 async function errorMessageOf(response: Response): Promise<string> {
-  try {
-    const body = (await response.json()) as { error?: { message?: string } };
-    if (body.error?.message) return body.error.message;
-  } catch {
-    // not JSON
-  }
-  return 'The assistant could not answer just now. Please try again in a moment.';
+  return (await readErrorAnswer(response))?.message || 'The assistant could not answer just now. Please try again in a moment.';
 }
 
 function start(): void {

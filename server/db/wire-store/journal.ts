@@ -6,8 +6,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { serialize, deserialize, type Document } from 'bson';
-import { DESERIALIZE_OPTIONS } from './wire-protocol';
-import { encodeDocumentRecord, parseDocumentRecord, type JournalSink } from './collection-store';
+import { DESERIALIZE_OPTIONS, toBuffer } from './wire-protocol';
+import { encodeDocumentRecord, parseDocumentRecord, type JournalSink } from './journal-records';
 
 const JOURNAL_FILE_MODE = 0o600;
 /** Replay reads the journal this many bytes at a time (a larger record gets a buffer of its own size). */
@@ -174,10 +174,6 @@ export class Journal implements JournalSink {
     this.flush();
     fs.closeSync(this.fd);
   }
-}
-
-function toBuffer(u: Uint8Array): Buffer {
-  return Buffer.isBuffer(u) ? u : Buffer.from(u.buffer, u.byteOffset, u.byteLength);
 }
 
 /** Sequential reads of a file through one reusable buffer: `view(offset, n)` is valid until the next call. */

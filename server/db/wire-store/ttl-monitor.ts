@@ -1,7 +1,7 @@
 // TTL indexes: like mongod's TTL monitor, deletes expired documents once a minute (not exactly on time).
 import type { Logger } from './command-handlers';
 import type { Store } from './collection-store';
-import { pathValues } from './bson-values';
+import { pathValues } from './document-paths';
 
 const TTL_INTERVAL_MS = 60_000;
 

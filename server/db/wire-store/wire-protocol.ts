@@ -182,6 +182,7 @@ export class MessageReader {
   }
 }
 
-function toBuffer(u: Uint8Array): Buffer {
+/** The same bytes as a Buffer, without copying them. */
+export function toBuffer(u: Uint8Array): Buffer {
   return Buffer.isBuffer(u) ? u : Buffer.from(u.buffer, u.byteOffset, u.byteLength);
 }

@@ -6,6 +6,7 @@ import type { AgentRunner, RunStream } from '../../../agents/agent-runner';
 import type { RequireWorkspaceRole } from '../middleware/workspace-access.middleware';
 import { parseInput } from '../middleware/validate-request';
 import { streamFailure } from '../error-response';
+import { SseWriter } from '../sse-writer';
 import { abortOnClientClose, routingHeaders } from '../openai-compatible-api';
 import { chatMessagesSchema, chatSurfaceFields, normalizeChatInput } from '../chat-completion-request';
 import { CONVERSATION_HEADER, ROUTE_HEADER, conversationIdFrom, parseForcedRoute } from '../../../agents/run-routing';
@@ -36,18 +37,20 @@ async function writeSse(response: Response, stream: RunStream): Promise<void> {
   response.setHeader('X-Accel-Buffering', 'no');
   for (const [name, value] of Object.entries(cacheHeaders(stream))) response.setHeader(name, value);
   response.flushHeaders();
+  // Events that come close together go out in one write (sse-writer.ts).
+  const writer = new SseWriter(response);
   try {
     for await (const event of stream.events) {
       // Same bytes as JSON.stringify({ type: 'delta', content }), without building the object per delta (#20).
-      if (event.type === 'delta') response.write(`data: {"type":"delta","content":${JSON.stringify(event.content)}}\n\n`);
-      else if (event.type === 'tool_call') response.write(`data: ${JSON.stringify(event)}\n\n`);
-      else response.write(`data: ${JSON.stringify({ type: 'end', usage: event.usage, finishReason: event.finishReason, cost: event.cost, requestId: stream.requestId, provider: stream.provider, model: stream.model, ...(stream.routing ? { routing: stream.routing } : {}), ...(stream.fallbackPlan ? { fallbackPlan: stream.fallbackPlan } : {}), cache: stream.cache ?? null, experiment: stream.experiment ?? null })}\n\n`);
+      if (event.type === 'delta') writer.write(`data: {"type":"delta","content":${JSON.stringify(event.content)}}\n\n`);
+      else if (event.type === 'tool_call') writer.write(`data: ${JSON.stringify(event)}\n\n`);
+      else writer.hold(`data: ${JSON.stringify({ type: 'end', usage: event.usage, finishReason: event.finishReason, cost: event.cost, requestId: stream.requestId, provider: stream.provider, model: stream.model, ...(stream.routing ? { routing: stream.routing } : {}), ...(stream.fallbackPlan ? { fallbackPlan: stream.fallbackPlan } : {}), cache: stream.cache ?? null, experiment: stream.experiment ?? null })}\n\n`);
     }
   } catch (error) {
     const appError = streamFailure(error);
-    if (!response.destroyed) response.write(`data: ${JSON.stringify({ type: 'error', error: { code: appError.code, message: appError.message }, requestId: stream.requestId })}\n\n`);
+    writer.hold(`data: ${JSON.stringify({ type: 'error', error: { code: appError.code, message: appError.message }, requestId: stream.requestId })}\n\n`);
   }
-  response.end();
+  writer.end();
 }
 
 export function createChatRouter(agents: AgentService, runner: AgentRunner, authenticate: RequestHandler, requireWorkspaceRole: RequireWorkspaceRole): Router {

@@ -256,10 +256,52 @@ export interface ChunkReading {
 }
 
 /**
- * The stream loop shared by the chat-completions-style providers (OpenAI-compatible, Groq, Mistral): yields the
- * deltas, keeps the last usage and finish reason, turns a break into a failure with the partial output, and ends
- * with one `end` event (usage from the provider, or estimated when it sent none).
+ * What a chat-completions-style stream has said so far (OpenAI-compatible, Groq, Mistral), read chunk by chunk without
+ * a generator step: `read` adds a chunk's events to `out` (its deltas), keeping the last usage and finish reason;
+ * `end` is the one `end` event (usage from the provider, or estimated when it sent none) or the failure of a stream
+ * that was cut; `failure` turns a break into a failure with the partial output.
  */
+export class ChatChunkState {
+  private content = '';
+  private model: string;
+  private usage: Usage | undefined;
+  private finishReason: FinishReason | undefined;
+  private toolCalls: ToolCallDeltas | undefined;
+
+  constructor(
+    private readonly request: ChatRequest,
+    private readonly context: ProviderErrorContext,
+    private readonly providerRequestId: string | undefined,
+  ) {
+    this.model = request.model;
+  }
+
+  read(reading: ChunkReading, out: StreamEvent[]): void {
+    if (reading.model) this.model = reading.model;
+    if (reading.usage) this.usage = reading.usage;
+    if (reading.text) {
+      this.content += reading.text;
+      out.push({ type: 'delta', content: reading.text });
+    }
+    if (reading.toolCalls?.length) for (const event of (this.toolCalls ??= new ToolCallDeltas()).read(reading.toolCalls)) out.push(event);
+    if (reading.finishReason) this.finishReason = reading.finishReason;
+  }
+
+  /** The stream's last event; throws when it was cut. The SDKs end the iteration quietly when the signal aborts. */
+  end(): StreamEvent {
+    if (this.finishReason === undefined || this.context.signal.aborted) {
+      throw createStreamEndedEarlyError(this.request, this.content, this.context, this.providerRequestId, this.toolCalls?.text);
+    }
+    const usage = this.usage ?? estimateUsage(this.request, this.content + (this.toolCalls?.text ?? ''));
+    return { type: 'end', usage, finishReason: this.finishReason, model: this.model, providerRequestId: this.providerRequestId };
+  }
+
+  failure(error: LlmCallError): LlmCallError {
+    return withPartialOutput(error, this.request, this.content, this.providerRequestId, this.toolCalls?.text);
+  }
+}
+
+/** The stream loop of ChatChunkState over an SDK's async iterable of chunks (Groq, Mistral). */
 export async function* readChatChunkStream<Chunk>(
   chunks: AsyncIterable<Chunk>,
   read: (chunk: Chunk) => ChunkReading,
@@ -268,31 +310,19 @@ export async function* readChatChunkStream<Chunk>(
   context: ProviderErrorContext,
   providerRequestId: string | undefined,
 ): AsyncGenerator<StreamEvent> {
-  let content = '';
-  let model = request.model;
-  let usage: Usage | undefined;
-  let finishReason: FinishReason | undefined;
-  let toolCalls: ToolCallDeltas | undefined;
+  const state = new ChatChunkState(request, context, providerRequestId);
+  const out: StreamEvent[] = [];
   try {
     for await (const chunk of chunks) {
-      const reading = read(chunk);
-      if (reading.model) model = reading.model;
-      if (reading.usage) usage = reading.usage;
-      if (reading.text) {
-        content += reading.text;
-        yield { type: 'delta', content: reading.text };
-      }
-      if (reading.toolCalls?.length) yield* (toolCalls ??= new ToolCallDeltas()).read(reading.toolCalls);
-      if (reading.finishReason) finishReason = reading.finishReason;
+      state.read(read(chunk), out);
+      if (out.length === 1) yield out[0]!;
+      else if (out.length > 1) yield* out;
+      out.length = 0;
     }
   } catch (error) {
-    throw withPartialOutput(convertError(error), request, content, providerRequestId, toolCalls?.text);
+    throw state.failure(convertError(error));
   }
-  // The SDKs end the iteration quietly when the signal aborts; a missing finish reason means a cut stream.
-  if (finishReason === undefined || context.signal.aborted) {
-    throw createStreamEndedEarlyError(request, content, context, providerRequestId, toolCalls?.text);
-  }
-  yield { type: 'end', usage: usage ?? estimateUsage(request, content + (toolCalls?.text ?? '')), finishReason, model, providerRequestId };
+  yield state.end();
 }
 
 /** Declarative parameter ranges: the value we were given, clamped to what the provider accepts. */

@@ -4,7 +4,8 @@ import { cloneValue, isPlainObject } from '../bson-values';
 import { CommandError, ErrorCodes, notSupported } from '../command-error';
 import { validateCollectionName, type Store } from '../collection-store';
 import type { CursorManager } from '../cursor-manager';
-import { sortDocuments, type CollectionResolver } from '../query-engine';
+import { sortDocuments } from '../document-sort';
+import type { CollectionResolver } from '../query-engine';
 
 export interface ConnectionInfo {
   id: number;

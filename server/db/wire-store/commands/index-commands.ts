@@ -2,7 +2,7 @@
 import type { Document } from 'bson';
 import { canonicalKey, cloneValue, isPlainObject } from '../bson-values';
 import { CommandError, ErrorCodes } from '../command-error';
-import { normalizeIndexSpec, type IndexSpec } from '../index-manager';
+import { normalizeIndexSpec, type IndexSpec } from '../index-spec';
 import { asNumber, collectionArg, type CommandContext, type CommandTable } from './command-support';
 
 function createIndexes(ctx: CommandContext, db: string, cmd: Document): Document {

@@ -4,9 +4,11 @@ import os from 'node:os';
 import type { Document } from 'bson';
 import { isIndexableEqualityValue, isPlainObject } from '../bson-values';
 import { CommandError, ErrorCodes, notSupported } from '../command-error';
-import { validateCollectionName, type Collection } from '../collection-store';
-import type { IndexSpec } from '../index-manager';
-import { compileFilter, extractEqualities, refuseCollation, type CompiledFilter } from '../query-engine';
+import type { Collection } from '../collection';
+import { validateCollectionName } from '../collection-store';
+import type { IndexSpec } from '../index-spec';
+import { extractEqualities } from '../filter-equalities';
+import { compileFilter, refuseCollation, type CompiledFilter } from '../query-engine';
 import { asNumber, optionalObject, resolver, type CommandContext, type CommandTable, type Handler } from './command-support';
 
 /** What a `hint` asks for: an index, or `$natural` (a collection scan). */

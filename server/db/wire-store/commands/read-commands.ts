@@ -1,6 +1,7 @@
 // Read commands: find (with the cursor commands getMore and killCursors), count, distinct.
 import type { Document } from 'bson';
-import { canonicalKey, pathValues, EMPTY_ARRAY } from '../bson-values';
+import { canonicalKey } from '../bson-values';
+import { pathValues, EMPTY_ARRAY } from '../document-paths';
 import { CommandError, ErrorCodes, notSupported } from '../command-error';
 import { compileFilter, refuseCollation } from '../query-engine';
 import { projectDocs } from './projection';

@@ -3,7 +3,7 @@
 import type { Document } from 'bson';
 import { isPlainObject } from '../bson-values';
 import { CommandError, ErrorCodes, notSupported } from '../command-error';
-import type { Collection } from '../collection-store';
+import type { Collection } from '../collection';
 import { compileFilter, type CompiledFilter } from '../query-engine';
 import { asBool } from './command-support';
 

@@ -2,7 +2,7 @@
 import { calculateObjectSize, type Document } from 'bson';
 import { isPlainObject } from '../bson-values';
 import { CommandError, ErrorCodes } from '../command-error';
-import { Collection } from '../collection-store';
+import { Collection } from '../collection';
 import { compileFilter, refuseCollation } from '../query-engine';
 import { applyUpdate, isReplacement, upsertSeed, validateUpdate, type UpdateSpec } from '../update-engine';
 import { fitsInBsonLimit, MAX_BSON_OBJECT_SIZE } from '../wire-protocol';

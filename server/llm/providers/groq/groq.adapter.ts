@@ -1,5 +1,6 @@
 // Groq chat completions through `groq-sdk` (OpenAI-shaped, with Groq's usage under `x_groq` when streaming).
-import Groq from 'groq-sdk';
+import type { Readable } from 'node:stream';
+import Groq, { APIError } from 'groq-sdk';
 import type {
   ChatCompletion,
   ChatCompletionChunk,
@@ -14,9 +15,11 @@ import {
   clampToRange,
   createProviderErrorContext,
   hasChatOptions,
+  type ChunkReading,
   readProviderRequestId,
-  readChatChunkStream,
 } from '../provider-support';
+import { ChatSseChunkHandler, type ChatSseDialect, nodeBodyOf } from '../chat-sse-stream';
+import { openedOnFirstNext, ReadableEvents } from '../../readable-events';
 import { convertGroqError, mapGroqFinishReason } from './groq.converters';
 
 const TEMPERATURE_RANGE = { min: 0, max: 2 };
@@ -72,39 +75,42 @@ async function generate(request: ChatRequest, options: ProviderCallOptions): Pro
   };
 }
 
-async function* stream(request: ChatRequest, options: ProviderCallOptions): AsyncIterable<StreamEvent> {
-  const context = createProviderErrorContext('groq', options);
-  let chunks: AsyncIterable<ChatCompletionChunk>;
-  let providerRequestId: string | undefined;
-  try {
-    const response = await createGroqClient(options)
-      .chat.completions.create({ ...buildRequestBody(request), stream: true }, { signal: options.signal })
-      .withResponse();
-    chunks = response.data;
-    providerRequestId = readProviderRequestId(response.response.headers);
-  } catch (error) {
-    throw convertGroqError(error, context);
-  }
+function readGroqChunk(chunk: ChatCompletionChunk): ChunkReading {
+  // Groq reports stream usage in the final chunk's `x_groq.usage`; a top-level `usage` is read too.
+  const chunkUsage = (chunk as { usage?: CompletionUsage | null }).usage ?? chunk.x_groq?.usage;
+  const choice = chunk.choices?.[0];
+  return {
+    model: chunk.model,
+    usage: chunkUsage ? convertOpenAiUsage(chunkUsage) : undefined,
+    text: choice?.delta?.content,
+    toolCalls: readOpenAiToolCallDeltas(choice?.delta?.tool_calls),
+    finishReason: choice?.finish_reason ? mapGroqFinishReason(choice.finish_reason) : undefined,
+  };
+}
 
-  yield* readChatChunkStream(
-    chunks,
-    (chunk) => {
-      // Groq reports stream usage in the final chunk's `x_groq.usage`; a top-level `usage` is read too.
-      const chunkUsage = (chunk as { usage?: CompletionUsage | null }).usage ?? chunk.x_groq?.usage;
-      const choice = chunk.choices?.[0];
-      return {
-        model: chunk.model,
-        usage: chunkUsage ? convertOpenAiUsage(chunkUsage) : undefined,
-        text: choice?.delta?.content,
-        toolCalls: readOpenAiToolCallDeltas(choice?.delta?.tool_calls),
-        finishReason: choice?.finish_reason ? mapGroqFinishReason(choice.finish_reason) : undefined,
-      };
-    },
-    (error) => convertGroqError(error, context),
-    request,
-    context,
-    providerRequestId,
-  );
+/** Groq's stream is OpenAI's wire: read by our reader (chat-sse-stream.ts); its errors are the SDK's APIError. */
+const GROQ_SSE: ChatSseDialect<ChatCompletionChunk> = {
+  read: readGroqChunk,
+  streamError: (error, message, headers) => new APIError(undefined, error, message, headers),
+  convertError: convertGroqError,
+};
+
+function stream(request: ChatRequest, options: ProviderCallOptions): AsyncIterable<StreamEvent> {
+  return openedOnFirstNext(async () => {
+    const context = createProviderErrorContext('groq', options);
+    let response: Response;
+    let body: Readable;
+    try {
+      // The SDK builds and sends the request (an error status becomes its APIError); the body is read by us.
+      response = await createGroqClient(options)
+        .chat.completions.create({ ...buildRequestBody(request), stream: true }, { signal: options.signal })
+        .asResponse();
+      body = nodeBodyOf(response, () => new APIError(response.status, { message: 'the streamed answer has no body' }, undefined, response.headers));
+    } catch (error) {
+      throw convertGroqError(error, context);
+    }
+    return new ReadableEvents(body, new ChatSseChunkHandler(GROQ_SSE, request, context, response.headers, readProviderRequestId(response.headers)));
+  });
 }
 
 async function checkKey(options: ProviderCallOptions): Promise<void> {

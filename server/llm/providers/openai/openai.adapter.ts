@@ -1,6 +1,7 @@
 // Providers that speak OpenAI chat completions, through the `openai` SDK: OpenAI itself, MiniMax,
 // OpenRouter and custom endpoints (Ollama, vLLM). One adapter per provider id, built by one factory from the
 // settings in that provider's folder.
+import type { Readable } from 'node:stream';
 import OpenAI, { APIError } from 'openai';
 import type {
   ChatCompletion,
@@ -17,55 +18,35 @@ import type {
 } from '../../llm.types';
 import { estimateUsage } from '../../token-estimator';
 import {
+  type ChunkReading,
   clampToRange,
   createProviderErrorContext,
   hasChatOptions,
   type NumberRange,
-  readChatChunkStream,
 } from '../provider-support';
 import { convertOpenAiError, convertOpenAiUsage, mapOpenAiFinishReason } from './openai.converters';
 import { openAiOptionFields, readOpenAiToolCallDeltas, readOpenAiToolCalls, toOpenAiMessages } from './openai.request-converters';
-import { StreamedResponse } from '../../keep-alive-fetch';
-import { ServerSentEventParser } from '../../sse-events';
+import { openedOnFirstNext, ReadableEvents } from '../../readable-events';
+import { ChatSseChunkHandler, type ChatSseDialect, nodeBodyOf } from '../chat-sse-stream';
 
-/**
- * The chunks of a streamed answer, read from the response the SDK returned (it sent the request and turned an error
- * status into its APIError). As the SDK's own Stream reads them: `[DONE]` ends the data, a payload with `error` (or an
- * `error` event) is the SDK's APIError, and the iteration ends quietly when the call is aborted (the caller sees a
- * cut stream). From the keep-alive fetch the Node stream is read directly (#20).
- */
-async function* chatChunksOf(response: Response, signal: AbortSignal | undefined): AsyncGenerator<ChatCompletionChunk> {
-  const node = response instanceof StreamedResponse ? response.takeNodeBody() : undefined;
-  if (!node && !response.body) throw new APIError(response.status, { message: 'the streamed answer has no body' }, undefined, response.headers);
-  const bytes = node ?? (response.body as unknown as AsyncIterable<Uint8Array>);
-  const parser = new ServerSentEventParser();
-  let finished = false;
-  try {
-    let done = false;
-    for await (const piece of bytes) {
-      if (done) continue;
-      for (const event of parser.feed(piece)) {
-        if (done) break;
-        if (event.data.startsWith('[DONE]')) {
-          done = true;
-          break;
-        }
-        if (event.event !== null && event.event.startsWith('thread.')) continue;
-        const data = JSON.parse(event.data) as ChatCompletionChunk & { error?: unknown; message?: string };
-        if (event.event === 'error') throw new APIError(undefined, data.error as object | undefined, data.message, undefined);
-        if (data && data.error) throw new APIError(undefined, data.error as object, undefined, response.headers);
-        yield data;
-      }
-    }
-    finished = true;
-  } catch (error) {
-    if (signal?.aborted) return;
-    throw error;
-  } finally {
-    // Left early (the caller stopped reading, or an error): the connection is not reusable mid-answer.
-    if (!finished) node?.destroy();
-  }
+function readOpenAiChunk(chunk: ChatCompletionChunk): ChunkReading {
+  const choice = chunk.choices?.[0];
+  return {
+    model: chunk.model,
+    // With include_usage, the usage arrives in a last chunk whose `choices` is empty.
+    usage: chunk.usage ? convertOpenAiUsage(chunk.usage) : undefined,
+    text: choice?.delta?.content,
+    toolCalls: readOpenAiToolCallDeltas(choice?.delta?.tool_calls),
+    finishReason: choice?.finish_reason ? mapOpenAiFinishReason(choice.finish_reason) : undefined,
+  };
 }
+
+/** The stream as the `openai` SDK's own Stream reads it (its errors are the SDK's APIError, converted as any call's). */
+const OPENAI_SSE: ChatSseDialect<ChatCompletionChunk> = {
+  read: readOpenAiChunk,
+  streamError: (error, message, headers) => new APIError(undefined, error, message, headers),
+  convertError: convertOpenAiError,
+};
 
 /** How each OpenAI-compatible provider differs, as data rather than branches (each provider's folder holds its own). */
 export interface OpenAiCompatibleSettings {
@@ -152,35 +133,22 @@ export function createOpenAiCompatibleAdapter(id: ProviderId, settings: OpenAiCo
     };
   }
 
-  async function* stream(request: ChatRequest, options: ProviderCallOptions): AsyncIterable<StreamEvent> {
-    const context = createProviderErrorContext(id, options);
-    let chunks: AsyncIterable<ChatCompletionChunk>;
-    let providerRequestId: string | undefined;
-    try {
-      const response = await openAiClientFor(options)
-        .chat.completions.create({ ...buildRequestBody(request, settings), stream: true, stream_options: { include_usage: true } }, requestOptionsFor(options))
-        .asResponse();
-      chunks = chatChunksOf(response, options.signal);
-      providerRequestId = response.headers.get('x-request-id') ?? undefined;
-    } catch (error) {
-      throw convertOpenAiError(error, context);
-    }
-
-    yield* readChatChunkStream(
-      chunks,
-      (chunk) => ({
-        model: chunk.model,
-        // With include_usage, the usage arrives in a last chunk whose `choices` is empty.
-        usage: chunk.usage ? convertOpenAiUsage(chunk.usage) : undefined,
-        text: chunk.choices?.[0]?.delta?.content,
-        toolCalls: readOpenAiToolCallDeltas(chunk.choices?.[0]?.delta?.tool_calls),
-        finishReason: chunk.choices?.[0]?.finish_reason ? mapOpenAiFinishReason(chunk.choices[0].finish_reason) : undefined,
-      }),
-      (error) => convertOpenAiError(error, context),
-      request,
-      context,
-      providerRequestId,
-    );
+  function stream(request: ChatRequest, options: ProviderCallOptions): AsyncIterable<StreamEvent> {
+    return openedOnFirstNext(async () => {
+      const context = createProviderErrorContext(id, options);
+      let response: Response;
+      let body: Readable;
+      try {
+        response = await openAiClientFor(options)
+          .chat.completions.create({ ...buildRequestBody(request, settings), stream: true, stream_options: { include_usage: true } }, requestOptionsFor(options))
+          .asResponse();
+        body = nodeBodyOf(response, () => new APIError(response.status, { message: 'the streamed answer has no body' }, undefined, response.headers));
+      } catch (error) {
+        throw convertOpenAiError(error, context);
+      }
+      const providerRequestId = response.headers.get('x-request-id') ?? undefined;
+      return new ReadableEvents(body, new ChatSseChunkHandler(OPENAI_SSE, request, context, response.headers, providerRequestId));
+    });
   }
 
   async function checkKey(options: ProviderCallOptions): Promise<void> {
