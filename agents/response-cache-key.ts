@@ -42,17 +42,25 @@ export function shapingFields(input: object): Record<string, unknown> {
   return fields;
 }
 
+type FingerprintedAgent = Pick<AgentDocument, 'llm' | 'templateId' | 'variables'>;
+/** Per agent record (the runner reuses one for a few seconds): the fingerprint and the fields it was made of. */
+const fingerprints = new WeakMap<object, { llm: unknown; templateId: unknown; variables: unknown; fingerprint: string }>();
+
 /** The agent's LLM setting as it shapes answers (the key itself does not: replacing it keeps the entries). */
-export function settingFingerprint(agent: Pick<AgentDocument, 'llm' | 'templateId' | 'variables'>): string {
+export function settingFingerprint(agent: FingerprintedAgent): string {
+  const known = fingerprints.get(agent);
+  if (known && known.llm === agent.llm && known.templateId === agent.templateId && known.variables === agent.variables) return known.fingerprint;
   const { mode, plan, provider, model, baseUrl } = agent.llm;
-  return sha256(canonicalJson({ llm: { mode, plan: plan ?? null, provider: provider ?? null, model: model ?? null, baseUrl: baseUrl ?? null }, templateId: agent.templateId, variables: agent.variables ?? {} }));
+  const fingerprint = sha256(canonicalJson({ llm: { mode, plan: plan ?? null, provider: provider ?? null, model: model ?? null, baseUrl: baseUrl ?? null }, templateId: agent.templateId, variables: agent.variables ?? {} }));
+  fingerprints.set(agent, { llm: agent.llm, templateId: agent.templateId, variables: agent.variables, fingerprint });
+  return fingerprint;
 }
 
 export interface CacheKeys {
   /** Everything: the exact key. */
   key: string;
   /** Everything but the last user message: semantic lookups only compare entries of one scope. */
-  scope: string;
+  readonly scope: string;
   /** The text a semantic lookup embeds (the last user message). */
   lastUserText: string;
 }
@@ -85,10 +93,14 @@ export function cacheKeys(input: { agent: AgentDocument; messages: readonly Mess
       break;
     }
   }
-  const scopeFields = { ...fields, messages: messages.map((message, index) => (index === lastUser ? { role: 'user', content: '<last user message>' } : message)) };
+  let scope: string | undefined;
   return {
     key: sha256(canonicalJson({ ...context, request: fields })),
-    scope: sha256(canonicalJson({ ...context, request: scopeFields })),
+    // Made when first read (a store or a semantic lookup): an exact hit never needs it.
+    get scope() {
+      scope ??= sha256(canonicalJson({ ...context, request: { ...fields, messages: messages.map((message, index) => (index === lastUser ? { role: 'user', content: '<last user message>' } : message)) } }));
+      return scope;
+    },
     lastUserText: lastUser >= 0 ? textOf(messages[lastUser]!.content) : '',
   };
 }

@@ -1,6 +1,9 @@
 // The response cache of agents: exact lookups by key in `response_cache`, semantic ones by the embedding of the last
 // user message among entries of the same scope (vector-index.ts), embeddings metered as their own events, entries
 // written after a successful answer. Per agent, never across agents or workspaces (every query names the agent).
+// The call path reads and writes through the driver's collection (no mongoose documents or query casting): a hit is
+// one indexed findOne with a projection, a miss that and its share of a batched upsert written after the answer
+// (response-cache-writes.ts); hit counters are batched (response-cache-hits.ts).
 import { Types, type Model } from 'mongoose';
 import type { Catalog, Plan } from '../server/catalog/catalog.service';
 import type { Logger } from '../server/logger';
@@ -10,6 +13,9 @@ import type { AgentCacheSetting, AgentDocument } from './agent.model';
 import type { KeyOpener, ProviderRouting, RouteEndpoint, UsageMeter } from './agent-ports';
 import type { CachedAnswer, ResponseCacheEntryDocument } from './response-cache.model';
 import { cacheKeys, cacheSettingOf, skipReason, type CacheKeys } from './response-cache-key';
+import { ResponseCacheHitCounter } from './response-cache-hits';
+import { ResponseCacheWrites } from './response-cache-writes';
+import { withinDeadline } from './response-cache-deadline';
 import { RunTargetResolver } from './run-targets';
 import type { VectorIndex } from './vector-index';
 import { listPriceMicros } from './variant-setting';
@@ -64,21 +70,27 @@ export interface ResponseCacheDependencies {
 }
 
 const EMBEDDING_TIMEOUT_MS = 10_000;
-/** A slow or unreachable database makes the cache miss (or skip storing), never holds the call up for longer. */
-const DATABASE_DEADLINE_MS = 1_000;
-
-function withinDeadline<T>(work: Promise<T>, fallback: T): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const deadline = new Promise<T>((resolve) => (timer = setTimeout(() => resolve(fallback), DATABASE_DEADLINE_MS)));
-  return Promise.race([work.catch(() => fallback), deadline]).finally(() => clearTimeout(timer));
-}
 const NOOP_STORE = async () => undefined;
+
+/** What a lookup reads of an entry. */
+type LookedUpEntry = Pick<ResponseCacheEntryDocument, '_id' | 'key' | 'answer' | 'savedPriceMicros'>;
+const LOOKUP_PROJECTION = { _id: 1, key: 1, answer: 1, savedPriceMicros: 1 } as const;
 
 export class ResponseCacheService {
   private readonly targets: RunTargetResolver;
+  private readonly hits: ResponseCacheHitCounter;
+  private readonly writes: ResponseCacheWrites;
 
   constructor(private readonly dependencies: ResponseCacheDependencies) {
     this.targets = new RunTargetResolver({ catalog: dependencies.catalog, routing: dependencies.routing, vault: dependencies.vault });
+    this.hits = new ResponseCacheHitCounter(() => dependencies.model.collection, dependencies.logger);
+    this.writes = new ResponseCacheWrites(() => dependencies.model.collection, dependencies.logger);
+  }
+
+  /** For shutdown: lets the writes in flight land and writes the hit counts (before the database closes). */
+  async stop(): Promise<void> {
+    await this.writes.settled();
+    await this.hits.flush();
   }
 
   get vectorIndexKind(): VectorIndex['kind'] | undefined {
@@ -133,13 +145,16 @@ export class ResponseCacheService {
     const keys = cacheKeys(input, systemPrompt);
     const now = new Date();
     const agentId = input.agent._id;
-    const exact = await withinDeadline<ResponseCacheEntryDocument | null | 'unavailable'>(
-      this.dependencies.model.findOne({ agentId, workspaceId: input.agent.workspaceId, key: keys.key, expiresAt: { $gt: now } }).lean<ResponseCacheEntryDocument>().exec(),
+    // This instance is still writing that very answer (asked again at once): look it up once it landed.
+    const landing = this.writes.landing(agentId, keys.key);
+    if (landing && !(await withinDeadline(landing.then(() => true), false))) return { outcome: { status: 'skipped', reason: 'cache_unavailable' }, store: NOOP_STORE };
+    const exact = await withinDeadline<LookedUpEntry | null | 'unavailable'>(
+      this.dependencies.model.collection.findOne({ agentId, workspaceId: input.agent.workspaceId, key: keys.key, expiresAt: { $gt: now } }, { projection: LOOKUP_PROJECTION }) as Promise<LookedUpEntry | null>,
       'unavailable',
     );
     if (exact === 'unavailable') return { outcome: { status: 'skipped', reason: 'cache_unavailable' }, store: NOOP_STORE };
     if (exact) {
-      this.touch(exact._id, now);
+      this.hits.count(agentId, exact.key, now);
       return { outcome: { status: 'hit', reason: 'exact' }, hit: { entryId: exact._id.toString(), answer: exact.answer, savedPriceMicros: exact.savedPriceMicros }, store: NOOP_STORE };
     }
     let embedding: number[] | undefined;
@@ -151,10 +166,6 @@ export class ResponseCacheService {
       reason = semantic.reason;
     }
     return { outcome: { status: 'miss', ...(reason ? { reason } : {}) }, store: (answer) => this.store(input, setting, keys, embedding, answer) };
-  }
-
-  private touch(id: Types.ObjectId, now: Date): void {
-    this.dependencies.model.updateOne({ _id: id }, { $inc: { hits: 1 }, $set: { lastHitAt: now } }).catch(() => undefined);
   }
 
   private async semanticLookup(input: CacheLookupInput, setting: AgentCacheSetting, keys: CacheKeys, now: Date): Promise<{ hit?: CacheHit; embedding?: number[]; reason?: string }> {
@@ -174,17 +185,17 @@ export class ResponseCacheService {
     const match = await vectors.nearest(agentId, keys.scope, embedding, setting.similarityThreshold);
     if (!match) return { embedding };
     const entry = await withinDeadline(
-      this.dependencies.model
-        .findOne({ _id: new Types.ObjectId(match.id), agentId: input.agent._id, workspaceId: input.agent.workspaceId, scope: keys.scope, expiresAt: { $gt: now } })
-        .lean<ResponseCacheEntryDocument>()
-        .exec(),
+      this.dependencies.model.collection.findOne(
+        { _id: new Types.ObjectId(match.id), agentId: input.agent._id, workspaceId: input.agent.workspaceId, scope: keys.scope, expiresAt: { $gt: now } },
+        { projection: LOOKUP_PROJECTION },
+      ) as Promise<LookedUpEntry | null>,
       null,
     );
     if (!entry) {
       vectors.remove(agentId, match.id);
       return { embedding };
     }
-    this.touch(entry._id, now);
+    this.hits.count(input.agent._id, entry.key, now);
     return { hit: { entryId: entry._id.toString(), answer: entry.answer, savedPriceMicros: entry.savedPriceMicros, similarity: Math.round(match.score * 10_000) / 10_000 } };
   }
 
@@ -233,25 +244,41 @@ export class ResponseCacheService {
     return vector;
   }
 
+  /**
+   * Starts storing a successful answer and returns at once: the write lands after the call is answered (given up
+   * after 1 s). While it is on its way a lookup of the same question on this instance waits for it, and a second
+   * answer to the same question is not written again.
+   */
   private async store(input: CacheLookupInput, setting: AgentCacheSetting, keys: CacheKeys, embedding: number[] | undefined, answer: CachedAnswer): Promise<void> {
     if (answer.finishReason !== 'stop' && answer.finishReason !== 'length') return;
     const now = new Date();
     const expiresAt = new Date(now.getTime() + setting.ttlSeconds * 1000);
-    await withinDeadline(this.write(input, keys, embedding, answer, now, expiresAt), undefined);
+    const { agent } = input;
+    // Only the answer's own fields (the caller may hand over a whole provider result).
+    const stored: CachedAnswer = {
+      content: answer.content,
+      finishReason: answer.finishReason,
+      provider: answer.provider,
+      model: answer.model,
+      usage: { inputTokens: answer.usage.inputTokens, outputTokens: answer.usage.outputTokens },
+      sandbox: answer.sandbox,
+    };
+    const savedPriceMicros = this.savedPriceOf(agent, stored);
+    const entry = { agentId: agent._id, key: keys.key };
+    const update = {
+      $set: { workspaceId: agent.workspaceId, scope: keys.scope, answer: stored, savedPriceMicros, createdAt: now, expiresAt, ...(embedding ? { embedding } : {}) },
+      $setOnInsert: { hits: 0, lastHitAt: null },
+    };
+    if (!embedding) this.writes.queue(entry, update);
+    else this.writes.start(entry, () => this.writeSemantic(input, keys, embedding, update, expiresAt));
   }
 
-  private async write(input: CacheLookupInput, keys: CacheKeys, embedding: number[] | undefined, answer: CachedAnswer, now: Date, expiresAt: Date): Promise<void> {
+  /** A semantic entry: upserted on its own, then put into the vector index under its id. */
+  private async writeSemantic(input: CacheLookupInput, keys: CacheKeys, embedding: number[], update: Record<string, unknown>, expiresAt: Date): Promise<void> {
     const { agent } = input;
     try {
-      const stored = await this.dependencies.model.findOneAndUpdate(
-        { agentId: agent._id, key: keys.key },
-        {
-          $set: { workspaceId: agent.workspaceId, scope: keys.scope, answer, savedPriceMicros: this.savedPriceOf(agent, answer), createdAt: now, expiresAt, ...(embedding ? { embedding } : {}) },
-          $setOnInsert: { hits: 0, lastHitAt: null },
-        },
-        { upsert: true, new: true, projection: { _id: 1 } },
-      ).lean<{ _id: Types.ObjectId }>();
-      if (embedding && stored) this.dependencies.vectors?.add(agent._id.toString(), { id: stored._id.toString(), scope: keys.scope, vector: embedding, expiresAt });
+      const stored = await this.dependencies.model.collection.findOneAndUpdate({ agentId: agent._id, key: keys.key }, update, { upsert: true, returnDocument: 'after', projection: { _id: 1 } });
+      if (stored) this.dependencies.vectors?.add(agent._id.toString(), { id: stored._id.toString(), scope: keys.scope, vector: embedding, expiresAt });
     } catch (error) {
       // A lost cache write costs a future hit, never this answer.
       this.dependencies.logger.warn({ err: error, agentId: agent._id.toString() }, 'could not store a cached answer');
@@ -260,6 +287,9 @@ export class ResponseCacheService {
 
   /** Entries of an agent still cached (and the ones hit), for the cache tab. */
   async stats(agent: Pick<AgentDocument, '_id' | 'workspaceId'>): Promise<{ entries: number; hits: number }> {
+    // This instance's writes and hit counts first (another instance's show within its flush interval).
+    await this.writes.settled(agent._id);
+    await this.hits.flush();
     const [row] = await this.dependencies.model
       .aggregate<{ entries: number; hits: number }>([
         { $match: { agentId: agent._id, workspaceId: agent.workspaceId, expiresAt: { $gt: new Date() } } },
@@ -270,6 +300,9 @@ export class ResponseCacheService {
 
   /** Empties an agent's cache. */
   async clear(agent: Pick<AgentDocument, '_id' | 'workspaceId'>): Promise<number> {
+    // An answer this instance is still writing would land after the delete: let it land first.
+    await this.writes.settled(agent._id);
+    this.hits.forgetAgent(agent._id);
     const result = await this.dependencies.model.deleteMany({ agentId: agent._id, workspaceId: agent.workspaceId });
     this.dependencies.vectors?.removeAgent(agent._id.toString());
     return result.deletedCount;

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import { cpuTimeMs, fmt, jsonRequest, expectStatus, markdownTable, percentile, runLoad, sleep, type LoadResult } from './bench-support';
 import { createAgent, createAgentKey, type BenchUser } from './bench-usage';
 import { CHAT_BODY, TOOLS_BODY } from './bench-gateway';
+import { CACHE_FEATURE_NOTES } from './bench-notes';
 
 export interface FeatureCase {
   id: string;
@@ -156,6 +157,8 @@ export async function featureCostSection(options: FeatureCostOptions): Promise<s
           ...floorLines.map((line) => `- ${line}`),
         ]
       : []),
+    '',
+    ...CACHE_FEATURE_NOTES,
   ];
 }
 

@@ -272,3 +272,30 @@ export const FEATURE_NOTES = [
   '  entry instead of allocating a new one. With the routing state: −0.4 to −1.1 KiB per routed call; what routing still',
   '  allocates (+9–12 KiB) is the router\'s scan of the prompt, the decision and its copy on the meter event, and the header.',
 ];
+
+/** The response cache's part of the feature-costs section (issue #20). */
+export const CACHE_FEATURE_NOTES = [
+  'Response cache (2026-12-01, issue #20). Where the time went, from `npx tsx scripts/bench-cache-profile.ts` (one Agent',
+  'Host under `--cpu-prof`, its database connection through a counting proxy; the machine was loaded, load average 7–12,',
+  'so the profile\'s absolute times are inflated — database commands per call and the store\'s CPU per call are the',
+  'load-insensitive numbers): a miss was two round trips on the call path (mongoose `findOne`, then an upserting',
+  '`findOneAndUpdate` awaited before the answer), a hit two (`findOne`, then a `touch` `updateOne` per hit). Mongoose',
+  'captured a stack trace per query (`Query.exec`, 1.6% of the miss\'s samples) and cost ~12% beside the driver\'s 18%;',
+  'each command is also a loopback `writev` that wakes the store on the same 2 cores.',
+  '',
+  '| change (agents/response-cache*.ts) | db commands per call, miss c1 / c10 | hit c1 / c10 | extra CPU vs its plain case, miss c1 / c10 | hit c1 / c10 |',
+  '| --- | --- | --- | --- | --- |',
+  '| before (quiet machine, 15:56 run above / loaded, 17:00) | 2.41 / 2.14 | 2.21 / 2.08 | +331 / +142 % · +133 / +325 % | +130 / +80 % · +117 / +214 % |',
+  '| 1. the driver\'s collection with a projection (no mongoose query or document); the miss\'s upsert written after the answer, one write per entry in flight; hit counts kept in memory and written in one bulk write per second | 2.29–2.59 / 1.37 | 1.05–1.09 / 1.05 | +200 / +154 % | −10 / −8 % |',
+  '| 2. misses\' entries gathered for 20 ms into one unordered bulk upsert (one write at a time, the ones queued meanwhile next); the LLM-setting fingerprint of the key made once per agent record, the semantic scope hash only when needed | 1.77 / 1.24 | 1.05 / 1.04 | +138 / +118 % | +30 / +3 % |',
+  '',
+  'The CPU ratios come from the interleaved rounds of this section, run under the same load (±30 % between runs: the hit',
+  'measured −10 % and +30 % at c1 with the same code). Per call the meter adds 0.03–0.3 commands (its batches, fewer',
+  'calls per batch at low req/s). What is left on a miss is its lookup, one round trip before the provider call, and',
+  'its share of a batch write: the built-in store spends 2.5 ms of CPU per miss at c1 against 0.7 ms per hit',
+  '(0.8 / 0.6 at c10, batches being larger), and the server ~0.5 ms per command in the driver, BSON and the socket',
+  'write. A miss cannot cost ≤ 5 % more than a call without its round trip: it is still missed, by the lookup. Not',
+  'done: concurrent misses of one question each still call the provider (they share one write, not one upstream',
+  'call); no in-process copy of hits (an instance could keep answering from memory after another cleared the cache);',
+  'the lookup through a raw `find` command instead of a driver cursor.',
+];

@@ -429,6 +429,8 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       await keyHealth.stop();
       await webhookDelivery.stop();
       await statementCloseJob?.stop();
+      // Response cache (cache): its answers still being written and its hit counts.
+      await responseCache.stop();
       await meter.stop();
       inviteMailer.close();
       await closeKeepAliveFetch().catch(() => undefined);
