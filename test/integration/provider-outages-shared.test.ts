@@ -1,42 +1,23 @@
 // "Provider down" across instances and workers: failures seen by one platform instance make another instance's agent
 // health say provider_down (through the shared provider_outages collection), a recovery clears it for all, and the
 // call path never reads that collection and writes it once per down/up flip, however many calls fail or succeed.
-import crypto from 'node:crypto';
 import { expect } from 'chai';
 import mongoose, { Types, type Connection } from 'mongoose';
-import { api, createAgent, registerUser, startTestPlatform, type TestPlatform, type TestUser } from '../support/test-platform';
+import { api, createAgent, type TestPlatform, type TestUser } from '../support/test-platform';
+import { eventually, twoInstancesOnOneDatabase } from '../support/two-instances';
 import { getTestMongoUri, uniqueDatabaseName } from '../support/test-database';
-import { startProviderSimulator, type SimulatorHandle } from '../../server/llm/simulator';
+import type { SimulatorHandle } from '../../server/llm/simulator';
 import { ProviderOutages } from '../../agents/provider-outages';
 import { createProviderOutageModels } from '../../agents/provider-outage.model';
 
-const eventually = async <T>(read: () => Promise<T>, done: (value: T) => boolean, ms = 10_000): Promise<T> => {
-  let value = await read();
-  for (const deadline = Date.now() + ms; !done(value) && Date.now() < deadline; value = await read()) await new Promise((resolve) => setTimeout(resolve, 50));
-  return value;
-};
-
 describe('provider down, seen by every instance', function () {
   this.timeout(120_000);
-  const databaseName = uniqueDatabaseName('outages');
-  const vaultKeys = `keys1:${crypto.randomBytes(32).toString('base64')}`;
-  let simulator: SimulatorHandle;
+  const instances = twoInstancesOnOneDatabase('outages', 'Olga Outage');
   let first: TestPlatform;
   let second: TestPlatform;
   let owner: TestUser;
-
-  before(async () => {
-    simulator = await startProviderSimulator({ host: '127.0.0.1', port: 0 });
-    const options = { simulator, databaseName, env: { VAULT_KEYS: vaultKeys } };
-    first = await startTestPlatform(options);
-    second = await startTestPlatform(options);
-    owner = await registerUser(first.url, 'Olga Outage');
-  });
-  after(async () => {
-    await second?.stop();
-    await first?.stop();
-    await simulator?.close();
-  });
+  let simulator: SimulatorHandle;
+  before(() => ({ first, second, owner, simulator } = instances));
 
   const agentPath = (agentId: string) => `/api/workspaces/${owner.workspace.id}/agents/${agentId}`;
   const healthOn = async (platform: TestPlatform, agentId: string) => (await api(platform.url, 'GET', agentPath(agentId), { token: owner.token })).body.health as { state: string; canRun: boolean };

@@ -2,17 +2,16 @@
 // answer after answering (batched upserts, one per entry on its way), hits are counted in memory and written in one
 // bulk write (exact on the instance that counted them, seen by the other within the interval, written at shutdown),
 // and nothing is answered from one instance's memory after another cleared the cache.
-import crypto from 'node:crypto';
 import { expect } from 'chai';
 import mongoose, { Types, type Connection, type Model } from 'mongoose';
 import OpenAI from 'openai';
 import { createLogger } from '../../server/logger';
-import { startProviderSimulator, type SimulatorHandle } from '../../server/llm/simulator';
 import { createResponseCacheModel, type ResponseCacheEntryDocument } from '../../agents/response-cache.model';
 import { ResponseCacheHitCounter } from '../../agents/response-cache-hits';
 import { ResponseCacheWrites } from '../../agents/response-cache-writes';
 import { getTestMongoUri, uniqueDatabaseName } from '../support/test-database';
-import { api, createAgent, createAgentApiKey, registerUser, startTestPlatform, type TestPlatform, type TestUser } from '../support/test-platform';
+import { api, createAgent, createAgentApiKey, startTestPlatform, type TestPlatform, type TestUser } from '../support/test-platform';
+import { twoInstancesOnOneDatabase } from '../support/two-instances';
 
 const eventually = async <T>(read: () => Promise<T>, done: (value: T) => boolean, ms = 10_000): Promise<T> => {
   let value = await read();
@@ -135,30 +134,21 @@ describe('response cache writes and hit counts (the driver, off the call path)',
 
 describe('response cache on two instances of one database', function () {
   this.timeout(120_000);
-  const databaseName = uniqueDatabaseName('cache_shared');
-  const vaultKeys = `keys1:${crypto.randomBytes(32).toString('base64')}`;
-  let simulator: SimulatorHandle;
+  const firstCommands: string[] = [];
+  const instances = twoInstancesOnOneDatabase('cache_shared', 'Cora Cache', {
+    firstEnv: async () => {
+      const uri = await getTestMongoUri();
+      return { MONGODB_URI: `${uri}${uri.includes('?') ? '&' : '?'}monitorCommands=true` };
+    },
+    onFirstStarted: (platform) =>
+      platform.platform.database.connection.getClient().on('commandStarted', (event) => {
+        if ((event.command as Record<string, unknown>)[event.commandName] === 'response_cache') firstCommands.push(event.commandName);
+      }),
+  });
   let first: TestPlatform;
   let second: TestPlatform;
   let owner: TestUser;
-  const firstCommands: string[] = [];
-
-  before(async () => {
-    simulator = await startProviderSimulator({ host: '127.0.0.1', port: 0 });
-    const uri = await getTestMongoUri();
-    const monitored = `${uri}${uri.includes('?') ? '&' : '?'}monitorCommands=true`;
-    first = await startTestPlatform({ simulator, databaseName, env: { VAULT_KEYS: vaultKeys, MONGODB_URI: monitored } });
-    first.platform.database.connection.getClient().on('commandStarted', (event) => {
-      if ((event.command as Record<string, unknown>)[event.commandName] === 'response_cache') firstCommands.push(event.commandName);
-    });
-    second = await startTestPlatform({ simulator, databaseName, env: { VAULT_KEYS: vaultKeys } });
-    owner = await registerUser(first.url, 'Cora Cache');
-  });
-  after(async () => {
-    await second?.stop();
-    await first?.stop();
-    await simulator?.close();
-  });
+  before(() => ({ first, second, owner } = instances));
 
   const cachePath = (agentId: string) => `/api/workspaces/${owner.workspace.id}/agents/${agentId}/cache`;
   const statsOn = async (platform: TestPlatform, agentId: string) => (await api(platform.url, 'GET', cachePath(agentId), { token: owner.token })).body as { entries: number; hits: number };
@@ -218,7 +208,7 @@ describe('response cache on two instances of one database', function () {
 
   it('hit counts not yet written are written when the instance stops', async () => {
     const { agent } = await cachedAgent();
-    const third = await startTestPlatform({ simulator, databaseName, env: { VAULT_KEYS: vaultKeys } });
+    const third = await startTestPlatform({ simulator: instances.simulator, databaseName: instances.databaseName, env: { VAULT_KEYS: instances.vaultKeys } });
     let stopped = false;
     try {
       const client = new OpenAI({ apiKey: await createAgentApiKey(first.url, owner, agent.id), baseURL: `${third.url}/v1`, maxRetries: 0 });

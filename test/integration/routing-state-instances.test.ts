@@ -1,45 +1,28 @@
 // Routing's per-agent state is derived once per agent version and held in each instance's memory (#20): a change made
 // on one instance (routing setting, light model) is what every instance routes by — at once on the chat API, which
 // reads the agent per call, and over /v1 once that instance's key cache re-reads the agent (within seconds).
-import crypto from 'node:crypto';
 import { expect } from 'chai';
 import OpenAI from 'openai';
-import { api, createAgent, createAgentApiKey, registerUser, startTestPlatform, type TestPlatform, type TestUser } from '../support/test-platform';
-import { uniqueDatabaseName } from '../support/test-database';
-import { startProviderSimulator, type SimulatorHandle } from '../../server/llm/simulator';
+import { api, createAgent, createAgentApiKey, type TestPlatform, type TestUser } from '../support/test-platform';
+import { eventually as eventuallyWithin, twoInstancesOnOneDatabase } from '../support/two-instances';
+import type { SimulatorHandle } from '../../server/llm/simulator';
+
+/** What the other instance sees arrives within its key cache's 5 s; allow 15. */
+const eventually = <T>(read: () => Promise<T>, done: (value: T) => boolean) => eventuallyWithin(read, done, 15_000, 100);
 
 const MAIN_KEY = 'sk-state-main-openai-0001';
 const LIGHT_KEY = 'sk-ant-state-light-0001';
 const SECOND_LIGHT_KEY = 'sk-state-light-openai-0002';
 const EASY = 'What are your opening hours?';
 
-const eventually = async <T>(read: () => Promise<T>, done: (value: T) => boolean, ms = 15_000): Promise<T> => {
-  let value = await read();
-  for (const deadline = Date.now() + ms; !done(value) && Date.now() < deadline; value = await read()) await new Promise((resolve) => setTimeout(resolve, 100));
-  return value;
-};
-
 describe('routing state across instances: a change on one is routed by the other', function () {
   this.timeout(120_000);
-  const databaseName = uniqueDatabaseName('routing-state');
-  const vaultKeys = `keys1:${crypto.randomBytes(32).toString('base64')}`;
-  let simulator: SimulatorHandle;
+  const instances = twoInstancesOnOneDatabase('routing-state', 'Rita Routing');
   let first: TestPlatform;
   let second: TestPlatform;
   let owner: TestUser;
-
-  before(async () => {
-    simulator = await startProviderSimulator({ host: '127.0.0.1', port: 0 });
-    const options = { simulator, databaseName, env: { VAULT_KEYS: vaultKeys } };
-    first = await startTestPlatform(options);
-    second = await startTestPlatform(options);
-    owner = await registerUser(first.url, 'Rita Routing');
-  });
-  after(async () => {
-    await second?.stop();
-    await first?.stop();
-    await simulator?.close();
-  });
+  let simulator: SimulatorHandle;
+  before(() => ({ first, second, owner, simulator } = instances));
 
   const agentPath = (agentId: string) => `/api/workspaces/${owner.workspace.id}/agents/${agentId}`;
   const change = async (platform: TestPlatform, method: string, path: string, body: unknown) => {
