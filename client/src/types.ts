@@ -1,4 +1,6 @@
 // Shapes of the public API (see shared/API.md), as the client uses them.
+import type { PlanAdvice } from '../../shared/plan-advice';
+
 export type Role = 'owner' | 'admin' | 'builder' | 'viewer';
 export type PlanId = 'starter' | 'pro' | 'ultra';
 export type KeyStatus = 'unchecked' | 'valid' | 'invalid' | 'rate_limited' | 'quota_exceeded' | 'unreachable';
@@ -171,7 +173,7 @@ export interface WorkspaceUsage {
 export interface AgentUsage extends UsageRow {
   month: string;
   /** Billing: which plan would be cheapest this month (null for past months). */
-  planAdvice?: import('./statements-api').PlanAdvice | null;
+  planAdvice?: PlanAdvice | null;
   daily: Array<{ date: string; tokensInput: number; tokensOutput: number; requests: number }>;
   byModel: Array<{ provider: string; model: string; tokens: number; costUsd: number }>;
 }

@@ -14,7 +14,8 @@ import type { Model } from 'mongoose';
 import type { PlanChangeDocument } from './billing/plan-history';
 import { monthBounds, type AgentMonthBill } from './billing/billing-rule';
 import { billOne, billWorkspaceMonth, groupChanges, planTermsOf, type BilledAgentRecord, type BilledRollup } from './billing/workspace-bills';
-import { adviseOnPlan, type PlanAdvice } from './billing/plan-advisor';
+import { adviseOnPlan } from './billing/plan-advisor';
+import type { PlanAdvice } from '../../shared/plan-advice';
 
 /**
  * A text cell a spreadsheet would run as a formula (=, +, -, @, tab, CR at the start: OWASP's CSV injection list) is
