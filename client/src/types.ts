@@ -1,7 +1,9 @@
 // Shapes of the public API (see shared/API.md), as the client uses them.
 import type { PlanAdvice } from '../../shared/plan-advice';
+import type { UsageTotals } from '../../shared/usage-answers';
+import type { Role } from '../../shared/workspace-role';
 
-export type Role = 'owner' | 'admin' | 'builder' | 'viewer';
+export type { Role };
 export type PlanId = 'starter' | 'pro' | 'ultra';
 export type KeyStatus = 'unchecked' | 'valid' | 'invalid' | 'rate_limited' | 'quota_exceeded' | 'unreachable';
 
@@ -150,17 +152,6 @@ export interface UsageRow {
   planSegments?: Array<{ kind: 'plan' | 'byok' | 'paused'; plan: string | null; from: string; to: string; feeUsd: number }>;
   allowanceMinimumUsd?: number;
   amountDueUsd?: number;
-}
-
-export interface UsageTotals {
-  tokensInput: number;
-  tokensOutput: number;
-  tokens: number;
-  requests: number;
-  costUsd: number;
-  planFeesUsd: number;
-  overageUsd: number;
-  amountDueUsd: number;
 }
 
 export interface WorkspaceUsage {

@@ -9,7 +9,8 @@ import { parseModelKey } from './model-key';
 import { monthOf } from './pricing';
 import { invalidInput, notFound } from '../errors/domain-error';
 import { OBJECT_ID_PATTERN } from '../db/driver-errors';
-import { routingSummaryOf, sumRoutingSummaries, type RoutingSummary } from './routing-savings';
+import { routingSummaryOf, sumRoutingSummaries } from './routing-savings';
+import type { RoutingSummary, UsageTotals } from '../../shared/usage-answers';
 import type { Model } from 'mongoose';
 import type { PlanChangeDocument } from './billing/plan-history';
 import { monthBounds, type AgentMonthBill } from './billing/billing-rule';
@@ -55,18 +56,6 @@ export interface AgentUsageRow {
   allowanceMinimumUsd: number;
   /** planFeeUsd + overageUsd: what this agent's month costs (the current month: if nothing changes until its end). */
   amountDueUsd: number;
-}
-
-export interface UsageTotals {
-  tokensInput: number;
-  tokensOutput: number;
-  tokens: number;
-  requests: number;
-  costUsd: number;
-  planFeesUsd: number;
-  overageUsd: number;
-  amountDueUsd: number;
-  routing: RoutingSummary;
 }
 
 type RollupSummary = Pick<
