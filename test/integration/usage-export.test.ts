@@ -1,18 +1,16 @@
 // The usage CSV export cannot carry a spreadsheet formula: a text cell starting with = + - @ tab or CR is written
 // as text (leading apostrophe), numbers stay numbers.
 import { expect } from 'chai';
-import { api, createAgent, registerUser, startTestPlatform, type TestPlatform, type TestUser } from '../support/test-platform';
+import { api, createAgent, type TestPlatform, type TestUser } from '../support/test-platform';
+import { platformWithOwner } from '../support/platform-with-owner';
 import { neutralizeFormula } from '../../server/metering/usage.service';
 
 describe('usage CSV export', function () {
   this.timeout(60_000);
+  const platformAndOwner = platformWithOwner();
   let platform: TestPlatform;
   let owner: TestUser;
-  before(async () => {
-    platform = await startTestPlatform();
-    owner = await registerUser(platform.url);
-  });
-  after(async () => platform?.stop());
+  before(() => ({ platform, owner } = platformAndOwner));
 
   it('neutralizes formula-looking text cells and leaves other cells as they are', () => {
     for (const formula of ['=HYPERLINK("http://evil.example","x")', '+1+1', '-2+3', '@SUM(A1)', '\t=1', '\r=1']) {
