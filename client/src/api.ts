@@ -1,5 +1,5 @@
 // The API client: JSON over fetch with the JWT, errors turned into ApiError (code, human message, field issues).
-import type { KeyPretestResult } from './types';
+import type { KeyPretestResult } from '../../shared/key-check-answers';
 import { readErrorAnswer } from './error-answer';
 import { eventStreamBlocks } from './event-stream-blocks';
 import type { Agent, AgentUsage, Alert, ApiKeyCreated, ApiKeySummary, ConnectionTest, LlmSetting, Me, Member, Plan, Provider, Template, WorkspaceSummary, WorkspaceUsage } from './types';

@@ -1,11 +1,12 @@
 // Shapes of the public API (see shared/API.md), as the client uses them.
+import type { AgentHealth } from '../../shared/agent-health';
+import type { KeyStatus } from '../../shared/key-check-answers';
 import type { PlanAdvice } from '../../shared/plan-advice';
 import type { UsageTotals } from '../../shared/usage-answers';
 import type { Role } from '../../shared/workspace-role';
 
-export type { Role };
+export type { KeyStatus, Role };
 export type PlanId = 'starter' | 'pro' | 'ultra';
-export type KeyStatus = 'unchecked' | 'valid' | 'invalid' | 'rate_limited' | 'quota_exceeded' | 'unreachable';
 
 export interface WorkspaceSummary {
   id: string;
@@ -88,24 +89,6 @@ export interface Agent {
   updatedAt: string;
   /** experience (#18): computed by the server (agents/agent-health.ts). */
   health?: AgentHealth;
-}
-
-export type HealthState = 'active' | 'sandbox' | 'paused' | 'key_rejected' | 'out_of_credit' | 'cap_reached' | 'provider_down';
-
-export interface AgentHealth {
-  state: HealthState;
-  label: string;
-  message: string;
-  canRun: boolean;
-  fix: { tab: 'setting' | 'settings'; label: string; role: 'builder' | 'owner' } | null;
-}
-
-export interface KeyPretestResult {
-  ok: boolean;
-  status: KeyStatus;
-  message: string;
-  latencyMs: number;
-  sandbox: boolean;
 }
 
 export interface ConnectionTest {
