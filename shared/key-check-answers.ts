@@ -12,3 +12,11 @@ export interface KeyPretestResult {
   /** The simulator answered (a sandbox key). */
   sandbox: boolean;
 }
+
+/** "Test connection" on an agent (POST …/agents/:id/llm/test): a managed plan answers `managed`. */
+export interface ConnectionTestResult {
+  ok: boolean;
+  status: KeyStatus | 'managed';
+  message: string;
+  latencyMs: number;
+}

@@ -91,12 +91,8 @@ export interface Agent {
   health?: AgentHealth;
 }
 
-export interface ConnectionTest {
-  ok: boolean;
-  status: KeyStatus;
-  message: string;
-  latencyMs: number;
-}
+/** What "Test connection" answers (a managed plan: status `managed`). */
+export type { ConnectionTestResult as ConnectionTest } from '../../shared/key-check-answers';
 
 export interface ApiKeySummary {
   id: string;
