@@ -13,10 +13,11 @@ export interface KeyPretestResult {
   sandbox: boolean;
 }
 
-/** "Test connection" on an agent (POST …/agents/:id/llm/test): a managed plan answers `managed`. */
+/** "Test connection" on an agent (POST …/agents/:id/llm/test). A managed plan answers `valid` when platform keys (or
+ * the sandbox) serve it, `unreachable` when none does, with the words in `message`. */
 export interface ConnectionTestResult {
   ok: boolean;
-  status: KeyStatus | 'managed';
+  status: KeyStatus;
   message: string;
   latencyMs: number;
 }

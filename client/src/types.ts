@@ -91,7 +91,7 @@ export interface Agent {
   health?: AgentHealth;
 }
 
-/** What "Test connection" answers (a managed plan: status `managed`). */
+/** What "Test connection" answers. */
 export type { ConnectionTestResult as ConnectionTest } from '../../shared/key-check-answers';
 
 export interface ApiKeySummary {

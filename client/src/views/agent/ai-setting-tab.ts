@@ -54,12 +54,6 @@ export function renderSetting(target: HTMLElement, context: Context): () => void
       testMessage.show(null);
       try {
         const result = await withBusy(test, 'Testing…', () => api.testConnection(context.workspace, context.agent.id));
-        // The agent became managed in the meantime (another tab): its plan's words, not a key verdict.
-        if (result.status === 'managed') {
-          mount(testResult, h('div', { class: 'callout callout-info', dataset: { testid: 'connection-status', status: 'managed' } }, h('p', { class: 'callout-title' }, 'Runs on a managed plan'), h('p', null, result.message)));
-          void context.refreshAgent?.();
-          return;
-        }
         showTestResult(result.status, result.message, result.latencyMs);
         if (context.agent.llm.mode === 'byok') context.setAgent({ ...context.agent, llm: { ...context.agent.llm, key: { ...context.agent.llm.key, status: result.status, checkedAt: new Date().toISOString() } } });
         renderKeyStatus();
