@@ -7,6 +7,7 @@ import type { ChatMessage, ChatOptions, FinishReason, ProviderId, StreamEvent, T
 import type { AnswerCost } from '../server/metering/meter.types';
 import { upperBoundPromptTokens } from '../server/llm/token-estimator';
 import type { RouteTarget } from '../server/llm/llm-router';
+import { StagedEvents } from '../server/llm/staged-events';
 import type { AgentDocument } from './agent.model';
 import type { AgentAlerts, EndUserLimits, KeyHealth, KeyOpener, LlmCalls, MonthToDate, ProviderRouting, UsageLimits, UsageMeter } from './agent-ports';
 import { normalizeEndUser, reserveForEndUser } from './run-end-user';
@@ -85,7 +86,7 @@ export interface RunStream extends RunRoutingOutcome {
   provider: ProviderId;
   model: string;
   requestId: string;
-  events: AsyncGenerator<RunStreamEvent>;
+  events: AsyncIterableIterator<RunStreamEvent>;
   cache?: CacheOutcome;
   experiment?: { id: string; variant: string };
 }
@@ -333,24 +334,27 @@ export class AgentRunner {
     const failures = this.failures;
     const experiments = this.experiments;
     const opened = session;
-    async function* events(): AsyncGenerator<RunStreamEvent> {
-      let failed = true;
-      try {
-        for await (const event of opened.events as AsyncGenerator<StreamEvent>) {
-          if (event.type === 'delta' || event.type === 'tool_call') yield event;
-          else yield { type: 'end', usage: { inputTokens: event.usage.inputTokens, outputTokens: event.usage.outputTokens }, finishReason: event.finishReason, cost: prepared.metering.cost };
-        }
-        failed = false;
-      } catch (error) {
+    // A stage of the router's iterator (staged-events.ts, #20): the end event gets the call's cost; a failure becomes
+    // the domain error; when the stream is over (ended, failed, or stopped by the client) the call is metered, once.
+    const events = StagedEvents.through<StreamEvent, RunStreamEvent>(opened.events, {
+      event: (event) =>
+        event.type === 'delta' || event.type === 'tool_call'
+          ? event
+          : { type: 'end', usage: { inputTokens: event.usage.inputTokens, outputTokens: event.usage.outputTokens }, finishReason: event.finishReason, cost: prepared.metering.cost },
+      failed(error) {
         experiments.failed(input);
-        throw await failures.toDomainError(error, input.agent);
-      } finally {
-        await prepared.metering.finish(failed);
-        call.done();
-      }
-    }
+        return failures.toDomainError(error, input.agent);
+      },
+      async finished(outcome) {
+        try {
+          await prepared.metering.finish(outcome !== 'ended');
+        } finally {
+          call.done();
+        }
+      },
+    });
     const answer = { provider: opened.target.provider, model: opened.target.model, sandbox: opened.target.sandbox };
-    return { ...this.outcome(prepared), provider: opened.target.provider, model: opened.target.model, requestId: input.requestId, events: this.cache.recording(ticket, events(), answer), cache: ticket.outcome, experiment: input.experiment };
+    return { ...this.outcome(prepared), provider: opened.target.provider, model: opened.target.model, requestId: input.requestId, events: this.cache.recording(ticket, events, answer), cache: ticket.outcome, experiment: input.experiment };
   }
 
   testConnection(agent: AgentDocument, source?: KeyStatusSource): Promise<ConnectionTestResult> {

@@ -5,6 +5,7 @@ import type { Catalog, Plan } from '../server/catalog/catalog.service';
 import { DomainError } from '../server/errors/domain-error';
 import type { FinishReason, ProviderId } from '../server/llm/llm.types';
 import { priceSnapshotFor } from '../server/metering/pricing';
+import { StagedEvents } from '../server/llm/staged-events';
 import type { AgentDocument } from './agent.model';
 import type { UsageMeter } from './agent-ports';
 import type { CachedAnswer } from './response-cache.model';
@@ -113,24 +114,27 @@ export class RunCache {
   /** Passes a live stream through, collecting its answer, and stores it once the stream ended well. */
   recording<Event extends { type: string }>(
     ticket: CacheTicket,
-    events: AsyncGenerator<Event>,
+    events: AsyncIterableIterator<Event>,
     answer: { provider: ProviderId; model: string; sandbox: boolean },
-  ): AsyncGenerator<Event> {
+  ): AsyncIterableIterator<Event> {
     if (ticket.outcome.status !== 'miss' && ticket.outcome.reason !== 'client_no_cache') return events;
     const store = (cached: CachedAnswer & object) => this.store(ticket, cached);
-    return (async function* () {
-      let content = '';
-      let end: { usage: { inputTokens: number; outputTokens: number }; finishReason: string } | undefined;
-      let toolCalls = false;
-      for await (const event of events) {
+    let content = '';
+    let end: { usage: { inputTokens: number; outputTokens: number }; finishReason: string } | undefined;
+    let toolCalls = false;
+    // A stage of the same iterator (staged-events.ts): the answer is gathered as it goes out, stored once it ended.
+    return StagedEvents.through<Event, Event>(events, {
+      event(event) {
         const record = event as unknown as { type: string; content?: string; usage?: { inputTokens: number; outputTokens: number }; finishReason?: string };
         if (record.type === 'delta' && typeof record.content === 'string') content += record.content;
         if (record.type === 'tool_call') toolCalls = true;
         if (record.type === 'end') end = { usage: record.usage!, finishReason: record.finishReason! };
-        yield event;
-      }
-      if (end && !toolCalls) await store({ content, finishReason: end.finishReason, usage: end.usage, ...answer });
-    })();
+        return event;
+      },
+      async finished(outcome) {
+        if (outcome === 'ended' && end && !toolCalls) await store({ content, finishReason: end.finishReason, usage: end.usage, ...answer });
+      },
+    });
   }
 }
 

@@ -118,12 +118,16 @@ export interface BurstSectionOptions {
   deltas: number;
   intervalMs: number;
   direct: { url: string; headers: Record<string, string>; serverPid?: number };
+  /** The node:http streaming floor (scripts/bench-floor-forwarder.ts) in front of the same fake: what any JS gateway costs at least. */
+  floor?: { url: string; headers: Record<string, string>; serverPid?: number };
   agentHost: { url: string; headers: Record<string, string>; serverPid?: number };
   /** Waits until the meter has written one event per completed Agent Host stream. */
   meteredExactly(completed: number): Promise<boolean>;
 }
 
-/** Runs direct then Agent Host at each size and returns the markdown of the "bursts of streams" section. */
+const FLOOR_LABEL = 'node:http floor';
+
+/** Runs direct, the floor, then Agent Host at each size and returns the markdown of the "bursts of streams" section. */
 export async function streamBurstSection(options: BurstSectionOptions, log: (message: string) => void): Promise<string[]> {
   const rows: string[][] = [];
   const targets: string[] = [];
@@ -131,34 +135,48 @@ export async function streamBurstSection(options: BurstSectionOptions, log: (mes
   // does not also measure the server's first connections and JIT. Its streams are metered too.
   const warmup = { streams: WARMUP_STREAMS, deltas: options.deltas, timeoutMs: 60_000 + options.deltas * options.intervalMs * 4 };
   await runStreamBurst({ ...options.direct, ...warmup });
+  if (options.floor) await runStreamBurst({ ...options.floor, ...warmup });
   const warmed = await runStreamBurst({ ...options.agentHost, ...warmup });
   if (!(await options.meteredExactly(warmed.completed))) log('warm-up burst: the meter did not write exactly one event per stream');
   for (const streams of options.sizes) {
     const timeoutMs = 60_000 + options.deltas * options.intervalMs * 4;
     const direct = await runStreamBurst({ ...options.direct, streams, deltas: options.deltas, timeoutMs });
+    const floor = options.floor ? await runStreamBurst({ ...options.floor, streams, deltas: options.deltas, timeoutMs }) : undefined;
     const viaAgentHost = await runStreamBurst({ ...options.agentHost, streams, deltas: options.deltas, timeoutMs });
     const metered = await options.meteredExactly(viaAgentHost.completed);
-    for (const [label, result] of [['direct to fake', direct], ['Agent Host BYOK', viaAgentHost]] as const) {
+    const cases: Array<readonly [string, BurstResult]> = [['direct to fake', direct], ...(floor ? [[FLOOR_LABEL, floor] as const] : []), ['Agent Host BYOK', viaAgentHost]];
+    for (const [label, result] of cases) {
       log(`streams ${streams} ${label}: first delta p50 ${result.firstDeltaP50Ms.toFixed(0)} p99 ${result.firstDeltaP99Ms.toFixed(0)} ms, largest gap ${result.largestGapMs.toFixed(0)} ms, stalled ${result.stalledStreams}, completed ${result.completed}/${streams}, server CPU ${result.serverCpuMsPerStream.toFixed(1)} ms/stream`);
       rows.push([
         String(streams), label, result.firstDeltaP50Ms.toFixed(0), result.firstDeltaP99Ms.toFixed(0), result.firstDeltaMaxMs.toFixed(0), result.largestGapMs.toFixed(0),
-        String(result.stalledStreams), `${result.completed}/${streams}`, String(result.short), label === 'direct to fake' ? '—' : metered ? 'yes' : '**NO**', result.wallSeconds.toFixed(1),
+        String(result.stalledStreams), `${result.completed}/${streams}`, String(result.short), label !== 'Agent Host BYOK' ? '—' : metered ? 'yes' : '**NO**', result.wallSeconds.toFixed(1),
         Number.isNaN(result.serverCpuMsPerStream) ? '—' : result.serverCpuMsPerStream.toFixed(1),
         result.loadAverage.toFixed(1),
       ]);
     }
     const ratio = viaAgentHost.firstDeltaP99Ms / direct.firstDeltaP99Ms;
+    const againstFloor = floor
+      ? `; against the floor: CPU ${(viaAgentHost.serverCpuMsPerStream / floor.serverCpuMsPerStream).toFixed(1)}× (${viaAgentHost.serverCpuMsPerStream.toFixed(1)} vs ${floor.serverCpuMsPerStream.toFixed(1)} ms/stream), first-delta p99 ${(viaAgentHost.firstDeltaP99Ms / floor.firstDeltaP99Ms).toFixed(2)}× the floor's (the floor itself ${(floor.firstDeltaP99Ms / direct.firstDeltaP99Ms).toFixed(2)}× direct, largest gap ${floor.largestGapMs.toFixed(0)} ms)`
+      : '';
     targets.push(
-      `- ${streams} streams: first-delta p99 ${ratio.toFixed(2)}× direct (target ≤ 2×: ${ratio <= 2 ? '**met**' : '**missed**'}); largest gap ${viaAgentHost.largestGapMs.toFixed(0)} ms (target ≤ 250: ${viaAgentHost.largestGapMs <= 250 ? '**met**' : '**missed**'}); metered exactly once: ${metered ? '**yes**' : '**NO**'}`,
+      `- ${streams} streams: first-delta p99 ${ratio.toFixed(2)}× direct (target ≤ 2×: ${ratio <= 2 ? '**met**' : '**missed**'}); largest gap ${viaAgentHost.largestGapMs.toFixed(0)} ms (target ≤ 250: ${viaAgentHost.largestGapMs <= 250 ? '**met**' : '**missed**'}); metered exactly once: ${metered ? '**yes**' : '**NO**'}${againstFloor}`,
     );
+    if (floor) log(`streams ${streams}: Agent Host ÷ floor CPU ${(viaAgentHost.serverCpuMsPerStream / floor.serverCpuMsPerStream).toFixed(2)}×, first-delta p99 AH ÷ floor ${(viaAgentHost.firstDeltaP99Ms / floor.firstDeltaP99Ms).toFixed(2)}×, AH ÷ direct ${ratio.toFixed(2)}×`);
   }
   return [
     `N streamed calls (\`stream: true\`, \`include_usage\`) started at the same moment, each on its own connection; the fake answers`,
     `each with ${options.deltas} content deltas, one every ${options.intervalMs} ms (first at once). First delta = time from the burst's start to the`,
     'stream\'s first content delta; gap = time between two consecutive deltas of one stream (stall: a gap over 250 ms).',
     'Agent Host meters every stream: after each burst the benchmark checks one meter event per completed stream.',
+    ...(options.floor
+      ? [
+          `The floor ("${FLOOR_LABEL}", scripts/bench-floor-forwarder.ts) is a bare \`node:http\` forwarder in front of the same fake, keep-alive`,
+          'upstream: it parses the request\'s JSON, reads the upstream\'s events, parses each event\'s JSON and re-serializes it to the',
+          'client, one write per event. Nothing else (no auth, no metering): what any JS gateway that looks at the deltas costs at least.',
+        ]
+      : []),
     `Before the first size, a warm-up burst of ${WARMUP_STREAMS} streams against each target (not measured; metered and checked too).`,
-    'Server CPU = utime + stime of the server process (the fake for "direct", Agent Host for "Agent Host") over the burst ÷ N:',
+    'Server CPU = utime + stime of the server process (the fake for "direct", the forwarder for the floor, Agent Host for "Agent Host") over the burst ÷ N:',
     'unlike the latencies it does not move much with the other load on this shared machine. Load avg = the machine\'s 1-minute',
     'load average as the burst started (2 cores; other engineers\' builds and tests run beside it): compare Agent Host with',
     'the direct run of the same moment, never with another run\'s.',

@@ -264,14 +264,17 @@ async function main(): Promise<void> {
     await setFakeDelay(stack, 0);
     await expectStatus(204, 'fake stream shape', jsonRequest('POST', `${stack.fakeUrl}/__bench/stream?deltas=${PLAN.streamDeltas}&intervalMs=50`));
     log(`bursts of streams: ${PLAN.streamSizes.join(', ')} streams of ${PLAN.streamDeltas} deltas`);
+    const streamFloor = await startFloorForwarder(stack.fakeUrl);
     const body = await streamBurstSection({
       sizes: PLAN.streamSizes,
       deltas: PLAN.streamDeltas,
       intervalMs: 50,
       direct: { url: `${stack.fakeUrl}/v1/chat/completions`, headers: { authorization: 'Bearer sk-bench-direct' }, serverPid: stack.fake.pid },
+      floor: { url: `${streamFloor.url}/v1/chat/completions`, headers: { authorization: 'Bearer sk-bench-direct' }, serverPid: streamFloor.child.pid },
       agentHost: { url: `${stack.agentHostUrl}/v1/chat/completions`, headers: { authorization: `Bearer ${byokKey}` }, serverPid: stack.agentHost.pid },
       meteredExactly: (completed) => meter.exactly(completed),
     }, log);
+    await streamFloor.child.stop();
     write('bursts of streams', [...body, ...STREAM_NOTES].join('\n'));
     const profiled = Number(argv.find((value) => value.startsWith('--stream-profile='))?.slice('--stream-profile='.length) ?? 0);
     if (profiled > 0) {

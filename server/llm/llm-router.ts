@@ -4,6 +4,7 @@ import { LlmCallError, isLlmCallError } from './llm-call.error';
 import type { ChatRequest, GenerateResult, ProviderId, StreamEvent, Usage } from './llm.types';
 import type { KeyPool } from './key-pool';
 import { getProviderAdapter } from './providers/provider-registry';
+import { StagedEvents, startingWith } from './staged-events';
 
 export type CredentialSource =
   | { kind: 'byok'; reference: string; open(): string }
@@ -70,7 +71,7 @@ const DEFAULT_SERVER_ERROR_COOLDOWN_MS = 2_000;
 
 export interface StreamSession {
   target: RouteTarget;
-  events: AsyncGenerator<StreamEvent>;
+  events: AsyncIterableIterator<StreamEvent>;
 }
 
 interface LeasedCredential {
@@ -220,29 +221,30 @@ export class LlmRouter {
       };
       if (!first.done && first.value.type === 'end') report('ok', first.value.usage);
       attemptTimer.streaming(idleTimeoutMs);
-      async function* events(): AsyncGenerator<StreamEvent> {
-        if (first.done) return attemptTimer.release();
-        yield first.value;
-        if (first.value.type === 'end') return attemptTimer.release();
-        try {
-          for (;;) {
-            const next = await iterator.next();
-            attemptTimer.touch();
-            if (next.done) return;
-            if (next.value.type === 'tool_call') toolCalls = true;
-            else if (next.value.type === 'end') report('ok', next.value.usage);
-            yield next.value;
-            if (next.value.type === 'end') return;
+      // The events as a stage of one iterator (staged-events.ts, #20), not a generator step per delta: the first
+      // (already read) goes out as it is; each later one notes its time for the idle timeout and reports the attempt
+      // at its end; a failure is reported as a partial attempt (or a timeout) and handed on as an LlmCallError.
+      let handedFirst = false;
+      const events = StagedEvents.through<StreamEvent, StreamEvent>({ [Symbol.asyncIterator]: () => startingWith(first, iterator) }, {
+        event(value) {
+          if (!handedFirst) {
+            handedFirst = true;
+            return value;
           }
-        } catch (error) {
+          attemptTimer.touch();
+          if (value.type === 'tool_call') toolCalls = true;
+          else if (value.type === 'end') report('ok', value.usage);
+          return value;
+        },
+        last: (value) => value.type === 'end',
+        failed(error) {
           const failure = toLlmCallError(error, target.provider, attemptSignal);
           report(failure.kind === 'timeout' ? 'timeout' : 'partial', failure.partial?.usage, failure.kind, failure.partial?.toolCalls);
-          throw failure;
-        } finally {
-          attemptTimer.release();
-        }
-      }
-      return { target, events: events() };
+          return failure;
+        },
+        finished: () => attemptTimer.release(),
+      });
+      return { target, events };
     });
   }
 

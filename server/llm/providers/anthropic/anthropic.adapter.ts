@@ -1,27 +1,14 @@
 // Anthropic Messages API through `@anthropic-ai/sdk`.
-import Anthropic from '@anthropic-ai/sdk';
-import type {
-  Message,
-  MessageCreateParamsNonStreaming,
-  MessageParam,
-  RawMessageStreamEvent,
-} from '@anthropic-ai/sdk/resources/messages';
+import type { Readable } from 'node:stream';
+import Anthropic, { APIError } from '@anthropic-ai/sdk';
+import type { Message, MessageCreateParamsNonStreaming, MessageParam } from '@anthropic-ai/sdk/resources/messages';
 import type { ChatRequest, GenerateResult, ProviderAdapter, ProviderCallOptions, StreamEvent } from '../../llm.types';
-import { estimateUsage } from '../../token-estimator';
-import {
-  createStreamEndedEarlyError,
-  createProviderErrorContext,
-  hasChatOptions,
-  ToolCallDeltas,
-  withPartialOutput,
-} from '../provider-support';
+import { openedOnFirstNext, ReadableEvents } from '../../readable-events';
+import { nodeBodyOf } from '../chat-sse-stream';
+import { createProviderErrorContext, hasChatOptions } from '../provider-support';
+import { AnthropicStreamHandler } from './anthropic.stream-reader';
 import { anthropicOptionFields, anthropicSystem, readAnthropicContent, toAnthropicMessages } from './anthropic.request-converters';
-import {
-  convertAnthropicError,
-  convertAnthropicUsage,
-  mapAnthropicStopReason,
-  type AnthropicUsageFields,
-} from './anthropic.converters';
+import { convertAnthropicError, convertAnthropicUsage, mapAnthropicStopReason } from './anthropic.converters';
 
 /** Anthropic requires max_tokens; used when the request leaves it open. */
 const DEFAULT_MAX_TOKENS = 4096;
@@ -76,81 +63,26 @@ async function generate(request: ChatRequest, options: ProviderCallOptions): Pro
   };
 }
 
-async function* stream(request: ChatRequest, options: ProviderCallOptions): AsyncIterable<StreamEvent> {
-  const context = createProviderErrorContext('anthropic', options);
-  let events: AsyncIterable<RawMessageStreamEvent>;
-  let providerRequestId: string | undefined;
-  try {
-    const response = await createAnthropicClient(options)
-      .messages.create({ ...buildRequestBody(request), stream: true }, { signal: options.signal })
-      .withResponse();
-    events = response.data;
-    providerRequestId = response.request_id ?? undefined;
-  } catch (error) {
-    throw convertAnthropicError(error, context);
-  }
-
-  let content = '';
-  let model = request.model;
-  let usage: AnthropicUsageFields | undefined;
-  let stopReason: string | null | undefined;
-  // tool_use blocks become OpenAI-style tool-call deltas: the block's start gives id and name, input_json_delta the arguments.
-  const toolCalls = new ToolCallDeltas();
-  try {
-    for await (const event of events) {
-      switch (event.type) {
-        case 'message_start':
-          model = event.message.model || model;
-          usage = { ...event.message.usage };
-          break;
-        case 'content_block_start':
-          if (event.content_block.type === 'tool_use') {
-            yield* toolCalls.read([{ index: event.index, id: event.content_block.id, name: event.content_block.name, arguments: '' }]);
-          }
-          break;
-        case 'content_block_delta':
-          if (event.delta.type === 'text_delta' && event.delta.text) {
-            content += event.delta.text;
-            yield { type: 'delta', content: event.delta.text };
-          } else if (event.delta.type === 'input_json_delta' && event.delta.partial_json) {
-            yield* toolCalls.read([{ index: event.index, arguments: event.delta.partial_json }]);
-          }
-          break;
-        case 'message_delta':
-          stopReason = event.delta.stop_reason ?? stopReason;
-          // message_delta usage is cumulative: each value replaces the last, never adds to it.
-          usage = mergeCumulativeUsage(usage, event.usage);
-          break;
-        default:
-          break;
-      }
+/**
+ * The SDK sends the request (and turns an error status into its error); the answer's body is read by our event reader
+ * (anthropic.stream-reader.ts, #20) straight from the Node body: no web stream, no generator step per delta.
+ */
+function stream(request: ChatRequest, options: ProviderCallOptions): AsyncIterable<StreamEvent> {
+  return openedOnFirstNext(async () => {
+    const context = createProviderErrorContext('anthropic', options);
+    let response: Response;
+    let body: Readable;
+    try {
+      response = await createAnthropicClient(options)
+        .messages.create({ ...buildRequestBody(request), stream: true }, { signal: options.signal })
+        .asResponse();
+      body = nodeBodyOf(response, () => new APIError(response.status, { message: 'the streamed answer has no body' } as never, undefined, response.headers));
+    } catch (error) {
+      throw convertAnthropicError(error, context);
     }
-  } catch (error) {
-    throw withPartialOutput(convertAnthropicError(error, context), request, content, providerRequestId, toolCalls.text);
-  }
-  // The SDK ends the iteration quietly when the signal aborts; no stop_reason means a cut stream.
-  if (stopReason === undefined || options.signal.aborted) {
-    throw createStreamEndedEarlyError(request, content, context, providerRequestId, toolCalls.text);
-  }
-  yield {
-    type: 'end',
-    usage: usage ? convertAnthropicUsage(usage) : estimateUsage(request, content + toolCalls.text),
-    finishReason: mapAnthropicStopReason(stopReason),
-    model,
-    providerRequestId,
-  };
-}
-
-function mergeCumulativeUsage(
-  previous: AnthropicUsageFields | undefined,
-  latest: Partial<AnthropicUsageFields>,
-): AnthropicUsageFields {
-  return {
-    input_tokens: latest.input_tokens ?? previous?.input_tokens ?? null,
-    output_tokens: latest.output_tokens ?? previous?.output_tokens ?? 0,
-    cache_creation_input_tokens: latest.cache_creation_input_tokens ?? previous?.cache_creation_input_tokens ?? null,
-    cache_read_input_tokens: latest.cache_read_input_tokens ?? previous?.cache_read_input_tokens ?? null,
-  };
+    const providerRequestId = response.headers.get('request-id') ?? undefined;
+    return new ReadableEvents(body, new AnthropicStreamHandler(request, context, response.headers, providerRequestId));
+  });
 }
 
 async function checkKey(options: ProviderCallOptions): Promise<void> {
