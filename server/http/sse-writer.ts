@@ -10,6 +10,19 @@ import type { ServerResponse } from 'node:http';
  * voice pipeline notices, and enough to put a model's 10–30 ms tokens, or a backlog after a busy turn, in one write. */
 export const COALESCE_MS = 20;
 
+/**
+ * Starts a server-sent-event answer: 200, the event-stream type, no caching or proxy buffering (and any headers of the
+ * call's own, such as routing or cache outcome), sent at once so the client sees the stream open before the first event.
+ */
+export function openEventStream(response: ServerResponse, headers: Readonly<Record<string, string>> = {}): void {
+  response.statusCode = 200;
+  for (const [name, value] of Object.entries(headers)) response.setHeader(name, value);
+  response.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
+  response.setHeader('Cache-Control', 'no-cache, no-transform');
+  response.setHeader('X-Accel-Buffering', 'no');
+  response.flushHeaders();
+}
+
 /** Writers holding events, flushed together by one timer (not a timer per stream or per delta). */
 const pending = new Set<SseWriter>();
 let flushTimer: NodeJS.Timeout | undefined;

@@ -6,7 +6,7 @@ import type { AgentRunner, RunStream } from '../../../agents/agent-runner';
 import type { RequireWorkspaceRole } from '../middleware/workspace-access.middleware';
 import { parseInput } from '../middleware/validate-request';
 import { streamFailure } from '../error-response';
-import { SseWriter } from '../sse-writer';
+import { openEventStream, SseWriter } from '../sse-writer';
 import { abortOnClientClose, routingHeaders } from '../openai-compatible-api';
 import { chatMessagesSchema, chatSurfaceFields, normalizeChatInput } from '../chat-completion-request';
 import { CONVERSATION_HEADER, ROUTE_HEADER, conversationIdFrom, parseForcedRoute } from '../../../agents/run-routing';
@@ -29,14 +29,7 @@ const wireToolCalls = (toolCalls: ReadonlyArray<{ id: string; name: string; argu
   toolCalls.map((call) => ({ id: call.id, type: 'function', function: { name: call.name, arguments: call.arguments } }));
 
 async function writeSse(response: Response, stream: RunStream): Promise<void> {
-  response.status(200);
-  for (const [name, value] of Object.entries(routingHeaders(stream) ?? {})) response.setHeader(name, value);
-  response.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
-  response.setHeader('Cache-Control', 'no-cache, no-transform');
-  response.setHeader('Connection', 'keep-alive');
-  response.setHeader('X-Accel-Buffering', 'no');
-  for (const [name, value] of Object.entries(cacheHeaders(stream))) response.setHeader(name, value);
-  response.flushHeaders();
+  openEventStream(response, { ...routingHeaders(stream), ...cacheHeaders(stream), Connection: 'keep-alive' });
   // Events that come close together go out in one write (sse-writer.ts).
   const writer = new SseWriter(response);
   try {

@@ -7,6 +7,7 @@ import path from 'node:path';
 import cors from 'cors';
 import { Router, type Request, type RequestHandler, type Response } from 'express';
 import { rateLimit, ipKeyGenerator } from 'express-rate-limit';
+import { openEventStream } from '../sse-writer';
 import type { AgentDocument } from '../../../agents/agent.model';
 import type { ConversationChat } from '../../../agents/conversation-chat';
 import type { ConversationService } from '../../../agents/conversation.service';
@@ -128,11 +129,7 @@ export function createPublicChatRouter(dependencies: PublicChatDependencies): Ro
       signal: abortOnClientClose(response),
       requestId: String(request.id),
     });
-    response.status(200);
-    response.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
-    response.setHeader('Cache-Control', 'no-cache, no-transform');
-    response.setHeader('X-Accel-Buffering', 'no');
-    response.flushHeaders();
+    openEventStream(response);
     try {
       for await (const event of events) {
         if (event.type === 'delta') response.write(`data: ${JSON.stringify({ type: 'delta', content: event.content })}\n\n`);

@@ -2,6 +2,7 @@
 // published and playground conversations (search, filter by visitor, export, delete), the playground's server-side
 // conversation turn, and workspace templates. Thin: validate, call the service, respond.
 import { Router, type RequestHandler, type Response } from 'express';
+import { openEventStream } from '../sse-writer';
 import { z } from 'zod';
 import type { AgentService } from '../../../agents/agent.service';
 import type { ConversationChat, ConversationEvent } from '../../../agents/conversation-chat';
@@ -44,11 +45,7 @@ export interface PublishingRouterDependencies {
 }
 
 export async function writeConversationSse(response: Response, events: AsyncGenerator<ConversationEvent>): Promise<void> {
-  response.status(200);
-  response.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
-  response.setHeader('Cache-Control', 'no-cache, no-transform');
-  response.setHeader('X-Accel-Buffering', 'no');
-  response.flushHeaders();
+  openEventStream(response);
   try {
     for await (const event of events) response.write(`data: ${JSON.stringify(event)}\n\n`);
   } catch (error) {
