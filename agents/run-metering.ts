@@ -171,7 +171,7 @@ export class CallMetering {
     if (!reservation?.clamped) return { reservation, targets };
     raiseLimitAlert(dependencies, agent, reservation.limit, 'clamped');
     const allowed = reservation.maxOutputTokens;
-    return { reservation, targets: targets.map((target) => (target.maxTokens > allowed ? { ...target, maxTokens: allowed } : target)) };
+    return { reservation, targets: targets.map((target) => (target.maxTokens > allowed ? Object.assign({}, target, { maxTokens: allowed }) : target)) };
   }
 
   /** A stream opened and its output goes to the client: a failure after this still counts as a request. */
@@ -202,7 +202,7 @@ export class CallMetering {
     };
     if (reservation && kept && (kept.tokens < reservation.tokens || kept.costMicros < reservation.costMicros)) {
       this.unusedReleased = this.dependencies.limits
-        .release({ ...reservation, tokens: reservation.tokens - kept.tokens, costMicros: reservation.costMicros - kept.costMicros })
+        .release(Object.assign({}, reservation, { tokens: reservation.tokens - kept.tokens, costMicros: reservation.costMicros - kept.costMicros }))
         .catch((error) => this.dependencies.logger.warn({ err: error }, 'could not release the unused reservation'));
     }
     const routing = this.meterRouting(usage.inputTokens, usage.outputTokens, priceSnapshot);
