@@ -6,21 +6,12 @@ import { usdToMicros } from '../server/catalog/catalog.service';
 import type { Config, PooledProviderId } from '../server/config/config';
 import { isSandboxedProvider } from '../server/config/config';
 import type { ProviderOutages } from './provider-outages';
+import type { AgentHealth, HealthState } from '../shared/agent-health';
 
-export const HEALTH_STATES = ['active', 'sandbox', 'paused', 'key_rejected', 'out_of_credit', 'cap_reached', 'provider_down'] as const;
-export type HealthState = (typeof HEALTH_STATES)[number];
-
-export interface AgentHealth {
-  state: HealthState;
-  /** A word or two for a badge. */
-  label: string;
-  /** What it means and what to do, for people. */
-  message: string;
-  /** False when every call would be refused until someone fixes it (the playground shows the fix instead of a composer). */
-  canRun: boolean;
-  /** Where the fix is: a tab of the agent page, and who can make it. */
-  fix: { tab: 'setting' | 'settings'; label: string; role: 'builder' | 'owner' } | null;
-}
+export const HEALTH_STATES = ['active', 'sandbox', 'paused', 'key_rejected', 'out_of_credit', 'cap_reached', 'provider_down'] as const satisfies readonly HealthState[];
+/** The list names every state of the answer type (checked when compiling). */
+type EveryStateListed<Check extends true> = Check;
+export type HealthStatesComplete = EveryStateListed<[HealthState] extends [(typeof HEALTH_STATES)[number]] ? true : false>;
 
 /** The fields of a public agent the health reads (agents/agent.service.ts toPublic). */
 export interface HealthSubject {

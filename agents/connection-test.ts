@@ -10,13 +10,9 @@ import type { KeyStatusSource } from './key-health.model';
 import type { Catalog } from '../server/catalog/catalog.service';
 import type { RouteTarget } from '../server/llm/llm-router';
 import { describeKeyCheck } from './key-check-messages';
+import type { ConnectionTestResult } from '../shared/key-check-answers';
 
-export interface ConnectionTestResult {
-  ok: boolean;
-  status: KeyStatus | 'managed';
-  message: string;
-  latencyMs: number;
-}
+export type { ConnectionTestResult } from '../shared/key-check-answers';
 
 /** The words of a key check for this agent (agents/key-check-messages.ts names the real cause). */
 function explain(catalog: Catalog | undefined, routing: ProviderRouting, agent: AgentDocument, target: RouteTarget & { credential: ByokCredential }, status: KeyStatus, timedOut: boolean): string {

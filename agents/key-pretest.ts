@@ -13,15 +13,7 @@ import { byokLlmSchema, type LlmSettingInput } from './agent.schemas';
 /** The body of POST /api/workspaces/:workspaceId/llm/test: a BYOK setting whose key is required. */
 export const keyPretestSchema = byokLlmSchema.extend({ apiKey: z.string().trim().min(1).max(512) }).strict();
 import { describeKeyCheck } from './key-check-messages';
-
-export interface KeyPretestResult {
-  ok: boolean;
-  status: KeyStatus;
-  message: string;
-  latencyMs: number;
-  /** The simulator answered (a sandbox key). */
-  sandbox: boolean;
-}
+import type { KeyPretestResult } from '../shared/key-check-answers';
 
 export interface ByokSettingChecker {
   checkByokSetting(input: Extract<LlmSettingInput, { mode: 'byok' }>): { provider: { name: string; keyPrefixes: readonly string[] }; baseUrl: string | null; sandboxKey: boolean };

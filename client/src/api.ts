@@ -1,6 +1,7 @@
 // The API client: JSON over fetch with the JWT, errors turned into ApiError (code, human message, field issues).
-import type { KeyPretestResult } from './types';
+import type { KeyPretestResult } from '../../shared/key-check-answers';
 import { readErrorAnswer } from './error-answer';
+import { eventStreamBlocks } from './event-stream-blocks';
 import type { Agent, AgentUsage, Alert, ApiKeyCreated, ApiKeySummary, ConnectionTest, LlmSetting, Me, Member, Plan, Provider, Template, WorkspaceSummary, WorkspaceUsage } from './types';
 
 const TOKEN_KEY = 'agentHost.token';
@@ -175,45 +176,35 @@ export async function streamChat(
     throw new ApiError(0, 'NETWORK', 'Could not reach Agent Host. Check your connection and try again.');
   }
   if (!response.ok || !response.body) throw await toApiError(response);
-  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
-  let buffer = '';
   let ended = false;
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    buffer += value;
-    let boundary: number;
-    while ((boundary = buffer.indexOf('\n\n')) >= 0) {
-      const rawEvent = buffer.slice(0, boundary);
-      buffer = buffer.slice(boundary + 2);
-      const data = rawEvent
-        .split('\n')
-        .filter((line) => line.startsWith('data:'))
-        .map((line) => line.slice(5).trimStart())
-        .join('\n');
-      if (!data) continue;
-      const event = JSON.parse(data) as {
-        type: string;
-        content?: string;
-        usage?: { inputTokens: number; outputTokens: number };
-        error?: { code: string; message: string };
-        requestId?: string;
-        provider?: string;
-        model?: string;
-        finishReason?: string;
-        cost?: ChatCost;
-        index?: number;
-        id?: string;
-        name?: string;
-        arguments?: string;
-      };
-      if (event.type === 'delta' && event.content) handlers.onDelta(event.content);
-      else if (event.type === 'tool_call') handlers.onToolCall?.({ index: event.index ?? 0, id: event.id, name: event.name, arguments: event.arguments ?? '' });
-      else if (event.type === 'end') {
-        ended = true;
-        handlers.onEnd({ usage: event.usage ?? { inputTokens: 0, outputTokens: 0 }, requestId: event.requestId, provider: event.provider, model: event.model, finishReason: event.finishReason, cost: event.cost });
-      } else if (event.type === 'error') throw new ApiError(502, event.error?.code ?? 'STREAM_ERROR', event.error?.message ?? 'The reply stopped unexpectedly.');
-    }
+  for await (const rawEvent of eventStreamBlocks(response.body)) {
+    const data = rawEvent
+      .split('\n')
+      .filter((line) => line.startsWith('data:'))
+      .map((line) => line.slice(5).trimStart())
+      .join('\n');
+    if (!data) continue;
+    const event = JSON.parse(data) as {
+      type: string;
+      content?: string;
+      usage?: { inputTokens: number; outputTokens: number };
+      error?: { code: string; message: string };
+      requestId?: string;
+      provider?: string;
+      model?: string;
+      finishReason?: string;
+      cost?: ChatCost;
+      index?: number;
+      id?: string;
+      name?: string;
+      arguments?: string;
+    };
+    if (event.type === 'delta' && event.content) handlers.onDelta(event.content);
+    else if (event.type === 'tool_call') handlers.onToolCall?.({ index: event.index ?? 0, id: event.id, name: event.name, arguments: event.arguments ?? '' });
+    else if (event.type === 'end') {
+      ended = true;
+      handlers.onEnd({ usage: event.usage ?? { inputTokens: 0, outputTokens: 0 }, requestId: event.requestId, provider: event.provider, model: event.model, finishReason: event.finishReason, cost: event.cost });
+    } else if (event.type === 'error') throw new ApiError(502, event.error?.code ?? 'STREAM_ERROR', event.error?.message ?? 'The reply stopped unexpectedly.');
   }
   if (!ended) throw new ApiError(502, 'STREAM_CUT', 'The reply stopped before it finished. Please try again.');
 }

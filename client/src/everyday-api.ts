@@ -1,36 +1,10 @@
 // API calls and shapes of the everyday screens: activity log, named API keys, invites, usage ranges, model catalog.
 import { ApiError, getToken, request } from './api';
 import type { Role } from './types';
+import type { InviteCreated, InvitePreview, InviteSummary } from '../../shared/invite-answers';
+import type { ActivityPage, ActivityRow } from '../../shared/activity-answers';
 
 const ws = (workspaceId: string) => `/api/workspaces/${encodeURIComponent(workspaceId)}`;
-
-export interface ActivityRow {
-  id: string;
-  requestId: string;
-  timestamp: string;
-  agentId: string;
-  agentName: string;
-  apiKey: { id: string; name: string | null; prefix: string | null } | null;
-  endUser: string | null;
-  mode: 'byok' | 'managed';
-  plan: string | null;
-  provider: string | null;
-  model: string | null;
-  requestType: string;
-  status: 'ok' | 'error' | 'partial' | 'timeout';
-  tokensInput: number;
-  tokensOutput: number;
-  tokens: number;
-  priceUsd: number;
-  providerCostUsd: number | null;
-  latencyMs: number;
-  attempt: number;
-  sandbox: boolean;
-  usageSource: 'provider' | 'estimated';
-  routing: { tier: string; reason: string | null; forced: boolean } | null;
-  cacheHit: boolean | null;
-  savedPriceUsd: number | null;
-}
 
 export interface ActivityFilters {
   agentId?: string;
@@ -41,48 +15,12 @@ export interface ActivityFilters {
   to?: string;
 }
 
-export interface ActivityPage {
-  items: ActivityRow[];
-  nextCursor: string | null;
-  from: string;
-  to: string;
-}
-
 export interface NamedApiKey {
   id: string;
   prefix: string;
   name: string | null;
   createdAt: string;
   lastUsedAt: string | null;
-}
-
-export interface Invite {
-  id: string;
-  email: string;
-  role: Role;
-  status: 'pending' | 'expired';
-  invitedBy: { id: string; name: string | null };
-  createdAt: string;
-  expiresAt: string;
-}
-
-export interface InviteCreated {
-  id: string;
-  email: string;
-  role: Role;
-  expiresAt: string;
-  link: string;
-  mailed: boolean;
-  mailConfigured: boolean;
-}
-
-export interface InvitePreview {
-  workspaceName: string;
-  role: Role;
-  email: string;
-  invitedBy: string | null;
-  expiresAt: string;
-  hasAccount: boolean;
 }
 
 export interface UsageRange {
@@ -141,7 +79,7 @@ export const everydayApi = {
   renameApiKey: (workspaceId: string, agentId: string, keyId: string, name: string) =>
     request<NamedApiKey>('PATCH', `${ws(workspaceId)}/agents/${encodeURIComponent(agentId)}/api-keys/${encodeURIComponent(keyId)}`, { name }),
 
-  invites: (workspaceId: string) => request<Invite[]>('GET', `${ws(workspaceId)}/invites`),
+  invites: (workspaceId: string) => request<InviteSummary[]>('GET', `${ws(workspaceId)}/invites`),
   createInvite: (workspaceId: string, input: { email: string; role: string }) => request<InviteCreated>('POST', `${ws(workspaceId)}/invites`, input),
   revokeInvite: (workspaceId: string, inviteId: string) => request<void>('DELETE', `${ws(workspaceId)}/invites/${encodeURIComponent(inviteId)}`),
   previewInvite: (token: string) => request<InvitePreview>('POST', '/api/invites/preview', { token }, { auth: false }),

@@ -1,6 +1,7 @@
 // The API client of publishing: share link / embed settings, visitors' usage, conversations, workspace templates.
 import { ApiError, getToken, request } from './api';
 import type { Template } from './types';
+import type { EndUserUsageRow } from '../../shared/end-user-usage-answers';
 
 export interface PublishingSettings {
   agentId: string;
@@ -15,18 +16,6 @@ export interface PublishingSettings {
   publishedAt: string | null;
   retentionDays: number;
   retentionIsDefault: boolean;
-}
-
-export interface EndUserRow {
-  endUser: string;
-  tokensInput: number;
-  tokensOutput: number;
-  tokens: number;
-  requests: number;
-  /** Own-key agents only: what their provider charges (a managed plan's provider cost is never sent). */
-  costUsd?: number;
-  priceUsd: number;
-  lastSeenAt: string | null;
 }
 
 export interface ConversationSummary {
@@ -65,7 +54,7 @@ export const publishApi = {
   rotate: (workspaceId: string, agentId: string) => request<PublishingSettings>('POST', `${agentPath(workspaceId, agentId)}/publishing/rotate`),
   unpublish: (workspaceId: string, agentId: string) => request<PublishingSettings>('POST', `${agentPath(workspaceId, agentId)}/publishing/unpublish`),
   endUsers: (workspaceId: string, agentId: string, month?: string) =>
-    request<{ month: string; endUsers: number; endUserMonthlyTokenCap: number | null; top: EndUserRow[] }>('GET', `${agentPath(workspaceId, agentId)}/usage/end-users${query({ month })}`),
+    request<{ month: string; endUsers: number; endUserMonthlyTokenCap: number | null; top: EndUserUsageRow[] }>('GET', `${agentPath(workspaceId, agentId)}/usage/end-users${query({ month })}`),
   conversations: (workspaceId: string, agentId: string, filter: { q?: string; visitorId?: string; source?: string }) =>
     request<{ total: number; conversations: ConversationSummary[] }>('GET', `${agentPath(workspaceId, agentId)}/conversations${query(filter)}`),
   conversation: (workspaceId: string, agentId: string, id: string) => request<ConversationFull>('GET', `${agentPath(workspaceId, agentId)}/conversations/${encodeURIComponent(id)}`),

@@ -1,7 +1,8 @@
 // One Socket.IO connection per signed-in tab; joins the selected workspace room and fans events out to views.
 import { io, type Socket } from 'socket.io-client';
 import { getToken } from './api';
-import type { Alert, UsageRow, UsageTotals } from './types';
+import type { Alert, UsageRow } from './types';
+import type { UsageTotals } from '../../shared/usage-answers';
 
 export interface UsageUpdate {
   workspaceId: string;

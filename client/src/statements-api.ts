@@ -32,14 +32,6 @@ export interface StatementView {
   totals: { planFeesUsd: number; overageUsd: number; adjustmentsUsd: number; amountDueUsd: number; byokProviderCostUsd: number };
 }
 
-export interface PlanAdvice {
-  status: 'not_enough_data' | 'cheapest_already' | 'cheaper_plan' | 'not_managed';
-  message: string;
-  currentPlan: string | null;
-  bestPlan: string | null;
-  savingsUsd: number;
-}
-
 const base = (workspaceId: string) => `/api/workspaces/${encodeURIComponent(workspaceId)}/statements`;
 
 async function fetchWithToken(path: string): Promise<Response> {

@@ -1,7 +1,12 @@
 // Shapes of the public API (see shared/API.md), as the client uses them.
-export type Role = 'owner' | 'admin' | 'builder' | 'viewer';
+import type { AgentHealth } from '../../shared/agent-health';
+import type { KeyStatus } from '../../shared/key-check-answers';
+import type { PlanAdvice } from '../../shared/plan-advice';
+import type { UsageTotals } from '../../shared/usage-answers';
+import type { Role } from '../../shared/workspace-role';
+
+export type { KeyStatus, Role };
 export type PlanId = 'starter' | 'pro' | 'ultra';
-export type KeyStatus = 'unchecked' | 'valid' | 'invalid' | 'rate_limited' | 'quota_exceeded' | 'unreachable';
 
 export interface WorkspaceSummary {
   id: string;
@@ -86,30 +91,8 @@ export interface Agent {
   health?: AgentHealth;
 }
 
-export type HealthState = 'active' | 'sandbox' | 'paused' | 'key_rejected' | 'out_of_credit' | 'cap_reached' | 'provider_down';
-
-export interface AgentHealth {
-  state: HealthState;
-  label: string;
-  message: string;
-  canRun: boolean;
-  fix: { tab: 'setting' | 'settings'; label: string; role: 'builder' | 'owner' } | null;
-}
-
-export interface KeyPretestResult {
-  ok: boolean;
-  status: KeyStatus;
-  message: string;
-  latencyMs: number;
-  sandbox: boolean;
-}
-
-export interface ConnectionTest {
-  ok: boolean;
-  status: KeyStatus;
-  message: string;
-  latencyMs: number;
-}
+/** What "Test connection" answers. */
+export type { ConnectionTestResult as ConnectionTest } from '../../shared/key-check-answers';
 
 export interface ApiKeySummary {
   id: string;
@@ -150,17 +133,6 @@ export interface UsageRow {
   amountDueUsd?: number;
 }
 
-export interface UsageTotals {
-  tokensInput: number;
-  tokensOutput: number;
-  tokens: number;
-  requests: number;
-  costUsd: number;
-  planFeesUsd: number;
-  overageUsd: number;
-  amountDueUsd: number;
-}
-
 export interface WorkspaceUsage {
   month: string;
   workspaceId: string;
@@ -171,7 +143,7 @@ export interface WorkspaceUsage {
 export interface AgentUsage extends UsageRow {
   month: string;
   /** Billing: which plan would be cheapest this month (null for past months). */
-  planAdvice?: import('./statements-api').PlanAdvice | null;
+  planAdvice?: PlanAdvice | null;
   daily: Array<{ date: string; tokensInput: number; tokensOutput: number; requests: number }>;
   byModel: Array<{ provider: string; model: string; tokens: number; costUsd: number }>;
 }

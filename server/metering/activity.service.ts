@@ -12,6 +12,7 @@ import { invalidInput, notFound } from '../errors/domain-error';
 import { OBJECT_ID_PATTERN } from '../db/driver-errors';
 import type { MeteredAgentCollection, MeterEventDocument, MeteringModels, MeterStatus } from './metering.models';
 import { dayOf, hourOf } from './pricing';
+import type { ActivityPage, ActivityRow } from '../../shared/activity-answers';
 
 export const ACTIVITY_STATUSES = ['ok', 'error', 'partial', 'timeout'] as const satisfies readonly MeterStatus[];
 export const ACTIVITY_PAGE_DEFAULT = 50;
@@ -36,45 +37,6 @@ export interface ActivityFilters {
 export interface ActivityPageRequest extends ActivityFilters {
   cursor?: string;
   limit: number;
-}
-
-export interface ActivityRow {
-  id: string;
-  requestId: string;
-  timestamp: string;
-  agentId: string;
-  agentName: string;
-  apiKey: { id: string; name: string | null; prefix: string | null } | null;
-  endUser: string | null;
-  mode: 'byok' | 'managed';
-  /** Managed agents: the plan; BYOK: null. */
-  plan: string | null;
-  /** BYOK agents: the customer's own provider and model; managed agents: null (never shown to customers). */
-  provider: string | null;
-  model: string | null;
-  requestType: string;
-  status: MeterStatus;
-  tokensInput: number;
-  tokensOutput: number;
-  tokens: number;
-  /** What the platform bills for this call (overage past the plan's included usage). */
-  priceUsd: number;
-  /** BYOK only: what the customer's own provider charges for it, from the catalog price. Managed: null. */
-  providerCostUsd: number | null;
-  latencyMs: number;
-  attempt: number;
-  sandbox: boolean;
-  usageSource: 'provider' | 'estimated';
-  routing: { tier: string; reason: string | null; forced: boolean } | null;
-  cacheHit: boolean | null;
-  savedPriceUsd: number | null;
-}
-
-export interface ActivityPage {
-  items: ActivityRow[];
-  nextCursor: string | null;
-  from: string;
-  to: string;
 }
 
 /** The optional fields other capabilities add to a meter event (routing, cache, end users), read when present. */

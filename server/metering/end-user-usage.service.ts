@@ -6,18 +6,7 @@ import { notFound } from '../errors/domain-error';
 import { OBJECT_ID_PATTERN } from '../db/driver-errors';
 import type { MeteredAgentCollection } from './metering.models';
 import type { EndUserUsageDocument, EndUserUsageModels } from './end-user-usage.model';
-
-export interface EndUserUsageRow {
-  endUser: string;
-  tokensInput: number;
-  tokensOutput: number;
-  tokens: number;
-  requests: number;
-  /** Own-key agents only; a managed plan's provider cost is the platform's and is not sent (#18). */
-  costUsd?: number;
-  priceUsd: number;
-  lastSeenAt: string | null;
-}
+import type { EndUserUsageRow } from '../../shared/end-user-usage-answers';
 
 export class EndUserUsageService {
   constructor(private readonly models: EndUserUsageModels & { Agent: { collection: MeteredAgentCollection } }) {}

@@ -3,23 +3,7 @@
 // next to the quality signals that exist (errors, escalations). Arithmetic only; usage.service.ts reads the rollups.
 import { microsToUsd } from '../catalog/catalog.service';
 import type { UsageMonthlyDocument } from './metering.models';
-
-export interface RoutingSummary {
-  /** Answered requests that went through a routing decision. */
-  routedRequests: number;
-  lightRequests: number;
-  strongRequests: number;
-  /** lightRequests / routedRequests, 0..1 (4 decimals); 0 without routed requests. */
-  lightShare: number;
-  savedMicros: number;
-  savedUsd: number;
-  /** Conversations answered light before that then needed the strong model. */
-  escalations: number;
-  forced: number;
-  degradedRequests: number;
-  fallbackRequests: number;
-  fallbackTokens: number;
-}
+import type { RoutingSummary } from '../../shared/usage-answers';
 
 type RoutingCounters = NonNullable<UsageMonthlyDocument['routing']>;
 

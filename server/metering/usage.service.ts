@@ -9,12 +9,14 @@ import { parseModelKey } from './model-key';
 import { monthOf } from './pricing';
 import { invalidInput, notFound } from '../errors/domain-error';
 import { OBJECT_ID_PATTERN } from '../db/driver-errors';
-import { routingSummaryOf, sumRoutingSummaries, type RoutingSummary } from './routing-savings';
+import { routingSummaryOf, sumRoutingSummaries } from './routing-savings';
+import type { RoutingSummary, UsageTotals } from '../../shared/usage-answers';
 import type { Model } from 'mongoose';
 import type { PlanChangeDocument } from './billing/plan-history';
 import { monthBounds, type AgentMonthBill } from './billing/billing-rule';
 import { billOne, billWorkspaceMonth, groupChanges, planTermsOf, type BilledAgentRecord, type BilledRollup } from './billing/workspace-bills';
-import { adviseOnPlan, type PlanAdvice } from './billing/plan-advisor';
+import { adviseOnPlan } from './billing/plan-advisor';
+import type { PlanAdvice } from '../../shared/plan-advice';
 
 /**
  * A text cell a spreadsheet would run as a formula (=, +, -, @, tab, CR at the start: OWASP's CSV injection list) is
@@ -54,18 +56,6 @@ export interface AgentUsageRow {
   allowanceMinimumUsd: number;
   /** planFeeUsd + overageUsd: what this agent's month costs (the current month: if nothing changes until its end). */
   amountDueUsd: number;
-}
-
-export interface UsageTotals {
-  tokensInput: number;
-  tokensOutput: number;
-  tokens: number;
-  requests: number;
-  costUsd: number;
-  planFeesUsd: number;
-  overageUsd: number;
-  amountDueUsd: number;
-  routing: RoutingSummary;
 }
 
 type RollupSummary = Pick<

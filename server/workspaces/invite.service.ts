@@ -10,6 +10,7 @@ import type { InviteMailer } from './invite-mailer';
 import type { WorkspaceService } from './workspace.service';
 import { isDuplicateKeyError, OBJECT_ID_PATTERN } from '../db/driver-errors';
 import { conflict, DomainError, forbidden, notFound } from '../errors/domain-error';
+import type { InviteCreated, InvitePreview, InviteSummary } from '../../shared/invite-answers';
 
 const DAY_MS = 86_400_000;
 
@@ -24,16 +25,6 @@ export function inviteLinkPath(token: string): string {
 
 const inviteInvalid = () => new DomainError('INVITE_INVALID', 'This invite link is invalid, already used, revoked or expired. Ask for a new invite.');
 
-export interface InviteSummary {
-  id: string;
-  email: string;
-  role: Role;
-  status: 'pending' | 'expired';
-  invitedBy: { id: string; name: string | null };
-  createdAt: string;
-  expiresAt: string;
-}
-
 export class InviteService {
   constructor(
     private readonly models: InviteModels & WorkspaceModels & UserModels,
@@ -47,7 +38,7 @@ export class InviteService {
     await this.models.Invite.updateMany({ ...filter, status: 'pending', expiresAt: { $lte: new Date() } }, { $set: { status: 'expired' } });
   }
 
-  async create(workspaceId: string, actorUserId: string, input: { email: string; role: Role }, origin: string) {
+  async create(workspaceId: string, actorUserId: string, input: { email: string; role: Role }, origin: string): Promise<InviteCreated> {
     const workspace = new Types.ObjectId(workspaceId);
     const actorRole = await this.workspaces.findRole(actorUserId, workspaceId);
     if (input.role === 'owner' && actorRole !== 'owner') throw forbidden('Only owners can invite owners.');
@@ -114,7 +105,7 @@ export class InviteService {
   }
 
   /** What the invite page shows before anyone signs in: the workspace, the role and the invited address. */
-  async preview(token: string) {
+  async preview(token: string): Promise<InvitePreview> {
     const invite = await this.findUsable(token);
     const [workspace, inviter, account] = await Promise.all([
       this.models.Workspace.findById(invite.workspaceId, { name: 1 }).lean(),

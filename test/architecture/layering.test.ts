@@ -21,11 +21,11 @@ const MAY_IMPORT: Record<string, string[]> = {
   'server/realtime': ['server/logger.ts', 'server/errors'],
   'server/llm': ['server/config', 'server/errors', 'server/logger.ts'],
   'server/catalog': ['server/config', 'server/llm', 'server/errors'],
-  'server/metering': ['server/catalog', 'server/db', 'server/errors', 'server/logger.ts', 'server/config'],
+  'server/metering': ['server/catalog', 'server/db', 'server/errors', 'server/logger.ts', 'server/config', 'shared'],
   'server/webhooks': ['server/llm', 'server/vault', 'server/db', 'server/errors', 'server/logger.ts', 'server/config', 'shared'],
-  'server/workspaces': ['server/users', 'server/db', 'server/errors'],
+  'server/workspaces': ['server/users', 'server/db', 'server/errors', 'shared'],
   'server/auth': ['server/users', 'server/workspaces', 'server/vault', 'server/config', 'server/db', 'server/errors'],
-  agents: ['server/validation', 'server/llm', 'server/metering', 'server/vault', 'server/catalog', 'server/workspaces', 'server/db', 'server/config', 'server/errors', 'server/logger.ts'],
+  agents: ['server/validation', 'server/llm', 'server/metering', 'server/vault', 'server/catalog', 'server/workspaces', 'server/db', 'server/config', 'server/errors', 'server/logger.ts', 'shared'],
   'server/http': ['server/webhooks', 'server/validation', 'agents', 'server/auth', 'server/workspaces', 'server/metering', 'server/catalog', 'server/llm', 'server/db', 'server/config', 'server/errors', 'server/logger.ts'],
 };
 

@@ -3,27 +3,19 @@ import path from 'node:path';
 import { expect } from 'chai';
 import OpenAI from 'openai';
 import type { Browser, Page } from 'playwright-core';
-import { api, createAgent, createAgentApiKey, registerUser, startTestPlatform, type TestPlatform, type TestUser } from '../support/test-platform';
-import { buildClientIfStale, launchChromium, SCREENSHOTS, signInOnLoad } from '../support/browser';
+import { api, createAgent, createAgentApiKey, type TestPlatform, type TestUser } from '../support/test-platform';
+import { SCREENSHOTS, signInOnLoad } from '../support/browser';
+import { platformInChromium } from '../support/platform-in-chromium';
 
 describe('answer cache, experiments and comparison (real browser)', function () {
   this.timeout(60_000);
+  const inChromium = platformInChromium({ setupTimeoutMs: 120_000 });
   let platform: TestPlatform;
   let browser: Browser;
   let owner: TestUser;
   const pageErrors: string[] = [];
 
-  before(async function () {
-    this.timeout(120_000);
-    buildClientIfStale();
-    [platform, browser] = await Promise.all([startTestPlatform(), launchChromium()]);
-    owner = await registerUser(platform.url);
-  });
-
-  after(async () => {
-    await browser?.close();
-    await platform?.stop();
-  });
+  before(() => ({ platform, browser, owner } = inChromium));
 
   afterEach(() => {
     expect(pageErrors.splice(0), 'uncaught errors in the page').to.deep.equal([]);

@@ -6,8 +6,9 @@ import path from 'node:path';
 import { expect } from 'chai';
 import OpenAI from 'openai';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { api, createAgent, registerUser, startTestPlatform, type TestPlatform, type TestUser } from '../support/test-platform';
-import { buildClientIfStale, launchChromium, SCREENSHOTS, signInOnLoad } from '../support/browser';
+import { api, createAgent, registerUser, type TestPlatform, type TestUser } from '../support/test-platform';
+import { SCREENSHOTS, signInOnLoad } from '../support/browser';
+import { platformInChromium } from '../support/platform-in-chromium';
 import { meterEventFixture } from '../support/meter-events';
 
 const DESKTOP = { width: 1280, height: 860 };
@@ -15,6 +16,7 @@ const PHONE = { width: 375, height: 760 };
 
 describe('everyday screens (real browser): activity, invites, usage, models, /docs', function () {
   this.timeout(90_000);
+  const inChromium = platformInChromium({ setupTimeoutMs: 180_000, ownerName: 'Ada Owner' });
   let platform: TestPlatform;
   let browser: Browser;
   let owner: TestUser;
@@ -25,9 +27,7 @@ describe('everyday screens (real browser): activity, invites, usage, models, /do
 
   before(async function () {
     this.timeout(180_000);
-    buildClientIfStale();
-    [platform, browser] = await Promise.all([startTestPlatform(), launchChromium()]);
-    owner = await registerUser(platform.url, 'Ada Owner');
+    ({ platform, browser, owner } = inChromium);
     managed = await createAgent(platform.url, owner, { mode: 'managed', plan: 'pro' }, { name: 'Support bot' });
     byok = await createAgent(platform.url, owner, { mode: 'byok', provider: 'openai', model: 'gpt-4o-mini', apiKey: 'sk-test-browser-activity-01' }, { name: 'Own key bot' });
     const key = await api(platform.url, 'POST', `/api/workspaces/${owner.workspace.id}/agents/${managed.id}/api-keys`, { token: owner.token, body: { name: 'Website widget' } });
@@ -51,11 +51,6 @@ describe('everyday screens (real browser): activity, invites, usage, models, /do
       );
     }
     await platform.platform.meter.drain();
-  });
-
-  after(async () => {
-    await browser?.close();
-    await platform?.stop();
   });
 
   afterEach(() => {

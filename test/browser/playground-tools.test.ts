@@ -3,26 +3,19 @@
 import path from 'node:path';
 import { expect } from 'chai';
 import type { Browser, Page } from 'playwright-core';
-import { createAgent, registerUser, startTestPlatform, type TestPlatform, type TestUser } from '../support/test-platform';
-import { buildClientIfStale, launchChromium, SCREENSHOTS, signInOnLoad } from '../support/browser';
+import { createAgent, type TestPlatform, type TestUser } from '../support/test-platform';
+import { SCREENSHOTS, signInOnLoad } from '../support/browser';
+import { platformInChromium } from '../support/platform-in-chromium';
 
 describe('playground tool calls (real browser)', function () {
   this.timeout(45_000);
+  const inChromium = platformInChromium({ setupTimeoutMs: 90_000 });
   let platform: TestPlatform;
   let browser: Browser;
   let owner: TestUser;
   const pageErrors: string[] = [];
 
-  before(async function () {
-    this.timeout(90_000);
-    buildClientIfStale();
-    [platform, browser] = await Promise.all([startTestPlatform(), launchChromium()]);
-    owner = await registerUser(platform.url);
-  });
-  after(async () => {
-    await browser?.close();
-    await platform?.stop();
-  });
+  before(() => ({ platform, browser, owner } = inChromium));
 
   async function openPlayground(agentId: string): Promise<Page> {
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, deviceScaleFactor: 1 });

@@ -3,30 +3,17 @@
 import { expect } from 'chai';
 import mongoose from 'mongoose';
 import { Binary, Decimal128, Long, MongoClient, ObjectId, type Db } from 'mongodb';
-import { getTestMongoUri, uniqueDatabaseName } from '../support/test-database';
+import { conformanceDatabase } from '../support/conformance-database';
 
 describe('database conformance (mongoose + driver) — built-in wire store or MONGODB_URI', function () {
   this.timeout(60_000);
 
+  const database = conformanceDatabase('conformance');
   let uri: string;
   let dbName: string;
   let conn: mongoose.Connection;
-  let client: MongoClient;
   let db: Db;
-
-  before(async () => {
-    uri = await getTestMongoUri();
-    dbName = uniqueDatabaseName('conformance');
-    conn = await mongoose.createConnection(uri, { dbName, autoIndex: false }).asPromise();
-    client = await MongoClient.connect(uri);
-    db = client.db(dbName);
-  });
-
-  after(async () => {
-    await db?.dropDatabase().catch(() => undefined);
-    await conn?.close();
-    await client?.close();
-  });
+  before(() => ({ uri, dbName, conn, db } = database));
 
   describe('mongoose CRUD', () => {
     interface ItemDoc {

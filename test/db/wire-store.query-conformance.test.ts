@@ -2,29 +2,16 @@
 // MongoDB when MONGODB_URI is set. Every expectation is MongoDB's documented answer.
 import { expect } from 'chai';
 import mongoose from 'mongoose';
-import { Binary, DBRef, Decimal128, Long, MongoClient, ObjectId, Timestamp, type Db, type Document } from 'mongodb';
-import { getTestMongoUri, uniqueDatabaseName } from '../support/test-database';
+import { Binary, DBRef, Decimal128, Long, ObjectId, Timestamp, type Db, type Document } from 'mongodb';
+import { conformanceDatabase } from '../support/conformance-database';
 
 describe('query conformance (driver + mongoose) — built-in wire store or MONGODB_URI', function () {
   this.timeout(60_000);
 
-  let client: MongoClient;
+  const database = conformanceDatabase('queryconf');
   let conn: mongoose.Connection;
   let db: Db;
-
-  before(async () => {
-    const uri = await getTestMongoUri();
-    const dbName = uniqueDatabaseName('queryconf');
-    client = await MongoClient.connect(uri);
-    db = client.db(dbName);
-    conn = await mongoose.createConnection(uri, { dbName, autoIndex: false }).asPromise();
-  });
-
-  after(async () => {
-    await db?.dropDatabase().catch(() => undefined);
-    await conn?.close();
-    await client?.close();
-  });
+  before(() => ({ conn, db } = database));
 
   /** Documents of the tests carry string and number `_id`s. */
   const coll = (name: string) => db.collection<{ _id: unknown; [field: string]: unknown }>(name);

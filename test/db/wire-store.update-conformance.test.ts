@@ -4,8 +4,8 @@
 // is set; every expectation here is MongoDB's own answer (write errors are checked by code).
 import { expect } from 'chai';
 import mongoose from 'mongoose';
-import { BSON, MongoClient, MongoServerError, type Collection, type Db, type Document } from 'mongodb';
-import { getTestMongoUri, uniqueDatabaseName } from '../support/test-database';
+import { BSON, MongoServerError, type Collection, type Db, type Document } from 'mongodb';
+import { conformanceDatabase } from '../support/conformance-database';
 
 const MAX_BSON = 16 * 1024 * 1024;
 
@@ -22,25 +22,12 @@ async function errorOf(p: Promise<unknown>): Promise<MongoServerError> {
 describe('update conformance (driver + mongoose) — built-in wire store or MONGODB_URI', function () {
   this.timeout(120_000);
 
-  let client: MongoClient;
+  const database = conformanceDatabase('update_conformance');
   let conn: mongoose.Connection;
   let db: Db;
+  before(() => ({ conn, db } = database));
   let seq = 0;
   const fresh = (): Collection<Document> => db.collection(`c${++seq}`);
-
-  before(async () => {
-    const uri = await getTestMongoUri();
-    const dbName = uniqueDatabaseName('update_conformance');
-    client = await MongoClient.connect(uri);
-    db = client.db(dbName);
-    conn = await mongoose.createConnection(uri, { dbName, autoIndex: false }).asPromise();
-  });
-
-  after(async () => {
-    await db?.dropDatabase().catch(() => undefined);
-    await conn?.close();
-    await client?.close();
-  });
 
   describe('$pull conditions', () => {
     it('pulls sub-documents matched by $or (the shape mongoose sends for subdocuments without _id)', async () => {

@@ -4,6 +4,7 @@ import net from 'node:net';
 import { expect } from 'chai';
 import { Types } from 'mongoose';
 import { api, createAgent, registerUser, startTestPlatform, type TestPlatform, type TestUser } from '../support/test-platform';
+import { platformWithOwner } from '../support/platform-with-owner';
 import { registerMember } from '../support/workspace-members';
 import { PROVIDER_IDS } from '../../server/llm/llm.types';
 import { getProviderAdapter } from '../../server/llm/providers/provider-registry';
@@ -19,17 +20,14 @@ async function closedPort(): Promise<number> {
 
 describe('agent health and the key test (experience #18)', function () {
   this.timeout(60_000);
+  const platformAndOwner = platformWithOwner('Hana Health');
   let platform: TestPlatform;
   let owner: TestUser;
   const base = () => `/api/workspaces/${owner.workspace.id}`;
   const asOwner = (method: string, path: string, body?: unknown) => api(platform.url, method, `${base()}${path}`, { token: owner.token, body });
   const keyTest = (body: Record<string, unknown>) => asOwner('POST', '/llm/test', body);
 
-  before(async () => {
-    platform = await startTestPlatform();
-    owner = await registerUser(platform.url, 'Hana Health');
-  });
-  after(async () => platform?.stop());
+  before(() => ({ platform, owner } = platformAndOwner));
   afterEach(() => platform.simulator.faults.clear());
 
   describe('POST /api/workspaces/:workspaceId/llm/test', () => {

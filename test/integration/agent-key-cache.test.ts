@@ -3,18 +3,15 @@
 // answers; the lookup passed to the cache only counts its calls.
 import { expect } from 'chai';
 import { AgentKeyCache, type AgentKeyLookup } from '../../agents/agent-key-cache';
-import { api, createAgent, createAgentApiKey, registerUser, startTestPlatform, type TestPlatform, type TestUser } from '../support/test-platform';
+import { api, createAgent, createAgentApiKey, type TestPlatform, type TestUser } from '../support/test-platform';
+import { platformWithOwner } from '../support/platform-with-owner';
 
 describe('agent key cache: one database read per key for a burst', function () {
   this.timeout(60_000);
+  const platformAndOwner = platformWithOwner();
   let platform: TestPlatform;
   let owner: TestUser;
-
-  before(async () => {
-    platform = await startTestPlatform();
-    owner = await registerUser(platform.url);
-  });
-  after(async () => platform?.stop());
+  before(() => ({ platform, owner } = platformAndOwner));
 
   /** The real lookup, counted; `holdAnswers` keeps each read's answer (already read) until it resolves. */
   function countingLookup(holdAnswers?: Promise<void>) {

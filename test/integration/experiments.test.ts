@@ -3,22 +3,19 @@
 // agent's LLM setting, the usage split, the side-by-side comparison, and bad input.
 import { expect } from 'chai';
 import OpenAI from 'openai';
-import { api, createAgent, createAgentApiKey, registerUser, startTestPlatform, type TestPlatform, type TestUser } from '../support/test-platform';
+import { api, createAgent, createAgentApiKey, registerUser, type TestPlatform, type TestUser } from '../support/test-platform';
+import { platformWithOwner } from '../support/platform-with-owner';
 
 describe('A/B experiments and side-by-side comparison', function () {
   this.timeout(90_000);
+  const platformAndOwner = platformWithOwner();
   let platform: TestPlatform;
   let owner: TestUser;
   let other: TestUser;
 
   before(async () => {
-    platform = await startTestPlatform();
-    owner = await registerUser(platform.url);
+    ({ platform, owner } = platformAndOwner);
     other = await registerUser(platform.url);
-  });
-
-  after(async () => {
-    await platform?.stop();
   });
 
   const base = (user: TestUser, agentId: string) => `/api/workspaces/${user.workspace.id}/agents/${agentId}`;

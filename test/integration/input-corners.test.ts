@@ -2,17 +2,15 @@
 // change nothing: control and bidi-override characters, lone surrogates, bytes that are not UTF-8, a budget too
 // small to be stored.
 import { expect } from 'chai';
-import { api, createAgent, registerUser, startTestPlatform, type TestPlatform, type TestUser } from '../support/test-platform';
+import { api, createAgent, type TestPlatform, type TestUser } from '../support/test-platform';
+import { platformWithOwner } from '../support/platform-with-owner';
 
 describe('input corners', function () {
   this.timeout(60_000);
+  const platformAndOwner = platformWithOwner();
   let platform: TestPlatform;
   let owner: TestUser;
-  before(async () => {
-    platform = await startTestPlatform();
-    owner = await registerUser(platform.url);
-  });
-  after(async () => platform?.stop());
+  before(() => ({ platform, owner } = platformAndOwner));
 
   const agentsPath = () => `/api/workspaces/${owner.workspace.id}/agents`;
 

@@ -6,6 +6,7 @@ import { answerInvolvesTools, involvesTools } from '../../agents/response-cache-
 import { startFaultProxy } from '../support/tcp-fault-proxy';
 import { getTestMongoUri } from '../support/test-database';
 import { api, createAgent, createAgentApiKey, registerUser, startTestPlatform, type TestPlatform, type TestUser } from '../support/test-platform';
+import { platformWithOwner } from '../support/platform-with-owner';
 
 async function meterEvents(platform: TestPlatform, agentId: string) {
   await platform.platform.meter.drain();
@@ -18,18 +19,14 @@ async function setCache(platform: TestPlatform, user: TestUser, agentId: string,
 
 describe('response cache (exact and semantic, through /v1)', function () {
   this.timeout(60_000);
+  const platformAndOwner = platformWithOwner();
   let platform: TestPlatform;
   let owner: TestUser;
   let other: TestUser;
 
   before(async () => {
-    platform = await startTestPlatform();
-    owner = await registerUser(platform.url);
+    ({ platform, owner } = platformAndOwner);
     other = await registerUser(platform.url);
-  });
-
-  after(async () => {
-    await platform?.stop();
   });
 
   async function cachedAgent(user: TestUser, setting: Record<string, unknown> = { mode: 'exact' }) {

@@ -6,6 +6,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
 import { api, createAgent, createAgentApiKey, registerUser, startTestPlatform, type TestPlatform, type TestUser } from '../support/test-platform';
+import { platformWithOwner } from '../support/platform-with-owner';
 import { uniqueDatabaseName } from '../support/test-database';
 import { registerMember } from '../support/workspace-members';
 import { verifyWebhookSignature } from '../../server/webhooks/webhook-signature';
@@ -243,13 +244,10 @@ describe('webhooks', function () {
 
 describe('webhook URLs pass the SSRF guard of custom provider URLs', function () {
   this.timeout(60_000);
+  const platformAndOwner = platformWithOwner();
   let platform: TestPlatform;
   let owner: TestUser;
-  before(async () => {
-    platform = await startTestPlatform();
-    owner = await registerUser(platform.url);
-  });
-  after(async () => platform?.stop());
+  before(() => ({ platform, owner } = platformAndOwner));
 
   it('refuses non-https and private, loopback, link-local or metadata addresses with 400 UNSAFE_WEBHOOK_URL, storing nothing', async () => {
     const refused = [

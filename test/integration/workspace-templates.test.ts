@@ -2,20 +2,15 @@
 // variable it uses is declared → 400 naming it), listed, edited, deleted, and used to create agents whose prompt
 // is the template's; another workspace cannot see or use them.
 import { expect } from 'chai';
-import { api, createAgent, registerUser, startTestPlatform, type TestPlatform, type TestUser } from '../support/test-platform';
+import { api, createAgent, registerUser, type TestPlatform, type TestUser } from '../support/test-platform';
+import { platformWithOwner } from '../support/platform-with-owner';
 
 describe('workspace templates', function () {
   this.timeout(60_000);
+  const platformAndOwner = platformWithOwner();
   let platform: TestPlatform;
   let owner: TestUser;
-
-  before(async () => {
-    platform = await startTestPlatform();
-    owner = await registerUser(platform.url);
-  });
-  after(async () => {
-    await platform?.stop();
-  });
+  before(() => ({ platform, owner } = platformAndOwner));
 
   const templatesPath = () => `/api/workspaces/${owner.workspace.id}/templates`;
   const base = {

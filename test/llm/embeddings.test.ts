@@ -3,17 +3,14 @@
 import { expect } from 'chai';
 import OpenAI from 'openai';
 import { Mistral } from '@mistralai/mistralai';
-import { startProviderSimulator, type SimulatorHandle } from '../../server/llm/simulator';
+import type { SimulatorHandle } from '../../server/llm/simulator';
+import { simulatorForTests } from '../support/simulator-for-tests';
 import { cosineSimilarity, embed } from '../../server/llm/embeddings/embeddings';
 
 describe('embeddings through the provider SDKs (simulator)', () => {
+  const providerSimulator = simulatorForTests({ clearFaultsAfterEach: false });
   let simulator: SimulatorHandle;
-  before(async () => {
-    simulator = await startProviderSimulator();
-  });
-  after(async () => {
-    await simulator.close();
-  });
+  before(() => ({ simulator } = providerSimulator));
 
   const options = () => ({ apiKey: 'sk-test-embeddings', baseUrl: '', signal: new AbortController().signal, timeoutMs: 5_000 });
 

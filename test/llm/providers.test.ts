@@ -12,7 +12,8 @@ import {
 } from '../../server/llm/llm.types';
 import { getProviderAdapter, providerAdapters } from '../../server/llm/providers/provider-registry';
 import { classifyProviderError, readRetryAfterMs, redactApiKey } from '../../server/llm/providers/provider-support';
-import { startProviderSimulator, type SimulatorHandle } from '../../server/llm/simulator';
+import type { SimulatorHandle } from '../../server/llm/simulator';
+import { simulatorForTests } from '../support/simulator-for-tests';
 import { countTokens } from '../../server/llm/token-estimator';
 
 const MODELS: Record<ProviderId, string> = {
@@ -69,17 +70,9 @@ async function collectUntilError(events: AsyncIterable<StreamEvent>): Promise<{ 
 }
 
 describe('provider adapters (real SDKs) against the provider simulator', () => {
+  const providerSimulator = simulatorForTests({ clearFaultsAfterEach: true });
   let simulator: SimulatorHandle;
-
-  before(async () => {
-    simulator = await startProviderSimulator();
-  });
-
-  after(async () => {
-    await simulator.close();
-  });
-
-  afterEach(() => simulator.faults.clear());
+  before(() => ({ simulator } = providerSimulator));
 
   it('registers one adapter per provider', () => {
     expect(providerAdapters.map((adapter) => adapter.id).sort()).to.deep.equal([...PROVIDER_IDS].sort());

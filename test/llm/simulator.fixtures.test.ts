@@ -4,7 +4,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
 import type { ProviderId } from '../../server/llm/llm.types';
-import { startProviderSimulator, type SimulatorHandle } from '../../server/llm/simulator';
+import type { SimulatorHandle } from '../../server/llm/simulator';
+import { simulatorForTests } from '../support/simulator-for-tests';
 import type { SimulatedErrorFault } from '../../server/llm/simulator';
 
 const FIXTURES = path.join(__dirname, '..', 'fixtures', 'providers');
@@ -162,17 +163,9 @@ function readFixture(wire: WireName, file: string): string {
 const sorted = (paths: Set<string>) => [...paths].sort();
 
 describe('provider simulator wire formats match the recorded fixtures', () => {
+  const providerSimulator = simulatorForTests({ clearFaultsAfterEach: true });
   let simulator: SimulatorHandle;
-
-  before(async () => {
-    simulator = await startProviderSimulator();
-  });
-
-  after(async () => {
-    await simulator.close();
-  });
-
-  afterEach(() => simulator.faults.clear());
+  before(() => ({ simulator } = providerSimulator));
 
   for (const [wireName, wire] of Object.entries(WIRES) as Array<[WireName, WireCase]>) {
     describe(wireName, () => {

@@ -3,6 +3,7 @@
 import crypto from 'node:crypto';
 import { registerUser, startTestPlatform, type TestPlatform, type TestUser } from './test-platform';
 import { uniqueDatabaseName } from './test-database';
+import { filledByBefore, type Filling } from './filled-by-before';
 import { startProviderSimulator, type SimulatorHandle } from '../../server/llm/simulator';
 
 export interface TwoInstances {
@@ -23,7 +24,7 @@ export interface TwoInstances {
 export function twoInstancesOnOneDatabase(label: string, ownerName: string, setup: { firstEnv?: () => Promise<Record<string, string>>; onFirstStarted?: (first: TestPlatform) => void } = {}): TwoInstances {
   const databaseName = uniqueDatabaseName(label);
   const vaultKeys = `keys1:${crypto.randomBytes(32).toString('base64')}`;
-  const state: Partial<{ simulator: SimulatorHandle; first: TestPlatform; second: TestPlatform; owner: TestUser }> = {};
+  const state: Filling<TwoInstances> = {};
 
   before(async () => {
     state.simulator = await startProviderSimulator({ host: '127.0.0.1', port: 0 });
@@ -39,27 +40,7 @@ export function twoInstancesOnOneDatabase(label: string, ownerName: string, setu
     await state.simulator?.close();
   });
 
-  const started = <K extends keyof typeof state>(key: K): NonNullable<(typeof state)[K]> => {
-    const value = state[key];
-    if (!value) throw new Error(`two instances: ${key} is read before the before() hook ran`);
-    return value as NonNullable<(typeof state)[K]>;
-  };
-  return {
-    databaseName,
-    vaultKeys,
-    get simulator() {
-      return started('simulator');
-    },
-    get first() {
-      return started('first');
-    },
-    get second() {
-      return started('second');
-    },
-    get owner() {
-      return started('owner');
-    },
-  };
+  return filledByBefore<TwoInstances>('two instances', state, ['simulator', 'first', 'second', 'owner'], { databaseName, vaultKeys });
 }
 
 /** Reads until `done` says yes or `ms` pass (what another instance sees arrives within its own interval). */

@@ -2,7 +2,8 @@
 // dashboard card, and a callout that explains a problem and links to its fix.
 import { h } from '../dom';
 import { can } from '../session';
-import type { Agent, AgentHealth, HealthState } from '../types';
+import type { Agent } from '../types';
+import type { AgentHealth, HealthState } from '../../../shared/agent-health';
 
 const TONES: Record<HealthState, 'success' | 'warning' | 'danger' | 'sandbox'> = {
   active: 'success',

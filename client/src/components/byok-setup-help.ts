@@ -4,7 +4,8 @@
 import { api } from '../api';
 import { h, icon, mount } from '../dom';
 import { errorMessage, withBusy } from '../forms';
-import type { KeyPretestResult, LlmSetting, Provider } from '../types';
+import type { LlmSetting, Provider } from '../types';
+import type { KeyPretestResult } from '../../../shared/key-check-answers';
 
 export function takesBaseUrl(provider: Provider): boolean {
   return provider.baseUrl ? provider.baseUrl !== 'none' : provider.id === 'custom';

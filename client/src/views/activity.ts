@@ -2,7 +2,8 @@
 // and the CSV of what the filters show. Token counts and models are folded into "Show technical details" (off by default).
 import { api } from '../api';
 import { h, icon, mount } from '../dom';
-import { everydayApi, utcDay, type ActivityFilters, type ActivityRow, type NamedApiKey } from '../everyday-api';
+import { everydayApi, utcDay, type ActivityFilters, type NamedApiKey } from '../everyday-api';
+import type { ActivityRow } from '../../../shared/activity-answers';
 import { errorMessage, formMessage, input, select, withBusy } from '../forms';
 import { formatInteger, formatUsdPrecise } from '../format';
 import { can, workspaceId } from '../session';

@@ -1,6 +1,7 @@
 // #/invite?token=…: what the invite is for, then accept (signed in with the invited address) or sign in / sign up first.
 import { h, mount } from '../dom';
-import { everydayApi, type InvitePreview } from '../everyday-api';
+import { everydayApi } from '../everyday-api';
+import type { InvitePreview } from '../../../shared/invite-answers';
 import { errorMessage, formMessage, withBusy } from '../forms';
 import { formatDate } from '../format';
 import { navigate } from '../router';

@@ -1,7 +1,8 @@
 // The members page's invite section: invite by email with a role, the link to share (and whether it was mailed),
 // and the pending invites with revoke.
 import { h, icon, mount } from '../dom';
-import { everydayApi, type Invite } from '../everyday-api';
+import { everydayApi } from '../everyday-api';
+import type { InviteSummary } from '../../../shared/invite-answers';
 import { clearFieldErrors, errorMessage, field, formMessage, input, select, showFieldError, withBusy } from '../forms';
 import { formatDate } from '../format';
 import { can } from '../session';
@@ -20,7 +21,7 @@ export function invitesPanel(workspace: string, roleLabels: Record<Role, string>
   const form = h('form', { class: 'stack', novalidate: true }, h('div', { class: 'grid-2' }, email.element, role.element), h('div', { class: 'form-actions' }, message.element, send));
 
   async function loadPending(): Promise<void> {
-    let invites: Invite[];
+    let invites: InviteSummary[];
     try {
       invites = await everydayApi.invites(workspace);
     } catch (error) {

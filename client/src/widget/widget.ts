@@ -2,6 +2,7 @@
 // data-mode="page", the share link's full-page chat) inside a Shadow DOM, talks to the platform it was loaded from,
 // streams replies over SSE, renders them as sanitized Markdown, and keeps an anonymous visitor id in localStorage.
 import { readErrorAnswer } from '../error-answer';
+import { eventStreamBlocks } from '../event-stream-blocks';
 import { renderMarkdown } from './widget-markdown';
 import { WIDGET_CSS } from './widget-styles';
 
@@ -139,31 +140,21 @@ function start(): void {
           body: JSON.stringify({ visitorId: me, message, ...(conversationId ? { conversationId } : {}), ...(view.keepsConversations ? {} : { history: history.slice(-20) }) }),
         });
         if (!response.ok || !response.body) throw new Error(await errorMessageOf(response));
-        const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
-        let buffer = '';
-        for (;;) {
-          const { value, done } = await reader.read();
-          if (done) break;
-          buffer += value;
-          let boundary: number;
-          while ((boundary = buffer.indexOf('\n\n')) >= 0) {
-            const block = buffer.slice(0, boundary);
-            buffer = buffer.slice(boundary + 2);
-            if (!block.startsWith('data: ')) continue;
-            const event = JSON.parse(block.slice(6)) as { type: string; content?: string; conversationId?: string | null; error?: { message?: string } };
-            if (event.type === 'delta' && event.content) {
-              content += event.content;
-              renderMarkdown(reply, content);
-              log.scrollTop = log.scrollHeight;
-            } else if (event.type === 'end') {
-              ended = true;
-              if (event.conversationId) {
-                conversationId = event.conversationId;
-                storage()?.setItem(conversationKey, event.conversationId);
-              }
-            } else if (event.type === 'error') {
-              throw new Error(event.error?.message ?? 'The reply stopped unexpectedly.');
+        for await (const block of eventStreamBlocks(response.body)) {
+          if (!block.startsWith('data: ')) continue;
+          const event = JSON.parse(block.slice(6)) as { type: string; content?: string; conversationId?: string | null; error?: { message?: string } };
+          if (event.type === 'delta' && event.content) {
+            content += event.content;
+            renderMarkdown(reply, content);
+            log.scrollTop = log.scrollHeight;
+          } else if (event.type === 'end') {
+            ended = true;
+            if (event.conversationId) {
+              conversationId = event.conversationId;
+              storage()?.setItem(conversationKey, event.conversationId);
             }
+          } else if (event.type === 'error') {
+            throw new Error(event.error?.message ?? 'The reply stopped unexpectedly.');
           }
         }
         if (!ended) throw new Error('The reply stopped before it finished. Please try again.');

@@ -5,22 +5,11 @@ import { microsToUsd, usdToMicros } from '../../catalog/catalog.service';
 import { monthBounds } from './billing-rule';
 import type { PlanChangeDocument } from './plan-history';
 import type { BilledAgentRecord, BilledRollup } from './workspace-bills';
+import type { PlanAdvice } from '../../../shared/plan-advice';
 
 /** Days of use in the month before the advisor projects anything. */
 export const ADVISOR_MIN_DAYS = 3;
 const DAY_MS = 24 * 3600_000;
-
-export interface PlanAdvice {
-  status: 'not_enough_data' | 'cheapest_already' | 'cheaper_plan' | 'not_managed';
-  message: string;
-  currentPlan: string | null;
-  bestPlan: string | null;
-  savingsUsd: number;
-  daysOfData: number;
-  projectedTokens: number | null;
-  /** Each plan's projected cost for the month at this pace. */
-  plans: Array<{ plan: string; name: string; projectedCostUsd: number }>;
-}
 
 function formatUsd(micros: number): string {
   return `$${(micros / 1_000_000).toFixed(2)}`;

@@ -10,6 +10,7 @@ import { onUsageUpdate } from '../../realtime';
 import { can } from '../../session';
 import type { Agent, AgentLlm, PlanId } from '../../types';
 import type { Context } from './tab-context';
+import type { RoutingSummary } from '../../../../shared/usage-answers';
 
 type RoutingSetting = 'off' | 'quality' | 'balanced' | 'savings';
 
@@ -34,21 +35,12 @@ interface LightModel {
 
 type RoutedAgent = Agent & { routing?: AgentRouting; llm: AgentLlm & { light?: LightModel | null } };
 
-export interface Savings {
+/** An agent's savings answer: the month's routing summary with its calls, the other sources of savings and the words. */
+export interface Savings extends RoutingSummary {
   month: string;
   mode: 'byok' | 'managed';
   requests: number;
   errors: number;
-  routedRequests: number;
-  lightRequests: number;
-  strongRequests: number;
-  lightShare: number;
-  savedUsd: number;
-  escalations: number;
-  forced: number;
-  degradedRequests: number;
-  fallbackRequests: number;
-  fallbackTokens: number;
   /** The answer cache as a source of savings (#15). */
   cache?: { hits: number; calls: number; hitRate: number; savedUsd: number };
   /** Per A/B experiment variant: its saving against the first variant at this month's prices (#15). */
