@@ -122,6 +122,8 @@ export interface AgentRunnerDependencies {
 interface CallInFlight {
   controller: AbortController;
   done(): void;
+  /** Its place in AgentRunner.inFlight (-1 once done). */
+  slot: number;
 }
 
 interface PreparedCall {
@@ -138,7 +140,11 @@ export class AgentRunner {
   private readonly failures: RunFailures;
   private readonly routing: RunRouting;
   private readonly fallback: RunFallback;
-  private readonly inFlight = new Set<CallInFlight>();
+  /**
+   * The calls in progress, removed by swapping in the last one. Not a Set: an add and a delete per call made the Set
+   * rehash its table, and a long-lived Set's new table is allocated in the old generation (docs/BENCHMARKS.md, round 3).
+   */
+  private readonly inFlight: CallInFlight[] = [];
   private readonly idleWaiters: Array<() => void> = [];
   private readonly cache: RunCache;
   private readonly experiments: RunExperiments;
@@ -175,30 +181,38 @@ export class AgentRunner {
     }
     const call: CallInFlight = {
       controller,
+      slot: this.inFlight.length,
       done: () => {
         if (!owned) input.signal.removeEventListener('abort', forward);
-        this.inFlight.delete(call);
-        if (this.inFlight.size === 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
+        if (call.slot < 0) return;
+        const last = this.inFlight.pop()!;
+        if (last !== call) {
+          this.inFlight[call.slot] = last;
+          last.slot = call.slot;
+        }
+        call.slot = -1;
+        if (this.inFlight.length === 0 && this.idleWaiters.length > 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
       },
     };
-    this.inFlight.add(call);
+    this.inFlight.push(call);
     return call;
   }
 
   /** Calls whose metering has not finished yet. */
   get callsInFlight(): number {
-    return this.inFlight.size;
+    return this.inFlight.length;
   }
 
   /** Cuts every call in progress as a client hang-up would (shutdown at its drain deadline): each meters what it got. */
   abortInFlight(reason: Error): number {
-    for (const call of this.inFlight) call.controller.abort(reason);
-    return this.inFlight.size;
+    const calls = [...this.inFlight];
+    for (const call of calls) call.controller.abort(reason);
+    return calls.length;
   }
 
   /** Resolves true once no call is in progress (every one has recorded its meter events), false at the timeout. */
   whenIdle(timeoutMs: number): Promise<boolean> {
-    if (this.inFlight.size === 0) return Promise.resolve(true);
+    if (this.inFlight.length === 0) return Promise.resolve(true);
     return new Promise((resolve) => {
       const timer = setTimeout(() => resolve(false), timeoutMs);
       this.idleWaiters.push(() => {
@@ -256,7 +270,12 @@ export class AgentRunner {
 
   private outcome(prepared: PreparedCall): RunRoutingOutcome {
     const { decision, fallbackPlan } = prepared.metering.route;
-    return { ...(decision ? { routing: decision } : {}), ...(fallbackPlan ? { fallbackPlan: fallbackPlan.id } : {}) };
+    // Built field by field: a literal that starts with a spread gets a hidden class of its own per call in optimized
+    // code (V8 11), an old-generation object per call (docs/BENCHMARKS.md, gateway overhead, round 3).
+    const outcome: RunRoutingOutcome = {};
+    if (decision) outcome.routing = decision;
+    if (fallbackPlan) outcome.fallbackPlan = fallbackPlan.id;
+    return outcome;
   }
 
   private routedCall(input: RunInput, prepared: PreparedCall) {
@@ -272,7 +291,7 @@ export class AgentRunner {
   /** Tracks the call (its signal becomes the call's own), then prepares it; a refused call is no longer in flight. */
   private async start(request: RunInput, requestType: 'chat' | 'stream'): Promise<{ call: CallInFlight; input: RunInput; prepared: PreparedCall }> {
     const call = this.track(request);
-    const input = { ...request, signal: call.controller.signal };
+    const input: RunInput = Object.assign({}, request, { signal: call.controller.signal });
     try {
       return { call, input, prepared: await this.prepare(input, requestType) };
     } catch (error) {
@@ -286,15 +305,14 @@ export class AgentRunner {
     const request = await this.experiments.assign(original);
     return this.experiments.observe(request, async () => {
       const ticket = await this.cache.begin(request, () => this.systemPrompt(request.agent, request.experiment).prompt);
-      if (ticket.hit) return { ...this.cache.answer(request, ticket.hit, startedAt), cache: ticket.outcome, experiment: request.experiment };
+      if (ticket.hit) return Object.assign(this.cache.answer(request, ticket.hit, startedAt), { cache: ticket.outcome, experiment: request.experiment });
       const { call, input, prepared } = await this.start(request, 'chat');
       let failed = true;
       try {
         const { result, target } = await this.withFallback(input, prepared, (routed) => this.dependencies.llm.generate(routed));
         failed = false;
-        if (this.cache.stores(ticket)) await this.cache.store(ticket, { ...result, content: result.content, finishReason: result.finishReason, provider: target.provider, model: target.model, sandbox: target.sandbox, usage: { inputTokens: result.usage.inputTokens, outputTokens: result.usage.outputTokens } });
-        return {
-          ...this.outcome(prepared),
+        if (this.cache.stores(ticket)) await this.cache.store(ticket, Object.assign({}, result, { content: result.content, finishReason: result.finishReason, provider: target.provider, model: target.model, sandbox: target.sandbox, usage: { inputTokens: result.usage.inputTokens, outputTokens: result.usage.outputTokens } }));
+        return Object.assign(this.outcome(prepared), {
           content: result.content,
           ...(result.toolCalls?.length ? { toolCalls: result.toolCalls } : {}),
           usage: { inputTokens: result.usage.inputTokens, outputTokens: result.usage.outputTokens },
@@ -305,7 +323,7 @@ export class AgentRunner {
           cost: prepared.metering.cost,
           cache: ticket.outcome,
           experiment: input.experiment,
-        };
+        });
       } catch (error) {
         throw await this.failures.toDomainError(error, input.agent);
       } finally {

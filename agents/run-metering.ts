@@ -26,6 +26,20 @@ export interface CallRouting {
 /** The agent records (as loaded, often shared by many calls) whose BYOK key a call has already marked valid. */
 const keyValidRecorded = new WeakMap<object, Promise<unknown>>();
 
+/**
+ * The agent's and its workspace's ids as text, made once per agent record (the /v1 key cache shares one record
+ * across its calls): two fewer strings per call, each of which lived in the meter queue until its batch (#20).
+ */
+const idTexts = new WeakMap<object, { agentId: string; workspaceId: string }>();
+function idTextsOf(agent: AgentDocument): { agentId: string; workspaceId: string } {
+  let ids = idTexts.get(agent);
+  if (!ids) {
+    ids = { agentId: agent._id.toString(), workspaceId: agent.workspaceId.toString() };
+    idTexts.set(agent, ids);
+  }
+  return ids;
+}
+
 export class CallMetering {
   private reservationSettled = false;
   private outputStarted = false;
@@ -98,7 +112,7 @@ export class CallMetering {
       // A consented fallback (#14): every token at the plan's overage rate, no allowance.
       cost = { priceMicros: overagePriceMicros(tokens, fallbackPlan.overageUsdPerMillion), basis: 'overage', includedTokens: 0, overageTokens: tokens, fromAllowance: false };
     } else if (plan) {
-      const before = this.dependencies.monthToDate?.take(agent._id.toString(), monthOf(new Date()), tokens);
+      const before = this.dependencies.monthToDate?.take(idTextsOf(agent).agentId, monthOf(new Date()), tokens);
       if (before === undefined) {
         this.answerCostUnknown = true;
         return;
@@ -157,7 +171,7 @@ export class CallMetering {
     if (!reservation?.clamped) return { reservation, targets };
     raiseLimitAlert(dependencies, agent, reservation.limit, 'clamped');
     const allowed = reservation.maxOutputTokens;
-    return { reservation, targets: targets.map((target) => (target.maxTokens > allowed ? { ...target, maxTokens: allowed } : target)) };
+    return { reservation, targets: targets.map((target) => (target.maxTokens > allowed ? Object.assign({}, target, { maxTokens: allowed }) : target)) };
   }
 
   /** A stream opened and its output goes to the client: a failure after this still counts as a request. */
@@ -188,14 +202,15 @@ export class CallMetering {
     };
     if (reservation && kept && (kept.tokens < reservation.tokens || kept.costMicros < reservation.costMicros)) {
       this.unusedReleased = this.dependencies.limits
-        .release({ ...reservation, tokens: reservation.tokens - kept.tokens, costMicros: reservation.costMicros - kept.costMicros })
+        .release(Object.assign({}, reservation, { tokens: reservation.tokens - kept.tokens, costMicros: reservation.costMicros - kept.costMicros }))
         .catch((error) => this.dependencies.logger.warn({ err: error }, 'could not release the unused reservation'));
     }
     const routing = this.meterRouting(usage.inputTokens, usage.outputTokens, priceSnapshot);
+    const ids = idTextsOf(agent);
     this.dependencies.meter.record({
       requestId: report.attempt === 1 ? requestId : `${requestId}:${report.attempt}`,
-      agentId: agent._id.toString(),
-      workspaceId: agent.workspaceId.toString(),
+      agentId: ids.agentId,
+      workspaceId: ids.workspaceId,
       timestamp: new Date(),
       provider: report.provider,
       model: report.model,
@@ -241,7 +256,7 @@ export class CallMetering {
       this.endUserReservationSettled = true;
       await this.dependencies.endUserLimits?.release(this.call.endUserReservation).catch((error) => this.dependencies.logger.warn({ err: error }, 'could not release end-user reservation'));
     }
-    if (!failed) this.dependencies.outages?.recordSuccess(agent._id.toString());
+    if (!failed) this.dependencies.outages?.recordSuccess(idTextsOf(agent).agentId);
     if (failed) {
       this.dependencies.meter.recordError({ workspaceId: agent.workspaceId.toString(), agentId: agent._id.toString(), mode: agent.llm.mode, plan: agent.llm.plan ?? null, timestamp: new Date() });
     } else if (agent.llm.mode === 'byok' && agent.llm.keyStatus !== 'valid' && !this.route.fallbackPlan) {

@@ -153,9 +153,10 @@ export class RunRouting {
     if (!light.endpoint) {
       // A managed plan's light backend: its pool is read per call (a pool can be empty, a provider sandboxed).
       const endpoint = this.dependencies.routing.pooled(light.provider);
-      return endpoint ? [{ ...endpoint, model: light.model.id, maxTokens }, ...strong.targets] : undefined;
+      return endpoint ? [Object.assign({}, endpoint, { model: light.model.id, maxTokens }), ...strong.targets] : undefined;
     }
-    return [{ ...light.endpoint, model: light.model.id, maxTokens }];
+    // Object.assign, not a literal starting with a spread (a hidden class per call, see run-targets.ts).
+    return [Object.assign({}, light.endpoint, { model: light.model.id, maxTokens })];
   }
 
   private async raiseDegradedAlert(agent: AgentDocument): Promise<void> {

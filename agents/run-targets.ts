@@ -111,7 +111,9 @@ export class RunTargetResolver {
       const endpoint = agent.llm.sandboxKey
         ? routing.sandboxByok(provider, this.byokCredential(agent)) ?? sandboxUnavailable()
         : routing.byok(provider, this.byokCredential(agent), agent.llm.baseUrl ?? undefined);
-      return { plan: undefined, roomLimited, targets: [{ ...endpoint, model: model.id, maxTokens }] };
+      // Object.assign, not `{ ...endpoint, model }`: a literal that starts with a spread gets a hidden class of its own
+      // per call in optimized code (V8 11), an old-generation object per call (docs/BENCHMARKS.md, round 3).
+      return { plan: undefined, roomLimited, targets: [Object.assign({}, endpoint, { model: model.id, maxTokens })] };
     }
     const plan = catalog.getPlan(agent.llm.plan ?? '');
     const targets: RouteTarget[] = [];
@@ -134,7 +136,7 @@ export class RunTargetResolver {
       if (budget.maxTokens === undefined) continue;
       fitsSomewhere = true;
       const endpoint = routing.pooled(backend.provider as ProviderId);
-      if (endpoint) targets.push({ ...endpoint, model: model.id, maxTokens: budget.maxTokens });
+      if (endpoint) targets.push(Object.assign({}, endpoint, { model: model.id, maxTokens: budget.maxTokens }));
     }
     if (!fitsSomewhere && unmet) throw planCannot(plan.name, unmet);
     if (!fitsSomewhere) throw tooLarge();

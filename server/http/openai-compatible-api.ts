@@ -64,10 +64,13 @@ const OPENAI_FINISH_REASONS: Record<string, string> = { stop: 'stop', length: 'l
 
 /** OpenAI's usage object, with the call's price as OpenRouter reports it (`cost` in USD) and how it was reached. */
 function openAiUsage(usage: { inputTokens: number; outputTokens: number }, cost: AnswerCost | undefined) {
-  const counts = { prompt_tokens: usage.inputTokens, completion_tokens: usage.outputTokens, total_tokens: usage.inputTokens + usage.outputTokens };
-  if (!cost) return counts;
+  if (!cost) return { prompt_tokens: usage.inputTokens, completion_tokens: usage.outputTokens, total_tokens: usage.inputTokens + usage.outputTokens };
+  // Written out, not `{ ...counts, cost }`: an object literal that starts with a spread gets a hidden class of its own
+  // per call in optimized code (V8 11), one more old-generation object per answer (docs/BENCHMARKS.md, round 3).
   return {
-    ...counts,
+    prompt_tokens: usage.inputTokens,
+    completion_tokens: usage.outputTokens,
+    total_tokens: usage.inputTokens + usage.outputTokens,
     cost: cost.priceMicros / 1_000_000,
     cost_details: {
       cost_micros: cost.priceMicros,
@@ -266,7 +269,7 @@ export function createOpenAiCompatibleApi(agents: AgentKeyLookup, runner: AgentR
         ],
         usage: openAiUsage(result.usage, result.cost),
         system_fingerprint: null,
-      }, { ...(routingHeaders(result) ?? {}), ...cacheHeaders(result) });
+      }, Object.assign({}, routingHeaders(result), cacheHeaders(result)));
       return;
     }
 

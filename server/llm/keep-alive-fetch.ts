@@ -325,6 +325,17 @@ export interface KeepAliveFetch {
   close(): Promise<void>;
 }
 
+/** The fetches made here: a JSON answer resolves only once it is whole (see dispatchPlain). */
+const BUFFERING_FETCHES = new WeakSet<object>();
+
+/**
+ * Whether `candidate` is one of these fetches: an SDK's own request timeout (cleared when fetch resolves) then
+ * covers a JSON answer's whole body, not only its headers (the router relies on it for plain calls, #20).
+ */
+export function readsJsonAnswersWhole(candidate: unknown): boolean {
+  return typeof candidate === 'function' && BUFFERING_FETCHES.has(candidate);
+}
+
 /** `connections`: the most connections per origin (null: no limit; calls past the limit wait for a free connection). */
 export function createKeepAliveFetch(options: { keepAliveTimeoutMs?: number; connections?: number | null } = {}): KeepAliveFetch {
   const dispatcher = new Agent({ keepAliveTimeout: options.keepAliveTimeoutMs ?? 10_000, connections: options.connections === undefined ? 256 : options.connections });
@@ -337,5 +348,6 @@ export function createKeepAliveFetch(options: { keepAliveTimeoutMs?: number; con
     return dispatchPlain(dispatcher, typeof input === 'string' ? new URL(input) : input, init, body instanceof ArrayBuffer ? Buffer.from(body) : (body ?? undefined));
   };
 
+  BUFFERING_FETCHES.add(keepAliveFetch);
   return { fetch: keepAliveFetch as unknown as typeof fetch, close: () => dispatcher.close() };
 }

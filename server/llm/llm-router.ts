@@ -5,6 +5,7 @@ import type { ChatRequest, GenerateResult, ProviderId, StreamEvent, Usage } from
 import type { KeyPool } from './key-pool';
 import { getProviderAdapter } from './providers/provider-registry';
 import { StagedEvents, startingWith } from './staged-events';
+import { readsJsonAnswersWhole } from './keep-alive-fetch';
 
 export type CredentialSource =
   | { kind: 'byok'; reference: string; open(): string }
@@ -172,6 +173,21 @@ function attemptSignalFor(callSignal: AbortSignal, timeoutMs: number): AttemptSi
   };
 }
 
+const keepArmed = () => undefined;
+
+/**
+ * A plain (non-stream) attempt on the platform's keep-alive fetch runs on the call's own signal, with no controller
+ * of its own: every adapter hands `timeoutMs` to its SDK (Mistral: its own timer), that SDK aborts and reports a
+ * timeout when it passes, and this fetch resolves a JSON answer only once it is whole, so the SDK's timeout bounds
+ * the whole attempt (a non-JSON or encoded answer stalling after its headers is left to the connection's body
+ * timeout). An AbortController per attempt cost more than it looks: in Node 20 every AbortSignal gets a hidden
+ * class of its own in V8's old space and is promoted with what it references, ~1 KiB of old generation per call
+ * (docs/BENCHMARKS.md, gateway overhead, round 3). Streams keep attemptSignalFor (their idle timeout is ours).
+ */
+function callSignalAttempt(callSignal: AbortSignal): AttemptSignal {
+  return { signal: callSignal, release: keepArmed, streaming: keepArmed, touch: keepArmed };
+}
+
 function toLlmCallError(error: unknown, provider: ProviderId, signal: AbortSignal): LlmCallError {
   if (isLlmCallError(error)) return error;
   if (signal.aborted) return new LlmCallError({ kind: 'aborted', provider, message: 'The request was cancelled.' });
@@ -182,10 +198,12 @@ export class LlmRouter {
   constructor(private readonly policy: RetryPolicy = DEFAULT_RETRY_POLICY) {}
 
   async generate(call: RoutedCall): Promise<{ result: GenerateResult; target: RouteTarget }> {
-    return this.runWithRetries(call, { keepSignalOnSuccess: false }, async (target, credential, attempt, attemptSignal, startedAt) => {
+    return this.runWithRetries(call, { keepSignalOnSuccess: false, plain: true }, async (target, credential, attempt, attemptSignal, startedAt) => {
       const adapter = getProviderAdapter(target.provider);
+      // Object.assign, not `{ ...call.request, model }`: a literal that starts with a spread gets a hidden class of
+      // its own per call in optimized code (V8 11), an old-generation object per call (docs/BENCHMARKS.md, round 3).
       const result = await adapter.generate(
-        { ...call.request, model: target.model, maxTokens: target.maxTokens },
+        Object.assign({}, call.request, { model: target.model, maxTokens: target.maxTokens }),
         { apiKey: credential.apiKey, baseUrl: target.baseUrl, signal: attemptSignal, timeoutMs: this.attemptTimeout(call), fetch: target.fetch },
       );
       const report = attemptReport(target, credential, attempt, startedAt, 'ok', result.usage);
@@ -264,7 +282,8 @@ export class LlmRouter {
 
   private async runWithRetries<T>(
     call: RoutedCall,
-    options: { keepSignalOnSuccess: boolean },
+    /** `plain`: a non-stream call, whose attempts on the keep-alive fetch need no signal of their own (callSignalAttempt). */
+    options: { keepSignalOnSuccess: boolean; plain?: boolean },
     attemptOnce: (target: RouteTarget, credential: LeasedCredential, attempt: number, signal: AbortSignal, startedAt: number, timer: AttemptSignal) => Promise<T>,
   ): Promise<T> {
     const { targets } = call;
@@ -295,7 +314,7 @@ export class LlmRouter {
       credential = credential!;
       attempts += 1;
       const startedAt = Date.now();
-      const attemptSignal = attemptSignalFor(call.signal, this.attemptTimeout(call) + 1000);
+      const attemptSignal = options.plain && readsJsonAnswersWhole(target.fetch) ? callSignalAttempt(call.signal) : attemptSignalFor(call.signal, this.attemptTimeout(call) + 1000);
       try {
         const result = await attemptOnce(target, credential, attempts, attemptSignal.signal, startedAt, attemptSignal);
         if (!options.keepSignalOnSuccess) attemptSignal.release();

@@ -134,7 +134,7 @@ export class LimitsService {
     const tryReserve = async (outputTokens: number, clamped: boolean): Promise<Reservation | undefined> => {
       const amount = amounts(outputTokens);
       const reserved = await this.models.UsageMonthly.collection.findOneAndUpdate(
-        { ...filter, $expr: guardFor(amount) },
+        Object.assign({}, filter, { $expr: guardFor(amount) }),
         { $inc: { reservedTokens: amount.tokens, reservedCostMicros: amount.costMicros } },
         { returnDocument: 'after', projection: { _id: 1 } },
       );

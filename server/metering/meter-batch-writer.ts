@@ -12,7 +12,20 @@ import { splitOverage, sumPricing, sumRollupIncrement, type EventPricing } from 
 import type { EndUserUsageModels } from './end-user-usage.model';
 import { applyEndUserPricing, applyEndUserRollups } from './end-user-rollup';
 
-export interface EventItem {
+/**
+ * Where the crash spool wrote an item (meter-spool.ts), kept on the item itself: a plain number and a reference, no
+ * per-item entry in a side table (a WeakMap entry and a position object per call lived as long as the batch, #20).
+ */
+export interface SpoolMark {
+  /** The item's sequence number in its spool file; 0: not spooled (or acknowledged). */
+  spoolSeq?: number;
+  /** The spool's segment holding the item (opaque here). */
+  spoolSegment?: object;
+  /** Its progress (rollup group, or "replay") is written to the spool. */
+  spoolProgressed?: boolean;
+}
+
+export interface EventItem extends SpoolMark {
   kind: 'event';
   event: MeterEventInput;
   /** Worked out once per event, at its first write attempt. */
@@ -30,7 +43,7 @@ export interface EventItem {
   endUserPriced?: boolean;
 }
 
-export interface ErrorItem {
+export interface ErrorItem extends SpoolMark {
   kind: 'error';
   workspaceId: string;
   agentId: string;
@@ -45,7 +58,8 @@ export interface ErrorItem {
 export type QueueItem = EventItem | ErrorItem;
 
 export function createEventItem(event: MeterEventInput): QueueItem {
-  return { kind: 'event', event, insertAttempted: false, inserted: false };
+  // Every field the item will get, set now: one hidden class for the queue's items.
+  return { kind: 'event', event, insertAttempted: false, inserted: false, spoolSeq: 0, spoolSegment: undefined, spoolProgressed: false };
 }
 
 export function createErrorItem(input: { workspaceId: string; agentId: string; mode: 'byok' | 'managed'; plan: string | null; timestamp: Date }): QueueItem {

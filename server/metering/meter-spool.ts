@@ -93,7 +93,6 @@ export class MeterSpool {
   private readonly segments = new Set<SpoolSegment>();
   /** Finished segments being deleted off the event loop. */
   private readonly removing = new Set<string>();
-  private readonly positions = new WeakMap<QueueItem, { seq: number; segment: SpoolSegment; progressed: boolean }>();
   private nextSeq = 1;
   private closed = false;
 
@@ -111,20 +110,33 @@ export class MeterSpool {
     return segment;
   }
 
-  /** Appends a queued item (a fresh one, or a replayed one with the progress it had). Synchronous: durable on return. */
+  /**
+   * Appends a queued item (a fresh one, or a replayed one with the progress it had). Synchronous: durable on return.
+   * Its position goes on the item (SpoolMark). An event's line is the record's JSON written piece by piece (the
+   * same bytes as JSON.stringify of the record, without building the record object on the response path).
+   */
   append(item: QueueItem): void {
     if (this.closed) return;
     if (this.current.bytes >= this.options.segmentBytes) this.current = this.openSegment();
     const seq = this.nextSeq++;
-    const record: SpoolRecord =
+    const group = item.rollupGroupId ? `,"g":${JSON.stringify(item.rollupGroupId)}` : '';
+    const line =
       item.kind === 'event'
-        ? { s: seq, e: item.event, ...(item.rollupGroupId ? { g: item.rollupGroupId } : {}), ...(item.insertAttempted ? { t: 1 as const } : {}) }
-        : { s: seq, x: { workspaceId: item.workspaceId, agentId: item.agentId, month: item.month, mode: item.mode, plan: item.plan }, ...(item.rollupGroupId ? { g: item.rollupGroupId } : {}) };
+        ? `{"s":${seq},"e":${JSON.stringify(item.event)}${group}${item.insertAttempted ? ',"t":1' : ''}}\n`
+        : `{"s":${seq},"x":${JSON.stringify({ workspaceId: item.workspaceId, agentId: item.agentId, month: item.month, mode: item.mode, plan: item.plan })}${group}}\n`;
     const segment = this.current;
-    segment.write(`${JSON.stringify(record)}\n`);
+    segment.write(line);
     segment.unacknowledged += 1;
-    this.positions.set(item, { seq, segment, progressed: Boolean(item.rollupGroupId) });
+    item.spoolSeq = seq;
+    item.spoolSegment = segment;
+    item.spoolProgressed = Boolean(item.rollupGroupId);
     if (this.options.sync === 'always') segment.sync();
+  }
+
+  /** The segment an item of this spool is in, or undefined (never spooled here, or acknowledged). */
+  private segmentOf(item: QueueItem): SpoolSegment | undefined {
+    const segment = item.spoolSegment;
+    return segment instanceof SpoolSegment && this.segments.has(segment) ? segment : undefined;
   }
 
   /** The `batch` policy's sync, before a batch goes to the database (off the event loop). */
@@ -143,16 +155,16 @@ export class MeterSpool {
   async recordProgress(batch: readonly QueueItem[]): Promise<void> {
     const bySegment = new Map<SpoolSegment, Array<[number, string | null]>>();
     for (const item of batch) {
-      const position = this.positions.get(item);
-      if (!position || position.progressed) continue;
+      const segment = this.segmentOf(item);
+      if (!segment || item.spoolProgressed) continue;
       let entry: [number, string | null] | undefined;
-      if (item.rollupGroupId) entry = [position.seq, item.rollupGroupId];
-      else if (item.kind === 'event' && item.insertAttempted && !item.inserted) entry = [position.seq, null];
+      if (item.rollupGroupId) entry = [item.spoolSeq!, item.rollupGroupId];
+      else if (item.kind === 'event' && item.insertAttempted && !item.inserted) entry = [item.spoolSeq!, null];
       if (!entry) continue;
-      position.progressed = true;
-      const list = bySegment.get(position.segment) ?? [];
+      item.spoolProgressed = true;
+      const list = bySegment.get(segment) ?? [];
       list.push(entry);
-      bySegment.set(position.segment, list);
+      bySegment.set(segment, list);
     }
     for (const [segment, entries] of bySegment) segment.write(`${JSON.stringify({ p: entries } satisfies SpoolRecord)}\n`);
     if (this.options.sync !== 'never') await Promise.all([...bySegment.keys()].map((segment) => segment.syncOffLoop()));
@@ -167,12 +179,13 @@ export class MeterSpool {
   acknowledge(batch: readonly QueueItem[]): void {
     const bySegment = new Map<SpoolSegment, number[]>();
     for (const item of batch) {
-      const position = this.positions.get(item);
-      if (!position) continue;
-      this.positions.delete(item);
-      const list = bySegment.get(position.segment) ?? [];
-      list.push(position.seq);
-      bySegment.set(position.segment, list);
+      const segment = this.segmentOf(item);
+      if (!segment) continue;
+      const list = bySegment.get(segment) ?? [];
+      list.push(item.spoolSeq!);
+      bySegment.set(segment, list);
+      item.spoolSeq = 0;
+      item.spoolSegment = undefined;
     }
     for (const [segment, seqs] of bySegment) {
       segment.unacknowledged -= seqs.length;

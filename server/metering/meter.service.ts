@@ -97,8 +97,14 @@ export class MeterService {
   }
 
   private enqueue(item: QueueItem): void {
-    // On the response path: the item is in the spool before the caller answers.
-    this.withSpool((spool) => spool.append(item));
+    // On the response path: the item is in the spool before the caller answers (no closure per call).
+    if (this.spool) {
+      try {
+        this.spool.append(item);
+      } catch (error) {
+        this.spoolFailed(error);
+      }
+    }
     this.queue.push(item);
     this.afterEnqueue();
   }

@@ -22,14 +22,36 @@ export function costMicros(tokens: number, usdPerMillion: number): number {
   return Math.round((tokens * microsPerMillion) / 1_000_000);
 }
 
+/** The last snapshot made per provider, model and plan (bounded: a custom endpoint's model names are the user's). */
+const snapshots = new Map<string, PriceSnapshot>();
+const MAX_SNAPSHOTS = 10_000;
+
+/**
+ * The prices a meter event is billed at. One frozen object per provider, model and plan, shared by the events that
+ * use it (a new object per call lived in the meter queue until its batch was written, #20), made again whenever the
+ * catalog's prices are not the ones it was made with.
+ */
 export function priceSnapshotFor(catalog: Catalog, provider: string, model: string, plan: Plan | undefined): PriceSnapshot {
   const catalogModel = catalog.findModel(provider, model);
-  return {
-    inputUsdPerMillion: catalogModel?.inputUsdPerMillion ?? 0,
-    outputUsdPerMillion: catalogModel?.outputUsdPerMillion ?? 0,
-    overageUsdPerMillion: plan?.overageUsdPerMillion ?? 0,
-    includedTokens: plan?.includedTokens ?? 0,
-  };
+  const inputUsdPerMillion = catalogModel?.inputUsdPerMillion ?? 0;
+  const outputUsdPerMillion = catalogModel?.outputUsdPerMillion ?? 0;
+  const overageUsdPerMillion = plan?.overageUsdPerMillion ?? 0;
+  const includedTokens = plan?.includedTokens ?? 0;
+  const key = `${provider}\u0000${model}\u0000${plan?.id ?? ''}`;
+  const cached = snapshots.get(key);
+  if (
+    cached &&
+    cached.inputUsdPerMillion === inputUsdPerMillion &&
+    cached.outputUsdPerMillion === outputUsdPerMillion &&
+    cached.overageUsdPerMillion === overageUsdPerMillion &&
+    cached.includedTokens === includedTokens
+  ) {
+    return cached;
+  }
+  const snapshot: PriceSnapshot = Object.freeze({ inputUsdPerMillion, outputUsdPerMillion, overageUsdPerMillion, includedTokens });
+  if (snapshots.size >= MAX_SNAPSHOTS) snapshots.clear();
+  snapshots.set(key, snapshot);
+  return snapshot;
 }
 
 /**

@@ -104,7 +104,7 @@ function buildRequestBody(request: ChatRequest, settings: OpenAiCompatibleSettin
     [settings.maxTokensParameter]: request.maxTokens,
     temperature: clampToRange(request.temperature, settings.temperatureRange),
   } as unknown as ChatCompletionCreateParamsNonStreaming;
-  return hasChatOptions(request) ? { ...body, ...openAiOptionFields(request) } : body;
+  return hasChatOptions(request) ? Object.assign(body, openAiOptionFields(request)) : body;
 }
 
 export function createOpenAiCompatibleAdapter(id: ProviderId, settings: OpenAiCompatibleSettings): ProviderAdapter {
