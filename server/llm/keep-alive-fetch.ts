@@ -10,6 +10,13 @@ import { Agent, fetch as undiciFetch, Response as UndiciResponse, type Dispatche
 
 const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
 const JSON_CONTENT_TYPE = /^\s*application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
+/** Decoders of a compressed JSON answer read whole (on the thread pool), by content-encoding. */
+const WHOLE_DECODERS: Record<string, ((bytes: Buffer, callback: zlib.CompressCallback) => void) | undefined> = {
+  gzip: zlib.gunzip,
+  'x-gzip': zlib.gunzip,
+  deflate: zlib.inflate,
+  br: zlib.brotliDecompress,
+};
 
 function headerRecord(headers: unknown): Record<string, string> {
   const record: Record<string, string> = {};
@@ -237,6 +244,7 @@ function dispatchPlain(dispatcher: Agent, url: URL, init: RequestInit | undefine
     let status = 0;
     let headers: [string, string][] = [];
     let mode: 'none' | 'buffer' | 'stream' = 'none';
+    let bufferEncoding: string | undefined;
     const chunks: Buffer[] = [];
     let stream: Readable | undefined;
     let settled = false;
@@ -276,8 +284,10 @@ function dispatchPlain(dispatcher: Agent, url: URL, init: RequestInit | undefine
             const contentEncoding = rawHeaders['content-encoding'];
             const encoding = Array.isArray(contentEncoding) ? contentEncoding[0] : contentEncoding;
             const identity = !encoding || encoding.trim().toLowerCase() === 'identity';
-            if (identity && JSON_CONTENT_TYPE.test(String(rawHeaders['content-type'] ?? ''))) {
+            // A JSON answer is read whole, compressed or not, so the SDK's request timeout covers its body too.
+            if ((identity || WHOLE_DECODERS[encoding.trim().toLowerCase()]) && JSON_CONTENT_TYPE.test(String(rawHeaders['content-type'] ?? ''))) {
               mode = 'buffer';
+              if (!identity) bufferEncoding = encoding!.trim().toLowerCase();
               return;
             }
             mode = 'stream';
@@ -301,7 +311,15 @@ function dispatchPlain(dispatcher: Agent, url: URL, init: RequestInit | undefine
           onResponseEnd() {
             done();
             if (mode === 'stream') stream!.push(null);
-            else if (mode === 'buffer') answer(new BufferedResponse(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks), { status, headers }) as unknown as Response);
+            else if (mode === 'buffer') {
+              const bytes = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+              if (!bufferEncoding) answer(new BufferedResponse(bytes, { status, headers }) as unknown as Response);
+              else
+                WHOLE_DECODERS[bufferEncoding]!(bytes, (error, plain) => {
+                  if (error) fail(new TypeError('The compressed response body could not be decoded.', { cause: error }));
+                  else answer(new BufferedResponse(plain, { status, headers }) as unknown as Response);
+                });
+            }
             else answer(new UndiciResponse(null, { status, headers }) as unknown as Response);
           },
           onResponseError(_requestController, error) {

@@ -10,6 +10,7 @@ describe('keep-alive fetch (server/llm/keep-alive-fetch.ts)', () => {
   let base: string;
   let client: KeepAliveFetch;
   const seen: Array<{ method: string; url: string; headers: http.IncomingHttpHeaders; body: string }> = [];
+  let slowBodyEndedAt = 0;
 
   before(async () => {
     server = http.createServer((request, response) => {
@@ -31,6 +32,24 @@ describe('keep-alive fetch (server/llm/keep-alive-fetch.ts)', () => {
             const zipped = zlib.gzipSync(JSON.stringify({ text: 'x'.repeat(20_000) }), { level: 0 });
             response.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip', 'content-length': String(zipped.length) });
             response.write(zipped.subarray(0, zipped.length >> 1), () => setTimeout(() => response.socket?.destroy(), 20));
+            return;
+          }
+          case '/text-gzip-cut': {
+            // A compressed text answer (streamed, not read whole): half of it, then the connection breaks.
+            const zipped = zlib.gzipSync('z'.repeat(20_000), { level: 0 });
+            response.writeHead(200, { 'content-type': 'text/plain', 'content-encoding': 'gzip', 'content-length': String(zipped.length) });
+            response.write(zipped.subarray(0, zipped.length >> 1), () => setTimeout(() => response.socket?.destroy(), 20));
+            return;
+          }
+          case '/gzip-slow': {
+            // A compressed JSON answer whose second half comes 300 ms after its headers.
+            const zipped = zlib.gzipSync(JSON.stringify({ text: 'y'.repeat(5_000) }), { level: 0 });
+            response.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' });
+            response.write(zipped.subarray(0, zipped.length >> 1));
+            setTimeout(() => {
+              slowBodyEndedAt = Date.now();
+              response.end(zipped.subarray(zipped.length >> 1));
+            }, 300);
             return;
           }
           case '/error':
@@ -117,9 +136,21 @@ describe('keep-alive fetch (server/llm/keep-alive-fetch.ts)', () => {
     expect(await (await client.fetch(`${base}/plain`)).text()).to.equal('plain');
   });
 
-  it('a compressed body cut mid-way fails its read (the decoder gets the source error) instead of hanging', async () => {
-    const response = await client.fetch(`${base}/gzip-cut`);
+  it('a compressed JSON body cut mid-way fails the fetch (it is read whole) instead of hanging', async () => {
+    const outcome = await Promise.race([
+      client.fetch(`${base}/gzip-cut`).then(
+        async (response) => `answered ${response.status}: ${await response.text()}`,
+        (error: unknown) => (error instanceof TypeError ? 'failed' : `failed otherwise: ${String(error)}`),
+      ),
+      new Promise((resolve) => setTimeout(() => resolve('hung'), 3_000)),
+    ]);
+    expect(outcome).to.equal('failed');
+  });
+
+  it('a compressed streamed body cut mid-way fails its read (the decoder gets the source error) instead of crashing or hanging', async () => {
+    const response = await client.fetch(`${base}/text-gzip-cut`);
     expect(response.status).to.equal(200);
+    expect(response).to.not.be.instanceOf(BufferedResponse);
     const outcome = await Promise.race([
       response.text().then(
         () => 'read',
@@ -128,6 +159,15 @@ describe('keep-alive fetch (server/llm/keep-alive-fetch.ts)', () => {
       new Promise((resolve) => setTimeout(() => resolve('hung'), 3_000)),
     ]);
     expect(outcome).to.equal('failed');
+  });
+
+  it('a compressed JSON answer resolves only once its whole body is in (an SDK timeout then covers the body)', async () => {
+    const response = await client.fetch(`${base}/gzip-slow`);
+    const resolvedAt = Date.now();
+    expect(response).to.be.instanceOf(BufferedResponse);
+    expect(slowBodyEndedAt).to.be.greaterThan(0);
+    expect(resolvedAt).to.be.at.least(slowBodyEndedAt);
+    expect(await response.json()).to.deep.equal({ text: 'y'.repeat(5_000) });
   });
 
   it('streams an event stream as it arrives', async () => {
