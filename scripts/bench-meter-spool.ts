@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Agent, request } from 'undici';
-import { createEventItem } from '../server/metering/meter-batch-writer';
+import { createEventItem } from '../server/metering/meter-queue-items';
 import { MeterSpool, type SpoolSyncPolicy } from '../server/metering/meter-spool';
 import { createLogger } from '../server/logger';
 import { createAgent, createAgentApiKey, registerUser, startTestPlatform } from '../test/support/test-platform';

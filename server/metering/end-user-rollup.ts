@@ -5,7 +5,7 @@ import type { Model } from 'mongoose';
 import { Types } from 'mongoose';
 import { isDuplicateKeyError } from '../db/driver-errors';
 import type { EndUserUsageDocument } from './end-user-usage.model';
-import type { EventItem } from './meter-batch-writer';
+import type { EventItem } from './meter-queue-items';
 import { costMicros, dayOf, monthOf } from './pricing';
 
 const RECENT_GROUPS_KEPT = 200;

@@ -6,7 +6,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '../logger';
-import type { ErrorItem, EventItem, QueueItem } from './meter-batch-writer';
+import type { ErrorItem, EventItem, QueueItem } from './meter-queue-items';
 import type { MeterEventInput } from './meter.types';
 
 /**

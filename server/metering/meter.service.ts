@@ -3,7 +3,8 @@
 import type { Logger } from '../logger';
 import type { MeteringModels } from './metering.models';
 import type { EndUserUsageModels } from './end-user-usage.model';
-import { MeterBatchWriter, createErrorItem, createEventItem, type QueueItem } from './meter-batch-writer';
+import { MeterBatchWriter } from './meter-batch-writer';
+import { createErrorItem, createEventItem, type QueueItem } from './meter-queue-items';
 import type { MeterEventInput, RollupChange } from './meter.types';
 import type { MeterSpool } from './meter-spool';
 

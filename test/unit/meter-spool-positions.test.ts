@@ -8,7 +8,7 @@ import path from 'node:path';
 import pino from 'pino';
 import { expect } from 'chai';
 import { MeterSpool } from '../../server/metering/meter-spool';
-import { createErrorItem, createEventItem, type EventItem, type QueueItem } from '../../server/metering/meter-batch-writer';
+import { createErrorItem, createEventItem, type EventItem, type QueueItem } from '../../server/metering/meter-queue-items';
 import { meterEventFixture } from '../support/meter-events';
 
 const logger = pino({ level: 'silent' });

@@ -7,7 +7,7 @@ import path from 'node:path';
 import pino from 'pino';
 import { expect } from 'chai';
 import { MeterSpool } from '../../server/metering/meter-spool';
-import { createEventItem, type QueueItem } from '../../server/metering/meter-batch-writer';
+import { createEventItem, type QueueItem } from '../../server/metering/meter-queue-items';
 import { meterEventFixture } from '../support/meter-events';
 
 const logger = pino({ level: 'silent' });
