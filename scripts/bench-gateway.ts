@@ -196,7 +196,7 @@ export function gatewayTargetsSummary(rows: GatewayRow[]): string[] {
   if (sdkRatios.length) lines.push(`- the official SDK's share: ${sdkRatios.join(', ')}`);
   const peak = (ids: GatewayCaseId[]) => Math.max(...rows.filter((row) => ids.includes(row.target.id)).map((row) => row.peakRss));
   const agentHostPeak = peak(['byok', 'managed']);
-  lines.push(`- peak RSS of the Agent Host server process over all cases: ${fmt.mib(agentHostPeak)} MiB (target ≤ 150 MB: ${verdict(agentHostPeak * 1.048576 <= 150)}); Portkey: ${fmt.mib(peak(['portkey']))} MiB`);
+  lines.push(`- peak RSS of the Agent Host server process over all cases: ${fmt.mib(agentHostPeak)} MiB (target ≤ 150 MiB: ${verdict(agentHostPeak <= 150)}); Portkey: ${fmt.mib(peak(['portkey']))} MiB`);
   return lines;
 }
 

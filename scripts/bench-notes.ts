@@ -113,7 +113,7 @@ export const GATEWAY_NOTES = [
   '',
   '24. `server/llm/llm-router.ts`: a plain (non-stream) attempt on the platform\'s keep-alive fetch runs on the call\'s own',
   '    signal, with no AbortController of its own: every adapter passes `timeoutMs` to its SDK (Mistral: its own timer),',
-  '    which aborts and reports a timeout, and that fetch resolves a JSON answer only once it is whole, so the SDK\'s',
+  '    which aborts and reports a timeout, and that fetch resolves a JSON answer, compressed or not, only once it is whole (a gzip one is decoded on the thread pool), so the SDK\'s',
   '    timeout bounds the attempt (test/llm/llm-router-plain-attempts.test.ts, every provider). Why it bought this much:',
   '    in Node 20 every AbortSignal gets a hidden class of its own (`createAbortSignal` sets its fields after',
   '    `setPrototypeOf`), so each is promoted with what it references until the next mark-compact (~0.7 KiB a signal in',
