@@ -2,13 +2,12 @@
 // official SDK sent, on the platform's keep-alive fetch: however the bytes arrive (one write, every byte its own
 // write, characters and events split between reads, pings between events), the adapter gives the same events in
 // order; an `error` event or a cut connection mid-answer fails with what was streamed so far.
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
 import { createKeepAliveFetch, type KeepAliveFetch } from '../../server/llm/keep-alive-fetch';
 import { LlmCallError } from '../../server/llm/llm-call.error';
 import type { StreamEvent } from '../../server/llm/llm.types';
 import { getProviderAdapter } from '../../server/llm/providers/provider-registry';
+import { everyByte, ragged, startScriptedEventStream, whole, type Writes } from '../support/scripted-event-stream';
 
 const sse = (event: string, data: unknown) => `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
 const TEXTS = ['Hello', ' wörld 🦊', ' 漢字', ' "quoted" \\ line\nbreak', ' e\u0301'];
@@ -36,49 +35,21 @@ function answer(ending: 'complete' | 'error' | 'cut'): string {
   ].join('');
 }
 
-type Writes = (bytes: Buffer) => Buffer[];
-const whole: Writes = (bytes) => [bytes];
-const everyByte: Writes = (bytes) => Array.from(bytes, (byte) => Buffer.from([byte]));
-/** Cuts of 1–13 bytes: inside names, JSON, multi-byte characters and the blank line between events. */
-const ragged: Writes = (bytes) => {
-  const pieces: Buffer[] = [];
-  for (let start = 0, size = 1; start < bytes.length; start += size, size = (size % 13) + 1) pieces.push(bytes.subarray(start, start + size));
-  return pieces;
-};
-
 describe('the Anthropic stream through its SDK, read by our event reader', function () {
   this.timeout(60_000);
-  let server: http.Server;
+  let upstream: Awaited<ReturnType<typeof startScriptedEventStream>>;
   let baseUrl: string;
   let keepAlive: KeepAliveFetch;
   let script: { ending: 'complete' | 'error' | 'cut'; writes: Writes } = { ending: 'complete', writes: whole };
 
   before(async () => {
-    server = http.createServer((request, response) => {
-      request.resume();
-      request.on('end', () => {
-        response.writeHead(200, { 'content-type': 'text/event-stream', 'request-id': 'req_anthropic_scripted' });
-        const pieces = script.writes(Buffer.from(answer(script.ending)));
-        const cut = script.ending === 'cut';
-        let index = 0;
-        const next = () => {
-          if (index === pieces.length) return void (cut ? response.socket?.destroy() : response.end());
-          response.write(pieces[index++]!);
-          // A pause now and then, so pieces arrive as separate reads.
-          if (index % 8 === 0) setTimeout(next, 1);
-          else setImmediate(next);
-        };
-        next();
-      });
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    upstream = await startScriptedEventStream({ 'request-id': 'req_anthropic_scripted' }, () => ({ body: answer(script.ending), writes: script.writes, cut: script.ending === 'cut' }));
+    baseUrl = upstream.baseUrl;
     keepAlive = createKeepAliveFetch();
   });
   after(async () => {
     await keepAlive?.close();
-    server?.closeAllConnections();
-    await new Promise((resolve) => server?.close(resolve));
+    await upstream?.close();
   });
 
   async function streamed(): Promise<{ events: StreamEvent[]; error?: unknown }> {

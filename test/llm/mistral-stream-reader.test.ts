@@ -2,13 +2,12 @@
 // keep-alive fetch: however the bytes arrive (one write, every byte its own write, characters and events split between
 // reads), the adapter gives the events the SDK's own reader gave — deltas in order (text and text chunks), whole tool
 // calls, one end with the wire's usage — and a connection cut mid-answer fails with what was streamed so far.
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
 import { createKeepAliveFetch, type KeepAliveFetch } from '../../server/llm/keep-alive-fetch';
 import { LlmCallError } from '../../server/llm/llm-call.error';
 import type { StreamEvent } from '../../server/llm/llm.types';
 import { getProviderAdapter } from '../../server/llm/providers/provider-registry';
+import { everyByte, ragged, startScriptedEventStream, whole, type Writes } from '../support/scripted-event-stream';
 
 const base = { id: 'cmpl-scripted', object: 'chat.completion.chunk', created: 1_790_000_000, model: 'mistral-small-2503' };
 const data = (value: unknown) => `data: ${JSON.stringify(value)}\n\n`;
@@ -30,47 +29,21 @@ function answer(ending: 'complete' | 'cut'): string {
   ].join('');
 }
 
-type Writes = (bytes: Buffer) => Buffer[];
-const whole: Writes = (bytes) => [bytes];
-const everyByte: Writes = (bytes) => Array.from(bytes, (byte) => Buffer.from([byte]));
-const ragged: Writes = (bytes) => {
-  const pieces: Buffer[] = [];
-  for (let start = 0, size = 1; start < bytes.length; start += size, size = (size % 13) + 1) pieces.push(bytes.subarray(start, start + size));
-  return pieces;
-};
-
 describe('the Mistral stream through its SDK, read by our event reader', function () {
   this.timeout(60_000);
-  let server: http.Server;
+  let upstream: Awaited<ReturnType<typeof startScriptedEventStream>>;
   let baseUrl: string;
   let keepAlive: KeepAliveFetch;
   let script: { ending: 'complete' | 'cut'; writes: Writes } = { ending: 'complete', writes: whole };
 
   before(async () => {
-    server = http.createServer((request, response) => {
-      request.resume();
-      request.on('end', () => {
-        response.writeHead(200, { 'content-type': 'text/event-stream', 'x-request-id': 'req_mistral_scripted' });
-        const pieces = script.writes(Buffer.from(answer(script.ending)));
-        const cut = script.ending === 'cut';
-        let index = 0;
-        const next = () => {
-          if (index === pieces.length) return void (cut ? response.socket?.destroy() : response.end());
-          response.write(pieces[index++]!);
-          if (index % 8 === 0) setTimeout(next, 1);
-          else setImmediate(next);
-        };
-        next();
-      });
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    upstream = await startScriptedEventStream({ 'x-request-id': 'req_mistral_scripted' }, () => ({ body: answer(script.ending), writes: script.writes, cut: script.ending === 'cut' }));
+    baseUrl = upstream.baseUrl;
     keepAlive = createKeepAliveFetch();
   });
   after(async () => {
     await keepAlive?.close();
-    server?.closeAllConnections();
-    await new Promise((resolve) => server?.close(resolve));
+    await upstream?.close();
   });
 
   async function streamed(): Promise<{ events: StreamEvent[]; error?: unknown }> {
